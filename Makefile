@@ -1,0 +1,115 @@
+# Pagoda - top-level Makefile.
+#
+#   make            build build/pagoda.elf and build/pagoda.iso
+#   make run        boot the ISO in QEMU on 4 CPUs, serial on this terminal
+#   make debug      the same, stopped at the start, waiting for GDB on :1234
+#   make test       host unit tests, then the QEMU test matrix (tools/run-tests)
+#   make test-quick a small subset of the matrix for the edit loop
+#   make host-test  host unit tests only
+#
+# Kernel sources are picked up by wildcard: a new .c or .asm file in boot/,
+# arch/x86_64/, kernel/ or mm/ is built without editing this file.
+
+CC      := gcc
+LD      := ld
+NASM    := nasm
+PYTHON  := python3
+BUILD   := build
+
+KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
+	-ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie \
+	-mcmodel=kernel -mno-red-zone -mgeneral-regs-only \
+	-mno-mmx -mno-sse -mno-sse2 -mno-80387 \
+	-fno-stack-protector -fno-omit-frame-pointer -fno-optimize-sibling-calls \
+	-fno-strict-aliasing -fno-asynchronous-unwind-tables \
+	-I. -MMD -MP
+NASMFLAGS := -f elf64 -g -F dwarf
+
+C_SRCS   := $(sort $(wildcard kernel/*.c arch/x86_64/*.c mm/*.c))
+ASM_SRCS := $(sort $(wildcard boot/*.asm arch/x86_64/*.asm))
+OBJS := $(patsubst %.c,$(BUILD)/%.o,$(C_SRCS)) $(patsubst %.asm,$(BUILD)/%.o,$(ASM_SRCS))
+
+QEMU      := qemu-system-x86_64
+RUN_CPUS  ?= 4
+RUN_MEM   ?= 512M
+RUN_CMDLINE ?=
+
+.PHONY: all run debug test test-quick host-test deps clean iso
+
+all: $(BUILD)/pagoda.iso
+
+deps:
+	@tools/deps
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) $(NASMFLAGS) -MD $(BUILD)/$*.d -MP $< -o $@
+
+# Two-pass link for backtrace symbols: link with an empty table, list the
+# text symbols, link again with the real table. The table sits after all
+# code (linker.ld), so the second link moves no function.
+$(BUILD)/ksyms-empty.o: tools/gen-ksyms
+	@mkdir -p $(BUILD)
+	$(PYTHON) tools/gen-ksyms --empty > $(BUILD)/ksyms-empty.S
+	$(CC) -c $(BUILD)/ksyms-empty.S -o $@
+
+$(BUILD)/pagoda.elf: $(OBJS) $(BUILD)/ksyms-empty.o linker.ld tools/gen-ksyms
+	$(LD) -n -T linker.ld -o $(BUILD)/pagoda-pass1.elf $(OBJS) $(BUILD)/ksyms-empty.o
+	nm -n $(BUILD)/pagoda-pass1.elf | $(PYTHON) tools/gen-ksyms > $(BUILD)/ksyms.S
+	$(CC) -c $(BUILD)/ksyms.S -o $(BUILD)/ksyms.o
+	$(LD) -n -T linker.ld -o $@ $(OBJS) $(BUILD)/ksyms.o
+	@nm $(BUILD)/pagoda-pass1.elf | grep ' [tT] ' | sort > $(BUILD)/syms1.txt
+	@nm $@ | grep ' [tT] ' | sort > $(BUILD)/syms2.txt
+	@cmp -s $(BUILD)/syms1.txt $(BUILD)/syms2.txt || { echo "ksyms: second link moved code"; exit 1; }
+
+$(BUILD)/pagoda.iso: $(BUILD)/pagoda.elf iso/boot/grub/grub.cfg.in tools/mkiso
+	tools/mkiso $@ "$(RUN_CMDLINE)" 3
+
+iso: $(BUILD)/pagoda.iso
+
+QEMU_RUN_FLAGS := -machine pc -cpu max -smp $(RUN_CPUS) -m $(RUN_MEM) \
+	-cdrom $(BUILD)/pagoda.iso -serial stdio -no-reboot \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+
+run: deps
+	$(MAKE) all
+	$(QEMU) $(QEMU_RUN_FLAGS) $(if $(DISPLAY),,-display none) ; \
+	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 33 ] || { echo "QEMU exited with $$rc"; exit $$rc; }
+
+debug: deps
+	$(MAKE) all
+	@echo "QEMU is waiting for GDB: gdb $(BUILD)/pagoda.elf -ex 'target remote :1234'"
+	$(QEMU) $(QEMU_RUN_FLAGS) -s -S $(if $(DISPLAY),,-display none)
+
+# --- host unit tests (AddressSanitizer + UBSan) ---
+# Each tests/host/test_NAME.c names the kernel sources it links against on a
+# line "// SOURCES: a.c b.c"; see tests/host/README.md.
+HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -DHOST_TEST \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(sort $(wildcard tests/host/test_*.c)))
+
+$(BUILD)/host/%: tests/host/%.c $(wildcard tests/host/*.h) FORCE
+	@mkdir -p $(BUILD)/host
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(shell sed -n 's|^// SOURCES:||p' $<)
+
+host-test: $(HOST_TESTS)
+	@tools/run-host-tests $(HOST_TESTS)
+
+test: deps
+	$(MAKE) all
+	tools/run-tests --host --matrix full
+
+test-quick: deps
+	$(MAKE) all
+	tools/run-tests --host --matrix quick
+
+clean:
+	rm -rf $(BUILD)
+
+FORCE:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

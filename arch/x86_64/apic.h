@@ -1,0 +1,48 @@
+/* arch/x86_64/apic.h - the local APIC (xAPIC over MMIO or x2APIC over MSRs),
+ * its timer, and inter-processor interrupts.
+ *
+ * All register access goes through one small interface (struct apic_ops in
+ * apic.c) so that the x2APIC side, which Debian 12's QEMU cannot emulate in
+ * software mode, is tested on the host (tests/host/test_apic.c) through the
+ * pure encoding helpers in apic_regs.h.
+ *
+ * Locking: the ICR is per-CPU hardware; sending an IPI disables interrupts
+ * around the (xAPIC: two-register) write so an interrupt handler's own IPI
+ * cannot interleave with it.
+ */
+#ifndef PAGODA_APIC_H
+#define PAGODA_APIC_H
+
+#include "kernel/types.h"
+
+struct trap_frame;
+
+/* On the boot CPU: pick the mode (x2APIC when the CPU has it or firmware
+ * enabled it, unless "nox2apic"), enable the APIC, set the spurious vector. */
+void lapic_init_bsp(void);
+/* On each AP: enable its APIC in the mode the BSP chose. */
+void lapic_init_ap(void);
+bool lapic_x2apic_mode(void);
+u32 lapic_id(void);
+void lapic_eoi(void);
+
+void lapic_send_ipi(u32 apic_id, u8 vector);
+void lapic_send_nmi(u32 apic_id);
+void lapic_send_nmi_all_but_self(void);
+void lapic_send_init(u32 apic_id);
+void lapic_send_sipi(u32 apic_id, u8 start_page);
+
+/* Timer: calibrated on the BSP against the PIT; periodic at hz on each CPU
+ * (VEC_TIMER), counting cpu->ticks. */
+void lapic_timer_calibrate(void);
+void lapic_timer_start(u32 hz);
+extern u64 tsc_khz;             /* measured TSC frequency */
+extern u64 lapic_timer_khz;     /* LAPIC timer input clock, after divider */
+
+/* Busy-wait helpers (TSC based once calibrated; PIT before that). */
+void udelay(u64 us);
+void mdelay(u64 ms);
+
+void nmi_handler(struct trap_frame *tf);   /* kernel/panic.c */
+
+#endif

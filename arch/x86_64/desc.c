@@ -1,0 +1,88 @@
+/* arch/x86_64/desc.c - per-CPU GDT and TSS, and the one IDT all CPUs share. */
+#include "arch/x86_64/desc.h"
+#include "arch/x86_64/percpu.h"
+#include "arch/x86_64/trap.h"
+#include "kernel/string.h"
+
+static struct idt_entry idt[256] __aligned(16);
+extern const u64 isr_stub_table[256];
+
+/* IST stacks for every CPU, statically allocated so that they exist before
+ * the page allocator does. */
+static u8 ist_stacks[MAX_CPUS][IST_COUNT][IST_STACK_SIZE] __aligned(16);
+
+static u64 segment_desc(bool code, unsigned dpl)
+{
+	/* Long mode ignores base and limit; only type, DPL, P and L matter. */
+	u64 d = (1UL << 47) | (1UL << 44) | ((u64)dpl << 45);
+	if (code)
+		d |= (1UL << 43) | (1UL << 53) | (1UL << 41);   /* code, L, readable */
+	else
+		d |= (1UL << 41);                                /* writable */
+	return d;
+}
+
+void gdt_init_cpu(struct cpu *c)
+{
+	memset(&c->tss, 0, sizeof(c->tss));
+	for (int i = 0; i < IST_COUNT; i++) {
+		c->ist_stack_top[i] = &ist_stacks[c->id][i][IST_STACK_SIZE];
+		c->tss.ist[i] = (u64)c->ist_stack_top[i];
+	}
+	c->tss.iomap_base = sizeof(struct tss);   /* no I/O bitmap */
+
+	c->gdt[0] = 0;
+	c->gdt[1] = segment_desc(true, 0);
+	c->gdt[2] = segment_desc(false, 0);
+	c->gdt[3] = segment_desc(false, 3);
+	c->gdt[4] = segment_desc(true, 3);
+	u64 base = (u64)&c->tss;
+	u64 limit = sizeof(struct tss) - 1;
+	c->gdt[5] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89UL << 40) |
+		    (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
+	c->gdt[6] = base >> 32;
+
+	struct desc_ptr p = { .limit = sizeof(c->gdt) - 1, .base = (u64)c->gdt };
+	__asm__ __volatile__(
+		"lgdt %0\n\t"
+		"pushq %1\n\t"
+		"leaq 1f(%%rip), %%rax\n\t"
+		"pushq %%rax\n\t"
+		"lretq\n"
+		"1:\n\t"
+		"movw %w2, %%ax\n\t"
+		"movw %%ax, %%ds\n\t"
+		"movw %%ax, %%es\n\t"
+		"movw %%ax, %%ss\n\t"
+		"ltr %w3\n\t"
+		:
+		: "m"(p), "i"(KERNEL_CS), "r"(KERNEL_DS), "r"(TSS_SEL)
+		: "rax", "memory");
+}
+
+static void idt_set(u8 vec, u64 handler, u8 ist, u8 dpl)
+{
+	struct idt_entry *e = &idt[vec];
+	e->offset_low = handler & 0xFFFF;
+	e->selector = KERNEL_CS;
+	e->ist = ist;
+	e->type_attr = 0x8E | (dpl << 5);      /* present, interrupt gate */
+	e->offset_mid = (handler >> 16) & 0xFFFF;
+	e->offset_high = handler >> 32;
+	e->zero = 0;
+}
+
+void idt_init(void)
+{
+	for (int v = 0; v < 256; v++)
+		idt_set((u8)v, isr_stub_table[v], 0, 0);
+	idt_set(2, isr_stub_table[2], IST_NMI, 0);
+	idt_set(8, isr_stub_table[8], IST_DOUBLE_FAULT, 0);
+	idt_set(18, isr_stub_table[18], IST_MACHINE_CHECK, 0);
+}
+
+void idt_load(void)
+{
+	struct desc_ptr p = { .limit = sizeof(idt) - 1, .base = (u64)idt };
+	__asm__ __volatile__("lidt %0" : : "m"(p));
+}

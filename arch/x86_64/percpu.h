@@ -1,0 +1,55 @@
+/* arch/x86_64/percpu.h - the per-CPU area, reached through the GS base.
+ *
+ * Each CPU's GS base points at its own struct cpu, whose first field points
+ * back at itself, so "mov %gs:0, reg" yields this CPU's struct without a
+ * table lookup. The BSP sets its GS base first thing in kmain(); each AP sets
+ * its own in ap_main() before touching anything else.
+ *
+ * Rule: a struct cpu field is written only by its own CPU unless the field's
+ * comment says otherwise.
+ */
+#ifndef PAGODA_PERCPU_H
+#define PAGODA_PERCPU_H
+
+#include "kernel/types.h"
+#include "arch/x86_64/desc.h"
+
+/* CPU sets are one 64-bit word: Pagoda supports up to 64 CPUs and says so at
+ * boot if the machine has more (docs/boot.md). */
+#define MAX_CPUS 64
+typedef u64 cpumask_t;
+
+struct cpu {
+	struct cpu *self;       /* must stay first: this_cpu() reads %gs:0 */
+	u32 id;                 /* logical CPU number, 0 = boot CPU */
+	u32 apic_id;            /* local APIC ID from the MADT */
+	u32 irq_depth;          /* >0 while handling an interrupt */
+	bool online;            /* written by the CPU itself, read by others */
+	u64 ticks;              /* LAPIC timer interrupts seen on this CPU */
+	struct tss tss;
+	u64 gdt[GDT_ENTRIES];
+	void *kstack_top;       /* the stack this CPU started on */
+	void *ist_stack_top[IST_COUNT];
+	void *call_queue;       /* arch/x86_64/smp_call.c: incoming function calls */
+};
+
+extern struct cpu cpus[MAX_CPUS];
+extern u32 nr_cpus;          /* CPUs found in the MADT (and allowed by maxcpus=) */
+
+static inline struct cpu *this_cpu(void)
+{
+	struct cpu *c;
+	__asm__ __volatile__("mov %%gs:0, %0" : "=r"(c));
+	return c;
+}
+
+static inline u32 smp_processor_id(void) { return this_cpu()->id; }
+static inline bool in_interrupt(void) { return this_cpu()->irq_depth != 0; }
+
+/* Point GS base at c; used once per CPU at bring-up. */
+void percpu_init_this_cpu(struct cpu *c);
+
+static inline bool cpumask_test(cpumask_t m, u32 cpu) { return (m >> cpu) & 1; }
+static inline u32 cpumask_weight(cpumask_t m) { return (u32)__builtin_popcountl(m); }
+
+#endif

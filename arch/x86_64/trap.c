@@ -1,0 +1,151 @@
+/* arch/x86_64/trap.c - exception reports, the exception table, IRQ dispatch. */
+#include "arch/x86_64/trap.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/percpu.h"
+#include "arch/x86_64/apic.h"
+#include "kernel/printk.h"
+#include "kernel/ksyms.h"
+#include "kernel/string.h"
+
+static irq_handler_t irq_handlers[256];
+bool trap_report_fixups;
+static struct trap_frame last_fixup[MAX_CPUS];
+
+extern const struct ex_entry __ex_table_start[], __ex_table_end[];
+
+static const char *const exception_names[32] = {
+	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
+	"invalid opcode", "device not available", "double fault",
+	"coprocessor segment overrun", "invalid TSS", "segment not present",
+	"stack-segment fault", "general protection fault", "page fault",
+	"reserved", "x87 floating-point", "alignment check", "machine check",
+	"SIMD floating-point", "virtualization", "control protection",
+	"reserved", "reserved", "reserved", "reserved", "reserved", "reserved",
+	"hypervisor injection", "VMM communication", "security", "reserved",
+};
+
+const char *exception_name(u64 vector)
+{
+	return vector < 32 ? exception_names[vector] : "interrupt";
+}
+
+void irq_register(u8 vector, irq_handler_t handler)
+{
+	irq_handlers[vector] = handler;
+}
+
+static void print_symbol(u64 addr)
+{
+	u64 off;
+	const char *name = ksym_lookup(addr, &off);
+	if (name)
+		printk(KERN_EMERG "  [<%016lx>] %s+0x%lx\n", addr, name, off);
+	else
+		printk(KERN_EMERG "  [<%016lx>] ?\n", addr);
+}
+
+static bool kernel_stack_addr(u64 a)
+{
+	return a >= DIRECT_MAP_BASE && (a & 7) == 0;
+}
+
+void dump_backtrace(u64 rbp, u64 rip)
+{
+	printk(KERN_EMERG "Backtrace:\n");
+	print_symbol(rip);
+	/* Frame pointers are kept (-fno-omit-frame-pointer): [rbp] is the
+	 * caller's rbp and [rbp+8] the return address. Stop at a null or
+	 * implausible rbp (boot code sets rbp = 0 at every stack's root). */
+	for (int depth = 0; depth < 32 && kernel_stack_addr(rbp); depth++) {
+		u64 ret = ((u64 *)rbp)[1];
+		if (ret < KERNEL_VMA)
+			break;
+		print_symbol(ret);
+		rbp = ((u64 *)rbp)[0];
+	}
+}
+
+void trap_report(const struct trap_frame *tf)
+{
+	u32 cpu = smp_processor_id();
+	printk(KERN_EMERG "\n*** %s (vector %lu) on CPU %u, error code 0x%lx\n",
+	       exception_name(tf->vector), tf->vector, cpu, tf->error_code);
+	if (tf->vector == VEC_PAGE_FAULT)
+		printk(KERN_EMERG "    CR2 (faulting address) = %016lx: %s, %s, %s mode%s\n",
+		       read_cr2(), tf->error_code & 1 ? "protection violation" : "not present",
+		       tf->error_code & 2 ? "write" : (tf->error_code & 16 ? "instruction fetch" : "read"),
+		       tf->error_code & 4 ? "user" : "kernel",
+		       tf->error_code & 8 ? ", reserved bit set" : "");
+	else
+		printk(KERN_EMERG "    CR2 = %016lx\n", read_cr2());
+	printk(KERN_EMERG "RIP: %04lx:%016lx RFLAGS: %016lx\n", tf->cs, tf->rip, tf->rflags);
+	printk(KERN_EMERG "RSP: %04lx:%016lx\n", tf->ss, tf->rsp);
+	printk(KERN_EMERG "RAX: %016lx RBX: %016lx RCX: %016lx\n", tf->rax, tf->rbx, tf->rcx);
+	printk(KERN_EMERG "RDX: %016lx RSI: %016lx RDI: %016lx\n", tf->rdx, tf->rsi, tf->rdi);
+	printk(KERN_EMERG "RBP: %016lx R08: %016lx R09: %016lx\n", tf->rbp, tf->r8, tf->r9);
+	printk(KERN_EMERG "R10: %016lx R11: %016lx R12: %016lx\n", tf->r10, tf->r11, tf->r12);
+	printk(KERN_EMERG "R13: %016lx R14: %016lx R15: %016lx\n", tf->r13, tf->r14, tf->r15);
+	printk(KERN_EMERG "CR0: %016lx CR3: %016lx CR4: %016lx\n", read_cr0(), read_cr3(), read_cr4());
+	if ((tf->cs & 3) == 0)
+		dump_backtrace(tf->rbp, tf->rip);
+}
+
+static const struct ex_entry *search_exception_table(u64 ip)
+{
+	for (const struct ex_entry *e = __ex_table_start; e < __ex_table_end; e++)
+		if (e->fault_ip == ip)
+			return e;
+	return NULL;
+}
+
+void trap_last_fixup(struct trap_frame *out)
+{
+	*out = last_fixup[smp_processor_id()];
+}
+
+static void handle_exception(struct trap_frame *tf)
+{
+	if ((tf->cs & 3) == 0) {
+		const struct ex_entry *e = search_exception_table(tf->rip);
+		if (e) {
+			last_fixup[smp_processor_id()] = *tf;
+			if (trap_report_fixups)
+				trap_report(tf);
+			tf->rip = e->fixup_ip;
+			return;
+		}
+	}
+	trap_report(tf);
+	panic("unhandled %s in %s mode", exception_name(tf->vector),
+	      (tf->cs & 3) ? "user" : "kernel");
+}
+
+void trap_dispatch(struct trap_frame *tf);
+void trap_dispatch(struct trap_frame *tf)
+{
+	if (tf->vector == 2) {
+		/* NMI: panic() uses it to stop the other CPUs. */
+		nmi_handler(tf);
+		return;
+	}
+	if (tf->vector < 32) {
+		handle_exception(tf);
+		return;
+	}
+	struct cpu *c = this_cpu();
+	c->irq_depth++;
+	irq_handler_t h = irq_handlers[tf->vector];
+	if (tf->vector == VEC_SPURIOUS) {
+		/* Spurious interrupts must not be acknowledged. */
+	} else if (h) {
+		h(tf);
+		lapic_eoi();
+	} else if (tf->vector >= VEC_IRQ_BASE && tf->vector < VEC_IRQ_BASE + 16) {
+		/* A legacy PIC line firing before we masked it: ignore. */
+	} else {
+		printk(KERN_WARNING "unexpected interrupt vector %lu on CPU %u\n",
+		       tf->vector, c->id);
+		lapic_eoi();
+	}
+	c->irq_depth--;
+}

@@ -1,0 +1,76 @@
+/* kernel/cmdline.c - lookups in boot_info.cmdline. */
+#include "kernel/cmdline.h"
+#include "kernel/bootinfo.h"
+#include "kernel/string.h"
+
+/* Find "key" or "key=..." as a whole word; return a pointer past the key. */
+static const char *find_key(const char *key)
+{
+	size_t klen = strlen(key);
+	const char *p = boot_info.cmdline;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		const char *word = p;
+		while (*p && *p != ' ')
+			p++;
+		if ((size_t)(p - word) >= klen && strncmp(word, key, klen) == 0 &&
+		    (word[klen] == '=' || word[klen] == ' ' || word[klen] == 0))
+			return word + klen;
+	}
+	return NULL;
+}
+
+bool cmdline_get(const char *key, char *buf, size_t size)
+{
+	const char *v = find_key(key);
+	if (!v)
+		return false;
+	if (size == 0)
+		return true;
+	size_t n = 0;
+	if (*v == '=') {
+		v++;
+		while (v[n] && v[n] != ' ' && n + 1 < size) {
+			buf[n] = v[n];
+			n++;
+		}
+	}
+	buf[n] = 0;
+	return true;
+}
+
+bool cmdline_has(const char *key)
+{
+	return find_key(key) != NULL;
+}
+
+long cmdline_long(const char *key, long def)
+{
+	char buf[32];
+	if (!cmdline_get(key, buf, sizeof(buf)) || !buf[0])
+		return def;
+	long v = 0;
+	for (const char *p = buf; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return def;
+		v = v * 10 + (*p - '0');
+	}
+	return v;
+}
+
+bool list_contains(const char *list, const char *item)
+{
+	size_t ilen = strlen(item);
+	const char *p = list;
+	while (*p) {
+		const char *start = p;
+		while (*p && *p != ',')
+			p++;
+		if ((size_t)(p - start) == ilen && strncmp(start, item, ilen) == 0)
+			return true;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}

@@ -1,0 +1,4 @@
+/* kernel/fbcon.c - placeholder until the framebuffer console lands. */
+#include "kernel/fbcon.h"
+
+void fbcon_init(void) {}

@@ -1,0 +1,79 @@
+/* kernel/ktest.h - in-kernel tests, reported as KTAP version 1 (as Linux's
+ * KUnit does) on every console.
+ *
+ * A suite is an array of cases registered with KTEST_SUITE(); the linker
+ * gathers suites in the .ktest_suites section (linker.ld). The command line
+ * "test=all" or "test=SUITE[,SUITE...]" runs them after boot, on the boot
+ * CPU; with "poweroff" the machine then exits with a code meaning pass or
+ * fail (kernel/power.c).
+ *
+ * Inside a case, KTEST_EXPECT_* records a failure and continues;
+ * KTEST_ASSERT_* records it and returns from the case. Failures print the
+ * file, line, the expressions and their values.
+ */
+#ifndef PAGODA_KTEST_H
+#define PAGODA_KTEST_H
+
+#include "kernel/types.h"
+#include "arch/x86_64/percpu.h"
+
+struct ktest {
+	const char *name;
+	bool failed;
+	bool skipped;
+	char skip_reason[96];
+};
+
+struct ktest_case {
+	const char *name;
+	void (*run)(struct ktest *t);
+};
+
+struct ktest_suite {
+	const char *name;
+	const struct ktest_case *cases;
+	u64 nr_cases;
+};
+
+#define KTEST_SUITE(sname, case_array)                                         \
+	static const struct ktest_suite ktest_suite_##sname                  \
+		__section(".ktest_suites") __used __aligned(8) = {           \
+		.name = #sname, .cases = case_array, .nr_cases = ARRAY_SIZE(case_array) }
+
+/* Record a failure: "file:line: message" as a KTAP diagnostic. */
+void ktest_fail(struct ktest *t, const char *file, int line, const char *fmt, ...) __printf(4, 5);
+void ktest_skip(struct ktest *t, const char *reason);
+void ktest_log(struct ktest *t, const char *fmt, ...) __printf(2, 3);
+
+bool ktest_check_u64(struct ktest *t, const char *file, int line, const char *op,
+		     const char *ea, u64 a, const char *eb, u64 b);
+
+#define KTEST_CMP(t, a, op, b) \
+	ktest_check_u64(t, __FILE__, __LINE__, #op, #a, (u64)(a), #b, (u64)(b))
+
+#define KTEST_EXPECT_EQ(t, a, b) KTEST_CMP(t, a, ==, b)
+#define KTEST_EXPECT_NE(t, a, b) KTEST_CMP(t, a, !=, b)
+#define KTEST_EXPECT_LT(t, a, b) KTEST_CMP(t, a, <, b)
+#define KTEST_EXPECT_LE(t, a, b) KTEST_CMP(t, a, <=, b)
+#define KTEST_EXPECT_GT(t, a, b) KTEST_CMP(t, a, >, b)
+#define KTEST_EXPECT_GE(t, a, b) KTEST_CMP(t, a, >=, b)
+#define KTEST_EXPECT_TRUE(t, c) KTEST_CMP(t, !!(c), ==, 1)
+#define KTEST_EXPECT_FALSE(t, c) KTEST_CMP(t, !!(c), ==, 0)
+
+#define KTEST_ASSERT_EQ(t, a, b) do { if (!KTEST_CMP(t, a, ==, b)) return; } while (0)
+#define KTEST_ASSERT_NE(t, a, b) do { if (!KTEST_CMP(t, a, !=, b)) return; } while (0)
+#define KTEST_ASSERT_TRUE(t, c) do { if (!KTEST_CMP(t, !!(c), ==, 1)) return; } while (0)
+
+/* Run the suites selected by "test=" (all when list is "all"). Returns the
+ * number of failed cases. */
+int ktest_run(const char *list);
+
+/* --- helpers to run test code on chosen CPUs (arch/x86_64/smp.c) --- */
+/* Run fn(arg) on CPU cpu, in normal context with interrupts enabled, and
+ * wait for it to return. Runs directly when cpu is this CPU. */
+void ktest_on_cpu(u32 cpu, void (*fn)(void *arg), void *arg);
+/* Start fn(arg) on every CPU in mask at once (a start barrier releases them
+ * together; this CPU takes part if it is in mask) and wait for all. */
+void ktest_on_cpus(cpumask_t mask, void (*fn)(void *arg), void *arg);
+
+#endif

@@ -1,0 +1,71 @@
+/* kernel/main.c - kmain: the boot CPU's path from the assembly entry to the
+ * tests or the demo. The order matters and each step says why it is here;
+ * docs/boot.md walks through it. */
+#include "kernel/types.h"
+#include "kernel/printk.h"
+#include "kernel/console.h"
+#include "kernel/fbcon.h"
+#include "kernel/bootinfo.h"
+#include "kernel/cmdline.h"
+#include "kernel/ktest.h"
+#include "kernel/power.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/percpu.h"
+#include "arch/x86_64/desc.h"
+#include "arch/x86_64/acpi.h"
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/smp.h"
+
+extern char boot_stack_top[];
+
+void kmain(u32 magic, u32 info_phys);
+void kmain(u32 magic, u32 info_phys)
+{
+	/* First: GS base, because spinlocks (and so printk) ask which CPU
+	 * they run on. */
+	cpus[0].id = 0;
+	cpus[0].kstack_top = boot_stack_top;
+	percpu_init_this_cpu(&cpus[0]);
+
+	/* Then a console, so every later problem can be reported. */
+	serial_init();
+	if (multiboot2_parse(magic, info_phys) != 0)
+		halt_forever();
+	console_loglevel = (int)cmdline_long("loglevel", console_loglevel);
+	fbcon_init();
+
+	printk("\nPagoda: a small x86_64 kernel built around its memory manager\n");
+	printk("Booted by %s%s; command line: %s\n",
+	       boot_info.loader[0] ? boot_info.loader : "an unknown loader",
+	       boot_info.efi ? " (UEFI)" : " (BIOS)", boot_info.cmdline);
+
+	/* Our own GDT/TSS (IST stacks for double fault, NMI, machine check)
+	 * and the IDT, before anything can fault in an interesting way. */
+	gdt_init_cpu(&cpus[0]);
+	idt_init();
+	idt_load();
+
+	/* CPUs and interrupt controllers come from ACPI; the APIC must be up
+	 * before the other CPUs can be started. */
+	acpi_init();
+	lapic_init_bsp();
+	cpus[0].apic_id = lapic_id();
+	lapic_timer_calibrate();
+	cpus[0].online = true;
+	smp_init();
+	lapic_timer_start(100);
+	local_irq_enable();
+
+	char tests[128];
+	int failed = 0;
+	bool ran_tests = cmdline_get("test", tests, sizeof(tests));
+	if (ran_tests)
+		failed = ktest_run(tests[0] ? tests : "all");
+
+	if (cmdline_has("poweroff"))
+		machine_exit(failed == 0);
+
+	printk("Pagoda: boot complete; nothing more to run. Halting.\n");
+	for (;;)
+		hlt();
+}

@@ -1,0 +1,57 @@
+/* kernel/panic.c - stop the machine with a readable report.
+ *
+ * Only the first CPU to panic reports; any other CPU that panics at the same
+ * time just halts. The reporter stops every other CPU with an NMI (an NMI gets
+ * through even with interrupts disabled), breaks the console lock (its holder
+ * may be one of the CPUs just stopped), prints on every console, and under
+ * "poweroff" exits QEMU with the failure code so the harness sees it.
+ */
+#include "kernel/printk.h"
+#include "kernel/console.h"
+#include "kernel/power.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/percpu.h"
+#include "arch/x86_64/trap.h"
+#include "arch/x86_64/smp.h"
+
+static u32 panic_cpu_plus_one;  /* 0: no panic yet */
+
+bool panic_in_progress(void)
+{
+	return READ_ONCE(panic_cpu_plus_one) != 0;
+}
+
+void panic(const char *fmt, ...)
+{
+	local_irq_disable();
+	u32 me = smp_processor_id() + 1;
+	u32 expected = 0;
+	if (!__atomic_compare_exchange_n(&panic_cpu_plus_one, &expected, me, false,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		halt_forever();  /* another CPU (or a nested panic here) reports */
+
+	smp_stop_other_cpus();
+	console_force_unlock();
+
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	printk(KERN_EMERG "\nKernel panic on CPU %u: %s\n", me - 1, msg);
+	dump_backtrace((u64)__builtin_frame_address(0), (u64)__builtin_return_address(0));
+	printk(KERN_EMERG "---[ end Kernel panic: %s ]---\n", msg);
+	machine_exit_on_panic();
+	halt_forever();
+}
+
+void nmi_handler(struct trap_frame *tf)
+{
+	if (panic_in_progress()) {
+		/* Stopped by panic(): stay here. NMIs stay blocked until an
+		 * IRET that never comes. */
+		this_cpu()->online = false;
+		halt_forever();
+	}
+	printk(KERN_WARNING "NMI on CPU %u at %lx (ignored)\n", smp_processor_id(), tf->rip);
+}

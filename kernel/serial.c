@@ -1,0 +1,60 @@
+/* kernel/serial.c - 16550 UART on COM1 (0x3F8): the console the test harness
+ * reads. Polled, not interrupt-driven, so it works in panic and early boot. */
+#include "kernel/console.h"
+#include "arch/x86_64/cpu.h"
+
+#define COM1 0x3F8
+#define UART_THR 0      /* transmit holding */
+#define UART_RBR 0      /* receive buffer */
+#define UART_IER 1
+#define UART_FCR 2
+#define UART_LCR 3
+#define UART_MCR 4
+#define UART_LSR 5
+#define LSR_DATA_READY 0x01
+#define LSR_THR_EMPTY 0x20
+
+static bool serial_present;
+
+static void serial_putc(char c)
+{
+	/* Bounded wait: a missing or wedged UART must not hang the kernel. */
+	for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & LSR_THR_EMPTY); i++)
+		cpu_relax();
+	outb(COM1 + UART_THR, (u8)c);
+}
+
+static void serial_write(struct console *con, const char *s, size_t n)
+{
+	(void)con;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n')
+			serial_putc('\r');
+		serial_putc(s[i]);
+	}
+}
+
+static struct console serial_console = { .name = "ttyS0", .write = serial_write };
+
+void serial_init(void)
+{
+	outb(COM1 + UART_IER, 0x00);
+	outb(COM1 + UART_LCR, 0x80);    /* DLAB: set the divisor */
+	outb(COM1 + 0, 1);              /* 115200 baud */
+	outb(COM1 + 1, 0);
+	outb(COM1 + UART_LCR, 0x03);    /* 8N1 */
+	outb(COM1 + UART_FCR, 0xC7);    /* FIFO on, cleared */
+	outb(COM1 + UART_MCR, 0x0B);
+	/* A floating bus reads 0xFF: no UART (many new PCs). The screen is then
+	 * the only console. */
+	serial_present = inb(COM1 + UART_LSR) != 0xFF;
+	if (serial_present)
+		console_register(&serial_console);
+}
+
+int serial_getc(void)
+{
+	if (!serial_present || !(inb(COM1 + UART_LSR) & LSR_DATA_READY))
+		return -1;
+	return inb(COM1 + UART_RBR);
+}

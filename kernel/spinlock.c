@@ -1,0 +1,87 @@
+/* kernel/spinlock.c - test-and-test-and-set spinlock with debug checks.
+ * See spinlock.h for the rules each check enforces. */
+#include "kernel/spinlock.h"
+#include "kernel/printk.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/percpu.h"
+
+void spin_init(spinlock_t *l, const char *name)
+{
+	l->locked = 0;
+	l->owner_cpu = -1;
+	l->name = name;
+	l->used_in_irq = false;
+	l->contended = 0;
+}
+
+static void check_before_lock(spinlock_t *l)
+{
+	s32 me = (s32)smp_processor_id();
+	if (READ_ONCE(l->owner_cpu) == me && READ_ONCE(l->locked))
+		panic("spinlock '%s': recursive lock on CPU %d", l->name, me);
+	if (in_interrupt())
+		WRITE_ONCE(l->used_in_irq, true);
+	else if (READ_ONCE(l->used_in_irq) && !irqs_disabled())
+		panic("spinlock '%s': taken with interrupts enabled on CPU %d, "
+		      "but it is also taken in interrupt context", l->name, me);
+}
+
+static inline u32 xchg32(u32 *p, u32 v)
+{
+	__asm__ __volatile__("xchgl %0, %1" : "+r"(v), "+m"(*p) : : "memory");
+	return v;
+}
+
+void spin_lock(spinlock_t *l)
+{
+	check_before_lock(l);
+	if (xchg32(&l->locked, 1) != 0) {
+		/* Counted under the lock below, so the count is exact. */
+		while (xchg32(&l->locked, 1) != 0) {
+			while (READ_ONCE(l->locked))
+				cpu_relax();
+		}
+		l->contended++;
+	}
+	l->owner_cpu = (s32)smp_processor_id();
+}
+
+bool spin_trylock(spinlock_t *l)
+{
+	check_before_lock(l);
+	if (xchg32(&l->locked, 1) != 0)
+		return false;
+	l->owner_cpu = (s32)smp_processor_id();
+	return true;
+}
+
+void spin_unlock(spinlock_t *l)
+{
+	s32 me = (s32)smp_processor_id();
+	if (!READ_ONCE(l->locked) || l->owner_cpu != me)
+		panic("spinlock '%s': unlocked by CPU %d but held by %d (locked=%u)",
+		      l->name, me, l->owner_cpu, l->locked);
+	l->owner_cpu = -1;
+	barrier();
+	/* A plain store releases on x86 (stores are not reordered with
+	 * earlier loads or stores); the barrier stops the compiler doing so. */
+	WRITE_ONCE(l->locked, 0);
+}
+
+u64 spin_lock_irqsave(spinlock_t *l)
+{
+	u64 flags = local_irq_save();
+	spin_lock(l);
+	return flags;
+}
+
+void spin_unlock_irqrestore(spinlock_t *l, u64 flags)
+{
+	spin_unlock(l);
+	local_irq_restore(flags);
+}
+
+bool spin_is_held_by_me(spinlock_t *l)
+{
+	return READ_ONCE(l->locked) && l->owner_cpu == (s32)smp_processor_id();
+}

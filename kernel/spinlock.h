@@ -1,0 +1,39 @@
+/* kernel/spinlock.h - spinlocks with debug checks.
+ *
+ * Interface:
+ *   spin_lock / spin_unlock           - for locks never taken in interrupt context
+ *   spin_lock_irqsave / _irqrestore   - for locks an interrupt handler may take
+ *
+ * Debug checks (always on; they cost a few instructions and catch real bugs):
+ *   - recursion: taking a lock this CPU already holds panics (it would hang);
+ *   - unlock by a CPU that does not hold it panics;
+ *   - interrupt state: a lock that has been taken inside an interrupt handler
+ *     must never be taken with interrupts enabled (an interrupt arriving on
+ *     that CPU would spin forever on it); doing so panics, naming the lock.
+ * Each lock also counts how often it was found held (contention), which the
+ * tests and benchmarks read.
+ */
+#ifndef PAGODA_SPINLOCK_H
+#define PAGODA_SPINLOCK_H
+
+#include "kernel/types.h"
+
+typedef struct spinlock {
+	u32 locked;             /* 0 free, 1 held; changed with xchg */
+	s32 owner_cpu;          /* -1 when free; debug */
+	const char *name;
+	bool used_in_irq;       /* set the first time it is taken in an interrupt */
+	u64 contended;          /* times a CPU found it held and had to spin */
+} spinlock_t;
+
+#define SPINLOCK_INIT(n) { .locked = 0, .owner_cpu = -1, .name = (n), .used_in_irq = false, .contended = 0 }
+
+void spin_init(spinlock_t *l, const char *name);
+void spin_lock(spinlock_t *l);
+bool spin_trylock(spinlock_t *l);
+void spin_unlock(spinlock_t *l);
+u64 spin_lock_irqsave(spinlock_t *l);
+void spin_unlock_irqrestore(spinlock_t *l, u64 flags);
+bool spin_is_held_by_me(spinlock_t *l);
+
+#endif
