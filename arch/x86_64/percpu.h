@@ -50,6 +50,12 @@ static inline bool in_interrupt(void) { return this_cpu()->irq_depth != 0; }
 void percpu_init_this_cpu(struct cpu *c);
 
 static inline bool cpumask_test(cpumask_t m, u32 cpu) { return (m >> cpu) & 1; }
-static inline u32 cpumask_weight(cpumask_t m) { return (u32)__builtin_popcountl(m); }
+static inline u32 cpumask_weight(cpumask_t m)
+{
+	u32 n = 0;
+	for (; m; m &= m - 1)   /* clear the lowest set bit (no POPCNT: qemu64 lacks it) */
+		n++;
+	return n;
+}
 
 #endif
