@@ -29,6 +29,16 @@ struct acpi_info {
 	u32 pm1a_cnt_port, pm1b_cnt_port;
 	u16 slp_typa_s5, slp_typb_s5;   /* from the DSDT's \_S5 package */
 	bool have_s5;
+
+	/* Additions beyond the first interface (acpi.c fills them too). */
+	u8 rsdp_revision;
+	bool used_xsdt;                 /* root table was the XSDT (else RSDT) */
+	char oem_id[7];                 /* the RSDP's OEM id, NUL-terminated */
+	u64 madt_phys, fadt_phys, dsdt_phys;    /* 0 when not found */
+	u32 madt_len;
+	bool pm_timer_32bit;            /* FADT TMR_VAL_EXT: 32-bit, else 24-bit */
+	u32 smi_cmd;                    /* port to ask firmware for ACPI mode, or 0 */
+	u8 acpi_enable;                 /* value to write there */
 };
 
 extern struct acpi_info acpi_info;
@@ -40,7 +50,124 @@ int acpi_init(void);
 
 /* Pure parsers, host-tested. Return 0 on success, negative on a bad table. */
 bool acpi_checksum_ok(const void *table, size_t len);
+/* acpi_parse_madt checks the MADT's signature, length and checksum, then
+ * fills the MADT fields of *out (have_madt, lapic_phys, CPUs, I/O APICs,
+ * overrides). On a bad table it prints why and leaves them saying one CPU
+ * with have_madt false; apic_ids[] is then meaningless (the BSP reads its
+ * own ID from its APIC). len is how many bytes the caller can read at madt. */
 int acpi_parse_madt(const void *madt, size_t len, struct acpi_info *out);
+
+/* --- On-firmware layouts (ACPI 6.x, chapter 5), for the parsers and tests. --- */
+
+/* Root System Description Pointer: version 1 is the first 20 bytes. */
+struct acpi_rsdp {
+	char signature[8];              /* "RSD PTR " */
+	u8 checksum;                    /* over the first 20 bytes */
+	char oem_id[6];
+	u8 revision;                    /* 0 for ACPI 1.0, 2 for 2.0 and later */
+	u32 rsdt_phys;
+	/* revision >= 2: */
+	u32 length;                     /* of this structure, 36 */
+	u64 xsdt_phys;
+	u8 ext_checksum;                /* over all `length` bytes */
+	u8 reserved[3];
+} __packed;
+#define ACPI_RSDP_V1_LEN 20
+
+/* Every other table starts with this header; the checksum makes all
+ * `length` bytes sum to 0 (mod 256). */
+struct acpi_sdt_header {
+	char signature[4];
+	u32 length;                     /* whole table, header included */
+	u8 revision;
+	u8 checksum;
+	char oem_id[6];
+	char oem_table_id[8];
+	u32 oem_revision;
+	u32 creator_id;
+	u32 creator_revision;
+} __packed;
+
+/* Generic Address Structure: where a register lives (FADT X_ fields). */
+struct acpi_gas {
+	u8 space_id;                    /* ACPI_GAS_MEMORY or ACPI_GAS_IO */
+	u8 bit_width, bit_offset, access_size;
+	u64 address;
+} __packed;
+#define ACPI_GAS_MEMORY 0
+#define ACPI_GAS_IO 1
+
+/* MADT ("APIC"): the header, then variable-length entries {type, length}. */
+struct acpi_madt {
+	struct acpi_sdt_header h;
+	u32 lapic_phys;
+	u32 flags;                      /* bit 0: PC-AT 8259 PICs present */
+} __packed;
+#define ACPI_MADT_LAPIC 0               /* struct acpi_madt_lapic */
+#define ACPI_MADT_IOAPIC 1
+#define ACPI_MADT_OVERRIDE 2
+#define ACPI_MADT_LAPIC_ADDR 5          /* 64-bit local APIC address */
+#define ACPI_MADT_X2APIC 9
+#define ACPI_MADT_ENABLED 1u            /* flags: usable now */
+#define ACPI_MADT_ONLINE_CAPABLE 2u     /* flags: may be enabled (MADT rev >= 5) */
+
+struct acpi_madt_entry { u8 type, length; } __packed;
+struct acpi_madt_lapic { u8 type, length, acpi_uid, apic_id; u32 flags; } __packed;
+struct acpi_madt_ioapic { u8 type, length, id, reserved; u32 phys, gsi_base; } __packed;
+struct acpi_madt_override { u8 type, length, bus, source_irq; u32 gsi; u16 flags; } __packed;
+struct acpi_madt_lapic_addr { u8 type, length; u16 reserved; u64 phys; } __packed;
+struct acpi_madt_x2apic { u8 type, length; u16 reserved; u32 x2apic_id, flags, acpi_uid; } __packed;
+
+/* FADT ("FACP"), the fields Pagoda reads. ACPI 1.0 tables end after
+ * `flags` (116 bytes); the X_ fields exist only when `length` covers them. */
+struct acpi_fadt {
+	struct acpi_sdt_header h;
+	u32 firmware_ctrl, dsdt;
+	u8 reserved0, preferred_pm_profile;
+	u16 sci_int;
+	u32 smi_cmd;
+	u8 acpi_enable, acpi_disable, s4bios_req, pstate_cnt;
+	u32 pm1a_evt_blk, pm1b_evt_blk, pm1a_cnt_blk, pm1b_cnt_blk;
+	u32 pm2_cnt_blk, pm_tmr_blk, gpe0_blk, gpe1_blk;
+	u8 pm1_evt_len, pm1_cnt_len, pm2_cnt_len, pm_tmr_len;
+	u8 gpe0_blk_len, gpe1_blk_len, gpe1_base, cst_cnt;
+	u16 p_lvl2_lat, p_lvl3_lat, flush_size, flush_stride;
+	u8 duty_offset, duty_width, day_alrm, mon_alrm, century;
+	u16 iapc_boot_arch;
+	u8 reserved1;
+	u32 flags;                      /* offset 112 */
+	struct acpi_gas reset_reg;
+	u8 reset_value;
+	u16 arm_boot_arch;
+	u8 minor_version;
+	u64 x_firmware_ctrl, x_dsdt;    /* offset 132, 140 */
+	struct acpi_gas x_pm1a_evt_blk, x_pm1b_evt_blk;
+	struct acpi_gas x_pm1a_cnt_blk, x_pm1b_cnt_blk;  /* offset 172, 184 */
+	struct acpi_gas x_pm2_cnt_blk, x_pm_tmr_blk;     /* offset 196, 208 */
+} __packed;
+#define ACPI_FADT_V1_LEN 116            /* up to and including flags */
+#define ACPI_FADT_TMR_VAL_EXT (1u << 8)
+#define ACPI_FADT_HW_REDUCED (1u << 20)
+
+/* PM1 control register bits. */
+#define ACPI_PM1_SCI_EN (1u << 0)
+#define ACPI_PM1_SLP_TYP_SHIFT 10
+#define ACPI_PM1_SLP_EN (1u << 13)
+
+/* The walk from the RSDP, with physical memory reached through a callback
+ * so the host tests can hand it fake tables: map(phys, len, ctx) returns a
+ * pointer to len readable bytes at phys, or NULL if they cannot be reached.
+ * Fills *out (MADT, FADT, \_S5). Returns 0 if a usable MADT was found;
+ * otherwise negative, after printing why, with *out saying one CPU (any
+ * FADT information found is kept, so poweroff may still work). */
+typedef const void *(*acpi_map_fn)(u64 phys, u64 len, void *ctx);
+int acpi_parse_tables(const void *rsdp, size_t rsdp_len, acpi_map_fn map, void *ctx,
+		      struct acpi_info *out);
+/* FADT fields into *out (have_fadt, PM timer, PM1 control, DSDT address,
+ * SMI_CMD). Checks the header and checksum first. */
+int acpi_parse_fadt(const void *fadt, size_t len, struct acpi_info *out);
+/* Find \_S5 in a DSDT (or SSDT) body: returns 0 and SLP_TYPa/b, or negative. */
+int acpi_find_s5(const void *dsdt, size_t len, u16 *slp_typa, u16 *slp_typb);
 
 /* Enter S5 through PM1a/PM1b control if the FADT and \_S5 allowed it. */
 void acpi_poweroff(void);
