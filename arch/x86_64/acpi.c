@@ -499,6 +499,7 @@ int acpi_parse_tables(const void *rsdp, size_t rsdp_len, acpi_map_fn map, void *
 {
 	bool madt_ok = false;
 	u64 xsdt, rsdt;
+	*out = (struct acpi_info){ 0 };
 	madt_fallback(out);
 	if (rsdp_root(rsdp, rsdp_len, out, &xsdt, &rsdt) != 0)
 		return -1;
