@@ -529,7 +529,9 @@ int acpi_parse_tables(const void *rsdp, size_t rsdp_len, acpi_map_fn map, void *
 			out->have_s5 = true;
 		else if (d)
 			pr_warn("ACPI: no \\_S5 package in the DSDT; ACPI poweroff unavailable\n");
-	} else if (!out->have_fadt) {
+	} else if (out->have_fadt) {
+		pr_warn("ACPI: FADT gives no DSDT; ACPI poweroff unavailable\n");
+	} else {
 		pr_warn("ACPI: no usable FADT: no PM timer, no ACPI poweroff\n");
 	}
 
@@ -560,6 +562,41 @@ static const void *boot_map(u64 phys, u64 len, void *ctx)
 	return phys_to_virt(phys);
 }
 
+/* The boot CPU's APIC ID as CPUID reports it: the 32-bit x2APIC ID from
+ * leaf 0xb when the CPU has that leaf, else the 8-bit one from leaf 1. */
+static u32 boot_cpu_apic_id(void)
+{
+	u32 max, a, b, c, d;
+	cpuid(0, 0, &max, &b, &c, &d);
+	if (max >= 0xb) {
+		cpuid(0xb, 0, &a, &b, &c, &d);
+		if (b != 0)
+			return d;
+	}
+	cpuid(1, 0, &a, &b, &c, &d);
+	return b >> 24;
+}
+
+/* The CPU running this code must be in the list, whatever the firmware
+ * wrote: it may have been cut off by the ACPI_MAX_CPUS cap, or (a firmware
+ * bug) be missing or disabled in the MADT. Add it, in the last slot if
+ * the list is full. */
+static void madt_ensure_boot_cpu(struct acpi_info *a)
+{
+	u32 me = boot_cpu_apic_id();
+	for (u32 i = 0; i < a->nr_cpus; i++)
+		if (a->apic_ids[i] == me)
+			return;
+	if (a->nr_cpus < ACPI_MAX_CPUS) {
+		pr_warn("ACPI: the boot CPU (APIC ID %u) is not in the MADT; adding it\n", me);
+		a->apic_ids[a->nr_cpus++] = me;
+	} else {
+		pr_warn("ACPI: the boot CPU (APIC ID %u) is past the first %u CPUs; "
+			"it replaces APIC ID %u\n", me, ACPI_MAX_CPUS, a->apic_ids[ACPI_MAX_CPUS - 1]);
+		a->apic_ids[ACPI_MAX_CPUS - 1] = me;
+	}
+}
+
 int acpi_init(void)
 {
 	struct acpi_info *a = &acpi_info;
@@ -576,6 +613,7 @@ int acpi_init(void)
 		pr_err("ACPI: cannot find the CPUs; Pagoda continues on one CPU\n");
 		return ret;
 	}
+	madt_ensure_boot_cpu(a);
 
 	for (u32 i = 0; i < a->nr_cpus; i++)
 		printk("ACPI: CPU %u: APIC ID %u\n", i, a->apic_ids[i]);
@@ -618,6 +656,8 @@ void acpi_poweroff(void)
 	 * the machine in legacy mode, ask it to switch through SMI_CMD and wait
 	 * (bounded: about a second) for SCI_EN to appear. */
 	if (!(inw((u16)a->pm1a_cnt_port) & ACPI_PM1_SCI_EN) && a->smi_cmd && a->acpi_enable) {
+		printk("ACPI: asking firmware for ACPI mode (SMI_CMD 0x%x <- 0x%x)\n",
+		       a->smi_cmd, a->acpi_enable);
 		outb((u16)a->smi_cmd, a->acpi_enable);
 		for (u32 i = 0; i < 1000 && !(inw((u16)a->pm1a_cnt_port) & ACPI_PM1_SCI_EN); i++)
 			port_delay(1000);
@@ -625,6 +665,7 @@ void acpi_poweroff(void)
 			pr_warn("ACPI: firmware did not enter ACPI mode; trying poweroff anyway\n");
 	}
 
+	printk("ACPI: entering S5 (SLP_TYP %u/%u)\n", a->slp_typa_s5, a->slp_typb_s5);
 	u16 v = inw((u16)a->pm1a_cnt_port) & ~(7u << ACPI_PM1_SLP_TYP_SHIFT);
 	outw((u16)a->pm1a_cnt_port, v | a->slp_typa_s5 << ACPI_PM1_SLP_TYP_SHIFT | ACPI_PM1_SLP_EN);
 	if (a->pm1b_cnt_port) {
