@@ -525,7 +525,9 @@ int acpi_parse_tables(const void *rsdp, size_t rsdp_len, acpi_map_fn map, void *
 
 	if (out->have_fadt && out->dsdt_phys) {
 		const struct acpi_sdt_header *d = map_table(out->dsdt_phys, "DSDT", map, ctx);
-		if (d && acpi_find_s5(d, d->length, &out->slp_typa_s5, &out->slp_typb_s5) == 0)
+		/* The AML starts after the header. */
+		if (d && acpi_find_s5(d + 1, d->length - sizeof(*d),
+				      &out->slp_typa_s5, &out->slp_typb_s5) == 0)
 			out->have_s5 = true;
 		else if (d)
 			pr_warn("ACPI: no \\_S5 package in the DSDT; ACPI poweroff unavailable\n");
