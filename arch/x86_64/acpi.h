@@ -166,7 +166,8 @@ int acpi_parse_tables(const void *rsdp, size_t rsdp_len, acpi_map_fn map, void *
 /* FADT fields into *out (have_fadt, PM timer, PM1 control, DSDT address,
  * SMI_CMD). Checks the header and checksum first. */
 int acpi_parse_fadt(const void *fadt, size_t len, struct acpi_info *out);
-/* Find \_S5 in a DSDT (or SSDT) body: returns 0 and SLP_TYPa/b, or negative. */
+/* Find \_S5 in AML bytes (a DSDT or SSDT after its header): returns 0 and
+ * SLP_TYPa/b, or negative. A bounded byte scan, not an AML interpreter. */
 int acpi_find_s5(const void *dsdt, size_t len, u16 *slp_typa, u16 *slp_typb);
 
 /* Enter S5 through PM1a/PM1b control if the FADT and \_S5 allowed it. */
