@@ -47,6 +47,11 @@ int madvise(void *addr, size_t len, int advice) { return (int)S3(__NR_madvise, a
  * that the child's errno lives in its copy of the parent's thread block. */
 pid_t fork(void) { return (pid_t)S0(__NR_fork); }
 
+long clone(unsigned long flags, void *stack, int *ptid, int *ctid, unsigned long tls)
+{
+	return S5(__NR_clone, flags, stack, ptid, ctid, tls);
+}
+
 pid_t wait4(pid_t pid, int *status, int options, void *rusage)
 {
 	return (pid_t)S4(__NR_wait4, pid, status, options, rusage);
@@ -129,6 +134,15 @@ int cpu_count(const cpu_set_t *s)
 	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
 		n += cpu_isset(cpu, s);
 	return n;
+}
+
+const char *system_name(void)
+{
+	static struct utsname u;
+
+	if (!u.sysname[0] && uname(&u) < 0)
+		return "unknown";
+	return u.sysname;
 }
 
 int online_cpus(void)

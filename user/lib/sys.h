@@ -190,6 +190,10 @@ int mprotect(void *addr, size_t len, int prot);
 unsigned long brk(unsigned long addr);
 int madvise(void *addr, size_t len, int advice);
 pid_t fork(void);
+/* clone(2) as the kernel has it (x86_64 argument order). With stack NULL
+ * the child goes on from here like a forked one; with a new stack it could
+ * not return into this function, so threads use thread_create() instead. */
+long clone(unsigned long flags, void *stack, int *ptid, int *ctid, unsigned long tls);
 pid_t wait4(pid_t pid, int *status, int options, void *rusage);
 __noreturn void exit(int status);	/* exit_group: the whole process */
 __noreturn void exit_thread(int status);	/* exit: this thread only */
@@ -214,6 +218,9 @@ ssize_t process_madvise(int pidfd, const struct iovec *iov, size_t vlen,
 			int advice, unsigned int flags);
 
 /* Helpers built on the calls above. */
+/* uname's sysname: "Linux", "Pagoda", ... A test that is legitimately
+ * system-specific checks it and reports ktap_skip() elsewhere. */
+const char *system_name(void);
 int online_cpus(void);			/* CPUs this thread may run on */
 int pin_to_cpu(int cpu);		/* sched_setaffinity to one CPU */
 void sleep_ns(long ns);
