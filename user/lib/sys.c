@@ -1,6 +1,7 @@
 /* user/lib/sys.c - system-call wrappers: convert the kernel's -errno into
  * -1 plus errno (the convention of sys.h). */
 #include "sys.h"
+#include "thread.h"
 
 static long ret_errno(long r)
 {
@@ -43,9 +44,18 @@ int mprotect(void *addr, size_t len, int prot) { return (int)S3(__NR_mprotect, a
 unsigned long brk(unsigned long addr) { return (unsigned long)raw_syscall1(__NR_brk, (long)addr); }
 int madvise(void *addr, size_t len, int advice) { return (int)S3(__NR_madvise, addr, len, advice); }
 
-/* fork(2) itself; the libc keeps no state that a child must fix up, except
- * that the child's errno lives in its copy of the parent's thread block. */
-pid_t fork(void) { return (pid_t)S0(__NR_fork); }
+/* fork(2). The child runs on a copy of the calling thread's block (its
+ * errno included), whose tid must become the child's own. A lock another
+ * thread held at the fork (malloc's) stays held in the child: fork from a
+ * program with threads only when they are idle. */
+pid_t fork(void)
+{
+	pid_t pid = (pid_t)S0(__NR_fork);
+
+	if (pid == 0)
+		thread_self()->tid = (int)raw_syscall0(__NR_gettid);
+	return pid;
+}
 
 long clone(unsigned long flags, void *stack, int *ptid, int *ctid, unsigned long tls)
 {
