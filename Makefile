@@ -35,7 +35,7 @@ RUN_CPUS  ?= 4
 RUN_MEM   ?= 512M
 RUN_CMDLINE ?=
 
-.PHONY: all run debug test test-quick host-test host-build deps clean iso
+.PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check
 
 all: $(BUILD)/pagoda.iso
 
@@ -73,7 +73,16 @@ $(BUILD)/run-cmdline: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(RUN_CMDLINE)' | cmp -s - $@ || echo '$(RUN_CMDLINE)' > $@
 
-$(BUILD)/pagoda.iso: $(BUILD)/pagoda.elf iso/boot/grub/grub.cfg.in tools/mkiso $(BUILD)/run-cmdline
+# User programs (user/Makefile) go on the ISO as Multiboot2 modules.
+user-programs:
+	$(MAKE) -C user
+
+# Run every user test program on Debian's Linux in QEMU (tools/linux-ref)
+# and compare with Pagoda's output where Pagoda has run it.
+linux-check: deps
+	$(MAKE) -C user linux-check
+
+$(BUILD)/pagoda.iso: $(BUILD)/pagoda.elf iso/boot/grub/grub.cfg.in tools/mkiso $(BUILD)/run-cmdline user-programs
 	tools/mkiso $@ "$(RUN_CMDLINE)" 3
 
 iso: $(BUILD)/pagoda.iso
