@@ -27,6 +27,7 @@ u32 lapic_id(void);
 void lapic_eoi(void);
 
 void lapic_send_ipi(u32 apic_id, u8 vector);
+void lapic_send_self_ipi(u8 vector);
 void lapic_send_nmi(u32 apic_id);
 void lapic_send_nmi_all_but_self(void);
 void lapic_send_init(u32 apic_id);

@@ -1,19 +1,488 @@
-/* arch/x86_64/smp.c - placeholder until SMP bring-up lands: one CPU. */
+/* arch/x86_64/smp.c - starting the other CPUs, calling functions on them, and
+ * the test helpers that run code on chosen CPUs. See smp.h.
+ *
+ * Bring-up (smp_init, on the boot CPU, interrupts disabled):
+ *   1. copy boot/trampoline.asm to a free page below 640 KiB;
+ *   2. for each AP in the MADT, one at a time: fill the trampoline's data
+ *      block (page tables, EFER, stack, CPU number), send INIT, wait 10 ms,
+ *      send SIPI, wait 200 us, send a second SIPI (the MP specification's
+ *      sequence; the second one is ignored by a CPU that already started),
+ *      and wait up to AP_START_TIMEOUT_MS for the AP to mark itself online;
+ *   3. the AP runs ap_main(): its page tables, GS base, GDT/TSS, IDT, APIC
+ *      and timer, then it goes online and idles in ap_idle_loop().
+ * CPUs are numbered in the order they come up, so cpus[0..nr_cpus-1] are
+ * exactly the online CPUs and cpus[i].id == i.
+ *
+ * Function calls (smp_call_function_*): each CPU has a fixed-size queue of
+ * incoming requests protected by a spinlock. A sender queues a request on each
+ * target and sends it an IPI at VEC_CALL_FUNCTION; the target's handler runs
+ * every queued request and, for a waited-for call, decrements the sender's
+ * pending count. While the sender waits (for completion, or for room in a
+ * full queue) it runs the requests queued for itself, with interrupts
+ * disabled. That is what makes the helper usable with interrupts disabled:
+ * if CPU A and CPU B call each other at the same moment, each of them, while
+ * waiting, handles the other's request, so both finish. TLB shootdown is
+ * built on this: a CPU changing a page table, possibly with interrupts off,
+ * asks the others to flush and waits.
+ */
 #include "arch/x86_64/smp.h"
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/acpi.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/desc.h"
+#include "arch/x86_64/trap.h"
+#include "kernel/bootinfo.h"
+#include "kernel/cmdline.h"
 #include "kernel/ktest.h"
+#include "kernel/printk.h"
+#include "kernel/spinlock.h"
+#include "kernel/string.h"
 
-cpumask_t cpu_online_mask = 1;
+cpumask_t cpu_online_mask = 1;  /* the boot CPU; APs add themselves */
+u64 kernel_cr3;
+phys_addr_t smp_trampoline_phys;
 
-void smp_init(void) {}
+/* --- AP stacks --- */
+
+/* One 4 KiB guard page below each AP's 16 KiB stack, all page-aligned, so
+ * that mm/ can unmap the guard pages and turn a stack overflow into a page
+ * fault (reported on the double-fault IST stack) instead of silent
+ * corruption. The boot CPU keeps its boot stack (boot/entry.asm). */
+struct ap_stack {
+	u8 guard[AP_GUARD_SIZE];
+	u8 stack[AP_STACK_SIZE];
+} __aligned(4096);
+static struct ap_stack ap_stacks[MAX_CPUS - 1];
+
+void *ap_stack_guard(u32 cpu)
+{
+	if (cpu == 0 || cpu >= MAX_CPUS)
+		return NULL;
+	return ap_stacks[cpu - 1].guard;
+}
+
+/* --- the trampoline --- */
+
+extern const u8 trampoline_start[], trampoline_end[], trampoline_data[];
+extern u8 boot_pml4[];
+
+/* Must match the data block at the end of boot/trampoline.asm. */
+struct trampoline_data {
+	u32 cr3;
+	u32 efer;
+	u64 stack_top;
+	u64 entry;
+	u32 cpu;
+	u32 reserved;
+} __packed;
+
+#define LOW_MEM_LIMIT 0x9F000UL   /* the EBDA may start just below 640 KiB */
+#define AP_START_TIMEOUT_MS 5000
+
+/* The trampoline page must be below 1 MiB (a SIPI names a real-mode page)
+ * and free RAM. We take the highest whole available page under 0x9F000:
+ * page 0 holds the real-mode interrupt table and BIOS data area, and the top
+ * of conventional memory from 0x9F000 may be the extended BIOS data area. The
+ * page is only needed during smp_init(); afterwards mm/ may reuse it. */
+static phys_addr_t find_trampoline_page(void)
+{
+	phys_addr_t best = 0;
+	for (u32 i = 0; i < boot_info.nr_mmap; i++) {
+		const struct boot_mmap_entry *e = &boot_info.mmap[i];
+		if (e->type != MMAP_AVAILABLE)
+			continue;
+		u64 start = ALIGN_UP(e->base, 4096UL);
+		u64 end = ALIGN_DOWN(MIN(e->base + e->length, LOW_MEM_LIMIT), 4096UL);
+		if (start < 0x1000)
+			start = 0x1000;
+		if (end >= start + 4096 && end - 4096 > best)
+			best = end - 4096;
+	}
+	return best;
+}
+
+static struct trampoline_data *trampoline_data_in_page(void)
+{
+	return phys_to_virt(smp_trampoline_phys + (u64)(trampoline_data - trampoline_start));
+}
+
+/* --- per-CPU incoming call queues --- */
+
+#define CALL_QUEUE_LEN 16
+
+struct call_request {
+	void (*fn)(void *);
+	void *arg;
+	u32 *pending;           /* sender's counter, or NULL when not waiting */
+};
+
+struct call_queue {
+	spinlock_t lock;
+	u32 head, count;
+	struct call_request req[CALL_QUEUE_LEN];
+	u64 handled;            /* requests run on this CPU (statistics) */
+};
+
+static struct call_queue call_queues[MAX_CPUS];
+
+/* Run every request queued for this CPU. Interrupts must be disabled: the
+ * functions run with them off, and the lock is also taken by the IPI
+ * handler. */
+static void call_queue_run(void)
+{
+	struct call_queue *q = this_cpu()->call_queue;
+	for (;;) {
+		spin_lock(&q->lock);
+		if (q->count == 0) {
+			spin_unlock(&q->lock);
+			return;
+		}
+		struct call_request r = q->req[q->head];
+		q->head = (q->head + 1) % CALL_QUEUE_LEN;
+		q->count--;
+		q->handled++;
+		spin_unlock(&q->lock);
+		r.fn(r.arg);
+		if (r.pending)
+			__atomic_sub_fetch(r.pending, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+/* Called while waiting on another CPU, with or without interrupts enabled:
+ * run what others asked of us, so no cycle of waiting CPUs can form. */
+static void call_queue_poll(void)
+{
+	u64 flags = local_irq_save();
+	call_queue_run();
+	local_irq_restore(flags);
+}
+
+static void call_function_interrupt(struct trap_frame *tf)
+{
+	(void)tf;
+	call_queue_run();
+}
+
+static void call_queue_push(u32 cpu, const struct call_request *r)
+{
+	struct call_queue *q = cpus[cpu].call_queue;
+	for (;;) {
+		u64 flags = spin_lock_irqsave(&q->lock);
+		if (q->count < CALL_QUEUE_LEN) {
+			q->req[(q->head + q->count) % CALL_QUEUE_LEN] = *r;
+			q->count++;
+			spin_unlock_irqrestore(&q->lock, flags);
+			return;
+		}
+		spin_unlock_irqrestore(&q->lock, flags);
+		/* Full: the target is busy, perhaps waiting on us. */
+		call_queue_poll();
+		cpu_relax();
+	}
+}
+
+static void wait_for_calls(u32 *pending)
+{
+	u64 start = rdtsc();
+	bool warned = false;
+	while (__atomic_load_n(pending, __ATOMIC_SEQ_CST) != 0) {
+		call_queue_poll();
+		cpu_relax();
+		if (!warned && tsc_khz && rdtsc() - start > tsc_khz * 10000) {
+			/* Not fatal: a stopped CPU would show up here, and the
+			 * request may point into our stack, so keep waiting. */
+			printk(KERN_WARNING "smp_call_function: CPU %u still waiting for %u CPU(s) after 10 s\n",
+			       smp_processor_id(), *pending);
+			warned = true;
+		}
+	}
+}
+
 void smp_call_function_single(u32 cpu, void (*fn)(void *), void *arg, bool wait)
 {
-	(void)cpu; (void)wait;
-	fn(arg);
+	if (cpu == smp_processor_id()) {
+		u64 flags = local_irq_save();
+		fn(arg);
+		local_irq_restore(flags);
+		return;
+	}
+	if (cpu >= MAX_CPUS || !cpumask_test(READ_ONCE(cpu_online_mask), cpu)) {
+		printk(KERN_WARNING "smp_call_function_single: CPU %u is not online\n", cpu);
+		return;
+	}
+	u32 pending = 1;
+	struct call_request r = { .fn = fn, .arg = arg, .pending = wait ? &pending : NULL };
+	call_queue_push(cpu, &r);
+	lapic_send_ipi(cpus[cpu].apic_id, VEC_CALL_FUNCTION);
+	if (wait)
+		wait_for_calls(&pending);
 }
+
 void smp_call_function_many(cpumask_t mask, void (*fn)(void *), void *arg, bool wait)
 {
-	(void)mask; (void)fn; (void)arg; (void)wait;
+	u32 me = smp_processor_id();
+	mask &= READ_ONCE(cpu_online_mask) & ~(1UL << me);
+	if (!mask)
+		return;
+	u32 pending = cpumask_weight(mask);
+	struct call_request r = { .fn = fn, .arg = arg, .pending = wait ? &pending : NULL };
+	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
+		if (cpumask_test(mask, cpu))
+			call_queue_push(cpu, &r);
+	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
+		if (cpumask_test(mask, cpu))
+			lapic_send_ipi(cpus[cpu].apic_id, VEC_CALL_FUNCTION);
+	if (wait)
+		wait_for_calls(&pending);
 }
-void smp_stop_other_cpus(void) {}
-void ktest_on_cpu(u32 cpu, void (*fn)(void *arg), void *arg) { (void)cpu; fn(arg); }
-void ktest_on_cpus(cpumask_t mask, void (*fn)(void *arg), void *arg) { if (mask & 1) fn(arg); }
+
+void smp_stop_other_cpus(void)
+{
+	if (cpumask_weight(READ_ONCE(cpu_online_mask)) > 1)
+		lapic_send_nmi_all_but_self();
+}
+
+/* --- test helpers: work for the AP idle loop --- */
+
+/* A job handed to CPUs by ktest_on_cpus(). It lives on the caller's stack
+ * until every participant has finished. */
+struct ktest_job {
+	void (*fn)(void *);
+	void *arg;
+	u32 arrived;            /* participants waiting at the start barrier */
+	u32 go;                 /* set by the caller: everybody starts */
+	u32 done;               /* participants finished */
+};
+
+/* Per-CPU work slot: written by the caller, cleared by the CPU itself. */
+static struct ktest_job *ap_work[MAX_CPUS];
+
+#define KTEST_JOB_TIMEOUT_MS 60000
+
+static void run_job(struct ktest_job *job)
+{
+	__atomic_add_fetch(&job->arrived, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&job->go, __ATOMIC_SEQ_CST))
+		cpu_relax();
+	job->fn(job->arg);
+}
+
+/* What an AP does when it has nothing to do. "sti; hlt" as one sequence: STI
+ * takes effect after the next instruction, so an interrupt that arrives
+ * after the check cannot be taken before HLT and then sleep through it. */
+static __noreturn void ap_idle_loop(struct cpu *c)
+{
+	for (;;) {
+		local_irq_disable();
+		struct ktest_job *job = READ_ONCE(ap_work[c->id]);
+		if (job) {
+			local_irq_enable();     /* test code runs interruptible */
+			run_job(job);
+			WRITE_ONCE(ap_work[c->id], NULL);
+			__atomic_add_fetch(&job->done, 1, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		__asm__ __volatile__("sti; hlt" ::: "memory");
+	}
+}
+
+static bool wait_count(u32 *counter, u32 want, const char *what)
+{
+	u64 start = rdtsc();
+	while (__atomic_load_n(counter, __ATOMIC_SEQ_CST) < want) {
+		call_queue_poll();
+		cpu_relax();
+		if (tsc_khz && rdtsc() - start > tsc_khz * KTEST_JOB_TIMEOUT_MS) {
+			printk(KERN_ERR "ktest_on_cpus: only %u of %u CPUs %s after %u s\n",
+			       *counter, want, what, KTEST_JOB_TIMEOUT_MS / 1000);
+			return false;
+		}
+	}
+	return true;
+}
+
+void ktest_on_cpus(cpumask_t mask, void (*fn)(void *arg), void *arg)
+{
+	u32 me = smp_processor_id();
+	cpumask_t online = READ_ONCE(cpu_online_mask);
+	if (mask & ~online)
+		printk(KERN_WARNING "ktest_on_cpus: CPUs 0x%lx are not online; skipping them\n",
+		       mask & ~online);
+	mask &= online;
+	cpumask_t others = mask & ~(1UL << me);
+	u32 n = cpumask_weight(others);
+	struct ktest_job job = { .fn = fn, .arg = arg };
+
+	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+		if (!cpumask_test(others, cpu))
+			continue;
+		if (READ_ONCE(ap_work[cpu]) != NULL)
+			panic("ktest_on_cpus: CPU %u is still busy with an earlier job", cpu);
+		WRITE_ONCE(ap_work[cpu], &job);
+		/* Wake it from hlt: the IPI handler finds an empty call queue
+		 * (or runs real calls) and the idle loop then sees the slot. */
+		lapic_send_ipi(cpus[cpu].apic_id, VEC_CALL_FUNCTION);
+	}
+	if (!wait_count(&job.arrived, n, "reached the start barrier"))
+		panic("ktest_on_cpus: CPUs did not start the test");
+	__atomic_store_n(&job.go, 1, __ATOMIC_SEQ_CST);
+	if (cpumask_test(mask, me)) {
+		u64 flags = read_rflags();
+		local_irq_enable();
+		fn(arg);
+		if (!(flags & RFLAGS_IF))
+			local_irq_disable();
+	}
+	if (!wait_count(&job.done, n, "finished"))
+		panic("ktest_on_cpus: CPUs did not finish the test");
+}
+
+void ktest_on_cpu(u32 cpu, void (*fn)(void *arg), void *arg)
+{
+	if (cpu == smp_processor_id()) {
+		fn(arg);
+		return;
+	}
+	if (cpu >= MAX_CPUS || !cpumask_test(READ_ONCE(cpu_online_mask), cpu)) {
+		printk(KERN_WARNING "ktest_on_cpu: CPU %u is not online\n", cpu);
+		return;
+	}
+	ktest_on_cpus(1UL << cpu, fn, arg);
+}
+
+/* --- bring-up --- */
+
+static u64 bsp_cr4;
+
+__noreturn void ap_main(u32 cpu);
+__noreturn void ap_main(u32 cpu)
+{
+	struct cpu *c = &cpus[cpu];
+	/* GS first: spinlocks and printk ask which CPU they run on. */
+	percpu_init_this_cpu(c);
+	/* The trampoline set only what long mode needs; take the boot CPU's
+	 * control bits, then the kernel's page tables. */
+	write_cr4(bsp_cr4);
+	write_cr3(READ_ONCE(kernel_cr3));
+	gdt_init_cpu(c);
+	idt_load();
+	lapic_init_ap();
+	u32 id = lapic_id();
+	if (id != c->apic_id)
+		printk(KERN_WARNING "CPU %u: APIC ID is %u, the MADT said %u\n", cpu, id, c->apic_id);
+	__atomic_or_fetch(&cpu_online_mask, 1UL << cpu, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&c->online, true, __ATOMIC_SEQ_CST);
+	ap_idle_loop(c);
+}
+
+/* Start one AP as logical CPU `cpu`. Returns whether it came online. */
+static bool start_ap(u32 cpu, u32 apic_id)
+{
+	struct cpu *c = &cpus[cpu];
+	c->id = cpu;
+	c->apic_id = apic_id;
+	c->online = false;
+	c->kstack_top = ap_stacks[cpu - 1].stack + AP_STACK_SIZE;
+
+	struct trampoline_data *td = trampoline_data_in_page();
+	td->stack_top = (u64)c->kstack_top;
+	td->cpu = cpu;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);   /* visible before the IPIs */
+
+	u8 page = (u8)(smp_trampoline_phys >> 12);
+	lapic_send_init(apic_id);
+	mdelay(10);
+	lapic_send_sipi(apic_id, page);
+	udelay(200);
+	if (!__atomic_load_n(&c->online, __ATOMIC_SEQ_CST))
+		lapic_send_sipi(apic_id, page);
+
+	u64 start = rdtsc();
+	while (!__atomic_load_n(&c->online, __ATOMIC_SEQ_CST)) {
+		if (rdtsc() - start > tsc_khz * AP_START_TIMEOUT_MS) {
+			printk(KERN_ERR "SMP: CPU with APIC ID %u did not come up within %u ms; "
+			       "continuing without it\n", apic_id, AP_START_TIMEOUT_MS);
+			/* Park it in wait-for-SIPI so it cannot wake up later on
+			 * a stack we give to the next CPU. */
+			lapic_send_init(apic_id);
+			mdelay(10);
+			return false;
+		}
+		cpu_relax();
+	}
+	printk("SMP: CPU %u online, APIC ID %u\n", cpu, apic_id);
+	return true;
+}
+
+void smp_init(void)
+{
+	for (u32 i = 0; i < MAX_CPUS; i++) {
+		spin_init(&call_queues[i].lock, "call_queue");
+		cpus[i].call_queue = &call_queues[i];
+	}
+	irq_register(VEC_CALL_FUNCTION, call_function_interrupt);
+	if (!kernel_cr3)
+		kernel_cr3 = read_cr3();
+	bsp_cr4 = read_cr4();
+
+	u32 bsp_apic = cpus[0].apic_id;
+	long maxcpus = cmdline_long("maxcpus", MAX_CPUS);
+	if (cmdline_has("nosmp"))
+		maxcpus = 1;
+	if (maxcpus < 1)
+		maxcpus = 1;
+	if (maxcpus > MAX_CPUS)
+		maxcpus = MAX_CPUS;
+
+	bool bsp_listed = false;
+	for (u32 i = 0; i < acpi_info.nr_cpus; i++)
+		if (acpi_info.apic_ids[i] == bsp_apic)
+			bsp_listed = true;
+	printk("SMP: %u CPU(s) in the MADT%s; CPU 0 online, APIC ID %u (boot CPU)\n",
+	       acpi_info.nr_cpus, bsp_listed ? "" : " (not including the boot CPU!)", bsp_apic);
+	nr_cpus = 1;
+	if (acpi_info.nr_cpus <= 1 && bsp_listed)
+		return;
+	if (maxcpus == 1) {
+		printk("SMP: %s: not starting the other CPUs\n",
+		       cmdline_has("nosmp") ? "nosmp" : "maxcpus=1");
+		return;
+	}
+
+	smp_trampoline_phys = find_trampoline_page();
+	if (!smp_trampoline_phys) {
+		printk(KERN_ERR "SMP: no free page below 0x%lx for the AP trampoline; "
+		       "running on one CPU\n", LOW_MEM_LIMIT);
+		return;
+	}
+	u64 size = (u64)(trampoline_end - trampoline_start);
+	memcpy(phys_to_virt(smp_trampoline_phys), trampoline_start, size);
+	struct trampoline_data *td = trampoline_data_in_page();
+	td->cr3 = (u32)virt_to_phys(boot_pml4);
+	/* LME plus what the BSP has on: NXE, and SCE once system calls exist.
+	 * Not LMA (bit 10): that one the CPU sets itself. */
+	td->efer = (u32)(rdmsr(MSR_EFER) & ~(1UL << 10)) | (1U << 8);
+	td->entry = (u64)ap_main;
+	printk("SMP: AP trampoline at physical 0x%lx (%lu bytes)\n", smp_trampoline_phys, size);
+
+	u32 skipped = 0;
+	for (u32 i = 0; i < acpi_info.nr_cpus; i++) {
+		u32 apic_id = acpi_info.apic_ids[i];
+		if (apic_id == bsp_apic)
+			continue;
+		if (nr_cpus >= (u32)maxcpus) {
+			skipped++;
+			continue;
+		}
+		if (!lapic_x2apic_mode() && apic_id > 0xFF) {
+			printk(KERN_WARNING "SMP: APIC ID %u needs x2APIC mode; not starting it\n",
+			       apic_id);
+			continue;
+		}
+		if (start_ap(nr_cpus, apic_id))
+			nr_cpus++;
+	}
+	if (skipped)
+		printk("SMP: maxcpus=%ld: %u CPU(s) left offline\n", maxcpus, skipped);
+	printk("SMP: %u CPU(s) online\n", nr_cpus);
+}

@@ -14,6 +14,22 @@
 
 extern cpumask_t cpu_online_mask;
 
+/* The page-table root every AP loads in ap_main() (CR3 value). smp_init()
+ * sets it to the boot CPU's CR3 unless mm/ has already published its own. */
+extern u64 kernel_cr3;
+
+/* Physical page the AP trampoline was copied to (0 if none); only needed
+ * during smp_init(), free for reuse afterwards. */
+extern phys_addr_t smp_trampoline_phys;
+
+/* Each AP's kernel stack: AP_STACK_SIZE bytes above one page-aligned guard
+ * page of AP_GUARD_SIZE bytes that nothing uses (mm/ unmaps it). */
+#define AP_STACK_SIZE 16384
+#define AP_GUARD_SIZE 4096
+/* The guard page below CPU cpu's stack (NULL for CPU 0, which runs on the
+ * boot stack from boot/entry.asm). */
+void *ap_stack_guard(u32 cpu);
+
 /* Start every AP listed in the MADT (respecting nosmp and maxcpus=N). */
 void smp_init(void);
 
