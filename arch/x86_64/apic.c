@@ -299,50 +299,90 @@ void lapic_send_sipi(u32 apic_id, u8 start_page)
 
 /* --- timer and clocks --- */
 
+/* Calibration compares clocks by sampling them together: each sample reads
+ * the PIT count, the TSC, the LAPIC timer's current count and the ACPI PM
+ * timer back to back, and the rates come from the differences between two
+ * samples about CALIBRATE_MS apart. Only the few instructions inside a
+ * sample must run undisturbed; a delay *between* samples (an SMI, or the
+ * host descheduling an emulated CPU) changes nothing, which is why this is
+ * better than timing how long the PIT takes to run out. */
 #define CALIBRATE_MS 10
 #define CALIBRATE_RUNS 5
 #define PM_TIMER_HZ 3579545U
+#define PIT_CALIBRATE_TICKS (PIT_HZ / 1000 * CALIBRATE_MS)
+#define PM_CALIBRATE_TICKS (PM_TIMER_HZ / 1000 * CALIBRATE_MS)
+#define MAX_POLLS 20000000UL    /* far more than 10 ms of port reads: never hang */
+
+struct clock_sample {
+	u64 tsc;
+	u32 apic;               /* LAPIC timer current count (counts down) */
+	u32 pm;                 /* ACPI PM timer, 24 bits (counts up) */
+	u16 pit;                /* PIT channel 2 count (counts down) */
+	bool pit_expired;       /* channel 2 reached zero: its count wrapped */
+};
 
 static u32 pm_timer_read(void)
 {
-	return inl((u16)acpi_info.pm_timer_port) & 0xFFFFFF;   /* 24-bit counter */
+	return inl((u16)acpi_info.pm_timer_port) & 0xFFFFFF;
 }
 
-/* One measurement: run the PIT for CALIBRATE_MS and see how far the TSC and
- * the LAPIC timer (one-shot from 0xFFFFFFFF, divided by 16) moved. Also how
- * many PM timer ticks passed, when there is a PM timer, as a cross-check. */
-static bool calibrate_once(u64 *tsc_delta, u64 *apic_delta, u32 *pm_delta)
+static void take_sample(struct clock_sample *s, bool use_pit)
 {
-	u16 count = (u16)(PIT_HZ * CALIBRATE_MS / 1000);
-	u32 pm0 = acpi_info.pm_timer_port ? pm_timer_read() : 0;
-	pit_ch2_start(count);
-	apic->write(APIC_REG_TIMER_INIT, 0xFFFFFFFF);
-	u64 t0 = rdtsc();
-	bool ok = pit_ch2_wait(20000000);
-	u64 t1 = rdtsc();
-	u32 left = apic->read(APIC_REG_TIMER_CUR);
-	u32 pm1 = acpi_info.pm_timer_port ? pm_timer_read() : 0;
-	apic->write(APIC_REG_TIMER_INIT, 0);    /* stop it */
-	*tsc_delta = t1 - t0;
-	*apic_delta = 0xFFFFFFFFUL - left;
-	*pm_delta = (pm1 - pm0) & 0xFFFFFF;
-	return ok;
+	s->pit = use_pit ? pit_ch2_read() : 0;
+	s->tsc = rdtsc();
+	s->apic = apic->read(APIC_REG_TIMER_CUR);
+	s->pm = acpi_info.pm_timer_port ? pm_timer_read() : 0;
+	s->pit_expired = use_pit && pit_ch2_expired();
 }
 
-/* Without a PIT (some recent PCs): time CALIBRATE_MS with the PM timer. */
-static void calibrate_once_pm(u64 *tsc_delta, u64 *apic_delta)
+struct calibration {
+	u64 tsc_hz, apic_hz;    /* measured rates */
+	u64 ref_us, pm_us;      /* interval by the reference clock, and by the PM timer */
+};
+
+/* One run against the PIT. False if the PIT does not count (some recent PCs
+ * have none) or the run was disturbed enough for the count to wrap. */
+static bool calibrate_pit(struct calibration *r)
 {
-	u32 want = PM_TIMER_HZ / 1000 * CALIBRATE_MS;
-	u32 pm0 = pm_timer_read();
+	struct clock_sample a, b;
+	u64 polls = 0;
+	pit_ch2_start(0xFFFF);
 	apic->write(APIC_REG_TIMER_INIT, 0xFFFFFFFF);
-	u64 t0 = rdtsc();
-	while (((pm_timer_read() - pm0) & 0xFFFFFF) < want)
+	/* The count is loaded on the PIT's next clock edge; wait for it. */
+	while (pit_ch2_read() > 0xFF00 && ++polls < MAX_POLLS)
+		;
+	take_sample(&a, true);
+	while ((u16)(a.pit - pit_ch2_read()) < PIT_CALIBRATE_TICKS && !pit_ch2_expired() &&
+	       ++polls < MAX_POLLS)
+		;
+	take_sample(&b, true);
+	if (polls >= MAX_POLLS || b.pit_expired || b.pit >= a.pit)
+		return false;
+	u64 ticks = a.pit - b.pit;
+	r->tsc_hz = (b.tsc - a.tsc) * PIT_HZ / ticks;
+	r->apic_hz = (u64)(a.apic - b.apic) * PIT_HZ / ticks;
+	r->ref_us = ticks * 1000000 / PIT_HZ;
+	r->pm_us = (u64)((b.pm - a.pm) & 0xFFFFFF) * 1000000 / PM_TIMER_HZ;
+	return true;
+}
+
+/* One run against the ACPI PM timer, for machines without a PIT. */
+static bool calibrate_pm(struct calibration *r)
+{
+	struct clock_sample a, b;
+	u64 polls = 0;
+	apic->write(APIC_REG_TIMER_INIT, 0xFFFFFFFF);
+	take_sample(&a, false);
+	while (((pm_timer_read() - a.pm) & 0xFFFFFF) < PM_CALIBRATE_TICKS && ++polls < MAX_POLLS)
 		cpu_relax();
-	u64 t1 = rdtsc();
-	u32 left = apic->read(APIC_REG_TIMER_CUR);
-	apic->write(APIC_REG_TIMER_INIT, 0);
-	*tsc_delta = t1 - t0;
-	*apic_delta = 0xFFFFFFFFUL - left;
+	take_sample(&b, false);
+	u64 ticks = (b.pm - a.pm) & 0xFFFFFF;
+	if (polls >= MAX_POLLS || ticks == 0)
+		return false;
+	r->tsc_hz = (b.tsc - a.tsc) * PM_TIMER_HZ / ticks;
+	r->apic_hz = (u64)(a.apic - b.apic) * PM_TIMER_HZ / ticks;
+	r->ref_us = r->pm_us = ticks * 1000000 / PM_TIMER_HZ;
+	return true;
 }
 
 static void sort_u64(u64 *v, int n)
@@ -355,47 +395,53 @@ static void sort_u64(u64 *v, int n)
 
 void lapic_timer_calibrate(void)
 {
-	u64 tsc[CALIBRATE_RUNS], lapic[CALIBRATE_RUNS], pm[CALIBRATE_RUNS];
+	u64 tsc[CALIBRATE_RUNS], lapic[CALIBRATE_RUNS];
+	struct calibration r = { 0 };
 	const char *ref = "PIT";
+	bool (*run)(struct calibration *) = calibrate_pit;
+
 	apic->write(APIC_REG_TIMER_DIV, APIC_TIMER_DIV_16);
 	apic->write(APIC_REG_LVT_TIMER, apic_lvt_timer(VEC_TIMER, false, true));
-	for (int i = 0; i < CALIBRATE_RUNS; i++) {
-		u32 pmd;
-		if (calibrate_once(&tsc[i], &lapic[i], &pmd)) {
-			pm[i] = pmd;
-			continue;
-		}
-		if (!acpi_info.pm_timer_port) {
-			printk(KERN_ERR "APIC: the PIT does not count and there is no ACPI PM timer; "
+	if (!calibrate_pit(&r) && !calibrate_pit(&r)) {
+		if (!acpi_info.pm_timer_port || !calibrate_pm(&r)) {
+			printk(KERN_ERR "Clocks: neither the PIT nor an ACPI PM timer counts; "
 			       "assuming a 1 GHz TSC and a 100 MHz APIC timer\n");
 			tsc_khz = 1000000;
 			lapic_timer_khz = 100000;
 			return;
 		}
 		ref = "ACPI PM timer";
-		for (i = 0; i < CALIBRATE_RUNS; i++) {
-			calibrate_once_pm(&tsc[i], &lapic[i]);
-			pm[i] = 0;
-		}
-		break;
+		run = calibrate_pm;
 	}
-	/* The median ignores a run disturbed by an SMI (or, in an emulator,
-	 * by the host scheduling something else). */
-	sort_u64(tsc, CALIBRATE_RUNS);
-	sort_u64(lapic, CALIBRATE_RUNS);
-	sort_u64(pm, CALIBRATE_RUNS);
-	tsc_khz = tsc[CALIBRATE_RUNS / 2] / CALIBRATE_MS;
-	lapic_timer_khz = lapic[CALIBRATE_RUNS / 2] / CALIBRATE_MS;
+	/* Several runs and the median: one disturbed sample cannot skew it. */
+	int good = 0;
+	for (int tries = 0; good < CALIBRATE_RUNS && tries < 2 * CALIBRATE_RUNS; tries++) {
+		if (!run(&r))
+			continue;
+		tsc[good] = r.tsc_hz;
+		lapic[good] = r.apic_hz;
+		good++;
+	}
+	apic->write(APIC_REG_TIMER_INIT, 0);    /* stop it */
+	if (good == 0) {
+		printk(KERN_ERR "Clocks: every calibration run failed; assuming 1 GHz / 100 MHz\n");
+		tsc_khz = 1000000;
+		lapic_timer_khz = 100000;
+		return;
+	}
+	sort_u64(tsc, good);
+	sort_u64(lapic, good);
+	tsc_khz = tsc[good / 2] / 1000;
+	lapic_timer_khz = lapic[good / 2] / 1000;
 	if (lapic_timer_khz == 0)
 		lapic_timer_khz = 1;
 	printk("Clocks (measured against the %s): TSC %lu.%03lu MHz, APIC timer %lu.%03lu MHz "
 	       "(bus clock / %u)\n", ref, tsc_khz / 1000, tsc_khz % 1000,
 	       lapic_timer_khz / 1000, lapic_timer_khz % 1000, APIC_TIMER_DIVISOR);
-	if (acpi_info.pm_timer_port && pm[CALIBRATE_RUNS / 2]) {
-		u64 us = pm[CALIBRATE_RUNS / 2] * 1000000 / PM_TIMER_HZ;
-		printk("Clocks: cross-check: %u ms of PIT = %lu us of ACPI PM timer\n",
-		       CALIBRATE_MS, us);
-	}
+	/* The same interval by the PM timer: the two should agree. */
+	if (acpi_info.pm_timer_port && run == calibrate_pit)
+		printk("Clocks: cross-check: last run %lu us by the PIT, %lu us by the ACPI PM timer\n",
+		       r.ref_us, r.pm_us);
 }
 
 static void timer_start_remote(void *arg)

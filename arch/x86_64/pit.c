@@ -15,6 +15,9 @@
  * and rises when the counter reaches zero, counting only while the gate is
  * high. */
 #define PIT_CMD_CH2_MODE0 0xB0
+/* Counter latch command for channel 2 (access bits 00): the next two reads
+ * return the count as it was at the latch. */
+#define PIT_CMD_CH2_LATCH 0x80
 
 void pit_ch2_start(u16 count)
 {
@@ -24,6 +27,14 @@ void pit_ch2_start(u16 count)
 	outb(PIT_CH2_DATA, count & 0xFF);
 	outb(PIT_CH2_DATA, count >> 8);
 	outb(PORT_B, b | PORT_B_GATE2);         /* open the gate: counting starts */
+}
+
+u16 pit_ch2_read(void)
+{
+	outb(PIT_COMMAND, PIT_CMD_CH2_LATCH);
+	u8 lo = inb(PIT_CH2_DATA);
+	u8 hi = inb(PIT_CH2_DATA);
+	return (u16)(lo | (hi << 8));
 }
 
 bool pit_ch2_expired(void)

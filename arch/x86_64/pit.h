@@ -19,6 +19,9 @@
 void pit_ch2_start(u16 count);
 /* Has the countdown started by pit_ch2_start() reached zero? */
 bool pit_ch2_expired(void);
+/* The current count of channel 2 (latched, so both bytes are from the same
+ * instant). Counts down at PIT_HZ while the gate is open. */
+u16 pit_ch2_read(void);
 /* Wait for the countdown to end, polling at most max_polls times.
  * Returns false if it never ended (no PIT: some modern PCs lack one). */
 bool pit_ch2_wait(u64 max_polls);
