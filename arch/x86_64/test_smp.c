@@ -185,7 +185,7 @@ static void test_cross_call_irqs_disabled(struct ktest *t)
 }
 
 /* Everybody broadcasts to everybody at once, interrupts off. */
-#define BROADCASTS 200
+#define BROADCASTS 50
 static void broadcast_body(void *arg)
 {
 	(void)arg;
