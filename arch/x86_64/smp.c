@@ -236,10 +236,17 @@ void smp_call_function_many(cpumask_t mask, void (*fn)(void *), void *arg, bool 
 		wait_for_calls(&pending);
 }
 
+/* One NMI per online CPU rather than the "all but self" shorthand: the
+ * shorthand also reaches CPUs we never started (maxcpus=, nosmp), which may
+ * still sit in firmware's parking code on UEFI machines; an NMI there could
+ * reset the machine before the panic message is out. */
 void smp_stop_other_cpus(void)
 {
-	if (cpumask_weight(READ_ONCE(cpu_online_mask)) > 1)
-		lapic_send_nmi_all_but_self();
+	u32 me = smp_processor_id();
+	cpumask_t others = READ_ONCE(cpu_online_mask) & ~(1UL << me);
+	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
+		if (cpumask_test(others, cpu))
+			lapic_send_nmi(cpus[cpu].apic_id);
 }
 
 /* --- test helpers: work for the AP idle loop --- */

@@ -1,10 +1,20 @@
 /* arch/x86_64/smp.h - bringing up the other CPUs and calling functions on them.
  *
  * smp_call_function_*: run fn(arg) on other CPUs from an IPI (VEC_CALL_FUNCTION)
- * and optionally wait. Safe with interrupts disabled on the sender: while it
- * waits, it keeps running calls other CPUs queued for it, so two CPUs calling
- * each other at once cannot deadlock. fn runs with interrupts disabled and
- * must not sleep or wait for the sender.
+ * and optionally wait. Each CPU has a fixed-size queue of incoming requests
+ * (16 entries, spinlock-protected, taken with interrupts off). Safe with
+ * interrupts disabled on the sender: while it waits (for completion, or for
+ * room in a full queue) it keeps running the calls other CPUs queued for it,
+ * so two CPUs calling each other at once cannot deadlock. TLB shootdown is
+ * built on this.
+ *
+ * Rules for fn: it runs with interrupts disabled (in the IPI handler, or in a
+ * waiting sender's loop), must not sleep, and must not take a lock that the
+ * sender may hold while it waits. Without wait, arg must outlive the call.
+ * Requests to offline CPUs are dropped with a warning.
+ *
+ * Bring-up is single-threaded on the boot CPU (smp_init, before interrupts
+ * are enabled); docs/boot.md explains the trampoline.
  */
 #ifndef PAGODA_SMP_H
 #define PAGODA_SMP_H
