@@ -367,12 +367,15 @@ __noreturn void ap_main(u32 cpu)
 	struct cpu *c = &cpus[cpu];
 	/* GS first: spinlocks and printk ask which CPU they run on. */
 	percpu_init_this_cpu(c);
-	/* The trampoline set only what long mode needs; take the boot CPU's
-	 * control bits, then the kernel's page tables. */
-	write_cr4(bsp_cr4);
-	write_cr3(READ_ONCE(kernel_cr3));
+	/* Our own GDT and the IDT before anything else: until then the GDT is
+	 * the trampoline's, in low memory, and an NMI would find no IDT. */
 	gdt_init_cpu(c);
 	idt_load();
+	/* The trampoline set only what long mode needs; take the boot CPU's
+	 * control bits, then the kernel's page tables (which need not map
+	 * low memory: nothing here uses the trampoline page any more). */
+	write_cr4(bsp_cr4);
+	write_cr3(READ_ONCE(kernel_cr3));
 	lapic_init_ap();
 	u32 id = lapic_id();
 	if (id != c->apic_id)
