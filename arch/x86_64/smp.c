@@ -181,6 +181,13 @@ static void call_queue_push(u32 cpu, const struct call_request *r)
 	}
 }
 
+/* A call normally completes in microseconds. After 10 s we say so; after
+ * CALL_TIMEOUT_MS something is wrong for certain (a CPU stuck with interrupts
+ * off, or a lost IPI), and a panic naming it beats a silent hang. We cannot
+ * simply give up: the request may point into our stack. */
+#define CALL_WARN_MS 10000
+#define CALL_TIMEOUT_MS 60000
+
 static void wait_for_calls(u32 *pending)
 {
 	u64 start = rdtsc();
@@ -188,13 +195,15 @@ static void wait_for_calls(u32 *pending)
 	while (__atomic_load_n(pending, __ATOMIC_SEQ_CST) != 0) {
 		call_queue_poll();
 		cpu_relax();
-		if (!warned && tsc_khz && rdtsc() - start > tsc_khz * 10000) {
-			/* Not fatal: a stopped CPU would show up here, and the
-			 * request may point into our stack, so keep waiting. */
-			printk(KERN_WARNING "smp_call_function: CPU %u still waiting for %u CPU(s) after 10 s\n",
-			       smp_processor_id(), *pending);
+		u64 waited = rdtsc() - start;
+		if (!warned && waited > tsc_khz * CALL_WARN_MS) {
+			printk(KERN_WARNING "smp_call_function: CPU %u still waiting for %u CPU(s) after %u s\n",
+			       smp_processor_id(), *pending, CALL_WARN_MS / 1000);
 			warned = true;
 		}
+		if (waited > tsc_khz * CALL_TIMEOUT_MS)
+			panic("smp_call_function: %u CPU(s) did not run the call in %u s",
+			      *pending, CALL_TIMEOUT_MS / 1000);
 	}
 }
 
