@@ -5,9 +5,10 @@
  *   1. copy boot/trampoline.asm to a free page below 640 KiB;
  *   2. for each AP in the MADT, one at a time: fill the trampoline's data
  *      block (page tables, EFER, stack, CPU number), send INIT, wait 10 ms,
- *      send SIPI, wait 200 us, send a second SIPI (the MP specification's
- *      sequence; the second one is ignored by a CPU that already started),
- *      and wait up to AP_START_TIMEOUT_MS for the AP to mark itself online;
+ *      send SIPI, wait 200 us, send a second SIPI unless the AP is already
+ *      online (the MP specification's sequence: older CPUs could miss the
+ *      first; a running CPU ignores a SIPI anyway), and wait up to
+ *      AP_START_TIMEOUT_MS for the AP to mark itself online;
  *   3. the AP runs ap_main(): its page tables, GS base, GDT/TSS, IDT, APIC
  *      and timer, then it goes online and idles in ap_idle_loop().
  * CPUs are numbered in the order they come up, so cpus[0..nr_cpus-1] are
