@@ -30,7 +30,7 @@ struct cpu {
 	u64 gdt[GDT_ENTRIES];
 	void *kstack_top;       /* the stack this CPU started on */
 	void *ist_stack_top[IST_COUNT];
-	void *call_queue;       /* arch/x86_64/smp.c: incoming function calls */
+	void *call_queue;       /* arch/x86_64/smp_call.c: incoming function calls */
 };
 
 extern struct cpu cpus[MAX_CPUS];

@@ -49,4 +49,10 @@ void smp_call_function_many(cpumask_t mask, void (*fn)(void *), void *arg, bool 
 /* NMI every other online CPU (panic). */
 void smp_stop_other_cpus(void);
 
+/* Run the calls queued for this CPU now (any context; interrupts are
+ * disabled while they run). For loops that wait on other CPUs. */
+void smp_call_poll(void);
+/* Set up the call queues and the IPI handler (smp_init, before any AP). */
+void smp_call_init(void);
+
 #endif
