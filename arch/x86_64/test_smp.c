@@ -252,7 +252,8 @@ static void test_self_ipi(struct ktest *t)
 	u64 start = rdtsc();
 	while (!READ_ONCE(self_ipi_seen) && rdtsc() - start < tsc_khz * 1000)
 		cpu_relax();
-	local_irq_restore(flags);
+	if (!(flags & RFLAGS_IF))
+		local_irq_disable();
 	KTEST_EXPECT_EQ(t, self_ipi_seen, 1);
 	irq_register(VEC_TEST_SELF, NULL);
 }
