@@ -66,8 +66,11 @@ pm32:
     or eax, [ebx + OFF(trampoline_data) + TD_EFER]
     wrmsr
 
+    ; After INIT a CPU starts with its caches disabled (CR0.CD and NW
+    ; set): clear them, or this AP would run uncached and very slowly.
     mov eax, cr0
-    or eax, (1 << 31) | (1 << 16)   ; PG, WP
+    and eax, ~((1 << 30) | (1 << 29))   ; CD, NW
+    or eax, (1 << 31) | (1 << 16)       ; PG, WP
     mov cr0, eax
     jmp dword far [ebx + OFF(tr_lm64_ptr)]
 

@@ -206,7 +206,7 @@ void ktest_on_cpu(u32 cpu, void (*fn)(void *arg), void *arg)
 
 /* --- bring-up --- */
 
-static u64 bsp_cr4;
+static u64 bsp_cr0, bsp_cr4;     /* control bits every AP copies */
 
 __noreturn void ap_main(u32 cpu);
 __noreturn void ap_main(u32 cpu)
@@ -221,6 +221,7 @@ __noreturn void ap_main(u32 cpu)
 	/* The trampoline set only what long mode needs; take the boot CPU's
 	 * control bits, then the kernel's page tables (which need not map
 	 * low memory: nothing here uses the trampoline page any more). */
+	write_cr0(bsp_cr0);
 	write_cr4(bsp_cr4);
 	write_cr3(READ_ONCE(kernel_cr3));
 	lapic_init_ap();
@@ -276,6 +277,7 @@ void smp_init(void)
 	smp_call_init();
 	if (!kernel_cr3)
 		kernel_cr3 = read_cr3();
+	bsp_cr0 = read_cr0();
 	bsp_cr4 = read_cr4();
 
 	u32 bsp_apic = cpus[0].apic_id;
