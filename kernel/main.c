@@ -15,6 +15,7 @@
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/smp.h"
+#include "kernel/sched.h"
 
 extern char boot_stack_top[];
 
@@ -52,6 +53,7 @@ void kmain(u32 magic, u32 info_phys)
 	cpus[0].apic_id = lapic_id();
 	lapic_timer_calibrate();
 	cpus[0].online = true;
+	sched_init();
 	smp_init();
 	lapic_timer_start(100);
 	local_irq_enable();
