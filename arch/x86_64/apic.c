@@ -8,6 +8,7 @@
  * the host tests check.
  */
 #include "arch/x86_64/apic.h"
+#include "kernel/sched.h"
 #include "arch/x86_64/apic_regs.h"
 #include "arch/x86_64/pit.h"
 #include "arch/x86_64/acpi.h"
@@ -149,6 +150,7 @@ static void timer_interrupt(struct trap_frame *tf)
 	(void)tf;
 	struct cpu *c = this_cpu();
 	WRITE_ONCE(c->ticks, c->ticks + 1);
+	sched_tick();
 }
 
 /* --- per-CPU setup --- */

@@ -1,5 +1,4 @@
-/* arch/x86_64/smp.c - starting the other CPUs, their idle loop, and the test
- * helpers that hand work to that loop (ktest_on_cpu/s). See smp.h.
+/* arch/x86_64/smp.c - starting the other CPUs. See smp.h.
  *
  * Bring-up (smp_init, on the boot CPU, interrupts disabled):
  *   1. copy boot/trampoline.asm to a free page below 640 KiB;
@@ -10,7 +9,8 @@
  *      first; a running CPU ignores a SIPI anyway), and wait up to
  *      AP_START_TIMEOUT_MS for the AP to mark itself online;
  *   3. the AP runs ap_main(): GS base, GDT/TSS, IDT, page tables, APIC and
- *      timer; then it goes online and idles in ap_idle_loop().
+ *      timer, its run queue; then it goes online and runs the scheduler's
+ *      idle loop (kernel/sched.c), which runs whatever threads are queued.
  * CPUs are numbered in the order they come up, so cpus[0..nr_cpus-1] are
  * exactly the online CPUs and cpus[i].id == i.
  *
@@ -24,7 +24,7 @@
 #include "arch/x86_64/trap.h"
 #include "kernel/bootinfo.h"
 #include "kernel/cmdline.h"
-#include "kernel/ktest.h"
+#include "kernel/sched.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
 
@@ -98,112 +98,6 @@ static struct trampoline_data *trampoline_data_in_page(void)
 
 /* --- test helpers: work for the AP idle loop --- */
 
-/* A job handed to CPUs by ktest_on_cpus(). It lives on the caller's stack
- * until every participant has finished. */
-struct ktest_job {
-	void (*fn)(void *);
-	void *arg;
-	u32 arrived;            /* participants waiting at the start barrier */
-	u32 go;                 /* set by the caller: everybody starts */
-	u32 done;               /* participants finished */
-};
-
-/* Per-CPU work slot: written by the caller, cleared by the CPU itself. */
-static struct ktest_job *ap_work[MAX_CPUS];
-
-#define KTEST_JOB_TIMEOUT_MS 60000
-
-static void run_job(struct ktest_job *job)
-{
-	__atomic_add_fetch(&job->arrived, 1, __ATOMIC_SEQ_CST);
-	while (!__atomic_load_n(&job->go, __ATOMIC_SEQ_CST))
-		cpu_relax();
-	job->fn(job->arg);
-}
-
-/* What an AP does when it has nothing to do. "sti; hlt" as one sequence: STI
- * takes effect after the next instruction, so an interrupt that arrives
- * after the check cannot be taken before HLT and then sleep through it. */
-static __noreturn void ap_idle_loop(struct cpu *c)
-{
-	for (;;) {
-		local_irq_disable();
-		struct ktest_job *job = READ_ONCE(ap_work[c->id]);
-		if (job) {
-			local_irq_enable();     /* test code runs interruptible */
-			run_job(job);
-			WRITE_ONCE(ap_work[c->id], NULL);
-			__atomic_add_fetch(&job->done, 1, __ATOMIC_SEQ_CST);
-			continue;
-		}
-		__asm__ __volatile__("sti; hlt" ::: "memory");
-	}
-}
-
-static bool wait_count(u32 *counter, u32 want, const char *what)
-{
-	u64 start = rdtsc();
-	while (__atomic_load_n(counter, __ATOMIC_SEQ_CST) < want) {
-		smp_call_poll();
-		cpu_relax();
-		if (tsc_khz && rdtsc() - start > tsc_khz * KTEST_JOB_TIMEOUT_MS) {
-			printk(KERN_ERR "ktest_on_cpus: only %u of %u CPUs %s after %u s\n",
-			       *counter, want, what, KTEST_JOB_TIMEOUT_MS / 1000);
-			return false;
-		}
-	}
-	return true;
-}
-
-void ktest_on_cpus(cpumask_t mask, void (*fn)(void *arg), void *arg)
-{
-	u32 me = smp_processor_id();
-	cpumask_t online = READ_ONCE(cpu_online_mask);
-	if (mask & ~online)
-		printk(KERN_WARNING "ktest_on_cpus: CPUs 0x%lx are not online; skipping them\n",
-		       mask & ~online);
-	mask &= online;
-	cpumask_t others = mask & ~(1UL << me);
-	u32 n = cpumask_weight(others);
-	struct ktest_job job = { .fn = fn, .arg = arg };
-
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
-		if (!cpumask_test(others, cpu))
-			continue;
-		if (READ_ONCE(ap_work[cpu]) != NULL)
-			panic("ktest_on_cpus: CPU %u is still busy with an earlier job", cpu);
-		WRITE_ONCE(ap_work[cpu], &job);
-		/* Wake it from hlt: the IPI handler finds an empty call queue
-		 * (or runs real calls) and the idle loop then sees the slot. */
-		lapic_send_ipi(cpus[cpu].apic_id, VEC_CALL_FUNCTION);
-	}
-	if (!wait_count(&job.arrived, n, "reached the start barrier"))
-		panic("ktest_on_cpus: CPUs did not start the test");
-	__atomic_store_n(&job.go, 1, __ATOMIC_SEQ_CST);
-	if (cpumask_test(mask, me)) {
-		u64 flags = read_rflags();
-		local_irq_enable();
-		fn(arg);
-		if (!(flags & RFLAGS_IF))
-			local_irq_disable();
-	}
-	if (!wait_count(&job.done, n, "finished"))
-		panic("ktest_on_cpus: CPUs did not finish the test");
-}
-
-void ktest_on_cpu(u32 cpu, void (*fn)(void *arg), void *arg)
-{
-	if (cpu == smp_processor_id()) {
-		fn(arg);
-		return;
-	}
-	if (cpu >= MAX_CPUS || !cpumask_test(READ_ONCE(cpu_online_mask), cpu)) {
-		printk(KERN_WARNING "ktest_on_cpu: CPU %u is not online\n", cpu);
-		return;
-	}
-	ktest_on_cpus(1UL << cpu, fn, arg);
-}
-
 /* --- bring-up --- */
 
 static u64 bsp_cr0, bsp_cr4;     /* control bits every AP copies */
@@ -228,9 +122,12 @@ __noreturn void ap_main(u32 cpu)
 	u32 id = lapic_id();
 	if (id != c->apic_id)
 		printk(KERN_WARNING "CPU %u: APIC ID is %u, the MADT said %u\n", cpu, id, c->apic_id);
+	/* The run queue must exist before the CPU is in cpu_online_mask:
+	 * from then on other CPUs may queue threads here. */
+	sched_init_ap();
 	__atomic_or_fetch(&cpu_online_mask, 1UL << cpu, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&c->online, true, __ATOMIC_SEQ_CST);
-	ap_idle_loop(c);
+	sched_idle_loop();
 }
 
 /* Start one AP as logical CPU `cpu`. Returns whether it came online. */
