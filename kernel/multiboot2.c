@@ -54,7 +54,7 @@ static void parse_framebuffer(const u8 *tag)
 	fb->bpp = tag[28];
 	fb->type = tag[29];
 	if (fb->type == FB_TYPE_RGB) {
-		const u8 *c = tag + 31;     /* after the 16-bit reserved field */
+		const u8 *c = tag + 32;     /* after the 16-bit reserved field at 30 */
 		fb->red_pos = c[0];
 		fb->red_size = c[1];
 		fb->green_pos = c[2];
