@@ -150,6 +150,10 @@ static u16 blank_cell(const struct fbcon *c)
 
 static void set_cell(struct fbcon *c, u32 col, u32 row, u16 cell)
 {
+	/* Cheap insurance: a panic report nested inside a write (an
+	 * exception in this very code) may move the cursor under us. */
+	if (col >= c->cols || row >= c->rows)
+		return;
 	u16 *slot = &c->cells[row * c->cols + col];
 	if (*slot != cell) {
 		*slot = cell;

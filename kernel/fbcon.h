@@ -6,7 +6,8 @@
  * The console keeps a grid of character cells (character and colour, packed
  * as in VGA text memory) and only ever *writes* the screen: scrolling moves
  * the grid and redraws the cells whose content changed. Reading framebuffer
- * memory is slow on real hardware (it is mapped uncached), so we never do.
+ * memory is very slow on real hardware (it is uncached or write-combining),
+ * so we never do.
  *
  * Locking: none of its own. Writes arrive through console_lock (printk);
  * panic() breaks that lock, so write() re-checks the cursor on every call and
