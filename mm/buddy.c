@@ -303,6 +303,10 @@ struct page *alloc_pages(gfp_t gfp, unsigned order)
 {
 	if (order > MAX_ORDER)
 		return NULL;
+	if (unlikely(!mem_map)) {
+		printk(KERN_ERR "alloc_pages called before mm_init(): no memory yet\n");
+		return NULL;
+	}
 	if (should_fail_page_alloc()) {
 		vm_stat_add(NR_ALLOC_INJECTED, 1);
 		vm_stat_add(NR_ALLOC_FAILED, 1);

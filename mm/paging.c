@@ -8,24 +8,17 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/desc.h"
 #include "arch/x86_64/percpu.h"
+#include "arch/x86_64/smp.h"
+#include "kernel/uaccess.h"
 
 struct paging_features paging_features;
 u64 kernel_root_phys;
-/* The AP trampoline (arch/x86_64/smp.c) loads CR3 from kernel_cr3 once it is
- * in long mode. Defined weak so that smp.c may own the definition. */
-u64 kernel_cr3 __attribute__((weak));
-
-/* Stacks whose lowest page is left unmapped: the boot stack (boot/entry.asm)
- * and the IST stacks (arch/x86_64/desc.c); AP stacks when the SMP code
- * provides ap_stack_guard() (weak: it may not exist yet). */
+/* Stacks whose lowest page is left unmapped: the boot stack (boot/entry.asm),
+ * the IST stacks (desc.h: ist_stack_guard), the AP stacks (smp.h:
+ * ap_stack_guard) and the kernel threads' stacks (kernel/sched.c, which
+ * declares no header for it: the guard of slot n, NULL past the last slot). */
 extern char boot_stack_guard[];
-void *ap_stack_guard(u32 cpu) __attribute__((weak));
-/* Kernel threads' stacks (kernel/sched.c): the guard of slot n, NULL past
- * the last slot. Weak for the same reason. */
-void *thread_stack_guard(u32 slot) __attribute__((weak));
-/* kernel/uaccess.c opens a STAC/CLAC window around user copies when this is
- * set; paging_init() sets it when it turns SMAP on. Weak: uaccess.c may own it. */
-bool cpu_has_smap __attribute__((weak));
+void *thread_stack_guard(u32 slot);
 
 extern char __text_start[], __rodata_start[], __rodata_end[], __data_start[], __bss_end[];
 
@@ -311,20 +304,14 @@ static void unmap_stack_guards(void)
 	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
 		for (u32 ist = 0; ist < IST_COUNT; ist++)
 			unmap_guard(ist_stack_guard(cpu, ist), "an IST stack");
-	if (ap_stack_guard) {
-		for (u32 cpu = 1; cpu < MAX_CPUS; cpu++) {
-			void *g = ap_stack_guard(cpu);
-			if (g)
-				unmap_guard(g, "an AP stack");
-		}
-	} else {
-		pr_info("mm: no ap_stack_guard() yet: AP stacks have no guard pages\n");
+	for (u32 cpu = 1; cpu < MAX_CPUS; cpu++) {
+		void *g = ap_stack_guard(cpu);
+		if (g)
+			unmap_guard(g, "an AP stack");
 	}
-	if (thread_stack_guard) {
-		void *g;
-		for (u32 slot = 0; (g = thread_stack_guard(slot)) != NULL; slot++)
-			unmap_guard(g, "a kernel thread's stack");
-	}
+	void *g;
+	for (u32 slot = 0; (g = thread_stack_guard(slot)) != NULL; slot++)
+		unmap_guard(g, "a kernel thread's stack");
 }
 
 u64 paging_init(u64 pool_phys, u64 pool_pages)
@@ -341,7 +328,8 @@ u64 paging_init(u64 pool_phys, u64 pool_pages)
 	unmap_stack_guards();
 
 	kernel_root_phys = virt_to_phys(kernel_root);
-	/* The boot tables (boot_pml4) stay as they are: APs start on them. */
+	/* The boot tables (boot_pml4) stay as they are: APs start on them,
+	 * then load kernel_cr3 (arch/x86_64/smp.c). */
 	write_cr3(kernel_root_phys);
 	kernel_cr3 = kernel_root_phys;
 	enable_cr4_features();

@@ -46,9 +46,9 @@ struct paging_features {
 };
 extern struct paging_features paging_features;
 
-/* Physical address of the kernel root; also loaded by every AP (kernel_cr3). */
+/* Physical address of the kernel root; published to the APs as kernel_cr3
+ * (arch/x86_64/smp.h). */
 extern u64 kernel_root_phys;
-extern u64 kernel_cr3;
 
 /* Build the kernel page tables and switch this CPU to them. Uses pages
  * [pool, pool + pool_pages*4K) for the tables (early_alloc'd, below 4 GiB);

@@ -293,6 +293,10 @@ void *kmalloc(size_t size, gfp_t gfp)
 {
 	if (size == 0)
 		return NULL;
+	if (unlikely(!kmalloc_caches[0])) {
+		printk(KERN_ERR "kmalloc called before mm_init(): no memory yet\n");
+		return NULL;
+	}
 	if (size <= KMALLOC_MAX_CACHE_SIZE) {
 		unsigned i = 0;
 		while (kmalloc_sizes[i] < size)
