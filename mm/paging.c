@@ -181,13 +181,6 @@ static void enable_cr4_features(void)
 	write_cr4(cr4);
 }
 
-void paging_init_ap(void)
-{
-	if (read_cr3() != kernel_root_phys)
-		write_cr3(kernel_root_phys);
-	enable_cr4_features();
-}
-
 /* --- building the kernel root --- */
 
 u64 paging_pool_estimate(void)

@@ -56,9 +56,8 @@ extern u64 kernel_root_phys;
 u64 paging_init(u64 pool_phys, u64 pool_pages);
 /* How many pool pages paging_init() may need. */
 u64 paging_pool_estimate(void);
-/* For each AP, after it loaded kernel_cr3: the CR4 features (SMEP, SMAP,
- * PGE) that paging_init() enabled on the boot CPU. */
-void paging_init_ap(void);
+/* APs need no call here: arch/x86_64/smp.c gives each AP the boot CPU's CR4
+ * (so PGE, SMEP and SMAP) and EFER (NXE) and loads kernel_cr3. */
 
 /* The leaf entry mapping va in the kernel root and its level (1 = 4 KiB,
  * 2 = 2 MiB, 3 = 1 GiB), or NULL when nothing maps it. */
