@@ -17,11 +17,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/percpu.h"
 #else
-#define MAX_CPUS 4
-extern u32 host_cpu;                    /* the test program's "current CPU" */
-static inline u32 smp_processor_id(void) { return host_cpu; }
-static inline u64 local_irq_save(void) { return 0; }
-static inline void local_irq_restore(u64 f) { (void)f; }
+#include "mm/host_env.h"
 #endif
 
 #define PCP_BATCH 31    /* pages moved per refill or drain */

@@ -2,8 +2,12 @@
 #include "mm/slab.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
+#ifndef HOST_TEST
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/percpu.h"
+#else
+#include "mm/host_env.h"
+#endif
 
 #define MAX_CACHES 24
 #define MAGAZINE 16             /* free objects kept per CPU per cache */
