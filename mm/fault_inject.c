@@ -43,10 +43,11 @@ void fail_page_alloc_init(void)
 {
 	long nth = cmdline_long("fail_page_alloc", 0);
 	long every = cmdline_long("fail_page_alloc_every", 0);
-	if (nth > 0 || every > 0) {
-		pr_info("mm: fault injection: allocation %ld fails, and every %ld-th (0 = never)\n",
-			nth, every);
+	if (nth > 0)
+		pr_info("mm: fault injection: page allocation number %ld will fail\n", nth);
+	if (every > 0)
+		pr_info("mm: fault injection: every %ld-th page allocation will fail\n", every);
+	if (nth > 0 || every > 0)
 		fail_page_alloc_set((u64)nth, (u64)every);
-	}
 }
 #endif
