@@ -30,7 +30,6 @@ struct thread *current_thread(void)
 	return this_rq()->current;
 }
 
-void *thread_stack_guard(u32 slot);
 void *thread_stack_guard(u32 slot)
 {
 	return slot < MAX_THREADS ? thread_stacks[slot] : NULL;

@@ -116,4 +116,8 @@ void wake_up_all(struct waitq *wq);
 
 u32 nr_threads_alive(void);
 
+/* The guard page below thread slot n's kernel stack, NULL past the last
+ * slot; mm/paging.c unmaps them so a stack overflow faults. */
+void *thread_stack_guard(u32 slot);
+
 #endif

@@ -1,5 +1,6 @@
 /* mm/paging.c - the kernel page tables; see paging.h. */
 #include "mm/paging.h"
+#include "kernel/sched.h"
 #include "mm/buddy.h"
 #include "mm/memmap.h"
 #include "kernel/bootinfo.h"
@@ -15,10 +16,9 @@ struct paging_features paging_features;
 u64 kernel_root_phys;
 /* Stacks whose lowest page is left unmapped: the boot stack (boot/entry.asm),
  * the IST stacks (desc.h: ist_stack_guard), the AP stacks (smp.h:
- * ap_stack_guard) and the kernel threads' stacks (kernel/sched.c, which
- * declares no header for it: the guard of slot n, NULL past the last slot). */
+ * ap_stack_guard) and the kernel threads' stacks (sched.h:
+ * thread_stack_guard). */
 extern char boot_stack_guard[];
-void *thread_stack_guard(u32 slot);
 
 extern char __text_start[], __rodata_start[], __rodata_end[], __data_start[], __bss_end[];
 

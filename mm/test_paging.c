@@ -3,6 +3,7 @@
  * the CPU protections. Faults are provoked on purpose at instructions listed
  * in the exception table, so they are reported back instead of panicking. */
 #include "kernel/ktest.h"
+#include "kernel/sched.h"
 #include "kernel/bootinfo.h"
 #include "mm/paging.h"
 #include "mm/buddy.h"
@@ -14,7 +15,6 @@
 
 extern char boot_stack_guard[];
 extern char __text_start[], __rodata_start[], __data_start[];
-void *thread_stack_guard(u32 slot);    /* kernel/sched.c */
 
 /* One "ret" in .data: the target of the execute-from-data test. */
 __asm__(".pushsection .data\n"
