@@ -16,6 +16,7 @@
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/smp.h"
 #include "kernel/sched.h"
+#include "kernel/rcu.h"
 #include "mm/mm_init.h"
 
 extern char boot_stack_top[];
@@ -60,6 +61,7 @@ void kmain(u32 magic, u32 info_phys)
 	cpus[0].online = true;
 	sched_init();
 	smp_init();
+	rcu_init();
 	lapic_timer_start(100);
 	local_irq_enable();
 

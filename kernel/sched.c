@@ -3,6 +3,7 @@
 #include "kernel/sched.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
+#include "kernel/rcu.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/smp.h"
@@ -61,6 +62,36 @@ static struct thread *rq_dequeue(struct runqueue *rq)
 	return t;
 }
 
+static u32 cpu_load(u32 c)
+{
+	struct runqueue *rq = &runqueues[c];
+	struct thread *cur = READ_ONCE(rq->current);
+	return READ_ONCE(rq->nr_queued) + (cur && !cur->is_idle);
+}
+
+/* The allowed online CPU with the fewest threads (queued or running),
+ * preferring `prefer` on a tie: a woken thread goes back where its cache
+ * is warm unless another CPU is less busy. In a kernel without preemption
+ * this matters: a thread queued behind a long-running one waits for it. */
+static u32 pick_cpu_prefer(cpumask_t allowed, u32 prefer)
+{
+	cpumask_t m = allowed & READ_ONCE(cpu_online_mask);
+	if (cpumask_test(m, prefer) && cpu_load(prefer) == 0)
+		return prefer;
+	u32 best = cpumask_test(m, prefer) ? prefer : MAX_CPUS;
+	u32 best_load = best < MAX_CPUS ? cpu_load(best) : ~0u;
+	for (u32 c = 0; c < MAX_CPUS; c++) {
+		if (!cpumask_test(m, c))
+			continue;
+		u32 load = cpu_load(c);
+		if (load < best_load) {
+			best = c;
+			best_load = load;
+		}
+	}
+	return best < MAX_CPUS ? best : (u32)__builtin_ctzl(READ_ONCE(cpu_online_mask));
+}
+
 /* The allowed online CPU with the fewest queued threads. */
 static u32 pick_cpu(cpumask_t allowed)
 {
@@ -93,8 +124,7 @@ static void kick_cpu(u32 cpu)
 /* Make a blocked (or new, or migrating) thread runnable on an allowed CPU. */
 static void wake_thread(struct thread *t)
 {
-	u32 target = cpumask_test(t->allowed, t->cpu) && cpumask_test(cpu_online_mask, t->cpu)
-			     ? t->cpu : pick_cpu(t->allowed);
+	u32 target = pick_cpu_prefer(t->allowed, t->cpu);
 	/* Its old CPU may still be saving its registers: never run a thread
 	 * on a second CPU before the first has switched away from it. */
 	while (READ_ONCE(t->on_cpu))
@@ -104,6 +134,11 @@ static void wake_thread(struct thread *t)
 	t->cpu = target;
 	t->state = THREAD_RUNNABLE;
 	rq_enqueue(rq, t);
+	/* A woken thread should not wait a whole time slice behind a busy
+	 * one: ask the running thread to yield at its next chance (return to
+	 * user mode or cond_resched). */
+	if (rq->current && !rq->current->is_idle)
+		rq->need_resched = true;
 	spin_unlock_irqrestore(&rq->lock, f);
 	kick_cpu(target);
 }
@@ -121,6 +156,7 @@ static void finish_switch(void)
 	struct runqueue *rq = &runqueues[cpu];
 	struct thread *prev = switch_prev[cpu];
 	spin_unlock(&rq->lock);
+	rcu_note_context_switch();
 	if (!prev)
 		return;
 	switch_prev[cpu] = NULL;
@@ -145,6 +181,15 @@ static void __schedule(struct runqueue *rq)
 	u32 cpu = smp_processor_id();
 	struct thread *prev = rq->current;
 
+	if (this_cpu()->rcu_nesting)
+		panic("schedule() inside an RCU read-side section (thread %s): readers may not sleep",
+		      prev->name);
+	/* Exactly one spinlock may be held here: this run queue's. Sleeping
+	 * with another one held would let a second thread on this CPU spin
+	 * on it forever (or release it from another CPU). */
+	if (this_cpu()->locks_held != 1)
+		panic("schedule() with %u spinlock(s) held besides the run queue (thread %s)",
+		      this_cpu()->locks_held - 1, prev->name);
 	if (prev->state == THREAD_RUNNING && !prev->is_idle) {
 		prev->state = THREAD_RUNNABLE;
 		if (cpumask_test(prev->allowed, cpu))
@@ -203,6 +248,17 @@ void sched_check_resched(void)
 {
 	if (this_rq()->need_resched)
 		schedule();
+}
+
+void cond_resched(void)
+{
+	/* Callers are outside any read-side section: a quiescent state, as
+	 * Linux's cond_resched() reports too. It lets grace periods end while
+	 * long kernel loops run. */
+	if (this_cpu()->rcu_nesting)
+		panic("cond_resched() inside an RCU read-side section");
+	rcu_note_quiescent();
+	sched_check_resched();
 }
 
 /* ---- idle ---- */

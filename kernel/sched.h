@@ -101,6 +101,10 @@ void yield(void);
 void sched_tick(void);                  /* from the timer interrupt */
 /* Called on the way back to user mode: switch if the slice ran out. */
 void sched_check_resched(void);
+/* For long loops in kernel code (the kernel is not preemptible): give the
+ * CPU away here if this thread's time slice ran out and others wait. Never
+ * inside a spinlock or an RCU read-side section. */
+void cond_resched(void);
 
 void waitq_init(struct waitq *wq, const char *name);
 /* Block on wq. The caller holds wq->lock with interrupts disabled and has

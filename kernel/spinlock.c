@@ -44,6 +44,7 @@ void spin_lock(spinlock_t *l)
 		l->contended++;
 	}
 	l->owner_cpu = (s32)smp_processor_id();
+	this_cpu()->locks_held++;
 }
 
 bool spin_trylock(spinlock_t *l)
@@ -52,6 +53,7 @@ bool spin_trylock(spinlock_t *l)
 	if (xchg32(&l->locked, 1) != 0)
 		return false;
 	l->owner_cpu = (s32)smp_processor_id();
+	this_cpu()->locks_held++;
 	return true;
 }
 
@@ -62,6 +64,7 @@ void spin_unlock(spinlock_t *l)
 		panic("spinlock '%s': unlocked by CPU %d but held by %d (locked=%u)",
 		      l->name, me, l->owner_cpu, l->locked);
 	l->owner_cpu = -1;
+	this_cpu()->locks_held--;
 	barrier();
 	/* A plain store releases on x86 (stores are not reordered with
 	 * earlier loads or stores); the barrier stops the compiler doing so. */

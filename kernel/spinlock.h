@@ -7,6 +7,8 @@
  * Debug checks (always on; they cost a few instructions and catch real bugs):
  *   - recursion: taking a lock this CPU already holds panics (it would hang);
  *   - unlock by a CPU that does not hold it panics;
+ *   - sleeping: schedule() panics if the CPU holds any spinlock other than
+ *     its run-queue lock (each CPU counts the locks it holds);
  *   - interrupt state: a lock that has been taken inside an interrupt handler
  *     must never be taken with interrupts enabled (an interrupt arriving on
  *     that CPU would spin forever on it); doing so panics, naming the lock.

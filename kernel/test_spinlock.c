@@ -56,10 +56,16 @@ static void probe_from_other_cpu(void *arg)
 
 static void test_trylock(struct ktest *t)
 {
-	KTEST_ASSERT_TRUE(t, spin_trylock(&probe_lock));
+	/* Interrupts off throughout: the probe below takes this lock in an
+	 * interrupt (an IPI), and the debug checks insist on that rule. */
+	u64 irq = local_irq_save();
+	bool got = spin_trylock(&probe_lock);
+	KTEST_EXPECT_TRUE(t, got);
 	KTEST_EXPECT_TRUE(t, spin_is_held_by_me(&probe_lock));
 	KTEST_EXPECT_EQ(t, probe_lock.owner_cpu, (s32)smp_processor_id());
-	spin_unlock(&probe_lock);
+	if (got)
+		spin_unlock(&probe_lock);
+	local_irq_restore(irq);
 	KTEST_EXPECT_FALSE(t, spin_is_held_by_me(&probe_lock));
 	KTEST_EXPECT_EQ(t, probe_lock.owner_cpu, -1);
 
@@ -67,18 +73,22 @@ static void test_trylock(struct ktest *t)
 		ktest_skip(t, "needs 2 CPUs for the cross-CPU half");
 		return;
 	}
-	/* Held here: another CPU's trylock fails and it does not own it. */
-	spin_lock(&probe_lock);
+	/* Held here: another CPU's trylock fails and it does not own it.
+	 * The probe runs through an IPI, because a thread must not sleep
+	 * (as waiting for another thread would) while holding a spinlock. */
+	u64 f = spin_lock_irqsave(&probe_lock);
+	u32 other = smp_processor_id() == 0 ? 1 : 0;   /* the test thread may run anywhere */
 	remote_held_by_me = true;
 	remote_trylock = true;
-	ktest_on_cpu(1, probe_from_other_cpu, NULL);
+	smp_call_function_single(other, probe_from_other_cpu, NULL, true);
 	KTEST_EXPECT_FALSE(t, remote_held_by_me);
 	KTEST_EXPECT_FALSE(t, remote_trylock);
 	KTEST_EXPECT_TRUE(t, spin_is_held_by_me(&probe_lock));
-	spin_unlock(&probe_lock);
+	spin_unlock_irqrestore(&probe_lock, f);
 
-	/* Free: the other CPU gets it (and gives it back). */
-	ktest_on_cpu(1, probe_from_other_cpu, NULL);
+	/* Free: the other CPU gets it (and gives it back). This thread has
+	 * not slept since choosing `other`, so it is still on the same CPU. */
+	smp_call_function_single(other, probe_from_other_cpu, NULL, true);
 	KTEST_EXPECT_FALSE(t, remote_held_by_me);
 	KTEST_EXPECT_TRUE(t, remote_trylock);
 	KTEST_EXPECT_FALSE(t, probe_lock.locked);

@@ -9,6 +9,7 @@
  */
 #include "arch/x86_64/apic.h"
 #include "kernel/sched.h"
+#include "kernel/rcu.h"
 #include "arch/x86_64/apic_regs.h"
 #include "arch/x86_64/pit.h"
 #include "arch/x86_64/acpi.h"
@@ -151,6 +152,7 @@ static void timer_interrupt(struct trap_frame *tf)
 	struct cpu *c = this_cpu();
 	WRITE_ONCE(c->ticks, c->ticks + 1);
 	sched_tick();
+	rcu_tick();
 }
 
 /* --- per-CPU setup --- */

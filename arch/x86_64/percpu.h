@@ -26,6 +26,8 @@ struct cpu {
 	u32 id;                 /* logical CPU number, 0 = boot CPU */
 	u32 apic_id;            /* local APIC ID from the MADT */
 	u32 irq_depth;          /* >0 while handling an interrupt */
+	u32 rcu_nesting;        /* open rcu_read_lock() sections (kernel/rcu.h) */
+	u32 locks_held;         /* spinlocks held by this CPU (kernel/spinlock.c) */
 	bool online;            /* written by the CPU itself, read by others */
 	u64 ticks;              /* LAPIC timer interrupts seen on this CPU */
 	struct tss tss;
