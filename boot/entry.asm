@@ -236,8 +236,12 @@ global boot_pd
 boot_pd:        resb 4096 * 4
 boot_page_tables_end:
 
-global boot_stack_bottom, boot_stack_top
+global boot_stack_guard, boot_stack_bottom, boot_stack_top
 align 4096
+; Left unmapped by mm/paging.c, so that overflowing the boot stack faults
+; instead of overwriting the page tables above.
+boot_stack_guard:
+    resb 4096
 boot_stack_bottom:
     resb 16384
 boot_stack_top:

@@ -15,6 +15,7 @@
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/smp.h"
+#include "mm/mm_init.h"
 
 extern char boot_stack_top[];
 
@@ -45,6 +46,10 @@ void kmain(u32 magic, u32 info_phys)
 	idt_init();
 	idt_load();
 
+	/* The memory manager: page allocator, kernel page tables (W^X, guard
+	 * pages), kmalloc. After the IDT, so a mistake gets a report. */
+	mm_init();
+
 	/* CPUs and interrupt controllers come from ACPI; the APIC must be up
 	 * before the other CPUs can be started. */
 	acpi_init();
@@ -61,6 +66,10 @@ void kmain(u32 magic, u32 info_phys)
 	bool ran_tests = cmdline_get("test", tests, sizeof(tests));
 	if (ran_tests)
 		failed = ktest_run(tests[0] ? tests : "all");
+
+	char bench[64];
+	if (cmdline_get("bench", bench, sizeof(bench)) && list_contains(bench, "physmem"))
+		bench_physmem();
 
 	if (cmdline_has("poweroff"))
 		machine_exit(failed == 0);

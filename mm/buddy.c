@@ -58,15 +58,15 @@ void dump_page(const struct page *p, const char *why)
 		if (w > 0 && (size_t)w < sizeof(flags) - n)
 			n += (size_t)w;
 	}
-	printk(KERN_EMERG "page: pfn %#lx phys %#lx: %s\n", page_to_pfn(p), page_to_phys(p), why);
-	printk(KERN_EMERG "page: flags %#x (%s) refcount %d mapcount %d order %u owner %u\n",
+	printk(KERN_EMERG "page: pfn 0x%lx phys 0x%lx: %s\n", page_to_pfn(p), page_to_phys(p), why);
+	printk(KERN_EMERG "page: flags 0x%x (%s) refcount %d mapcount %d order %u owner %u\n",
 	       p->flags, flags[0] ? flags : "none", p->refcount, p->mapcount, p->order, p->owner);
 }
 
 static __noreturn void bad_page(const struct page *p, const char *op, const char *why)
 {
 	dump_page(p, why);
-	panic("%s: bad page state at pfn %#lx: %s", op, page_to_pfn(p), why);
+	panic("%s: bad page state at pfn 0x%lx: %s", op, page_to_pfn(p), why);
 }
 
 /* --- the buddy lists (zone lock held) --- */
@@ -225,7 +225,7 @@ static void check_poison(struct page *p)
 	const u64 want = PAGE_POISON * 0x0101010101010101UL;
 	for (u64 i = 0; i < PAGE_SIZE / 8; i++) {
 		if (w[i] != want) {
-			printk(KERN_EMERG "page: byte offset %#lx holds %#lx, poison is %#lx\n",
+			printk(KERN_EMERG "page: byte offset 0x%lx holds 0x%lx, poison is 0x%lx\n",
 			       i * 8, w[i], want);
 			bad_page(p, "alloc_pages", "written after it was freed (poison overwritten)");
 		}

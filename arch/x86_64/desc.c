@@ -8,8 +8,18 @@ static struct idt_entry idt[256] __aligned(16);
 extern const u64 isr_stub_table[256];
 
 /* IST stacks for every CPU, statically allocated so that they exist before
- * the page allocator does. */
-static u8 ist_stacks[MAX_CPUS][IST_COUNT][IST_STACK_SIZE] __aligned(16);
+ * the page allocator does. Each has a guard page below it, which mm/paging.c
+ * unmaps: an overflow faults instead of running into the next stack. */
+struct ist_stack {
+	u8 guard[4096];
+	u8 stack[IST_STACK_SIZE];
+};
+static struct ist_stack ist_stacks[MAX_CPUS][IST_COUNT] __aligned(4096);
+
+void *ist_stack_guard(u32 cpu, u32 ist)
+{
+	return ist_stacks[cpu][ist].guard;
+}
 
 static u64 segment_desc(bool code, unsigned dpl)
 {
@@ -26,7 +36,7 @@ void gdt_init_cpu(struct cpu *c)
 {
 	memset(&c->tss, 0, sizeof(c->tss));
 	for (int i = 0; i < IST_COUNT; i++) {
-		c->ist_stack_top[i] = &ist_stacks[c->id][i][IST_STACK_SIZE];
+		c->ist_stack_top[i] = &ist_stacks[c->id][i].stack[IST_STACK_SIZE];
 		c->tss.ist[i] = (u64)c->ist_stack_top[i];
 	}
 	c->tss.iomap_base = sizeof(struct tss);   /* no I/O bitmap */

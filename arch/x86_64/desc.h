@@ -51,5 +51,7 @@ struct cpu;
 void gdt_init_cpu(struct cpu *c);
 void idt_init(void);            /* once, on the boot CPU: fill the table */
 void idt_load(void);            /* every CPU */
+/* The page below IST stack ist (0-based) of cpu, for mm/paging.c to unmap. */
+void *ist_stack_guard(u32 cpu, u32 ist);
 
 #endif

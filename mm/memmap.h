@@ -1,0 +1,44 @@
+/* mm/memmap.h - from the firmware's memory map to the frames the page
+ * allocator may own.
+ *
+ * memmap_init() builds a table of reserved physical ranges: everything below
+ * 1 MiB (BIOS data, the AP trampoline), the kernel image (with its boot page
+ * tables and static stacks), the Multiboot2 modules and information
+ * structure, the framebuffer, and every memory-map entry that is not
+ * "available" RAM (ACPI tables live in those). Before the page allocator
+ * exists, early_alloc() carves memory out of what remains (for mem_map and
+ * the first page tables) and records it as reserved too.
+ *
+ * Boot only, one CPU, no locking.
+ */
+#ifndef PAGODA_MM_MEMMAP_H
+#define PAGODA_MM_MEMMAP_H
+
+#include "kernel/types.h"
+
+#define MAX_RESERVED 128
+
+struct mem_range {
+	u64 start, end;         /* physical, [start, end), page-aligned outward */
+	const char *what;
+};
+
+extern struct mem_range reserved[MAX_RESERVED];
+extern u32 nr_reserved;
+
+void memmap_init(void);
+/* Reserve [start, end) (rounded out to pages). */
+void memmap_reserve(u64 start, u64 end, const char *what);
+/* First frame past the highest available RAM. */
+u64 memmap_ram_end_pfn(void);
+/* Highest address any RAM, ACPI or framebuffer range reaches (for the direct map). */
+u64 memmap_highest_addr(void);
+/* Physical memory for boot-time structures, below 4 GiB (the boot direct
+ * map covers only that), aligned, recorded as reserved; 0 if none fits. */
+u64 early_alloc(u64 size, u64 align, const char *what);
+/* Call fn for each range of available RAM that is not reserved, in pfns. */
+void memmap_for_each_free(void (*fn)(u64 start_pfn, u64 end_pfn));
+/* Print the firmware map and the reserved table. */
+void memmap_print(void);
+
+#endif

@@ -1,0 +1,306 @@
+/* mm/paging.c - the kernel page tables; see paging.h. */
+#include "mm/paging.h"
+#include "mm/buddy.h"
+#include "mm/memmap.h"
+#include "kernel/bootinfo.h"
+#include "kernel/printk.h"
+#include "kernel/string.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/desc.h"
+#include "arch/x86_64/percpu.h"
+
+struct paging_features paging_features;
+u64 kernel_root_phys;
+/* The AP trampoline (arch/x86_64/smp.c) loads CR3 from kernel_cr3 once it is
+ * in long mode. Defined weak so that smp.c may own the definition. */
+u64 kernel_cr3 __attribute__((weak));
+
+/* Stacks whose lowest page is left unmapped: the boot stack (boot/entry.asm)
+ * and the IST stacks (arch/x86_64/desc.c); AP stacks when the SMP code
+ * provides ap_stack_guard() (weak: it may not exist yet). */
+extern char boot_stack_guard[];
+void *ap_stack_guard(u32 cpu) __attribute__((weak));
+
+extern char __text_start[], __rodata_start[], __rodata_end[], __data_start[], __bss_end[];
+
+#define CR4_PGE (1UL << 7)
+#define CR4_SMEP (1UL << 20)
+#define CR4_SMAP (1UL << 21)
+#define FOUR_GIB 0x100000000UL
+#define GIB (1UL << 30)
+#define TWO_MIB (1UL << 21)
+
+/* --- allocating tables: a boot pool first, the page allocator later --- */
+static u64 pool_next, pool_end;
+static u64 pool_used;
+
+static u64 *table_alloc(void)
+{
+	if (pool_next) {
+		if (pool_next >= pool_end)
+			panic("mm: the boot page-table pool (%lu pages) is too small", pool_used);
+		u64 pa = pool_next;
+		pool_next += PAGE_SIZE;
+		pool_used++;
+		u64 *t = phys_to_virt(pa);
+		page_fill(t, 0, PAGE_SIZE);
+		return t;
+	}
+	struct page *p = pagetable_alloc();
+	return p ? page_address(p) : NULL;
+}
+
+struct page *pagetable_alloc(void)
+{
+	struct page *p = alloc_page(__GFP_ZERO);
+	if (!p)
+		return NULL;
+	p->flags |= PG_pagetable;
+	vm_stat_add(NR_PAGETABLE, 1);
+	return p;
+}
+
+void pagetable_free(struct page *p)
+{
+	p->flags &= ~PG_pagetable;
+	vm_stat_add(NR_PAGETABLE, -1);
+	free_page(p);
+}
+
+static u64 *kernel_root;
+
+static unsigned pt_index(u64 va, unsigned shift) { return (va >> shift) & (PT_ENTRIES - 1); }
+
+/* The table the entry points to, allocated (zeroed) if absent. Upper-level
+ * entries are always present+writable and never NX: the effective rights
+ * are the intersection of all levels, so the leaf decides. */
+static u64 *next_table(u64 *table, unsigned idx)
+{
+	u64 e = table[idx];
+	if (e & PTE_P) {
+		if (e & PTE_PS)
+			panic("mm: mapping over a huge page at index %u", idx);
+		return phys_to_virt(e & PTE_ADDR_MASK);
+	}
+	u64 *t = table_alloc();
+	if (!t)
+		panic("mm: out of memory for a kernel page table");
+	table[idx] = virt_to_phys(t) | PTE_P | PTE_W;
+	return t;
+}
+
+/* Map [va, va+size) to [pa, pa+size) with the largest pages alignment and
+ * the CPU allow (huge = false forces 4 KiB pages). */
+static void map_range(u64 va, u64 pa, u64 size, u64 flags, bool huge)
+{
+	if (!paging_features.nx)
+		flags &= ~PTE_NX;       /* bit 63 is reserved without NX */
+	while (size > 0) {
+		u64 *pdpt = next_table(kernel_root, pt_index(va, PML4_SHIFT));
+		if (huge && paging_features.gbpages && ((va | pa) & (GIB - 1)) == 0 && size >= GIB) {
+			pdpt[pt_index(va, PDPT_SHIFT)] = pa | flags | PTE_PS;
+			va += GIB, pa += GIB, size -= GIB;
+			continue;
+		}
+		u64 *pd = next_table(pdpt, pt_index(va, PDPT_SHIFT));
+		if (huge && ((va | pa) & (TWO_MIB - 1)) == 0 && size >= TWO_MIB) {
+			pd[pt_index(va, PD_SHIFT)] = pa | flags | PTE_PS;
+			va += TWO_MIB, pa += TWO_MIB, size -= TWO_MIB;
+			continue;
+		}
+		u64 *pt = next_table(pd, pt_index(va, PD_SHIFT));
+		pt[pt_index(va, PAGE_SHIFT)] = pa | flags;
+		va += PAGE_SIZE, pa += PAGE_SIZE, size -= PAGE_SIZE;
+	}
+}
+
+u64 *paging_lookup(u64 va, int *level)
+{
+	u64 *t = kernel_root;
+	static const unsigned shifts[4] = { PML4_SHIFT, PDPT_SHIFT, PD_SHIFT, PAGE_SHIFT };
+	for (int l = 0; l < 4; l++) {
+		u64 *e = &t[pt_index(va, shifts[l])];
+		if (!(*e & PTE_P))
+			return NULL;
+		if (l == 3 || (l > 0 && (*e & PTE_PS))) {
+			*level = 4 - l;
+			return e;
+		}
+		t = phys_to_virt(*e & PTE_ADDR_MASK);
+	}
+	return NULL;
+}
+
+static inline void invlpg(u64 va)
+{
+	__asm__ __volatile__("invlpg (%0)" : : "r"(va) : "memory");
+}
+
+bool paging_unmap_kernel_page(u64 va)
+{
+	int level;
+	u64 *e = paging_lookup(va, &level);
+	if (!e || level != 1)
+		return false;
+	*e = 0;
+	invlpg(va);
+	return true;
+}
+
+/* --- CPU features --- */
+
+static void detect_features(void)
+{
+	u32 a, b, c, d;
+	cpuid(0, 0, &a, &b, &c, &d);
+	u32 max_leaf = a;
+	cpuid(1, 0, &a, &b, &c, &d);
+	paging_features.pge = (d >> 13) & 1;
+	if (max_leaf >= 7) {
+		cpuid(7, 0, &a, &b, &c, &d);
+		paging_features.smep = (b >> 7) & 1;
+		paging_features.smap = (b >> 20) & 1;
+	}
+	cpuid(0x80000000, 0, &a, &b, &c, &d);
+	if (a >= 0x80000001) {
+		cpuid(0x80000001, 0, &a, &b, &c, &d);
+		paging_features.gbpages = (d >> 26) & 1;
+		/* boot/entry.asm set EFER.NXE if the CPU has NX; trust EFER. */
+		paging_features.nx = ((d >> 20) & 1) && (rdmsr(MSR_EFER) & (1UL << 11));
+	}
+}
+
+static void enable_cr4_features(void)
+{
+	u64 cr4 = read_cr4();
+	if (paging_features.pge)
+		cr4 |= CR4_PGE;
+	if (paging_features.smep)
+		cr4 |= CR4_SMEP;        /* the kernel never executes user pages */
+	if (paging_features.smap)
+		cr4 |= CR4_SMAP;        /* ...nor touches them without STAC */
+	write_cr4(cr4);
+}
+
+void paging_init_ap(void)
+{
+	if (read_cr3() != kernel_root_phys)
+		write_cr3(kernel_root_phys);
+	enable_cr4_features();
+}
+
+/* --- building the kernel root --- */
+
+u64 paging_pool_estimate(void)
+{
+	u64 top = MAX(memmap_highest_addr(), FOUR_GIB);
+	u64 gib = (top + GIB - 1) / GIB;
+	u64 image = (u64)(__bss_end - __text_start);
+	/* root + PDPTs (one per 512 GiB, plus the kernel's) + one PD per GiB
+	 * (2 MiB pages) + the kernel image's PD and PTs; twice the ranges above
+	 * 4 GiB may start and end unaligned. */
+	return 1 + (gib / 512 + 2) + gib + 2 * boot_info.nr_mmap + 1 + image / TWO_MIB + 2;
+}
+
+static void unmap_guard(void *va, const char *what)
+{
+	if (!paging_unmap_kernel_page((u64)va))
+		panic("mm: cannot unmap the guard page of %s at %p", what, va);
+}
+
+/* Direct-map [start, end) (2 MiB-aligned) where nothing maps it yet: memory
+ * map entries may overlap. Runs of unmapped 2 MiB chunks are mapped at once
+ * so that 1 GiB pages are used where the run allows. */
+static void map_direct_gaps(u64 start, u64 end, u64 flags)
+{
+	u64 a = start;
+	while (a < end) {
+		int level;
+		if (paging_lookup(DIRECT_MAP_BASE + a, &level)) {
+			a += TWO_MIB;
+			continue;
+		}
+		u64 run = a;
+		while (run < end && !paging_lookup(DIRECT_MAP_BASE + run, &level))
+			run += TWO_MIB;
+		map_range(DIRECT_MAP_BASE + a, a, run - a, flags, true);
+		a = run;
+	}
+}
+
+static void map_direct(void)
+{
+	const u64 rw = PTE_P | PTE_W | PTE_G | PTE_NX;
+	/* All of 0..4 GiB, as the boot tables did: MMIO (APIC, IOAPIC, the
+	 * framebuffer) and ACPI tables are reached through phys_to_virt(). */
+	map_range(DIRECT_MAP_BASE, 0, FOUR_GIB, rw, true);
+	/* Above 4 GiB only what is memory: RAM and ACPI ranges, rounded out
+	 * to 2 MiB. */
+	for (u32 i = 0; i < boot_info.nr_mmap; i++) {
+		const struct boot_mmap_entry *e = &boot_info.mmap[i];
+		if (e->type != MMAP_AVAILABLE && e->type != MMAP_ACPI_RECLAIMABLE &&
+		    e->type != MMAP_ACPI_NVS)
+			continue;
+		map_direct_gaps(MAX(ALIGN_DOWN(e->base, TWO_MIB), FOUR_GIB),
+				ALIGN_UP(e->base + e->length, TWO_MIB), rw);
+	}
+	/* A framebuffer above 4 GiB (64-bit BAR): uncached, it is MMIO. */
+	if (boot_info.fb.present && boot_info.fb.addr >= FOUR_GIB)
+		map_direct_gaps(ALIGN_DOWN(boot_info.fb.addr, TWO_MIB),
+				ALIGN_UP(boot_info.fb.addr + (u64)boot_info.fb.pitch * boot_info.fb.height,
+					 TWO_MIB), rw | PTE_PCD);
+}
+
+static void map_kernel_image(void)
+{
+	u64 text = (u64)__text_start, rodata = (u64)__rodata_start;
+	u64 data = (u64)__data_start, end = ALIGN_UP((u64)__bss_end, PAGE_SIZE);
+	map_range(text, text - KERNEL_VMA, rodata - text, PTE_P | PTE_G, false);
+	map_range(rodata, rodata - KERNEL_VMA, data - rodata, PTE_P | PTE_G | PTE_NX, false);
+	map_range(data, data - KERNEL_VMA, end - data, PTE_P | PTE_W | PTE_G | PTE_NX, false);
+}
+
+static void unmap_stack_guards(void)
+{
+	unmap_guard(boot_stack_guard, "the boot stack");
+	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
+		for (u32 ist = 0; ist < IST_COUNT; ist++)
+			unmap_guard(ist_stack_guard(cpu, ist), "an IST stack");
+	if (ap_stack_guard) {
+		for (u32 cpu = 1; cpu < MAX_CPUS; cpu++) {
+			void *g = ap_stack_guard(cpu);
+			if (g)
+				unmap_guard(g, "an AP stack");
+		}
+	} else {
+		pr_info("mm: no ap_stack_guard() yet: AP stacks have no guard pages\n");
+	}
+}
+
+u64 paging_init(u64 pool_phys, u64 pool_pages)
+{
+	detect_features();
+	pool_next = pool_phys;
+	pool_end = pool_phys + pool_pages * PAGE_SIZE;
+	pool_used = 0;
+
+	kernel_root = table_alloc();
+	map_direct();
+	map_kernel_image();
+	unmap_stack_guards();
+
+	kernel_root_phys = virt_to_phys(kernel_root);
+	/* The boot tables (boot_pml4) stay as they are: APs start on them. */
+	write_cr3(kernel_root_phys);
+	kernel_cr3 = kernel_root_phys;
+	enable_cr4_features();
+
+	/* From now on, tables come from the page allocator. */
+	pool_next = 0;
+	pr_info("mm: kernel page tables at 0x%lx (%lu pages); NX %s, 1 GiB pages %s, "
+		"global %s, SMEP %s, SMAP %s\n", kernel_root_phys, pool_used,
+		paging_features.nx ? "on" : "absent", paging_features.gbpages ? "used" : "absent",
+		paging_features.pge ? "on" : "absent", paging_features.smep ? "on" : "absent",
+		paging_features.smap ? "on" : "absent");
+	return pool_used;
+}

@@ -1,0 +1,73 @@
+/* mm/paging.h - the kernel's own page tables: the direct map of physical
+ * memory and the kernel image mapped with W^X permissions.
+ *
+ * Layout of the kernel root (PML4) after paging_init():
+ *   lower half (entries 0..255)  empty: user address spaces go there later
+ *   DIRECT_MAP_BASE + phys       all of 0..4 GiB (RAM, MMIO, framebuffer,
+ *                                APIC, ACPI) plus every RAM/ACPI range above
+ *                                4 GiB: read/write, NX, global; 1 GiB pages
+ *                                where the CPU has them, else 2 MiB
+ *   KERNEL_VMA + phys            the kernel image in 4 KiB pages:
+ *                                text R+X, rodata R+NX, data/bss R+W+NX;
+ *                                the page under each kernel stack unmapped
+ *
+ * Locking: the kernel mappings are built at boot on one CPU. Later changes
+ * (paging_unmap_kernel_page) flush only this CPU's TLB: until the TLB
+ * shootdown issue lands they are for boot, before the APs start.
+ */
+#ifndef PAGODA_MM_PAGING_H
+#define PAGODA_MM_PAGING_H
+
+#include "kernel/types.h"
+#include "mm/page.h"
+
+/* Page-table entry bits (Intel SDM vol. 3, 4.5). */
+#define PTE_P   (1UL << 0)      /* present */
+#define PTE_W   (1UL << 1)      /* writable */
+#define PTE_U   (1UL << 2)      /* user */
+#define PTE_PWT (1UL << 3)
+#define PTE_PCD (1UL << 4)
+#define PTE_A   (1UL << 5)      /* accessed */
+#define PTE_D   (1UL << 6)      /* dirty */
+#define PTE_PS  (1UL << 7)      /* 2 MiB / 1 GiB page (in a PD / PDPT entry) */
+#define PTE_G   (1UL << 8)      /* global: survives CR3 reloads */
+#define PTE_NX  (1UL << 63)     /* no execute (needs EFER.NXE) */
+#define PTE_ADDR_MASK 0x000FFFFFFFFFF000UL
+
+#define PT_ENTRIES 512
+#define PML4_SHIFT 39
+#define PDPT_SHIFT 30
+#define PD_SHIFT 21
+
+/* CPU features found by paging_init(). */
+struct paging_features {
+	bool nx, gbpages, pge, smep, smap;
+};
+extern struct paging_features paging_features;
+
+/* Physical address of the kernel root; also loaded by every AP (kernel_cr3). */
+extern u64 kernel_root_phys;
+extern u64 kernel_cr3;
+
+/* Build the kernel page tables and switch this CPU to them. Uses pages
+ * [pool, pool + pool_pages*4K) for the tables (early_alloc'd, below 4 GiB);
+ * returns how many it used. */
+u64 paging_init(u64 pool_phys, u64 pool_pages);
+/* How many pool pages paging_init() may need. */
+u64 paging_pool_estimate(void);
+/* For each AP, after it loaded kernel_cr3: the CR4 features (SMEP, SMAP,
+ * PGE) that paging_init() enabled on the boot CPU. */
+void paging_init_ap(void);
+
+/* The leaf entry mapping va in the kernel root and its level (1 = 4 KiB,
+ * 2 = 2 MiB, 3 = 1 GiB), or NULL when nothing maps it. */
+u64 *paging_lookup(u64 va, int *level);
+/* Remove the 4 KiB mapping of va (a guard page); returns false if va was not
+ * mapped by a 4 KiB entry. Flushes this CPU's TLB entry. */
+bool paging_unmap_kernel_page(u64 va);
+
+/* Page-table pages after boot: zeroed, PG_pagetable, counted (NR_PAGETABLE). */
+struct page *pagetable_alloc(void);
+void pagetable_free(struct page *p);
+
+#endif
