@@ -64,4 +64,5 @@ void mm_init(void)
 		"(%lu bytes each, %lu KiB); debug checks %s, poisoning %s\n",
 		zone.managed >> 8, mm_boot_free_pages >> 8, end_pfn, sizeof(struct page),
 		map_bytes >> 10, CONFIG_DEBUG_MM ? "on" : "off", page_poisoning ? "on" : "off");
+	mm_crash_test();
 }
