@@ -199,7 +199,9 @@ u64 paging_pool_estimate(void)
 	/* root + PDPTs (one per 512 GiB, plus the kernel's) + one PD per GiB
 	 * (2 MiB pages) + the kernel image's PD and PTs; twice the ranges above
 	 * 4 GiB may start and end unaligned. */
-	return 1 + (gib / 512 + 2) + gib + 2 * boot_info.nr_mmap + 1 + image / TWO_MIB + 2;
+	return 1 + (gib / 512 + 2) + gib + 2 * boot_info.nr_mmap + 1 + image / TWO_MIB + 2 +
+	       /* splitting the direct map around the image (protect_image_alias) */
+	       1 + image / TWO_MIB + 2;
 }
 
 static void unmap_guard(void *va, const char *what)
@@ -251,6 +253,43 @@ static void map_direct(void)
 					 TWO_MIB), rw | PTE_PCD);
 }
 
+/* The 4 KiB entry for va, splitting the 1 GiB or 2 MiB page that maps it
+ * into 512 smaller ones with the same attributes; NULL if va is unmapped. */
+static u64 *split_to_4k(u64 va)
+{
+	for (;;) {
+		int level;
+		u64 *e = paging_lookup(va, &level);
+		if (!e || level == 1)
+			return e;
+		u64 size = level == 3 ? GIB : TWO_MIB;
+		u64 sub = level == 3 ? TWO_MIB : PAGE_SIZE;
+		u64 base = *e & PTE_ADDR_MASK & ~(size - 1);
+		u64 flags = *e & ~PTE_ADDR_MASK;
+		if (level == 2)
+			flags &= ~PTE_PS;       /* in a 4 KiB entry bit 7 means PAT */
+		u64 *t = table_alloc();
+		if (!t)
+			return NULL;
+		for (u64 i = 0; i < PT_ENTRIES; i++)
+			t[i] = (base + i * sub) | flags;
+		*e = virt_to_phys(t) | PTE_P | PTE_W;
+	}
+}
+
+/* The direct map has its own alias of the kernel image. Make the alias of
+ * text and rodata read-only too, or W^X could be bypassed through it. */
+static void protect_image_alias(void)
+{
+	u64 start = (u64)__text_start - KERNEL_VMA, end = (u64)__data_start - KERNEL_VMA;
+	for (u64 pa = start; pa < end; pa += PAGE_SIZE) {
+		u64 *e = split_to_4k(DIRECT_MAP_BASE + pa);
+		if (!e)
+			panic("mm: the direct map does not cover the kernel image at 0x%lx", pa);
+		*e &= ~PTE_W;
+	}
+}
+
 static void map_kernel_image(void)
 {
 	u64 text = (u64)__text_start, rodata = (u64)__rodata_start;
@@ -286,6 +325,7 @@ u64 paging_init(u64 pool_phys, u64 pool_pages)
 
 	kernel_root = table_alloc();
 	map_direct();
+	protect_image_alias();
 	map_kernel_image();
 	unmap_stack_guards();
 

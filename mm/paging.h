@@ -6,7 +6,8 @@
  *   DIRECT_MAP_BASE + phys       all of 0..4 GiB (RAM, MMIO, framebuffer,
  *                                APIC, ACPI) plus every RAM/ACPI range above
  *                                4 GiB: read/write, NX, global; 1 GiB pages
- *                                where the CPU has them, else 2 MiB
+ *                                where the CPU has them, else 2 MiB; the
+ *                                alias of kernel text/rodata read-only
  *   KERNEL_VMA + phys            the kernel image in 4 KiB pages:
  *                                text R+X, rodata R+NX, data/bss R+W+NX;
  *                                the page under each kernel stack unmapped
