@@ -20,6 +20,12 @@ u64 kernel_cr3 __attribute__((weak));
  * provides ap_stack_guard() (weak: it may not exist yet). */
 extern char boot_stack_guard[];
 void *ap_stack_guard(u32 cpu) __attribute__((weak));
+/* Kernel threads' stacks (kernel/sched.c): the guard of slot n, NULL past
+ * the last slot. Weak for the same reason. */
+void *thread_stack_guard(u32 slot) __attribute__((weak));
+/* kernel/uaccess.c opens a STAC/CLAC window around user copies when this is
+ * set; paging_init() sets it when it turns SMAP on. Weak: uaccess.c may own it. */
+bool cpu_has_smap __attribute__((weak));
 
 extern char __text_start[], __rodata_start[], __rodata_end[], __data_start[], __bss_end[];
 
@@ -314,6 +320,11 @@ static void unmap_stack_guards(void)
 	} else {
 		pr_info("mm: no ap_stack_guard() yet: AP stacks have no guard pages\n");
 	}
+	if (thread_stack_guard) {
+		void *g;
+		for (u32 slot = 0; (g = thread_stack_guard(slot)) != NULL; slot++)
+			unmap_guard(g, "a kernel thread's stack");
+	}
 }
 
 u64 paging_init(u64 pool_phys, u64 pool_pages)
@@ -334,6 +345,7 @@ u64 paging_init(u64 pool_phys, u64 pool_pages)
 	write_cr3(kernel_root_phys);
 	kernel_cr3 = kernel_root_phys;
 	enable_cr4_features();
+	cpu_has_smap = paging_features.smap;
 
 	/* From now on, tables come from the page allocator. */
 	pool_next = 0;

@@ -14,6 +14,7 @@
 extern char boot_stack_guard[];
 extern char __text_start[], __rodata_start[], __data_start[];
 void *ap_stack_guard(u32 cpu) __attribute__((weak));
+void *thread_stack_guard(u32 slot) __attribute__((weak));
 
 /* One "ret" in .data: the target of the execute-from-data test. */
 __asm__(".pushsection .data\n"
@@ -141,14 +142,23 @@ static void test_stack_guards_unmapped(struct ktest *t)
 	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
 		for (u32 i = 0; i < IST_COUNT; i++)
 			KTEST_EXPECT_TRUE(t, paging_lookup((u64)ist_stack_guard(cpu, i), &level) == NULL);
-	if (!ap_stack_guard) {
+	if (ap_stack_guard) {
+		for (u32 cpu = 1; cpu < MAX_CPUS; cpu++) {
+			void *g = ap_stack_guard(cpu);
+			if (g)
+				KTEST_EXPECT_TRUE(t, paging_lookup((u64)g, &level) == NULL);
+		}
+	} else {
 		ktest_log(t, "no AP stacks to check (ap_stack_guard absent)");
-		return;
 	}
-	for (u32 cpu = 1; cpu < MAX_CPUS; cpu++) {
-		void *g = ap_stack_guard(cpu);
-		if (g)
+	if (thread_stack_guard) {
+		void *g;
+		u32 n = 0;
+		for (u32 slot = 0; (g = thread_stack_guard(slot)) != NULL; slot++, n++) {
 			KTEST_EXPECT_TRUE(t, paging_lookup((u64)g, &level) == NULL);
+			KTEST_EXPECT_TRUE(t, paging_lookup((u64)g + PAGE_SIZE, &level) != NULL);
+		}
+		ktest_log(t, "%u kernel-thread stack guards unmapped", n);
 	}
 }
 
