@@ -16,6 +16,7 @@
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/smp.h"
 #include "mm/mm_init.h"
+#include "kernel/sched.h"
 
 extern char boot_stack_top[];
 
@@ -57,6 +58,7 @@ void kmain(u32 magic, u32 info_phys)
 	cpus[0].apic_id = lapic_id();
 	lapic_timer_calibrate();
 	cpus[0].online = true;
+	sched_init();
 	smp_init();
 	lapic_timer_start(100);
 	local_irq_enable();

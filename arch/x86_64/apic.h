@@ -17,23 +17,32 @@
 
 struct trap_frame;
 
-/* On the boot CPU: pick the mode (x2APIC when the CPU has it or firmware
- * enabled it, unless "nox2apic"), enable the APIC, set the spurious vector. */
+/* On the boot CPU: mask the legacy PICs (after remapping them to
+ * VEC_IRQ_BASE), pick the mode (x2APIC when the CPU has it or firmware
+ * enabled it; "nox2apic" forces xAPIC unless firmware already switched to
+ * x2APIC), enable the APIC with spurious vector VEC_SPURIOUS and error vector
+ * VEC_APIC_ERROR. */
 void lapic_init_bsp(void);
-/* On each AP: enable its APIC in the mode the BSP chose. */
+/* On each AP: enable its APIC in the mode the BSP chose, and its timer if
+ * lapic_timer_start() has already run on the BSP. */
 void lapic_init_ap(void);
 bool lapic_x2apic_mode(void);
 u32 lapic_id(void);
 void lapic_eoi(void);
 
+/* IPIs: fixed vector to a physical APIC ID; to this CPU (x2APIC has a
+ * dedicated SELF IPI register); NMI; INIT and startup IPI (AP bring-up). */
 void lapic_send_ipi(u32 apic_id, u8 vector);
+void lapic_send_self_ipi(u8 vector);
 void lapic_send_nmi(u32 apic_id);
 void lapic_send_nmi_all_but_self(void);
 void lapic_send_init(u32 apic_id);
 void lapic_send_sipi(u32 apic_id, u8 start_page);
 
-/* Timer: calibrated on the BSP against the PIT; periodic at hz on each CPU
- * (VEC_TIMER), counting cpu->ticks. */
+/* Timer: calibrated on the BSP against the PIT (the ACPI PM timer when
+ * there is no PIT; cross-checked with it when there is). lapic_timer_start()
+ * on the BSP starts a periodic timer at hz on every online CPU (VEC_TIMER),
+ * counting cpu->ticks; CPUs started later start theirs at the same rate. */
 void lapic_timer_calibrate(void);
 void lapic_timer_start(u32 hz);
 extern u64 tsc_khz;             /* measured TSC frequency */

@@ -21,6 +21,8 @@ typedef u64 cpumask_t;
 
 struct cpu {
 	struct cpu *self;       /* must stay first: this_cpu() reads %gs:0 */
+	u64 syscall_rsp;        /* %gs:8: kernel stack top for SYSCALL entry (syscall.asm) */
+	u64 user_rsp_scratch;   /* %gs:16: user RSP while syscall entry switches stacks */
 	u32 id;                 /* logical CPU number, 0 = boot CPU */
 	u32 apic_id;            /* local APIC ID from the MADT */
 	u32 irq_depth;          /* >0 while handling an interrupt */
@@ -32,6 +34,9 @@ struct cpu {
 	void *ist_stack_top[IST_COUNT];
 	void *call_queue;       /* arch/x86_64/smp_call.c: incoming function calls */
 };
+
+_Static_assert(offsetof(struct cpu, syscall_rsp) == 8, "syscall.asm uses %gs:8");
+_Static_assert(offsetof(struct cpu, user_rsp_scratch) == 16, "syscall.asm uses %gs:16");
 
 extern struct cpu cpus[MAX_CPUS];
 extern u32 nr_cpus;          /* CPUs found in the MADT (and allowed by maxcpus=) */

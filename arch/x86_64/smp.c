@@ -1,19 +1,240 @@
-/* arch/x86_64/smp.c - placeholder until SMP bring-up lands: one CPU. */
+/* arch/x86_64/smp.c - starting the other CPUs. See smp.h.
+ *
+ * Bring-up (smp_init, on the boot CPU, interrupts disabled):
+ *   1. copy boot/trampoline.asm to a free page below 640 KiB;
+ *   2. for each AP in the MADT, one at a time: fill the trampoline's data
+ *      block (page tables, EFER, stack, CPU number), send INIT, wait 10 ms,
+ *      send SIPI, wait 200 us, send a second SIPI unless the AP is already
+ *      online (the MP specification's sequence: older CPUs could miss the
+ *      first; a running CPU ignores a SIPI anyway), and wait up to
+ *      AP_START_TIMEOUT_MS for the AP to mark itself online;
+ *   3. the AP runs ap_main(): GS base, GDT/TSS, IDT, page tables, APIC and
+ *      timer, its run queue; then it goes online and runs the scheduler's
+ *      idle loop (kernel/sched.c), which runs whatever threads are queued.
+ * CPUs are numbered in the order they come up, so cpus[0..nr_cpus-1] are
+ * exactly the online CPUs and cpus[i].id == i.
+ *
+ * The function-call IPIs are in smp_call.c.
+ */
 #include "arch/x86_64/smp.h"
-#include "kernel/ktest.h"
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/acpi.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/desc.h"
+#include "arch/x86_64/trap.h"
+#include "kernel/bootinfo.h"
+#include "kernel/cmdline.h"
+#include "kernel/sched.h"
+#include "kernel/printk.h"
+#include "kernel/string.h"
 
-cpumask_t cpu_online_mask = 1;
+cpumask_t cpu_online_mask = 1;  /* the boot CPU; APs add themselves */
+u64 kernel_cr3;
+phys_addr_t smp_trampoline_phys;
 
-void smp_init(void) {}
-void smp_call_function_single(u32 cpu, void (*fn)(void *), void *arg, bool wait)
+/* --- AP stacks --- */
+
+/* One 4 KiB guard page below each AP's 16 KiB stack, all page-aligned, so
+ * that mm/ can unmap the guard pages and turn a stack overflow into a page
+ * fault (reported on the double-fault IST stack) instead of silent
+ * corruption. The boot CPU keeps its boot stack (boot/entry.asm). */
+struct ap_stack {
+	u8 guard[AP_GUARD_SIZE];
+	u8 stack[AP_STACK_SIZE];
+} __aligned(4096);
+static struct ap_stack ap_stacks[MAX_CPUS - 1];
+
+void *ap_stack_guard(u32 cpu)
 {
-	(void)cpu; (void)wait;
-	fn(arg);
+	if (cpu == 0 || cpu >= MAX_CPUS)
+		return NULL;
+	return ap_stacks[cpu - 1].guard;
 }
-void smp_call_function_many(cpumask_t mask, void (*fn)(void *), void *arg, bool wait)
+
+/* --- the trampoline --- */
+
+extern const u8 trampoline_start[], trampoline_end[], trampoline_data[];
+extern u8 boot_pml4[];
+
+/* Must match the data block at the end of boot/trampoline.asm. */
+struct trampoline_data {
+	u32 cr3;
+	u32 efer;
+	u64 stack_top;
+	u64 entry;
+	u32 cpu;
+	u32 reserved;
+} __packed;
+
+#define LOW_MEM_LIMIT 0x9F000UL   /* the EBDA may start just below 640 KiB */
+#define AP_START_TIMEOUT_MS 5000
+
+/* The trampoline page must be below 1 MiB (a SIPI names a real-mode page)
+ * and free RAM. We take the highest whole available page under 0x9F000:
+ * page 0 holds the real-mode interrupt table and BIOS data area, and the top
+ * of conventional memory from 0x9F000 may be the extended BIOS data area. The
+ * page is only needed during smp_init(); afterwards mm/ may reuse it. */
+static phys_addr_t find_trampoline_page(void)
 {
-	(void)mask; (void)fn; (void)arg; (void)wait;
+	phys_addr_t best = 0;
+	for (u32 i = 0; i < boot_info.nr_mmap; i++) {
+		const struct boot_mmap_entry *e = &boot_info.mmap[i];
+		if (e->type != MMAP_AVAILABLE)
+			continue;
+		u64 start = ALIGN_UP(e->base, 4096UL);
+		u64 end = ALIGN_DOWN(MIN(e->base + e->length, LOW_MEM_LIMIT), 4096UL);
+		if (start < 0x1000)
+			start = 0x1000;
+		if (end >= start + 4096 && end - 4096 > best)
+			best = end - 4096;
+	}
+	return best;
 }
-void smp_stop_other_cpus(void) {}
-void ktest_on_cpu(u32 cpu, void (*fn)(void *arg), void *arg) { (void)cpu; fn(arg); }
-void ktest_on_cpus(cpumask_t mask, void (*fn)(void *arg), void *arg) { if (mask & 1) fn(arg); }
+
+static struct trampoline_data *trampoline_data_in_page(void)
+{
+	return phys_to_virt(smp_trampoline_phys + (u64)(trampoline_data - trampoline_start));
+}
+
+/* --- test helpers: work for the AP idle loop --- */
+
+/* --- bring-up --- */
+
+static u64 bsp_cr0, bsp_cr4;     /* control bits every AP copies */
+
+__noreturn void ap_main(u32 cpu);
+__noreturn void ap_main(u32 cpu)
+{
+	struct cpu *c = &cpus[cpu];
+	/* GS first: spinlocks and printk ask which CPU they run on. */
+	percpu_init_this_cpu(c);
+	/* Our own GDT and the IDT before anything else: until then the GDT is
+	 * the trampoline's, in low memory, and an NMI would find no IDT. */
+	gdt_init_cpu(c);
+	idt_load();
+	/* The trampoline set only what long mode needs; take the boot CPU's
+	 * control bits, then the kernel's page tables (which need not map
+	 * low memory: nothing here uses the trampoline page any more). */
+	write_cr0(bsp_cr0);
+	write_cr4(bsp_cr4);
+	write_cr3(READ_ONCE(kernel_cr3));
+	lapic_init_ap();
+	u32 id = lapic_id();
+	if (id != c->apic_id)
+		printk(KERN_WARNING "CPU %u: APIC ID is %u, the MADT said %u\n", cpu, id, c->apic_id);
+	/* The run queue must exist before the CPU is in cpu_online_mask:
+	 * from then on other CPUs may queue threads here. */
+	sched_init_ap();
+	__atomic_or_fetch(&cpu_online_mask, 1UL << cpu, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&c->online, true, __ATOMIC_SEQ_CST);
+	sched_idle_loop();
+}
+
+/* Start one AP as logical CPU `cpu`. Returns whether it came online. */
+static bool start_ap(u32 cpu, u32 apic_id)
+{
+	struct cpu *c = &cpus[cpu];
+	c->id = cpu;
+	c->apic_id = apic_id;
+	c->online = false;
+	c->kstack_top = ap_stacks[cpu - 1].stack + AP_STACK_SIZE;
+
+	struct trampoline_data *td = trampoline_data_in_page();
+	td->stack_top = (u64)c->kstack_top;
+	td->cpu = cpu;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);   /* visible before the IPIs */
+
+	u8 page = (u8)(smp_trampoline_phys >> 12);
+	lapic_send_init(apic_id);
+	mdelay(10);
+	lapic_send_sipi(apic_id, page);
+	udelay(200);
+	if (!__atomic_load_n(&c->online, __ATOMIC_SEQ_CST))
+		lapic_send_sipi(apic_id, page);
+
+	u64 start = rdtsc();
+	while (!__atomic_load_n(&c->online, __ATOMIC_SEQ_CST)) {
+		if (rdtsc() - start > tsc_khz * AP_START_TIMEOUT_MS) {
+			printk(KERN_ERR "SMP: CPU with APIC ID %u did not come up within %u ms; "
+			       "continuing without it\n", apic_id, AP_START_TIMEOUT_MS);
+			/* Park it in wait-for-SIPI so it cannot wake up later on
+			 * a stack we give to the next CPU. */
+			lapic_send_init(apic_id);
+			mdelay(10);
+			return false;
+		}
+		cpu_relax();
+	}
+	printk("SMP: CPU %u online, APIC ID %u\n", cpu, apic_id);
+	return true;
+}
+
+void smp_init(void)
+{
+	smp_call_init();
+	if (!kernel_cr3)
+		kernel_cr3 = read_cr3();
+	bsp_cr0 = read_cr0();
+	bsp_cr4 = read_cr4();
+
+	u32 bsp_apic = cpus[0].apic_id;
+	long maxcpus = cmdline_long("maxcpus", MAX_CPUS);
+	if (cmdline_has("nosmp"))
+		maxcpus = 1;
+	if (maxcpus < 1)
+		maxcpus = 1;
+	if (maxcpus > MAX_CPUS)
+		maxcpus = MAX_CPUS;
+
+	bool bsp_listed = false;
+	for (u32 i = 0; i < acpi_info.nr_cpus; i++)
+		if (acpi_info.apic_ids[i] == bsp_apic)
+			bsp_listed = true;
+	printk("SMP: %u CPU(s) in the MADT%s; CPU 0 online, APIC ID %u (boot CPU)\n",
+	       acpi_info.nr_cpus, bsp_listed ? "" : " (not including the boot CPU!)", bsp_apic);
+	nr_cpus = 1;
+	if (acpi_info.nr_cpus <= 1 && bsp_listed)
+		return;
+	if (maxcpus == 1) {
+		printk("SMP: %s: not starting the other CPUs\n",
+		       cmdline_has("nosmp") ? "nosmp" : "maxcpus=1");
+		return;
+	}
+
+	smp_trampoline_phys = find_trampoline_page();
+	if (!smp_trampoline_phys) {
+		printk(KERN_ERR "SMP: no free page below 0x%lx for the AP trampoline; "
+		       "running on one CPU\n", LOW_MEM_LIMIT);
+		return;
+	}
+	u64 size = (u64)(trampoline_end - trampoline_start);
+	memcpy(phys_to_virt(smp_trampoline_phys), trampoline_start, size);
+	struct trampoline_data *td = trampoline_data_in_page();
+	td->cr3 = (u32)virt_to_phys(boot_pml4);
+	/* LME plus what the BSP has on: NXE, and SCE once system calls exist.
+	 * Not LMA (bit 10): that one the CPU sets itself. */
+	td->efer = (u32)(rdmsr(MSR_EFER) & ~(1UL << 10)) | (1U << 8);
+	td->entry = (u64)ap_main;
+	printk("SMP: AP trampoline at physical 0x%lx (%lu bytes)\n", smp_trampoline_phys, size);
+
+	u32 skipped = 0;
+	for (u32 i = 0; i < acpi_info.nr_cpus; i++) {
+		u32 apic_id = acpi_info.apic_ids[i];
+		if (apic_id == bsp_apic)
+			continue;
+		if (nr_cpus >= (u32)maxcpus) {
+			skipped++;
+			continue;
+		}
+		if (!lapic_x2apic_mode() && apic_id > 0xFF) {
+			printk(KERN_WARNING "SMP: APIC ID %u needs x2APIC mode; not starting it\n",
+			       apic_id);
+			continue;
+		}
+		if (start_ap(nr_cpus, apic_id))
+			nr_cpus++;
+	}
+	if (skipped)
+		printk("SMP: maxcpus=%ld: %u CPU(s) left offline\n", maxcpus, skipped);
+	printk("SMP: %u CPU(s) online\n", nr_cpus);
+}

@@ -1,0 +1,119 @@
+/* kernel/sched.h - threads and the per-CPU scheduler.
+ *
+ * Model (docs/scheduler.md):
+ *   - A fixed table of MAX_THREADS threads, each with a 16 KiB kernel stack
+ *     that has an unmapped guard page below it (like xv6's proc table).
+ *   - One run queue per CPU, round robin. A thread runs only on CPUs in its
+ *     affinity mask; a new or woken thread goes to the least-loaded allowed
+ *     CPU's queue.
+ *   - The kernel is not preemptible: a thread gives up the CPU when it
+ *     blocks, yields, exits, or returns to user mode after its time slice
+ *     ran out (the LAPIC timer sets need_resched). So per-CPU data touched
+ *     by kernel code cannot change CPU under it between two lines.
+ *   - Each CPU has an idle thread that halts until an interrupt arrives.
+ *
+ * Locking:
+ *   rq->lock protects a run queue and the state/on_rq of threads queued on
+ *   it. It is taken with interrupts disabled. A thread switching out holds
+ *   its CPU's rq->lock across switch_to; the thread switched in releases it
+ *   (finish_switch). A thread is never run on two CPUs: t->on_cpu stays set
+ *   until the CPU that ran it has finished switching away, and a wake-up
+ *   that moves a thread to another CPU waits for it to clear.
+ *   A wait queue's lock protects its list (and, by convention, the condition
+ *   its sleepers wait for); sleep_on() takes the run-queue lock before
+ *   releasing the wait-queue lock, so a wake-up cannot be lost. Lock order:
+ *   wait queue, then run queue.
+ */
+#ifndef PAGODA_SCHED_H
+#define PAGODA_SCHED_H
+
+#include "kernel/types.h"
+#include "kernel/spinlock.h"
+#include "arch/x86_64/percpu.h"
+
+#define MAX_THREADS 256
+#define KSTACK_SIZE 16384
+#define SCHED_SLICE_TICKS 2      /* at 100 Hz: 20 ms */
+
+enum thread_state {
+	THREAD_UNUSED = 0,
+	THREAD_RUNNABLE,        /* on a run queue */
+	THREAD_RUNNING,         /* current on some CPU */
+	THREAD_BLOCKED,         /* on a wait queue (or none) */
+	THREAD_DEAD,            /* exited; slot freed by thread_reap() */
+};
+
+struct mm_struct;
+struct waitq;
+
+struct thread {
+	u64 ksp;                /* saved kernel stack pointer (switch_to) */
+	u8 *kstack;             /* lowest usable byte of the kernel stack */
+	enum thread_state state;
+	u32 tid;
+	u32 cpu;                /* the run queue it is on or last ran on */
+	cpumask_t allowed;      /* CPUs it may run on */
+	bool on_cpu;            /* a CPU is still switching away from it */
+	bool is_idle;
+	u64 slice_end;          /* tick at which its time slice ends */
+	struct thread *rq_next; /* link on a run queue */
+	struct thread *wq_next; /* link on a wait queue */
+	struct waitq *waiting_on;
+	void (*entry)(void *arg);
+	void *arg;
+	struct mm_struct *mm;   /* user address space, NULL for kernel threads */
+	u64 nr_switches;        /* times switched in */
+	char name[16];
+};
+
+struct runqueue {
+	spinlock_t lock;
+	struct thread *head, *tail;
+	u32 nr_queued;
+	struct thread *current;
+	struct thread *idle;
+	bool need_resched;
+	u64 nr_switches;
+};
+
+struct waitq {
+	spinlock_t lock;
+	struct thread *head;
+};
+
+void sched_init(void);                  /* boot CPU, before smp_init() */
+void sched_init_ap(void);               /* each AP, before it idles */
+__noreturn void sched_idle_loop(void);  /* the idle thread's body */
+
+struct thread *current_thread(void);
+
+/* Create a kernel thread that runs fn(arg) on one of the CPUs in allowed
+ * (0 means any online CPU). Returns NULL when the table is full. */
+struct thread *kthread_create(const char *name, void (*fn)(void *), void *arg, cpumask_t allowed);
+/* Wait for t to exit and free its slot. */
+void thread_join(struct thread *t);
+__noreturn void thread_exit(void);
+/* Move the calling thread to the allowed CPUs (migrates now if needed). */
+void thread_set_affinity(cpumask_t allowed);
+
+void schedule(void);                    /* give up the CPU; stays runnable */
+void yield(void);
+void sched_tick(void);                  /* from the timer interrupt */
+/* Called on the way back to user mode: switch if the slice ran out. */
+void sched_check_resched(void);
+
+void waitq_init(struct waitq *wq, const char *name);
+/* Block on wq. The caller holds wq->lock with interrupts disabled and has
+ * checked its condition under it; the lock is released once the thread is
+ * committed to sleeping and taken again before returning, so the caller
+ * re-checks in a loop:
+ *     f = spin_lock_irqsave(&wq->lock);
+ *     while (!condition) sleep_on(wq);
+ *     spin_unlock_irqrestore(&wq->lock, f);
+ * Wakers change the condition, then call wake_up_all(wq). */
+void sleep_on(struct waitq *wq);
+void wake_up_all(struct waitq *wq);
+
+u32 nr_threads_alive(void);
+
+#endif
