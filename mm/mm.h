@@ -1,0 +1,117 @@
+/* mm/mm.h - user address spaces: the contract between the memory manager
+ * (mm/: address spaces, VMAs, user page tables, faults, mmap & co.) and the
+ * process side (kernel/: processes, exec, the scheduler, system calls).
+ *
+ * An address space (struct mm_struct, Linux's name) is shared by the threads
+ * of one process. Its lower half (user space, 0 .. USER_SPACE_END) is
+ * described by VMAs and mapped by its own page tables; its upper half is the
+ * kernel's, shared by every address space (the top-level entries 256..511
+ * are copied from the kernel root when the address space is created, and
+ * the kernel never adds top-level entries after boot).
+ *
+ * Locking (details in mm/vma.c and mm/pgtable.c):
+ *   mmap_lock (reader/writer, may sleep): readers look at the VMA set
+ *     (page faults, /proc/self/maps); writers change it (mmap, munmap,
+ *     mprotect, brk, madvise, exit, fork copies the parent under it).
+ *   page_table_lock (spinlock): held while changing this address space's
+ *     page-table entries. One lock per address space for now; the [tlb]
+ *     and [madvise] issues describe how it would split per table.
+ *   Lock order: mmap_lock, then page_table_lock, then page/zone locks.
+ *
+ * TLB rule (docs/tlb-shootdown.md once [tlb] lands): anything that removes or
+ * narrows a translation flushes every CPU in mm->cpumask and waits, and only
+ * then frees the pages it unmapped. Until [tlb] brings the real mechanism,
+ * flush_tlb_mm() does a full flush on every such CPU through an IPI.
+ */
+#ifndef PAGODA_MM_MM_H
+#define PAGODA_MM_MM_H
+
+#include "kernel/types.h"
+#include "kernel/spinlock.h"
+#include "kernel/rwsem.h"
+#include "arch/x86_64/percpu.h"
+
+/* Linux's values (uapi asm-generic/mman-common.h, mman.h). */
+#define PROT_NONE 0x0
+#define PROT_READ 0x1
+#define PROT_WRITE 0x2
+#define PROT_EXEC 0x4
+#define MAP_SHARED 0x01
+#define MAP_PRIVATE 0x02
+#define MAP_FIXED 0x10
+#define MAP_ANONYMOUS 0x20
+#define MAP_GROWSDOWN 0x0100
+#define MAP_NORESERVE 0x4000
+#define MAP_POPULATE 0x8000
+#define MAP_FIXED_NOREPLACE 0x100000
+
+/* VMA flags (ours; Linux's VM_* have the same meaning). */
+#define VM_READ 0x1
+#define VM_WRITE 0x2
+#define VM_EXEC 0x4
+#define VM_SHARED 0x8
+#define VM_MAYREAD 0x10
+#define VM_MAYWRITE 0x20
+#define VM_MAYEXEC 0x40
+#define VM_STACK 0x100          /* the initial stack: "[stack]" */
+#define VM_HEAP 0x200           /* brk area: "[heap]" */
+
+struct vm_area;                 /* mm/vma.h */
+
+struct mm_struct {
+	u64 pgd_phys;                   /* top-level page table (PML4) */
+	struct rwsem mmap_lock;
+	spinlock_t page_table_lock;
+	void *vma_root;                 /* mm/vma.c's ordered structure */
+	u32 nr_vmas;
+	u32 users;                      /* threads using it (atomic) */
+	cpumask_t cpumask;              /* CPUs that may hold its translations (atomic) */
+	u64 rss_pages;                  /* resident user pages (VmRSS) */
+	u64 pgtable_pages;              /* page-table pages below the PML4 (VmPTE) */
+	u64 start_brk, brk;
+	u64 start_stack;
+	u64 mmap_base;                  /* top of the area mmap() places mappings in */
+};
+
+/* New empty address space (kernel half shared). NULL on -ENOMEM. */
+struct mm_struct *mm_create(void);
+void mm_get(struct mm_struct *mm);
+/* Drop a user; the last one unmaps everything and frees every page and page
+ * table (free-page counts return to their value before the mm existed). */
+void mm_put(struct mm_struct *mm);
+/* fork(): a copy of parent's VMAs and contents. 0 or -ENOMEM (nothing leaks
+ * and the parent is untouched on failure). Caller holds no mm lock. */
+int mm_fork(struct mm_struct *parent, struct mm_struct **child);
+
+/* Load next's page tables on this CPU (CR3) and keep cpumask right. prev may
+ * equal next (no-op) or be NULL. Called by the scheduler with interrupts
+ * disabled. Kernel threads (mm NULL) keep whatever is loaded (lazy TLB). */
+void switch_mm(struct mm_struct *prev, struct mm_struct *next);
+
+/* exec: map an ELF segment. data/filesz are copied, the rest up to memsz
+ * is zero; prot is PROT_*. 0 or -errno. Caller holds mmap_lock for write
+ * or is the only user. */
+int mm_map_segment(struct mm_struct *mm, u64 vaddr, u64 memsz, const void *data,
+		   u64 filesz, u32 prot);
+/* exec: the initial stack VMA (VM_STACK) of `size` bytes ending at top,
+ * and the heap start for brk. 0 or -errno. */
+int mm_setup_stack(struct mm_struct *mm, u64 top, u64 size);
+void mm_set_brk_start(struct mm_struct *mm, u64 start);
+
+/* A page fault at addr (error_code as pushed by the CPU) in mm.
+ * 0: resolved, retry the instruction. -EFAULT: no VMA or not allowed
+ * (SIGSEGV for a user access; exception-table fixup for uaccess).
+ * -ENOMEM: out of memory (the process is killed). Takes mmap_lock itself. */
+int handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code);
+
+/* Full TLB flush of mm on every CPU in mm->cpumask (this one included when
+ * loaded), waiting for all. Temporary until [tlb]. */
+void flush_tlb_mm(struct mm_struct *mm);
+
+/* /proc/self/maps text in Linux's format; returns length written. */
+size_t mm_format_maps(struct mm_struct *mm, char *buf, size_t size);
+
+/* Registers mmap, munmap, mprotect, brk, madvise (mm/mmap.c). */
+void mm_syscalls_init(void);
+
+#endif
