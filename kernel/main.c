@@ -17,6 +17,8 @@
 #include "arch/x86_64/smp.h"
 #include "mm/mm_init.h"
 #include "kernel/sched.h"
+#include "kernel/syscall.h"
+#include "kernel/proc.h"
 
 extern char boot_stack_top[];
 
@@ -59,6 +61,10 @@ void kmain(u32 magic, u32 info_phys)
 	lapic_timer_calibrate();
 	cpus[0].online = true;
 	sched_init();
+	/* System calls: the table, then this CPU's SYSCALL MSRs (each AP
+	 * programs its own in ap_main). */
+	proc_init();
+	syscall_init_cpu();
 	smp_init();
 	lapic_timer_start(100);
 	local_irq_enable();
@@ -68,6 +74,11 @@ void kmain(u32 magic, u32 info_phys)
 	bool ran_tests = cmdline_get("test", tests, sizeof(tests));
 	if (ran_tests)
 		failed = ktest_run(tests[0] ? tests : "all");
+
+	/* run=NAME[,NAME...]: user programs (boot modules), one at a time. */
+	char run[256];
+	if (cmdline_get("run", run, sizeof(run)))
+		failed += run_user_programs(run);
 
 	char bench[64];
 	if (cmdline_get("bench", bench, sizeof(bench)) && list_contains(bench, "physmem"))

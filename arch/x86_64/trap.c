@@ -6,6 +6,11 @@
 #include "kernel/printk.h"
 #include "kernel/ksyms.h"
 #include "kernel/string.h"
+#include "kernel/sched.h"
+#include "kernel/proc.h"
+#include "kernel/elf.h"
+#include "kernel/uaccess.h"
+#include "mm/mm.h"
 
 static irq_handler_t irq_handlers[256];
 bool trap_report_fixups;
@@ -103,8 +108,94 @@ void trap_last_fixup(struct trap_frame *out)
 	*out = last_fixup[smp_processor_id()];
 }
 
+/* A page fault on a user address by a thread with an address space goes
+ * to the memory manager first, from user mode and from the kernel alike
+ * (copy_to_user touching a page not yet faulted in). It may sleep, so only
+ * when the faulting code could have: interrupts were on and no interrupt
+ * handler is running. Returns true when the access can be retried. */
+static bool handle_user_page_fault(struct trap_frame *tf, u64 addr)
+{
+	struct thread *t = current_thread();
+	if (!t || !t->mm || addr >= USER_SPACE_END || in_interrupt() || !(tf->rflags & RFLAGS_IF))
+		return false;
+	/* From the kernel, only the user-access instructions (listed in the
+	 * exception table) may touch user memory: any other kernel access is a
+	 * bug, and gets the full report below rather than a quiet fix-up. */
+	if ((tf->cs & 3) == 0 && !search_exception_table(tf->rip))
+		return false;
+	local_irq_enable();
+	int r = handle_mm_fault(t->mm, addr, tf->error_code);
+	local_irq_disable();
+	return r == 0;
+}
+
+/* The signal Linux sends for each exception raised by user code. */
+static int exception_signal(u64 vector)
+{
+	switch (vector) {
+	case 0: case 16: case 19:
+		return SIGFPE;
+	case 1: case 3:
+		return SIGTRAP;
+	case 6:
+		return SIGILL;
+	case 12: case 17:
+		return SIGBUS;
+	default:
+		return SIGSEGV;
+	}
+}
+
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case SIGFPE: return "SIGFPE";
+	case SIGTRAP: return "SIGTRAP";
+	case SIGILL: return "SIGILL";
+	case SIGBUS: return "SIGBUS";
+	default: return "SIGSEGV";
+	}
+}
+
+/* An exception user code caused and nobody could resolve: report it on
+ * the console (kernel lines start with "[pagoda]", so they can be told
+ * from the program's own output) and kill the whole process. */
+static __noreturn void user_exception(struct trap_frame *tf, u64 addr)
+{
+	struct process *p = current_proc();
+	int sig = exception_signal(tf->vector);
+	if (tf->vector == VEC_PAGE_FAULT) {
+		const char *what = tf->error_code & 16 ? "instruction fetch" :
+				   tf->error_code & 2 ? "write" : "read";
+		const char *why = addr >= USER_SPACE_END ? "kernel address" :
+				  tf->error_code & 1 ? "protection violation" : "no mapping";
+		printk("[pagoda] pid %u (%s): %s at 0x%lx: %s, ip 0x%lx; killed by %s (wait status 0x%x)\n",
+		       p ? p->pid : 0, p ? p->name : "?", what, addr, why, tf->rip,
+		       signal_name(sig), W_SIGNALED(sig));
+	} else {
+		printk("[pagoda] pid %u (%s): %s (vector %lu, error 0x%lx), ip 0x%lx, sp 0x%lx; killed by %s (wait status 0x%x)\n",
+		       p ? p->pid : 0, p ? p->name : "?", exception_name(tf->vector),
+		       tf->vector, tf->error_code, tf->rip, tf->rsp, signal_name(sig), W_SIGNALED(sig));
+	}
+	if (!p) {
+		trap_report(tf);
+		panic("user-mode exception in a thread without a process");
+	}
+	local_irq_enable();
+	proc_kill_current(sig);
+}
+
 static void handle_exception(struct trap_frame *tf)
 {
+	if (tf->vector == VEC_PAGE_FAULT) {
+		u64 addr = read_cr2();
+		if (handle_user_page_fault(tf, addr))
+			return;
+		if ((tf->cs & 3) == 3)
+			user_exception(tf, addr);
+	} else if ((tf->cs & 3) == 3) {
+		user_exception(tf, 0);
+	}
 	if ((tf->cs & 3) == 0) {
 		const struct ex_entry *e = search_exception_table(tf->rip);
 		if (e) {
@@ -130,6 +221,8 @@ void trap_dispatch(struct trap_frame *tf)
 	}
 	if (tf->vector < 32) {
 		handle_exception(tf);
+		if ((tf->cs & 3) == 3)
+			user_return_work();
 		return;
 	}
 	struct cpu *c = this_cpu();
@@ -148,4 +241,6 @@ void trap_dispatch(struct trap_frame *tf)
 		lapic_eoi();
 	}
 	c->irq_depth--;
+	if ((tf->cs & 3) == 3)
+		user_return_work();     /* time slice over, or the process killed */
 }
