@@ -119,6 +119,19 @@ void mm_syscalls_init(void);
 
 /* --- additions beyond the first contract (mm/ side) --- */
 
+/* Notes on the calls above:
+ *   handle_mm_fault may sleep (mmap_lock is a sleeping lock) and may send
+ *     TLB-flush IPIs and wait for them: call it with interrupts enabled and
+ *     no spinlock held (the #PF handler enables interrupts first if the
+ *     faulting context had them on).
+ *   mm_map_segment wants vaddr >= MMAP_MIN_ADDR and the segment below
+ *     TASK_SIZE; mm_setup_stack accepts a top up to USER_SPACE_END (Linux
+ *     uses TASK_SIZE) and sets start_stack = top, which /proc/PID/maps uses
+ *     to name [stack] (the process side may store the real initial RSP).
+ *   switch_mm ignores prev: it trusts its own record of what each CPU has
+ *     loaded, so a scheduler may pass the previous thread's mm or NULL.
+ */
+
 /* Highest user address + 1 that mmap hands out (Linux's TASK_SIZE: the
  * last page below USER_SPACE_END stays unmapped), the lowest address
  * MAP_FIXED may use (Linux's default vm.mmap_min_addr), and where mm_create()

@@ -560,7 +560,7 @@ int mm_map_segment(struct mm_struct *mm, u64 vaddr, u64 memsz, const void *data,
 {
 	if (memsz == 0)
 		return 0;
-	if (filesz > memsz || vaddr >= TASK_SIZE || memsz > TASK_SIZE - vaddr)
+	if (filesz > memsz || vaddr < MMAP_MIN_ADDR || vaddr >= TASK_SIZE || memsz > TASK_SIZE - vaddr)
 		return -EINVAL;
 	u64 start = vaddr & PAGE_MASK, end = page_align(vaddr + memsz);
 	u32 flags = prot_to_vm(prot) | VM_MAYALL;
@@ -608,7 +608,9 @@ int mm_map_segment(struct mm_struct *mm, u64 vaddr, u64 memsz, const void *data,
 int mm_setup_stack(struct mm_struct *mm, u64 top, u64 size)
 {
 	size = page_align(size);
-	if ((top & ~PAGE_MASK) || top > TASK_SIZE || size == 0 || size > top - MMAP_MIN_ADDR)
+	/* Linux puts the top at TASK_SIZE; up to USER_SPACE_END is accepted. */
+	if ((top & ~PAGE_MASK) || top > USER_SPACE_END || top < MMAP_MIN_ADDR || size == 0 ||
+	    size > top - MMAP_MIN_ADDR)
 		return -EINVAL;
 	if (vma_find_intersection(vmas(mm), top - size, top))
 		return -EEXIST;
