@@ -30,6 +30,7 @@
 #include "kernel/spinlock.h"
 #include "kernel/rwsem.h"
 #include "arch/x86_64/percpu.h"
+#include "kernel/elf.h"          /* USER_SPACE_END */
 
 /* Linux's values (uapi asm-generic/mman-common.h, mman.h). */
 #define PROT_NONE 0x0
@@ -62,7 +63,7 @@ struct mm_struct {
 	u64 pgd_phys;                   /* top-level page table (PML4) */
 	struct rwsem mmap_lock;
 	spinlock_t page_table_lock;
-	void *vma_root;                 /* mm/vma.c's ordered structure */
+	void *vma_root;                 /* mm/vma.h's struct vma_set */
 	u32 nr_vmas;
 	u32 users;                      /* threads using it (atomic) */
 	cpumask_t cpumask;              /* CPUs that may hold its translations (atomic) */
@@ -71,6 +72,8 @@ struct mm_struct {
 	u64 start_brk, brk;
 	u64 start_stack;
 	u64 mmap_base;                  /* top of the area mmap() places mappings in */
+	/* mm/ additions */
+	struct page *pgd_page;          /* the PML4's descriptor */
 };
 
 /* New empty address space (kernel half shared). NULL on -ENOMEM. */
@@ -113,5 +116,74 @@ size_t mm_format_maps(struct mm_struct *mm, char *buf, size_t size);
 
 /* Registers mmap, munmap, mprotect, brk, madvise (mm/mmap.c). */
 void mm_syscalls_init(void);
+
+/* --- additions beyond the first contract (mm/ side) --- */
+
+/* Notes on the calls above:
+ *   handle_mm_fault may sleep (mmap_lock is a sleeping lock) and may send
+ *     TLB-flush IPIs and wait for them: call it with interrupts enabled and
+ *     no spinlock held (the #PF handler enables interrupts first if the
+ *     faulting context had them on).
+ *   mm_map_segment wants vaddr >= MMAP_MIN_ADDR and the segment below
+ *     TASK_SIZE; mm_setup_stack accepts a top up to USER_SPACE_END (Linux
+ *     uses TASK_SIZE) and sets start_stack = top, which /proc/PID/maps uses
+ *     to name [stack] (the process side may store the real initial RSP).
+ *   switch_mm ignores prev: it trusts its own record of what each CPU has
+ *     loaded, so a scheduler may pass the previous thread's mm or NULL.
+ */
+
+/* Highest user address + 1 that mmap hands out (Linux's TASK_SIZE: the
+ * last page below USER_SPACE_END stays unmapped), the lowest address
+ * MAP_FIXED may use (Linux's default vm.mmap_min_addr), and where mm_create()
+ * puts mmap_base (TASK_SIZE minus Linux's minimum stack gap of 128 MiB). */
+#define TASK_SIZE 0x00007ffffffff000UL
+#define MMAP_MIN_ADDR 0x10000UL
+#define MMAP_BASE_DEFAULT (TASK_SIZE - (128UL << 20))
+
+/* A kernel thread borrowing an address space (Linux's kthread_use_mm):
+ * takes a reference, sets current->mm and loads it; unuse loads the kernel's
+ * own tables again and drops the reference. Tests use it to touch user
+ * memory through copy_to_user/copy_from_user. */
+void kthread_use_mm(struct mm_struct *mm);
+void kthread_unuse_mm(struct mm_struct *mm);
+
+/* The address space loaded on this CPU (NULL: the kernel's own tables). */
+struct mm_struct *mm_loaded_on_this_cpu(void);
+
+/* The shared zero page (PG_zero). Allocated by the first mm_create(); tests
+ * call zero_page_init() before measuring a free-page baseline. */
+extern struct page *zero_page;
+void zero_page_init(void);
+
+/* Fault [start, end) in now, as reads (or writes, in writable VMAs) would;
+ * PROT_NONE VMAs are skipped. Caller holds mmap_lock. 0, -EFAULT (a hole)
+ * or -ENOMEM. (MAP_POPULATE, MADV_POPULATE_*.) */
+int mm_populate(struct mm_struct *mm, u64 start, u64 end, bool write);
+/* A private page mapped at addr whatever the VMA's rights (exec fills it
+ * through the direct map); NULL when there is no VMA or no memory. */
+struct page *mm_get_private_page(struct mm_struct *mm, u64 addr);
+
+/* The system calls on a given address space (the sys_* handlers pass
+ * current->mm; tests call these directly). Linux's return values. */
+long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int fd, u64 off);
+long do_munmap_range(struct mm_struct *mm, u64 start, u64 len);
+long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot);
+long do_brk(struct mm_struct *mm, u64 brk);
+long do_madvise(struct mm_struct *mm, u64 start, u64 len, u64 advice);
+
+/* Is fd an open descriptor of the calling process? mmap() asks to tell
+ * EBADF from ENODEV. mm/mmap.c has a weak default (0, 1, 2 are open);
+ * kernel/ overrides it once it has file tables. */
+bool mm_fd_is_open(int fd);
+
+/* TLB-flush counters, under Linux's /proc/vmstat names. */
+enum tlb_stat_item {
+	NR_TLB_REMOTE_FLUSH,            /* flush_tlb_mm calls that sent IPIs */
+	NR_TLB_REMOTE_FLUSH_RECEIVED,   /* flush IPIs handled */
+	NR_TLB_LOCAL_FLUSH_ALL,         /* full local flushes (CR3 reloads) */
+	NR_TLB_LOCAL_FLUSH_ONE,         /* single-page local flushes (invlpg) */
+	NR_TLB_STAT_ITEMS
+};
+extern u64 tlb_stat[NR_TLB_STAT_ITEMS];
 
 #endif
