@@ -172,6 +172,9 @@ __noreturn void proc_exit(int wait_status, bool group)
 {
 	struct thread *t = current_thread();
 	struct process *p = t->proc;
+	/* This thread's own reference: p->mm is cleared by whichever thread
+	 * turns out to be the last, possibly before we get there. */
+	struct mm_struct *mm = t->mm;
 	bool kicked = false;
 
 	u64 f = spin_lock_irqsave(&proc_wq.lock);
@@ -186,7 +189,6 @@ __noreturn void proc_exit(int wait_status, bool group)
 	if (kicked)
 		kick_siblings();
 
-	struct mm_struct *mm = p->mm;
 	/* CLONE_CHILD_CLEARTID: a joiner waits for this word to become 0. */
 	if (t->clear_child_tid && !last) {
 		u32 zero = 0;
@@ -194,19 +196,14 @@ __noreturn void proc_exit(int wait_status, bool group)
 			futex_wake(mm, t->clear_child_tid, 1);
 	}
 
-	/* Off this address space before dropping it: the last mm_put frees
-	 * the page tables CR3 points at, and a CPU must never keep a freed
-	 * top-level table loaded (a kernel thread would run on it next). */
-	local_irq_disable();
-	t->mm = NULL;
-	switch_mm(mm, NULL);
-	write_cr3(kernel_cr3);
-	local_irq_enable();
+	if (last)
+		files_close_all(p);
+	/* Off this address space, then drop this thread's reference: the last
+	 * one frees the page tables, and no CPU may keep a freed top-level
+	 * table loaded (mm/ switches every CPU still holding it away). */
+	kthread_unuse_mm(mm);
 
 	if (last) {
-		files_close_all(p);
-		mm_put(mm);
-
 		f = spin_lock_irqsave(&proc_wq.lock);
 		p->mm = NULL;
 		/* Orphan the children; zombies among them are freed now. */
@@ -222,8 +219,6 @@ __noreturn void proc_exit(int wait_status, bool group)
 		p->state = p->orphan ? PROC_FREE : PROC_ZOMBIE;
 		spin_unlock_irqrestore(&proc_wq.lock, f);
 		wake_up_all(&proc_wq);
-	} else {
-		mm_put(mm);     /* this thread's reference (never the last) */
 	}
 	t->proc = NULL;
 	thread_exit();

@@ -19,10 +19,6 @@
 #define PROCFS_ORDER 2          /* 16 KiB per open file: maps of ~200 VMAs */
 #define PROCFS_SIZE (PAGE_SIZE << PROCFS_ORDER)
 
-/* TLB-flush event counters: [tlb] (docs/tlb-shootdown.md) counts them; 0
- * until then. Weak so that the memory manager's definition wins. */
-__attribute__((weak)) u64 nr_tlb_remote_flush, nr_tlb_remote_flush_received,
-	nr_tlb_local_flush_all, nr_tlb_local_flush_one;
 
 struct text {
 	char *buf;
@@ -81,10 +77,10 @@ static void gen_vmstat(struct text *t)
 	put(t, "nr_slab_unreclaimable %ld\n", c.stat[NR_SLAB_PAGES]);
 	put(t, "nr_page_table_pages %ld\n", c.stat[NR_PAGETABLE]);
 	put(t, "nr_kernel_stack %lu\n", (u64)nr_threads_alive() * (KSTACK_SIZE / 1024));
-	put(t, "nr_tlb_remote_flush %lu\n", READ_ONCE(nr_tlb_remote_flush));
-	put(t, "nr_tlb_remote_flush_received %lu\n", READ_ONCE(nr_tlb_remote_flush_received));
-	put(t, "nr_tlb_local_flush_all %lu\n", READ_ONCE(nr_tlb_local_flush_all));
-	put(t, "nr_tlb_local_flush_one %lu\n", READ_ONCE(nr_tlb_local_flush_one));
+	put(t, "nr_tlb_remote_flush %lu\n", READ_ONCE(tlb_stat[NR_TLB_REMOTE_FLUSH]));
+	put(t, "nr_tlb_remote_flush_received %lu\n", READ_ONCE(tlb_stat[NR_TLB_REMOTE_FLUSH_RECEIVED]));
+	put(t, "nr_tlb_local_flush_all %lu\n", READ_ONCE(tlb_stat[NR_TLB_LOCAL_FLUSH_ALL]));
+	put(t, "nr_tlb_local_flush_one %lu\n", READ_ONCE(tlb_stat[NR_TLB_LOCAL_FLUSH_ONE]));
 }
 
 static void status_kb(struct text *t, const char *name, u64 pages)
