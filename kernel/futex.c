@@ -27,6 +27,7 @@
 #include "kernel/time.h"
 #include "kernel/elf.h"
 #include "mm/mm.h"
+#include "mm/pgtable.h"
 
 #define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
@@ -73,15 +74,9 @@ static void unlink_waiter(struct futex_bucket *b, struct futex_waiter *w)
 	}
 }
 
-static long futex_wait(struct mm_struct *mm, u64 uaddr, u32 val, u64 utimeout,
-		       u32 bitset, bool absolute)
+static long futex_wait(struct mm_struct *mm, u64 uaddr, u32 val, bool has_timeout,
+		       u64 timeout_ns, u32 bitset, bool absolute)
 {
-	u64 timeout_ns = 0;
-	if (utimeout) {
-		int err = get_user_timespec(utimeout, &timeout_ns);
-		if (err)
-			return err;
-	}
 	struct futex_bucket *b = bucket_of(mm, uaddr);
 	u64 f = spin_lock_irqsave(&b->wq.lock);
 	u64 seq = b->seq;
@@ -95,7 +90,7 @@ static long futex_wait(struct mm_struct *mm, u64 uaddr, u32 val, u64 utimeout,
 
 	struct sleep_timer timer;
 	u64 deadline = 0;
-	if (utimeout) {
+	if (has_timeout) {
 		/* Absolute timeouts (FUTEX_WAIT_BITSET) count on the monotonic
 		 * clock, which is also where CLOCK_REALTIME ones are measured
 		 * from here (docs/syscalls.md). */
@@ -116,7 +111,7 @@ static long futex_wait(struct mm_struct *mm, u64 uaddr, u32 val, u64 utimeout,
 				ret = -EINTR;
 				break;
 			}
-			if (utimeout && READ_ONCE(timer.fired)) {
+			if (has_timeout && READ_ONCE(timer.fired)) {
 				ret = -ETIMEDOUT;
 				break;
 			}
@@ -128,7 +123,7 @@ static long futex_wait(struct mm_struct *mm, u64 uaddr, u32 val, u64 utimeout,
 			ret = 0;
 	}
 	spin_unlock_irqrestore(&b->wq.lock, f);
-	if (utimeout)
+	if (has_timeout)
 		timer_del(&timer);
 	return ret;
 }
@@ -166,18 +161,50 @@ void futex_wake_all_waiters(void)
 		wake_up_all(&buckets[i].wq);
 }
 
+/* A shared (not FUTEX_PRIVATE_FLAG) futex is named on Linux by the page
+ * behind the address, so the page must exist, and the shared zero page
+ * (an untouched read-only mapping) is refused with EFAULT. Our key is the
+ * address either way; this reproduces Linux's answers. */
+static int shared_futex_check(struct mm_struct *mm, u64 uaddr)
+{
+	u32 probe;
+	if (copy_from_user(&probe, uaddr, sizeof(probe)))
+		return -EFAULT;
+	int err = 0;
+	down_read(&mm->mmap_lock);
+	u64 *pte = pgtable_walk(mm, uaddr, 1);
+	if (pte && pte_present(pte_read(pte)) && pte_page(pte_read(pte)) == zero_page)
+		err = -EFAULT;
+	up_read(&mm->mmap_lock);
+	return err;
+}
+
+/* The checks in Linux's order (kernel/futex/syscalls.c, core.c): the
+ * timeout is read first, then the command, the bitset, the alignment and
+ * the address. */
 static long sys_futex(u64 uaddr, u64 op, u64 val, u64 utimeout, u64 uaddr2, u64 val3)
 {
 	(void)uaddr2;
 	int cmd = (int)op & FUTEX_CMD_MASK;
-	struct mm_struct *mm = current_proc()->mm;
-	if ((op & FUTEX_CLOCK_REALTIME) && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT)
+	bool waits = cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET;
+	u64 timeout_ns = 0;
+	if (utimeout && waits) {
+		int err = get_user_timespec(utimeout, &timeout_ns);
+		if (err)
+			return err;
+	}
+	if ((op & FUTEX_CLOCK_REALTIME) && cmd != FUTEX_WAIT_BITSET)
 		return -ENOSYS;
+	u32 bitset = FUTEX_BITSET_MATCH_ANY;
 	switch (cmd) {
-	case FUTEX_WAIT:
 	case FUTEX_WAIT_BITSET:
-	case FUTEX_WAKE:
 	case FUTEX_WAKE_BITSET:
+		bitset = (u32)val3;
+		if (!bitset)
+			return -EINVAL;
+		break;
+	case FUTEX_WAIT:
+	case FUTEX_WAKE:
 		break;
 	default:
 		return -ENOSYS;
@@ -186,14 +213,15 @@ static long sys_futex(u64 uaddr, u64 op, u64 val, u64 utimeout, u64 uaddr2, u64 
 		return -EINVAL;
 	if (!user_range_ok(uaddr, 4))
 		return -EFAULT;
-	u32 bitset = FUTEX_BITSET_MATCH_ANY;
-	if (cmd == FUTEX_WAIT_BITSET || cmd == FUTEX_WAKE_BITSET) {
-		bitset = (u32)val3;
-		if (!bitset)
-			return -EINVAL;
+	struct mm_struct *mm = current_proc()->mm;
+	if (!(op & FUTEX_PRIVATE_FLAG)) {
+		int err = shared_futex_check(mm, uaddr);
+		if (err)
+			return err;
 	}
-	if (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET)
-		return futex_wait(mm, uaddr, (u32)val, utimeout, bitset, cmd == FUTEX_WAIT_BITSET);
+	if (waits)
+		return futex_wait(mm, uaddr, (u32)val, utimeout != 0, timeout_ns, bitset,
+				  cmd == FUTEX_WAIT_BITSET);
 	return futex_wake_bitset(mm, uaddr, (int)val < 0 ? 0x7fffffff : (int)val, bitset);
 }
 

@@ -431,15 +431,21 @@ static long sys_kill(u64 upid, u64 usig)
 {
 	long pid = (s32)upid;
 	long sig = (s32)usig;
-	if (sig < 0 || sig > 64)
-		return -EINVAL;
-	if (pid <= 0)
+	if (pid <= 0) {
+		if (sig < 0 || sig > 64)
+			return -EINVAL;
 		return pid == 0 || pid == -1 ? (sig ? -EPERM : 0) : -ESRCH;
+	}
 	struct process *target = NULL;
 	u64 f = spin_lock_irqsave(&proc_wq.lock);
 	for (u32 i = 0; i < MAX_PROCS; i++)
 		if (proc_table[i].state == PROC_ALIVE && proc_table[i].pid == (u64)pid)
 			target = &proc_table[i];
+	/* Linux looks the process up first, then checks the signal. */
+	if (!target || sig < 0 || sig > 64) {
+		spin_unlock_irqrestore(&proc_wq.lock, f);
+		return target ? -EINVAL : -ESRCH;
+	}
 	bool ignored = sig == 0 || sig == SIGCHLD || sig == 18 /* SIGCONT */ ||
 		       sig == 23 /* SIGURG */ || sig == 28 /* SIGWINCH */;
 	bool kick = false;

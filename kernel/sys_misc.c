@@ -93,6 +93,8 @@ static long sys_read(u64 fd, u64 ubuf, u64 count)
 	struct file *f = fd_lookup(p, fd);
 	if (!f) {
 		ret = -EBADF;
+	} else if (!user_range_ok(ubuf, count)) {
+		ret = -EFAULT;          /* Linux's access_ok, even for 0 bytes */
 	} else if (f->console || count == 0) {
 		ret = 0;                /* no console input: end of file */
 	} else {
@@ -121,8 +123,8 @@ static long sys_write(u64 fd, u64 ubuf, u64 count)
 	up_read(&p->files_sem);
 	if (!f || !console)
 		return -EBADF;          /* pseudo-files are read-only */
-	if ((s64)count < 0)
-		return -EINVAL;
+	if (!user_range_ok(ubuf, count))
+		return -EFAULT;         /* Linux's access_ok, even for 0 bytes */
 	/* Through a bounce buffer, whole chunks at a time: a line printed by
 	 * one thread is not cut by another's (the C library writes lines). */
 	char chunk[512];
