@@ -314,6 +314,17 @@ static long sys_wait4(u64 upid, u64 ustatus, u64 options, u64 urusage)
 	return r;
 }
 
+bool proc_pid_alive(u32 pid)
+{
+	bool alive = false;
+	u64 f = spin_lock_irqsave(&proc_wq.lock);
+	for (u32 i = 0; i < MAX_PROCS; i++)
+		if (proc_table[i].state == PROC_ALIVE && proc_table[i].pid == pid)
+			alive = true;
+	spin_unlock_irqrestore(&proc_wq.lock, f);
+	return alive;
+}
+
 int proc_wait(u32 pid)
 {
 	int status = 0;

@@ -49,10 +49,12 @@
 
 enum proc_state { PROC_FREE = 0, PROC_ALIVE, PROC_ZOMBIE };
 
-/* An open pseudo-file: a snapshot of its text taken at open (kernel/sys_misc.c). */
+/* An open file: the console, a pidfd, or a pseudo-file with a snapshot of
+ * its text taken at open (kernel/sys_misc.c). */
 struct file {
 	bool used;
 	bool console;           /* fds 0, 1, 2 */
+	u32 pidfd;              /* pidfd_open: the pid it refers to, else 0 */
 	char *buf;              /* get_free_pages(order) memory, or NULL */
 	u32 order;
 	u64 len, pos;
@@ -98,6 +100,8 @@ void proc_free_unstarted(struct process *p);
 long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base,
 		     void (*entry)(void), u64 set_ptid, u64 clear_ctid);
 
+/* Is there a live (not zombie) process with this pid? */
+bool proc_pid_alive(u32 pid);
 /* Wait for a process started by the kernel (no parent) and reap it.
  * Returns its wait status. */
 int proc_wait(u32 pid);

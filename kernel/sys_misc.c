@@ -83,6 +83,25 @@ static struct file *fd_lookup(struct process *p, u64 fd)
 	return &p->files[fd];
 }
 
+/* A new fd for f in the calling process, or -EMFILE (f is released). */
+static long install_fd(struct process *p, struct file *nf)
+{
+	down_write(&p->files_sem);
+	long fd = -EMFILE;
+	for (u32 i = 0; i < MAX_FILES; i++) {
+		if (!p->files[i].used) {
+			nf->used = true;
+			p->files[i] = *nf;
+			fd = i;
+			break;
+		}
+	}
+	up_write(&p->files_sem);
+	if (fd < 0)
+		file_release(nf);
+	return fd;
+}
+
 /* ---- read, write ---- */
 
 static long sys_read(u64 fd, u64 ubuf, u64 count)
@@ -95,6 +114,8 @@ static long sys_read(u64 fd, u64 ubuf, u64 count)
 		ret = -EBADF;
 	} else if (!user_range_ok(ubuf, count)) {
 		ret = -EFAULT;          /* Linux's access_ok, even for 0 bytes */
+	} else if (f->pidfd) {
+		ret = -EINVAL;          /* a pidfd has no read operation */
 	} else if (f->console || count == 0) {
 		ret = 0;                /* no console input: end of file */
 	} else {
@@ -119,8 +140,10 @@ static long sys_write(u64 fd, u64 ubuf, u64 count)
 	struct process *p = current_proc();
 	down_read(&p->files_sem);
 	struct file *f = fd_lookup(p, fd);
-	bool console = f && f->console;
+	bool console = f && f->console, pidfd = f && f->pidfd;
 	up_read(&p->files_sem);
+	if (pidfd)
+		return -EINVAL;         /* open for writing, but no write operation */
 	if (!f || !console)
 		return -EBADF;          /* pseudo-files are read-only */
 	if (!user_range_ok(ubuf, count))
@@ -189,20 +212,7 @@ static long do_open(long dirfd, u64 upath, u64 flags)
 		file_release(&nf);
 		return (flags & O_DIRECTORY) ? -ENOTDIR : -EACCES;
 	}
-	down_write(&p->files_sem);
-	long fd = -EMFILE;
-	for (u32 i = 0; i < MAX_FILES; i++) {
-		if (!p->files[i].used) {
-			nf.used = true;
-			p->files[i] = nf;
-			fd = i;
-			break;
-		}
-	}
-	up_write(&p->files_sem);
-	if (fd < 0)
-		file_release(&nf);
-	return fd;
+	return install_fd(p, &nf);
 }
 
 static long sys_open(u64 upath, u64 flags, u64 mode)
@@ -215,6 +225,24 @@ static long sys_openat(u64 dirfd, u64 upath, u64 flags, u64 mode)
 {
 	(void)mode;
 	return do_open((s32)dirfd, upath, flags);
+}
+
+/* pidfd_open: an fd naming a process. Pagoda has nothing that takes one
+ * yet (process_madvise comes with a later issue); it can be closed. */
+#define PIDFD_NONBLOCK 04000
+static long sys_pidfd_open(u64 upid, u64 flags)
+{
+	long pid = (s32)upid;
+	if (flags & ~(u64)PIDFD_NONBLOCK)
+		return -EINVAL;
+	if (pid <= 0)
+		return -EINVAL;
+	if (!proc_pid_alive((u32)pid))
+		return -ESRCH;
+	struct file nf;
+	memset(&nf, 0, sizeof(nf));
+	nf.pidfd = (u32)pid;
+	return install_fd(current_proc(), &nf);
 }
 
 static long sys_close(u64 fd)
@@ -364,9 +392,24 @@ void misc_syscalls_init(void)
 	syscall_register(SYS_open, (void (*)(void))sys_open);
 	syscall_register(SYS_openat, (void (*)(void))sys_openat);
 	syscall_register(SYS_close, (void (*)(void))sys_close);
+	syscall_register(SYS_pidfd_open, (void (*)(void))sys_pidfd_open);
 	syscall_register(SYS_uname, (void (*)(void))sys_uname);
 	syscall_register(SYS_arch_prctl, (void (*)(void))sys_arch_prctl);
 	syscall_register(SYS_sched_setaffinity, (void (*)(void))sys_sched_setaffinity);
 	syscall_register(SYS_sched_getaffinity, (void (*)(void))sys_sched_getaffinity);
 	syscall_register(SYS_sched_yield, (void (*)(void))sys_sched_yield);
+}
+
+/* mm/mmap.c asks whether a file mapping's fd is open (it then refuses the
+ * mapping as Linux does for a file without mmap: ENODEV). */
+bool mm_fd_is_open(int fd);
+bool mm_fd_is_open(int fd)
+{
+	struct process *p = current_proc();
+	if (!p || fd < 0)
+		return false;
+	down_read(&p->files_sem);
+	bool open = fd_lookup(p, (u64)fd) != NULL;
+	up_read(&p->files_sem);
+	return open;
 }
