@@ -61,6 +61,11 @@ static const struct boot_module *find_module(const char *name)
 	return NULL;
 }
 
+bool boot_module_exists(const char *name)
+{
+	return find_module(name) != NULL;
+}
+
 /* A cheap source for AT_RANDOM: the TSC mixed (not cryptographic). */
 static u64 mix64(u64 x)
 {

@@ -75,10 +75,14 @@ void kmain(u32 magic, u32 info_phys)
 	if (ran_tests)
 		failed = ktest_run(tests[0] ? tests : "all");
 
-	/* run=NAME[,NAME...]: user programs (boot modules), one at a time. */
+	/* run=NAME[,NAME...]: user programs (boot modules), one at a time.
+	 * A plain boot ("make run": no tests, no run=) runs the demo program
+	 * when it is on the image. */
 	char run[256];
 	if (cmdline_get("run", run, sizeof(run)))
 		failed += run_user_programs(run);
+	else if (!ran_tests && !cmdline_has("bench") && boot_module_exists("demo"))
+		failed += run_user_programs("demo");
 
 	char bench[64];
 	if (cmdline_get("bench", bench, sizeof(bench)) && list_contains(bench, "physmem"))

@@ -132,6 +132,7 @@ long futex_wake(struct mm_struct *mm, u64 uaddr, int nr);
 void futex_wake_all_waiters(void);      /* a process is being killed */
 /* kernel/exec.c */
 long exec_spawn(const char *module_name);
+bool boot_module_exists(const char *name);
 int run_user_programs(const char *list);
 
 #endif

@@ -11,6 +11,7 @@
 #include "kernel/elf.h"
 #include "kernel/uaccess.h"
 #include "mm/mm.h"
+#include "mm/vma.h"
 
 static irq_handler_t irq_handlers[256];
 bool trap_report_fixups;
@@ -157,6 +158,26 @@ static const char *signal_name(int sig)
 	}
 }
 
+/* Why a user page fault could not be resolved, in words: outside every
+ * mapping, or inside one that does not allow the access. */
+static const char *fault_reason(u64 addr)
+{
+	struct mm_struct *mm = current_thread()->mm;
+	if (addr >= USER_SPACE_END)
+		return "kernel address";
+	if (!mm)
+		return "no address space";
+	down_read(&mm->mmap_lock);
+	struct vm_area *v = vma_find(mm->vma_root, addr);
+	u32 flags = v ? v->flags : 0;
+	up_read(&mm->mmap_lock);
+	if (!v)
+		return "no mapping";
+	if (!(flags & (VM_READ | VM_WRITE | VM_EXEC)))
+		return "mapping is PROT_NONE";
+	return "mapping does not allow it";
+}
+
 /* An exception user code caused and nobody could resolve: report it on
  * the console (kernel lines start with "[pagoda]", so they can be told
  * from the program's own output) and kill the whole process. */
@@ -167,8 +188,8 @@ static __noreturn void user_exception(struct trap_frame *tf, u64 addr)
 	if (tf->vector == VEC_PAGE_FAULT) {
 		const char *what = tf->error_code & 16 ? "instruction fetch" :
 				   tf->error_code & 2 ? "write" : "read";
-		const char *why = addr >= USER_SPACE_END ? "kernel address" :
-				  tf->error_code & 1 ? "protection violation" : "no mapping";
+		local_irq_enable();     /* fault_reason takes mmap_lock */
+		const char *why = fault_reason(addr);
 		printk("[pagoda] pid %u (%s): %s at 0x%lx: %s, ip 0x%lx; killed by %s (wait status 0x%x)\n",
 		       p ? p->pid : 0, p ? p->name : "?", what, addr, why, tf->rip,
 		       signal_name(sig), W_SIGNALED(sig));
