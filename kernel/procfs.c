@@ -92,9 +92,9 @@ static void gen_status(struct text *t, struct process *p)
 {
 	struct mm_struct *mm = p->mm;
 	u64 rss = mm ? READ_ONCE(mm->rss_pages) : 0;
-	/* Page-table pages below the top level, plus the top level itself,
-	 * as Linux counts VmPTE. */
-	u64 pte = mm ? READ_ONCE(mm->pgtable_pages) + 1 : 0;
+	/* Page-table pages below the top level: Linux's VmPTE does not count
+	 * the PGD either. */
+	u64 pte = mm ? READ_ONCE(mm->pgtable_pages) : 0;
 	put(t, "Name:\t%s\n", p->name);
 	put(t, "Umask:\t0022\n");
 	put(t, "State:\tR (running)\n");
