@@ -118,6 +118,9 @@ long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base
 	*frame = *tf;
 	t->fs_base = fs_base;
 	t->detached = true;
+	/* clone and fork inherit the caller's CPU affinity, as on Linux. */
+	if (current_thread()->proc)
+		t->allowed = current_thread()->allowed;
 
 	u64 f = spin_lock_irqsave(&proc_wq.lock);
 	if (p->exiting) {
