@@ -448,6 +448,81 @@ static void test_smp_faults(struct ktest *t)
 	mm_put(c.mm);
 }
 
+/* --- TLB flushes reach the other CPUs --- */
+
+struct flush_ctx {
+	struct mm_struct *mm;
+	u32 leader, followers;
+	u32 phase, ready;
+	u32 errors, stale;
+};
+
+static void wait_until(u32 *var, u32 value)
+{
+	while (__atomic_load_n(var, __ATOMIC_SEQ_CST) < value)
+		cpu_relax();
+}
+
+static void flush_worker(void *arg)
+{
+	struct flush_ctx *c = arg;
+	u32 cpu = smp_processor_id();
+	u64 v = 0;
+	kthread_use_mm(c->mm);
+	if (cpu == c->leader) {
+		if (put_u64(c->mm, BASE, 0x11) || put_u64(c->mm, BASE + P(1), 0x22))
+			c->errors++;
+		__atomic_store_n(&c->phase, 1, __ATOMIC_SEQ_CST);
+		wait_until(&c->ready, c->followers);
+		/* Every follower now caches a writable translation of both
+		 * pages. Narrowing the rights must reach them... */
+		if (do_mprotect(c->mm, BASE, P(2), PROT_READ))
+			c->errors++;
+		__atomic_store_n(&c->phase, 2, __ATOMIC_SEQ_CST);
+		wait_until(&c->ready, 2 * c->followers);
+		/* ...and so must removing them, before the pages are freed. */
+		if (do_munmap_range(c->mm, BASE, P(2)))
+			c->errors++;
+		__atomic_store_n(&c->phase, 3, __ATOMIC_SEQ_CST);
+		wait_until(&c->ready, 3 * c->followers);
+	} else {
+		wait_until(&c->phase, 1);
+		if (get_u64(c->mm, BASE, &v) || v != 0x11 || put_u64(c->mm, BASE + P(1) + 8 * cpu, cpu))
+			__atomic_add_fetch(&c->errors, 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&c->ready, 1, __ATOMIC_SEQ_CST);
+		wait_until(&c->phase, 2);
+		/* Plain copies: a stale writable TLB entry would let this through. */
+		if (copy_to_user(BASE + P(1) + 8 * cpu, &v, 8) == 0)
+			__atomic_add_fetch(&c->stale, 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&c->ready, 1, __ATOMIC_SEQ_CST);
+		wait_until(&c->phase, 3);
+		if (copy_from_user(&v, BASE, 8) == 0)
+			__atomic_add_fetch(&c->stale, 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&c->ready, 1, __ATOMIC_SEQ_CST);
+	}
+	kthread_unuse_mm(c->mm);
+}
+
+static void test_remote_flush(struct ktest *t)
+{
+	cpumask_t online = cpu_online_mask;
+	if (cpumask_weight(online) < 2) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	struct flush_ctx c = { .mm = mm_create() };
+	KTEST_ASSERT_TRUE(t, c.mm);
+	c.leader = (u32)__builtin_ctzl(online);
+	c.followers = cpumask_weight(online) - 1;
+	KTEST_EXPECT_EQ(t, do_mmap(c.mm, BASE, P(2), RW, ANON | MAP_FIXED, -1, 0), BASE);
+	u64 received = tlb_stat[NR_TLB_REMOTE_FLUSH_RECEIVED];
+	ktest_on_cpus(online, flush_worker, &c);
+	KTEST_EXPECT_EQ(t, c.errors, 0);
+	KTEST_EXPECT_EQ(t, c.stale, 0);
+	KTEST_EXPECT_GE(t, tlb_stat[NR_TLB_REMOTE_FLUSH_RECEIVED] - received, 2 * c.followers);
+	mm_put(c.mm);
+}
+
 /* exec's helpers: segments with data, a shared page, the stack. */
 static void test_exec_helpers(struct ktest *t)
 {
@@ -492,6 +567,7 @@ static const struct ktest_case vm_cases[] = {
 	{ "fork", test_fork },
 	{ "exec_helpers", test_exec_helpers },
 	{ "smp_faults", test_smp_faults },
+	{ "remote_flush", test_remote_flush },
 	{ "fork_enomem", test_fork_enomem },
 	{ "no_leak", test_no_leak },
 };
