@@ -87,7 +87,7 @@ static int fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, bool wr
 	if (pte_mapped(now)) {
 		/* Replacing the zero page: unhook, flush, then map the new page. */
 		pte_clear(e);
-		flush_tlb_mm(mm);
+		flush_tlb_page(mm, addr);
 	}
 	u64 pte;
 	if (page) {

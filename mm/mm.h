@@ -176,6 +176,10 @@ long do_madvise(struct mm_struct *mm, u64 start, u64 len, u64 advice);
  * kernel/ overrides it once it has file tables. */
 bool mm_fd_is_open(int fd);
 
+/* Flush one page's translation of mm on every CPU in mm->cpumask (INVLPG
+ * there and here), waiting for all: a fault replacing one PTE needs no more. */
+void flush_tlb_page(struct mm_struct *mm, u64 addr);
+
 /* TLB-flush counters, under Linux's /proc/vmstat names. */
 enum tlb_stat_item {
 	NR_TLB_REMOTE_FLUSH,            /* flush_tlb_mm calls that sent IPIs */

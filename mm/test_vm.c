@@ -396,41 +396,83 @@ static void test_fork_enomem(struct ktest *t)
 /* --- faults from every CPU at once into one address space --- */
 
 #define SMP_PAGES 256
+#define LEADER_SLOT 512         /* byte offset no CPU's own slot reaches */
+#define STALE_PAGES 4
 
 struct smp_ctx {
 	struct mm_struct *mm;
-	u32 errors;
+	u32 leader, ncpus;
+	u32 barrier;
+	u32 errors, stale;
 };
+
+/* The k-th meeting point of all participants (k = 1, 2, ...). */
+static void smp_barrier(struct smp_ctx *c, u32 k)
+{
+	__atomic_add_fetch(&c->barrier, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&c->barrier, __ATOMIC_SEQ_CST) < k * c->ncpus)
+		cpu_relax();
+}
 
 static void smp_worker(void *arg)
 {
 	struct smp_ctx *c = arg;
 	u32 cpu = smp_processor_id();
+	u64 v;
 	kthread_use_mm(c->mm);
-	/* Every CPU reads the first half (zero-page faults racing), then all
-	 * write every page at their own slot: write faults race with each other
-	 * and with zero-page replacement, which flushes the other CPUs. */
+	/* 1. Every CPU reads the first half: zero-page faults racing, and a
+	 *    zero-page translation cached in every TLB. */
 	for (u32 i = 0; i < SMP_PAGES / 2; i++) {
-		u64 v = 1;
+		v = 1;
 		if (get_u64(c->mm, BASE + P(i) + 8 * cpu, &v) || v != 0)
 			__atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
 	}
+	smp_barrier(c, 1);
+	/* 2. One CPU writes a few of them: each write replaces the zero page,
+	 *    which must flush the translations the others cached just before
+	 *    (re-read right before, so that they are still in the TLB)... */
+	for (u32 i = 0; i < STALE_PAGES; i++)
+		if (copy_from_user(&v, BASE + P(i) + LEADER_SLOT, 8) || v != 0)
+			__atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
+	smp_barrier(c, 2);
+	if (cpu == c->leader)
+		for (u32 i = 0; i < STALE_PAGES; i++)
+			if (put_u64(c->mm, BASE + P(i) + LEADER_SLOT, 0x5a00 + i))
+				__atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
+	smp_barrier(c, 3);
+	/* ...or they would still read zeros here. */
+	for (u32 i = 0; i < STALE_PAGES; i++)
+		if (copy_from_user(&v, BASE + P(i) + LEADER_SLOT, 8) || v != 0x5a00 + i)
+			__atomic_add_fetch(&c->stale, 1, __ATOMIC_RELAXED);
+	/* 3. All CPUs write every page at their own slot, in different orders:
+	 *    write faults on the second half race with each other. */
 	for (u32 i = 0; i < SMP_PAGES; i++) {
-		u32 p = (i * 7 + cpu) % SMP_PAGES;      /* different orders per CPU */
+		u32 p = (i * 7 + cpu) % SMP_PAGES;
 		if (put_u64(c->mm, BASE + P(p) + 8 * cpu, ((u64)p << 8) | cpu))
 			__atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
 	}
+	smp_barrier(c, 4);
+	/* 4. Every CPU sees every CPU's values. */
+	for (u32 p = 0; p < SMP_PAGES; p++)
+		for (u32 other = 0; other < MAX_CPUS; other++) {
+			if (!cpumask_test(cpu_online_mask, other))
+				continue;
+			if (copy_from_user(&v, BASE + P(p) + 8 * other, 8) || v != (((u64)p << 8) | other))
+				__atomic_add_fetch(&c->stale, 1, __ATOMIC_RELAXED);
+		}
 	kthread_unuse_mm(c->mm);
 }
 
 static void test_smp_faults(struct ktest *t)
 {
-	struct smp_ctx c = { .mm = mm_create(), .errors = 0 };
+	struct smp_ctx c = { .mm = mm_create(), .ncpus = cpumask_weight(cpu_online_mask),
+			     .leader = (u32)__builtin_ctzl(cpu_online_mask) };
 	KTEST_ASSERT_TRUE(t, c.mm);
 	KTEST_EXPECT_EQ(t, do_mmap(c.mm, BASE, P(SMP_PAGES), RW, ANON | MAP_FIXED, -1, 0), BASE);
 	u64 flushes = tlb_stat[NR_TLB_REMOTE_FLUSH];
 	ktest_on_cpus(cpu_online_mask, smp_worker, &c);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
+	KTEST_EXPECT_EQ(t, c.stale, 0);
 	KTEST_EXPECT_EQ(t, c.mm->rss_pages, SMP_PAGES);
 	KTEST_EXPECT_EQ(t, c.mm->cpumask, 0);
 	/* Every CPU's value in every page: no write went to a page that was
