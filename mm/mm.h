@@ -171,10 +171,14 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot);
 long do_brk(struct mm_struct *mm, u64 brk);
 long do_madvise(struct mm_struct *mm, u64 start, u64 len, u64 advice);
 
-/* Is fd an open descriptor of the calling process? mmap() asks to tell
- * EBADF from ENODEV. mm/mmap.c has a weak default (0, 1, 2 are open);
+/* How the calling process has fd open: -EBADF, or MM_FD_READ | MM_FD_WRITE.
+ * mmap() of a descriptor needs it for Linux's errno order (EBADF, then
+ * EOPNOTSUPP/EACCES, then ENODEV since no file can be mapped yet). mm/mmap.c
+ * has a weak default (0, 1, 2 open for reading and writing, as a console);
  * kernel/ overrides it once it has file tables. */
-bool mm_fd_is_open(int fd);
+#define MM_FD_READ 1
+#define MM_FD_WRITE 2
+int mm_fd_mode(int fd);
 
 /* Flush one page's translation of mm on every CPU in mm->cpumask (INVLPG
  * there and here), waiting for all: a fault replacing one PTE needs no more. */
