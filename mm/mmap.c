@@ -17,8 +17,12 @@
 #include "kernel/string.h"
 #include "kernel/syscall.h"
 
+/* Linux's values, until kernel/errno.h has them. */
 #ifndef EOPNOTSUPP
-#define EOPNOTSUPP 95           /* Linux's value; kernel/errno.h may gain it */
+#define EOPNOTSUPP 95
+#endif
+#ifndef EOVERFLOW
+#define EOVERFLOW 75
 #endif
 
 #define PROT_SEM 0x8
@@ -223,8 +227,12 @@ __attribute__((weak)) int mm_fd_mode(int fd)
 
 /* The checks Linux makes on a file mapping before it finds the file has
  * no mmap operation: every file here ends in -ENODEV or an earlier error. */
-static long file_mmap_error(u64 prot, u64 flags, int mode)
+static long file_mmap_error(u64 len, u64 pgoff, u64 prot, u64 flags, int mode)
 {
+	/* file_mmap_ok: the mapped range must fit in a file offset. */
+	u64 maxsize = (mode & MM_FD_REGULAR) ? 0x7fffffffffffffffUL : ~0UL;
+	if (len > maxsize || pgoff > (maxsize - len) >> PAGE_SHIFT)
+		return -EOVERFLOW;
 	switch (flags & MAP_TYPE) {
 	case MAP_SHARED:
 		flags &= LEGACY_MAP_MASK;
@@ -238,6 +246,8 @@ static long file_mmap_error(u64 prot, u64 flags, int mode)
 	case MAP_PRIVATE:
 		if (!(mode & MM_FD_READ))
 			return -EACCES;
+		if ((mode & MM_FD_NOEXEC) && (prot & PROT_EXEC))
+			return -EPERM;
 		return -ENODEV;
 	default:
 		return -EINVAL;
@@ -264,6 +274,9 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 	len = page_align(len);
 	if (len == 0)
 		return -ENOMEM;         /* the length wrapped */
+	u64 pgoff = off >> PAGE_SHIFT;
+	if (pgoff + (len >> PAGE_SHIFT) < pgoff)
+		return -EOVERFLOW;
 	if (mm->nr_vmas >= MAX_VMAS)
 		return -ENOMEM;
 
@@ -301,7 +314,7 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 	u32 vm_flags = prot_to_vm(prot) | VM_MAYALL;
 	u64 type = flags & MAP_TYPE;
 	if (!anon) {
-		ret = file_mmap_error(prot, flags, mode);
+		ret = file_mmap_error(len, pgoff, prot, flags, mode);
 		goto out;
 	}
 	if (type == MAP_SHARED) {

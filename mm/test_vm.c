@@ -169,6 +169,8 @@ static void test_errors(struct ktest *t)
 	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, P(1), RW, MAP_SHARED | 0x80000, 1, 0), (u64)-ENODEV);
 	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, P(1), RW, 0x03 | 0x80000, 1, 0), (u64)-95);  /* EOPNOTSUPP */
 	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, P(1), RW, 0x0f, 1, 0), (u64)-EINVAL);
+	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, P(2), RW, MAP_PRIVATE, 1, (u64)-4096), (u64)-75); /* EOVERFLOW */
+	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, P(1), PROT_EXEC, MAP_PRIVATE, 1, 0), (u64)-ENODEV);
 	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, P(1), RW, ANON, -1, 1), (u64)-EINVAL);
 	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, 1UL << 62, RW, ANON, -1, 0), (u64)-ENOMEM);
 	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, (u64)-4096, RW, ANON, -1, 0), (u64)-ENOMEM);
