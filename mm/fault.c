@@ -87,7 +87,7 @@ static int fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, bool wr
 	if (pte_mapped(now)) {
 		/* Replacing the zero page: unhook, flush, then map the new page. */
 		pte_clear(e);
-		flush_tlb_mm(mm);
+		flush_tlb_page(mm, addr);
 	}
 	u64 pte;
 	if (page) {
@@ -108,6 +108,14 @@ int handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
 		return -EFAULT;
 	if (error_code & PF_RSVD)
 		return -EFAULT;         /* a corrupt entry: never "resolved" */
+	/* A read or fetch that hit a present page was refused by the entry
+	 * itself (NX, or SMAP/SMEP for a kernel access): mapping cannot help,
+	 * and returning 0 would retry the access forever. Only writes to a
+	 * present page are ours to fix (the zero page). */
+	if ((error_code & PF_PROT) && !(error_code & PF_WRITE))
+		return -EFAULT;
+	if ((error_code & PF_INSTR) && !(error_code & PF_USER))
+		return -EFAULT;         /* the kernel never runs user code (SMEP) */
 	down_read(&mm->mmap_lock);
 	int ret = -EFAULT;
 	struct vm_area *vma = vma_find(mm->vma_root, addr);

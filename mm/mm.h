@@ -171,10 +171,22 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot);
 long do_brk(struct mm_struct *mm, u64 brk);
 long do_madvise(struct mm_struct *mm, u64 start, u64 len, u64 advice);
 
-/* Is fd an open descriptor of the calling process? mmap() asks to tell
- * EBADF from ENODEV. mm/mmap.c has a weak default (0, 1, 2 are open);
- * kernel/ overrides it once it has file tables. */
-bool mm_fd_is_open(int fd);
+/* How the calling process has fd open: -EBADF, or MM_FD_* bits. mmap() of
+ * a descriptor needs them to give Linux's errno in Linux's order (EBADF;
+ * EOVERFLOW; EOPNOTSUPP/EACCES; EPERM for PROT_EXEC on a noexec mount such
+ * as /proc; then ENODEV, since no file can be mapped yet). mm/mmap.c has a
+ * weak default (0, 1, 2 open for reading and writing, as a console);
+ * kernel/ overrides it once it has file tables: a /proc file opened
+ * read-only is MM_FD_READ | MM_FD_NOEXEC | MM_FD_REGULAR. */
+#define MM_FD_READ 1            /* opened for reading (FMODE_READ) */
+#define MM_FD_WRITE 2           /* opened for writing (FMODE_WRITE) */
+#define MM_FD_NOEXEC 4          /* on a noexec mount (procfs always is) */
+#define MM_FD_REGULAR 8         /* a regular file (else a character device) */
+int mm_fd_mode(int fd);
+
+/* Flush one page's translation of mm on every CPU in mm->cpumask (INVLPG
+ * there and here), waiting for all: a fault replacing one PTE needs no more. */
+void flush_tlb_page(struct mm_struct *mm, u64 addr);
 
 /* TLB-flush counters, under Linux's /proc/vmstat names. */
 enum tlb_stat_item {

@@ -280,6 +280,36 @@ void flush_tlb_mm(struct mm_struct *mm)
 	local_irq_restore(flags);
 }
 
+static inline void invlpg(u64 addr)
+{
+	__asm__ __volatile__("invlpg (%0)" : : "r"(addr) : "memory");
+}
+
+static void flush_page_ipi(void *arg)
+{
+	tlb_stat_inc(NR_TLB_REMOTE_FLUSH_RECEIVED);
+	tlb_stat_inc(NR_TLB_LOCAL_FLUSH_ONE);
+	invlpg(*(const u64 *)arg);
+}
+
+void flush_tlb_page(struct mm_struct *mm, u64 addr)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	u64 flags = local_irq_save();
+	u32 me = smp_processor_id();
+	cpumask_t others = __atomic_load_n(&mm->cpumask, __ATOMIC_SEQ_CST) & ~(1UL << me);
+	if (others) {
+		tlb_stat_inc(NR_TLB_REMOTE_FLUSH);
+		/* Waited for, so addr on our stack outlives the calls. */
+		smp_call_function_many(others, flush_page_ipi, &addr, true);
+	}
+	if (loaded_mm[me] == mm) {
+		tlb_stat_inc(NR_TLB_LOCAL_FLUSH_ONE);
+		invlpg(addr);
+	}
+	local_irq_restore(flags);
+}
+
 /* --- kernel threads borrowing an address space --- */
 
 void kthread_use_mm(struct mm_struct *mm)

@@ -17,6 +17,14 @@
 #include "kernel/string.h"
 #include "kernel/syscall.h"
 
+/* Linux's values, until kernel/errno.h has them. */
+#ifndef EOPNOTSUPP
+#define EOPNOTSUPP 95
+#endif
+#ifndef EOVERFLOW
+#define EOVERFLOW 75
+#endif
+
 #define PROT_SEM 0x8
 #define PROT_GROWSDOWN 0x01000000
 #define PROT_GROWSUP 0x02000000
@@ -199,19 +207,64 @@ static long mmap_region(struct mm_struct *mm, u64 addr, u64 len, u32 vm_flags)
 }
 
 /* kernel/ owns the file descriptors: it may provide this; until it does the
- * console's 0, 1 and 2 count as open. */
-__attribute__((weak)) bool mm_fd_is_open(int fd)
+ * console's 0, 1 and 2 count as open for reading and writing. */
+__attribute__((weak)) int mm_fd_mode(int fd)
 {
-	return fd >= 0 && fd <= 2;
+	return fd >= 0 && fd <= 2 ? MM_FD_READ | MM_FD_WRITE : -EBADF;
+}
+
+/* The flags every file's mmap understands (Linux's LEGACY_MAP_MASK). */
+#define MAP_DENYWRITE 0x0800
+#define MAP_EXECUTABLE 0x1000
+#define MAP_UNINITIALIZED 0x4000000
+#define MAP_LOCKED 0x2000
+#define MAP_NONBLOCK 0x10000
+#define MAP_STACK 0x20000
+#define MAP_HUGETLB 0x40000
+#define LEGACY_MAP_MASK (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | \
+			 MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | \
+			 MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB)
+
+/* The checks Linux makes on a file mapping before it finds the file has
+ * no mmap operation: every file here ends in -ENODEV or an earlier error. */
+static long file_mmap_error(u64 len, u64 pgoff, u64 prot, u64 flags, int mode)
+{
+	/* file_mmap_ok: the mapped range must fit in a file offset. */
+	u64 maxsize = (mode & MM_FD_REGULAR) ? 0x7fffffffffffffffUL : ~0UL;
+	if (len > maxsize || pgoff > (maxsize - len) >> PAGE_SHIFT)
+		return -EOVERFLOW;
+	switch (flags & MAP_TYPE) {
+	case MAP_SHARED:
+		flags &= LEGACY_MAP_MASK;
+		/* fall through */
+	case MAP_SHARED_VALIDATE:
+		if (flags & ~(u64)LEGACY_MAP_MASK)
+			return -EOPNOTSUPP;
+		if ((prot & PROT_WRITE) && !(mode & MM_FD_WRITE))
+			return -EACCES;
+		/* fall through */
+	case MAP_PRIVATE:
+		if (!(mode & MM_FD_READ))
+			return -EACCES;
+		if ((mode & MM_FD_NOEXEC) && (prot & PROT_EXEC))
+			return -EPERM;
+		return -ENODEV;
+	default:
+		return -EINVAL;
+	}
 }
 
 long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int fd, u64 off)
 {
 	bool anon = (flags & MAP_ANONYMOUS) != 0;
+	int mode = 0;
 	if (off & ~PAGE_MASK)
 		return -EINVAL;
-	if (!anon && !mm_fd_is_open(fd))
-		return -EBADF;
+	if (!anon) {
+		mode = mm_fd_mode(fd);
+		if (mode < 0)
+			return -EBADF;
+	}
 	if (len == 0)
 		return -EINVAL;
 	if (flags & MAP_FIXED_NOREPLACE)
@@ -221,6 +274,9 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 	len = page_align(len);
 	if (len == 0)
 		return -ENOMEM;         /* the length wrapped */
+	u64 pgoff = off >> PAGE_SHIFT;
+	if (pgoff + (len >> PAGE_SHIFT) < pgoff)
+		return -EOVERFLOW;
 	if (mm->nr_vmas >= MAX_VMAS)
 		return -ENOMEM;
 
@@ -258,10 +314,7 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 	u32 vm_flags = prot_to_vm(prot) | VM_MAYALL;
 	u64 type = flags & MAP_TYPE;
 	if (!anon) {
-		/* A real descriptor: the type is checked, then there is no
-		 * file we could map (no file supports mmap yet). */
-		ret = (type == MAP_SHARED || type == MAP_PRIVATE || type == MAP_SHARED_VALIDATE)
-			      ? -ENODEV : -EINVAL;
+		ret = file_mmap_error(len, pgoff, prot, flags, mode);
 		goto out;
 	}
 	if (type == MAP_SHARED) {
@@ -508,10 +561,19 @@ long do_madvise(struct mm_struct *mm, u64 start, u64 len_in, u64 advice)
 			zap_advice(mm, lo, hi);  /* free at once: allowed */
 			break;
 		case MADV_REMOVE:
+			/* Punch a hole in the shared object: it reads back as
+			 * zero. Private memory has no object: -EINVAL. */
 			if (!(v->flags & VM_SHARED)) {
 				err = -EINVAL;
 				goto out;
 			}
+			if (!(v->flags & VM_WRITE)) {
+				err = -EACCES;
+				goto out;
+			}
+			zap_advice(mm, lo, hi);
+			shared_anon_punch(v->shared, v->pgoff + (lo - v->start) / PAGE_SIZE,
+					  (hi - lo) / PAGE_SIZE);
 			break;
 		case MADV_POPULATE_READ:
 		case MADV_POPULATE_WRITE:

@@ -66,3 +66,20 @@ struct page *shared_anon_page(struct shared_anon *s, u64 idx)
 		put_page(fresh);        /* another CPU won the race */
 	return p;
 }
+
+void shared_anon_punch(struct shared_anon *s, u64 first, u64 n)
+{
+	for (u64 i = first; i < first + n && i < s->nr_pages; i++) {
+		spin_lock(&s->lock);
+		struct page *p = s->pages[i];
+		/* Only the object's own reference left: nobody maps it or is
+		 * about to (a mapper takes its reference under this lock). */
+		if (p && page_refcount(p) == 1) {
+			s->pages[i] = NULL;
+			spin_unlock(&s->lock);
+			put_page(p);
+			continue;
+		}
+		spin_unlock(&s->lock);
+	}
+}

@@ -31,6 +31,11 @@ struct shared_anon *shared_anon_create(u64 npages);
 /* Page idx (allocated zeroed on first use) with a reference taken for the
  * caller; NULL on -ENOMEM. */
 struct page *shared_anon_page(struct shared_anon *s, u64 idx);
+/* MADV_REMOVE: drop pages [first, first+n) that no page table maps any
+ * more (call after unmapping them here, flush included). A page another
+ * process still maps stays: without reverse mapping we cannot unmap it
+ * there, which Linux does (a known difference). */
+void shared_anon_punch(struct shared_anon *s, u64 first, u64 n);
 /* shared_anon_get / shared_anon_put are declared in mm/vma.h. */
 
 #endif

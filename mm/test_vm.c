@@ -40,8 +40,12 @@ static int user_access(struct mm_struct *mm, u64 addr, void *buf, size_t n, bool
 		int r = write ? copy_to_user(addr, buf, n) : copy_from_user(buf, addr, n);
 		if (r == 0)
 			return 0;
+		/* The error code the CPU would have pushed: a read fails only
+		 * on a non-present entry; a write may hit a read-only one. (The
+		 * entry is read after the fact, so another CPU may have filled
+		 * it meanwhile: for a read that must not turn into PF_PROT.) */
 		u64 *e = pgtable_walk(mm, addr, 1);
-		u64 err = (write ? PF_WRITE : 0) | (e && pte_present(*e) ? PF_PROT : 0);
+		u64 err = write ? PF_WRITE | (e && pte_present(*e) ? PF_PROT : 0) : 0;
 		r = handle_mm_fault(mm, addr, err);
 		if (r)
 			return r;
@@ -162,6 +166,11 @@ static void test_errors(struct ktest *t)
 	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, P(1), RW, MAP_PRIVATE, -1, 0), (u64)-EBADF);
 	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, P(1), RW, MAP_SHARED, 99, 0), (u64)-EBADF);
 	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, P(1), RW, MAP_SHARED, 1, 0), (u64)-ENODEV);
+	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, P(1), RW, MAP_SHARED | 0x80000, 1, 0), (u64)-ENODEV);
+	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, P(1), RW, 0x03 | 0x80000, 1, 0), (u64)-95);  /* EOPNOTSUPP */
+	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, P(1), RW, 0x0f, 1, 0), (u64)-EINVAL);
+	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, P(2), RW, MAP_PRIVATE, 1, (u64)-4096), (u64)-75); /* EOVERFLOW */
+	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, P(1), PROT_EXEC, MAP_PRIVATE, 1, 0), (u64)-ENODEV);
 	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, P(1), RW, ANON, -1, 1), (u64)-EINVAL);
 	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, 1UL << 62, RW, ANON, -1, 0), (u64)-ENOMEM);
 	KTEST_EXPECT_EQ(t, do_mmap(mm, 0, (u64)-4096, RW, ANON, -1, 0), (u64)-ENOMEM);
@@ -282,13 +291,62 @@ static void test_protection(struct ktest *t)
 	KTEST_EXPECT_EQ(t, v, 77);
 	KTEST_EXPECT_EQ(t, put_u64(mm, a, 79), 0);
 	/* Exec of a non-exec VMA is refused by the fault path. */
-	KTEST_EXPECT_EQ(t, handle_mm_fault(mm, a + P(1), 16), (u64)-EFAULT);
+	KTEST_EXPECT_EQ(t, handle_mm_fault(mm, a + P(1), 16 | 4), (u64)-EFAULT);
+	/* A read refused by a present entry (SMAP, say) is never "resolved":
+	 * returning 0 would retry it forever. */
+	KTEST_EXPECT_EQ(t, handle_mm_fault(mm, a, PF_PROT), (u64)-EFAULT);
+	/* A user fetch from an executable VMA maps the page. */
+	KTEST_EXPECT_EQ(t, do_mprotect(mm, a + P(2), P(1), PROT_READ | PROT_EXEC), 0);
+	KTEST_EXPECT_EQ(t, handle_mm_fault(mm, a + P(2), 16 | 4), 0);
+	KTEST_EXPECT_TRUE(t, pte_present(pte_of(mm, a + P(2))) &&
+			  !(pte_of(mm, a + P(2)) & PTE_NX));
 	KTEST_EXPECT_EQ(t, handle_mm_fault(mm, USER_SPACE_END, 0), (u64)-EFAULT);
 	/* munmap: access faults, the tables go too. */
 	KTEST_EXPECT_EQ(t, do_munmap_range(mm, a, P(4)), 0);
 	KTEST_EXPECT_EQ(t, get_u64(mm, a, &v), (u64)-EFAULT);
 	KTEST_EXPECT_EQ(t, mm->rss_pages, 0);
 	KTEST_EXPECT_EQ(t, mm->pgtable_pages, 0);
+	kthread_unuse_mm(mm);
+	mm_put(mm);
+}
+
+static void test_madvise(struct ktest *t)
+{
+	struct mm_struct *mm = mm_create();
+	KTEST_ASSERT_TRUE(t, mm);
+	u64 sh = BASE, priv = BASE + P(8), v = 0;
+	KTEST_EXPECT_EQ(t, do_mmap(mm, sh, P(4), RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0), sh);
+	KTEST_EXPECT_EQ(t, do_mmap(mm, priv, P(4), RW, ANON | MAP_FIXED, -1, 0), priv);
+	kthread_use_mm(mm);
+	KTEST_EXPECT_EQ(t, put_u64(mm, sh, 5), 0);
+	KTEST_EXPECT_EQ(t, put_u64(mm, priv, 6), 0);
+	/* DONTNEED on shared memory drops the mapping, not the contents. */
+	KTEST_EXPECT_EQ(t, do_madvise(mm, sh, P(4), 4), 0);
+	KTEST_EXPECT_EQ(t, mm->rss_pages, 1);
+	KTEST_EXPECT_EQ(t, get_u64(mm, sh, &v), 0);
+	KTEST_EXPECT_EQ(t, v, 5);
+	/* REMOVE punches a hole: zero afterwards; only for shared writable. */
+	KTEST_EXPECT_EQ(t, do_madvise(mm, sh, P(4), 9), 0);
+	KTEST_EXPECT_EQ(t, get_u64(mm, sh, &v), 0);
+	KTEST_EXPECT_EQ(t, v, 0);
+	KTEST_EXPECT_EQ(t, do_madvise(mm, priv, P(1), 9), (u64)-EINVAL);
+	KTEST_EXPECT_EQ(t, do_mprotect(mm, sh, P(4), PROT_READ), 0);
+	KTEST_EXPECT_EQ(t, do_madvise(mm, sh, P(4), 9), (u64)-EACCES);
+	KTEST_EXPECT_EQ(t, do_madvise(mm, sh, P(4), 8), (u64)-EINVAL);      /* FREE: anon only */
+	/* FREE and hints on private memory; a hole in the range: -ENOMEM
+	 * after applying to what is mapped. */
+	KTEST_EXPECT_EQ(t, do_madvise(mm, priv, P(4), 8), 0);
+	KTEST_EXPECT_EQ(t, get_u64(mm, priv, &v), 0);
+	KTEST_EXPECT_EQ(t, v, 0);
+	KTEST_EXPECT_EQ(t, put_u64(mm, priv, 7), 0);
+	KTEST_EXPECT_EQ(t, do_madvise(mm, priv, P(6), 4), (u64)-ENOMEM);
+	KTEST_EXPECT_EQ(t, get_u64(mm, priv, &v), 0);
+	KTEST_EXPECT_EQ(t, v, 0);
+	for (u64 adv = 0; adv <= 3; adv++)
+		KTEST_EXPECT_EQ(t, do_madvise(mm, priv, P(4), adv), 0);
+	KTEST_EXPECT_EQ(t, do_madvise(mm, priv, P(4), 15), 0);     /* NOHUGEPAGE */
+	KTEST_EXPECT_EQ(t, do_madvise(mm, priv, P(4), 23), 0);     /* POPULATE_WRITE */
+	KTEST_EXPECT_EQ(t, mm->rss_pages, 4 + 1);  /* and the shared page read above */
 	kthread_unuse_mm(mm);
 	mm_put(mm);
 }
@@ -345,6 +403,7 @@ static void test_no_leak(struct ktest *t)
 	s64 tables_before = vm_stat[NR_PAGETABLE];
 	test_fork(t);
 	test_zero_then_fresh(t);
+	test_madvise(t);
 	KTEST_EXPECT_EQ(t, vm_stat[NR_PAGETABLE], tables_before);
 	KTEST_EXPECT_EQ(t, settled_free_pages(), before);
 }
@@ -396,41 +455,86 @@ static void test_fork_enomem(struct ktest *t)
 /* --- faults from every CPU at once into one address space --- */
 
 #define SMP_PAGES 256
+#define LEADER_SLOT 512         /* byte offset no CPU's own slot reaches */
+#define STALE_PAGES 4
 
 struct smp_ctx {
 	struct mm_struct *mm;
-	u32 errors;
+	u32 leader, ncpus;
+	u32 barrier;
+	u32 errors, stale;
+	u32 phase_errors[4];
 };
+
+/* The k-th meeting point of all participants (k = 1, 2, ...). */
+static void smp_barrier(struct smp_ctx *c, u32 k)
+{
+	__atomic_add_fetch(&c->barrier, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&c->barrier, __ATOMIC_SEQ_CST) < k * c->ncpus)
+		cpu_relax();
+}
 
 static void smp_worker(void *arg)
 {
 	struct smp_ctx *c = arg;
 	u32 cpu = smp_processor_id();
+	u64 v;
 	kthread_use_mm(c->mm);
-	/* Every CPU reads the first half (zero-page faults racing), then all
-	 * write every page at their own slot: write faults race with each other
-	 * and with zero-page replacement, which flushes the other CPUs. */
+	/* 1. Every CPU reads the first half: zero-page faults racing, and a
+	 *    zero-page translation cached in every TLB. */
 	for (u32 i = 0; i < SMP_PAGES / 2; i++) {
-		u64 v = 1;
+		v = 1;
 		if (get_u64(c->mm, BASE + P(i) + 8 * cpu, &v) || v != 0)
-			__atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&c->phase_errors[0], 1, __ATOMIC_RELAXED);
 	}
+	smp_barrier(c, 1);
+	/* 2. One CPU writes a few of them: each write replaces the zero page,
+	 *    which must flush the translations the others cached just before
+	 *    (re-read right before, so that they are still in the TLB)... */
+	for (u32 i = 0; i < STALE_PAGES; i++)
+		if (copy_from_user(&v, BASE + P(i) + LEADER_SLOT, 8) || v != 0)
+			__atomic_add_fetch(&c->phase_errors[1], 1, __ATOMIC_RELAXED);
+	smp_barrier(c, 2);
+	if (cpu == c->leader)
+		for (u32 i = 0; i < STALE_PAGES; i++)
+			if (put_u64(c->mm, BASE + P(i) + LEADER_SLOT, 0x5a00 + i))
+				__atomic_add_fetch(&c->phase_errors[2], 1, __ATOMIC_RELAXED);
+	smp_barrier(c, 3);
+	/* ...or they would still read zeros here. */
+	for (u32 i = 0; i < STALE_PAGES; i++)
+		if (copy_from_user(&v, BASE + P(i) + LEADER_SLOT, 8) || v != 0x5a00 + i)
+			__atomic_add_fetch(&c->stale, 1, __ATOMIC_RELAXED);
+	/* 3. All CPUs write every page at their own slot, in different orders:
+	 *    write faults on the second half race with each other. */
 	for (u32 i = 0; i < SMP_PAGES; i++) {
-		u32 p = (i * 7 + cpu) % SMP_PAGES;      /* different orders per CPU */
+		u32 p = (i * 7 + cpu) % SMP_PAGES;
 		if (put_u64(c->mm, BASE + P(p) + 8 * cpu, ((u64)p << 8) | cpu))
-			__atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&c->phase_errors[3], 1, __ATOMIC_RELAXED);
 	}
+	smp_barrier(c, 4);
+	/* 4. Every CPU sees every CPU's values. */
+	for (u32 p = 0; p < SMP_PAGES; p++)
+		for (u32 other = 0; other < MAX_CPUS; other++) {
+			if (!cpumask_test(cpu_online_mask, other))
+				continue;
+			if (copy_from_user(&v, BASE + P(p) + 8 * other, 8) || v != (((u64)p << 8) | other))
+				__atomic_add_fetch(&c->stale, 1, __ATOMIC_RELAXED);
+		}
 	kthread_unuse_mm(c->mm);
 }
 
 static void test_smp_faults(struct ktest *t)
 {
-	struct smp_ctx c = { .mm = mm_create(), .errors = 0 };
+	struct smp_ctx c = { .mm = mm_create(), .ncpus = cpumask_weight(cpu_online_mask),
+			     .leader = (u32)__builtin_ctzl(cpu_online_mask) };
 	KTEST_ASSERT_TRUE(t, c.mm);
 	KTEST_EXPECT_EQ(t, do_mmap(c.mm, BASE, P(SMP_PAGES), RW, ANON | MAP_FIXED, -1, 0), BASE);
 	u64 flushes = tlb_stat[NR_TLB_REMOTE_FLUSH];
 	ktest_on_cpus(cpu_online_mask, smp_worker, &c);
-	KTEST_EXPECT_EQ(t, c.errors, 0);
+	for (u32 i = 0; i < 4; i++)
+		if (c.phase_errors[i])
+			ktest_fail(t, __FILE__, __LINE__, "%u errors in step %u", c.phase_errors[i], i + 1);
+	KTEST_EXPECT_EQ(t, c.stale, 0);
 	KTEST_EXPECT_EQ(t, c.mm->rss_pages, SMP_PAGES);
 	KTEST_EXPECT_EQ(t, c.mm->cpumask, 0);
 	/* Every CPU's value in every page: no write went to a page that was
@@ -445,6 +549,81 @@ static void test_smp_faults(struct ktest *t)
 	KTEST_EXPECT_EQ(t, bad, 0);
 	ktest_log(t, "%u CPUs, %u pages, %lu remote flushes", cpumask_weight(cpu_online_mask),
 		  SMP_PAGES, tlb_stat[NR_TLB_REMOTE_FLUSH] - flushes);
+	mm_put(c.mm);
+}
+
+/* --- TLB flushes reach the other CPUs --- */
+
+struct flush_ctx {
+	struct mm_struct *mm;
+	u32 leader, followers;
+	u32 phase, ready;
+	u32 errors, stale;
+};
+
+static void wait_until(u32 *var, u32 value)
+{
+	while (__atomic_load_n(var, __ATOMIC_SEQ_CST) < value)
+		cpu_relax();
+}
+
+static void flush_worker(void *arg)
+{
+	struct flush_ctx *c = arg;
+	u32 cpu = smp_processor_id();
+	u64 v = 0;
+	kthread_use_mm(c->mm);
+	if (cpu == c->leader) {
+		if (put_u64(c->mm, BASE, 0x11) || put_u64(c->mm, BASE + P(1), 0x22))
+			c->errors++;
+		__atomic_store_n(&c->phase, 1, __ATOMIC_SEQ_CST);
+		wait_until(&c->ready, c->followers);
+		/* Every follower now caches a writable translation of both
+		 * pages. Narrowing the rights must reach them... */
+		if (do_mprotect(c->mm, BASE, P(2), PROT_READ))
+			c->errors++;
+		__atomic_store_n(&c->phase, 2, __ATOMIC_SEQ_CST);
+		wait_until(&c->ready, 2 * c->followers);
+		/* ...and so must removing them, before the pages are freed. */
+		if (do_munmap_range(c->mm, BASE, P(2)))
+			c->errors++;
+		__atomic_store_n(&c->phase, 3, __ATOMIC_SEQ_CST);
+		wait_until(&c->ready, 3 * c->followers);
+	} else {
+		wait_until(&c->phase, 1);
+		if (get_u64(c->mm, BASE, &v) || v != 0x11 || put_u64(c->mm, BASE + P(1) + 8 * cpu, cpu))
+			__atomic_add_fetch(&c->errors, 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&c->ready, 1, __ATOMIC_SEQ_CST);
+		wait_until(&c->phase, 2);
+		/* Plain copies: a stale writable TLB entry would let this through. */
+		if (copy_to_user(BASE + P(1) + 8 * cpu, &v, 8) == 0)
+			__atomic_add_fetch(&c->stale, 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&c->ready, 1, __ATOMIC_SEQ_CST);
+		wait_until(&c->phase, 3);
+		if (copy_from_user(&v, BASE, 8) == 0)
+			__atomic_add_fetch(&c->stale, 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&c->ready, 1, __ATOMIC_SEQ_CST);
+	}
+	kthread_unuse_mm(c->mm);
+}
+
+static void test_remote_flush(struct ktest *t)
+{
+	cpumask_t online = cpu_online_mask;
+	if (cpumask_weight(online) < 2) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	struct flush_ctx c = { .mm = mm_create() };
+	KTEST_ASSERT_TRUE(t, c.mm);
+	c.leader = (u32)__builtin_ctzl(online);
+	c.followers = cpumask_weight(online) - 1;
+	KTEST_EXPECT_EQ(t, do_mmap(c.mm, BASE, P(2), RW, ANON | MAP_FIXED, -1, 0), BASE);
+	u64 received = tlb_stat[NR_TLB_REMOTE_FLUSH_RECEIVED];
+	ktest_on_cpus(online, flush_worker, &c);
+	KTEST_EXPECT_EQ(t, c.errors, 0);
+	KTEST_EXPECT_EQ(t, c.stale, 0);
+	KTEST_EXPECT_GE(t, tlb_stat[NR_TLB_REMOTE_FLUSH_RECEIVED] - received, 2 * c.followers);
 	mm_put(c.mm);
 }
 
@@ -489,9 +668,11 @@ static const struct ktest_case vm_cases[] = {
 	{ "brk_maps", test_brk_maps },
 	{ "zero_then_fresh", test_zero_then_fresh },
 	{ "protection", test_protection },
+	{ "madvise", test_madvise },
 	{ "fork", test_fork },
 	{ "exec_helpers", test_exec_helpers },
 	{ "smp_faults", test_smp_faults },
+	{ "remote_flush", test_remote_flush },
 	{ "fork_enomem", test_fork_enomem },
 	{ "no_leak", test_no_leak },
 };
