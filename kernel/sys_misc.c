@@ -14,6 +14,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/smp.h"
 #include "mm/buddy.h"
+#include "mm/mm.h"
 
 #define AT_FDCWD (-100)
 #define O_ACCMODE 3
@@ -400,18 +401,27 @@ void misc_syscalls_init(void)
 	syscall_register(SYS_sched_yield, (void (*)(void))sys_sched_yield);
 }
 
-/* mm/mmap.c asks whether a file mapping's fd is open (it then refuses the
- * mapping as Linux does for a file without mmap: ENODEV). */
-bool mm_fd_is_open(int fd);
-bool mm_fd_is_open(int fd)
+/* mm/mmap.c asks how a file mapping's fd is open (mm.h, MM_FD_*), to refuse
+ * the mapping with Linux's errno: the console is a character device open
+ * for reading and writing, a pseudo-file a read-only regular file on a
+ * noexec mount (procfs), a pidfd an anonymous file open read-write. None
+ * of them can be mapped (ENODEV, from mm/). */
+int mm_fd_mode(int fd)
 {
 	struct process *p = current_proc();
 	if (fd < 0)
-		return false;
-	if (!p)
-		return fd <= 2;         /* a kernel thread (tests): the console's fds */
+		return -EBADF;
+	if (!p)                 /* a kernel thread (tests): the console's fds */
+		return fd <= 2 ? MM_FD_READ | MM_FD_WRITE : -EBADF;
 	down_read(&p->files_sem);
-	bool open = fd_lookup(p, (u64)fd) != NULL;
+	struct file *f = fd_lookup(p, (u64)fd);
+	int mode = -EBADF;
+	if (f && f->console)
+		mode = MM_FD_READ | MM_FD_WRITE;
+	else if (f && f->pidfd)
+		mode = MM_FD_READ | MM_FD_WRITE;
+	else if (f)
+		mode = MM_FD_READ | MM_FD_NOEXEC | MM_FD_REGULAR;
 	up_read(&p->files_sem);
-	return open;
+	return mode;
 }
