@@ -6,6 +6,7 @@
 #include "kernel/printk.h"
 #include "kernel/ksyms.h"
 #include "kernel/string.h"
+#include "kernel/errno.h"
 #include "kernel/sched.h"
 #include "kernel/proc.h"
 #include "kernel/elf.h"
@@ -113,21 +114,22 @@ void trap_last_fixup(struct trap_frame *out)
  * to the memory manager first, from user mode and from the kernel alike
  * (copy_to_user touching a page not yet faulted in). It may sleep, so only
  * when the faulting code could have: interrupts were on and no interrupt
- * handler is running. Returns true when the access can be retried. */
-static bool handle_user_page_fault(struct trap_frame *tf, u64 addr)
+ * handler is running. Returns 0 when the access can be retried, else
+ * handle_mm_fault's -EFAULT or -ENOMEM. */
+static int handle_user_page_fault(struct trap_frame *tf, u64 addr)
 {
 	struct thread *t = current_thread();
 	if (!t || !t->mm || addr >= USER_SPACE_END || in_interrupt() || !(tf->rflags & RFLAGS_IF))
-		return false;
+		return -EFAULT;
 	/* From the kernel, only the user-access instructions (listed in the
 	 * exception table) may touch user memory: any other kernel access is a
 	 * bug, and gets the full report below rather than a quiet fix-up. */
 	if ((tf->cs & 3) == 0 && !search_exception_table(tf->rip))
-		return false;
+		return -EFAULT;
 	local_irq_enable();
 	int r = handle_mm_fault(t->mm, addr, tf->error_code);
 	local_irq_disable();
-	return r == 0;
+	return r;
 }
 
 /* The signal Linux sends for each exception raised by user code. */
@@ -154,6 +156,7 @@ static const char *signal_name(int sig)
 	case SIGTRAP: return "SIGTRAP";
 	case SIGILL: return "SIGILL";
 	case SIGBUS: return "SIGBUS";
+	case SIGKILL: return "SIGKILL";
 	default: return "SIGSEGV";
 	}
 }
@@ -181,11 +184,17 @@ static const char *fault_reason(u64 addr)
 /* An exception user code caused and nobody could resolve: report it on
  * the console (kernel lines start with "[pagoda]", so they can be told
  * from the program's own output) and kill the whole process. */
-static __noreturn void user_exception(struct trap_frame *tf, u64 addr)
+static __noreturn void user_exception(struct trap_frame *tf, u64 addr, int fault_err)
 {
 	struct process *p = current_proc();
 	int sig = exception_signal(tf->vector);
-	if (tf->vector == VEC_PAGE_FAULT) {
+	if (tf->vector == VEC_PAGE_FAULT && fault_err == -ENOMEM) {
+		/* Linux's out-of-memory killer would pick a victim and send it
+		 * SIGKILL; here the process that could not get a page goes. */
+		sig = SIGKILL;
+		printk("[pagoda] pid %u (%s): out of memory on a fault at 0x%lx, ip 0x%lx; killed by SIGKILL (wait status 0x%x)\n",
+		       p ? p->pid : 0, p ? p->name : "?", addr, tf->rip, W_SIGNALED(sig));
+	} else if (tf->vector == VEC_PAGE_FAULT) {
 		const char *what = tf->error_code & 16 ? "instruction fetch" :
 				   tf->error_code & 2 ? "write" : "read";
 		local_irq_enable();     /* fault_reason takes mmap_lock */
@@ -210,12 +219,13 @@ static void handle_exception(struct trap_frame *tf)
 {
 	if (tf->vector == VEC_PAGE_FAULT) {
 		u64 addr = read_cr2();
-		if (handle_user_page_fault(tf, addr))
+		int err = handle_user_page_fault(tf, addr);
+		if (err == 0)
 			return;
 		if ((tf->cs & 3) == 3)
-			user_exception(tf, addr);
+			user_exception(tf, addr, err);
 	} else if ((tf->cs & 3) == 3) {
-		user_exception(tf, 0);
+		user_exception(tf, 0, 0);
 	}
 	if ((tf->cs & 3) == 0) {
 		const struct ex_entry *e = search_exception_table(tf->rip);
