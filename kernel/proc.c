@@ -153,12 +153,16 @@ long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base
 
 /* ---- exit ---- */
 
-/* Wake every thread of p that may be blocked in a system call, and make
- * the running ones enter the kernel: they all see t->killed on the way back
- * to user mode. Called without proc_lock. */
+/* Wake every thread of p that may be blocked in a system call (futex,
+ * nanosleep, wait4: every queue a user thread can sleep on for long), and
+ * make the running ones enter the kernel: they all see t->killed on the way
+ * back to user mode. The marks were made before, so a thread that checks
+ * t->killed under its queue's lock either sees the mark or gets woken.
+ * Called without proc_lock. */
 static void kick_siblings(void)
 {
 	futex_wake_all_waiters();
+	nanosleep_wake_all();
 	wake_up_all(&proc_wq);
 	u32 me = smp_processor_id();
 	for (u32 c = 0; c < MAX_CPUS; c++)

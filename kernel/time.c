@@ -120,6 +120,11 @@ static long sys_clock_gettime(u64 clock, u64 uts)
 /* Sleepers of nanosleep wait here; the timer wakes it, each re-checks. */
 static struct waitq sleep_wq;
 
+void nanosleep_wake_all(void)
+{
+	wake_up_all(&sleep_wq);
+}
+
 static long sys_nanosleep(u64 ureq, u64 urem)
 {
 	u64 len;

@@ -31,6 +31,9 @@ u64 ktime_ns(void);             /* CLOCK_MONOTONIC, nanoseconds since boot */
 void timer_add(struct sleep_timer *t, u64 deadline_ns, struct waitq *wq);
 void timer_del(struct sleep_timer *t);
 void timer_tick(void);          /* boot CPU's timer interrupt */
+/* Wake every thread sleeping in nanosleep: a process is being killed and
+ * its threads must notice (each re-checks its deadline and t->killed). */
+void nanosleep_wake_all(void);
 
 /* struct timespec from user space: 0, -EFAULT or -EINVAL. */
 int get_user_timespec(u64 uaddr, u64 *ns);
