@@ -332,6 +332,21 @@ bool proc_pid_alive(u32 pid)
 	return alive;
 }
 
+struct mm_struct *proc_get_mm(u32 pid)
+{
+	struct mm_struct *mm = NULL;
+	u64 f = spin_lock_irqsave(&proc_wq.lock);
+	for (u32 i = 0; i < MAX_PROCS; i++) {
+		struct process *p = &proc_table[i];
+		if (p->state == PROC_ALIVE && p->pid == pid && p->mm && !p->exiting) {
+			mm = p->mm;
+			mm_get(mm);     /* mm_get is an atomic increment: fine here */
+		}
+	}
+	spin_unlock_irqrestore(&proc_wq.lock, f);
+	return mm;
+}
+
 int proc_wait(u32 pid)
 {
 	int status = 0;

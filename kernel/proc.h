@@ -102,6 +102,8 @@ long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base
 
 /* Is there a live (not zombie) process with this pid? */
 bool proc_pid_alive(u32 pid);
+/* A reference to a live process's address space (mm_put it), or NULL. */
+struct mm_struct *proc_get_mm(u32 pid);
 /* Wait for a process started by the kernel (no parent) and reap it.
  * Returns its wait status. */
 int proc_wait(u32 pid);

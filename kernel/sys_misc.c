@@ -14,6 +14,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/smp.h"
 #include "mm/buddy.h"
+#include "mm/slab.h"
 #include "mm/mm.h"
 
 #define AT_FDCWD (-100)
@@ -246,6 +247,78 @@ static long sys_pidfd_open(u64 upid, u64 flags)
 	return install_fd(current_proc(), &nf);
 }
 
+/* process_madvise: madvise on the address space a pidfd names, for a
+ * vector of ranges. Linux 6.1's checks, in its order: flags, the vector
+ * (at most UIO_MAXIOV entries, readable), the pidfd, the advice (only the
+ * non-destructive COLD, PAGEOUT, WILLNEED, COLLAPSE). Returns the bytes
+ * advised before the first failure, or that failure. */
+#define UIO_MAXIOV 1024
+#define MADV_WILLNEED 3
+#define MADV_COLD 20
+#define MADV_PAGEOUT 21
+#define MADV_COLLAPSE 25
+struct iovec_k {
+	u64 base;
+	s64 len;
+};
+
+static long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 flags)
+{
+	struct process *p = current_proc();
+	if (flags != 0)
+		return -EINVAL;
+	if (vlen > UIO_MAXIOV)
+		return -EINVAL;
+	struct iovec_k *iov = NULL;
+	if (vlen) {
+		iov = kmalloc(vlen * sizeof(*iov), GFP_KERNEL);
+		if (!iov)
+			return -ENOMEM;
+		if (copy_from_user(iov, uvec, vlen * sizeof(*iov))) {
+			kfree(iov);
+			return -EFAULT;
+		}
+	}
+	long ret = 0;
+	for (u64 i = 0; i < vlen && !ret; i++)
+		if (iov[i].len < 0)
+			ret = -EINVAL;
+	u32 target = 0;
+	if (!ret) {
+		down_read(&p->files_sem);
+		struct file *f = fd_lookup(p, pidfd);
+		target = f ? f->pidfd : 0;
+		up_read(&p->files_sem);
+		if (!target)
+			ret = -EBADF;
+	}
+	if (!ret && advice != MADV_COLD && advice != MADV_PAGEOUT && advice != MADV_WILLNEED &&
+	    advice != MADV_COLLAPSE)
+		ret = -EINVAL;
+	struct mm_struct *mm = NULL;
+	if (!ret) {
+		mm = proc_get_mm(target);
+		if (!mm)
+			ret = -ESRCH;
+	}
+	if (!ret) {
+		u64 done = 0;
+		for (u64 i = 0; i < vlen; i++) {
+			long r = do_madvise(mm, iov[i].base, (u64)iov[i].len, advice);
+			if (r < 0) {
+				ret = r;
+				break;
+			}
+			done += (u64)iov[i].len;
+		}
+		if (done)
+			ret = (long)done;
+		mm_put(mm);
+	}
+	kfree(iov);
+	return ret;
+}
+
 static long sys_close(u64 fd)
 {
 	struct process *p = current_proc();
@@ -394,6 +467,7 @@ void misc_syscalls_init(void)
 	syscall_register(SYS_openat, (void (*)(void))sys_openat);
 	syscall_register(SYS_close, (void (*)(void))sys_close);
 	syscall_register(SYS_pidfd_open, (void (*)(void))sys_pidfd_open);
+	syscall_register(SYS_process_madvise, (void (*)(void))sys_process_madvise);
 	syscall_register(SYS_uname, (void (*)(void))sys_uname);
 	syscall_register(SYS_arch_prctl, (void (*)(void))sys_arch_prctl);
 	syscall_register(SYS_sched_setaffinity, (void (*)(void))sys_sched_setaffinity);
