@@ -71,6 +71,18 @@ static u64 settled_free_pages(void)
 	return nr_free_pages();
 }
 
+/* Slab objects handed out, all caches. */
+static u64 slab_objects(void)
+{
+	u64 n = 0;
+	for (u32 i = 0; i < slab_nr_caches(); i++) {
+		struct slab_cache_info info;
+		slab_cache_info(i, &info);
+		n += info.objects_in_use;
+	}
+	return n;
+}
+
 /* The VMA layout as "start-end perms" in pages from BASE, comma separated. */
 static void layout(struct mm_struct *mm, char *out, size_t size)
 {
@@ -400,11 +412,14 @@ static void test_no_leak(struct ktest *t)
 {
 	test_fork(t);                   /* warm the slab caches up */
 	u64 before = settled_free_pages();
+	u64 objects = slab_objects();
 	s64 tables_before = vm_stat[NR_PAGETABLE];
 	test_fork(t);
 	test_zero_then_fresh(t);
 	test_madvise(t);
+	test_split_merge(t);
 	KTEST_EXPECT_EQ(t, vm_stat[NR_PAGETABLE], tables_before);
+	KTEST_EXPECT_EQ(t, slab_objects(), objects);
 	KTEST_EXPECT_EQ(t, settled_free_pages(), before);
 }
 
