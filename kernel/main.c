@@ -15,9 +15,11 @@
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/smp.h"
+#include "mm/mm_init.h"
 #include "kernel/sched.h"
 #include "kernel/rcu.h"
-#include "mm/mm_init.h"
+#include "kernel/syscall.h"
+#include "kernel/proc.h"
 
 extern char boot_stack_top[];
 
@@ -60,6 +62,10 @@ void kmain(u32 magic, u32 info_phys)
 	lapic_timer_calibrate();
 	cpus[0].online = true;
 	sched_init();
+	/* System calls: the table, then this CPU's SYSCALL MSRs (each AP
+	 * programs its own in ap_main). */
+	proc_init();
+	syscall_init_cpu();
 	smp_init();
 	rcu_init();
 	lapic_timer_start(100);
@@ -70,6 +76,15 @@ void kmain(u32 magic, u32 info_phys)
 	bool ran_tests = cmdline_get("test", tests, sizeof(tests));
 	if (ran_tests)
 		failed = ktest_run(tests[0] ? tests : "all");
+
+	/* run=NAME[,NAME...]: user programs (boot modules), one at a time.
+	 * A plain boot ("make run": no tests, no run=) runs the demo program
+	 * when it is on the image. */
+	char run[256];
+	if (cmdline_get("run", run, sizeof(run)))
+		failed += run_user_programs(run);
+	else if (!ran_tests && !cmdline_has("bench") && boot_module_exists("demo"))
+		failed += run_user_programs("demo");
 
 	char bench[64];
 	if (cmdline_get("bench", bench, sizeof(bench)) && list_contains(bench, "physmem"))

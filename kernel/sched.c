@@ -8,6 +8,8 @@
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/trap.h"
+#include "mm/mm.h"
+#include "kernel/time.h"
 
 #define PAGE_SIZE 4096
 
@@ -164,7 +166,12 @@ static void finish_switch(void)
 	 * stack pointer before loading ours). */
 	barrier();
 	WRITE_ONCE(prev->on_cpu, false);
-	if (prev->state == THREAD_DEAD) {
+	if (prev->state == THREAD_DEAD && prev->detached) {
+		/* A user thread: nobody joins it, its slot is free now. */
+		u64 f = spin_lock_irqsave(&thread_table_lock);
+		prev->state = THREAD_UNUSED;
+		spin_unlock_irqrestore(&thread_table_lock, f);
+	} else if (prev->state == THREAD_DEAD) {
 		wake_up_all(&exit_wq);  /* thread_join() waits for on_cpu == false */
 	} else if (prev->state == THREAD_RUNNABLE && prev->rq_next == NULL &&
 		   !cpumask_test(prev->allowed, cpu)) {
@@ -213,9 +220,20 @@ static void __schedule(struct runqueue *rq)
 	rq->current = next;
 	rq->nr_switches++;
 	switch_prev[cpu] = prev;
-	/* The kernel stack the CPU switches to on an interrupt from user mode. */
-	if (next->kstack)
+	/* The kernel stack the CPU switches to on an interrupt or a system
+	 * call from user mode. */
+	if (next->kstack) {
 		this_cpu()->tss.rsp[0] = (u64)next->kstack + KSTACK_SIZE;
+		this_cpu()->syscall_rsp = (u64)next->kstack + KSTACK_SIZE;
+	}
+	/* User threads: their address space and TLS base. A kernel thread
+	 * keeps whatever page tables are loaded (switch_mm decides). */
+	if (next->mm && next->mm != prev->mm)
+		switch_mm(prev->mm, next->mm);
+	else if (!next->mm && prev->mm)
+		switch_mm(prev->mm, NULL);
+	if (next->proc)
+		wrmsr(MSR_FS_BASE, next->fs_base);
 	switch_to(&prev->ksp, next->ksp);
 	finish_switch();
 }
@@ -240,6 +258,9 @@ void sched_tick(void)
 {
 	struct runqueue *rq = this_rq();
 	struct thread *cur = rq->current;
+	/* One CPU runs the sleep timers (every CPU ticks, one is enough). */
+	if (smp_processor_id() == 0)
+		timer_tick();
 	if (cur && !cur->is_idle && this_cpu()->ticks >= cur->slice_end && READ_ONCE(rq->nr_queued))
 		rq->need_resched = true;
 }
@@ -322,7 +343,8 @@ static void build_first_frame(struct thread *t)
 	t->ksp = (u64)sp;
 }
 
-struct thread *kthread_create(const char *name, void (*fn)(void *), void *arg, cpumask_t allowed)
+struct thread *kthread_create_suspended(const char *name, void (*fn)(void *), void *arg,
+					cpumask_t allowed)
 {
 	struct thread *t = alloc_thread(name);
 	if (!t)
@@ -332,7 +354,19 @@ struct thread *kthread_create(const char *name, void (*fn)(void *), void *arg, c
 	t->allowed = allowed ? allowed : ~0UL;
 	build_first_frame(t);
 	t->cpu = pick_cpu(t->allowed);
+	return t;
+}
+
+void thread_start_new(struct thread *t)
+{
 	wake_thread(t);
+}
+
+struct thread *kthread_create(const char *name, void (*fn)(void *), void *arg, cpumask_t allowed)
+{
+	struct thread *t = kthread_create_suspended(name, fn, arg, allowed);
+	if (t)
+		wake_thread(t);
 	return t;
 }
 
@@ -374,6 +408,17 @@ u32 nr_threads_alive(void)
 			n++;
 	spin_unlock_irqrestore(&thread_table_lock, f);
 	return n;
+}
+
+bool sched_for_each_thread(bool (*fn)(struct thread *t, void *arg), void *arg)
+{
+	bool completed = true;
+	u64 f = spin_lock_irqsave(&thread_table_lock);
+	for (u32 i = 0; i < MAX_THREADS && completed; i++)
+		if (thread_table[i].state != THREAD_UNUSED)
+			completed = fn(&thread_table[i], arg);
+	spin_unlock_irqrestore(&thread_table_lock, f);
+	return completed;
 }
 
 /* ---- wait queues ---- */

@@ -45,6 +45,7 @@ enum thread_state {
 
 struct mm_struct;
 struct waitq;
+struct process;
 
 struct thread {
 	u64 ksp;                /* saved kernel stack pointer (switch_to) */
@@ -62,6 +63,11 @@ struct thread {
 	void (*entry)(void *arg);
 	void *arg;
 	struct mm_struct *mm;   /* user address space, NULL for kernel threads */
+	struct process *proc;   /* kernel/proc.h; NULL for kernel threads */
+	u64 fs_base;            /* user FS base (TLS), loaded when switched in */
+	u64 clear_child_tid;    /* set_tid_address / CLONE_CHILD_CLEARTID */
+	bool killed;            /* its process is dying: exit on the way to user mode */
+	bool detached;          /* nobody joins it: its slot is freed once it is off the CPU */
 	u64 nr_switches;        /* times switched in */
 	char name[16];
 };
@@ -90,6 +96,11 @@ struct thread *current_thread(void);
 /* Create a kernel thread that runs fn(arg) on one of the CPUs in allowed
  * (0 means any online CPU). Returns NULL when the table is full. */
 struct thread *kthread_create(const char *name, void (*fn)(void *), void *arg, cpumask_t allowed);
+/* The same, but the thread does not run until thread_start_new(t): the
+ * caller fills in its user state first (kernel/proc.c). */
+struct thread *kthread_create_suspended(const char *name, void (*fn)(void *), void *arg,
+					cpumask_t allowed);
+void thread_start_new(struct thread *t);
 /* Wait for t to exit and free its slot. */
 void thread_join(struct thread *t);
 __noreturn void thread_exit(void);
@@ -119,6 +130,9 @@ void sleep_on(struct waitq *wq);
 void wake_up_all(struct waitq *wq);
 
 u32 nr_threads_alive(void);
+/* Call fn on every thread in use, under the table lock (fn must not sleep
+ * or take a run-queue lock); stops early when fn returns false. */
+bool sched_for_each_thread(bool (*fn)(struct thread *t, void *arg), void *arg);
 
 /* The guard page below thread slot n's kernel stack, NULL past the last
  * slot; mm/paging.c unmaps them so a stack overflow faults. */

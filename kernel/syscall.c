@@ -3,6 +3,7 @@
 #include "kernel/errno.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
+#include "kernel/proc.h"
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/desc.h"
@@ -28,8 +29,9 @@ void syscall_dispatch(struct trap_frame *tf)
 	}
 	tf->rax = (u64)ret;
 	/* The way back to user mode is where a thread whose time slice ran
-	 * out gives up the CPU (the kernel itself is not preemptible). */
-	sched_check_resched();
+	 * out gives up the CPU (the kernel itself is not preemptible), and
+	 * where a thread of a dying process exits. */
+	user_return_work();
 	local_irq_disable();
 }
 

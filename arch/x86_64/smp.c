@@ -25,6 +25,7 @@
 #include "kernel/bootinfo.h"
 #include "kernel/cmdline.h"
 #include "kernel/sched.h"
+#include "kernel/syscall.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
 
@@ -124,6 +125,7 @@ __noreturn void ap_main(u32 cpu)
 		printk(KERN_WARNING "CPU %u: APIC ID is %u, the MADT said %u\n", cpu, id, c->apic_id);
 	/* The run queue must exist before the CPU is in cpu_online_mask:
 	 * from then on other CPUs may queue threads here. */
+	syscall_init_cpu();     /* SYSCALL MSRs are per CPU */
 	sched_init_ap();
 	__atomic_or_fetch(&cpu_online_mask, 1UL << cpu, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&c->online, true, __ATOMIC_SEQ_CST);

@@ -6,6 +6,13 @@
 #include "kernel/printk.h"
 #include "kernel/ksyms.h"
 #include "kernel/string.h"
+#include "kernel/errno.h"
+#include "kernel/sched.h"
+#include "kernel/proc.h"
+#include "kernel/elf.h"
+#include "kernel/uaccess.h"
+#include "mm/mm.h"
+#include "mm/vma.h"
 
 static irq_handler_t irq_handlers[256];
 bool trap_report_fixups;
@@ -103,8 +110,123 @@ void trap_last_fixup(struct trap_frame *out)
 	*out = last_fixup[smp_processor_id()];
 }
 
+/* A page fault on a user address by a thread with an address space goes
+ * to the memory manager first, from user mode and from the kernel alike
+ * (copy_to_user touching a page not yet faulted in). It may sleep, so only
+ * when the faulting code could have: interrupts were on and no interrupt
+ * handler is running. Returns 0 when the access can be retried, else
+ * handle_mm_fault's -EFAULT or -ENOMEM. */
+static int handle_user_page_fault(struct trap_frame *tf, u64 addr)
+{
+	struct thread *t = current_thread();
+	if (!t || !t->mm || addr >= USER_SPACE_END || in_interrupt() || !(tf->rflags & RFLAGS_IF))
+		return -EFAULT;
+	/* From the kernel, only the user-access instructions (listed in the
+	 * exception table) may touch user memory: any other kernel access is a
+	 * bug, and gets the full report below rather than a quiet fix-up. */
+	if ((tf->cs & 3) == 0 && !search_exception_table(tf->rip))
+		return -EFAULT;
+	local_irq_enable();
+	int r = handle_mm_fault(t->mm, addr, tf->error_code);
+	local_irq_disable();
+	return r;
+}
+
+/* The signal Linux sends for each exception raised by user code. */
+static int exception_signal(u64 vector)
+{
+	switch (vector) {
+	case 0: case 16: case 19:
+		return SIGFPE;
+	case 1: case 3:
+		return SIGTRAP;
+	case 6:
+		return SIGILL;
+	case 12: case 17:
+		return SIGBUS;
+	default:
+		return SIGSEGV;
+	}
+}
+
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case SIGFPE: return "SIGFPE";
+	case SIGTRAP: return "SIGTRAP";
+	case SIGILL: return "SIGILL";
+	case SIGBUS: return "SIGBUS";
+	case SIGKILL: return "SIGKILL";
+	default: return "SIGSEGV";
+	}
+}
+
+/* Why a user page fault could not be resolved, in words: outside every
+ * mapping, or inside one that does not allow the access. */
+static const char *fault_reason(u64 addr)
+{
+	struct mm_struct *mm = current_thread()->mm;
+	if (addr >= USER_SPACE_END)
+		return "kernel address";
+	if (!mm)
+		return "no address space";
+	down_read(&mm->mmap_lock);
+	struct vm_area *v = vma_find(mm->vma_root, addr);
+	u32 flags = v ? v->flags : 0;
+	up_read(&mm->mmap_lock);
+	if (!v)
+		return "no mapping";
+	if (!(flags & (VM_READ | VM_WRITE | VM_EXEC)))
+		return "mapping is PROT_NONE";
+	return "mapping does not allow it";
+}
+
+/* An exception user code caused and nobody could resolve: report it on
+ * the console (kernel lines start with "[pagoda]", so they can be told
+ * from the program's own output) and kill the whole process. */
+static __noreturn void user_exception(struct trap_frame *tf, u64 addr, int fault_err)
+{
+	struct process *p = current_proc();
+	int sig = exception_signal(tf->vector);
+	if (tf->vector == VEC_PAGE_FAULT && fault_err == -ENOMEM) {
+		/* Linux's out-of-memory killer would pick a victim and send it
+		 * SIGKILL; here the process that could not get a page goes. */
+		sig = SIGKILL;
+		printk("[pagoda] pid %u (%s): out of memory on a fault at 0x%lx, ip 0x%lx; killed by SIGKILL (wait status 0x%x)\n",
+		       p ? p->pid : 0, p ? p->name : "?", addr, tf->rip, W_SIGNALED(sig));
+	} else if (tf->vector == VEC_PAGE_FAULT) {
+		const char *what = tf->error_code & 16 ? "instruction fetch" :
+				   tf->error_code & 2 ? "write" : "read";
+		local_irq_enable();     /* fault_reason takes mmap_lock */
+		const char *why = fault_reason(addr);
+		printk("[pagoda] pid %u (%s): %s at 0x%lx: %s, ip 0x%lx; killed by %s (wait status 0x%x)\n",
+		       p ? p->pid : 0, p ? p->name : "?", what, addr, why, tf->rip,
+		       signal_name(sig), W_SIGNALED(sig));
+	} else {
+		printk("[pagoda] pid %u (%s): %s (vector %lu, error 0x%lx), ip 0x%lx, sp 0x%lx; killed by %s (wait status 0x%x)\n",
+		       p ? p->pid : 0, p ? p->name : "?", exception_name(tf->vector),
+		       tf->vector, tf->error_code, tf->rip, tf->rsp, signal_name(sig), W_SIGNALED(sig));
+	}
+	if (!p) {
+		trap_report(tf);
+		panic("user-mode exception in a thread without a process");
+	}
+	local_irq_enable();
+	proc_kill_current(sig);
+}
+
 static void handle_exception(struct trap_frame *tf)
 {
+	if (tf->vector == VEC_PAGE_FAULT) {
+		u64 addr = read_cr2();
+		int err = handle_user_page_fault(tf, addr);
+		if (err == 0)
+			return;
+		if ((tf->cs & 3) == 3)
+			user_exception(tf, addr, err);
+	} else if ((tf->cs & 3) == 3) {
+		user_exception(tf, 0, 0);
+	}
 	if ((tf->cs & 3) == 0) {
 		const struct ex_entry *e = search_exception_table(tf->rip);
 		if (e) {
@@ -130,6 +252,8 @@ void trap_dispatch(struct trap_frame *tf)
 	}
 	if (tf->vector < 32) {
 		handle_exception(tf);
+		if ((tf->cs & 3) == 3)
+			user_return_work();
 		return;
 	}
 	struct cpu *c = this_cpu();
@@ -148,4 +272,6 @@ void trap_dispatch(struct trap_frame *tf)
 		lapic_eoi();
 	}
 	c->irq_depth--;
+	if ((tf->cs & 3) == 3)
+		user_return_work();     /* time slice over, or the process killed */
 }

@@ -2,6 +2,7 @@
 #include "thread.h"
 #include "sys.h"
 #include "string.h"
+#include "syscall.h"
 
 /* The first thread's block; the others live at the top of their stacks. */
 static struct uthread main_thread;
@@ -108,8 +109,9 @@ long thread_join(struct uthread *t)
 		if (tid == 0)
 			break;
 		/* Sleeps only while the word still holds tid; EAGAIN (it
-		 * changed) and EINTR just loop. */
-		futex(&t->tid, FUTEX_WAIT, tid, NULL, NULL, 0);
+		 * changed) and EINTR just loop. The raw call leaves errno
+		 * alone: joining must not change the caller's errno. */
+		raw_syscall6(__NR_futex, (long)&t->tid, FUTEX_WAIT, tid, 0, 0, 0);
 	}
 	result = t->result;
 	munmap(t->map, t->map_len);

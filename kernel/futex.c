@@ -1,0 +1,233 @@
+/* kernel/futex.c - FUTEX_WAIT and FUTEX_WAKE: enough for joining threads
+ * and for user-space locks.
+ *
+ * A futex is a user word, named by (address space, user address). Waiters
+ * hang on one of FUTEX_BUCKETS wait queues chosen by a hash of that key;
+ * each waiter has a record (on its kernel stack) saying which word it waits
+ * on and whether a FUTEX_WAKE picked it.
+ *
+ * Lost wake-ups: the waiter must read the user word without holding the
+ * bucket lock (reading may fault and sleep). So each bucket counts its
+ * FUTEX_WAKE calls (seq). The waiter notes seq under the lock, reads the
+ * word, and takes the lock again: if seq moved, a wake may have been meant
+ * for it, and it returns 0 (a spurious wake-up, which callers must accept on
+ * Linux too). If seq did not move, no waker has finished since the note;
+ * a waker changes the word before it increments seq, so any later one will
+ * find this waiter on the list.
+ *
+ * Timeouts (a relative struct timespec) use a sleep timer (kernel/time.h).
+ * Private and shared futexes are the same here: the key is always the
+ * address space and address (documented in docs/syscalls.md).
+ */
+#include "kernel/proc.h"
+#include "kernel/sched.h"
+#include "kernel/syscall.h"
+#include "kernel/uaccess.h"
+#include "kernel/errno.h"
+#include "kernel/time.h"
+#include "kernel/elf.h"
+#include "mm/mm.h"
+#include "mm/pgtable.h"
+
+#define FUTEX_WAIT 0
+#define FUTEX_WAKE 1
+#define FUTEX_WAIT_BITSET 9
+#define FUTEX_WAKE_BITSET 10
+#define FUTEX_PRIVATE_FLAG 128
+#define FUTEX_CLOCK_REALTIME 256
+#define FUTEX_CMD_MASK (~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
+#define FUTEX_BITSET_MATCH_ANY 0xffffffffu
+
+#define FUTEX_BUCKETS 64
+
+struct futex_waiter {
+	struct mm_struct *mm;
+	u64 uaddr;
+	u32 bitset;
+	bool woken;
+	struct futex_waiter *next;
+};
+
+struct futex_bucket {
+	struct waitq wq;                /* its lock protects the fields below */
+	u64 seq;                        /* FUTEX_WAKE calls on this bucket */
+	struct futex_waiter *waiters;
+};
+
+static struct futex_bucket buckets[FUTEX_BUCKETS];
+
+static struct futex_bucket *bucket_of(struct mm_struct *mm, u64 uaddr)
+{
+	u64 h = (uaddr >> 2) ^ ((u64)mm >> 6);
+	h ^= h >> 17;
+	h *= 0x9e3779b97f4a7c15UL;
+	return &buckets[h >> 58];       /* top 6 bits: 64 buckets */
+}
+
+static void unlink_waiter(struct futex_bucket *b, struct futex_waiter *w)
+{
+	for (struct futex_waiter **pp = &b->waiters; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			return;
+		}
+	}
+}
+
+static long futex_wait(struct mm_struct *mm, u64 uaddr, u32 val, bool has_timeout,
+		       u64 timeout_ns, u32 bitset, bool absolute)
+{
+	struct futex_bucket *b = bucket_of(mm, uaddr);
+	u64 f = spin_lock_irqsave(&b->wq.lock);
+	u64 seq = b->seq;
+	spin_unlock_irqrestore(&b->wq.lock, f);
+
+	u32 cur;
+	if (copy_from_user(&cur, uaddr, sizeof(cur)))
+		return -EFAULT;
+	if (cur != val)
+		return -EAGAIN;
+
+	struct sleep_timer timer;
+	u64 deadline = 0;
+	if (has_timeout) {
+		/* Absolute timeouts (FUTEX_WAIT_BITSET) count on the monotonic
+		 * clock, which is also where CLOCK_REALTIME ones are measured
+		 * from here (docs/syscalls.md). */
+		deadline = absolute ? timeout_ns : ktime_ns() + timeout_ns;
+		timer_add(&timer, deadline, &b->wq);
+	}
+	struct thread *me = current_thread();
+	struct futex_waiter w = { mm, uaddr, bitset, false, NULL };
+	long ret = 0;
+	f = spin_lock_irqsave(&b->wq.lock);
+	if (b->seq == seq) {
+		w.next = b->waiters;
+		b->waiters = &w;
+		for (;;) {
+			if (w.woken)
+				break;
+			if (READ_ONCE(me->killed)) {
+				ret = -EINTR;
+				break;
+			}
+			if (has_timeout && READ_ONCE(timer.fired)) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+			sleep_on(&b->wq);
+		}
+		if (!w.woken)
+			unlink_waiter(b, &w);
+		else
+			ret = 0;
+	}
+	spin_unlock_irqrestore(&b->wq.lock, f);
+	if (has_timeout)
+		timer_del(&timer);
+	return ret;
+}
+
+static long futex_wake_bitset(struct mm_struct *mm, u64 uaddr, int nr, u32 bitset)
+{
+	struct futex_bucket *b = bucket_of(mm, uaddr);
+	int woken = 0;
+	u64 f = spin_lock_irqsave(&b->wq.lock);
+	b->seq++;
+	for (struct futex_waiter **pp = &b->waiters; *pp && woken < nr;) {
+		struct futex_waiter *w = *pp;
+		if (w->mm == mm && w->uaddr == uaddr && (w->bitset & bitset)) {
+			w->woken = true;
+			*pp = w->next;
+			woken++;
+		} else {
+			pp = &w->next;
+		}
+	}
+	spin_unlock_irqrestore(&b->wq.lock, f);
+	if (woken)
+		wake_up_all(&b->wq);    /* the others re-check and sleep again */
+	return woken;
+}
+
+long futex_wake(struct mm_struct *mm, u64 uaddr, int nr)
+{
+	return futex_wake_bitset(mm, uaddr, nr, FUTEX_BITSET_MATCH_ANY);
+}
+
+void futex_wake_all_waiters(void)
+{
+	for (u32 i = 0; i < FUTEX_BUCKETS; i++)
+		wake_up_all(&buckets[i].wq);
+}
+
+/* A shared (not FUTEX_PRIVATE_FLAG) futex is named on Linux by the page
+ * behind the address, so the page must exist, and the shared zero page
+ * (an untouched read-only mapping) is refused with EFAULT. Our key is the
+ * address either way; this reproduces Linux's answers. */
+static int shared_futex_check(struct mm_struct *mm, u64 uaddr)
+{
+	u32 probe;
+	if (copy_from_user(&probe, uaddr, sizeof(probe)))
+		return -EFAULT;
+	int err = 0;
+	down_read(&mm->mmap_lock);
+	u64 *pte = pgtable_walk(mm, uaddr, 1);
+	if (pte && pte_present(pte_read(pte)) && pte_page(pte_read(pte)) == zero_page)
+		err = -EFAULT;
+	up_read(&mm->mmap_lock);
+	return err;
+}
+
+/* The checks in Linux's order (kernel/futex/syscalls.c, core.c): the
+ * timeout is read first, then the command, the bitset, the alignment and
+ * the address. */
+static long sys_futex(u64 uaddr, u64 op, u64 val, u64 utimeout, u64 uaddr2, u64 val3)
+{
+	(void)uaddr2;
+	int cmd = (int)op & FUTEX_CMD_MASK;
+	bool waits = cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET;
+	u64 timeout_ns = 0;
+	if (utimeout && waits) {
+		int err = get_user_timespec(utimeout, &timeout_ns);
+		if (err)
+			return err;
+	}
+	if ((op & FUTEX_CLOCK_REALTIME) && cmd != FUTEX_WAIT_BITSET)
+		return -ENOSYS;
+	u32 bitset = FUTEX_BITSET_MATCH_ANY;
+	switch (cmd) {
+	case FUTEX_WAIT_BITSET:
+	case FUTEX_WAKE_BITSET:
+		bitset = (u32)val3;
+		if (!bitset)
+			return -EINVAL;
+		break;
+	case FUTEX_WAIT:
+	case FUTEX_WAKE:
+		break;
+	default:
+		return -ENOSYS;
+	}
+	if (uaddr & 3)
+		return -EINVAL;
+	if (!user_range_ok(uaddr, 4))
+		return -EFAULT;
+	struct mm_struct *mm = current_proc()->mm;
+	if (!(op & FUTEX_PRIVATE_FLAG)) {
+		int err = shared_futex_check(mm, uaddr);
+		if (err)
+			return err;
+	}
+	if (waits)
+		return futex_wait(mm, uaddr, (u32)val, utimeout != 0, timeout_ns, bitset,
+				  cmd == FUTEX_WAIT_BITSET);
+	return futex_wake_bitset(mm, uaddr, (int)val < 0 ? 0x7fffffff : (int)val, bitset);
+}
+
+void futex_init(void)
+{
+	for (u32 i = 0; i < FUTEX_BUCKETS; i++)
+		waitq_init(&buckets[i].wq, "futex");
+	syscall_register(SYS_futex, (void (*)(void))sys_futex);
+}

@@ -1,0 +1,164 @@
+/* kernel/procfs.c - the read-only pseudo-files, in Linux's formats:
+ *   /proc/self/maps     mm_format_maps() (mm/)
+ *   /proc/self/status   name, pids, state, VmRSS, VmPTE, threads
+ *   /proc/meminfo       totals from the page allocator and the slab
+ *   /proc/vmstat        nr_free_pages, nr_page_table_pages, TLB counters
+ * "/proc/PID/..." with the caller's own pid is the same as /proc/self.
+ *
+ * A file's text is generated once, at open, into pages owned by the open
+ * file (struct file in kernel/proc.h) and freed at close: reads see one
+ * consistent snapshot, and read() needs no lock but the fd table's.
+ */
+#include "kernel/proc.h"
+#include "kernel/errno.h"
+#include "kernel/string.h"
+#include "kernel/printk.h"
+#include "mm/mm.h"
+#include "mm/buddy.h"
+
+#define PROCFS_ORDER 2          /* 16 KiB per open file: maps of ~200 VMAs */
+#define PROCFS_SIZE (PAGE_SIZE << PROCFS_ORDER)
+
+
+struct text {
+	char *buf;
+	u64 len, size;
+};
+
+static void put(struct text *t, const char *fmt, ...) __printf(2, 3);
+static void put(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(t->buf + t->len, t->size - t->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		t->len += (u64)n < t->size - t->len ? (u64)n : t->size - t->len - 1;
+}
+
+/* Linux's meminfo line: name padded to 16 columns, value in kB, width 8. */
+static void meminfo_line(struct text *t, const char *name, u64 pages)
+{
+	char label[20];
+	snprintf(label, sizeof(label), "%s:", name);
+	put(t, "%-16s%8lu kB\n", label, pages * (PAGE_SIZE / 1024));
+}
+
+static void gen_meminfo(struct text *t)
+{
+	struct mm_counters c;
+	mm_counters_read(&c);
+	u64 slab = (u64)c.stat[NR_SLAB_PAGES];
+	u64 kstack_pages = (u64)nr_threads_alive() * (KSTACK_SIZE / PAGE_SIZE);
+	meminfo_line(t, "MemTotal", c.managed_pages);
+	meminfo_line(t, "MemFree", c.free_pages);
+	meminfo_line(t, "MemAvailable", c.free_pages);
+	meminfo_line(t, "Buffers", 0);
+	meminfo_line(t, "Cached", 0);
+	meminfo_line(t, "SwapCached", 0);
+	meminfo_line(t, "Active", 0);
+	meminfo_line(t, "Inactive", 0);
+	meminfo_line(t, "SwapTotal", 0);
+	meminfo_line(t, "SwapFree", 0);
+	meminfo_line(t, "Slab", slab);
+	meminfo_line(t, "SReclaimable", 0);
+	meminfo_line(t, "SUnreclaim", slab);
+	put(t, "%-16s%8lu kB\n", "KernelStack:", kstack_pages * (PAGE_SIZE / 1024));
+	meminfo_line(t, "PageTables", (u64)c.stat[NR_PAGETABLE]);
+	meminfo_line(t, "HugePages_Total", 0);
+	put(t, "%-16s%8lu kB\n", "Hugepagesize:", 2048UL);
+}
+
+static void gen_vmstat(struct text *t)
+{
+	struct mm_counters c;
+	mm_counters_read(&c);
+	put(t, "nr_free_pages %lu\n", c.free_pages);
+	put(t, "nr_slab_unreclaimable %ld\n", c.stat[NR_SLAB_PAGES]);
+	put(t, "nr_page_table_pages %ld\n", c.stat[NR_PAGETABLE]);
+	put(t, "nr_kernel_stack %lu\n", (u64)nr_threads_alive() * (KSTACK_SIZE / 1024));
+	put(t, "nr_tlb_remote_flush %lu\n", READ_ONCE(tlb_stat[NR_TLB_REMOTE_FLUSH]));
+	put(t, "nr_tlb_remote_flush_received %lu\n", READ_ONCE(tlb_stat[NR_TLB_REMOTE_FLUSH_RECEIVED]));
+	put(t, "nr_tlb_local_flush_all %lu\n", READ_ONCE(tlb_stat[NR_TLB_LOCAL_FLUSH_ALL]));
+	put(t, "nr_tlb_local_flush_one %lu\n", READ_ONCE(tlb_stat[NR_TLB_LOCAL_FLUSH_ONE]));
+}
+
+static void status_kb(struct text *t, const char *name, u64 pages)
+{
+	put(t, "%s:\t%8lu kB\n", name, pages * (PAGE_SIZE / 1024));
+}
+
+static void gen_status(struct text *t, struct process *p)
+{
+	struct mm_struct *mm = p->mm;
+	u64 rss = mm ? READ_ONCE(mm->rss_pages) : 0;
+	/* Page-table pages below the top level: Linux's VmPTE does not count
+	 * the PGD either. */
+	u64 pte = mm ? READ_ONCE(mm->pgtable_pages) : 0;
+	put(t, "Name:\t%s\n", p->name);
+	put(t, "Umask:\t0022\n");
+	put(t, "State:\tR (running)\n");
+	put(t, "Tgid:\t%u\n", p->pid);
+	put(t, "Ngid:\t0\n");
+	put(t, "Pid:\t%u\n", p->pid);
+	put(t, "PPid:\t%u\n", p->parent ? p->parent->pid : 0);
+	put(t, "TracerPid:\t0\n");
+	put(t, "Uid:\t0\t0\t0\t0\n");
+	put(t, "Gid:\t0\t0\t0\t0\n");
+	put(t, "FDSize:\t%u\n", MAX_FILES);
+	status_kb(t, "VmRSS", rss);
+	status_kb(t, "RssAnon", rss);
+	status_kb(t, "RssFile", 0);
+	status_kb(t, "RssShmem", 0);
+	status_kb(t, "VmPTE", pte);
+	status_kb(t, "VmSwap", 0);
+	put(t, "Threads:\t%u\n", p->nr_threads);
+}
+
+int procfs_open(const char *path, struct file *f)
+{
+	struct process *p = current_proc();
+	const char *rest = NULL;
+	char own[32];
+	snprintf(own, sizeof(own), "/proc/%u/", p->pid);
+	if (!strncmp(path, "/proc/self/", 11))
+		rest = path + 11;
+	else if (!strncmp(path, own, strlen(own)))
+		rest = path + strlen(own);
+	int which;
+	if (rest && !strcmp(rest, "maps"))
+		which = 0;
+	else if (rest && !strcmp(rest, "status"))
+		which = 1;
+	else if (!strcmp(path, "/proc/meminfo"))
+		which = 2;
+	else if (!strcmp(path, "/proc/vmstat"))
+		which = 3;
+	else
+		return -ENOENT;
+
+	struct text t = { get_free_pages(GFP_KERNEL, PROCFS_ORDER), 0, PROCFS_SIZE };
+	if (!t.buf)
+		return -ENOMEM;
+	switch (which) {
+	case 0:
+		t.len = p->mm ? mm_format_maps(p->mm, t.buf, t.size) : 0;
+		if (t.len > t.size)
+			t.len = t.size;
+		break;
+	case 1:
+		gen_status(&t, p);
+		break;
+	case 2:
+		gen_meminfo(&t);
+		break;
+	default:
+		gen_vmstat(&t);
+		break;
+	}
+	f->buf = t.buf;
+	f->order = PROCFS_ORDER;
+	f->len = t.len;
+	f->pos = 0;
+	return 0;
+}

@@ -1,0 +1,201 @@
+/* mm/mm.h - user address spaces: the contract between the memory manager
+ * (mm/: address spaces, VMAs, user page tables, faults, mmap & co.) and the
+ * process side (kernel/: processes, exec, the scheduler, system calls).
+ *
+ * An address space (struct mm_struct, Linux's name) is shared by the threads
+ * of one process. Its lower half (user space, 0 .. USER_SPACE_END) is
+ * described by VMAs and mapped by its own page tables; its upper half is the
+ * kernel's, shared by every address space (the top-level entries 256..511
+ * are copied from the kernel root when the address space is created, and
+ * the kernel never adds top-level entries after boot).
+ *
+ * Locking (details in mm/vma.c and mm/pgtable.c):
+ *   mmap_lock (reader/writer, may sleep): readers look at the VMA set
+ *     (page faults, /proc/self/maps); writers change it (mmap, munmap,
+ *     mprotect, brk, madvise, exit, fork copies the parent under it).
+ *   page_table_lock (spinlock): held while changing this address space's
+ *     page-table entries. One lock per address space for now; the [tlb]
+ *     and [madvise] issues describe how it would split per table.
+ *   Lock order: mmap_lock, then page_table_lock, then page/zone locks.
+ *
+ * TLB rule (docs/tlb-shootdown.md once [tlb] lands): anything that removes or
+ * narrows a translation flushes every CPU in mm->cpumask and waits, and only
+ * then frees the pages it unmapped. Until [tlb] brings the real mechanism,
+ * flush_tlb_mm() does a full flush on every such CPU through an IPI.
+ */
+#ifndef PAGODA_MM_MM_H
+#define PAGODA_MM_MM_H
+
+#include "kernel/types.h"
+#include "kernel/spinlock.h"
+#include "kernel/rwsem.h"
+#include "arch/x86_64/percpu.h"
+#include "kernel/elf.h"          /* USER_SPACE_END */
+
+/* Linux's values (uapi asm-generic/mman-common.h, mman.h). */
+#define PROT_NONE 0x0
+#define PROT_READ 0x1
+#define PROT_WRITE 0x2
+#define PROT_EXEC 0x4
+#define MAP_SHARED 0x01
+#define MAP_PRIVATE 0x02
+#define MAP_FIXED 0x10
+#define MAP_ANONYMOUS 0x20
+#define MAP_GROWSDOWN 0x0100
+#define MAP_NORESERVE 0x4000
+#define MAP_POPULATE 0x8000
+#define MAP_FIXED_NOREPLACE 0x100000
+
+/* VMA flags (ours; Linux's VM_* have the same meaning). */
+#define VM_READ 0x1
+#define VM_WRITE 0x2
+#define VM_EXEC 0x4
+#define VM_SHARED 0x8
+#define VM_MAYREAD 0x10
+#define VM_MAYWRITE 0x20
+#define VM_MAYEXEC 0x40
+#define VM_STACK 0x100          /* the initial stack: "[stack]" */
+#define VM_HEAP 0x200           /* brk area: "[heap]" */
+
+struct vm_area;                 /* mm/vma.h */
+
+struct mm_struct {
+	u64 pgd_phys;                   /* top-level page table (PML4) */
+	struct rwsem mmap_lock;
+	spinlock_t page_table_lock;
+	void *vma_root;                 /* mm/vma.h's struct vma_set */
+	u32 nr_vmas;
+	u32 users;                      /* threads using it (atomic) */
+	cpumask_t cpumask;              /* CPUs that may hold its translations (atomic) */
+	u64 rss_pages;                  /* resident user pages (VmRSS) */
+	u64 pgtable_pages;              /* page-table pages below the PML4 (VmPTE) */
+	u64 start_brk, brk;
+	u64 start_stack;
+	u64 mmap_base;                  /* top of the area mmap() places mappings in */
+	/* mm/ additions */
+	struct page *pgd_page;          /* the PML4's descriptor */
+};
+
+/* New empty address space (kernel half shared). NULL on -ENOMEM. */
+struct mm_struct *mm_create(void);
+void mm_get(struct mm_struct *mm);
+/* Drop a user; the last one unmaps everything and frees every page and page
+ * table (free-page counts return to their value before the mm existed). */
+void mm_put(struct mm_struct *mm);
+/* fork(): a copy of parent's VMAs and contents. 0 or -ENOMEM (nothing leaks
+ * and the parent is untouched on failure). Caller holds no mm lock. */
+int mm_fork(struct mm_struct *parent, struct mm_struct **child);
+
+/* Load next's page tables on this CPU (CR3) and keep cpumask right. prev may
+ * equal next (no-op) or be NULL. Called by the scheduler with interrupts
+ * disabled. Kernel threads (mm NULL) keep whatever is loaded (lazy TLB). */
+void switch_mm(struct mm_struct *prev, struct mm_struct *next);
+
+/* exec: map an ELF segment. data/filesz are copied, the rest up to memsz
+ * is zero; prot is PROT_*. 0 or -errno. Caller holds mmap_lock for write
+ * or is the only user. */
+int mm_map_segment(struct mm_struct *mm, u64 vaddr, u64 memsz, const void *data,
+		   u64 filesz, u32 prot);
+/* exec: the initial stack VMA (VM_STACK) of `size` bytes ending at top,
+ * and the heap start for brk. 0 or -errno. */
+int mm_setup_stack(struct mm_struct *mm, u64 top, u64 size);
+void mm_set_brk_start(struct mm_struct *mm, u64 start);
+
+/* A page fault at addr (error_code as pushed by the CPU) in mm.
+ * 0: resolved, retry the instruction. -EFAULT: no VMA or not allowed
+ * (SIGSEGV for a user access; exception-table fixup for uaccess).
+ * -ENOMEM: out of memory (the process is killed). Takes mmap_lock itself. */
+int handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code);
+
+/* Full TLB flush of mm on every CPU in mm->cpumask (this one included when
+ * loaded), waiting for all. Temporary until [tlb]. */
+void flush_tlb_mm(struct mm_struct *mm);
+
+/* /proc/self/maps text in Linux's format; returns length written. */
+size_t mm_format_maps(struct mm_struct *mm, char *buf, size_t size);
+
+/* Registers mmap, munmap, mprotect, brk, madvise (mm/mmap.c). */
+void mm_syscalls_init(void);
+
+/* --- additions beyond the first contract (mm/ side) --- */
+
+/* Notes on the calls above:
+ *   handle_mm_fault may sleep (mmap_lock is a sleeping lock) and may send
+ *     TLB-flush IPIs and wait for them: call it with interrupts enabled and
+ *     no spinlock held (the #PF handler enables interrupts first if the
+ *     faulting context had them on).
+ *   mm_map_segment wants vaddr >= MMAP_MIN_ADDR and the segment below
+ *     TASK_SIZE; mm_setup_stack accepts a top up to USER_SPACE_END (Linux
+ *     uses TASK_SIZE) and sets start_stack = top, which /proc/PID/maps uses
+ *     to name [stack] (the process side may store the real initial RSP).
+ *   switch_mm ignores prev: it trusts its own record of what each CPU has
+ *     loaded, so a scheduler may pass the previous thread's mm or NULL.
+ */
+
+/* Highest user address + 1 that mmap hands out (Linux's TASK_SIZE: the
+ * last page below USER_SPACE_END stays unmapped), the lowest address
+ * MAP_FIXED may use (Linux's default vm.mmap_min_addr), and where mm_create()
+ * puts mmap_base (TASK_SIZE minus Linux's minimum stack gap of 128 MiB). */
+#define TASK_SIZE 0x00007ffffffff000UL
+#define MMAP_MIN_ADDR 0x10000UL
+#define MMAP_BASE_DEFAULT (TASK_SIZE - (128UL << 20))
+
+/* A kernel thread borrowing an address space (Linux's kthread_use_mm):
+ * takes a reference, sets current->mm and loads it; unuse loads the kernel's
+ * own tables again and drops the reference. Tests use it to touch user
+ * memory through copy_to_user/copy_from_user. */
+void kthread_use_mm(struct mm_struct *mm);
+void kthread_unuse_mm(struct mm_struct *mm);
+
+/* The address space loaded on this CPU (NULL: the kernel's own tables). */
+struct mm_struct *mm_loaded_on_this_cpu(void);
+
+/* The shared zero page (PG_zero). Allocated by the first mm_create(); tests
+ * call zero_page_init() before measuring a free-page baseline. */
+extern struct page *zero_page;
+void zero_page_init(void);
+
+/* Fault [start, end) in now, as reads (or writes, in writable VMAs) would;
+ * PROT_NONE VMAs are skipped. Caller holds mmap_lock. 0, -EFAULT (a hole)
+ * or -ENOMEM. (MAP_POPULATE, MADV_POPULATE_*.) */
+int mm_populate(struct mm_struct *mm, u64 start, u64 end, bool write);
+/* A private page mapped at addr whatever the VMA's rights (exec fills it
+ * through the direct map); NULL when there is no VMA or no memory. */
+struct page *mm_get_private_page(struct mm_struct *mm, u64 addr);
+
+/* The system calls on a given address space (the sys_* handlers pass
+ * current->mm; tests call these directly). Linux's return values. */
+long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int fd, u64 off);
+long do_munmap_range(struct mm_struct *mm, u64 start, u64 len);
+long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot);
+long do_brk(struct mm_struct *mm, u64 brk);
+long do_madvise(struct mm_struct *mm, u64 start, u64 len, u64 advice);
+
+/* How the calling process has fd open: -EBADF, or MM_FD_* bits. mmap() of
+ * a descriptor needs them to give Linux's errno in Linux's order (EBADF;
+ * EOVERFLOW; EOPNOTSUPP/EACCES; EPERM for PROT_EXEC on a noexec mount such
+ * as /proc; then ENODEV, since no file can be mapped yet). mm/mmap.c has a
+ * weak default (0, 1, 2 open for reading and writing, as a console);
+ * kernel/ overrides it once it has file tables: a /proc file opened
+ * read-only is MM_FD_READ | MM_FD_NOEXEC | MM_FD_REGULAR. */
+#define MM_FD_READ 1            /* opened for reading (FMODE_READ) */
+#define MM_FD_WRITE 2           /* opened for writing (FMODE_WRITE) */
+#define MM_FD_NOEXEC 4          /* on a noexec mount (procfs always is) */
+#define MM_FD_REGULAR 8         /* a regular file (else a character device) */
+int mm_fd_mode(int fd);
+
+/* Flush one page's translation of mm on every CPU in mm->cpumask (INVLPG
+ * there and here), waiting for all: a fault replacing one PTE needs no more. */
+void flush_tlb_page(struct mm_struct *mm, u64 addr);
+
+/* TLB-flush counters, under Linux's /proc/vmstat names. */
+enum tlb_stat_item {
+	NR_TLB_REMOTE_FLUSH,            /* flush_tlb_mm calls that sent IPIs */
+	NR_TLB_REMOTE_FLUSH_RECEIVED,   /* flush IPIs handled */
+	NR_TLB_LOCAL_FLUSH_ALL,         /* full local flushes (CR3 reloads) */
+	NR_TLB_LOCAL_FLUSH_ONE,         /* single-page local flushes (invlpg) */
+	NR_TLB_STAT_ITEMS
+};
+extern u64 tlb_stat[NR_TLB_STAT_ITEMS];
+
+#endif

@@ -1,0 +1,689 @@
+/* mm/mmap.c - the memory system calls (mmap, munmap, mprotect, brk, madvise)
+ * and the exec helpers that build an address space.
+ *
+ * Every check follows Linux's order (mm/mmap.c do_mmap, mm/mprotect.c,
+ * mm/madvise.c there), so that the same bad call gets the same errno; the
+ * comments name the cases. All changes to the VMA set happen with mmap_lock
+ * held for write; PTE changes additionally take page_table_lock. Anything
+ * that removes or narrows translations goes unmap -> flush -> free through
+ * struct unmap_batch (mm/pgtable.h).
+ */
+#include "mm/mm.h"
+#include "mm/vma.h"
+#include "mm/pgtable.h"
+#include "mm/shared_anon.h"
+#include "kernel/errno.h"
+#include "kernel/sched.h"
+#include "kernel/string.h"
+#include "kernel/syscall.h"
+
+/* Linux's values, until kernel/errno.h has them. */
+#ifndef EOPNOTSUPP
+#define EOPNOTSUPP 95
+#endif
+#ifndef EOVERFLOW
+#define EOVERFLOW 75
+#endif
+
+#define PROT_SEM 0x8
+#define PROT_GROWSDOWN 0x01000000
+#define PROT_GROWSUP 0x02000000
+#define MAP_TYPE 0x0f
+#define MAP_SHARED_VALIDATE 0x03
+
+#define MADV_NORMAL 0
+#define MADV_RANDOM 1
+#define MADV_SEQUENTIAL 2
+#define MADV_WILLNEED 3
+#define MADV_DONTNEED 4
+#define MADV_FREE 8
+#define MADV_REMOVE 9
+#define MADV_DONTFORK 10
+#define MADV_DOFORK 11
+#define MADV_MERGEABLE 12
+#define MADV_UNMERGEABLE 13
+#define MADV_HUGEPAGE 14
+#define MADV_NOHUGEPAGE 15
+#define MADV_DONTDUMP 16
+#define MADV_DODUMP 17
+#define MADV_WIPEONFORK 18
+#define MADV_KEEPONFORK 19
+#define MADV_COLD 20
+#define MADV_PAGEOUT 21
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#define MADV_DONTNEED_LOCKED 24
+#define MADV_COLLAPSE 25
+
+#define VM_ACCESS (VM_READ | VM_WRITE | VM_EXEC)
+#define VM_MAYALL (VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
+
+static inline u64 page_align(u64 x) { return (x + PAGE_SIZE - 1) & PAGE_MASK; }
+static inline struct vma_set *vmas(struct mm_struct *mm) { return mm->vma_root; }
+static inline void sync_nr(struct mm_struct *mm) { mm->nr_vmas = vmas(mm)->nr; }
+
+static u32 prot_to_vm(u64 prot)
+{
+	u32 f = 0;
+	if (prot & PROT_READ)
+		f |= VM_READ;
+	if (prot & PROT_WRITE)
+		f |= VM_WRITE;
+	if (prot & PROT_EXEC)
+		f |= VM_EXEC;
+	return f;
+}
+
+/* If a VMA straddles addr, split it there. 0 or -ENOMEM. */
+static int split_at(struct mm_struct *mm, u64 addr)
+{
+	struct vma_set *s = vmas(mm);
+	u32 i = vma_index(s, addr);
+	if (i < s->nr && s->v[i]->start < addr) {
+		int err = vma_split(s, i, addr);
+		sync_nr(mm);
+		return err;
+	}
+	return 0;
+}
+
+/* Unmap [start, end) (page-aligned): split the VMAs at the edges, zap the
+ * PTEs, drop the VMAs, unhook page tables nothing uses any more, flush,
+ * free. Holes are fine. mmap_lock held for write. */
+static int do_munmap(struct mm_struct *mm, u64 start, u64 end)
+{
+	struct vma_set *s = vmas(mm);
+	if (!vma_find_intersection(s, start, end))
+		return 0;
+	if (split_at(mm, start) || split_at(mm, end))
+		return -ENOMEM;
+	struct unmap_batch b;
+	unmap_batch_init(&b, mm);
+	spin_lock(&mm->page_table_lock);
+	zap_range(mm, start, end, &b);
+	u32 i = vma_index(s, start);
+	while (i < s->nr && s->v[i]->start < end) {
+		struct vm_area *v = s->v[i];
+		vma_remove_at(s, i);
+		vma_free(v);            /* pages keep their PTE references in b */
+	}
+	sync_nr(mm);
+	free_pgtables(mm, start, end, &b);
+	spin_unlock(&mm->page_table_lock);
+	unmap_batch_finish(&b);
+	return 0;
+}
+
+/* Rewrite the PTEs of [start, end) for new VMA flags. Caller flushes. */
+static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags)
+{
+	u64 a = start;
+	u64 *e;
+	spin_lock(&mm->page_table_lock);
+	while ((e = pte_next_mapped(mm, &a, end)) != NULL) {
+		u64 old = pte_read(e);
+		u64 keep = old & (PTE_A | PTE_D | PTE_SPECIAL | PTE_UFFD_WP);
+		/* The zero page stays read-only whatever the VMA says. */
+		pte_set(e, mk_pte(old & PTE_ADDR_MASK, flags, !pte_special(old)) | keep);
+		a += PAGE_SIZE;
+	}
+	spin_unlock(&mm->page_table_lock);
+}
+
+/* Give [start, end), which lies inside the VMA at index i, the flags
+ * newflags: split off the rest, set, rewrite the PTEs, merge with equal
+ * neighbours. Caller flushes the TLBs. 0 or -ENOMEM. */
+static int set_range_flags(struct mm_struct *mm, u64 start, u64 end, u32 newflags)
+{
+	struct vma_set *s = vmas(mm);
+	if (split_at(mm, start) || split_at(mm, end))
+		return -ENOMEM;
+	u32 i = vma_index(s, start);
+	struct vm_area *v = s->v[i];
+	if (v->flags != newflags) {
+		v->flags = newflags;
+		change_ptes(mm, start, end, newflags);
+	}
+	vma_merge(s, i);
+	sync_nr(mm);
+	return 0;
+}
+
+/* Highest free range of len bytes below high and at or above MMAP_MIN_ADDR
+ * (0 if none). A walk down the sorted array: O(n), see vma.h. */
+static u64 gap_below(struct mm_struct *mm, u64 len, u64 high)
+{
+	struct vma_set *s = vmas(mm);
+	u32 k = vma_index(s, high);
+	for (;;) {
+		u64 top = k < s->nr ? MIN(s->v[k]->start, high) : high;
+		u64 bottom = k > 0 ? s->v[k - 1]->end : MMAP_MIN_ADDR;
+		bottom = MAX(bottom, MMAP_MIN_ADDR);
+		if (top >= bottom && top - bottom >= len)
+			return top - len;
+		if (k == 0)
+			return 0;
+		k--;
+	}
+}
+
+static u64 get_unmapped_area(struct mm_struct *mm, u64 hint, u64 len)
+{
+	if (hint) {
+		hint = page_align(hint);
+		if (hint >= MMAP_MIN_ADDR && hint <= TASK_SIZE - len &&
+		    !vma_find_intersection(vmas(mm), hint, hint + len))
+			return hint;
+	}
+	u64 a = gap_below(mm, len, mm->mmap_base);
+	if (!a)
+		a = gap_below(mm, len, TASK_SIZE);  /* above mmap_base, as a last resort */
+	return a;
+}
+
+/* A new anonymous VMA at [addr, addr+len), replacing what was there. */
+static long mmap_region(struct mm_struct *mm, u64 addr, u64 len, u32 vm_flags)
+{
+	struct vma_set *s = vmas(mm);
+	int err = do_munmap(mm, addr, addr + len);
+	if (err)
+		return err;
+	if (vma_reserve(s, 1))
+		return -ENOMEM;
+	struct vm_area *v = vma_alloc(addr, addr + len, vm_flags);
+	if (!v)
+		return -ENOMEM;
+	if (vm_flags & VM_SHARED) {
+		v->shared = shared_anon_create(len / PAGE_SIZE);
+		if (!v->shared) {
+			vma_free(v);
+			return -ENOMEM;
+		}
+	}
+	vma_insert(s, v);               /* reserved: cannot fail */
+	vma_merge(s, vma_index(s, addr));
+	sync_nr(mm);
+	return (long)addr;
+}
+
+/* kernel/ owns the file descriptors: it may provide this; until it does the
+ * console's 0, 1 and 2 count as open for reading and writing. */
+__attribute__((weak)) int mm_fd_mode(int fd)
+{
+	return fd >= 0 && fd <= 2 ? MM_FD_READ | MM_FD_WRITE : -EBADF;
+}
+
+/* The flags every file's mmap understands (Linux's LEGACY_MAP_MASK). */
+#define MAP_DENYWRITE 0x0800
+#define MAP_EXECUTABLE 0x1000
+#define MAP_UNINITIALIZED 0x4000000
+#define MAP_LOCKED 0x2000
+#define MAP_NONBLOCK 0x10000
+#define MAP_STACK 0x20000
+#define MAP_HUGETLB 0x40000
+#define LEGACY_MAP_MASK (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | \
+			 MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | \
+			 MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB)
+
+/* The checks Linux makes on a file mapping before it finds the file has
+ * no mmap operation: every file here ends in -ENODEV or an earlier error. */
+static long file_mmap_error(u64 len, u64 pgoff, u64 prot, u64 flags, int mode)
+{
+	/* file_mmap_ok: the mapped range must fit in a file offset. */
+	u64 maxsize = (mode & MM_FD_REGULAR) ? 0x7fffffffffffffffUL : ~0UL;
+	if (len > maxsize || pgoff > (maxsize - len) >> PAGE_SHIFT)
+		return -EOVERFLOW;
+	switch (flags & MAP_TYPE) {
+	case MAP_SHARED:
+		flags &= LEGACY_MAP_MASK;
+		/* fall through */
+	case MAP_SHARED_VALIDATE:
+		if (flags & ~(u64)LEGACY_MAP_MASK)
+			return -EOPNOTSUPP;
+		if ((prot & PROT_WRITE) && !(mode & MM_FD_WRITE))
+			return -EACCES;
+		/* fall through */
+	case MAP_PRIVATE:
+		if (!(mode & MM_FD_READ))
+			return -EACCES;
+		if ((mode & MM_FD_NOEXEC) && (prot & PROT_EXEC))
+			return -EPERM;
+		return -ENODEV;
+	default:
+		return -EINVAL;
+	}
+}
+
+long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int fd, u64 off)
+{
+	bool anon = (flags & MAP_ANONYMOUS) != 0;
+	int mode = 0;
+	if (off & ~PAGE_MASK)
+		return -EINVAL;
+	if (!anon) {
+		mode = mm_fd_mode(fd);
+		if (mode < 0)
+			return -EBADF;
+	}
+	if (len == 0)
+		return -EINVAL;
+	if (flags & MAP_FIXED_NOREPLACE)
+		flags |= MAP_FIXED;
+	if (!(flags & MAP_FIXED) && addr && addr < MMAP_MIN_ADDR)
+		addr = MMAP_MIN_ADDR;   /* Linux's round_hint_to_min */
+	len = page_align(len);
+	if (len == 0)
+		return -ENOMEM;         /* the length wrapped */
+	u64 pgoff = off >> PAGE_SHIFT;
+	if (pgoff + (len >> PAGE_SHIFT) < pgoff)
+		return -EOVERFLOW;
+	if (mm->nr_vmas >= MAX_VMAS)
+		return -ENOMEM;
+
+	down_write(&mm->mmap_lock);
+	long ret;
+	/* get_unmapped_area */
+	if (len > TASK_SIZE) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (flags & MAP_FIXED) {
+		if (addr > TASK_SIZE - len) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		if (addr & ~PAGE_MASK) {
+			ret = -EINVAL;
+			goto out;
+		}
+		if (addr < MMAP_MIN_ADDR) {
+			ret = -EPERM;   /* security_mmap_addr */
+			goto out;
+		}
+	} else {
+		addr = get_unmapped_area(mm, addr, len);
+		if (!addr) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	if ((flags & MAP_FIXED_NOREPLACE) && vma_find_intersection(vmas(mm), addr, addr + len)) {
+		ret = -EEXIST;
+		goto out;
+	}
+	u32 vm_flags = prot_to_vm(prot) | VM_MAYALL;
+	u64 type = flags & MAP_TYPE;
+	if (!anon) {
+		ret = file_mmap_error(len, pgoff, prot, flags, mode);
+		goto out;
+	}
+	if (type == MAP_SHARED) {
+		if (flags & MAP_GROWSDOWN) {
+			ret = -EINVAL;
+			goto out;
+		}
+		vm_flags |= VM_SHARED;
+	} else if (type != MAP_PRIVATE) {
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = mmap_region(mm, addr, len, vm_flags);
+	if (ret >= 0 && (flags & MAP_POPULATE))
+		mm_populate(mm, addr, addr + len, (vm_flags & VM_WRITE) != 0);  /* errors ignored, as Linux */
+out:
+	up_write(&mm->mmap_lock);
+	return ret;
+}
+
+static struct mm_struct *current_mm(void)
+{
+	return current_thread()->mm;
+}
+
+static long sys_mmap(u64 addr, u64 len, u64 prot, u64 flags, u64 fd, u64 off)
+{
+	struct mm_struct *mm = current_mm();
+	if (!mm)
+		return -ENOMEM;
+	return do_mmap(mm, addr, len, prot, flags, (int)fd, off);
+}
+
+long do_munmap_range(struct mm_struct *mm, u64 start, u64 len)
+{
+	if ((start & ~PAGE_MASK) || start > TASK_SIZE || len > TASK_SIZE - start)
+		return -EINVAL;
+	len = page_align(len);
+	if (len == 0)
+		return -EINVAL;
+	down_write(&mm->mmap_lock);
+	long ret = do_munmap(mm, start, start + len);
+	up_write(&mm->mmap_lock);
+	return ret;
+}
+
+static long sys_munmap(u64 start, u64 len)
+{
+	struct mm_struct *mm = current_mm();
+	if (!mm)
+		return -EINVAL;
+	return do_munmap_range(mm, start, len);
+}
+
+long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot)
+{
+	if (start & ~PAGE_MASK)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	len = page_align(len);
+	u64 end = start + len;
+	if (end <= start)
+		return -ENOMEM;
+	u64 grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+	prot &= ~grows;
+	if (grows == (PROT_GROWSDOWN | PROT_GROWSUP))
+		return -EINVAL;
+	if (prot & ~(u64)(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM))
+		return -EINVAL;
+
+	struct vma_set *s = vmas(mm);
+	long err = 0;
+	bool changed = false;
+	down_write(&mm->mmap_lock);
+	u32 i = vma_index(s, start);
+	if (i >= s->nr) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (grows & PROT_GROWSUP) {
+		err = -EINVAL;          /* x86 has no upward-growing VMAs */
+		goto out;
+	}
+	if (grows & PROT_GROWSDOWN) {
+		if (s->v[i]->start >= end || !(s->v[i]->flags & VM_STACK)) {
+			err = -EINVAL;
+			goto out;
+		}
+		start = s->v[i]->start;
+	} else if (s->v[i]->start > start) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* VMA by VMA, as Linux: a hole found part way leaves the VMAs before
+	 * it changed and returns -ENOMEM. */
+	u64 nstart = start;
+	for (;;) {
+		struct vm_area *v = s->v[vma_index(s, nstart)];
+		u32 newflags = (v->flags & ~VM_ACCESS) | prot_to_vm(prot);
+		/* Each right asked for needs its VM_MAY* (VM_MAYREAD == VM_READ << 4...). */
+		if ((newflags & ~(newflags >> 4)) & VM_ACCESS) {
+			err = -EACCES;
+			break;
+		}
+		u64 tmp = MIN(v->end, end);
+		err = set_range_flags(mm, nstart, tmp, newflags);
+		changed = true;
+		if (err)
+			break;
+		nstart = tmp;
+		if (nstart >= end)
+			break;
+		struct vm_area *next = vma_find(s, nstart);
+		if (!next) {
+			err = -ENOMEM;
+			break;
+		}
+	}
+	if (changed)
+		flush_tlb_mm(mm);       /* rights may have been narrowed */
+out:
+	up_write(&mm->mmap_lock);
+	return err;
+}
+
+static long sys_mprotect(u64 start, u64 len, u64 prot)
+{
+	struct mm_struct *mm = current_mm();
+	if (!mm)
+		return -ENOMEM;
+	return do_mprotect(mm, start, len, prot);
+}
+
+long do_brk(struct mm_struct *mm, u64 brk)
+{
+	down_write(&mm->mmap_lock);
+	u64 origbrk = mm->brk;
+	u64 newbrk = page_align(brk), oldbrk = page_align(mm->brk);
+	if (brk < mm->start_brk || brk > TASK_SIZE)
+		goto out;
+	if (newbrk == oldbrk) {
+		mm->brk = brk;
+		goto success;
+	}
+	if (brk <= mm->brk) {
+		/* Shrink: the heap's tail goes. */
+		if (do_munmap(mm, newbrk, oldbrk))
+			goto out;
+		mm->brk = brk;
+		goto success;
+	}
+	/* Grow: not into the next mapping (with a page to spare, as Linux). */
+	struct vm_area *next = vma_find_intersection(vmas(mm), oldbrk, TASK_SIZE);
+	if (next && newbrk + PAGE_SIZE > next->start)
+		goto out;
+	if (mmap_region(mm, oldbrk, newbrk - oldbrk, VM_READ | VM_WRITE | VM_MAYALL) < 0)
+		goto out;
+	mm->brk = brk;
+success:
+	up_write(&mm->mmap_lock);
+	return (long)brk;
+out:
+	up_write(&mm->mmap_lock);
+	return (long)origbrk;
+}
+
+static long sys_brk(u64 brk)
+{
+	struct mm_struct *mm = current_mm();
+	if (!mm)
+		return 0;
+	return do_brk(mm, brk);
+}
+
+static bool madvise_valid(u64 advice)
+{
+	switch (advice) {
+	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
+	case MADV_DONTNEED: case MADV_FREE: case MADV_REMOVE: case MADV_DONTFORK:
+	case MADV_DOFORK: case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE: case MADV_DONTDUMP: case MADV_DODUMP: case MADV_WIPEONFORK:
+	case MADV_KEEPONFORK: case MADV_COLD: case MADV_PAGEOUT: case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE: case MADV_DONTNEED_LOCKED: case MADV_COLLAPSE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* MADV_DONTNEED on [start, end) of one VMA: drop the pages; private memory
+ * reads back as zero afterwards (a fresh fault), shared memory as the
+ * object's contents. Unmap -> flush -> free, as always. */
+static void zap_advice(struct mm_struct *mm, u64 start, u64 end)
+{
+	struct unmap_batch b;
+	unmap_batch_init(&b, mm);
+	spin_lock(&mm->page_table_lock);
+	zap_range(mm, start, end, &b);
+	spin_unlock(&mm->page_table_lock);
+	unmap_batch_finish(&b);
+}
+
+long do_madvise(struct mm_struct *mm, u64 start, u64 len_in, u64 advice)
+{
+	if (!madvise_valid(advice))
+		return -EINVAL;
+	if (start & ~PAGE_MASK)
+		return -EINVAL;
+	u64 len = page_align(len_in);
+	if (len_in && !len)
+		return -EINVAL;
+	u64 end = start + len;
+	if (end < start)
+		return -EINVAL;
+	if (end == start)
+		return 0;
+
+	struct vma_set *s = vmas(mm);
+	long err = 0;
+	bool hole = false;
+	down_write(&mm->mmap_lock);
+	u64 a = start;
+	while (a < end) {
+		u32 i = vma_index(s, a);
+		if (i >= s->nr || s->v[i]->start >= end) {
+			hole = true;
+			break;
+		}
+		struct vm_area *v = s->v[i];
+		if (v->start > a)
+			hole = true;    /* keep going: Linux applies to every VMA */
+		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
+		switch (advice) {
+		case MADV_DONTNEED:
+		case MADV_DONTNEED_LOCKED:
+			zap_advice(mm, lo, hi);
+			break;
+		case MADV_FREE:
+			if (v->flags & VM_SHARED) {
+				err = -EINVAL;
+				goto out;
+			}
+			zap_advice(mm, lo, hi);  /* free at once: allowed */
+			break;
+		case MADV_REMOVE:
+			/* Punch a hole in the shared object: it reads back as
+			 * zero. Private memory has no object: -EINVAL. */
+			if (!(v->flags & VM_SHARED)) {
+				err = -EINVAL;
+				goto out;
+			}
+			if (!(v->flags & VM_WRITE)) {
+				err = -EACCES;
+				goto out;
+			}
+			zap_advice(mm, lo, hi);
+			shared_anon_punch(v->shared, v->pgoff + (lo - v->start) / PAGE_SIZE,
+					  (hi - lo) / PAGE_SIZE);
+			break;
+		case MADV_POPULATE_READ:
+		case MADV_POPULATE_WRITE:
+			if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC)) ||
+			    (advice == MADV_POPULATE_WRITE && !(v->flags & VM_WRITE))) {
+				err = advice == MADV_POPULATE_WRITE ? -EFAULT : -ENOMEM;
+				goto out;
+			}
+			err = mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
+			if (err)
+				goto out;
+			break;
+		default:
+			break;          /* hints: nothing to do yet */
+		}
+		a = hi;
+	}
+	if (hole)
+		err = -ENOMEM;
+out:
+	up_write(&mm->mmap_lock);
+	return err;
+}
+
+static long sys_madvise(u64 start, u64 len, u64 advice)
+{
+	struct mm_struct *mm = current_mm();
+	if (!mm)
+		return -ENOMEM;
+	return do_madvise(mm, start, len, advice);
+}
+
+void mm_syscalls_init(void)
+{
+	syscall_register(SYS_mmap, (void (*)(void))sys_mmap);
+	syscall_register(SYS_munmap, (void (*)(void))sys_munmap);
+	syscall_register(SYS_mprotect, (void (*)(void))sys_mprotect);
+	syscall_register(SYS_brk, (void (*)(void))sys_brk);
+	syscall_register(SYS_madvise, (void (*)(void))sys_madvise);
+}
+
+/* --- exec --- */
+
+int mm_map_segment(struct mm_struct *mm, u64 vaddr, u64 memsz, const void *data,
+		   u64 filesz, u32 prot)
+{
+	if (memsz == 0)
+		return 0;
+	if (filesz > memsz || vaddr < MMAP_MIN_ADDR || vaddr >= TASK_SIZE || memsz > TASK_SIZE - vaddr)
+		return -EINVAL;
+	u64 start = vaddr & PAGE_MASK, end = page_align(vaddr + memsz);
+	u32 flags = prot_to_vm(prot) | VM_MAYALL;
+	struct vma_set *s = vmas(mm);
+
+	/* Pages already mapped by an earlier segment (two segments sharing a
+	 * page) keep their VMA with the union of the rights; the rest gets a
+	 * new VMA. */
+	u64 a = start;
+	while (a < end) {
+		struct vm_area *v = vma_find_intersection(s, a, end);
+		u64 gap_end = v ? MAX(v->start, a) : end;
+		if (gap_end > a) {
+			long r = mmap_region(mm, a, gap_end - a, flags);
+			if (r < 0)
+				return (int)r;
+			a = gap_end;
+			continue;
+		}
+		u64 hi = MIN(v->end, end);
+		if ((v->flags | flags) != v->flags) {
+			int err = set_range_flags(mm, a, hi, v->flags | flags);
+			if (err)
+				return err;
+		}
+		a = hi;
+	}
+	flush_tlb_mm(mm);
+
+	/* The bytes: file data, then zeros up to memsz. */
+	for (a = start; a < end; a += PAGE_SIZE) {
+		struct page *p = mm_get_private_page(mm, a);
+		if (!p)
+			return -ENOMEM;
+		u8 *kva = page_address(p);
+		u64 lo = MAX(a, vaddr), hi = MIN(a + PAGE_SIZE, vaddr + memsz);
+		for (u64 x = lo; x < hi; x++) {
+			u64 off = x - vaddr;
+			kva[x - a] = off < filesz ? ((const u8 *)data)[off] : 0;
+		}
+	}
+	return 0;
+}
+
+int mm_setup_stack(struct mm_struct *mm, u64 top, u64 size)
+{
+	size = page_align(size);
+	/* Linux puts the top at TASK_SIZE; up to USER_SPACE_END is accepted. */
+	if ((top & ~PAGE_MASK) || top > USER_SPACE_END || top < MMAP_MIN_ADDR || size == 0 ||
+	    size > top - MMAP_MIN_ADDR)
+		return -EINVAL;
+	if (vma_find_intersection(vmas(mm), top - size, top))
+		return -EEXIST;
+	long r = mmap_region(mm, top - size, size, VM_READ | VM_WRITE | VM_MAYALL | VM_STACK);
+	if (r < 0)
+		return (int)r;
+	mm->start_stack = top;
+	return 0;
+}
+
+void mm_set_brk_start(struct mm_struct *mm, u64 start)
+{
+	mm->start_brk = mm->brk = page_align(start);
+}

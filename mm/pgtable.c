@@ -1,0 +1,182 @@
+/* mm/pgtable.c - walking, filling and emptying user page tables; see pgtable.h. */
+#include "mm/pgtable.h"
+#include "mm/vma.h"
+#include "mm/buddy.h"
+#include "kernel/printk.h"
+
+/* Upper-level entries: the leaf decides the rights (see pgtable.h). */
+#define TABLE_ENTRY_FLAGS (PTE_P | PTE_W | PTE_U)
+
+u64 mk_pte(u64 phys, u32 vm_flags, bool writable)
+{
+	u64 e = phys | PTE_U;
+	if (vm_flags & (VM_READ | VM_WRITE | VM_EXEC))
+		e |= PTE_P;
+	else
+		e |= PTE_PROTNONE;
+	if (writable && (vm_flags & VM_WRITE))
+		e |= PTE_W;
+	if (!(vm_flags & VM_EXEC) && paging_features.nx)
+		e |= PTE_NX;
+	return e;
+}
+
+static u64 *walk(struct mm_struct *mm, u64 addr, int level, bool alloc)
+{
+	u64 *table = pgtable_root(mm);
+	for (int l = PT_LEVELS; l > level; l--) {
+		u64 *e = &table[pgtable_index(addr, l)];
+		u64 v = pte_read(e);
+		if (!(v & PTE_P)) {
+			if (!alloc)
+				return NULL;
+			struct page *p = pagetable_alloc();
+			if (!p)
+				return NULL;
+			mm->pgtable_pages++;
+			/* The zeroed table is visible before the entry that
+			 * publishes it (release store). */
+			v = page_to_phys(p) | TABLE_ENTRY_FLAGS;
+			pte_set(e, v);
+		}
+		table = entry_table(v);
+	}
+	return &table[pgtable_index(addr, level)];
+}
+
+u64 *pgtable_walk(struct mm_struct *mm, u64 addr, int level)
+{
+	return walk(mm, addr, level, false);
+}
+
+u64 *pgtable_walk_alloc(struct mm_struct *mm, u64 addr, int level)
+{
+	return walk(mm, addr, level, true);
+}
+
+static u64 align_up(u64 a, u64 size) { return (a + size) & ~(size - 1); }
+
+u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end)
+{
+	u64 a = *addr;
+	while (a < end) {
+		u64 *table = pgtable_root(mm);
+		int l;
+		for (l = PT_LEVELS; l > 1; l--) {
+			u64 v = pte_read(&table[pgtable_index(a, l)]);
+			if (!(v & PTE_P))
+				break;
+			table = entry_table(v);
+		}
+		if (l > 1) {
+			/* No table below this entry: skip all it covers. */
+			u64 next = align_up(a, pgtable_span(l));
+			if (next <= a)          /* wrapped past the top */
+				break;
+			a = next;
+			continue;
+		}
+		/* Scan this PT from a to its end (or to end). */
+		u64 pt_end = align_up(a, pgtable_span(2));
+		for (; a < end && a < pt_end; a += PAGE_SIZE) {
+			u64 *e = &table[pgtable_index(a, 1)];
+			if (pte_mapped(pte_read(e))) {
+				*addr = a;
+				return e;
+			}
+		}
+	}
+	*addr = end;
+	return NULL;
+}
+
+/* --- unmapping --- */
+
+void unmap_batch_init(struct unmap_batch *b, struct mm_struct *mm)
+{
+	b->mm = mm;
+	b->nr = 0;
+	list_init(&b->tables);
+}
+
+void unmap_batch_finish(struct unmap_batch *b)
+{
+	if (b->nr == 0 && list_empty(&b->tables))
+		return;
+	/* The rule: no CPU may still translate through what we free. */
+	flush_tlb_mm(b->mm);
+	for (u32 i = 0; i < b->nr; i++)
+		put_page(b->pages[i]);
+	b->nr = 0;
+	while (!list_empty(&b->tables)) {
+		struct list_head *n = b->tables.next;
+		list_del(n);
+		pagetable_free(container_of(n, struct page, lru));
+	}
+}
+
+void zap_range(struct mm_struct *mm, u64 start, u64 end, struct unmap_batch *b)
+{
+	u64 a = start;
+	u64 *e;
+	while ((e = pte_next_mapped(mm, &a, end)) != NULL) {
+		u64 old = pte_clear(e);
+		if (!pte_special(old)) {
+			struct page *p = pte_page(old);
+			__atomic_sub_fetch(&p->mapcount, 1, __ATOMIC_RELAXED);
+			mm->rss_pages--;
+			if (b->nr == UNMAP_BATCH_PAGES)
+				unmap_batch_finish(b);
+			b->pages[b->nr++] = p;  /* keeps the PTE's reference */
+		}
+		a += PAGE_SIZE;
+	}
+}
+
+/* Put a whole subtree (a table at `level` and every table below it) in b.
+ * Its leaves must already be clear. */
+static void free_table_tree(struct mm_struct *mm, u64 *table, int level, struct unmap_batch *b)
+{
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		u64 v = pte_read(&table[i]);
+		if (level == 1) {
+			if (pte_mapped(v))
+				panic("mm: freeing a page table that still maps %lx", v);
+			continue;
+		}
+		if (v & PTE_P)
+			free_table_tree(mm, entry_table(v), level - 1, b);
+	}
+	struct page *p = virt_to_page(table);
+	list_add(&p->lru, &b->tables);
+	mm->pgtable_pages--;
+}
+
+/* Entries of `table` (level `level`, covering from base) that [start, end)
+ * touches: a child whose span has no VMA goes whole; others are visited. */
+static void free_range(struct mm_struct *mm, u64 *table, int level, u64 start, u64 end,
+		       struct unmap_batch *b)
+{
+	const struct vma_set *s = mm->vma_root;
+	u64 span = pgtable_span(level);
+	u64 a = start & ~(span - 1);
+	for (; a < end; a += span) {
+		u64 *e = &table[pgtable_index(a, level)];
+		u64 v = pte_read(e);
+		if (!(v & PTE_P))
+			continue;
+		if (!vma_find_intersection(s, a, a + span)) {
+			pte_clear(e);
+			free_table_tree(mm, entry_table(v), level - 1, b);
+		} else if (level > 2) {
+			free_range(mm, entry_table(v), level - 1, MAX(start, a), MIN(end, a + span), b);
+		}
+		if (a + span < a)
+			break;
+	}
+}
+
+void free_pgtables(struct mm_struct *mm, u64 start, u64 end, struct unmap_batch *b)
+{
+	free_range(mm, pgtable_root(mm), PT_LEVELS, start, end, b);
+}

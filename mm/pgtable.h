@@ -1,0 +1,111 @@
+/* mm/pgtable.h - the user page tables of an address space: one API over the
+ * four x86-64 levels.
+ *
+ *   level 4  PML4  (mm->pgd_phys)   one entry covers 512 GiB
+ *   level 3  PDPT                   one entry covers 1 GiB
+ *   level 2  PD                     one entry covers 2 MiB
+ *   level 1  PT                     one entry maps one 4 KiB page (the PTE)
+ *
+ * Upper-level entries of user tables are always P|W|U and never NX: the
+ * rights of a translation are the intersection over the levels, so the leaf
+ * alone decides. Only 4 KiB leaves exist for now (THP is a later issue).
+ *
+ * Software bits (ignored by the MMU): PTE_SPECIAL marks a mapping that owns
+ * no page reference (the shared zero page); PTE_UFFD_WP is reserved for
+ * userfaultfd write-protect; PTE_PROTNONE keeps a page owned by a PROT_NONE
+ * VMA with P clear (Linux does the same with its _PAGE_PROTNONE), so that
+ * mprotect back gives the contents back. "Mapped" means P or PROTNONE.
+ *
+ * Accounting: every table below the PML4 is counted in mm->pgtable_pages
+ * (VmPTE) and globally (NR_PAGETABLE, by pagetable_alloc()).
+ *
+ * Locking: entries change under mm->page_table_lock (a spinlock taken with
+ * interrupts enabled, so a CPU spinning on it still answers TLB-flush IPIs).
+ * Readers that hold mmap_lock for write (fork, munmap, mprotect, exit) need
+ * no page_table_lock against faults (those hold mmap_lock for read), but take
+ * it anyway where a fault could run: it is cheap and the rule stays simple.
+ * One lock per address space; Linux splits it per PT page (the lock lives in
+ * the struct page of the table), which the [madvise] issue may do here: every
+ * user of the lock already works on one table at a time through these helpers.
+ *
+ * Freeing (the project's rule): unmap, flush the TLBs, then free. struct
+ * unmap_batch collects the pages and tables removed from the tables until
+ * unmap_batch_finish() flushes every CPU that may cache them and only then
+ * releases them.
+ */
+#ifndef PAGODA_MM_PGTABLE_H
+#define PAGODA_MM_PGTABLE_H
+
+#include "kernel/types.h"
+#include "mm/paging.h"
+#include "mm/page.h"
+#include "mm/list.h"
+#include "mm/mm.h"
+
+#define PTE_SPECIAL  (1UL << 9)  /* no page reference behind it (zero page) */
+#define PTE_UFFD_WP  (1UL << 10) /* reserved: userfaultfd write-protect */
+#define PTE_PROTNONE (1UL << 11) /* P clear but the page still owned (PROT_NONE) */
+
+#define PT_LEVELS 4
+
+/* Bytes one entry of a level-`level` table covers. */
+static inline u64 pgtable_span(int level) { return 1UL << (PAGE_SHIFT + 9 * (level - 1)); }
+/* Index of addr's entry in a level-`level` table. */
+static inline unsigned pgtable_index(u64 addr, int level)
+{
+	return (unsigned)((addr >> (PAGE_SHIFT + 9 * (level - 1))) & (PT_ENTRIES - 1));
+}
+/* The table an upper-level entry points to (direct-map address). */
+static inline u64 *entry_table(u64 e) { return phys_to_virt(e & PTE_ADDR_MASK); }
+static inline u64 *pgtable_root(struct mm_struct *mm) { return phys_to_virt(mm->pgd_phys); }
+
+static inline bool pte_present(u64 e) { return (e & PTE_P) != 0; }
+static inline bool pte_mapped(u64 e) { return (e & (PTE_P | PTE_PROTNONE)) != 0; }
+static inline bool pte_write(u64 e) { return (e & PTE_W) != 0; }
+static inline bool pte_special(u64 e) { return (e & PTE_SPECIAL) != 0; }
+static inline struct page *pte_page(u64 e) { return phys_to_page(e & PTE_ADDR_MASK); }
+
+/* Entries are read once and written whole: the MMU sets A and D in them
+ * concurrently, so clearing uses an atomic exchange and returns the last
+ * value (with its dirty bit). */
+static inline u64 pte_read(const u64 *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void pte_set(u64 *p, u64 e) { __atomic_store_n(p, e, __ATOMIC_RELEASE); }
+static inline u64 pte_clear(u64 *p) { return __atomic_exchange_n(p, 0, __ATOMIC_SEQ_CST); }
+
+/* The leaf entry for a page at phys in a VMA with vm_flags; writable only
+ * when asked (a zero-page mapping never is). PROT_NONE gives PTE_PROTNONE. */
+u64 mk_pte(u64 phys, u32 vm_flags, bool writable);
+
+/* The level-`level` entry for addr (level 1 = the PTE), or NULL when a table
+ * above it is missing. */
+u64 *pgtable_walk(struct mm_struct *mm, u64 addr, int level);
+/* The same, allocating missing tables; NULL on -ENOMEM. Caller holds
+ * page_table_lock (or is the only user of mm). */
+u64 *pgtable_walk_alloc(struct mm_struct *mm, u64 addr, int level);
+/* The first mapped PTE at an address in [*addr, end): sets *addr to it and
+ * returns the entry, or NULL (with *addr >= end). Skips missing tables whole. */
+u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end);
+
+/* --- unmapping --- */
+#define UNMAP_BATCH_PAGES 128
+
+struct unmap_batch {
+	struct mm_struct *mm;
+	u32 nr;
+	struct page *pages[UNMAP_BATCH_PAGES];  /* each holds the reference its PTE had */
+	struct list_head tables;                /* page-table pages, through page->lru */
+};
+
+void unmap_batch_init(struct unmap_batch *b, struct mm_struct *mm);
+/* flush_tlb_mm(), then drop the pages' references and free the tables. */
+void unmap_batch_finish(struct unmap_batch *b);
+
+/* Clear every PTE in [start, end), adjusting rss and map counts, and put the
+ * pages in b (flushing early if it fills). Caller holds page_table_lock. */
+void zap_range(struct mm_struct *mm, u64 start, u64 end, struct unmap_batch *b);
+/* Unhook the tables that cover only addresses inside [start, end) with no
+ * VMA left and put them in b. Caller holds mmap_lock for write and
+ * page_table_lock; the VMAs of the range are already removed. */
+void free_pgtables(struct mm_struct *mm, u64 start, u64 end, struct unmap_batch *b);
+
+#endif

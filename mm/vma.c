@@ -1,0 +1,160 @@
+/* mm/vma.c - the sorted VMA array; see vma.h for the choice and the rules. */
+#include "mm/vma.h"
+#include "mm/mm.h"
+#include "mm/slab.h"
+#include "kernel/errno.h"
+
+void vma_set_init(struct vma_set *s)
+{
+	s->v = NULL;
+	s->nr = 0;
+	s->cap = 0;
+}
+
+void vma_set_destroy(struct vma_set *s)
+{
+	kfree(s->v);
+	vma_set_init(s);
+}
+
+u32 vma_index(const struct vma_set *s, u64 addr)
+{
+	/* Invariant: entries below lo end at or below addr; entries at or
+	 * above hi end above it. Ends are sorted because VMAs do not overlap. */
+	u32 lo = 0, hi = s->nr;
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+		if (s->v[mid]->end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct vm_area *vma_find(const struct vma_set *s, u64 addr)
+{
+	u32 i = vma_index(s, addr);
+	if (i < s->nr && s->v[i]->start <= addr)
+		return s->v[i];
+	return NULL;
+}
+
+struct vm_area *vma_find_intersection(const struct vma_set *s, u64 start, u64 end)
+{
+	u32 i = vma_index(s, start);
+	if (i < s->nr && s->v[i]->start < end)
+		return s->v[i];
+	return NULL;
+}
+
+struct vm_area *vma_alloc(u64 start, u64 end, u32 flags)
+{
+	struct vm_area *v = kmalloc(sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return NULL;
+	v->start = start;
+	v->end = end;
+	v->flags = flags;
+	v->shared = NULL;
+	v->pgoff = 0;
+	return v;
+}
+
+void vma_free(struct vm_area *v)
+{
+	if (v->shared)
+		shared_anon_put(v->shared);
+	kfree(v);
+}
+
+int vma_reserve(struct vma_set *s, u32 n)
+{
+	if ((u64)s->nr + n > MAX_VMAS)
+		return -ENOMEM;
+	if (s->nr + n <= s->cap)
+		return 0;
+	u32 cap = s->cap ? s->cap : 8;
+	while (cap < s->nr + n)
+		cap *= 2;
+	struct vm_area **v = kmalloc(cap * sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return -ENOMEM;
+	for (u32 i = 0; i < s->nr; i++)
+		v[i] = s->v[i];
+	kfree(s->v);
+	s->v = v;
+	s->cap = cap;
+	return 0;
+}
+
+static void insert_at(struct vma_set *s, u32 i, struct vm_area *v)
+{
+	for (u32 j = s->nr; j > i; j--)
+		s->v[j] = s->v[j - 1];
+	s->v[i] = v;
+	s->nr++;
+}
+
+int vma_insert(struct vma_set *s, struct vm_area *v)
+{
+	int err = vma_reserve(s, 1);
+	if (err)
+		return err;
+	insert_at(s, vma_index(s, v->start), v);
+	return 0;
+}
+
+void vma_remove_at(struct vma_set *s, u32 i)
+{
+	for (u32 j = i; j + 1 < s->nr; j++)
+		s->v[j] = s->v[j + 1];
+	s->nr--;
+}
+
+int vma_split(struct vma_set *s, u32 i, u64 addr)
+{
+	struct vm_area *old = s->v[i];
+	if (vma_reserve(s, 1))
+		return -ENOMEM;
+	struct vm_area *hi = vma_alloc(addr, old->end, old->flags);
+	if (!hi)
+		return -ENOMEM;
+	if (old->shared) {
+		hi->shared = old->shared;
+		hi->pgoff = old->pgoff + (addr - old->start) / PAGE_SIZE;
+		shared_anon_get(hi->shared);
+	}
+	old->end = addr;
+	insert_at(s, i + 1, hi);
+	return 0;
+}
+
+bool vma_can_merge(const struct vm_area *a, const struct vm_area *b)
+{
+	if (a->end != b->start || a->flags != b->flags || a->shared != b->shared)
+		return false;
+	/* Pieces of one shared object merge only where the pages line up
+	 * (a split undone); two different objects never do. */
+	if (a->shared && a->pgoff + (a->end - a->start) / PAGE_SIZE != b->pgoff)
+		return false;
+	return true;
+}
+
+u32 vma_merge(struct vma_set *s, u32 i)
+{
+	if (i + 1 < s->nr && vma_can_merge(s->v[i], s->v[i + 1])) {
+		struct vm_area *next = s->v[i + 1];
+		s->v[i]->end = next->end;
+		vma_remove_at(s, i + 1);
+		vma_free(next);
+	}
+	if (i > 0 && vma_can_merge(s->v[i - 1], s->v[i])) {
+		struct vm_area *cur = s->v[i];
+		s->v[i - 1]->end = cur->end;
+		vma_remove_at(s, i);
+		vma_free(cur);
+		i--;
+	}
+	return i;
+}

@@ -1,0 +1,89 @@
+/* mm/vma.h - virtual memory areas (VMAs) and the ordered set that holds an
+ * address space's VMAs.
+ *
+ * A VMA is a page-aligned range [start, end) of user addresses with one set
+ * of rights (VM_* in mm/mm.h). Anonymous memory only, for now: private VMAs
+ * own their pages directly through the page tables; shared VMAs
+ * (MAP_SHARED|MAP_ANONYMOUS) point at a struct shared_anon, the object that
+ * owns the pages every sharer maps (page `pgoff + (addr - start) / PAGE_SIZE`
+ * of the object backs addr).
+ *
+ * The set: a sorted array of pointers, kept in address order, with binary
+ * search. Why an array and not a balanced tree:
+ *   - lookup (every page fault) is O(log n) over contiguous memory: a few
+ *     cache lines instead of a pointer chase per level;
+ *   - insert and remove move the pointers behind the slot (memmove): O(n),
+ *     but of 8-byte entries; a process with a thousand VMAs moves at most
+ *     8 KiB, which costs less than the page-table work of the same mmap;
+ *   - walking the set in order (maps, fork, munmap of a range) is a loop;
+ *   - it is obviously correct, and the host test checks it against a model.
+ * Linux made the same trade with the maple tree (a B-tree of arrays). The
+ * array grows by doubling; MAX_VMAS bounds it as Linux's max_map_count does.
+ * A gap search for mmap() is a linear walk down from the top (Linux keeps
+ * the largest gap in each tree node to make it O(log n); not needed yet).
+ *
+ * Locking: the caller holds the address space's mmap_lock (read to look,
+ * write to change). The set has no lock of its own.
+ */
+#ifndef PAGODA_MM_VMA_H
+#define PAGODA_MM_VMA_H
+
+#include "kernel/types.h"
+
+#define MAX_VMAS 65530          /* Linux's default vm.max_map_count */
+
+struct shared_anon;
+
+struct vm_area {
+	u64 start, end;                 /* [start, end), page-aligned */
+	u32 flags;                      /* VM_* */
+	struct shared_anon *shared;     /* VM_SHARED: the page owner, else NULL */
+	u64 pgoff;                      /* VM_SHARED: object page backing start */
+};
+
+struct vma_set {
+	struct vm_area **v;             /* sorted by start; never overlapping */
+	u32 nr, cap;
+};
+
+/* Reference counting of the shared object, provided by mm/mmap.c (and by the
+ * host test). vma_split() takes a reference for the new half, vma_merge()
+ * and vma_free() drop one. */
+void shared_anon_get(struct shared_anon *s);
+void shared_anon_put(struct shared_anon *s);
+
+void vma_set_init(struct vma_set *s);
+/* Frees the array (the VMAs must have been removed and freed first). */
+void vma_set_destroy(struct vma_set *s);
+
+/* Index of the first VMA whose end is above addr (s->nr if none): the VMA
+ * containing addr, or the first one after it. O(log n). */
+u32 vma_index(const struct vma_set *s, u64 addr);
+/* The VMA containing addr, or NULL. */
+struct vm_area *vma_find(const struct vma_set *s, u64 addr);
+/* The first VMA intersecting [start, end), or NULL. */
+struct vm_area *vma_find_intersection(const struct vma_set *s, u64 start, u64 end);
+
+/* A new VMA (not in any set), NULL on -ENOMEM; vma_free() drops its
+ * shared-object reference and frees it. */
+struct vm_area *vma_alloc(u64 start, u64 end, u32 flags);
+void vma_free(struct vm_area *v);
+
+/* Make room for n more entries so that the next n inserts cannot fail.
+ * 0 or -ENOMEM (also when the set would exceed MAX_VMAS). */
+int vma_reserve(struct vma_set *s, u32 n);
+/* Insert v (it must not overlap any VMA). 0 or -ENOMEM. */
+int vma_insert(struct vma_set *s, struct vm_area *v);
+/* Remove the VMA at index i from the set (not freed). */
+void vma_remove_at(struct vma_set *s, u32 i);
+
+/* Split the VMA at index i at addr (start < addr < end, page-aligned): it
+ * keeps [start, addr); a new VMA [addr, end) goes in at i+1. 0 or -ENOMEM. */
+int vma_split(struct vma_set *s, u32 i, u64 addr);
+/* Can a and b (a directly below b) become one VMA? */
+bool vma_can_merge(const struct vm_area *a, const struct vm_area *b);
+/* Merge the VMA at index i with its neighbours where vma_can_merge() allows.
+ * Returns the index of the VMA that now covers the old one. */
+u32 vma_merge(struct vma_set *s, u32 i);
+
+#endif
