@@ -440,22 +440,33 @@ static void test_fork_enomem(struct ktest *t)
 	KTEST_ASSERT_EQ(t, mm_fork(parent, &child), 0);  /* warm-up */
 	mm_put(child);
 	u64 before = settled_free_pages();
-	u32 failures = 0;
+	u32 failures = 0, absorbed = 0;
 	for (u64 nth = 1; nth < 200; nth++) {
 		child = NULL;
+		u64 injected_before = fail_page_alloc_injected();
 		fail_page_alloc_set(nth, 0);
 		int r = mm_fork(parent, &child);
 		fail_page_alloc_set(0, 0);
+		bool injected = fail_page_alloc_injected() != injected_before;
 		if (r == 0) {
 			mm_put(child);
-			break;
+			if (!injected)
+				break;  /* nth is past the last allocation fork makes */
+			/* The failure hit an allocation with a fallback (the
+			 * slab refilled its per-CPU magazine from partial slabs):
+			 * fork rightly succeeded. It must still leak nothing. */
+			absorbed++;
+			if (!KTEST_EXPECT_EQ(t, settled_free_pages(), before))
+				break;
+			continue;
 		}
 		failures++;
 		KTEST_EXPECT_EQ(t, r, (u64)-ENOMEM);
 		if (!KTEST_EXPECT_EQ(t, settled_free_pages(), before))
 			break;
 	}
-	ktest_log(t, "fork failed cleanly at %u successive allocations", failures);
+	ktest_log(t, "fork failed cleanly at %u allocation points (%u failures absorbed by a fallback)",
+		  failures, absorbed);
 	KTEST_EXPECT_GT(t, failures, 3);
 	KTEST_EXPECT_EQ(t, settled_free_pages(), before);
 	KTEST_EXPECT_EQ(t, parent->rss_pages, rss);
