@@ -6,6 +6,7 @@
 ; struct trap_frame in arch/x86_64/trap.h.
 
 bits 64
+%include "arch/x86_64/trap_frame.inc"
 section .text
 extern trap_dispatch
 
@@ -40,21 +41,7 @@ isr_common:
     jz .from_kernel_1
     swapgs
 .from_kernel_1:
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+    SAVE_GPRS
     mov rdi, rsp
     ; Make the backtrace start at the interrupted frame: a fake frame whose
     ; return address is the interrupted RIP.
@@ -64,21 +51,7 @@ isr_common:
     cld
     call trap_dispatch
     add rsp, 16
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+    RESTORE_GPRS
     test qword [rsp + 24], 3
     jz .from_kernel_2
     swapgs

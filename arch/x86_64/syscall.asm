@@ -8,6 +8,7 @@
 ; system calls, faults and the scheduler all see one frame layout.
 
 bits 64
+%include "arch/x86_64/trap_frame.inc"
 section .text
 extern syscall_dispatch
 
@@ -27,21 +28,7 @@ syscall_entry:
     push rcx                    ; rip
     push 0                      ; error code
     push SYSCALL_VECTOR
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+    SAVE_GPRS
     mov rdi, rsp
     push qword [rsp + 17 * 8]   ; fake frame: backtraces end at the user RIP
     push 0
@@ -50,21 +37,7 @@ syscall_entry:
     add rsp, 16
 global syscall_return
 syscall_return:
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+    RESTORE_GPRS
     add rsp, 16                 ; vector, error code
     ; IRETQ rather than SYSRET: it restores exactly the frame (the kernel may
     ; have changed RIP/RSP, e.g. for a new program), and it has no trap for a
