@@ -46,7 +46,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: %.asm
+# NASM's -MD does not list %include files here, so every assembly object
+# depends on every include file explicitly.
+$(BUILD)/%.o: %.asm $(wildcard arch/x86_64/*.inc)
 	@mkdir -p $(dir $@)
 	$(NASM) $(NASMFLAGS) -MD $(BUILD)/$*.d -MP $< -o $@
 
