@@ -16,6 +16,7 @@
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/smp.h"
 #include "mm/mm_init.h"
+#include "mm/tlbflush.h"
 #include "kernel/sched.h"
 #include "kernel/rcu.h"
 #include "kernel/syscall.h"
@@ -66,6 +67,7 @@ void kmain(u32 magic, u32 info_phys)
 	 * programs its own in ap_main). */
 	proc_init();
 	syscall_init_cpu();
+	tlb_flush_init();       /* the flush IPI, before other CPUs can send one */
 	smp_init();
 	rcu_init();
 	lapic_timer_start(100);

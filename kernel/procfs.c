@@ -15,6 +15,7 @@
 #include "kernel/printk.h"
 #include "mm/mm.h"
 #include "mm/buddy.h"
+#include "mm/tlbflush.h"
 
 #define PROCFS_ORDER 2          /* 16 KiB per open file: maps of ~200 VMAs */
 #define PROCFS_SIZE (PAGE_SIZE << PROCFS_ORDER)
@@ -77,10 +78,10 @@ static void gen_vmstat(struct text *t)
 	put(t, "nr_slab_unreclaimable %ld\n", c.stat[NR_SLAB_PAGES]);
 	put(t, "nr_page_table_pages %ld\n", c.stat[NR_PAGETABLE]);
 	put(t, "nr_kernel_stack %lu\n", (u64)nr_threads_alive() * (KSTACK_SIZE / 1024));
-	put(t, "nr_tlb_remote_flush %lu\n", READ_ONCE(tlb_stat[NR_TLB_REMOTE_FLUSH]));
-	put(t, "nr_tlb_remote_flush_received %lu\n", READ_ONCE(tlb_stat[NR_TLB_REMOTE_FLUSH_RECEIVED]));
-	put(t, "nr_tlb_local_flush_all %lu\n", READ_ONCE(tlb_stat[NR_TLB_LOCAL_FLUSH_ALL]));
-	put(t, "nr_tlb_local_flush_one %lu\n", READ_ONCE(tlb_stat[NR_TLB_LOCAL_FLUSH_ONE]));
+	put(t, "nr_tlb_remote_flush %lu\n", tlb_stat_read(NR_TLB_REMOTE_FLUSH));
+	put(t, "nr_tlb_remote_flush_received %lu\n", tlb_stat_read(NR_TLB_REMOTE_FLUSH_RECEIVED));
+	put(t, "nr_tlb_local_flush_all %lu\n", tlb_stat_read(NR_TLB_LOCAL_FLUSH_ALL));
+	put(t, "nr_tlb_local_flush_one %lu\n", tlb_stat_read(NR_TLB_LOCAL_FLUSH_ONE));
 }
 
 static void status_kb(struct text *t, const char *name, u64 pages)

@@ -18,10 +18,10 @@
  *     and [madvise] issues describe how it would split per table.
  *   Lock order: mmap_lock, then page_table_lock, then page/zone locks.
  *
- * TLB rule (docs/tlb-shootdown.md once [tlb] lands): anything that removes or
- * narrows a translation flushes every CPU in mm->cpumask and waits, and only
- * then frees the pages it unmapped. Until [tlb] brings the real mechanism,
- * flush_tlb_mm() does a full flush on every such CPU through an IPI.
+ * TLB rule (docs/tlb-shootdown.md, docs/mmu-gather.md): anything that
+ * removes or narrows a translation flushes every CPU that may cache it and
+ * waits (mm/tlbflush.h), and only then frees the pages and page tables it
+ * unmapped (mm/mmu_gather.h does the ordering).
  */
 #ifndef PAGODA_MM_MM_H
 #define PAGODA_MM_MM_H
@@ -59,6 +59,16 @@
 
 struct vm_area;                 /* mm/vma.h */
 
+/* TLB-flush counters, under Linux's /proc/vmstat names; kept per CPU
+ * (mm/tlbflush.c) and per address space (mm_struct.tlb_stat). */
+enum tlb_stat_item {
+	NR_TLB_REMOTE_FLUSH,            /* flushes that had to interrupt other CPUs */
+	NR_TLB_REMOTE_FLUSH_RECEIVED,   /* flush IPIs handled (one per CPU per flush) */
+	NR_TLB_LOCAL_FLUSH_ALL,         /* full local flushes (CR3 reloads) */
+	NR_TLB_LOCAL_FLUSH_ONE,         /* pages flushed one by one (INVLPG) */
+	NR_TLB_STAT_ITEMS
+};
+
 struct mm_struct {
 	u64 pgd_phys;                   /* top-level page table (PML4) */
 	struct rwsem mmap_lock;
@@ -66,7 +76,11 @@ struct mm_struct {
 	void *vma_root;                 /* mm/vma.h's struct vma_set */
 	u32 nr_vmas;
 	u32 users;                      /* threads using it (atomic) */
-	cpumask_t cpumask;              /* CPUs that may hold its translations (atomic) */
+	cpumask_t cpumask;              /* CPUs that may hold its translations (atomic;
+					   a superset, trimmed lazily: mm/tlbflush.h) */
+	u64 tlb_gen;                    /* bumped per page-table change to flush (atomic) */
+	u32 tlb_flush_pending;          /* mmu_gathers open on it (atomic; mmu_gather.h) */
+	u64 tlb_stat[NR_TLB_STAT_ITEMS];        /* this mm's share of the counters (atomic) */
 	u64 rss_pages;                  /* resident user pages (VmRSS) */
 	u64 pgtable_pages;              /* page-table pages below the PML4 (VmPTE) */
 	u64 start_brk, brk;
@@ -107,8 +121,8 @@ void mm_set_brk_start(struct mm_struct *mm, u64 start);
  * -ENOMEM: out of memory (the process is killed). Takes mmap_lock itself. */
 int handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code);
 
-/* Full TLB flush of mm on every CPU in mm->cpumask (this one included when
- * loaded), waiting for all. Temporary until [tlb]. */
+/* Flush every translation of mm on every CPU that may cache it (this one
+ * included), waiting for all (mm/tlbflush.h has the ranged form). */
 void flush_tlb_mm(struct mm_struct *mm);
 
 /* /proc/self/maps text in Linux's format; returns length written. */
@@ -184,18 +198,8 @@ long do_madvise(struct mm_struct *mm, u64 start, u64 len, u64 advice);
 #define MM_FD_REGULAR 8         /* a regular file (else a character device) */
 int mm_fd_mode(int fd);
 
-/* Flush one page's translation of mm on every CPU in mm->cpumask (INVLPG
+/* Flush one page's translation of mm on every CPU that may cache it (INVLPG
  * there and here), waiting for all: a fault replacing one PTE needs no more. */
 void flush_tlb_page(struct mm_struct *mm, u64 addr);
-
-/* TLB-flush counters, under Linux's /proc/vmstat names. */
-enum tlb_stat_item {
-	NR_TLB_REMOTE_FLUSH,            /* flush_tlb_mm calls that sent IPIs */
-	NR_TLB_REMOTE_FLUSH_RECEIVED,   /* flush IPIs handled */
-	NR_TLB_LOCAL_FLUSH_ALL,         /* full local flushes (CR3 reloads) */
-	NR_TLB_LOCAL_FLUSH_ONE,         /* single-page local flushes (invlpg) */
-	NR_TLB_STAT_ITEMS
-};
-extern u64 tlb_stat[NR_TLB_STAT_ITEMS];
 
 #endif

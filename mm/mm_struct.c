@@ -1,13 +1,8 @@
-/* mm/mm_struct.c - creating, sharing, copying and destroying address spaces;
- * loading them on a CPU (switch_mm) and flushing their TLB entries.
+/* mm/mm_struct.c - creating, sharing, copying and destroying address spaces.
+ * (Loading them on a CPU and flushing their TLB entries: mm/tlbflush.c.)
  *
- * cpumask policy: switch_mm() sets this CPU's bit in next->cpumask before
- * loading CR3 and clears it in the previously loaded mm right after (not
- * lazily): without PCID a CR3 write drops every non-global translation, so
- * from then on this CPU caches nothing of the old mm. A kernel thread
- * (next == NULL) keeps the old tables loaded (lazy TLB, as Linux does), so
- * the old mm's bit stays set and its flushes still reach this CPU. The
- * last mm_put() makes every CPU that still has the dying mm loaded switch
+ * The last mm_put() makes every CPU that still has the dying mm loaded -
+ * lazily, under a kernel thread, or still running its last thread - switch
  * to the kernel's own tables before anything is freed.
  */
 #include "mm/mm.h"
@@ -22,18 +17,9 @@
 #include "kernel/printk.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/cpu.h"
+#include "mm/tlbflush.h"
 
-u64 tlb_stat[NR_TLB_STAT_ITEMS];
 struct page *zero_page;
-
-/* The mm whose tables each CPU has in CR3 (NULL: the kernel root). Written
- * only by its own CPU, with interrupts disabled. */
-static struct mm_struct *loaded_mm[MAX_CPUS];
-
-static void tlb_stat_inc(enum tlb_stat_item i)
-{
-	__atomic_add_fetch(&tlb_stat[i], 1, __ATOMIC_RELAXED);
-}
 
 void zero_page_init(void)
 {
@@ -86,15 +72,13 @@ void mm_get(struct mm_struct *mm)
 }
 
 /* IPI (and local) handler: stop using mm on this CPU. */
-static void leave_mm(void *arg)
+static void leave_mm_if_loaded(void *arg)
 {
 	struct mm_struct *mm = arg;
-	u32 cpu = smp_processor_id();
-	if (loaded_mm[cpu] == mm) {
-		write_cr3(kernel_root_phys);
-		loaded_mm[cpu] = NULL;
-	}
-	__atomic_and_fetch(&mm->cpumask, ~(1UL << cpu), __ATOMIC_SEQ_CST);
+	if (mm_loaded_on_this_cpu() == mm)
+		leave_mm();
+	else            /* left earlier: only the lazily kept cpumask bit */
+		__atomic_and_fetch(&mm->cpumask, ~(1UL << smp_processor_id()), __ATOMIC_SEQ_CST);
 }
 
 static void leave_mm_everywhere(struct mm_struct *mm)
@@ -103,8 +87,8 @@ static void leave_mm_everywhere(struct mm_struct *mm)
 	cpumask_t others = __atomic_load_n(&mm->cpumask, __ATOMIC_SEQ_CST) &
 			   ~(1UL << smp_processor_id());
 	if (others)
-		smp_call_function_many(others, leave_mm, mm, true);
-	leave_mm(mm);
+		smp_call_function_many(others, leave_mm_if_loaded, mm, true);
+	leave_mm_if_loaded(mm);
 	local_irq_restore(flags);
 }
 
@@ -222,111 +206,4 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 	}
 	*childp = child;
 	return 0;
-}
-
-/* --- loading and flushing --- */
-
-struct mm_struct *mm_loaded_on_this_cpu(void)
-{
-	return loaded_mm[smp_processor_id()];
-}
-
-void switch_mm(struct mm_struct *prev, struct mm_struct *next)
-{
-	(void)prev;     /* what is loaded is what counts (lazy TLB may differ) */
-	if (!next)
-		return;
-	u64 flags = local_irq_save();
-	u32 cpu = smp_processor_id();
-	struct mm_struct *cur = loaded_mm[cpu];
-	if (cur != next || read_cr3() != next->pgd_phys) {
-		/* Set the bit first: a flush that reads cpumask after this
-		 * reaches us; one that read it before changed the tables before
-		 * our CR3 write, which loads them fresh. */
-		__atomic_or_fetch(&next->cpumask, 1UL << cpu, __ATOMIC_SEQ_CST);
-		loaded_mm[cpu] = next;
-		write_cr3(next->pgd_phys);
-		tlb_stat_inc(NR_TLB_LOCAL_FLUSH_ALL);
-		if (cur && cur != next)
-			__atomic_and_fetch(&cur->cpumask, ~(1UL << cpu), __ATOMIC_SEQ_CST);
-	}
-	local_irq_restore(flags);
-}
-
-static void flush_ipi(void *arg)
-{
-	(void)arg;
-	tlb_stat_inc(NR_TLB_REMOTE_FLUSH_RECEIVED);
-	tlb_stat_inc(NR_TLB_LOCAL_FLUSH_ALL);
-	write_cr3(read_cr3());
-}
-
-void flush_tlb_mm(struct mm_struct *mm)
-{
-	/* Order the page-table changes before the read of cpumask (pairs with
-	 * the atomic bit set in switch_mm). */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	u64 flags = local_irq_save();
-	u32 me = smp_processor_id();
-	cpumask_t others = __atomic_load_n(&mm->cpumask, __ATOMIC_SEQ_CST) & ~(1UL << me);
-	if (others) {
-		tlb_stat_inc(NR_TLB_REMOTE_FLUSH);
-		smp_call_function_many(others, flush_ipi, mm, true);
-	}
-	if (loaded_mm[me] == mm) {
-		tlb_stat_inc(NR_TLB_LOCAL_FLUSH_ALL);
-		write_cr3(read_cr3());
-	}
-	local_irq_restore(flags);
-}
-
-static inline void invlpg(u64 addr)
-{
-	__asm__ __volatile__("invlpg (%0)" : : "r"(addr) : "memory");
-}
-
-static void flush_page_ipi(void *arg)
-{
-	tlb_stat_inc(NR_TLB_REMOTE_FLUSH_RECEIVED);
-	tlb_stat_inc(NR_TLB_LOCAL_FLUSH_ONE);
-	invlpg(*(const u64 *)arg);
-}
-
-void flush_tlb_page(struct mm_struct *mm, u64 addr)
-{
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	u64 flags = local_irq_save();
-	u32 me = smp_processor_id();
-	cpumask_t others = __atomic_load_n(&mm->cpumask, __ATOMIC_SEQ_CST) & ~(1UL << me);
-	if (others) {
-		tlb_stat_inc(NR_TLB_REMOTE_FLUSH);
-		/* Waited for, so addr on our stack outlives the calls. */
-		smp_call_function_many(others, flush_page_ipi, &addr, true);
-	}
-	if (loaded_mm[me] == mm) {
-		tlb_stat_inc(NR_TLB_LOCAL_FLUSH_ONE);
-		invlpg(addr);
-	}
-	local_irq_restore(flags);
-}
-
-/* --- kernel threads borrowing an address space --- */
-
-void kthread_use_mm(struct mm_struct *mm)
-{
-	mm_get(mm);
-	u64 flags = local_irq_save();
-	current_thread()->mm = mm;
-	switch_mm(NULL, mm);
-	local_irq_restore(flags);
-}
-
-void kthread_unuse_mm(struct mm_struct *mm)
-{
-	u64 flags = local_irq_save();
-	current_thread()->mm = NULL;
-	if (loaded_mm[smp_processor_id()] == mm)
-		leave_mm(mm);
-	local_irq_restore(flags);
-	mm_put(mm);
 }

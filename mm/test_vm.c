@@ -23,6 +23,7 @@
 #include "mm/buddy.h"
 #include "mm/slab.h"
 #include "mm/fault_inject.h"
+#include "mm/tlbflush.h"
 #include "arch/x86_64/smp.h"
 
 #define PF_PROT 1UL
@@ -555,7 +556,7 @@ static void test_smp_faults(struct ktest *t)
 			     .leader = (u32)__builtin_ctzl(cpu_online_mask) };
 	KTEST_ASSERT_TRUE(t, c.mm);
 	KTEST_EXPECT_EQ(t, do_mmap(c.mm, BASE, P(SMP_PAGES), RW, ANON | MAP_FIXED, -1, 0), BASE);
-	u64 flushes = tlb_stat[NR_TLB_REMOTE_FLUSH];
+	u64 flushes = tlb_stat_read(NR_TLB_REMOTE_FLUSH);
 	ktest_on_cpus(cpu_online_mask, smp_worker, &c);
 	for (u32 i = 0; i < 4; i++)
 		if (c.phase_errors[i])
@@ -574,7 +575,7 @@ static void test_smp_faults(struct ktest *t)
 	}
 	KTEST_EXPECT_EQ(t, bad, 0);
 	ktest_log(t, "%u CPUs, %u pages, %lu remote flushes", cpumask_weight(cpu_online_mask),
-		  SMP_PAGES, tlb_stat[NR_TLB_REMOTE_FLUSH] - flushes);
+		  SMP_PAGES, tlb_stat_read(NR_TLB_REMOTE_FLUSH) - flushes);
 	mm_put(c.mm);
 }
 
@@ -645,11 +646,11 @@ static void test_remote_flush(struct ktest *t)
 	c.leader = (u32)__builtin_ctzl(online);
 	c.followers = cpumask_weight(online) - 1;
 	KTEST_EXPECT_EQ(t, do_mmap(c.mm, BASE, P(2), RW, ANON | MAP_FIXED, -1, 0), BASE);
-	u64 received = tlb_stat[NR_TLB_REMOTE_FLUSH_RECEIVED];
+	u64 received = tlb_stat_read(NR_TLB_REMOTE_FLUSH_RECEIVED);
 	ktest_on_cpus(online, flush_worker, &c);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
 	KTEST_EXPECT_EQ(t, c.stale, 0);
-	KTEST_EXPECT_GE(t, tlb_stat[NR_TLB_REMOTE_FLUSH_RECEIVED] - received, 2 * c.followers);
+	KTEST_EXPECT_GE(t, tlb_stat_read(NR_TLB_REMOTE_FLUSH_RECEIVED) - received, 2 * c.followers);
 	mm_put(c.mm);
 }
 

@@ -21,6 +21,7 @@
 #include "arch/x86_64/trap.h"
 #include "kernel/printk.h"
 #include "kernel/spinlock.h"
+#include "mm/tlbflush.h"          /* tlb_flush_poll */
 
 #define CALL_QUEUE_LEN 16
 
@@ -63,11 +64,14 @@ static void call_queue_run(void)
 }
 
 /* Called while waiting on another CPU, with or without interrupts enabled:
- * run what others asked of us, so no cycle of waiting CPUs can form. */
+ * run what others asked of us - function calls and TLB flushes alike - so no
+ * cycle of waiting CPUs can form (one waiting for a call, the other for a
+ * flush ack, both with interrupts off). */
 void smp_call_poll(void)
 {
 	u64 flags = local_irq_save();
 	call_queue_run();
+	tlb_flush_poll();
 	local_irq_restore(flags);
 }
 
