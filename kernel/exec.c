@@ -15,6 +15,7 @@
  *      copies that page onto its stack (copy_to_user faults the stack pages
  *      in) and enters user mode at the ELF entry point.
  */
+#include "kernel/rcu.h"
 #include "kernel/proc.h"
 #include "kernel/elf.h"
 #include "kernel/bootinfo.h"
@@ -209,6 +210,7 @@ struct mem_snapshot {
 static void snapshot(struct mem_snapshot *s)
 {
 	struct mm_counters c;
+	rcu_barrier();          /* page tables are freed after a grace period */
 	mm_counters_read(&c);
 	s->pages = c.free_pages + (u64)c.stat[NR_SLAB_PAGES];
 	s->slab_objects = c.stat[NR_SLAB_OBJECTS];

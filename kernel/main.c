@@ -17,6 +17,7 @@
 #include "arch/x86_64/smp.h"
 #include "mm/mm_init.h"
 #include "mm/tlbflush.h"
+#include "mm/mmu_gather.h"
 #include "kernel/sched.h"
 #include "kernel/rcu.h"
 #include "kernel/syscall.h"
@@ -68,6 +69,7 @@ void kmain(u32 magic, u32 info_phys)
 	proc_init();
 	syscall_init_cpu();
 	tlb_flush_init();       /* the flush IPI, before other CPUs can send one */
+	mmu_gather_init();
 	smp_init();
 	rcu_init();
 	lapic_timer_start(100);

@@ -1,6 +1,7 @@
 /* kernel/test_proc.c - in-kernel tests of processes, exec, sleep timers
  * and futex wake-ups ("test=proc"). The user programs (run=) test the
  * system calls from user space; these check the kernel side directly. */
+#include "kernel/rcu.h"
 #include "kernel/ktest.h"
 #include "kernel/proc.h"
 #include "kernel/time.h"
@@ -12,6 +13,7 @@
 static void free_and_slab(u64 *pages, s64 *objects)
 {
 	struct mm_counters c;
+	rcu_barrier();          /* page tables are freed after a grace period */
 	mm_counters_read(&c);
 	*pages = c.free_pages + (u64)c.stat[NR_SLAB_PAGES];
 	*objects = c.stat[NR_SLAB_OBJECTS];

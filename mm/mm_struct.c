@@ -18,6 +18,7 @@
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/cpu.h"
 #include "mm/tlbflush.h"
+#include "mm/mmu_gather.h"
 
 struct page *zero_page;
 
@@ -96,19 +97,22 @@ static void leave_mm_everywhere(struct mm_struct *mm)
 static void exit_mmap(struct mm_struct *mm)
 {
 	struct vma_set *set = mm->vma_root;
-	struct unmap_batch b;
-	unmap_batch_init(&b, mm);
+	struct mmu_gather tlb;
+	/* No CPU may keep these tables loaded, not even lazily: from here on
+	 * none can cache a translation of mm or walk its tables by hardware. */
+	leave_mm_everywhere(mm);
+	tlb_gather_mmu_fullmm(&tlb, mm);
 	spin_lock(&mm->page_table_lock);
 	for (u32 i = 0; i < set->nr; i++)
-		zap_range(mm, set->v[i]->start, set->v[i]->end, &b);
+		zap_range(mm, set->v[i]->start, set->v[i]->end, &tlb);
 	u32 nr = set->nr;
 	struct vm_area **v = set->v;
 	set->nr = 0;                    /* free_pgtables sees no VMA left */
-	free_pgtables(mm, 0, USER_SPACE_END, &b);
+	free_pgtables(mm, 0, USER_SPACE_END, &tlb);
+	tlb_flush_rmaps(&tlb);
 	spin_unlock(&mm->page_table_lock);
-	/* No CPU keeps these tables loaded, which also flushes everything. */
-	leave_mm_everywhere(mm);
-	unmap_batch_finish(&b);
+	/* Pages now; tables after a grace period (lockless walkers). */
+	tlb_finish_mmu(&tlb);
 	for (u32 i = 0; i < nr; i++)
 		vma_free(v[i]);
 	mm->nr_vmas = 0;

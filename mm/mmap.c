@@ -6,12 +6,13 @@
  * comments name the cases. All changes to the VMA set happen with mmap_lock
  * held for write; PTE changes additionally take page_table_lock. Anything
  * that removes or narrows translations goes unmap -> flush -> free through
- * struct unmap_batch (mm/pgtable.h).
+ * an mmu_gather (mm/mmu_gather.h).
  */
 #include "mm/mm.h"
 #include "mm/vma.h"
 #include "mm/pgtable.h"
 #include "mm/shared_anon.h"
+#include "mm/mmu_gather.h"
 #include "kernel/errno.h"
 #include "kernel/sched.h"
 #include "kernel/string.h"
@@ -97,25 +98,42 @@ static int do_munmap(struct mm_struct *mm, u64 start, u64 end)
 		return 0;
 	if (split_at(mm, start) || split_at(mm, end))
 		return -ENOMEM;
-	struct unmap_batch b;
-	unmap_batch_init(&b, mm);
+	struct mmu_gather tlb;
+	tlb_gather_mmu(&tlb, mm);
 	spin_lock(&mm->page_table_lock);
-	zap_range(mm, start, end, &b);
+	zap_range(mm, start, end, &tlb);
 	u32 i = vma_index(s, start);
 	while (i < s->nr && s->v[i]->start < end) {
 		struct vm_area *v = s->v[i];
 		vma_remove_at(s, i);
-		vma_free(v);            /* pages keep their PTE references in b */
+		vma_free(v);            /* pages keep their PTE references in tlb */
 	}
 	sync_nr(mm);
-	free_pgtables(mm, start, end, &b);
+	free_pgtables(mm, start, end, &tlb);
+	/* One flush for the whole range, pages and tables alike; the map
+	 * counts drop after it, under the lock (mmu_gather.h rule 3). */
+	tlb_flush_rmaps(&tlb);
 	spin_unlock(&mm->page_table_lock);
-	unmap_batch_finish(&b);
+	tlb_finish_mmu(&tlb);   /* free the pages; tables after a grace period */
 	return 0;
 }
 
-/* Rewrite the PTEs of [start, end) for new VMA flags. Caller flushes. */
-static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags)
+/* Does new allow less than old? (a right taken away, or the page made
+ * not present). Such a change must reach every TLB before it counts. */
+static bool pte_narrowed(u64 old, u64 new)
+{
+	if ((old & PTE_P) && !(new & PTE_P))
+		return true;
+	if ((old & PTE_W) && !(new & PTE_W))
+		return true;
+	return !(old & PTE_NX) && (new & PTE_NX);
+}
+
+/* Rewrite the PTEs of [start, end) for new VMA flags, recording in tlb the
+ * entries whose rights narrowed (widening needs no flush: a stale entry
+ * with fewer rights only faults, and the fault finds the new entry). */
+static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags,
+			struct mmu_gather *tlb)
 {
 	u64 a = start;
 	u64 *e;
@@ -124,7 +142,10 @@ static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags)
 		u64 old = pte_read(e);
 		u64 keep = old & (PTE_A | PTE_D | PTE_SPECIAL | PTE_UFFD_WP);
 		/* The zero page stays read-only whatever the VMA says. */
-		pte_set(e, mk_pte(old & PTE_ADDR_MASK, flags, !pte_special(old)) | keep);
+		u64 new = mk_pte(old & PTE_ADDR_MASK, flags, !pte_special(old)) | keep;
+		pte_set(e, new);
+		if (pte_narrowed(old, new))
+			tlb_track_range(tlb, a, PAGE_SIZE, 1);
 		a += PAGE_SIZE;
 	}
 	spin_unlock(&mm->page_table_lock);
@@ -132,8 +153,9 @@ static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags)
 
 /* Give [start, end), which lies inside the VMA at index i, the flags
  * newflags: split off the rest, set, rewrite the PTEs, merge with equal
- * neighbours. Caller flushes the TLBs. 0 or -ENOMEM. */
-static int set_range_flags(struct mm_struct *mm, u64 start, u64 end, u32 newflags)
+ * neighbours. tlb collects what must be flushed. 0 or -ENOMEM. */
+static int set_range_flags(struct mm_struct *mm, u64 start, u64 end, u32 newflags,
+			   struct mmu_gather *tlb)
 {
 	struct vma_set *s = vmas(mm);
 	if (split_at(mm, start) || split_at(mm, end))
@@ -142,7 +164,7 @@ static int set_range_flags(struct mm_struct *mm, u64 start, u64 end, u32 newflag
 	struct vm_area *v = s->v[i];
 	if (v->flags != newflags) {
 		v->flags = newflags;
-		change_ptes(mm, start, end, newflags);
+		change_ptes(mm, start, end, newflags, tlb);
 	}
 	vma_merge(s, i);
 	sync_nr(mm);
@@ -388,8 +410,9 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot)
 
 	struct vma_set *s = vmas(mm);
 	long err = 0;
-	bool changed = false;
+	struct mmu_gather tlb;
 	down_write(&mm->mmap_lock);
+	tlb_gather_mmu(&tlb, mm);
 	u32 i = vma_index(s, start);
 	if (i >= s->nr) {
 		err = -ENOMEM;
@@ -421,8 +444,7 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot)
 			break;
 		}
 		u64 tmp = MIN(v->end, end);
-		err = set_range_flags(mm, nstart, tmp, newflags);
-		changed = true;
+		err = set_range_flags(mm, nstart, tmp, newflags, &tlb);
 		if (err)
 			break;
 		nstart = tmp;
@@ -434,9 +456,9 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot)
 			break;
 		}
 	}
-	if (changed)
-		flush_tlb_mm(mm);       /* rights may have been narrowed */
 out:
+	/* One flush for every entry that lost a right, before we return. */
+	tlb_finish_mmu(&tlb);
 	up_write(&mm->mmap_lock);
 	return err;
 }
@@ -510,12 +532,13 @@ static bool madvise_valid(u64 advice)
  * object's contents. Unmap -> flush -> free, as always. */
 static void zap_advice(struct mm_struct *mm, u64 start, u64 end)
 {
-	struct unmap_batch b;
-	unmap_batch_init(&b, mm);
+	struct mmu_gather tlb;
+	tlb_gather_mmu(&tlb, mm);
 	spin_lock(&mm->page_table_lock);
-	zap_range(mm, start, end, &b);
+	zap_range(mm, start, end, &tlb);
+	tlb_flush_rmaps(&tlb);
 	spin_unlock(&mm->page_table_lock);
-	unmap_batch_finish(&b);
+	tlb_finish_mmu(&tlb);
 }
 
 long do_madvise(struct mm_struct *mm, u64 start, u64 len_in, u64 advice)
@@ -644,13 +667,16 @@ int mm_map_segment(struct mm_struct *mm, u64 vaddr, u64 memsz, const void *data,
 		}
 		u64 hi = MIN(v->end, end);
 		if ((v->flags | flags) != v->flags) {
-			int err = set_range_flags(mm, a, hi, v->flags | flags);
+			/* Only widens rights: nothing for the gather to flush. */
+			struct mmu_gather tlb;
+			tlb_gather_mmu(&tlb, mm);
+			int err = set_range_flags(mm, a, hi, v->flags | flags, &tlb);
+			tlb_finish_mmu(&tlb);
 			if (err)
 				return err;
 		}
 		a = hi;
 	}
-	flush_tlb_mm(mm);
 
 	/* The bytes: file data, then zeros up to memsz. */
 	for (a = start; a < end; a += PAGE_SIZE) {

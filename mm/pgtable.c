@@ -2,6 +2,7 @@
 #include "mm/pgtable.h"
 #include "mm/vma.h"
 #include "mm/buddy.h"
+#include "mm/mmu_gather.h"
 #include "kernel/printk.h"
 
 /* Upper-level entries: the leaf decides the rights (see pgtable.h). */
@@ -92,50 +93,27 @@ u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end)
 
 /* --- unmapping --- */
 
-void unmap_batch_init(struct unmap_batch *b, struct mm_struct *mm)
-{
-	b->mm = mm;
-	b->nr = 0;
-	list_init(&b->tables);
-}
-
-void unmap_batch_finish(struct unmap_batch *b)
-{
-	if (b->nr == 0 && list_empty(&b->tables))
-		return;
-	/* The rule: no CPU may still translate through what we free. */
-	flush_tlb_mm(b->mm);
-	for (u32 i = 0; i < b->nr; i++)
-		put_page(b->pages[i]);
-	b->nr = 0;
-	while (!list_empty(&b->tables)) {
-		struct list_head *n = b->tables.next;
-		list_del(n);
-		pagetable_free(container_of(n, struct page, lru));
-	}
-}
-
-void zap_range(struct mm_struct *mm, u64 start, u64 end, struct unmap_batch *b)
+void zap_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
 {
 	u64 a = start;
 	u64 *e;
 	while ((e = pte_next_mapped(mm, &a, end)) != NULL) {
 		u64 old = pte_clear(e);
+		tlb_track_range(tlb, a, PAGE_SIZE, 1);
 		if (!pte_special(old)) {
-			struct page *p = pte_page(old);
-			__atomic_sub_fetch(&p->mapcount, 1, __ATOMIC_RELAXED);
 			mm->rss_pages--;
-			if (b->nr == UNMAP_BATCH_PAGES)
-				unmap_batch_finish(b);
-			b->pages[b->nr++] = p;  /* keeps the PTE's reference */
+			/* The page keeps the PTE's reference and map count
+			 * until the gather has flushed (mmu_gather.h rule 3). */
+			if (tlb_remove_page(tlb, pte_page(old)))
+				tlb_flush_mmu(tlb);     /* full: flush, free, go on */
 		}
 		a += PAGE_SIZE;
 	}
 }
 
-/* Put a whole subtree (a table at `level` and every table below it) in b.
- * Its leaves must already be clear. */
-static void free_table_tree(struct mm_struct *mm, u64 *table, int level, struct unmap_batch *b)
+/* Queue a whole subtree (a table at `level` and every table below it) in
+ * tlb. Its leaves must already be clear. */
+static void free_table_tree(struct mm_struct *mm, u64 *table, int level, struct mmu_gather *tlb)
 {
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
 		u64 v = pte_read(&table[i]);
@@ -145,17 +123,16 @@ static void free_table_tree(struct mm_struct *mm, u64 *table, int level, struct 
 			continue;
 		}
 		if (v & PTE_P)
-			free_table_tree(mm, entry_table(v), level - 1, b);
+			free_table_tree(mm, entry_table(v), level - 1, tlb);
 	}
-	struct page *p = virt_to_page(table);
-	list_add(&p->lru, &b->tables);
 	mm->pgtable_pages--;
+	tlb_remove_table(tlb, virt_to_page(table));
 }
 
 /* Entries of `table` (level `level`, covering from base) that [start, end)
  * touches: a child whose span has no VMA goes whole; others are visited. */
 static void free_range(struct mm_struct *mm, u64 *table, int level, u64 start, u64 end,
-		       struct unmap_batch *b)
+		       struct mmu_gather *tlb)
 {
 	const struct vma_set *s = mm->vma_root;
 	u64 span = pgtable_span(level);
@@ -166,17 +143,19 @@ static void free_range(struct mm_struct *mm, u64 *table, int level, u64 start, u
 		if (!(v & PTE_P))
 			continue;
 		if (!vma_find_intersection(s, a, a + span)) {
+			/* Unhook first: from here no new walk can enter it. */
 			pte_clear(e);
-			free_table_tree(mm, entry_table(v), level - 1, b);
+			tlb_track_range(tlb, a, span, level);
+			free_table_tree(mm, entry_table(v), level - 1, tlb);
 		} else if (level > 2) {
-			free_range(mm, entry_table(v), level - 1, MAX(start, a), MIN(end, a + span), b);
+			free_range(mm, entry_table(v), level - 1, MAX(start, a), MIN(end, a + span), tlb);
 		}
 		if (a + span < a)
 			break;
 	}
 }
 
-void free_pgtables(struct mm_struct *mm, u64 start, u64 end, struct unmap_batch *b)
+void free_pgtables(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
 {
-	free_range(mm, pgtable_root(mm), PT_LEVELS, start, end, b);
+	free_range(mm, pgtable_root(mm), PT_LEVELS, start, end, tlb);
 }

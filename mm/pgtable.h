@@ -28,10 +28,11 @@
  * the struct page of the table), which the [madvise] issue may do here: every
  * user of the lock already works on one table at a time through these helpers.
  *
- * Freeing (the project's rule): unmap, flush the TLBs, then free. struct
- * unmap_batch collects the pages and tables removed from the tables until
- * unmap_batch_finish() flushes every CPU that may cache them and only then
- * releases them.
+ * Freeing (the project's rule): unmap, flush the TLBs, then free. The
+ * mmu_gather (mm/mmu_gather.h) collects the pages and tables removed here
+ * until it has flushed every CPU that may cache them; tables also wait for an
+ * RCU grace period, because some walkers read them with no lock at all
+ * (pte_lockless_read() below; mm/gup_fast.c).
  */
 #ifndef PAGODA_MM_PGTABLE_H
 #define PAGODA_MM_PGTABLE_H
@@ -39,7 +40,6 @@
 #include "kernel/types.h"
 #include "mm/paging.h"
 #include "mm/page.h"
-#include "mm/list.h"
 #include "mm/mm.h"
 
 #define PTE_SPECIAL  (1UL << 9)  /* no page reference behind it (zero page) */
@@ -86,26 +86,17 @@ u64 *pgtable_walk_alloc(struct mm_struct *mm, u64 addr, int level);
  * returns the entry, or NULL (with *addr >= end). Skips missing tables whole. */
 u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end);
 
-/* --- unmapping --- */
-#define UNMAP_BATCH_PAGES 128
+/* --- unmapping (through an mmu_gather: mm/mmu_gather.h) --- */
+struct mmu_gather;
 
-struct unmap_batch {
-	struct mm_struct *mm;
-	u32 nr;
-	struct page *pages[UNMAP_BATCH_PAGES];  /* each holds the reference its PTE had */
-	struct list_head tables;                /* page-table pages, through page->lru */
-};
-
-void unmap_batch_init(struct unmap_batch *b, struct mm_struct *mm);
-/* flush_tlb_mm(), then drop the pages' references and free the tables. */
-void unmap_batch_finish(struct unmap_batch *b);
-
-/* Clear every PTE in [start, end), adjusting rss and map counts, and put the
- * pages in b (flushing early if it fills). Caller holds page_table_lock. */
-void zap_range(struct mm_struct *mm, u64 start, u64 end, struct unmap_batch *b);
+/* Clear every PTE in [start, end), adjusting rss, and queue the pages in tlb
+ * (their map counts drop at its next flush). Caller holds page_table_lock
+ * and calls tlb_flush_rmaps() before releasing it. */
+void zap_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
 /* Unhook the tables that cover only addresses inside [start, end) with no
- * VMA left and put them in b. Caller holds mmap_lock for write and
- * page_table_lock; the VMAs of the range are already removed. */
-void free_pgtables(struct mm_struct *mm, u64 start, u64 end, struct unmap_batch *b);
+ * VMA left and queue them in tlb (freed after the flush and a grace
+ * period). Caller holds mmap_lock for write and page_table_lock; the VMAs of
+ * the range are already removed. */
+void free_pgtables(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
 
 #endif

@@ -11,6 +11,7 @@
  * CPU's error code) and retries, so the same tests work before and after
  * the process side routes #PF to handle_mm_fault.
  */
+#include "kernel/rcu.h"
 #include "kernel/ktest.h"
 #include "kernel/uaccess.h"
 #include "kernel/errno.h"
@@ -67,6 +68,7 @@ static u64 pte_of(struct mm_struct *mm, u64 addr)
  * compare. */
 static u64 settled_free_pages(void)
 {
+	rcu_barrier();          /* page tables are freed after a grace period */
 	slab_flush_cpu();
 	slab_shrink();
 	return nr_free_pages();
@@ -419,9 +421,10 @@ static void test_no_leak(struct ktest *t)
 	test_zero_then_fresh(t);
 	test_madvise(t);
 	test_split_merge(t);
+	u64 after = settled_free_pages();       /* waits for the table frees */
 	KTEST_EXPECT_EQ(t, vm_stat[NR_PAGETABLE], tables_before);
 	KTEST_EXPECT_EQ(t, slab_objects(), objects);
-	KTEST_EXPECT_EQ(t, settled_free_pages(), before);
+	KTEST_EXPECT_EQ(t, after, before);
 }
 
 /* fork failing at each allocation in turn: -ENOMEM, nothing leaks, the
