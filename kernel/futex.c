@@ -28,6 +28,7 @@
 #include "kernel/elf.h"
 #include "mm/mm.h"
 #include "mm/pgtable.h"
+#include "mm/gup_fast.h"
 
 #define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
@@ -164,9 +165,16 @@ void futex_wake_all_waiters(void)
 /* A shared (not FUTEX_PRIVATE_FLAG) futex is named on Linux by the page
  * behind the address, so the page must exist, and the shared zero page
  * (an untouched read-only mapping) is refused with EFAULT. Our key is the
- * address either way; this reproduces Linux's answers. */
+ * address either way; this reproduces Linux's answers. Like Linux, the page
+ * is looked up first with no lock at all (mm/gup_fast.h), and only if that
+ * cannot tell through mmap_lock after faulting the word in. */
 static int shared_futex_check(struct mm_struct *mm, u64 uaddr)
 {
+	struct page *fast = get_user_page_fast(mm, uaddr, false);
+	if (fast) {
+		put_page(fast);         /* a real page: only its existence counted */
+		return 0;
+	}
 	u32 probe;
 	if (copy_from_user(&probe, uaddr, sizeof(probe)))
 		return -EFAULT;

@@ -1,5 +1,7 @@
 /* kernel/ktest.c - runs the registered suites and prints KTAP version 1. */
 #include "kernel/ktest.h"
+#include "arch/x86_64/apic.h"        /* tsc_khz */
+#include "arch/x86_64/cpu.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "kernel/cmdline.h"
@@ -74,7 +76,12 @@ int ktest_run(const char *list)
 		bool suite_failed = false;
 		for (u64 i = 0; i < s->nr_cases; i++) {
 			struct ktest t = { .name = s->cases[i].name };
+			u64 t0 = rdtsc();
 			s->cases[i].run(&t);
+			/* Slow cases say so: the matrix has a time budget. */
+			u64 ms = tsc_khz ? (rdtsc() - t0) / tsc_khz : 0;
+			if (ms >= 1000)
+				printk("    # %s: took %lu.%lu s\n", t.name, ms / 1000, ms % 1000 / 100);
 			if (t.failed) {
 				suite_failed = true;
 				failed_cases++;

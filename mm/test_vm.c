@@ -25,6 +25,7 @@
 #include "mm/slab.h"
 #include "mm/fault_inject.h"
 #include "mm/tlbflush.h"
+#include "mm/test_user.h"
 #include "arch/x86_64/smp.h"
 
 #define PF_PROT 1UL
@@ -34,29 +35,12 @@
 #define RW (PROT_READ | PROT_WRITE)
 #define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
 
-/* Copy to or from user memory (within one page), resolving faults as the
- * trap handler would. 0 or the fault's error. */
 static int user_access(struct mm_struct *mm, u64 addr, void *buf, size_t n, bool write)
 {
-	for (int tries = 0; tries < 4; tries++) {
-		int r = write ? copy_to_user(addr, buf, n) : copy_from_user(buf, addr, n);
-		if (r == 0)
-			return 0;
-		/* The error code the CPU would have pushed: a read fails only
-		 * on a non-present entry; a write may hit a read-only one. (The
-		 * entry is read after the fact, so another CPU may have filled
-		 * it meanwhile: for a read that must not turn into PF_PROT.) */
-		u64 *e = pgtable_walk(mm, addr, 1);
-		u64 err = write ? PF_WRITE | (e && pte_present(*e) ? PF_PROT : 0) : 0;
-		r = handle_mm_fault(mm, addr, err);
-		if (r)
-			return r;
-	}
-	return -EFAULT;
+	return test_user_access(mm, addr, buf, n, write);
 }
-
-static int put_u64(struct mm_struct *mm, u64 addr, u64 v) { return user_access(mm, addr, &v, 8, true); }
-static int get_u64(struct mm_struct *mm, u64 addr, u64 *v) { return user_access(mm, addr, v, 8, false); }
+static int put_u64(struct mm_struct *mm, u64 addr, u64 v) { return test_put_u64(mm, addr, v); }
+static int get_u64(struct mm_struct *mm, u64 addr, u64 *v) { return test_get_u64(mm, addr, v); }
 
 static u64 pte_of(struct mm_struct *mm, u64 addr)
 {

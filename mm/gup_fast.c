@@ -1,0 +1,67 @@
+/* mm/gup_fast.c - lockless page-table walks; see gup_fast.h. */
+#include "mm/gup_fast.h"
+#include "kernel/rcu.h"
+#include "arch/x86_64/cpu.h"
+
+u64 pgtable_lockless_walk(struct mm_struct *mm, u64 addr, struct lockless_walk *w)
+{
+	u64 *table = pgtable_root(mm);
+	for (int l = PT_LEVELS; l >= 1; l--) {
+		/* One read per entry: the value may change right after, but a
+		 * table it points to stays a table until we leave the RCU
+		 * section. */
+		u64 e = pte_read(&table[pgtable_index(addr, l)]);
+		if (w) {
+			w->table[l] = table;
+			w->entry[l] = e;
+			w->level = l;
+		}
+		if (l == 1)
+			return e;
+		if (!(e & PTE_P) || (e & PTE_PS))
+			return 0;
+		table = entry_table(e);
+	}
+	return 0;
+}
+
+/* A reference, unless the count already reached zero (the page is on its
+ * way to the allocator: it must not come back to life). */
+static bool get_page_unless_zero(struct page *p)
+{
+	struct page *head = compound_head(p);
+	s32 c = __atomic_load_n(&head->refcount, __ATOMIC_RELAXED);
+	while (c > 0) {
+		if (__atomic_compare_exchange_n(&head->refcount, &c, c + 1, false,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return true;
+	}
+	return false;
+}
+
+struct page *get_user_page_fast(struct mm_struct *mm, u64 addr, bool write)
+{
+	if (addr >= USER_SPACE_END)
+		return NULL;
+	struct page *page = NULL;
+	struct lockless_walk w;
+	u64 flags = local_irq_save();
+	rcu_read_lock();
+	u64 e = pgtable_lockless_walk(mm, addr, &w);
+	if (!pte_present(e) || !(e & PTE_U) || pte_special(e) || (write && !pte_write(e)))
+		goto out;
+	struct page *p = pte_page(e);
+	if (!get_page_unless_zero(p))
+		goto out;
+	/* The entry may have been cleared between our read and the reference
+	 * (then the page may already be queued for freeing): look again. */
+	if (pte_read(&w.table[1][pgtable_index(addr, 1)]) != e) {
+		put_page(p);
+		goto out;
+	}
+	page = p;
+out:
+	rcu_read_unlock();
+	local_irq_restore(flags);
+	return page;
+}
