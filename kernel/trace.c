@@ -1,19 +1,21 @@
 /* kernel/trace.c - the per-CPU event log; the interface and the dump format
  * are in trace.h, how to use it in docs/tracing.md.
  *
- * Each CPU owns one ring of TRACE_RING records and a count "head" of the
- * records it ever wrote there: record number i lives in slot i % TRACE_RING
- * until record i + TRACE_RING overwrites it. Only the owning CPU writes its
- * ring, with interrupts off, so recording needs no lock.
+ * Each CPU owns one ring of TRACE_RING records and counts the records it
+ * ever wrote there: record number i lives in slot i % TRACE_RING until
+ * record i + TRACE_RING overwrites it. Only the owning CPU writes its ring,
+ * with interrupts off, so recording needs no lock. It writes record i in
+ * three steps: claimed = i + 1 ("slot i % TRACE_RING is about to change"),
+ * the record itself, head = i + 1 ("record i is complete").
  *
  * A dump reads other CPUs' rings while they keep writing. It takes each
  * head once (records past it wait for the next dump) and copies a record
- * before trusting it; then it reads the head again: if the owner has in the
- * meantime started to write record i + TRACE_RING, the copy of record i may
- * be torn and is counted as lost instead of printed. This works because x86
- * makes a CPU's stores visible in program order: the owner advances head to
- * i + TRACE_RING before it stores into slot i again, so a reader that saw
- * any of those stores also sees that head.
+ * before trusting it; then it reads "claimed": if the owner has in the
+ * meantime claimed record i + TRACE_RING, the copy of record i may be torn
+ * and is counted as lost instead of printed. This works because x86 makes a
+ * CPU's stores visible in program order: a reader that saw any store into
+ * the slot also sees the claim made before it. (With head alone, a full
+ * ring's oldest record would look the same as one being overwritten.)
  *
  * "start" is the first record not yet dumped or cleared. Only a dumper or
  * trace_clear() moves it, and only one of those runs at a time (dump_busy).
@@ -36,7 +38,8 @@ struct trace_rec {
 };
 
 struct trace_ring {
-	u64 head;               /* records ever written; only its own CPU writes it */
+	u64 head;               /* records complete; only its own CPU writes it */
+	u64 claimed;            /* records begun: head, or head + 1 while writing */
 	u64 start;              /* first record not yet dumped; under dump_busy */
 	struct trace_rec rec[TRACE_RING];
 };
@@ -45,6 +48,7 @@ bool trace_enabled;
 static bool dump_at_exit;
 static struct trace_ring rings[MAX_CPUS];
 static u32 dump_busy;           /* 1 while a dump or a clear runs */
+void (*trace_test_after_copy)(u32 cpu);
 
 static const char *const event_names[TR_NR_EVENTS] = {
 	[TR_FLUSH_REQ] = "flush_req",
@@ -70,11 +74,15 @@ void trace_record(enum trace_event ev, u64 a, u64 b)
 	struct trace_ring *r = &rings[smp_processor_id()];
 	u64 h = r->head;
 	struct trace_rec *x = &r->rec[h % TRACE_RING];
+	/* The claim before the record's stores, they before the new head
+	 * (see the top comment; x86 keeps stores in order, the compiler
+	 * must be told). */
+	__atomic_store_n(&r->claimed, h + 1, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	x->tsc = rdtsc();
 	x->ev = ev;
 	x->a = a;
 	x->b = b;
-	/* The record's stores before the new head (see the top comment). */
 	__atomic_store_n(&r->head, h + 1, __ATOMIC_RELEASE);
 	local_irq_restore(flags);
 }
@@ -101,12 +109,12 @@ static void cursor_next(struct cursor *c, u32 cpu)
 	struct trace_ring *r = &rings[cpu];
 	c->have = false;
 	while (c->pos < c->end) {
-		u64 head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
-		if (head - c->pos > TRACE_RING) {
-			/* Overwritten already: skip to the oldest one left.
-			 * (Equal to TRACE_RING is fine: the owner has not
-			 * begun the next record, which reuses slot pos.) */
-			u64 oldest = head - TRACE_RING;
+		/* Record i's slot is reused by record i + TRACE_RING, which
+		 * makes claimed i + TRACE_RING + 1. */
+		u64 claimed = __atomic_load_n(&r->claimed, __ATOMIC_ACQUIRE);
+		if (claimed - c->pos > TRACE_RING) {
+			/* Overwritten already: skip to the oldest one left. */
+			u64 oldest = claimed - TRACE_RING;
 			if (oldest > c->end)
 				oldest = c->end;
 			c->lost += oldest - c->pos;
@@ -114,11 +122,13 @@ static void cursor_next(struct cursor *c, u32 cpu)
 			continue;
 		}
 		c->rec = r->rec[c->pos % TRACE_RING];
-		/* The copy's loads before this second look at head. */
+		if (trace_test_after_copy)
+			trace_test_after_copy(cpu);
+		/* The copy's loads before this second look at the claim. */
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+		claimed = __atomic_load_n(&r->claimed, __ATOMIC_ACQUIRE);
 		c->pos++;
-		if (head - (c->pos - 1) < TRACE_RING) {
+		if (claimed - (c->pos - 1) <= TRACE_RING) {
 			c->have = true;
 			return;
 		}
