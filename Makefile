@@ -33,7 +33,7 @@ OBJS := $(patsubst %.c,$(BUILD)/%.o,$(C_SRCS)) $(patsubst %.asm,$(BUILD)/%.o,$(A
 QEMU      := qemu-system-x86_64
 RUN_CPUS  ?= 4
 RUN_MEM   ?= 512M
-RUN_CMDLINE ?=
+RUN_CMDLINE ?= trace
 
 .PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check
 
