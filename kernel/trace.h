@@ -10,7 +10,9 @@
  *     TRACE <cpu> <tsc> <event-name> <a> <b>
  *
  * tools/trace-svg turns such lines from a serial log into a per-CPU timeline
- * picture (SVG). docs/tlb-shootdown.md shows one.
+ * picture (SVG); docs/tracing.md says how, docs/tlb-shootdown.md shows one.
+ * Opening /proc/trace dumps the log, /proc/trace_clear empties it
+ * (kernel/procfs.c); "trace_dump_at_exit" dumps it at poweroff or panic.
  *
  * The events and what a, b mean:
  *   TR_FLUSH_REQ      a flush of mm requested here        a=mm id, b=pages (0 = full)
