@@ -301,16 +301,17 @@ static bool step_trace(void)
 	read_file("/proc/trace_clear", text, sizeof(text));
 	if (munmap(trace_region, TRACE_PAGES * PAGE_SIZE) != 0)
 		ok = false;
+	/* Opening /proc/trace prints the log on the serial console (the
+	 * TRACE-BEGIN ... TRACE-END lines just above what follows). Before
+	 * the threads are joined: unmapping their stacks would add more
+	 * shootdowns to the picture. */
+	if (read_file("/proc/trace", text, sizeof(text)) < 0)
+		ok = false;
 	__atomic_store_n(&trace_stop, 1, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < spinners; i++)
 		if (thread_join(t[i]) < 0)
 			ok = false;
 	sched_setaffinity(0, sizeof(all), &all);
-
-	/* Opening /proc/trace prints the log on the serial console (the
-	 * TRACE-BEGIN ... TRACE-END lines just above what follows). */
-	if (read_file("/proc/trace", text, sizeof(text)) < 0)
-		return false;
 	printf("#   /proc/trace: %s", text);
 	say("The TRACE lines above are that log: one line per event, with the");
 	say("CPU and its time stamp counter. To see it as a picture, one lane per");
