@@ -33,7 +33,7 @@ OBJS := $(patsubst %.c,$(BUILD)/%.o,$(C_SRCS)) $(patsubst %.asm,$(BUILD)/%.o,$(A
 QEMU      := qemu-system-x86_64
 RUN_CPUS  ?= 4
 RUN_MEM   ?= 512M
-RUN_CMDLINE ?=
+RUN_CMDLINE ?= trace
 
 .PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check
 
@@ -123,17 +123,19 @@ host-test: $(HOST_TESTS)
 	@$(if $(HOST_TESTS),tools/run-host-tests $(HOST_TESTS),echo "no host tests (tests/host/test_*.c)")
 
 # The harness checks its own log reading (--self-test) before it is trusted
-# with the matrix. TEST_FLAGS passes options on: make test TEST_FLAGS="-j 1".
+# with the matrix; so does the trace picture tool (tools/trace-svg). TEST_FLAGS passes options on: make test TEST_FLAGS="-j 1".
 TEST_FLAGS ?=
 
 test: deps
 	$(MAKE) all
 	tools/run-tests --self-test
+	tools/trace-svg --self-test
 	tools/run-tests --host --matrix full $(TEST_FLAGS)
 
 test-quick: deps
 	$(MAKE) all
 	tools/run-tests --self-test >/dev/null || tools/run-tests --self-test
+	tools/trace-svg --self-test
 	tools/run-tests --host --matrix quick $(TEST_FLAGS)
 
 clean:

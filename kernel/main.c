@@ -22,6 +22,7 @@
 #include "kernel/rcu.h"
 #include "kernel/syscall.h"
 #include "kernel/proc.h"
+#include "kernel/trace.h"
 
 extern char boot_stack_top[];
 
@@ -39,6 +40,9 @@ void kmain(u32 magic, u32 info_phys)
 	if (multiboot2_parse(magic, info_phys) != 0)
 		halt_forever();
 	console_loglevel = (int)cmdline_long("loglevel", console_loglevel);
+	/* The event log ("trace"): as soon as the command line is known, so
+	 * that even boot-time events can be recorded. */
+	trace_init();
 	fbcon_init();
 
 	printk("\nPagoda: a small x86_64 kernel built around its memory manager\n");

@@ -9,6 +9,7 @@
 #include "kernel/printk.h"
 #include "kernel/console.h"
 #include "kernel/power.h"
+#include "kernel/trace.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/percpu.h"
 #include "arch/x86_64/trap.h"
@@ -41,6 +42,9 @@ void panic(const char *fmt, ...)
 	printk(KERN_EMERG "\nKernel panic on CPU %u: %s\n", me - 1, msg);
 	dump_backtrace((u64)__builtin_frame_address(0), (u64)__builtin_return_address(0));
 	printk(KERN_EMERG "---[ end Kernel panic: %s ]---\n", msg);
+	/* "trace_dump_at_exit": what led here. The other CPUs are stopped, so
+	 * the rings hold still. */
+	trace_dump_at_exit();
 	machine_exit_on_panic();
 	halt_forever();
 }

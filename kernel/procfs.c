@@ -3,6 +3,12 @@
  *   /proc/self/status   name, pids, state, VmRSS, VmPTE, threads
  *   /proc/meminfo       totals from the page allocator and the slab
  *   /proc/vmstat        nr_free_pages, nr_page_table_pages, TLB counters
+ *   /proc/trace         opening it dumps the event log (kernel/trace.h) over
+ *                       the serial console and empties it; the file itself
+ *                       says how many records went out
+ *   /proc/trace_clear   opening it empties the event log
+ * (Pseudo-files are read-only here, so the two trace files act when opened
+ * rather than on a write such as Linux's "echo > trace".)
  * "/proc/PID/..." with the caller's own pid is the same as /proc/self.
  *
  * A file's text is generated once, at open, into pages owned by the open
@@ -16,6 +22,7 @@
 #include "mm/mm.h"
 #include "mm/buddy.h"
 #include "mm/tlbflush.h"
+#include "kernel/trace.h"
 
 #define PROCFS_ORDER 2          /* 16 KiB per open file: maps of ~200 VMAs */
 #define PROCFS_SIZE (PAGE_SIZE << PROCFS_ORDER)
@@ -84,6 +91,23 @@ static void gen_vmstat(struct text *t)
 	put(t, "nr_tlb_local_flush_one %lu\n", tlb_stat_read(NR_TLB_LOCAL_FLUSH_ONE));
 }
 
+static void gen_trace(struct text *t)
+{
+	struct trace_totals tot;
+	if (!trace_dump_to(trace_emit_console, NULL, true, &tot)) {
+		put(t, "busy: another dump is running\n");
+		return;
+	}
+	put(t, "dumped %lu records to the console, %lu lost; recording is %s\n",
+	    tot.records, tot.lost, READ_ONCE(trace_enabled) ? "on" : "off (boot with \"trace\")");
+}
+
+static void gen_trace_clear(struct text *t)
+{
+	trace_clear();
+	put(t, "cleared; recording is %s\n", READ_ONCE(trace_enabled) ? "on" : "off");
+}
+
 static void status_kb(struct text *t, const char *name, u64 pages)
 {
 	put(t, "%s:\t%8lu kB\n", name, pages * (PAGE_SIZE / 1024));
@@ -135,6 +159,10 @@ int procfs_open(const char *path, struct file *f)
 		which = 2;
 	else if (!strcmp(path, "/proc/vmstat"))
 		which = 3;
+	else if (!strcmp(path, "/proc/trace"))
+		which = 4;
+	else if (!strcmp(path, "/proc/trace_clear"))
+		which = 5;
 	else
 		return -ENOENT;
 
@@ -153,8 +181,14 @@ int procfs_open(const char *path, struct file *f)
 	case 2:
 		gen_meminfo(&t);
 		break;
-	default:
+	case 3:
 		gen_vmstat(&t);
+		break;
+	case 4:
+		gen_trace(&t);
+		break;
+	default:
+		gen_trace_clear(&t);
 		break;
 	}
 	f->buf = t.buf;

@@ -4,6 +4,7 @@
 #include "kernel/sched.h"
 #include "kernel/printk.h"
 #include "kernel/cmdline.h"
+#include "kernel/trace.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/smp.h"
 
@@ -139,8 +140,10 @@ static void start_grace_period(void)
 	 * has none left. The lock's atomic operation is a full barrier. */
 	u64 f = spin_lock_irqsave(&rcu_gp_lock);
 	gp_seq++;
+	u64 seq = gp_seq;
 	qs_pending = READ_ONCE(cpu_online_mask);
 	spin_unlock_irqrestore(&rcu_gp_lock, f);
+	trace_event(TR_GP_START, seq, 0);
 	stats.gp_started++;
 }
 
@@ -148,7 +151,9 @@ static void finish_grace_period(void)
 {
 	u64 f = spin_lock_irqsave(&rcu_gp_lock);
 	gp_completed = gp_seq;
+	u64 seq = gp_completed;
 	spin_unlock_irqrestore(&rcu_gp_lock, f);
+	trace_event(TR_GP_END, seq, 0);
 	stats.gp_completed++;
 	for (u32 c = 0; c < MAX_CPUS; c++) {
 		struct rcu_cpu *rc = &rcu_cpus[c];

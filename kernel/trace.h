@@ -10,7 +10,9 @@
  *     TRACE <cpu> <tsc> <event-name> <a> <b>
  *
  * tools/trace-svg turns such lines from a serial log into a per-CPU timeline
- * picture (SVG). docs/tlb-shootdown.md shows one.
+ * picture (SVG); docs/tracing.md says how, docs/tlb-shootdown.md shows one.
+ * Opening /proc/trace dumps the log, /proc/trace_clear empties it
+ * (kernel/procfs.c); "trace_dump_at_exit" dumps it at poweroff or panic.
  *
  * The events and what a, b mean:
  *   TR_FLUSH_REQ      a flush of mm requested here        a=mm id, b=pages (0 = full)
@@ -53,8 +55,51 @@ static inline void trace_event(enum trace_event ev, u64 a, u64 b)
 		trace_record(ev, a, b);
 }
 
-/* Print every CPU's records, oldest first, then forget them. */
+/* Print every CPU's records, oldest first, then forget them. The output:
+ *
+ *     TRACE-BEGIN cpus=<N> tsc_khz=<K> ring=<records per CPU>
+ *     TRACE <cpu> <tsc> <event-name> <a> <b>        (merged, in TSC order)
+ *     TRACE-LOST <cpu> <n>                           (only CPUs that lost some)
+ *     TRACE-END records=<printed> lost=<overwritten before they were printed>
+ *
+ * a and b are decimal, except a table's physical address (hex, 0x...).
+ * Safe while other CPUs keep recording: each CPU's ring is read from a
+ * snapshot of its head, and a record overwritten while being read is
+ * counted as lost, never printed torn. One dump at a time; a second caller
+ * gets a message instead of waiting. */
 void trace_dump(void);
 void trace_init(void);          /* reads the command line */
+
+/* --- the rest of the interface: tests, /proc/trace, the exit paths --- */
+
+/* The dump as lines (no newline) handed to emit(line, arg): to the
+ * consoles (trace_emit_console), or to a test that reads them back. clear:
+ * forget what was printed, as trace_dump() does. totals (may be NULL) gets
+ * the TRACE-END figures. Returns false, emitting nothing, when another dump
+ * is running. */
+struct trace_totals {
+	u64 records, lost;
+};
+bool trace_dump_to(void (*emit)(const char *line, void *arg), void *arg, bool clear,
+		   struct trace_totals *totals);
+void trace_emit_console(const char *line, void *arg);
+/* Forget every record so far (a dump then starts from here). */
+void trace_clear(void);
+/* Turn recording on or off at run time (the command line sets the start). */
+void trace_set_enabled(bool on);
+/* "flush_req", "ipi_send", ...; "unknown" for a bad number. */
+const char *trace_event_name(u32 ev);
+/* The command line word "trace_dump_at_exit": kernel/power.c and
+ * kernel/panic.c call this just before the machine stops. */
+void trace_dump_at_exit(void);
+
+/* For kernel/test_trace.c only: called by a dump between copying a record
+ * of cpu and checking that it was not overwritten meanwhile, so that a test
+ * can overwrite it right there. NULL (the default) for none. */
+extern void (*trace_test_after_copy)(u32 cpu);
+
+/* Records per CPU; when a ring is full the oldest record is overwritten and
+ * counted as lost. */
+#define TRACE_RING 1024
 
 #endif

@@ -9,7 +9,10 @@
  *   2. the main thread checks all of it;
  *   3. /proc/self/maps: the program's own view of its address space;
  *   4. a child process makes a bad access and is killed, the parent lives;
- *   5. /proc/meminfo: the machine's memory.
+ *   5. /proc/meminfo: the machine's memory;
+ *   6. one TLB shootdown, recorded by the kernel's event trace and dumped
+ *      on the serial console for tools/trace-svg (docs/tracing.md). This
+ *      step has its own threads and data, apart from steps 1-5.
  */
 #include "libc.h"
 
@@ -215,11 +218,115 @@ static bool step_meminfo(void)
 	return proc_field("/proc/meminfo", "MemTotal") > 0;
 }
 
+/* ---- Step 6: one TLB shootdown, traced (docs/tracing.md) ----
+ *
+ * Kept separate from the steps above: its own region, its own threads.
+ * Threads on other CPUs read a small region and keep running in this
+ * address space; the main thread then unmaps it, so the kernel must make
+ * those CPUs drop the region's translations from their TLBs (a shootdown,
+ * by IPI) before it frees the pages. The kernel's event trace is emptied
+ * just before (opening /proc/trace_clear) and dumped on the serial console
+ * just after (opening /proc/trace). */
+#define TRACE_PAGES 16
+#define TRACE_SPINNERS 3
+
+static u8 *trace_region;
+static int trace_ready, trace_stop;
+
+static long trace_spinner(void *arg)
+{
+	unsigned long sum = 0;
+
+	(void)arg;
+	for (unsigned long p = 0; p < TRACE_PAGES; p++)
+		sum += trace_region[p * PAGE_SIZE];	/* now in this CPU's TLB */
+	__atomic_add_fetch(&trace_ready, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&trace_stop, __ATOMIC_SEQ_CST))
+		__asm__ __volatile__("pause");
+	return (long)sum;
+}
+
+static bool step_trace(void)
+{
+	static char text[512];
+	struct uthread *t[TRACE_SPINNERS];
+	int cpus[TRACE_SPINNERS + 1], n = 0, spinners = 0;
+	cpu_set_t all;
+	bool ok = true;
+
+	printf("#\n");
+	say("Step 6: one TLB shootdown, traced. Threads on other CPUs read a");
+	say("small region, so their TLBs cache its translations, and keep running");
+	say("in this address space. Then this thread unmaps the region: before the");
+	say("pages can be reused, the kernel must interrupt those CPUs (an IPI) and");
+	say("have each flush its TLB. The kernel's event trace records each step.");
+	if (read_file("/proc/trace_clear", text, sizeof(text)) < 0) {
+		say("  (no /proc/trace_clear: this kernel has no event trace; skipped)");
+		return true;
+	}
+	if (!strstr(text, "recording is on")) {
+		say("  Recording is off: boot with \"trace\" on the kernel command line");
+		say("  (make run does) to see the events. The shootdown happens anyway.");
+	}
+
+	cpu_zero(&all);
+	sched_getaffinity(0, sizeof(all), &all);
+	for (int c = 0; c < CPU_SETSIZE && n < TRACE_SPINNERS + 1; c++)
+		if (cpu_isset(c, &all))
+			cpus[n++] = c;
+	pin_to_cpu(cpus[0]);	/* this thread stays off the spinners' CPUs */
+	trace_region = mmap(NULL, TRACE_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (trace_region == MAP_FAILED) {
+		sched_setaffinity(0, sizeof(all), &all);
+		return false;
+	}
+	for (unsigned long p = 0; p < TRACE_PAGES; p++)
+		trace_region[p * PAGE_SIZE] = 1;
+	trace_ready = trace_stop = 0;
+	for (int i = 1; i < n; i++) {
+		t[spinners] = thread_create(trace_spinner, NULL, cpus[i]);
+		if (t[spinners])
+			spinners++;
+		else
+			ok = false;
+	}
+	while (__atomic_load_n(&trace_ready, __ATOMIC_SEQ_CST) < spinners)
+		sched_yield();
+	printf("#   %d threads on CPUs", spinners);
+	for (int i = 1; i <= spinners; i++)
+		printf(" %d", cpus[i]);
+	printf(" hold the region; CPU %d unmaps it now.\n", cpus[0]);
+
+	read_file("/proc/trace_clear", text, sizeof(text));
+	if (munmap(trace_region, TRACE_PAGES * PAGE_SIZE) != 0)
+		ok = false;
+	/* Opening /proc/trace prints the log on the serial console (the
+	 * TRACE-BEGIN ... TRACE-END lines just above what follows). Before
+	 * the threads are joined: unmapping their stacks would add more
+	 * shootdowns to the picture. */
+	if (read_file("/proc/trace", text, sizeof(text)) < 0)
+		ok = false;
+	__atomic_store_n(&trace_stop, 1, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < spinners; i++)
+		if (thread_join(t[i]) < 0)
+			ok = false;
+	sched_setaffinity(0, sizeof(all), &all);
+	printf("#   /proc/trace: %s", text);
+	say("The TRACE lines above are that log: one line per event, with the");
+	say("CPU and its time stamp counter. To see it as a picture, one lane per");
+	say("CPU with an arrow for each IPI, save this serial output and run");
+	say("  make run | tee build/run.log");
+	say("  tools/trace-svg --out build/trace.svg build/run.log");
+	say("then open build/trace.svg in a web browser (docs/tracing.md).");
+	return ok;
+}
+
 int main(void)
 {
 	struct utsname u;
 
-	ktap_plan(5);
+	ktap_plan(6);
 	if (uname(&u) == 0)
 		printf("# demo: running on %s %s (%s)\n", u.sysname, u.release, u.machine);
 	ktap_ok(step_threads(), "threads on every CPU touched their pages");
@@ -227,6 +334,7 @@ int main(void)
 	ktap_ok(step_maps(), "/proc/self/maps read");
 	ktap_ok(step_segv(), "a bad access killed only the child");
 	ktap_ok(step_meminfo(), "/proc/meminfo read");
+	ktap_ok(step_trace(), "one TLB shootdown traced");
 	printf("#\n");
 	say("The end. Each step is a test too: the KTAP lines above say whether");
 	say("it worked.");
