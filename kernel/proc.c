@@ -1,6 +1,7 @@
 /* kernel/proc.c - processes: creation, threads, exit, wait4, clone, fork,
  * and the small process system calls. The model and the locking rules are
  * in kernel/proc.h. */
+#include "kernel/rcu.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
 #include "kernel/syscall.h"
@@ -238,6 +239,8 @@ __noreturn void proc_kill_current(int signal)
 
 void user_return_work(void)
 {
+	/* Back to user mode: no RCU read-side section can be open here. */
+	rcu_note_quiescent();
 	sched_check_resched();
 	struct thread *t = current_thread();
 	if (READ_ONCE(t->killed) && t->proc) {

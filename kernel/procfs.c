@@ -3,6 +3,8 @@
  *   /proc/self/status   name, pids, state, VmRSS, VmPTE, threads
  *   /proc/meminfo       totals from the page allocator and the slab
  *   /proc/vmstat        nr_free_pages, nr_page_table_pages, TLB counters
+ *   /proc/self/tlbstat  (Pagoda's own) the TLB counters of this address space
+ *   /proc/tlbstat       (Pagoda's own) the TLB counters of each CPU
  *   /proc/trace         opening it dumps the event log (kernel/trace.h) over
  *                       the serial console and empties it; the file itself
  *                       says how many records went out
@@ -23,6 +25,7 @@
 #include "mm/buddy.h"
 #include "mm/tlbflush.h"
 #include "kernel/trace.h"
+#include "arch/x86_64/smp.h"      /* cpu_online_mask */
 
 #define PROCFS_ORDER 2          /* 16 KiB per open file: maps of ~200 VMAs */
 #define PROCFS_SIZE (PAGE_SIZE << PROCFS_ORDER)
@@ -77,6 +80,35 @@ static void gen_meminfo(struct text *t)
 	put(t, "%-16s%8lu kB\n", "Hugepagesize:", 2048UL);
 }
 
+static const char *const tlb_stat_names[NR_TLB_STAT_ITEMS] = {
+	"nr_tlb_remote_flush", "nr_tlb_remote_flush_received",
+	"nr_tlb_local_flush_all", "nr_tlb_local_flush_one",
+};
+
+/* One address space's share of the /proc/vmstat TLB counters. */
+static void gen_mm_tlbstat(struct text *t, struct mm_struct *mm)
+{
+	for (int i = 0; i < NR_TLB_STAT_ITEMS; i++)
+		put(t, "%s %lu\n", tlb_stat_names[i], mm ? READ_ONCE(mm->tlb_stat[i]) : 0);
+}
+
+/* A line per online CPU: "cpuN" and the four counters in vmstat order. */
+static void gen_cpu_tlbstat(struct text *t)
+{
+	put(t, "cpu");
+	for (int i = 0; i < NR_TLB_STAT_ITEMS; i++)
+		put(t, " %s", tlb_stat_names[i]);
+	put(t, "\n");
+	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+		if (!cpumask_test(READ_ONCE(cpu_online_mask), cpu))
+			continue;
+		put(t, "cpu%u", cpu);
+		for (int i = 0; i < NR_TLB_STAT_ITEMS; i++)
+			put(t, " %lu", tlb_stat_cpu(cpu, (enum tlb_stat_item)i));
+		put(t, "\n");
+	}
+}
+
 static void gen_vmstat(struct text *t)
 {
 	struct mm_counters c;
@@ -85,10 +117,8 @@ static void gen_vmstat(struct text *t)
 	put(t, "nr_slab_unreclaimable %ld\n", c.stat[NR_SLAB_PAGES]);
 	put(t, "nr_page_table_pages %ld\n", c.stat[NR_PAGETABLE]);
 	put(t, "nr_kernel_stack %lu\n", (u64)nr_threads_alive() * (KSTACK_SIZE / 1024));
-	put(t, "nr_tlb_remote_flush %lu\n", tlb_stat_read(NR_TLB_REMOTE_FLUSH));
-	put(t, "nr_tlb_remote_flush_received %lu\n", tlb_stat_read(NR_TLB_REMOTE_FLUSH_RECEIVED));
-	put(t, "nr_tlb_local_flush_all %lu\n", tlb_stat_read(NR_TLB_LOCAL_FLUSH_ALL));
-	put(t, "nr_tlb_local_flush_one %lu\n", tlb_stat_read(NR_TLB_LOCAL_FLUSH_ONE));
+	for (int i = 0; i < NR_TLB_STAT_ITEMS; i++)
+		put(t, "%s %lu\n", tlb_stat_names[i], tlb_stat_read((enum tlb_stat_item)i));
 }
 
 static void gen_trace(struct text *t)
@@ -163,6 +193,10 @@ int procfs_open(const char *path, struct file *f)
 		which = 4;
 	else if (!strcmp(path, "/proc/trace_clear"))
 		which = 5;
+	else if (rest && !strcmp(rest, "tlbstat"))
+		which = 6;
+	else if (!strcmp(path, "/proc/tlbstat"))
+		which = 7;
 	else
 		return -ENOENT;
 
@@ -187,8 +221,14 @@ int procfs_open(const char *path, struct file *f)
 	case 4:
 		gen_trace(&t);
 		break;
-	default:
+	case 5:
 		gen_trace_clear(&t);
+		break;
+	case 6:
+		gen_mm_tlbstat(&t, p->mm);
+		break;
+	default:
+		gen_cpu_tlbstat(&t);
 		break;
 	}
 	f->buf = t.buf;

@@ -17,7 +17,8 @@
  *   - cond_resched(), which long kernel loops call outside any reader;
  *   - a timer tick or an RCU IPI that interrupted code with no read-side
  *     section open on that CPU (rcu_nesting == 0);
- *   - (user-mode entry, once processes exist: through the same tick rule).
+ *   - every return to user mode (kernel/proc.c user_return_work), and a
+ *     tick that interrupted user code (the tick rule above).
  * The idle loop is covered by the tick and the IPI: they wake a halted CPU
  * and find rcu_nesting == 0.
  *
