@@ -11,10 +11,7 @@
 #include "mm/vma.h"
 #include "mm/slab.h"
 #include "kernel/errno.h"
-#include "kernel/printk.h"
-
-/* Problems also printed on the console (the rest are only counted). */
-#define PRINT_PROBLEMS 8
+#include "kernel/printk.h"         /* vsnprintf */
 
 struct check {
 	struct mm_struct *mm;
@@ -31,17 +28,13 @@ struct check {
 static void problem(struct check *c, const char *fmt, ...) __printf(2, 3);
 static void problem(struct check *c, const char *fmt, ...)
 {
-	char msg[160];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (c->problems == 0 && c->len) {
-		snprintf(c->why, c->len, "%s", msg);
+	/* Only the first problem is described; the rest are counted. */
+	if (c->problems++ == 0 && c->len) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(c->why, c->len, fmt, ap);
+		va_end(ap);
 	}
-	if (c->problems < PRINT_PROBLEMS)
-		printk(KERN_ERR "mm_check_counts: %s\n", msg);
-	c->problems++;
 }
 
 /* The page an entry at addr points to, if it is a live allocated page;

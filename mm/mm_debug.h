@@ -20,9 +20,9 @@
  *              Only ">=": shared anonymous pages are also held by their
  *              object (mm/shared_anon.h) and may be mapped by other mms.
  *
- * Returns the number of problems found (0: consistent; counting stops at a
- * few hundred) and describes the first one in why (NUL-terminated, len
- * bytes at most); -ENOMEM if its scratch array could not be allocated.
+ * Returns the number of problems found (0: consistent) and describes the
+ * first one in why (NUL-terminated, len bytes at most; nothing is printed);
+ * -ENOMEM if its scratch array could not be allocated.
  *
  * Locking: takes mmap_lock for write, then page_table_lock, itself; the
  * caller holds neither. Every operation that removes entries (munmap,

@@ -29,7 +29,8 @@
  * overlapped an operation may fail or see either side; only the general
  * rule applies to it.
  *
- * Command line: tlb_stress_iters=N (per CPU), tlb_stress_seed=N.
+ * Command line: tlb_stress_iters=N (per CPU; by default 1200 shared out,
+ * from 150 to 300 each), tlb_stress_seed=N.
  */
 #include "kernel/ktest.h"
 #include "kernel/uaccess.h"
@@ -53,14 +54,20 @@
 #define WIN_BASE 0x0000200000000000UL   /* 32 TiB: far from the other tests */
 #define WIN_MAX_PAGES 16384U            /* 64 MiB per address space */
 #define CHUNK 512U                      /* pages one page table maps (2 MiB) */
-#define MIN_CHUNKS 4U
-#define DEFAULT_ITERS 300U
+#define MIN_CHUNKS 2U
+/* Iterations per CPU: TOTAL_ITERS shared out, within [MIN_ITERS, MAX_ITERS].
+ * Under emulation every CPU is a host thread, and a flush waits for all its
+ * targets to be scheduled: on a small host the time grows with the number
+ * of CPUs much faster than the work does. */
+#define TOTAL_ITERS 1200U
+#define MIN_ITERS 150U
+#define MAX_ITERS 300U
 #define CHECKPOINTS 3U                  /* rendezvous checks during the run */
 #define OP_PERCENT 35U                  /* iterations that make an operation */
 #define ACCESSES 6U                     /* accesses per iteration */
 #define HOT_PAGES 64U                   /* where most of the action is */
 #define SWEEPS 4U                       /* re-reads of the recent pages per iteration */
-#define HAMMER 256U                     /* reads of a page while an operation is on it */
+#define HAMMER 4096U                    /* reads of a page while an operation is on it */
 #define RECENT 16U                      /* pages a worker re-touches (its TLB) */
 #define MAX_REPORTS 12U                 /* error lines printed per case */
 
@@ -753,7 +760,8 @@ static void run_stress(struct ktest *t, const cpumask_t *masks, u32 ngroups, str
 	memset(tc, 0, sizeof(*tc));
 	s.t = t;
 	s.ngroups = ngroups;
-	s.iters = (u32)cmdline_long("tlb_stress_iters", DEFAULT_ITERS);
+	u32 share = TOTAL_ITERS / cpumask_weight(READ_ONCE(cpu_online_mask));
+	s.iters = (u32)cmdline_long("tlb_stress_iters", MIN(MAX(share, MIN_ITERS), MAX_ITERS));
 	s.seed = (u64)cmdline_long("tlb_stress_seed", 1);
 	s.npages = window_pages(ngroups);
 	cpumask_t online = READ_ONCE(cpu_online_mask);
@@ -920,7 +928,88 @@ static void test_two_mms(struct ktest *t)
 	KTEST_EXPECT_LE(t, recv_mm[0] + recv_mm[1], tc.total_received);
 }
 
+/* mm_check_counts() itself must be able to fail: break one thing at a time
+ * in a small address space nobody has loaded, check that it is reported,
+ * put it back. */
+static bool expect_problem(struct ktest *t, struct mm_struct *mm, const char *what, int line)
+{
+	char why[160];
+	int r = mm_check_counts(mm, why, sizeof(why));
+	if (r <= 0) {
+		ktest_fail(t, __FILE__, line, "mm_check_counts missed: %s (returned %d)", what, r);
+		return false;
+	}
+	ktest_log(t, "%s: caught (%d problem(s)): %s", what, r, why);
+	return true;
+}
+
+static void test_checker(struct ktest *t)
+{
+	struct mm_struct *mm = mm_create();
+	KTEST_ASSERT_TRUE(t, mm);
+	u64 base = WIN_BASE, rw = PROT_READ | PROT_WRITE;
+	u64 priv = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE;
+	KTEST_EXPECT_EQ(t, do_mmap(mm, base, 8 * PAGE_SIZE, rw, priv, -1, 0), base);
+	KTEST_EXPECT_EQ(t, do_mmap(mm, base + 8 * PAGE_SIZE, 4 * PAGE_SIZE, rw,
+				   MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0),
+			base + 8 * PAGE_SIZE);
+	KTEST_EXPECT_EQ(t, do_mmap(mm, base + 12 * PAGE_SIZE, 4 * PAGE_SIZE, PROT_READ, priv, -1, 0),
+			base + 12 * PAGE_SIZE);   /* the zero page */
+	KTEST_EXPECT_EQ(t, do_mprotect(mm, base + PAGE_SIZE, PAGE_SIZE, PROT_READ), 0);
+	KTEST_EXPECT_EQ(t, do_munmap_range(mm, base + 3 * PAGE_SIZE, PAGE_SIZE), 0);
+	char why[160];
+	KTEST_ASSERT_EQ(t, mm_check_counts(mm, why, sizeof(why)), 0);
+	KTEST_EXPECT_EQ(t, mm->rss_pages, 7 + 4);
+
+	mm->rss_pages++;
+	expect_problem(t, mm, "rss one too high", __LINE__);
+	mm->rss_pages--;
+	mm->pgtable_pages--;
+	expect_problem(t, mm, "pgtable_pages one too low", __LINE__);
+	mm->pgtable_pages++;
+
+	u64 *e0 = pgtable_walk(mm, base, 1);
+	KTEST_ASSERT_TRUE(t, e0 && pte_present(*e0));
+	struct page *p0 = pte_page(*e0);
+	p0->mapcount--;
+	expect_problem(t, mm, "a mapped page with mapcount 0", __LINE__);
+	p0->mapcount++;
+
+	u64 *e1 = pgtable_walk(mm, base + PAGE_SIZE, 1);       /* read-only VMA */
+	KTEST_ASSERT_TRUE(t, e1 && pte_present(*e1) && !pte_write(*e1));
+	*e1 |= PTE_W;
+	expect_problem(t, mm, "a writable PTE in a read-only VMA", __LINE__);
+	*e1 &= ~PTE_W;
+
+	u64 *hole = pgtable_walk(mm, base + 3 * PAGE_SIZE, 1);  /* munmapped */
+	KTEST_ASSERT_TRUE(t, hole && *hole == 0);
+	*hole = PTE_SPECIAL;
+	expect_problem(t, mm, "stray bits in an unmapped PTE", __LINE__);
+	*hole = *e0;            /* the same page twice, and outside every VMA */
+	get_page(p0);
+	p0->mapcount++;
+	expect_problem(t, mm, "a PTE outside every VMA", __LINE__);
+	p0->mapcount--;
+	put_page(p0);
+
+	struct page *freed = alloc_page(0);
+	KTEST_ASSERT_TRUE(t, freed);
+	u64 phys = page_to_phys(freed);
+	free_page(freed);
+	*hole = 0;
+	u64 saved = *e0;
+	*e0 = phys | (saved & ~PTE_ADDR_MASK);
+	expect_problem(t, mm, "a PTE pointing at a free page", __LINE__);
+	*e0 = saved;
+	*hole = 0;
+	flush_tlb_mm(mm);       /* nobody has it loaded; cheap insurance */
+
+	KTEST_EXPECT_EQ(t, mm_check_counts(mm, why, sizeof(why)), 0);
+	mm_put(mm);
+}
+
 static const struct ktest_case tlb_stress_cases[] = {
+	{ "checker", test_checker },
 	{ "one_mm", test_one_mm },
 	{ "two_mms", test_two_mms },
 };
