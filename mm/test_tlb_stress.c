@@ -122,6 +122,8 @@ struct group {
 	u64 nops[NR_OPS];
 	u64 accesses, refused;          /* copies made; copies that failed as they should */
 	u64 rss_max;
+	u64 tables_before;              /* pgtable_pages when the current operation began */
+	u64 table_frees;                /* operations after which there were fewer tables */
 };
 
 /* What CPU c knows of its own slot in each page. */
@@ -242,6 +244,7 @@ static void op_begin(struct group *g, u32 first, u32 n)
 	down_write(&g->op_lock);
 	for (u32 p = first; p < first + n; p++)
 		__atomic_add_fetch(&g->seq[p], 1, __ATOMIC_SEQ_CST);       /* odd */
+	g->tables_before = READ_ONCE(g->mm->pgtable_pages);
 }
 
 /* Which pages of the range lost their contents: none, all, or those that
@@ -266,6 +269,9 @@ static void op_end(struct group *g, u32 first, u32 n, enum destroy d)
 	u64 rss = mm->rss_pages;
 	if (rss > g->rss_max)
 		g->rss_max = rss;
+	/* A lower bound: faults may add tables meanwhile. */
+	if (mm->pgtable_pages < g->tables_before)
+		g->table_frees++;
 	up_read(&mm->mmap_lock);
 	up_write(&g->op_lock);
 }
@@ -834,11 +840,11 @@ static void run_stress(struct ktest *t, const cpumask_t *masks, u32 ngroups, str
 				tc->mm_stat[i][k] = g->mm->tlb_stat[k];
 			ktest_log(t, "mm %c: %u CPUs x %u iterations, seed %lu, window %u pages: "
 				  "mmap %lu+%lu, munmap %lu+%lu, mprotect %lu, dontneed %lu; %lu accesses "
-				  "(%lu refused); rss max %lu; %lu remote flushes, %lu received",
+				  "(%lu refused); rss max %lu; %lu operations freed page tables; %lu remote flushes, %lu received",
 				  g->name, g->ncpus, s.iters, s.seed, s.npages,
 				  g->nops[OP_MMAP_FIXED], g->nops[OP_MMAP_HINT], g->nops[OP_MUNMAP],
 				  g->nops[OP_MUNMAP_VMA], g->nops[OP_MPROTECT], g->nops[OP_DONTNEED],
-				  g->accesses, g->refused, g->rss_max,
+				  g->accesses, g->refused, g->rss_max, g->table_frees,
 				  g->mm->tlb_stat[NR_TLB_REMOTE_FLUSH],
 				  g->mm->tlb_stat[NR_TLB_REMOTE_FLUSH_RECEIVED]);
 		}
