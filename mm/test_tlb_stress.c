@@ -67,7 +67,7 @@
 #define ACCESSES 6U                     /* accesses per iteration */
 #define HOT_PAGES 64U                   /* where most of the action is */
 #define SWEEPS 4U                       /* re-reads of the recent pages per iteration */
-#define HAMMER 4096U                    /* reads of a page while an operation is on it */
+#define HAMMER 4096U                    /* at most, reads of a page an operation is on */
 #define RECENT 16U                      /* pages a worker re-touches (its TLB) */
 #define MAX_REPORTS 12U                 /* error lines printed per case */
 
@@ -105,7 +105,6 @@ static const char *const err_names[NR_ERR] = {
 enum stress_op { OP_MMAP_FIXED, OP_MMAP_HINT, OP_MUNMAP, OP_MUNMAP_VMA, OP_MPROTECT,
 		 OP_DONTNEED, NR_OPS };
 
-
 struct stress;
 
 /* One address space and the CPUs working in it. */
@@ -120,7 +119,7 @@ struct group {
 	u8 *state;
 	u32 barrier;                    /* arrivals at rendezvous points */
 	u64 nops[NR_OPS];
-	u64 accesses, refused;          /* copies made; copies that failed as they should */
+	u64 accesses, refused;          /* copies made; copies that failed (-EFAULT) */
 	u64 rss_max;
 	u64 tables_before;              /* pgtable_pages when the current operation began */
 	u64 table_frees;                /* operations after which there were fewer tables */
