@@ -40,7 +40,6 @@
 #include "kernel/string.h"
 #include "kernel/rcu.h"
 #include "kernel/rwsem.h"
-#include "kernel/time.h"
 #include "kernel/cmdline.h"
 #include "mm/mm.h"
 #include "mm/vma.h"
@@ -822,9 +821,7 @@ static void run_stress(struct ktest *t, const cpumask_t *masks, u32 ngroups, str
 		for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
 			rcv[cpu] = tlb_stat_cpu(cpu, NR_TLB_REMOTE_FLUSH_RECEIVED);
 		u64 remote = tlb_stat_read(NR_TLB_REMOTE_FLUSH);
-		u64 start = ktime_ns();
 		ktest_on_cpus(online, stress_worker, &s);
-		u64 ms = (ktime_ns() - start) / 1000000;
 		for (u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
 			tc->cpu_received[cpu] = tlb_stat_cpu(cpu, NR_TLB_REMOTE_FLUSH_RECEIVED) - rcv[cpu];
 			tc->total_received += tc->cpu_received[cpu];
@@ -847,7 +844,6 @@ static void run_stress(struct ktest *t, const cpumask_t *masks, u32 ngroups, str
 				  g->mm->tlb_stat[NR_TLB_REMOTE_FLUSH],
 				  g->mm->tlb_stat[NR_TLB_REMOTE_FLUSH_RECEIVED]);
 		}
-		ktest_log(t, "%lu ms", ms);
 	}
 	for (u32 i = 0; i < ngroups; i++)
 		if (s.groups[i].mm)
