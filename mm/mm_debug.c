@@ -14,7 +14,6 @@
 #include "kernel/printk.h"         /* vsnprintf */
 
 struct check {
-	struct mm_struct *mm;
 	const struct vma_set *vmas;
 	char *why;
 	size_t len;
@@ -181,7 +180,7 @@ static void sort_pages(struct page **a, u64 n)
 
 int mm_check_counts(struct mm_struct *mm, char *why, size_t len)
 {
-	struct check c = { .mm = mm, .vmas = mm->vma_root, .why = why, .len = len };
+	struct check c = { .vmas = mm->vma_root, .why = why, .len = len };
 	if (len)
 		why[0] = 0;
 	down_write(&mm->mmap_lock);
