@@ -1,0 +1,220 @@
+/* mm/mm_debug.c - whole-address-space consistency checks; see mm_debug.h for
+ * what is checked and the locking.
+ *
+ * One pass over the tables, top down, counting as it goes; the pages the
+ * leaves map are collected in a scratch array, sorted, and counted per page
+ * afterwards, so that "entries mapping this page <= its mapcount" costs a
+ * sort instead of a search per entry.
+ */
+#include "mm/mm_debug.h"
+#include "mm/pgtable.h"
+#include "mm/vma.h"
+#include "mm/slab.h"
+#include "kernel/errno.h"
+#include "kernel/printk.h"         /* vsnprintf */
+
+struct check {
+	const struct vma_set *vmas;
+	char *why;
+	size_t len;
+	int problems;
+	u64 rss;                        /* non-special mapped leaves seen */
+	u64 tables;                     /* tables below the PML4 seen */
+	struct page **pages;            /* the pages those leaves map */
+	u64 nr_pages, cap;
+};
+
+static void problem(struct check *c, const char *fmt, ...) __printf(2, 3);
+static void problem(struct check *c, const char *fmt, ...)
+{
+	/* Only the first problem is described; the rest are counted. */
+	if (c->problems++ == 0 && c->len) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(c->why, c->len, fmt, ap);
+		va_end(ap);
+	}
+}
+
+/* The page an entry at addr points to, if it is a live allocated page;
+ * otherwise report it and return NULL. what names the entry. */
+static struct page *live_page(struct check *c, u64 e, u64 addr, const char *what)
+{
+	u64 pfn = (e & PTE_ADDR_MASK) >> PAGE_SHIFT;
+	if (!pfn_valid(pfn)) {
+		problem(c, "%s at %lx points beyond memory (%lx)", what, addr, e);
+		return NULL;
+	}
+	struct page *p = pfn_to_page(pfn);
+	/* The head of a free block is PG_buddy or PG_pcp; the other pages of
+	 * a free block have refcount 0 (and PG_poisoned in the debug build). */
+	if (page_is_free(p) || page_refcount(p) <= 0 || (p->flags & PG_poisoned)) {
+		problem(c, "%s at %lx points at a free page (pfn %lx flags %x ref %d map %d)",
+			what, addr, pfn, p->flags, page_refcount(p), page_mapcount(p));
+		return NULL;
+	}
+	if (p->flags & (PG_reserved | PG_slab)) {
+		problem(c, "%s at %lx points at a reserved or slab page (pfn %lx flags %x)",
+			what, addr, pfn, p->flags);
+		return NULL;
+	}
+	return p;
+}
+
+static void check_leaf(struct check *c, u64 addr, u64 e)
+{
+	if (!pte_mapped(e)) {
+		if (e)
+			problem(c, "PTE at %lx is not mapped but holds %lx", addr, e);
+		return;
+	}
+	if ((e & PTE_P) && (e & PTE_PROTNONE))
+		problem(c, "PTE at %lx is both present and PROTNONE (%lx)", addr, e);
+	if (!(e & PTE_U))
+		problem(c, "PTE at %lx is not a user entry (%lx)", addr, e);
+	const struct vm_area *v = vma_find(c->vmas, addr);
+	if (!v) {
+		problem(c, "PTE at %lx maps %lx outside every VMA", addr, e);
+	} else {
+		bool accessible = (v->flags & (VM_READ | VM_WRITE | VM_EXEC)) != 0;
+		if ((e & PTE_P) && !accessible)
+			problem(c, "PTE at %lx is present in a PROT_NONE VMA (%lx)", addr, e);
+		if ((e & PTE_PROTNONE) && accessible)
+			problem(c, "PTE at %lx is PROTNONE in an accessible VMA (%lx)", addr, e);
+		if (pte_write(e) && !(v->flags & VM_WRITE))
+			problem(c, "PTE at %lx is writable in a VMA without VM_WRITE (%lx)", addr, e);
+		if (paging_features.nx && (e & PTE_P) && !(e & PTE_NX) && !(v->flags & VM_EXEC))
+			problem(c, "PTE at %lx is executable in a VMA without VM_EXEC (%lx)", addr, e);
+	}
+	if (pte_special(e)) {
+		if (pte_page(e) != zero_page)
+			problem(c, "special PTE at %lx maps %lx, not the zero page", addr, e);
+		if (pte_write(e))
+			problem(c, "zero-page PTE at %lx is writable (%lx)", addr, e);
+		return;
+	}
+	c->rss++;
+	struct page *p = live_page(c, e, addr, "PTE");
+	if (!p)
+		return;
+	if (p == zero_page)
+		problem(c, "PTE at %lx maps the zero page without PTE_SPECIAL", addr);
+	if (p->flags & PG_pagetable)
+		problem(c, "PTE at %lx maps a page table (pfn %lx)", addr, page_to_pfn(p));
+	if (!(p->flags & PG_anon))
+		problem(c, "PTE at %lx maps a page that is not anonymous (flags %x)", addr, p->flags);
+	s32 ref = page_refcount(p), map = page_mapcount(p);
+	if (map < 1 || ref < map)
+		problem(c, "page mapped at %lx has refcount %d, mapcount %d (want ref >= map >= 1)",
+			addr, ref, map);
+	if (c->nr_pages < c->cap)
+		c->pages[c->nr_pages++] = p;
+}
+
+/* Entries of a table at `level` covering [base, base + 512 spans). */
+static void walk_table(struct check *c, const u64 *table, int level, u64 base)
+{
+	/* The PML4's upper half is the kernel's, shared by every mm. */
+	unsigned n = level == PT_LEVELS ? PT_ENTRIES / 2 : PT_ENTRIES;
+	u64 span = pgtable_span(level);
+	for (unsigned i = 0; i < n; i++) {
+		u64 a = base + i * span;
+		u64 e = pte_read(&table[i]);
+		if (level == 1) {
+			check_leaf(c, a, e);
+			continue;
+		}
+		if (!(e & PTE_P)) {
+			if (e)
+				problem(c, "level-%d entry at %lx is not present but holds %lx", level, a, e);
+			continue;
+		}
+		if ((e & (PTE_P | PTE_W | PTE_U)) != (PTE_P | PTE_W | PTE_U) || (e & (PTE_NX | PTE_PS)))
+			problem(c, "level-%d entry at %lx has rights %lx (want P|W|U, no NX or PS)",
+				level, a, e);
+		struct page *t = live_page(c, e, a, "table entry");
+		if (!t)
+			continue;       /* never walk into a freed page */
+		if (!(t->flags & PG_pagetable)) {
+			problem(c, "level-%d entry at %lx points at a page that is not a table (flags %x)",
+				level, a, t->flags);
+			continue;
+		}
+		c->tables++;
+		if (!vma_find_intersection(c->vmas, a, a + span))
+			problem(c, "level-%d table for %lx-%lx covers no VMA (munmap should have freed it)",
+				level - 1, a, a + span);
+		walk_table(c, entry_table(e), level - 1, a);
+	}
+}
+
+/* Heapsort: no recursion, no allocation, O(n log n) worst case. */
+static void sift_down(struct page **a, u64 root, u64 n)
+{
+	for (;;) {
+		u64 child = 2 * root + 1;
+		if (child >= n)
+			return;
+		if (child + 1 < n && a[child + 1] > a[child])
+			child++;
+		if (a[root] >= a[child])
+			return;
+		struct page *tmp = a[root];
+		a[root] = a[child];
+		a[child] = tmp;
+		root = child;
+	}
+}
+
+static void sort_pages(struct page **a, u64 n)
+{
+	for (u64 i = n / 2; i-- > 0;)
+		sift_down(a, i, n);
+	for (u64 end = n; end-- > 1;) {
+		struct page *tmp = a[0];
+		a[0] = a[end];
+		a[end] = tmp;
+		sift_down(a, 0, end);
+	}
+}
+
+int mm_check_counts(struct mm_struct *mm, char *why, size_t len)
+{
+	struct check c = { .vmas = mm->vma_root, .why = why, .len = len };
+	if (len)
+		why[0] = 0;
+	down_write(&mm->mmap_lock);
+	/* rss cannot change while we hold mmap_lock for write; a wrong rss is
+	 * reported below, and a page array too small for the truth only
+	 * leaves the per-page count of the extra pages unchecked. */
+	c.cap = mm->rss_pages + 64;
+	c.pages = kmalloc(c.cap * sizeof(struct page *), GFP_KERNEL);
+	if (!c.pages) {
+		up_write(&mm->mmap_lock);
+		if (len)
+			snprintf(why, len, "no memory for the check's array of %lu pages", c.cap);
+		return -ENOMEM;
+	}
+	spin_lock(&mm->page_table_lock);
+	walk_table(&c, pgtable_root(mm), PT_LEVELS, 0);
+	if (c.rss != mm->rss_pages)
+		problem(&c, "rss_pages is %lu but %lu PTEs map a page", mm->rss_pages, c.rss);
+	if (c.tables != mm->pgtable_pages)
+		problem(&c, "pgtable_pages is %lu but %lu tables are reachable", mm->pgtable_pages,
+			c.tables);
+	/* Entries of this mm mapping each page, against its mapcount. */
+	sort_pages(c.pages, c.nr_pages);
+	for (u64 i = 0; i < c.nr_pages;) {
+		u64 j = i + 1;
+		while (j < c.nr_pages && c.pages[j] == c.pages[i])
+			j++;
+		if ((u64)page_mapcount(c.pages[i]) < j - i)
+			problem(&c, "page pfn %lx is mapped %lu times here but its mapcount is %d",
+				page_to_pfn(c.pages[i]), j - i, page_mapcount(c.pages[i]));
+		i = j;
+	}
+	spin_unlock(&mm->page_table_lock);
+	up_write(&mm->mmap_lock);
+	kfree(c.pages);
+	return c.problems;
+}
