@@ -5,6 +5,7 @@
 #   make debug      the same, stopped at the start, waiting for GDB on :1234
 #   make test       host unit tests, then the QEMU test matrix (tools/run-tests)
 #   make test-quick a small subset of the matrix for the edit loop
+#   make bench-tlb  munmap/TLB-shootdown figures on Pagoda and on Linux
 #   make host-test  host unit tests only
 #   make deps       install missing Debian packages (tools/deps)
 #
@@ -35,7 +36,7 @@ RUN_CPUS  ?= 4
 RUN_MEM   ?= 512M
 RUN_CMDLINE ?= trace
 
-.PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check
+.PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check bench-tlb
 
 all: $(BUILD)/pagoda.iso
 
@@ -86,6 +87,18 @@ linux-check: deps
 	$(MAKE) all
 	tools/run-tests --only user-4cpu || true
 	$(MAKE) -C user linux-check
+
+# The TLB-shootdown benchmark (user/programs/bench_tlb.c, docs/benchmarks.md):
+# Pagoda with 2 and 4 CPUs (tools/run-tests' bench configurations, one boot
+# at a time), then Debian's Linux with the same CPUs (tools/linux-ref).
+# Only a correctness check can fail it; the figures are "#" lines.
+bench-tlb: deps
+	$(MAKE) all
+	tools/run-tests -j 1 --matrix bench
+	@for n in 2 4; do echo "=== Pagoda, -smp $$n"; \
+	  cat $(BUILD)/pagoda-out/bench-tlb-$${n}cpu/bench_tlb.txt; done
+	@for n in 2 4; do echo "=== Linux, -smp $$n"; \
+	  tools/linux-ref -smp $$n bench_tlb || exit 1; done
 
 $(BUILD)/pagoda.iso: $(BUILD)/pagoda.elf iso/boot/grub/grub.cfg.in tools/mkiso $(BUILD)/run-cmdline user-programs
 	tools/mkiso $@ "$(RUN_CMDLINE)" 3
