@@ -35,10 +35,10 @@
 #define MAX_K 4			/* most CPUs a case loads the address space on */
 #define MAX_REPS 200
 #define HELPER_START_NS (10UL * 1000 * 1000 * 1000)	/* give up after 10 s */
-/* tools/linux-ref starts us about a second after Linux boots, while it is
- * still busy: measured then, an IPI to a spinning helper took a timer tick
- * (cpus=2 medians of 20M cycles instead of 45k). Waiting first costs two
- * seconds and removes that; Pagoda has nothing pending but waits alike. */
+/* Wait this long before measuring, and calibrate the TSC against
+ * CLOCK_MONOTONIC meanwhile. tools/linux-ref starts the program about a
+ * second after Linux boots; in two runs with the cpus=2 case first, its
+ * medians were then 20M cycles instead of 45k, and 50k after this wait. */
 #define SETTLE_NS (2L * 1000 * 1000 * 1000)
 
 static const int cases_k[] = { 1, 2, 4 };
