@@ -11,10 +11,12 @@
  *     map the pages (private anonymous), write each so that its PTE exists,
  *     then time the munmap alone with the TSC.
  *
- * Each repetition after the first maps the same range again with
- * MAP_FIXED_NOREPLACE, which succeeds only if the munmap before really
- * removed the mapping. After the loop the range is mapped once more and
- * must read back zero: the pages written before are gone.
+ * Every repetition maps the same range with MAP_FIXED_NOREPLACE, which
+ * succeeds only if the munmap before really removed the mapping; the range
+ * keeps its page tables (see make_arena), so what is timed is the unmap and
+ * the flush, never the freeing of a table. After the loop the range is
+ * mapped once more and must read back zero: the pages written before are
+ * gone.
  *
  * Around each loop we read the TLB counters of /proc/vmstat
  * (nr_tlb_remote_flush, ..._received, nr_tlb_local_flush_all, ..._one:
@@ -185,6 +187,44 @@ static const char *per_op(char *buf, size_t size, bool have, u64 total, u64 ops)
 	return buf;
 }
 
+/* --- where the pages go --- */
+
+/* The measured range always lies at the same place inside a PROT_NONE
+ * reservation that stays mapped: a page above a 2 MiB boundary, so even
+ * the 512-page range shares both of its page tables with the reservation.
+ * No munmap then frees a page table, whatever the case: freeing one
+ * changes the work (and, on both systems, forces a full flush), and where
+ * mmap(NULL) put the range would decide it (next to a helper's stack, the
+ * table is shared; alone, it is freed). The range is a hole in the
+ * reservation only while measure() runs: a hole left open would take the
+ * next thread stack that mmap(NULL) places (Pagoda's mmap did). */
+#define ARENA_SIZE (8UL << 20)
+#define TABLE_SPAN (2UL << 20)		/* what one page table maps */
+
+static u8 *make_arena(void)
+{
+	u8 *arena = mmap(NULL, ARENA_SIZE, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (arena == MAP_FAILED)
+		return NULL;
+	return (u8 *)((((unsigned long)arena + TABLE_SPAN - 1) & ~(TABLE_SPAN - 1)) + PAGE_SIZE);
+}
+
+/* Open the hole for len bytes at base. Nothing was ever mapped there, so
+ * this munmap flushes nothing. */
+static bool open_hole(u8 *base, size_t len)
+{
+	return munmap(base, len) == 0;
+}
+
+/* Fill it again with the reservation's PROT_NONE. */
+static bool close_hole(u8 *base, size_t len)
+{
+	return mmap(base, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+		    MAP_FIXED_NOREPLACE, -1, 0) == base;
+}
+
 /* --- one measurement --- */
 
 struct result {
@@ -219,33 +259,37 @@ static void *map_pages(void *hint, size_t len, int extra_flags)
 
 /* Time `reps` munmaps of `npages` written pages; true if every call did
  * what it should. Figures go to *res. */
-static bool measure(int npages, int reps, struct result *res)
+static bool measure(u8 *base, int npages, int reps, struct result *res)
 {
 	static u64 cycles[MAX_REPS];
 	size_t len = (size_t)npages * PAGE_SIZE;
 	struct counters before, after;
-	volatile u8 *region = NULL;
+	volatile u8 *region = base;
 	bool ok = true;
 	u64 sum = 0;
 	int n = 0;		/* munmaps timed */
 
+	if (!open_hole(base, len)) {
+		ktap_diag("cannot open a hole of %d pages in the reservation: %s", npages,
+			  errno_name(errno));
+		return false;
+	}
 	read_counters(&before);
 	for (int r = 0; r < reps; r++) {
 		volatile u8 *p;
 		u64 t0, t1;
 		int rc;
 
-		p = map_pages((void *)region, len, r ? MAP_FIXED_NOREPLACE : 0);
-		if (p == MAP_FAILED || (region && p != region)) {
-			ktap_diag("repetition %d: mmap%s of %d pages gave %p (errno %s)",
-				  r, r ? " MAP_FIXED_NOREPLACE" : "", npages, (void *)p,
+		p = map_pages((void *)region, len, MAP_FIXED_NOREPLACE);
+		if (p != region) {
+			ktap_diag("repetition %d: mmap MAP_FIXED_NOREPLACE of %d pages gave %p (errno %s)",
+				  r, npages, (void *)p,
 				  p == MAP_FAILED ? errno_name(errno) : "none");
 			if (p != MAP_FAILED)
 				munmap((void *)p, len);
 			ok = false;
 			break;
 		}
-		region = p;
 		for (int i = 0; i < npages; i++)
 			p[(size_t)i * PAGE_SIZE] = (u8)(r + 1);
 
@@ -287,6 +331,10 @@ static bool measure(int npages, int reps, struct result *res)
 			if (munmap((void *)p, len) != 0)
 				ok = false;
 		}
+	}
+	if (ok && !close_hole(base, len)) {
+		ktap_diag("cannot fill the hole in the reservation again: %s", errno_name(errno));
+		ok = false;
 	}
 
 	sort(cycles, n);
@@ -369,7 +417,7 @@ static bool stop_helpers(int k, struct uthread **t)
 	return ok;
 }
 
-static void run_case(int ki, const int *cpus, int ncpu)
+static void run_case(u8 *base, int ki, const int *cpus, int ncpu)
 {
 	int k = cases_k[ki];
 	struct uthread *t[MAX_K] = { 0 };
@@ -393,7 +441,7 @@ static void run_case(int ki, const int *cpus, int ncpu)
 				  reps_for_size[si]);
 			for (int i = 1; i < k; i++)
 				spins[i] = helper_lines[i].spins;
-			ok = measure(sizes[si], reps_for_size[si], res);
+			ok = measure(base, sizes[si], reps_for_size[si], res);
 			for (int i = 1; i < k; i++)
 				if (helper_lines[i].spins == spins[i])
 					ktap_diag("note: the helper on CPU %d did not run during the loop",
@@ -433,6 +481,7 @@ int main(void)
 	int cpus[MAX_K], ncpu = 0, allowed = 0;
 	cpu_set_t mask;
 	u64 t0, n0;
+	u8 *base;
 
 	ktap_plan(NK * NSIZES);
 	cpu_zero(&mask);
@@ -453,6 +502,10 @@ int main(void)
 		ktap_bail("cannot pin the main thread to CPU %d: %s", cpus[0],
 			  errno_name(errno));
 
+	base = make_arena();
+	if (!base)
+		ktap_bail("cannot reserve %lu MiB of address space: %s", ARENA_SIZE >> 20,
+			  errno_name(errno));
 	/* The wait doubles as a TSC calibration, so cycles read as time. */
 	t0 = rdtsc();
 	n0 = now_ns();
@@ -461,7 +514,7 @@ int main(void)
 		ktap_diag("TSC: %lu cycles per microsecond",
 			  (rdtsc() - t0) * 1000 / (now_ns() - n0));
 	for (int ki = 0; ki < NK; ki++)
-		run_case(ki, cpus, ncpu);
+		run_case(base, ki, cpus, ncpu);
 	print_summary();
 	return ktap_finish();
 }
