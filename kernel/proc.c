@@ -540,6 +540,7 @@ void proc_init(void)
 	syscall_register(SYS_fork, (void (*)(void))sys_fork);
 	syscall_register(SYS_kill, (void (*)(void))sys_kill);
 	misc_syscalls_init();
+	process_vm_init();
 	time_syscalls_init();
 	mm_syscalls_init();
 }

@@ -126,6 +126,7 @@ void files_init(struct process *p);             /* fds 0..2: console */
 int files_copy(struct process *dst, struct process *src);
 void files_close_all(struct process *p);
 void misc_syscalls_init(void);
+void process_vm_init(void);         /* kernel/process_vm.c */
 /* kernel/procfs.c: fill a pseudo-file for an open; -ENOENT if unknown. */
 int procfs_open(const char *path, struct file *f);
 /* kernel/futex.c */

@@ -1,20 +1,30 @@
-/* mm/fault.c - resolving page faults on user addresses.
+/* mm/fault.c - resolving page faults on user addresses (docs/cow.md).
  *
  * Path: find the VMA (mmap_lock held for read) -> check the access against
  * its rights -> make the PTE satisfy it:
  *   read, nothing mapped, private  -> the shared zero page, read-only, with
  *                                     PTE_SPECIAL (it holds no reference and
  *                                     is not counted in rss);
- *   write, nothing mapped, private -> a fresh zeroed page, writable;
- *   write to a zero-page mapping   -> clear the PTE, flush the TLBs, then map
- *                                     a fresh page (no CPU may keep reading
- *                                     zeros through a stale entry once the
- *                                     new page is written);
+ *   write, nothing mapped, private -> a fresh zeroed page, writable, marked
+ *                                     PG_exclusive (only this mm maps it);
+ *   write to a zero-page mapping   -> a fresh zeroed page: clear the PTE,
+ *                                     flush the TLBs, then map it (no CPU may
+ *                                     keep reading zeros through a stale
+ *                                     entry once the new page is written);
+ *   write to a read-only private   -> copy-on-write: reuse the page in place
+ *     page (after fork)               when this mm is known to be its only
+ *                                     user (PG_exclusive, or no other
+ *                                     reference at all), else copy it: clear
+ *                                     the old entry and flush, install the
+ *                                     copy, and only then drop the old page's
+ *                                     map count and reference;
+ *   unshare (FAULT_UNSHARE)        -> the same copy, but mapped read-only: a
+ *                                     private copy for a read-only pin;
  *   shared VMA                     -> the shared object's page, read or write.
- * Pages are allocated (and zeroed) before page_table_lock is taken; under it
+ * Pages are allocated (and filled) before page_table_lock is taken; under it
  * the PTE is read again, and if another CPU resolved the same fault
  * meanwhile our page is dropped and the instruction simply retries. The
- * zeroing stores come before the PTE store that publishes the page (a
+ * filling stores come before the PTE store that publishes the page (a
  * release store: on x86 stores are not reordered with stores anyway).
  */
 #include "mm/mm.h"
@@ -22,7 +32,9 @@
 #include "mm/pgtable.h"
 #include "mm/shared_anon.h"
 #include "mm/buddy.h"
+#include "mm/fault.h"
 #include "kernel/errno.h"
+#include "kernel/string.h"
 
 /* Page-fault error code bits (Intel SDM vol. 3, 4.7). */
 #define PF_PROT  (1UL << 0)     /* the page was present */
@@ -33,11 +45,36 @@
 
 #define PTE_AD (PTE_A | PTE_D)
 
-/* Make addr's PTE allow a read (or a write). need_page: map a real private
- * page even for a read (exec copies file data into it). */
-static int fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, bool write,
-		    bool need_page)
+struct cow_stats cow_stats;
+
+static void cow_count(u64 *counter)
 {
+	__atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+}
+
+/* May this mm take the private page p mapped read-only at addr as its own?
+ * Yes when it is marked exclusive, or when nobody else holds it at all: one
+ * reference (our PTE's) and one mapping. An mmu_gather that still holds the
+ * page of another mm's unmap keeps the count above one, so a page is never
+ * reused while a stale TLB entry elsewhere may still reach it. */
+static bool can_reuse_anon_page(struct page *p)
+{
+	if (p->flags & PG_exclusive)
+		return true;
+	if (page_refcount(p) == 1 && page_mapcount(p) == 1) {
+		__atomic_or_fetch(&p->flags, PG_exclusive, __ATOMIC_RELAXED);
+		return true;
+	}
+	return false;
+}
+
+/* Make addr's PTE allow the access `flags` asks for (FAULT_* in fault.h). */
+int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
+{
+	bool write = flags & FAULT_WRITE;
+	bool need_page = flags & FAULT_NEED_PAGE;
+	bool shared = (vma->flags & VM_SHARED) != 0;
+	struct page *old_page = NULL;   /* the page a COW copies (referenced) */
 	addr &= PAGE_MASK;
 	spin_lock(&mm->page_table_lock);
 	u64 *e = pgtable_walk_alloc(mm, addr, 1);
@@ -48,26 +85,50 @@ static int fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, bool wr
 	u64 old = pte_read(e);
 	if (pte_mapped(old)) {
 		bool real = !pte_special(old);
-		if ((!write || pte_write(old)) && (real || !need_page)) {
+		bool exclusive = real && (shared || can_reuse_anon_page(pte_page(old)));
+		if (flags & FAULT_UNSHARE) {
+			if (exclusive || !real) {
+				/* Already ours (or the zero page, which a read-only
+				 * pin may share: it never changes). */
+				spin_unlock(&mm->page_table_lock);
+				return 0;
+			}
+		} else if ((!write || pte_write(old)) && (real || !need_page)) {
 			spin_unlock(&mm->page_table_lock);
 			return 0;       /* already done (another CPU, or spurious) */
-		}
-		if (real) {
-			/* Our own page mapped read-only in a writable VMA:
+		} else if (exclusive) {
+			/* Our own page mapped read-only in a writable VMA (after
+			 * a fork whose child has gone, or a shared page):
 			 * adding a right needs no flush. */
+			if (!shared)
+				cow_count(&cow_stats.reuse);
 			pte_set(e, old | PTE_W);
 			spin_unlock(&mm->page_table_lock);
 			return 0;
 		}
-		/* The zero page, and a real page is wanted: below. */
+		if (real) {
+			/* Copy-on-write: keep the old page alive while we copy
+			 * it without the lock. */
+			old_page = pte_page(old);
+			get_page(old_page);
+		}
+		/* The zero page, or a page shared with another mm: below. */
 	}
 	spin_unlock(&mm->page_table_lock);
 
 	struct page *page = NULL;
-	if (vma->shared) {
+	if (shared) {
 		page = shared_anon_page(vma->shared, vma->pgoff + (addr - vma->start) / PAGE_SIZE);
 		if (!page)
 			return -ENOMEM;
+	} else if (old_page) {
+		page = alloc_page(0);
+		if (!page) {
+			put_page(old_page);
+			return -ENOMEM;
+		}
+		memcpy(page_address(page), page_address(old_page), PAGE_SIZE);
+		page->flags |= PG_anon | PG_exclusive;
 	} else if (write || need_page) {
 		page = alloc_page(__GFP_ZERO);
 		if (!page)
@@ -82,23 +143,37 @@ static int fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, bool wr
 		spin_unlock(&mm->page_table_lock);
 		if (page)
 			put_page(page);
+		if (old_page)
+			put_page(old_page);
 		return 0;               /* changed under us: retry the access */
 	}
 	if (pte_mapped(now)) {
-		/* Replacing the zero page: unhook, flush, then map the new page. */
+		/* Replacing a mapping: unhook, flush, then map the new page. */
 		pte_clear(e);
 		flush_tlb_page(mm, addr);
 	}
 	u64 pte;
 	if (page) {
 		__atomic_add_fetch(&page->mapcount, 1, __ATOMIC_RELAXED);
-		mm->rss_pages++;
-		pte = mk_pte(page_to_phys(page), vma->flags, true);
+		/* An unshare gives a private copy without the right to write. */
+		bool w = !(flags & FAULT_UNSHARE) || pte_write(now);
+		pte = mk_pte(page_to_phys(page), vma->flags, w);
+		if (!old_page)
+			mm->rss_pages++;        /* a COW copy replaces a counted page */
 	} else {
 		pte = mk_pte(page_to_phys(zero_page), vma->flags, false) | PTE_SPECIAL;
 	}
 	pte_set(e, pte);
+	if (old_page) {
+		/* The new entry is in place and no TLB holds the old one: now
+		 * the old page may lose this mapping and its reference. */
+		__atomic_sub_fetch(&old_page->mapcount, 1, __ATOMIC_RELAXED);
+		put_page(old_page);     /* the old PTE's reference */
+		cow_count(flags & FAULT_UNSHARE ? &cow_stats.unshare : &cow_stats.copy);
+	}
 	spin_unlock(&mm->page_table_lock);
+	if (old_page)
+		put_page(old_page);     /* ours, taken for the copy */
 	return 0;
 }
 
@@ -127,7 +202,7 @@ int handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
 		goto out;
 	if (!(vma->flags & (VM_READ | VM_WRITE | VM_EXEC)))
 		goto out;               /* PROT_NONE */
-	ret = fault_in(mm, vma, addr, (error_code & PF_WRITE) != 0, false);
+	ret = mm_fault_in(mm, vma, addr, (error_code & PF_WRITE) ? FAULT_WRITE : 0);
 out:
 	up_read(&mm->mmap_lock);
 	return ret;
@@ -142,7 +217,7 @@ int mm_populate(struct mm_struct *mm, u64 start, u64 end, bool write)
 		if (!(vma->flags & (VM_READ | VM_WRITE | VM_EXEC)))
 			continue;       /* PROT_NONE: nothing to fault in */
 		bool w = write && (vma->flags & VM_WRITE);
-		int err = fault_in(mm, vma, a, w, false);
+		int err = mm_fault_in(mm, vma, a, w ? FAULT_WRITE : 0);
 		if (err)
 			return err;
 	}
@@ -154,8 +229,19 @@ int mm_populate(struct mm_struct *mm, u64 start, u64 end, bool write)
 struct page *mm_get_private_page(struct mm_struct *mm, u64 addr)
 {
 	struct vm_area *vma = vma_find(mm->vma_root, addr);
-	if (!vma || fault_in(mm, vma, addr, false, true))
+	if (!vma || mm_fault_in(mm, vma, addr, FAULT_NEED_PAGE))
 		return NULL;
 	u64 *e = pgtable_walk(mm, addr, 1);
 	return e && pte_mapped(*e) && !pte_special(*e) ? pte_page(*e) : NULL;
+}
+
+int mm_unshare_page(struct mm_struct *mm, u64 addr)
+{
+	down_read(&mm->mmap_lock);
+	struct vm_area *vma = vma_find(mm->vma_root, addr);
+	int err = -EFAULT;
+	if (vma && (vma->flags & (VM_READ | VM_WRITE | VM_EXEC)))
+		err = mm_fault_in(mm, vma, addr, FAULT_UNSHARE);
+	up_read(&mm->mmap_lock);
+	return err;
 }

@@ -21,6 +21,9 @@
 #include "mm/mmu_gather.h"
 
 struct page *zero_page;
+/* Negative control (docs/cow.md): "fork_debug_skip_flush" on the command
+ * line skips the flush above; the cow suite's fork_while_writing must fail. */
+bool fork_debug_skip_flush;
 
 void zero_page_init(void)
 {
@@ -135,37 +138,43 @@ void mm_put(struct mm_struct *mm)
 
 /* --- fork --- */
 
-/* Copy one VMA's page-table entries into the child. Private pages are copied
- * now (copy-on-write comes with a later issue: then both sides will map the
- * page read-only and the first write copies); zero-page mappings stay
- * shared, and shared pages gain one more mapping. */
+/* Copy one VMA's page-table entries into the child (docs/cow.md):
+ *   the zero page        the same special entry;
+ *   a shared VMA's page  one more mapping of it, with the same rights;
+ *   a private page       copy-on-write: both entries read-only, the page
+ *                        shared (one more reference and mapping) and no
+ *                        longer exclusive. The first write on either side
+ *                        copies it, or reuses it if the other side has gone.
+ * *wrprotected says whether a parent entry lost its write right: the caller
+ * must flush the parent's TLBs before fork returns, or a thread of the
+ * parent on another CPU could keep writing through a stale writable entry
+ * into the page the child now sees. */
 static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
-			  const struct vm_area *v)
+			  const struct vm_area *v, bool *wrprotected)
 {
 	u64 a = v->start;
 	u64 *pe;
 	while ((pe = pte_next_mapped(parent, &a, v->end)) != NULL) {
-		u64 e = pte_read(pe);
 		u64 *ce = pgtable_walk_alloc(child, a, 1);
 		if (!ce)
 			return -ENOMEM;
+		u64 e = pte_read(pe);
 		if (pte_special(e)) {
 			pte_set(ce, e);
-		} else if (v->flags & VM_SHARED) {
+		} else {
 			struct page *p = pte_page(e);
+			if (!(v->flags & VM_SHARED)) {
+				/* Atomic: the MMU may set A or D meanwhile. */
+				if (e & PTE_W) {
+					e = __atomic_and_fetch(pe, ~PTE_W, __ATOMIC_SEQ_CST);
+					*wrprotected = true;
+				}
+				__atomic_and_fetch(&p->flags, ~PG_exclusive, __ATOMIC_RELAXED);
+			}
 			get_page(p);
 			__atomic_add_fetch(&p->mapcount, 1, __ATOMIC_RELAXED);
 			child->rss_pages++;
 			pte_set(ce, e & ~(PTE_A | PTE_D));
-		} else {
-			struct page *np = alloc_page(0);
-			if (!np)
-				return -ENOMEM;
-			np->flags |= PG_anon | PG_exclusive;
-			memcpy(page_address(np), page_address(pte_page(e)), PAGE_SIZE);
-			np->mapcount = 1;
-			child->rss_pages++;
-			pte_set(ce, page_to_phys(np) | (e & ~(PTE_ADDR_MASK | PTE_A | PTE_D)));
 		}
 		a += PAGE_SIZE;
 	}
@@ -178,6 +187,7 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 	if (!child)
 		return -ENOMEM;
 	int err = 0;
+	bool wrprotected = false;
 	/* Write lock: no fault may change the parent's tables while we copy
 	 * them (Linux learned this the hard way with per-VMA locks, 6.4). */
 	down_write(&parent->mmap_lock);
@@ -197,8 +207,15 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 		}
 		vma_insert(cs, c);      /* cannot fail: reserved */
 		child->nr_vmas = cs->nr;
-		err = copy_vma_pages(parent, child, v);
+		err = copy_vma_pages(parent, child, v, &wrprotected);
 	}
+	/* One flush for every entry fork write-protected, before the parent
+	 * can run on (and before the lock goes, so no fault sees a half-done
+	 * state): from here no CPU writes to a page the child shares. Done on
+	 * failure too - the entries stay read-only, and their next write fault
+	 * reuses the page once the child's copy is gone. */
+	if (wrprotected && !fork_debug_skip_flush)
+		flush_tlb_mm(parent);
 	child->start_brk = parent->start_brk;
 	child->brk = parent->brk;
 	child->start_stack = parent->start_stack;

@@ -141,8 +141,12 @@ static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags,
 	while ((e = pte_next_mapped(mm, &a, end)) != NULL) {
 		u64 old = pte_read(e);
 		u64 keep = old & (PTE_A | PTE_D | PTE_SPECIAL | PTE_UFFD_WP);
-		/* The zero page stays read-only whatever the VMA says. */
-		u64 new = mk_pte(old & PTE_ADDR_MASK, flags, !pte_special(old)) | keep;
+		/* The zero page stays read-only whatever the VMA says, and so
+		 * does a private page another address space may share (after
+		 * fork): giving it the write right would skip the copy. */
+		bool writable = !pte_special(old) &&
+			((flags & VM_SHARED) || (pte_page(old)->flags & PG_exclusive));
+		u64 new = mk_pte(old & PTE_ADDR_MASK, flags, writable) | keep;
 		pte_set(e, new);
 		if (pte_narrowed(old, new))
 			tlb_track_range(tlb, a, PAGE_SIZE, 1);

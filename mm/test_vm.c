@@ -372,12 +372,18 @@ static void test_fork(struct ktest *t)
 	KTEST_EXPECT_EQ(t, child->pgtable_pages, parent->pgtable_pages);
 	KTEST_EXPECT_EQ(t, pte_page(pte_of(child, zero)), zero_page);
 	KTEST_EXPECT_EQ(t, pte_page(pte_of(child, shared)), pte_page(pte_of(parent, shared)));
-	KTEST_EXPECT_NE(t, pte_page(pte_of(child, priv)), pte_page(pte_of(parent, priv)));
+	/* Copy-on-write: the private page is shared, read-only on both sides. */
+	KTEST_EXPECT_EQ(t, pte_page(pte_of(child, priv)), pte_page(pte_of(parent, priv)));
+	KTEST_EXPECT_FALSE(t, pte_write(pte_of(child, priv)));
+	KTEST_EXPECT_FALSE(t, pte_write(pte_of(parent, priv)));
+	KTEST_EXPECT_TRUE(t, pte_write(pte_of(child, shared)));
 
 	kthread_use_mm(child);
 	KTEST_EXPECT_EQ(t, get_u64(child, priv, &v), 0);
 	KTEST_EXPECT_EQ(t, v, 1);
 	KTEST_EXPECT_EQ(t, put_u64(child, priv, 2), 0);
+	/* The child's write copied the page. */
+	KTEST_EXPECT_NE(t, pte_page(pte_of(child, priv)), pte_page(pte_of(parent, priv)));
 	KTEST_EXPECT_EQ(t, put_u64(child, shared, 2), 0);
 	KTEST_EXPECT_EQ(t, put_u64(child, shared + P(1), 3), 0);  /* a page first touched by the child */
 	kthread_unuse_mm(child);

@@ -1,0 +1,48 @@
+/* mm/fault.h - what mm/fault.c offers besides handle_mm_fault() (mm.h):
+ * the fault flags, copy-on-write statistics, and unsharing.
+ *
+ * Copy-on-write (docs/cow.md): fork shares private pages read-only in both
+ * address spaces and clears PG_exclusive on them. A write fault on such a
+ * page then either reuses it in place - when PG_exclusive is set, or when
+ * no other reference and no other mapping exists - or copies it. An unshare
+ * fault (Linux's FAULT_FLAG_UNSHARE) makes the same copy but keeps it
+ * read-only: a read-only pin must see a page no other address space can
+ * change or take back, yet must not gain the right to write.
+ *
+ * Locking: as handle_mm_fault - mmap_lock for read (taken here by
+ * mm_unshare_page), page_table_lock inside.
+ */
+#ifndef PAGODA_MM_FAULT_H
+#define PAGODA_MM_FAULT_H
+
+#include "kernel/types.h"
+#include "mm/mm.h"
+
+#define FAULT_WRITE     1u      /* the access writes */
+#define FAULT_NEED_PAGE 2u      /* map a real page even for a read (exec) */
+#define FAULT_UNSHARE   4u      /* a private copy, kept read-only */
+
+/* Counted for the tests and docs: write faults resolved on a private page
+ * already mapped read-only. */
+struct cow_stats {
+	u64 reuse;              /* the page was this mm's own: made writable */
+	u64 copy;               /* shared: copied, the copy mapped writable */
+	u64 unshare;            /* unshare faults that copied */
+};
+extern struct cow_stats cow_stats;
+
+/* "fork_debug_skip_flush": fork does not flush the parent's TLBs after
+ * write-protecting it - the bug the cow suite must catch. */
+extern bool fork_debug_skip_flush;
+
+/* Resolve one access at addr in vma as a fault would (flags: FAULT_*).
+ * Caller holds mmap_lock for read and has checked the VMA's rights. */
+struct vm_area;
+int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags);
+
+/* Give addr a page of its own in mm without making it writable (copy it if
+ * another address space shares it). 0, -EFAULT (no VMA, or PROT_NONE) or
+ * -ENOMEM. Takes mmap_lock for read. */
+int mm_unshare_page(struct mm_struct *mm, u64 addr);
+
+#endif
