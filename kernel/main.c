@@ -18,6 +18,7 @@
 #include "mm/mm_init.h"
 #include "mm/tlbflush.h"
 #include "mm/mmu_gather.h"
+#include "mm/thp.h"
 #include "kernel/sched.h"
 #include "kernel/rcu.h"
 #include "kernel/syscall.h"
@@ -74,6 +75,7 @@ void kmain(u32 magic, u32 info_phys)
 	syscall_init_cpu();
 	tlb_flush_init();       /* the flush IPI, before other CPUs can send one */
 	mmu_gather_init();
+	thp_init();
 	smp_init();
 	rcu_init();
 	lapic_timer_start(100);

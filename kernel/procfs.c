@@ -76,6 +76,7 @@ static void gen_meminfo(struct text *t)
 	meminfo_line(t, "SUnreclaim", slab);
 	put(t, "%-16s%8lu kB\n", "KernelStack:", kstack_pages * (PAGE_SIZE / 1024));
 	meminfo_line(t, "PageTables", (u64)c.stat[NR_PAGETABLE]);
+	meminfo_line(t, "AnonHugePages", (u64)c.stat[NR_ANON_THPS] * 512);
 	meminfo_line(t, "HugePages_Total", 0);
 	put(t, "%-16s%8lu kB\n", "Hugepagesize:", 2048UL);
 }
@@ -117,8 +118,12 @@ static void gen_vmstat(struct text *t)
 	put(t, "nr_slab_unreclaimable %ld\n", c.stat[NR_SLAB_PAGES]);
 	put(t, "nr_page_table_pages %ld\n", c.stat[NR_PAGETABLE]);
 	put(t, "nr_kernel_stack %lu\n", (u64)nr_threads_alive() * (KSTACK_SIZE / 1024));
+	put(t, "nr_anon_transparent_hugepages %ld\n", c.stat[NR_ANON_THPS]);
 	for (int i = 0; i < NR_TLB_STAT_ITEMS; i++)
 		put(t, "%s %lu\n", tlb_stat_names[i], tlb_stat_read((enum tlb_stat_item)i));
+	put(t, "thp_fault_alloc %ld\n", c.stat[NR_THP_FAULT_ALLOC]);
+	put(t, "thp_fault_fallback %ld\n", c.stat[NR_THP_FAULT_FALLBACK]);
+	put(t, "thp_split_pmd %ld\n", c.stat[NR_THP_SPLIT_PMD]);
 }
 
 static void gen_trace(struct text *t)

@@ -54,6 +54,10 @@ enum vm_stat_item {
 	NR_KMALLOC_LARGE_PAGES, /* pages of kmalloc requests too big for a slab */
 	NR_ALLOC_FAILED,        /* alloc_pages calls that returned NULL */
 	NR_ALLOC_INJECTED,      /* ...of which failures injected on purpose */
+	NR_ANON_THPS,           /* anonymous 2 MiB pages mapped by a PMD (AnonHugePages) */
+	NR_THP_FAULT_ALLOC,     /* faults that mapped a new 2 MiB page (thp_fault_alloc) */
+	NR_THP_FAULT_FALLBACK,  /* faults that wanted one and fell back (thp_fault_fallback) */
+	NR_THP_SPLIT_PMD,       /* huge PMDs split into 512 PTEs (thp_split_pmd) */
 	NR_VM_STAT_ITEMS
 };
 extern s64 vm_stat[NR_VM_STAT_ITEMS];

@@ -33,6 +33,7 @@
 #include "mm/shared_anon.h"
 #include "mm/buddy.h"
 #include "mm/fault.h"
+#include "mm/thp.h"
 #include "kernel/errno.h"
 #include "kernel/string.h"
 
@@ -75,12 +76,22 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 	bool need_page = flags & FAULT_NEED_PAGE;
 	bool shared = (vma->flags & VM_SHARED) != 0;
 	struct page *old_page = NULL;   /* the page a COW copies (referenced) */
+	if (!shared) {
+		/* A huge PMD, or room for one (mm/thp.h); 1: go on here. */
+		int r = thp_handle_fault(mm, vma, addr, flags);
+		if (r <= 0)
+			return r;
+	}
 	addr &= PAGE_MASK;
 	spin_lock(&mm->page_table_lock);
 	u64 *e = pgtable_walk_alloc(mm, addr, 1);
 	if (!e) {
+		/* Out of memory - or another thread mapped a huge PMD here
+		 * since we looked: then retry the access. */
+		u64 *pmd = pgtable_walk(mm, addr, 2);
+		bool huge = pmd && pmd_huge(pte_read(pmd));
 		spin_unlock(&mm->page_table_lock);
-		return -ENOMEM;
+		return huge ? 0 : -ENOMEM;
 	}
 	u64 old = pte_read(e);
 	if (pte_mapped(old)) {

@@ -3,6 +3,7 @@
 #include "mm/fault.h"
 #include "mm/vma.h"
 #include "mm/pgtable.h"
+#include "mm/thp.h"
 #include "kernel/string.h"
 
 /* Does a read-only pin of the page behind entry e need a private copy? Only
@@ -32,7 +33,21 @@ struct page *pin_user_page(struct mm_struct *mm, u64 addr, bool write)
 		u64 *pe = pgtable_walk(mm, addr, 1);
 		u64 e = pe ? pte_read(pe) : 0;
 		u32 need = 0;
-		if (!pte_present(e))
+		u64 *pmd = pe ? NULL : pgtable_walk(mm, addr, 2);
+		if (pmd && pmd_huge(pte_read(pmd))) {
+			/* A huge PMD: the 4 KiB page inside it, or a fault
+			 * (which splits it where a private copy is needed). */
+			u64 h = pte_read(pmd);
+			struct page *sub = pte_page(h) + ((addr & ~HPAGE_MASK) >> PAGE_SHIFT);
+			if (write && !pte_write(h))
+				need = FAULT_WRITE;
+			else if (!write && must_unshare(vma, h))
+				need = FAULT_UNSHARE;
+			else {
+				page = sub;
+				get_page(page);
+			}
+		} else if (!pte_present(e))
 			need = write ? FAULT_WRITE : 0;
 		else if (write && !pte_write(e))
 			need = FAULT_WRITE;

@@ -56,6 +56,8 @@
 #define VM_MAYEXEC 0x40
 #define VM_STACK 0x100          /* the initial stack: "[stack]" */
 #define VM_HEAP 0x200           /* brk area: "[heap]" */
+#define VM_HUGEPAGE 0x400       /* madvise(MADV_HUGEPAGE): THP wanted (mm/thp.h) */
+#define VM_NOHUGEPAGE 0x800     /* madvise(MADV_NOHUGEPAGE): never THP */
 
 struct vm_area;                 /* mm/vma.h */
 
@@ -88,6 +90,9 @@ struct mm_struct {
 	u64 mmap_base;                  /* top of the area mmap() places mappings in */
 	/* mm/ additions */
 	struct page *pgd_page;          /* the PML4's descriptor */
+	struct page *pgtable_deposit;   /* spare page tables, one per huge PMD
+					   (mm/thp.h), linked through lru.next;
+					   under page_table_lock */
 };
 
 /* New empty address space (kernel half shared). NULL on -ENOMEM. */

@@ -48,7 +48,10 @@ static struct page *live_page(struct check *c, u64 e, u64 addr, const char *what
 	struct page *p = pfn_to_page(pfn);
 	/* The head of a free block is PG_buddy or PG_pcp; the other pages of
 	 * a free block have refcount 0 (and PG_poisoned in the debug build). */
-	if (page_is_free(p) || page_refcount(p) <= 0 || (p->flags & PG_poisoned)) {
+	/* A 4 KiB page of a 2 MiB one (mm/thp.h): references are counted
+	 * on the head. */
+	struct page *head = compound_head(p);
+	if (page_is_free(head) || page_refcount(head) <= 0 || (p->flags & PG_poisoned)) {
 		problem(c, "%s at %lx points at a free page (pfn %lx flags %x ref %d map %d)",
 			what, addr, pfn, p->flags, page_refcount(p), page_mapcount(p));
 		return NULL;
@@ -101,9 +104,12 @@ static void check_leaf(struct check *c, u64 addr, u64 e)
 		problem(c, "PTE at %lx maps the zero page without PTE_SPECIAL", addr);
 	if (p->flags & PG_pagetable)
 		problem(c, "PTE at %lx maps a page table (pfn %lx)", addr, page_to_pfn(p));
-	if (!(p->flags & PG_anon))
-		problem(c, "PTE at %lx maps a page that is not anonymous (flags %x)", addr, p->flags);
-	s32 ref = page_refcount(p), map = page_mapcount(p);
+	/* Flags and references of a 4 KiB page inside a 2 MiB one live on
+	 * its head (mm/thp.h); the map count is the page's own. */
+	struct page *h = compound_head(p);
+	if (!(h->flags & PG_anon))
+		problem(c, "PTE at %lx maps a page that is not anonymous (flags %x)", addr, h->flags);
+	s32 ref = page_refcount(h), map = page_mapcount(p);
 	if (map < 1 || ref < map)
 		problem(c, "page mapped at %lx has refcount %d, mapcount %d (want ref >= map >= 1)",
 			addr, ref, map);
@@ -127,6 +133,20 @@ static void walk_table(struct check *c, const u64 *table, int level, u64 base)
 		if (!(e & PTE_P)) {
 			if (e)
 				problem(c, "level-%d entry at %lx is not present but holds %lx", level, a, e);
+			continue;
+		}
+		if (level == 2 && (e & PTE_PS)) {
+			/* A huge PMD (mm/thp.h): a 2 MiB page, or the huge
+			 * zero page, mapped whole. */
+			struct page *h = live_page(c, e, a, "huge PMD");
+			if (h && !(e & PTE_SPECIAL)) {
+				c->rss += 512;
+				if (page_mapcount(h) < 1 || page_refcount(h) < page_mapcount(h))
+					problem(c, "huge PMD at %lx: ref %d map %d", a,
+						page_refcount(h), page_mapcount(h));
+			}
+			if (!vma_find_intersection(c->vmas, a, a + span))
+				problem(c, "huge PMD at %lx outside every VMA", a);
 			continue;
 		}
 		if ((e & (PTE_P | PTE_W | PTE_U)) != (PTE_P | PTE_W | PTE_U) || (e & (PTE_NX | PTE_PS)))
@@ -197,6 +217,9 @@ int mm_check_counts(struct mm_struct *mm, char *why, size_t len)
 	}
 	spin_lock(&mm->page_table_lock);
 	walk_table(&c, pgtable_root(mm), PT_LEVELS, 0);
+	/* Tables deposited beside huge PMDs count in VmPTE too (thp.h). */
+	for (struct page *d = mm->pgtable_deposit; d; d = (struct page *)d->lru.next)
+		c.tables++;
 	if (c.rss != mm->rss_pages)
 		problem(&c, "rss_pages is %lu but %lu PTEs map a page", mm->rss_pages, c.rss);
 	if (c.tables != mm->pgtable_pages)

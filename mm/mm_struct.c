@@ -19,6 +19,7 @@
 #include "arch/x86_64/cpu.h"
 #include "mm/tlbflush.h"
 #include "mm/mmu_gather.h"
+#include "mm/thp.h"
 
 struct page *zero_page;
 /* Negative control (docs/cow.md): "fork_debug_skip_flush" on the command
@@ -126,6 +127,7 @@ void mm_put(struct mm_struct *mm)
 	if (__atomic_sub_fetch(&mm->users, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	exit_mmap(mm);
+	thp_free_deposits(mm);          /* none should be left: zaps free them */
 	if (mm->rss_pages != 0 || mm->pgtable_pages != 0)
 		printk(KERN_ERR "mm: address space freed with rss %lu, page tables %lu\n",
 		       mm->rss_pages, mm->pgtable_pages);
@@ -154,6 +156,9 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 {
 	u64 a = v->start;
 	u64 *pe;
+	int err = copy_huge_pmds(parent, child, v, wrprotected);        /* THPs: mm/thp.h */
+	if (err)
+		return err;
 	while ((pe = pte_next_mapped(parent, &a, v->end)) != NULL) {
 		u64 *ce = pgtable_walk_alloc(child, a, 1);
 		if (!ce)

@@ -13,6 +13,7 @@
 #include "mm/pgtable.h"
 #include "mm/shared_anon.h"
 #include "mm/mmu_gather.h"
+#include "mm/thp.h"
 #include "kernel/errno.h"
 #include "kernel/sched.h"
 #include "kernel/string.h"
@@ -138,6 +139,7 @@ static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags,
 	u64 a = start;
 	u64 *e;
 	spin_lock(&mm->page_table_lock);
+	change_huge_pmds(mm, start, end, flags, tlb);   /* whole huge PMDs, or split */
 	while ((e = pte_next_mapped(mm, &a, end)) != NULL) {
 		u64 old = pte_read(e);
 		u64 keep = old & (PTE_A | PTE_D | PTE_SPECIAL | PTE_UFFD_WP);
@@ -602,6 +604,23 @@ long do_madvise(struct mm_struct *mm, u64 start, u64 len_in, u64 advice)
 			shared_anon_punch(v->shared, v->pgoff + (lo - v->start) / PAGE_SIZE,
 					  (hi - lo) / PAGE_SIZE);
 			break;
+		case MADV_HUGEPAGE:
+		case MADV_NOHUGEPAGE: {
+			/* Where THP may be used (mm/thp.h); pages already
+			 * mapped stay as they are, as on Linux. */
+			u32 nf = advice == MADV_HUGEPAGE ?
+				 (v->flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE :
+				 (v->flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
+			if (nf != v->flags) {
+				struct mmu_gather tlb;
+				tlb_gather_mmu(&tlb, mm);
+				err = set_range_flags(mm, lo, hi, nf, &tlb);
+				tlb_finish_mmu(&tlb);
+				if (err)
+					goto out;
+			}
+			break;
+		}
 		case MADV_POPULATE_READ:
 		case MADV_POPULATE_WRITE:
 			if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC)) ||

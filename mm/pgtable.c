@@ -3,6 +3,7 @@
 #include "mm/vma.h"
 #include "mm/buddy.h"
 #include "mm/mmu_gather.h"
+#include "mm/thp.h"
 #include "kernel/printk.h"
 
 /* Upper-level entries: the leaf decides the rights (see pgtable.h). */
@@ -28,6 +29,8 @@ static u64 *walk(struct mm_struct *mm, u64 addr, int level, bool alloc)
 	for (int l = PT_LEVELS; l > level; l--) {
 		u64 *e = &table[pgtable_index(addr, l)];
 		u64 v = pte_read(e);
+		if (v & PTE_PS)
+			return NULL;    /* a huge page, not a table: see thp.h */
 		if (!(v & PTE_P)) {
 			if (!alloc)
 				return NULL;
@@ -55,6 +58,20 @@ u64 *pgtable_walk_alloc(struct mm_struct *mm, u64 addr, int level)
 	return walk(mm, addr, level, true);
 }
 
+u64 pgtable_leaf(struct mm_struct *mm, u64 addr)
+{
+	u64 *e = walk(mm, addr, 1, false);
+	if (e)
+		return pte_read(e);
+	u64 *pmd = walk(mm, addr, 2, false);
+	u64 v = pmd ? pte_read(pmd) : 0;
+	if ((v & (PTE_P | PTE_PS)) != (PTE_P | PTE_PS))
+		return 0;
+	u64 sub = (addr >> PAGE_SHIFT) & (PT_ENTRIES - 1);
+	return ((v & PTE_ADDR_MASK & ~(pgtable_span(2) - 1)) + sub * PAGE_SIZE) |
+	       (v & ~(PTE_ADDR_MASK | PTE_PS));
+}
+
 static u64 align_up(u64 a, u64 size) { return (a + size) & ~(size - 1); }
 
 u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end)
@@ -65,8 +82,8 @@ u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end)
 		int l;
 		for (l = PT_LEVELS; l > 1; l--) {
 			u64 v = pte_read(&table[pgtable_index(a, l)]);
-			if (!(v & PTE_P))
-				break;
+			if (!(v & PTE_P) || (v & PTE_PS))
+				break;  /* nothing, or a huge PMD (callers: thp.h) */
 			table = entry_table(v);
 		}
 		if (l > 1) {
@@ -97,6 +114,7 @@ void zap_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
 {
 	u64 a = start;
 	u64 *e;
+	zap_huge_pmds(mm, start, end, tlb);     /* whole ones go, partial ones split */
 	while ((e = pte_next_mapped(mm, &a, end)) != NULL) {
 		u64 old = pte_clear(e);
 		tlb_track_range(tlb, a, PAGE_SIZE, 1);
@@ -117,6 +135,8 @@ static void free_table_tree(struct mm_struct *mm, u64 *table, int level, struct 
 {
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
 		u64 v = pte_read(&table[i]);
+		if (level > 1 && (v & PTE_PS))
+			panic("mm: freeing a page table that still maps a huge page %lx", v);
 		if (level == 1) {
 			if (pte_mapped(v))
 				panic("mm: freeing a page table that still maps %lx", v);

@@ -8,7 +8,9 @@
  *
  * Upper-level entries of user tables are always P|W|U and never NX: the
  * rights of a translation are the intersection over the levels, so the leaf
- * alone decides. Only 4 KiB leaves exist for now (THP is a later issue).
+ * alone decides. Leaves are 4 KiB PTEs, or 2 MiB PMDs with PS set (mm/thp.h):
+ * the walkers below stop at a huge PMD (pgtable_walk returns NULL there,
+ * pte_next_mapped skips it), and callers deal with huge PMDs first.
  *
  * Software bits (ignored by the MMU): PTE_SPECIAL marks a mapping that owns
  * no page reference (the shared zero page); PTE_UFFD_WP is reserved for
@@ -82,6 +84,10 @@ u64 *pgtable_walk(struct mm_struct *mm, u64 addr, int level);
 /* The same, allocating missing tables; NULL on -ENOMEM. Caller holds
  * page_table_lock (or is the only user of mm). */
 u64 *pgtable_walk_alloc(struct mm_struct *mm, u64 addr, int level);
+/* What maps the 4 KiB page at addr, as a PTE value: the PTE itself, or for
+ * a huge PMD (mm/thp.h) the entry a split would give that page; 0 if
+ * nothing. For readers that look at contents (tests, checkers). */
+u64 pgtable_leaf(struct mm_struct *mm, u64 addr);
 /* The first mapped PTE at an address in [*addr, end): sets *addr to it and
  * returns the entry, or NULL (with *addr >= end). Skips missing tables whole. */
 u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end);

@@ -24,8 +24,7 @@
 
 static u64 pte_of(struct mm_struct *mm, u64 addr)
 {
-	u64 *e = pgtable_walk(mm, addr, 1);
-	return e ? pte_read(e) : 0;
+	return pgtable_leaf(mm, addr);
 }
 
 static struct page *page_of(struct mm_struct *mm, u64 addr)

@@ -39,6 +39,21 @@
 #define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
 #define POISON64 0xaaaaaaaaaaaaaaaaUL   /* freed pages, debug build (PAGE_POISON) */
 
+/* These tests count 4 KiB pages and page tables: keep THP (mm/thp.h) out
+ * of their mappings whatever "thp=" says. */
+#define MADV_NOHUGEPAGE 15
+static long map_small(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int fd, u64 off)
+{
+	long r = do_mmap(mm, addr, len, prot, flags & ~(u64)MAP_POPULATE, fd, off);
+	if (r >= 0) {
+		do_madvise(mm, (u64)r, len, MADV_NOHUGEPAGE);
+		if (flags & MAP_POPULATE)       /* as MAP_POPULATE would, after it */
+			do_madvise(mm, (u64)r, len, (prot & PROT_WRITE) ? 23 /* MADV_POPULATE_WRITE */
+								: 22 /* MADV_POPULATE_READ */);
+	}
+	return r;
+}
+
 static u32 online_count(void) { return cpumask_weight(READ_ONCE(cpu_online_mask)); }
 static u32 first_cpu(void) { return (u32)__builtin_ctzl(READ_ONCE(cpu_online_mask)); }
 
@@ -84,7 +99,7 @@ static void stale_leader(struct stale_ctx *c)
 	for (u32 r = 0; r < STALE_ROUNDS; r++) {
 		u32 kind = r % CHANGE_KINDS;
 		c->kind[r] = kind;
-		if (do_mmap(c->mm, BASE, P(1), RW, ANON | MAP_FIXED, -1, 0) != (long)BASE ||
+		if (map_small(c->mm, BASE, P(1), RW, ANON | MAP_FIXED, -1, 0) != (long)BASE ||
 		    test_put_u64(c->mm, BASE, round_value(r)))
 			c->errors++;
 		__atomic_store_n(&c->phase, 2 * r + 1, __ATOMIC_SEQ_CST);
@@ -103,7 +118,7 @@ static void stale_leader(struct stale_ctx *c)
 			break;
 		case CHANGE_REMAP:
 			/* A new page at the same address, with new contents. */
-			if (do_mmap(c->mm, BASE, P(1), RW, ANON | MAP_FIXED, -1, 0) != (long)BASE)
+			if (map_small(c->mm, BASE, P(1), RW, ANON | MAP_FIXED, -1, 0) != (long)BASE)
 				err = -ENOMEM;
 			else
 				err = test_put_u64(c->mm, BASE, remap_value(r));
@@ -203,7 +218,7 @@ static void poison_worker(void *arg)
 		wait_until(&c->started, online_count() - 1);
 		for (u32 r = 0; r < POISON_ROUNDS; r++) {
 			/* 16 pages, so the page frees take a while. */
-			if (do_mmap(c->mm, BASE, P(16), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) != (long)BASE)
+			if (map_small(c->mm, BASE, P(16), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) != (long)BASE)
 				c->errors++;
 			for (u32 i = 0; i < 16; i++)
 				test_put_u64(c->mm, BASE + P(i), 0x5a5a0000 + r);
@@ -371,8 +386,8 @@ static void test_ipi_accounting(struct ktest *t)
 			c.lazy_cpu = cpu;
 		k++;
 	}
-	KTEST_ASSERT_TRUE(t, do_mmap(c.mm, BASE, P(64), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)BASE);
-	KTEST_ASSERT_TRUE(t, do_mmap(c.mm, FAR, P(1), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)FAR);
+	KTEST_ASSERT_TRUE(t, map_small(c.mm, BASE, P(64), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)BASE);
+	KTEST_ASSERT_TRUE(t, map_small(c.mm, FAR, P(1), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)FAR);
 	ktest_on_cpus(c.holders, ipi_worker, &c);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
 
@@ -460,7 +475,7 @@ static void test_ceiling(struct ktest *t)
 	KTEST_ASSERT_TRUE(t, c.mm);
 	c.holder = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << c.leader));
 	/* One VMA bigger than both ranges: nothing but PTEs is freed. */
-	KTEST_ASSERT_TRUE(t, do_mmap(c.mm, BASE, P(512), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)BASE);
+	KTEST_ASSERT_TRUE(t, map_small(c.mm, BASE, P(512), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)BASE);
 	cpumask_t pair = (1UL << c.leader) | (1UL << c.holder);
 	ktest_on_cpus(pair, ceiling_worker, &c);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
@@ -500,7 +515,7 @@ static void test_table_fallback(struct ktest *t)
 {
 	struct mm_struct *mm = mm_create();
 	KTEST_ASSERT_TRUE(t, mm);
-	KTEST_ASSERT_TRUE(t, do_mmap(mm, FAR, P(4), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)FAR);
+	KTEST_ASSERT_TRUE(t, map_small(mm, FAR, P(4), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)FAR);
 	u64 before = settled_free_pages();
 	u64 tables = mm->pgtable_pages;
 	u64 fallbacks = mmu_gather_table_fallbacks;
@@ -558,7 +573,7 @@ static void walk_worker(void *arg)
 		for (u32 r = 0; r < WALK_ROUNDS; r++) {
 			/* Tables at every level come and go (FAR is alone in its
 			 * top-level slot). Read faults map the zero page. */
-			do_mmap(c->mm, FAR, P(WALK_PAGES), PROT_READ, ANON | MAP_FIXED | MAP_POPULATE, -1, 0);
+			map_small(c->mm, FAR, P(WALK_PAGES), PROT_READ, ANON | MAP_FIXED | MAP_POPULATE, -1, 0);
 			do_munmap_range(c->mm, FAR, P(WALK_PAGES));
 		}
 		__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
@@ -657,8 +672,8 @@ static void test_gup_fast(struct ktest *t)
 {
 	struct mm_struct *mm = mm_create();
 	KTEST_ASSERT_TRUE(t, mm);
-	KTEST_ASSERT_TRUE(t, do_mmap(mm, BASE, P(4), RW, ANON | MAP_FIXED, -1, 0) == (long)BASE);
-	KTEST_ASSERT_TRUE(t, do_mmap(mm, BASE + P(8), P(1), PROT_READ, ANON | MAP_FIXED, -1, 0) == (long)(BASE + P(8)));
+	KTEST_ASSERT_TRUE(t, map_small(mm, BASE, P(4), RW, ANON | MAP_FIXED, -1, 0) == (long)BASE);
+	KTEST_ASSERT_TRUE(t, map_small(mm, BASE + P(8), P(1), PROT_READ, ANON | MAP_FIXED, -1, 0) == (long)(BASE + P(8)));
 	kthread_use_mm(mm);
 	u64 v;
 	KTEST_EXPECT_EQ(t, test_put_u64(mm, BASE, 7), 0);               /* a real page */

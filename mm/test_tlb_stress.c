@@ -596,8 +596,7 @@ static void snapshot_check(struct group *g)
 		if (vma_state(v) != st)
 			report(s, E_SNAPSHOT, "page %u: the shadow says state %u, the VMAs %u",
 			       p, st, vma_state(v));
-		u64 *e = pgtable_walk(mm, page_addr(p), 1);
-		u64 pte = e ? pte_read(e) : 0;
+		u64 pte = pgtable_leaf(mm, page_addr(p));       /* huge PMDs too */
 		const u64 *kva = NULL;
 		if (pte_mapped(pte) && !pte_special(pte))
 			kva = page_address(pte_page(pte));

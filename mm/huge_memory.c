@@ -1,0 +1,382 @@
+/* mm/huge_memory.c - transparent huge pages; see thp.h and docs/thp.md. */
+#include "mm/thp.h"
+#include "mm/vma.h"
+#include "mm/pgtable.h"
+#include "mm/mmu_gather.h"
+#include "mm/tlbflush.h"
+#include "mm/fault.h"
+#include "mm/buddy.h"
+#include "kernel/cmdline.h"
+#include "kernel/printk.h"
+#include "kernel/errno.h"
+#include "kernel/string.h"
+
+enum thp_mode thp_mode = THP_MADVISE;
+
+#define TABLE_ENTRY_FLAGS (PTE_P | PTE_W | PTE_U)
+
+static void stat_inc(enum vm_stat_item i, s64 d) { vm_stat_add(i, d); }
+
+/* --- the huge zero page: 2 MiB of zeros shared by every read fault --- */
+
+static struct page *huge_zero_page;
+
+static struct page *get_huge_zero_page(void)
+{
+	struct page *p = __atomic_load_n(&huge_zero_page, __ATOMIC_ACQUIRE);
+	if (p)
+		return p;
+	p = alloc_pages(__GFP_ZERO | __GFP_COMP, HPAGE_ORDER);
+	if (!p)
+		return NULL;
+	p->flags |= PG_zero;
+	struct page *expected = NULL;
+	if (!__atomic_compare_exchange_n(&huge_zero_page, &expected, p, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		put_page(p);                    /* another CPU was first */
+		return expected;
+	}
+	return p;
+}
+
+/* --- deposited page tables (thp.h: splitting never fails) --- */
+
+static bool deposit_table(struct mm_struct *mm)
+{
+	struct page *pt = pagetable_alloc();
+	if (!pt)
+		return false;
+	mm->pgtable_pages++;
+	pt->lru.next = (struct list_head *)mm->pgtable_deposit;
+	mm->pgtable_deposit = pt;
+	return true;
+}
+
+static struct page *withdraw_table(struct mm_struct *mm)
+{
+	struct page *pt = mm->pgtable_deposit;
+	if (!pt)
+		panic("thp: a huge PMD without a deposited page table");
+	mm->pgtable_deposit = (struct page *)pt->lru.next;
+	pt->lru.next = NULL;
+	return pt;
+}
+
+/* Never hooked into the tree: no TLB or walker can know it. */
+static void free_deposited_table(struct mm_struct *mm)
+{
+	pagetable_free(withdraw_table(mm));
+	mm->pgtable_pages--;
+}
+
+void thp_free_deposits(struct mm_struct *mm)
+{
+	while (mm->pgtable_deposit)
+		free_deposited_table(mm);
+}
+
+/* --- policy --- */
+
+bool thp_vma_allowed(const struct vm_area *vma, u64 addr)
+{
+	if (thp_mode == THP_NEVER || (vma->flags & (VM_SHARED | VM_NOHUGEPAGE)) || vma->shared)
+		return false;
+	if (thp_mode == THP_MADVISE && !(vma->flags & VM_HUGEPAGE))
+		return false;
+	if (!(vma->flags & (VM_READ | VM_WRITE | VM_EXEC)))
+		return false;
+	u64 haddr = addr & HPAGE_MASK;
+	return haddr >= vma->start && haddr + HPAGE_SIZE <= vma->end;
+}
+
+static u64 mk_pmd(u64 phys, u32 vm_flags, bool writable)
+{
+	return mk_pte(phys, vm_flags, writable) | PTE_PS;
+}
+
+/* The PMD entry for addr, or NULL when a table above it is missing; then
+ * *skip_to is where the next PMD worth looking at is. */
+static u64 *pmd_lookup(struct mm_struct *mm, u64 addr, u64 *skip_to)
+{
+	u64 *table = pgtable_root(mm);
+	for (int l = PT_LEVELS; l > 2; l--) {
+		u64 v = pte_read(&table[pgtable_index(addr, l)]);
+		if (!(v & PTE_P)) {
+			u64 span = pgtable_span(l);
+			*skip_to = (addr & ~(span - 1)) + span;
+			return NULL;
+		}
+		table = entry_table(v);
+	}
+	return &table[pgtable_index(addr, 2)];
+}
+
+/* Same owner only: PG_exclusive, or nobody else holds or maps it. */
+static bool can_reuse_huge(struct page *head)
+{
+	if (head->flags & PG_exclusive)
+		return true;
+	if (page_refcount(head) == 1 && page_mapcount(head) == 1) {
+		__atomic_or_fetch(&head->flags, PG_exclusive, __ATOMIC_RELAXED);
+		return true;
+	}
+	return false;
+}
+
+/* --- splitting --- */
+
+void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr)
+{
+	u64 v = pte_read(pmd);
+	if (!pmd_huge(v))
+		return;
+	struct page *pt = withdraw_table(mm);
+	u64 *ptes = page_address(pt);
+	u64 bits = v & ~(PTE_ADDR_MASK | PTE_PS);      /* bit 7 is PAT in a PTE */
+	u64 phys = v & PTE_ADDR_MASK & HPAGE_MASK;
+	if (v & PTE_SPECIAL) {
+		for (u32 i = 0; i < HPAGE_NR; i++)
+			ptes[i] = page_to_phys(zero_page) | bits;
+	} else {
+		struct page *head = phys_to_page(phys);
+		/* The PMD's one reference and one (whole) mapping become 512
+		 * references and one mapping per 4 KiB page. */
+		__atomic_add_fetch(&head->refcount, HPAGE_NR - 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&head->mapcount, 1, __ATOMIC_RELAXED);
+		for (u32 i = 0; i < HPAGE_NR; i++) {
+			__atomic_add_fetch(&head[i].mapcount, 1, __ATOMIC_RELAXED);
+			ptes[i] = (phys + (u64)i * PAGE_SIZE) | bits;
+		}
+		stat_inc(NR_ANON_THPS, -1);
+	}
+	/* One translation may not be cached at two page sizes at once: take
+	 * the huge entry out of every TLB before the table goes in. */
+	pte_clear(pmd);
+	flush_tlb_mm_range(mm, haddr, haddr + HPAGE_SIZE, HPAGE_SHIFT, false);
+	pte_set(pmd, page_to_phys(pt) | TABLE_ENTRY_FLAGS);
+	stat_inc(NR_THP_SPLIT_PMD, 1);
+}
+
+void split_huge_pmds(struct mm_struct *mm, u64 start, u64 end)
+{
+	for (u64 a = start & HPAGE_MASK; a < end;) {
+		u64 next = a + HPAGE_SIZE;
+		u64 *pmd = pmd_lookup(mm, a, &next);
+		if (pmd && pmd_huge(pte_read(pmd)))
+			split_huge_pmd(mm, pmd, a);
+		a = next;
+	}
+}
+
+/* --- range operations --- */
+
+void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
+{
+	for (u64 a = start & HPAGE_MASK; a < end;) {
+		u64 next = a + HPAGE_SIZE;
+		u64 *pmd = pmd_lookup(mm, a, &next);
+		u64 v = pmd ? pte_read(pmd) : 0;
+		if (pmd_huge(v)) {
+			if (a >= start && a + HPAGE_SIZE <= end) {
+				pte_clear(pmd);
+				tlb_track_range(tlb, a, HPAGE_SIZE, 2);
+				free_deposited_table(mm);
+				if (!(v & PTE_SPECIAL)) {
+					mm->rss_pages -= HPAGE_NR;
+					stat_inc(NR_ANON_THPS, -1);
+					/* One reference, one map count: on the head. */
+					if (tlb_remove_page(tlb, pte_page(v)))
+						tlb_flush_mmu(tlb);
+				}
+			} else {
+				split_huge_pmd(mm, pmd, a);
+			}
+		}
+		a = next;
+	}
+}
+
+void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
+		      struct mmu_gather *tlb)
+{
+	for (u64 a = start & HPAGE_MASK; a < end;) {
+		u64 next = a + HPAGE_SIZE;
+		u64 *pmd = pmd_lookup(mm, a, &next);
+		u64 v = pmd ? pte_read(pmd) : 0;
+		if (pmd_huge(v)) {
+			bool whole = a >= start && a + HPAGE_SIZE <= end;
+			if (!whole || !(vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) {
+				split_huge_pmd(mm, pmd, a);     /* PROT_NONE: at PTE level */
+			} else {
+				bool special = v & PTE_SPECIAL;
+				bool writable = !special && (pte_page(v)->flags & PG_exclusive);
+				u64 keep = v & (PTE_A | PTE_D | PTE_SPECIAL);
+				u64 nv = mk_pmd(v & PTE_ADDR_MASK, vm_flags, writable) | keep;
+				pte_set(pmd, nv);
+				if (((v & PTE_W) && !(nv & PTE_W)) || (!(v & PTE_NX) && (nv & PTE_NX)))
+					tlb_track_range(tlb, a, HPAGE_SIZE, 2);
+			}
+		}
+		a = next;
+	}
+}
+
+int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
+		   const struct vm_area *vma, bool *wrprotected)
+{
+	for (u64 a = vma->start & HPAGE_MASK; a < vma->end;) {
+		u64 next = a + HPAGE_SIZE;
+		u64 *pmd = pmd_lookup(parent, a, &next);
+		u64 v = pmd ? pte_read(pmd) : 0;
+		if (pmd_huge(v)) {
+			u64 *cpmd = pgtable_walk_alloc(child, a, 2);
+			if (!cpmd || !deposit_table(child))
+				return -ENOMEM;
+			if (!(v & PTE_SPECIAL)) {
+				struct page *head = pte_page(v);
+				if (v & PTE_W) {
+					v = __atomic_and_fetch(pmd, ~PTE_W, __ATOMIC_SEQ_CST);
+					*wrprotected = true;
+				}
+				__atomic_and_fetch(&head->flags, ~PG_exclusive, __ATOMIC_RELAXED);
+				get_page(head);
+				__atomic_add_fetch(&head->mapcount, 1, __ATOMIC_RELAXED);
+				child->rss_pages += HPAGE_NR;
+				stat_inc(NR_ANON_THPS, 1);
+			}
+			pte_set(cpmd, v & ~(PTE_A | PTE_D));
+		}
+		a = next;
+	}
+	return 0;
+}
+
+/* --- faults --- */
+
+static struct page *alloc_thp(void)
+{
+	struct page *p = alloc_pages(__GFP_ZERO | __GFP_COMP, HPAGE_ORDER);
+	if (p)
+		p->flags |= PG_anon | PG_exclusive;
+	return p;
+}
+
+/* Map the new THP page at *pmd (empty, or the huge zero page being
+ * replaced). page_table_lock held. */
+static void map_thp(struct mm_struct *mm, struct vm_area *vma, u64 *pmd, u64 haddr,
+		    struct page *page)
+{
+	if (pte_read(pmd)) {
+		/* The huge zero page: out of every TLB before the new page
+		 * goes in, or a CPU could keep reading zeros. */
+		pte_clear(pmd);
+		flush_tlb_mm_range(mm, haddr, haddr + HPAGE_SIZE, HPAGE_SHIFT, false);
+	}
+	__atomic_store_n(&page->mapcount, 1, __ATOMIC_RELAXED);
+	mm->rss_pages += HPAGE_NR;
+	pte_set(pmd, mk_pmd(page_to_phys(page), vma->flags, true));
+	stat_inc(NR_ANON_THPS, 1);
+	stat_inc(NR_THP_FAULT_ALLOC, 1);
+}
+
+int thp_handle_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
+{
+	bool write = flags & FAULT_WRITE;
+	bool small_only = flags & (FAULT_NEED_PAGE | FAULT_UNSHARE);
+	u64 haddr = addr & HPAGE_MASK;
+	u64 skip;
+	spin_lock(&mm->page_table_lock);
+	u64 *pmd = pmd_lookup(mm, haddr, &skip);
+	u64 v = pmd ? pte_read(pmd) : 0;
+	if (pmd_huge(v)) {
+		if (small_only) {
+			split_huge_pmd(mm, pmd, haddr);
+			goto pte_level;
+		}
+		if (!write || (v & PTE_W))
+			goto done;              /* spurious, or another CPU did it */
+		if (!(v & PTE_SPECIAL)) {
+			if (can_reuse_huge(pte_page(v))) {
+				pte_set(pmd, v | PTE_W);        /* adding a right: no flush */
+				goto done;
+			}
+			/* Shared after fork: copy 4 KiB, not 2 MiB. */
+			split_huge_pmd(mm, pmd, haddr);
+			goto pte_level;
+		}
+		/* A write to the huge zero page: try for a real 2 MiB page. */
+		spin_unlock(&mm->page_table_lock);
+		struct page *page = alloc_thp();
+		spin_lock(&mm->page_table_lock);
+		if (pte_read(pmd) != v) {               /* changed meanwhile: retry */
+			spin_unlock(&mm->page_table_lock);
+			if (page)
+				put_page(page);
+			return 0;
+		}
+		if (!page) {
+			stat_inc(NR_THP_FAULT_FALLBACK, 1);
+			split_huge_pmd(mm, pmd, haddr);         /* 512 zero-page PTEs */
+			goto pte_level;
+		}
+		map_thp(mm, vma, pmd, haddr, page);
+		goto done;
+	}
+	if (v & PTE_P)
+		goto pte_level;                 /* a page table is there already */
+	spin_unlock(&mm->page_table_lock);
+	if (small_only || !thp_vma_allowed(vma, addr))
+		return 1;
+
+	/* Nothing mapped in an eligible range. */
+	struct page *page = NULL, *hzp = NULL;
+	if (write) {
+		page = alloc_thp();
+		if (!page) {
+			stat_inc(NR_THP_FAULT_FALLBACK, 1);
+			return 1;
+		}
+	} else {
+		hzp = get_huge_zero_page();
+		if (!hzp)
+			return 1;               /* 4 KiB zero pages will do */
+	}
+	spin_lock(&mm->page_table_lock);
+	pmd = pgtable_walk_alloc(mm, haddr, 2);
+	if (!pmd || pte_read(pmd) != 0 || !deposit_table(mm)) {
+		/* No memory for a table, or someone mapped here meanwhile. */
+		bool raced = pmd && pte_read(pmd) != 0;
+		spin_unlock(&mm->page_table_lock);
+		if (page) {
+			put_page(page);
+			if (!raced)
+				stat_inc(NR_THP_FAULT_FALLBACK, 1);
+		}
+		return raced ? 0 : (pmd ? 1 : -ENOMEM);
+	}
+	if (page)
+		map_thp(mm, vma, pmd, haddr, page);
+	else
+		pte_set(pmd, mk_pmd(page_to_phys(hzp), vma->flags, false) | PTE_SPECIAL);
+done:
+	spin_unlock(&mm->page_table_lock);
+	return 0;
+pte_level:
+	spin_unlock(&mm->page_table_lock);
+	return 1;
+}
+
+void thp_init(void)
+{
+	char mode[16];
+	if (!cmdline_get("thp", mode, sizeof(mode)))
+		return;
+	if (!strcmp(mode, "always"))
+		thp_mode = THP_ALWAYS;
+	else if (!strcmp(mode, "madvise"))
+		thp_mode = THP_MADVISE;
+	else if (!strcmp(mode, "never"))
+		thp_mode = THP_NEVER;
+	else
+		printk(KERN_WARNING "thp: unknown mode \"%s\" (always, madvise, never); keeping madvise\n", mode);
+}

@@ -1,0 +1,90 @@
+/* mm/thp.h - transparent huge pages for anonymous memory (docs/thp.md).
+ *
+ * A level-2 entry (PMD) with the PS bit maps 2 MiB at once: one TLB entry
+ * and one fault instead of 512. Pagoda uses it where a private anonymous VMA
+ * covers a whole 2 MiB-aligned range and THP is allowed there:
+ * "thp=always" (every such VMA), "thp=madvise" (the default: VMAs given
+ * MADV_HUGEPAGE) or "thp=never"; MADV_NOHUGEPAGE always wins.
+ *
+ *   read fault, nothing mapped     -> the huge zero page, read-only (special)
+ *   write fault, nothing mapped    -> a new zeroed 2 MiB page, writable;
+ *                                     none free: fall back to 4 KiB pages
+ *   write fault on the huge zero   -> a new 2 MiB page replaces it (clear,
+ *                                     flush, set); none free: split into 512
+ *                                     zero-page PTEs and go on at PTE level
+ *   write fault on a read-only THP -> reuse it when this mm is its only user,
+ *     (after fork)                    else split and copy-on-write one 4 KiB
+ *                                     page at PTE level
+ *   munmap/mprotect/madvise of a   -> split first, then work on PTEs
+ *     part of a huge PMD
+ *
+ * Counting: a PMD mapping holds one reference and one map count on the head
+ * page, and counts 512 pages in rss. Splitting turns it into 512 PTEs, each
+ * with a reference (on the head, as for any compound page) and a map count
+ * on its own 4 KiB page.
+ *
+ * Splitting never fails: every huge PMD has a page table deposited beside it
+ * when it is mapped (mm->pgtable_deposit, counted in VmPTE), which the split
+ * fills and hooks in, and which a zap of the huge PMD frees (Linux does the
+ * same). That table was never reachable by any walker or TLB, so it needs no
+ * flush and no grace period.
+ *
+ * Locking: huge PMDs change under page_table_lock, like PTEs; faults hold
+ * mmap_lock for read, range operations for write.
+ */
+#ifndef PAGODA_MM_THP_H
+#define PAGODA_MM_THP_H
+
+#include "kernel/types.h"
+#include "mm/mm.h"
+#include "mm/paging.h"
+
+#define HPAGE_SHIFT 21
+#define HPAGE_SIZE (1UL << HPAGE_SHIFT)
+#define HPAGE_MASK (~(HPAGE_SIZE - 1))
+#define HPAGE_ORDER 9
+#define HPAGE_NR 512
+
+struct vm_area;
+struct mmu_gather;
+
+enum thp_mode { THP_NEVER, THP_MADVISE, THP_ALWAYS };
+extern enum thp_mode thp_mode;          /* "thp=always|madvise|never" */
+
+static inline bool pmd_huge(u64 e)
+{
+	return (e & (PTE_P | PTE_PS)) == (PTE_P | PTE_PS);
+}
+
+/* May the 2 MiB range around addr in vma be mapped by one PMD? */
+bool thp_vma_allowed(const struct vm_area *vma, u64 addr);
+
+/* A fault at addr, at PMD level. Returns 0 when it was resolved there, 1
+ * when the caller must go on at PTE level (nothing huge here, or a huge PMD
+ * was split), or -ENOMEM. Caller holds mmap_lock for read. */
+int thp_handle_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags);
+
+/* Turn the huge PMD *pmd (covering haddr) into a table of 512 PTEs with the
+ * same rights. Caller holds page_table_lock. Removes no right: no flush. */
+void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr);
+
+/* Range operations: for each huge PMD meeting [start, end), a PMD wholly
+ * inside is zapped (its page queued in tlb) / given the new rights; one
+ * only partly inside is split. Caller holds page_table_lock. */
+void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
+void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
+		      struct mmu_gather *tlb);
+/* Split every huge PMD meeting [start, end). */
+void split_huge_pmds(struct mm_struct *mm, u64 start, u64 end);
+
+/* fork: copy the huge PMDs of vma into child (sharing THPs read-only, as
+ * 4 KiB pages are shared). 0 or -ENOMEM. *wrprotected as copy_vma_pages. */
+int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
+		   const struct vm_area *vma, bool *wrprotected);
+
+/* Free the page tables still deposited when an address space dies. */
+void thp_free_deposits(struct mm_struct *mm);
+
+void thp_init(void);    /* reads "thp=" */
+
+#endif
