@@ -6,6 +6,7 @@
 #   make test       host unit tests, then the QEMU test matrix (tools/run-tests)
 #   make test-quick a small subset of the matrix for the edit loop
 #   make bench-tlb  munmap/TLB-shootdown figures on Pagoda and on Linux
+#   make bench-thp  transparent huge pages against 4 KiB pages, Pagoda and Linux
 #   make host-test  host unit tests only
 #   make deps       install missing Debian packages (tools/deps)
 #
@@ -36,7 +37,7 @@ RUN_CPUS  ?= 4
 RUN_MEM   ?= 512M
 RUN_CMDLINE ?= trace
 
-.PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check bench-tlb
+.PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check bench-tlb bench-thp
 
 all: $(BUILD)/pagoda.iso
 
@@ -94,11 +95,20 @@ linux-check: deps
 # Only a correctness check can fail it; the figures are "#" lines.
 bench-tlb: deps
 	$(MAKE) all
-	tools/run-tests -j 1 --matrix bench
+	tools/run-tests -j 1 --only bench-tlb-2cpu,bench-tlb-4cpu
 	@for n in 2 4; do echo "=== Pagoda, -smp $$n"; \
 	  cat $(BUILD)/pagoda-out/bench-tlb-$${n}cpu/bench_tlb.txt; done
 	@for n in 2 4; do echo "=== Linux, -smp $$n"; \
 	  tools/linux-ref -smp $$n bench_tlb || exit 1; done
+
+# Transparent huge pages against 4 KiB pages (user/programs/bench_thp.c):
+# Pagoda with 2 CPUs, then Debian's Linux the same way (the program switches
+# Linux's THP from Debian's "never" to "madvise", Pagoda's default).
+bench-thp: deps
+	$(MAKE) all
+	tools/run-tests -j 1 --only bench-thp-2cpu
+	@echo "=== Pagoda, -smp 2"; cat $(BUILD)/pagoda-out/bench-thp-2cpu/bench_thp.txt
+	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_thp
 
 $(BUILD)/pagoda.iso: $(BUILD)/pagoda.elf iso/boot/grub/grub.cfg.in tools/mkiso $(BUILD)/run-cmdline user-programs
 	tools/mkiso $@ "$(RUN_CMDLINE)" 3

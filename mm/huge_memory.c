@@ -13,6 +13,8 @@
 
 enum thp_mode thp_mode = THP_MADVISE;
 
+static void set_mode(const char *mode);
+
 #define TABLE_ENTRY_FLAGS (PTE_P | PTE_W | PTE_U)
 
 static void stat_inc(enum vm_stat_item i, s64 d) { vm_stat_add(i, d); }
@@ -369,8 +371,16 @@ pte_level:
 void thp_init(void)
 {
 	char mode[16];
-	if (!cmdline_get("thp", mode, sizeof(mode)))
-		return;
+	if (cmdline_get("thp", mode, sizeof(mode)))
+		set_mode(mode);
+	/* The huge zero page lives for good (as the 4 KiB one): take it now,
+	 * so that it is never counted as a program's leak. */
+	if (thp_mode != THP_NEVER)
+		get_huge_zero_page();
+}
+
+static void set_mode(const char *mode)
+{
 	if (!strcmp(mode, "always"))
 		thp_mode = THP_ALWAYS;
 	else if (!strcmp(mode, "madvise"))
