@@ -99,6 +99,8 @@ void kmain(u32 magic, u32 info_phys)
 	char bench[64];
 	if (cmdline_get("bench", bench, sizeof(bench)) && list_contains(bench, "physmem"))
 		bench_physmem();
+	if (cmdline_get("bench", bench, sizeof(bench)) && list_contains(bench, "thp"))
+		bench_thp();
 
 	if (cmdline_has("poweroff"))
 		machine_exit(failed == 0);

@@ -21,5 +21,7 @@ void mm_crash_test(void);
 
 /* "bench=physmem": cycles per allocation (mm/bench_physmem.c). */
 void bench_physmem(void);
+/* "bench=thp": a huge-zero write with and without a 2 MiB page (mm/bench_thp.c). */
+void bench_thp(void);
 
 #endif

@@ -14,6 +14,10 @@
 #include "mm/fault.h"
 #include "mm/gup.h"
 #include "mm/test_user.h"
+#include "mm/buddy.h"
+#include "mm/slab.h"
+#include "mm/fault_inject.h"
+#include "kernel/rcu.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/cpu.h"
 
@@ -287,6 +291,59 @@ static void test_unshare(struct ktest *t)
 	mm_put(parent);
 }
 
+/* fork under fault injection at every allocation point in turn: each
+ * failure returns -ENOMEM, leaves the parent as it was and leaks nothing.
+ * The parent has 4 KiB pages, the zero page, a shared page and (THP on) a
+ * 2 MiB page, so every kind of copy is on the way. */
+#define MADV_HUGEPAGE 14
+static void test_fork_enomem(struct ktest *t)
+{
+	struct mm_struct *parent = filled_mm(4), *child = NULL;
+	KTEST_ASSERT_TRUE(t, parent);
+	const u64 huge = BASE + 0x40000000UL, sh = BASE + 0x200000UL;
+	KTEST_EXPECT_EQ(t, do_mmap(parent, huge, 2UL << 20, RW, ANON | MAP_FIXED, -1, 0), huge);
+	do_madvise(parent, huge, 2UL << 20, MADV_HUGEPAGE);
+	KTEST_EXPECT_EQ(t, poke(parent, huge, 77), 0);
+	KTEST_EXPECT_EQ(t, do_mmap(parent, sh, P(2), RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0), sh);
+	KTEST_EXPECT_EQ(t, poke(parent, sh, 88), 0);
+	KTEST_EXPECT_EQ(t, peek(parent, BASE + P(8)), ~0UL);    /* no VMA there */
+	KTEST_ASSERT_EQ(t, mm_fork(parent, &child), 0);         /* warm-up */
+	mm_put(child);
+	rcu_barrier();
+	slab_flush_cpu();
+	slab_shrink();
+	u64 before = nr_free_pages(), rss = parent->rss_pages;
+	u32 failures = 0;
+	for (u64 nth = 1; nth < 100; nth++) {
+		child = NULL;
+		u64 injected = fail_page_alloc_injected();
+		fail_page_alloc_set(nth, 0);
+		int r = mm_fork(parent, &child);
+		fail_page_alloc_set(0, 0);
+		if (r == 0) {
+			mm_put(child);
+			if (fail_page_alloc_injected() == injected)
+				break;          /* past the last allocation */
+		} else {
+			failures++;
+			KTEST_EXPECT_EQ(t, r, (u64)-ENOMEM);
+		}
+		rcu_barrier();
+		slab_flush_cpu();
+		slab_shrink();
+		if (!KTEST_EXPECT_EQ(t, nr_free_pages(), before))
+			break;
+	}
+	ktest_log(t, "fork failed cleanly at %u allocation points", failures);
+	KTEST_EXPECT_GT(t, failures, 3);
+	KTEST_EXPECT_EQ(t, parent->rss_pages, rss);
+	for (u32 i = 0; i < 4; i++)
+		KTEST_EXPECT_EQ(t, peek(parent, BASE + P(i)), 100 + i);
+	KTEST_EXPECT_EQ(t, peek(parent, huge), 77);
+	KTEST_EXPECT_EQ(t, peek(parent, sh), 88);
+	mm_put(parent);
+}
+
 static const struct ktest_case cow_cases[] = {
 	{ "reuse_vs_copy", test_reuse_vs_copy },
 	{ "zero_page_cow", test_zero_page_cow },
@@ -294,6 +351,7 @@ static const struct ktest_case cow_cases[] = {
 	{ "forks_on_all_cpus", test_forks_on_all_cpus },
 	{ "fork_while_writing", test_fork_while_writing },
 	{ "unshare", test_unshare },
+	{ "fork_enomem", test_fork_enomem },
 };
 
 KTEST_SUITE(cow, cow_cases);
