@@ -60,9 +60,12 @@ static void cow_count(u64 *counter)
  * reused while a stale TLB entry elsewhere may still reach it. */
 static bool can_reuse_anon_page(struct page *p)
 {
-	if (p->flags & PG_exclusive)
+	/* A 4 KiB page of a split 2 MiB one (mm/thp.h): exclusivity is the
+	 * whole compound's, kept on its head; fork clears it there. */
+	struct page *head = compound_head(p);
+	if (head->flags & PG_exclusive)
 		return true;
-	if (page_refcount(p) == 1 && page_mapcount(p) == 1) {
+	if (head == p && page_refcount(p) == 1 && page_mapcount(p) == 1) {
 		__atomic_or_fetch(&p->flags, PG_exclusive, __ATOMIC_RELAXED);
 		return true;
 	}

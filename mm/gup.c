@@ -12,9 +12,9 @@ static bool must_unshare(const struct vm_area *vma, u64 e)
 {
 	if ((vma->flags & VM_SHARED) || pte_special(e))
 		return false;
-	struct page *p = pte_page(e);
-	return !(p->flags & PG_exclusive) &&
-	       !(page_refcount(p) == 1 && page_mapcount(p) == 1);
+	struct page *p = pte_page(e), *head = compound_head(p);
+	return !(head->flags & PG_exclusive) &&
+	       !(head == p && page_refcount(p) == 1 && page_mapcount(p) == 1);
 }
 
 struct page *pin_user_page(struct mm_struct *mm, u64 addr, bool write)

@@ -159,17 +159,6 @@ void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr)
 	stat_inc(NR_THP_SPLIT_PMD, 1);
 }
 
-void split_huge_pmds(struct mm_struct *mm, u64 start, u64 end)
-{
-	for (u64 a = start & HPAGE_MASK; a < end;) {
-		u64 next = a + HPAGE_SIZE;
-		u64 *pmd = pmd_lookup(mm, a, &next);
-		if (pmd && pmd_huge(pte_read(pmd)))
-			split_huge_pmd(mm, pmd, a);
-		a = next;
-	}
-}
-
 /* --- range operations --- */
 
 void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)

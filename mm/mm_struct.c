@@ -174,7 +174,10 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 					e = __atomic_and_fetch(pe, ~PTE_W, __ATOMIC_SEQ_CST);
 					*wrprotected = true;
 				}
-				__atomic_and_fetch(&p->flags, ~PG_exclusive, __ATOMIC_RELAXED);
+				/* On the head: a 4 KiB page of a split 2 MiB
+				 * one shares the compound's exclusivity. */
+				__atomic_and_fetch(&compound_head(p)->flags, ~PG_exclusive,
+						   __ATOMIC_RELAXED);
 			}
 			get_page(p);
 			__atomic_add_fetch(&p->mapcount, 1, __ATOMIC_RELAXED);

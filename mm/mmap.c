@@ -147,7 +147,7 @@ static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags,
 		 * does a private page another address space may share (after
 		 * fork): giving it the write right would skip the copy. */
 		bool writable = !pte_special(old) &&
-			((flags & VM_SHARED) || (pte_page(old)->flags & PG_exclusive));
+			((flags & VM_SHARED) || (compound_head(pte_page(old))->flags & PG_exclusive));
 		u64 new = mk_pte(old & PTE_ADDR_MASK, flags, writable) | keep;
 		pte_set(e, new);
 		if (pte_narrowed(old, new))

@@ -230,6 +230,35 @@ static void test_partial_ops(struct ktest *t)
 	KTEST_EXPECT_EQ(t, stat(NR_PAGETABLE), tables0);
 }
 
+/* A split THP's 4 KiB pages share the compound's exclusivity (on its
+ * head): after fork neither side may write in place. Before fork, its own
+ * mm may (made writable again by mprotect without a copy). */
+static void test_split_then_fork(struct ktest *t)
+{
+	if (thp_mode == THP_NEVER) {
+		ktest_skip(t, "thp=never");
+		return;
+	}
+	struct mm_struct *parent = thp_mm(), *child = NULL;
+	KTEST_ASSERT_TRUE(t, parent);
+	for (u32 i = 0; i < 8; i++)
+		poke(parent, BASE + P(i), 500 + i);
+	KTEST_ASSERT_TRUE(t, is_huge(parent, BASE));
+	KTEST_EXPECT_EQ(t, do_munmap_range(parent, BASE + P(100), P(1)), 0);   /* split */
+	KTEST_EXPECT_EQ(t, do_mprotect(parent, BASE, P(8), PROT_READ), 0);
+	KTEST_EXPECT_EQ(t, do_mprotect(parent, BASE, P(8), RW), 0);
+	KTEST_EXPECT_TRUE(t, pte_write(pgtable_leaf(parent, BASE + P(5))));    /* still its own */
+	KTEST_ASSERT_EQ(t, mm_fork(parent, &child), 0);
+	KTEST_EXPECT_EQ(t, poke(child, BASE + P(5), 1), 0);
+	KTEST_EXPECT_EQ(t, poke(parent, BASE + P(6), 2), 0);
+	KTEST_EXPECT_EQ(t, peek(parent, BASE + P(5)), 505);
+	KTEST_EXPECT_EQ(t, peek(child, BASE + P(6)), 506);
+	KTEST_EXPECT_EQ(t, peek(child, BASE + P(5)), 1);
+	KTEST_EXPECT_EQ(t, peek(parent, BASE + P(6)), 2);
+	mm_put(child);
+	mm_put(parent);
+}
+
 /* Not eligible: no VM_HUGEPAGE under thp=madvise, a VMA too small. */
 static void test_eligibility(struct ktest *t)
 {
@@ -252,6 +281,7 @@ static const struct ktest_case thp_cases[] = {
 	{ "fallback", test_fallback },
 	{ "fork_thp", test_fork_thp },
 	{ "partial_ops", test_partial_ops },
+	{ "split_then_fork", test_split_then_fork },
 	{ "eligibility", test_eligibility },
 };
 

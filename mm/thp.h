@@ -65,7 +65,9 @@ bool thp_vma_allowed(const struct vm_area *vma, u64 addr);
 int thp_handle_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags);
 
 /* Turn the huge PMD *pmd (covering haddr) into a table of 512 PTEs with the
- * same rights. Caller holds page_table_lock. Removes no right: no flush. */
+ * same rights. Caller holds page_table_lock. It flushes the 2 MiB entry from
+ * every TLB before the table goes in (no translation may be cached at two
+ * page sizes at once). */
 void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr);
 
 /* Range operations: for each huge PMD meeting [start, end), a PMD wholly
@@ -74,8 +76,6 @@ void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr);
 void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
 void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 		      struct mmu_gather *tlb);
-/* Split every huge PMD meeting [start, end). */
-void split_huge_pmds(struct mm_struct *mm, u64 start, u64 end);
 
 /* fork: copy the huge PMDs of vma into child (sharing THPs read-only, as
  * 4 KiB pages are shared). 0 or -ENOMEM. *wrprotected as copy_vma_pages. */
