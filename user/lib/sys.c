@@ -18,6 +18,7 @@ static long ret_errno(long r)
 #define S3(n, a, b, c)         ret_errno(raw_syscall3(n, (long)(a), (long)(b), (long)(c)))
 #define S4(n, a, b, c, d)      ret_errno(raw_syscall4(n, (long)(a), (long)(b), (long)(c), (long)(d)))
 #define S5(n, a, b, c, d, e)   ret_errno(raw_syscall5(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e)))
+#define S6(n, a, b, c, d, e, f) ret_errno(raw_syscall6(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f)))
 
 ssize_t read(int fd, void *buf, size_t n) { return S3(__NR_read, fd, buf, n); }
 ssize_t write(int fd, const void *buf, size_t n) { return S3(__NR_write, fd, buf, n); }
@@ -117,6 +118,12 @@ ssize_t process_madvise(int pidfd, const struct iovec *iov, size_t vlen,
 			int advice, unsigned int flags)
 {
 	return S5(__NR_process_madvise, pidfd, iov, vlen, advice, flags);
+}
+
+ssize_t process_vm_readv(pid_t pid, const struct iovec *local, unsigned long liovcnt,
+			 const struct iovec *remote, unsigned long riovcnt, unsigned long flags)
+{
+	return S6(__NR_process_vm_readv, pid, local, liovcnt, remote, riovcnt, flags);
 }
 
 /* --- CPU sets --- */

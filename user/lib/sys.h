@@ -214,6 +214,9 @@ int clock_gettime(int clock, struct timespec *ts);
 int uname(struct utsname *u);
 int kill(pid_t pid, int sig);
 int pidfd_open(pid_t pid, unsigned int flags);
+/* Copy from another process's memory (or our own) into ours. */
+ssize_t process_vm_readv(pid_t pid, const struct iovec *local, unsigned long liovcnt,
+			 const struct iovec *remote, unsigned long riovcnt, unsigned long flags);
 ssize_t process_madvise(int pidfd, const struct iovec *iov, size_t vlen,
 			int advice, unsigned int flags);
 

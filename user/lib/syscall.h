@@ -39,6 +39,7 @@
 #define __NR_clock_gettime      228
 #define __NR_exit_group         231
 #define __NR_openat             257
+#define __NR_process_vm_readv   310
 #define __NR_pidfd_open         434
 #define __NR_process_madvise    440
 
