@@ -180,9 +180,12 @@ static int shared_futex_check(struct mm_struct *mm, u64 uaddr)
 		return -EFAULT;
 	int err = 0;
 	down_read(&mm->mmap_lock);
-	u64 *pte = pgtable_walk(mm, uaddr, 1);
-	if (pte && pte_present(pte_read(pte)) && pte_page(pte_read(pte)) == zero_page)
+	/* page_table_lock: a zap beside us may free the table (pgtable.c). */
+	spin_lock(&mm->page_table_lock);
+	u64 pte = pgtable_leaf(mm, uaddr);
+	if (pte_present(pte) && pte_page(pte) == zero_page)
 		err = -EFAULT;
+	spin_unlock(&mm->page_table_lock);
 	up_read(&mm->mmap_lock);
 	return err;
 }

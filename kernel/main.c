@@ -19,6 +19,7 @@
 #include "mm/tlbflush.h"
 #include "mm/mmu_gather.h"
 #include "mm/thp.h"
+#include "mm/madvise.h"
 #include "kernel/sched.h"
 #include "kernel/rcu.h"
 #include "kernel/syscall.h"
@@ -76,6 +77,7 @@ void kmain(u32 magic, u32 info_phys)
 	tlb_flush_init();       /* the flush IPI, before other CPUs can send one */
 	mmu_gather_init();
 	thp_init();
+	madvise_init();
 	smp_init();
 	rcu_init();
 	lapic_timer_start(100);

@@ -16,6 +16,7 @@
 #include "mm/buddy.h"
 #include "mm/slab.h"
 #include "mm/mm.h"
+#include "mm/madvise.h"
 
 #define AT_FDCWD (-100)
 #define O_ACCMODE 3
@@ -249,18 +250,16 @@ static long sys_pidfd_open(u64 upid, u64 flags)
 
 /* process_madvise: madvise on the address space a pidfd names, for a
  * vector of ranges. Linux 6.1's checks, in its order: flags, the vector
- * (at most UIO_MAXIOV entries, readable), the pidfd, the advice (only the
- * non-destructive COLD, PAGEOUT, WILLNEED, COLLAPSE). Returns the bytes
- * advised before the first failure, or that failure. */
+ * (at most UIO_MAXIOV entries, readable), the pidfd, the advice (for
+ * another process only the non-destructive COLD, PAGEOUT, WILLNEED,
+ * COLLAPSE; for the caller any advice, as Linux since 6.13). Returns the
+ * bytes advised before the first failure, or that failure. */
 #define UIO_MAXIOV 1024
-#define MADV_WILLNEED 3
-#define MADV_COLD 20
-#define MADV_PAGEOUT 21
-#define MADV_COLLAPSE 25
 struct iovec_k {
 	u64 base;
 	s64 len;
 };
+_Static_assert(sizeof(struct iovec_k) == sizeof(struct madvise_range), "iovec = madvise_range");
 
 static long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 flags)
 {
@@ -292,8 +291,13 @@ static long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 f
 		if (!target)
 			ret = -EBADF;
 	}
-	if (!ret && advice != MADV_COLD && advice != MADV_PAGEOUT && advice != MADV_WILLNEED &&
-	    advice != MADV_COLLAPSE)
+	/* Another process: only the non-destructive advice (Linux 6.1's
+	 * list). Ourselves: any advice, as Linux allows since 6.13. */
+	bool self = target == p->pid;
+	if (!ret && !self && advice != MADV_COLD && advice != MADV_PAGEOUT &&
+	    advice != MADV_WILLNEED && advice != MADV_COLLAPSE)
+		ret = -EINVAL;
+	if (!ret && self && !madvise_valid(advice))
 		ret = -EINVAL;
 	struct mm_struct *mm = NULL;
 	if (!ret) {
@@ -302,15 +306,9 @@ static long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 f
 			ret = -ESRCH;
 	}
 	if (!ret) {
+		/* One mmu_gather (one flush) for the whole vector (madvise.h). */
 		u64 done = 0;
-		for (u64 i = 0; i < vlen; i++) {
-			long r = do_madvise(mm, iov[i].base, (u64)iov[i].len, advice);
-			if (r < 0) {
-				ret = r;
-				break;
-			}
-			done += (u64)iov[i].len;
-		}
+		ret = madvise_vec(mm, (const struct madvise_range *)iov, vlen, advice, &done);
 		if (done)
 			ret = (long)done;
 		mm_put(mm);

@@ -151,8 +151,11 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 	}
 
 	spin_lock(&mm->page_table_lock);
-	/* The tables cannot have gone: freeing them needs mmap_lock for write. */
-	u64 now = pte_read(e);
+	/* MADV_DONTNEED runs under mmap_lock for read, like this fault, and
+	 * frees page tables it empties (pgtable.c): if ours went meanwhile,
+	 * e points into a freed table - do not touch it, retry the access. */
+	u64 *again = pgtable_walk(mm, addr, 1);
+	u64 now = again == e ? pte_read(e) : ~old;
 	if ((now & ~PTE_AD) != (old & ~PTE_AD)) {
 		spin_unlock(&mm->page_table_lock);
 		if (page)

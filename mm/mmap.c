@@ -1,4 +1,5 @@
-/* mm/mmap.c - the memory system calls (mmap, munmap, mprotect, brk, madvise)
+/* mm/mmap.c - the memory system calls (mmap, munmap, mprotect, brk; madvise
+ * is mm/madvise.c)
  * and the exec helpers that build an address space.
  *
  * Every check follows Linux's order (mm/mmap.c do_mmap, mm/mprotect.c,
@@ -14,6 +15,7 @@
 #include "mm/shared_anon.h"
 #include "mm/mmu_gather.h"
 #include "mm/thp.h"
+#include "mm/madvise.h"
 #include "kernel/errno.h"
 #include "kernel/sched.h"
 #include "kernel/string.h"
@@ -33,29 +35,6 @@
 #define MAP_TYPE 0x0f
 #define MAP_SHARED_VALIDATE 0x03
 
-#define MADV_NORMAL 0
-#define MADV_RANDOM 1
-#define MADV_SEQUENTIAL 2
-#define MADV_WILLNEED 3
-#define MADV_DONTNEED 4
-#define MADV_FREE 8
-#define MADV_REMOVE 9
-#define MADV_DONTFORK 10
-#define MADV_DOFORK 11
-#define MADV_MERGEABLE 12
-#define MADV_UNMERGEABLE 13
-#define MADV_HUGEPAGE 14
-#define MADV_NOHUGEPAGE 15
-#define MADV_DONTDUMP 16
-#define MADV_DODUMP 17
-#define MADV_WIPEONFORK 18
-#define MADV_KEEPONFORK 19
-#define MADV_COLD 20
-#define MADV_PAGEOUT 21
-#define MADV_POPULATE_READ 22
-#define MADV_POPULATE_WRITE 23
-#define MADV_DONTNEED_LOCKED 24
-#define MADV_COLLAPSE 25
 
 #define VM_ACCESS (VM_READ | VM_WRITE | VM_EXEC)
 #define VM_MAYALL (VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
@@ -160,8 +139,8 @@ static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags,
 /* Give [start, end), which lies inside the VMA at index i, the flags
  * newflags: split off the rest, set, rewrite the PTEs, merge with equal
  * neighbours. tlb collects what must be flushed. 0 or -ENOMEM. */
-static int set_range_flags(struct mm_struct *mm, u64 start, u64 end, u32 newflags,
-			   struct mmu_gather *tlb)
+int mm_set_range_flags(struct mm_struct *mm, u64 start, u64 end, u32 newflags,
+		       struct mmu_gather *tlb)
 {
 	struct vma_set *s = vmas(mm);
 	if (split_at(mm, start) || split_at(mm, end))
@@ -450,7 +429,7 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot)
 			break;
 		}
 		u64 tmp = MIN(v->end, end);
-		err = set_range_flags(mm, nstart, tmp, newflags, &tlb);
+		err = mm_set_range_flags(mm, nstart, tmp, newflags, &tlb);
 		if (err)
 			break;
 		nstart = tmp;
@@ -518,140 +497,6 @@ static long sys_brk(u64 brk)
 	return do_brk(mm, brk);
 }
 
-static bool madvise_valid(u64 advice)
-{
-	switch (advice) {
-	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
-	case MADV_DONTNEED: case MADV_FREE: case MADV_REMOVE: case MADV_DONTFORK:
-	case MADV_DOFORK: case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE:
-	case MADV_NOHUGEPAGE: case MADV_DONTDUMP: case MADV_DODUMP: case MADV_WIPEONFORK:
-	case MADV_KEEPONFORK: case MADV_COLD: case MADV_PAGEOUT: case MADV_POPULATE_READ:
-	case MADV_POPULATE_WRITE: case MADV_DONTNEED_LOCKED: case MADV_COLLAPSE:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* MADV_DONTNEED on [start, end) of one VMA: drop the pages; private memory
- * reads back as zero afterwards (a fresh fault), shared memory as the
- * object's contents. Unmap -> flush -> free, as always. */
-static void zap_advice(struct mm_struct *mm, u64 start, u64 end)
-{
-	struct mmu_gather tlb;
-	tlb_gather_mmu(&tlb, mm);
-	spin_lock(&mm->page_table_lock);
-	zap_range(mm, start, end, &tlb);
-	tlb_flush_rmaps(&tlb);
-	spin_unlock(&mm->page_table_lock);
-	tlb_finish_mmu(&tlb);
-}
-
-long do_madvise(struct mm_struct *mm, u64 start, u64 len_in, u64 advice)
-{
-	if (!madvise_valid(advice))
-		return -EINVAL;
-	if (start & ~PAGE_MASK)
-		return -EINVAL;
-	u64 len = page_align(len_in);
-	if (len_in && !len)
-		return -EINVAL;
-	u64 end = start + len;
-	if (end < start)
-		return -EINVAL;
-	if (end == start)
-		return 0;
-
-	struct vma_set *s = vmas(mm);
-	long err = 0;
-	bool hole = false;
-	down_write(&mm->mmap_lock);
-	u64 a = start;
-	while (a < end) {
-		u32 i = vma_index(s, a);
-		if (i >= s->nr || s->v[i]->start >= end) {
-			hole = true;
-			break;
-		}
-		struct vm_area *v = s->v[i];
-		if (v->start > a)
-			hole = true;    /* keep going: Linux applies to every VMA */
-		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
-		switch (advice) {
-		case MADV_DONTNEED:
-		case MADV_DONTNEED_LOCKED:
-			zap_advice(mm, lo, hi);
-			break;
-		case MADV_FREE:
-			if (v->flags & VM_SHARED) {
-				err = -EINVAL;
-				goto out;
-			}
-			zap_advice(mm, lo, hi);  /* free at once: allowed */
-			break;
-		case MADV_REMOVE:
-			/* Punch a hole in the shared object: it reads back as
-			 * zero. Private memory has no object: -EINVAL. */
-			if (!(v->flags & VM_SHARED)) {
-				err = -EINVAL;
-				goto out;
-			}
-			if (!(v->flags & VM_WRITE)) {
-				err = -EACCES;
-				goto out;
-			}
-			zap_advice(mm, lo, hi);
-			shared_anon_punch(v->shared, v->pgoff + (lo - v->start) / PAGE_SIZE,
-					  (hi - lo) / PAGE_SIZE);
-			break;
-		case MADV_HUGEPAGE:
-		case MADV_NOHUGEPAGE: {
-			/* Where THP may be used (mm/thp.h); pages already
-			 * mapped stay as they are, as on Linux. */
-			u32 nf = advice == MADV_HUGEPAGE ?
-				 (v->flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE :
-				 (v->flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
-			if (nf != v->flags) {
-				struct mmu_gather tlb;
-				tlb_gather_mmu(&tlb, mm);
-				err = set_range_flags(mm, lo, hi, nf, &tlb);
-				tlb_finish_mmu(&tlb);
-				if (err)
-					goto out;
-			}
-			break;
-		}
-		case MADV_POPULATE_READ:
-		case MADV_POPULATE_WRITE:
-			if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC)) ||
-			    (advice == MADV_POPULATE_WRITE && !(v->flags & VM_WRITE))) {
-				err = advice == MADV_POPULATE_WRITE ? -EFAULT : -ENOMEM;
-				goto out;
-			}
-			err = mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
-			if (err)
-				goto out;
-			break;
-		default:
-			break;          /* hints: nothing to do yet */
-		}
-		a = hi;
-	}
-	if (hole)
-		err = -ENOMEM;
-out:
-	up_write(&mm->mmap_lock);
-	return err;
-}
-
-static long sys_madvise(u64 start, u64 len, u64 advice)
-{
-	struct mm_struct *mm = current_mm();
-	if (!mm)
-		return -ENOMEM;
-	return do_madvise(mm, start, len, advice);
-}
-
 void mm_syscalls_init(void)
 {
 	syscall_register(SYS_mmap, (void (*)(void))sys_mmap);
@@ -693,7 +538,7 @@ int mm_map_segment(struct mm_struct *mm, u64 vaddr, u64 memsz, const void *data,
 			/* Only widens rights: nothing for the gather to flush. */
 			struct mmu_gather tlb;
 			tlb_gather_mmu(&tlb, mm);
-			int err = set_range_flags(mm, a, hi, v->flags | flags, &tlb);
+			int err = mm_set_range_flags(mm, a, hi, v->flags | flags, &tlb);
 			tlb_finish_mmu(&tlb);
 			if (err)
 				return err;

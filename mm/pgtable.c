@@ -110,6 +110,53 @@ u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end)
 
 /* --- unmapping --- */
 
+bool pt_reclaim = true;
+u64 pt_reclaimed;
+
+/* After a zap: free the page tables of [start, end) left with no entry at
+ * all. A table with anything in it - a page, the zero page, later a
+ * userfaultfd marker - stays. The PMD entry is cleared first, then the table
+ * goes to the gather, which frees it after the TLB flush (with freed_tables:
+ * lazy CPUs too) and a grace period (lockless walkers). A fault that held a
+ * pointer into it re-walks after retaking page_table_lock (fault.c). */
+static void reclaim_empty_tables(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
+{
+	const u64 span = pgtable_span(2);
+	for (u64 a = start & ~(span - 1); a < end;) {
+		u64 next = a + span;
+		u64 *table = pgtable_root(mm);
+		u64 *pmd = NULL;
+		for (int l = PT_LEVELS; l > 2; l--) {
+			u64 v = pte_read(&table[pgtable_index(a, l)]);
+			if (!(v & PTE_P)) {
+				u64 up = pgtable_span(l);
+				next = (a & ~(up - 1)) + up;    /* nothing below: skip it all */
+				break;
+			}
+			table = entry_table(v);
+			if (l == 3)
+				pmd = &table[pgtable_index(a, 2)];
+		}
+		u64 v = pmd ? pte_read(pmd) : 0;
+		if ((v & PTE_P) && !(v & PTE_PS)) {
+			const u64 *pt = entry_table(v);
+			unsigned i = 0;
+			while (i < PT_ENTRIES && pte_read(&pt[i]) == 0)
+				i++;
+			if (i == PT_ENTRIES) {
+				pte_clear(pmd);
+				tlb_track_range(tlb, a, span, 2);
+				mm->pgtable_pages--;
+				__atomic_add_fetch(&pt_reclaimed, 1, __ATOMIC_RELAXED);
+				tlb_remove_table(tlb, virt_to_page(pt));
+			}
+		}
+		if (next <= a)
+			break;
+		a = next;
+	}
+}
+
 void zap_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
 {
 	u64 a = start;
@@ -127,6 +174,8 @@ void zap_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
 		}
 		a += PAGE_SIZE;
 	}
+	if (pt_reclaim)
+		reclaim_empty_tables(mm, start, end, tlb);
 }
 
 /* Queue a whole subtree (a table at `level` and every table below it) in

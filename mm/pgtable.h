@@ -99,6 +99,11 @@ struct mmu_gather;
  * (their map counts drop at its next flush). Caller holds page_table_lock
  * and calls tlb_flush_rmaps() before releasing it. */
 void zap_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
+/* zap_range also frees the page tables it leaves empty ("pt_reclaim=0" on
+ * the command line: it does not); pt_reclaimed counts them. */
+extern bool pt_reclaim;
+extern u64 pt_reclaimed;
+
 /* Unhook the tables that cover only addresses inside [start, end) with no
  * VMA left and queue them in tlb (freed after the flush and a grace
  * period). Caller holds mmap_lock for write and page_table_lock; the VMAs of

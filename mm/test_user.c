@@ -19,8 +19,11 @@ int test_user_access(struct mm_struct *mm, u64 addr, void *buf, size_t n, bool w
 		 * on a non-present entry; a write may hit a read-only one. (The
 		 * entry is read after the fact, so another CPU may have filled
 		 * it meanwhile: for a read that must not turn into PF_PROT.) */
-		u64 *e = pgtable_walk(mm, addr, 1);
-		u64 err = write ? PF_WRITE | (e && pte_present(*e) ? PF_PROT : 0) : 0;
+		/* Under the lock: a zap elsewhere may free the table. */
+		spin_lock(&mm->page_table_lock);
+		u64 e = pgtable_leaf(mm, addr);
+		spin_unlock(&mm->page_table_lock);
+		u64 err = write ? PF_WRITE | (pte_present(e) ? PF_PROT : 0) : 0;
 		r = handle_mm_fault(mm, addr, err);
 		if (r)
 			return r;

@@ -1,0 +1,241 @@
+/* mm/madvise.c - madvise(2) and its batched form; see madvise.h.
+ *
+ * The checks follow Linux's order (mm/madvise.c there): the advice, the
+ * alignment, the length; then VMA by VMA - a hole does not stop the work,
+ * the call returns -ENOMEM after advising every mapped part.
+ */
+#include "mm/madvise.h"
+#include "mm/vma.h"
+#include "mm/pgtable.h"
+#include "mm/mmu_gather.h"
+#include "mm/shared_anon.h"
+#include "kernel/errno.h"
+#include "kernel/cmdline.h"
+#include "kernel/sched.h"
+#include "kernel/printk.h"
+
+bool madvise_batch = true;
+
+static inline u64 page_align(u64 x) { return (x + PAGE_SIZE - 1) & PAGE_MASK; }
+
+bool madvise_valid(u64 advice)
+{
+	switch (advice) {
+	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
+	case MADV_DONTNEED: case MADV_FREE: case MADV_REMOVE: case MADV_DONTFORK:
+	case MADV_DOFORK: case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE: case MADV_DONTDUMP: case MADV_DODUMP: case MADV_WIPEONFORK:
+	case MADV_KEEPONFORK: case MADV_COLD: case MADV_PAGEOUT: case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE: case MADV_DONTNEED_LOCKED: case MADV_COLLAPSE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool zap_advice(u64 advice)
+{
+	return advice == MADV_DONTNEED || advice == MADV_DONTNEED_LOCKED || advice == MADV_FREE;
+}
+
+/* The argument checks. 1: go on with [start, *end); 0: nothing to do;
+ * or -EINVAL. */
+static long check_range(u64 start, u64 len_in, u64 advice, u64 *end)
+{
+	if (!madvise_valid(advice))
+		return -EINVAL;
+	if (start & ~PAGE_MASK)
+		return -EINVAL;
+	u64 len = page_align(len_in);
+	if (len_in && !len)
+		return -EINVAL;
+	*end = start + len;
+	if (*end < start)
+		return -EINVAL;
+	return *end == start ? 0 : 1;
+}
+
+/* Zap the pages of every VMA part of [start, end) into tlb. Caller holds
+ * mmap_lock (read is enough) and page_table_lock. -ENOMEM for a hole (after
+ * the rest is done), -EINVAL for MADV_FREE on shared memory. */
+static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
+		     struct mmu_gather *tlb)
+{
+	struct vma_set *s = mm->vma_root;
+	bool hole = false;
+	for (u64 a = start; a < end;) {
+		u32 i = vma_index(s, a);
+		if (i >= s->nr || s->v[i]->start >= end)
+			return -ENOMEM;
+		struct vm_area *v = s->v[i];
+		if (v->start > a)
+			hole = true;    /* keep going: Linux advises every VMA */
+		if (advice == MADV_FREE && (v->flags & VM_SHARED))
+			return -EINVAL;
+		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
+		zap_range(mm, lo, hi, tlb);
+		a = hi;
+	}
+	return hole ? -ENOMEM : 0;
+}
+
+/* A zap of [start, end) with its own gather: one flush. */
+static long zap_one(struct mm_struct *mm, u64 start, u64 end, u64 advice)
+{
+	struct mmu_gather tlb;
+	tlb_gather_mmu(&tlb, mm);
+	spin_lock(&mm->page_table_lock);
+	long err = zap_vmas(mm, start, end, advice, &tlb);
+	tlb_flush_rmaps(&tlb);
+	spin_unlock(&mm->page_table_lock);
+	tlb_finish_mmu(&tlb);
+	return err;
+}
+
+/* The advice that change VMAs or shared objects: mmap_lock for write. */
+static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
+{
+	struct vma_set *s = mm->vma_root;
+	long err = 0;
+	bool hole = false;
+	for (u64 a = start; a < end;) {
+		u32 i = vma_index(s, a);
+		if (i >= s->nr || s->v[i]->start >= end) {
+			hole = true;
+			break;
+		}
+		struct vm_area *v = s->v[i];
+		if (v->start > a)
+			hole = true;
+		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
+		switch (advice) {
+		case MADV_REMOVE:
+			/* Punch a hole in the shared object: it reads back as
+			 * zero. Private memory has no object: -EINVAL. */
+			if (!(v->flags & VM_SHARED))
+				return -EINVAL;
+			if (!(v->flags & VM_WRITE))
+				return -EACCES;
+			zap_one(mm, lo, hi, MADV_DONTNEED);
+			shared_anon_punch(v->shared, v->pgoff + (lo - v->start) / PAGE_SIZE,
+					  (hi - lo) / PAGE_SIZE);
+			break;
+		case MADV_HUGEPAGE:
+		case MADV_NOHUGEPAGE: {
+			/* Where THP may be used (mm/thp.h); pages already
+			 * mapped stay as they are, as on Linux. */
+			u32 nf = advice == MADV_HUGEPAGE ?
+				 (v->flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE :
+				 (v->flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
+			if (nf != v->flags) {
+				struct mmu_gather tlb;
+				tlb_gather_mmu(&tlb, mm);
+				err = mm_set_range_flags(mm, lo, hi, nf, &tlb);
+				tlb_finish_mmu(&tlb);
+				if (err)
+					return err;
+			}
+			break;
+		}
+		case MADV_POPULATE_READ:
+		case MADV_POPULATE_WRITE:
+			if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC)) ||
+			    (advice == MADV_POPULATE_WRITE && !(v->flags & VM_WRITE)))
+				return advice == MADV_POPULATE_WRITE ? -EFAULT : -ENOMEM;
+			err = mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
+			if (err)
+				return err;
+			break;
+		default:
+			break;          /* hints: nothing to do */
+		}
+		/* The VMA array may have changed (a split): look again at hi. */
+		a = hi;
+	}
+	return hole ? -ENOMEM : err;
+}
+
+long do_madvise(struct mm_struct *mm, u64 start, u64 len_in, u64 advice)
+{
+	u64 end;
+	long r = check_range(start, len_in, advice, &end);
+	if (r <= 0)
+		return r;
+	if (zap_advice(advice)) {
+		/* Read: faults may run beside the zap (they re-check their
+		 * page table after taking page_table_lock, fault.c). */
+		down_read(&mm->mmap_lock);
+		r = zap_one(mm, start, end, advice);
+		up_read(&mm->mmap_lock);
+		return r;
+	}
+	if (advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE)
+		down_read(&mm->mmap_lock);
+	else
+		down_write(&mm->mmap_lock);
+	r = advise_vmas(mm, start, end, advice);
+	if (advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE)
+		up_read(&mm->mmap_lock);
+	else
+		up_write(&mm->mmap_lock);
+	return r;
+}
+
+long madvise_vec(struct mm_struct *mm, const struct madvise_range *rv, u64 n, u64 advice,
+		 u64 *done)
+{
+	*done = 0;
+	if (!zap_advice(advice) || !madvise_batch) {
+		for (u64 i = 0; i < n; i++) {
+			long r = do_madvise(mm, rv[i].base, rv[i].len, advice);
+			if (r < 0)
+				return r;
+			*done += rv[i].len;
+		}
+		return 0;
+	}
+	/* One gather, one page_table_lock section, one flush for them all.
+	 * The map counts drop after that flush, before the lock goes
+	 * (mmu_gather.h rule 3). */
+	long err = 0;
+	struct mmu_gather tlb;
+	down_read(&mm->mmap_lock);
+	tlb_gather_mmu(&tlb, mm);
+	spin_lock(&mm->page_table_lock);
+	for (u64 i = 0; i < n; i++) {
+		u64 end;
+		long r = check_range(rv[i].base, rv[i].len, advice, &end);
+		if (r > 0)
+			r = zap_vmas(mm, rv[i].base, end, advice, &tlb);
+		if (r < 0) {
+			err = r;
+			break;
+		}
+		*done += rv[i].len;
+	}
+	tlb_flush_rmaps(&tlb);
+	spin_unlock(&mm->page_table_lock);
+	tlb_finish_mmu(&tlb);
+	up_read(&mm->mmap_lock);
+	return err;
+}
+
+long sys_madvise(u64 start, u64 len, u64 advice)
+{
+	struct mm_struct *mm = current_thread()->mm;
+	if (!mm)
+		return -ENOMEM;
+	return do_madvise(mm, start, len, advice);
+}
+
+void madvise_init(void)
+{
+	if (cmdline_long("pt_reclaim", 1) == 0) {
+		pt_reclaim = false;
+		printk("madvise: pt_reclaim=0: zaps keep the page tables they empty\n");
+	}
+	if (cmdline_long("madvise_batch", 1) == 0) {
+		madvise_batch = false;
+		printk("madvise: madvise_batch=0: process_madvise flushes once per range\n");
+	}
+}
