@@ -1,0 +1,306 @@
+/* mm/test_madvise.c - the "madvise" suite: MADV_DONTNEED, the batched
+ * vector form, and freeing the page tables a zap empties (docs/madvise.md).
+ */
+#include "kernel/ktest.h"
+#include "kernel/rcu.h"
+#include "kernel/errno.h"
+#include "kernel/sched.h"
+#include "kernel/printk.h"
+#include "mm/mm.h"
+#include "mm/pgtable.h"
+#include "mm/madvise.h"
+#include "mm/mmu_gather.h"
+#include "mm/tlbflush.h"
+#include "mm/buddy.h"
+#include "mm/slab.h"
+#include "mm/mm_debug.h"
+#include "mm/test_user.h"
+#include "arch/x86_64/smp.h"
+#include "arch/x86_64/cpu.h"
+
+#define BASE 0x0000600000000000UL       /* 1 GiB aligned: its own PD */
+#define P(n) ((u64)(n) * PAGE_SIZE)
+#define RW (PROT_READ | PROT_WRITE)
+#define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
+#define SPAN2M (2UL << 20)
+#define GIB (1UL << 30)
+
+static void wait_until(u32 *var, u32 value)
+{
+	while (__atomic_load_n(var, __ATOMIC_SEQ_CST) < value)
+		cpu_relax();
+}
+
+static u64 settled_free_pages(void)
+{
+	rcu_barrier();
+	slab_flush_cpu();
+	slab_shrink();
+	return nr_free_pages();
+}
+
+/* Touch one page in every 2 MiB of a GiB: 512 page tables. DONTNEED the
+ * GiB: with reclaim, only the PDPT and PD stay; without, all 514. */
+static void sparse_run(struct ktest *t, bool reclaim, u64 *tables_after, u64 *reclaimed)
+{
+	bool saved = pt_reclaim;
+	pt_reclaim = reclaim;
+	struct mm_struct *mm = mm_create();
+	KTEST_ASSERT_TRUE(t, mm);
+	KTEST_ASSERT_TRUE(t, do_mmap(mm, BASE, GIB, RW, ANON | MAP_FIXED, -1, 0) == (long)BASE);
+	do_madvise(mm, BASE, GIB, MADV_NOHUGEPAGE);
+	kthread_use_mm(mm);
+	for (u64 a = BASE; a < BASE + GIB; a += SPAN2M)
+		test_put_u64(mm, a + P(7), a);
+	kthread_unuse_mm(mm);
+	KTEST_EXPECT_EQ(t, mm->pgtable_pages, 512 + 2);
+	u64 r0 = pt_reclaimed;
+	KTEST_EXPECT_EQ(t, do_madvise(mm, BASE, GIB, MADV_DONTNEED), 0);
+	*reclaimed = pt_reclaimed - r0;
+	*tables_after = mm->pgtable_pages;
+	KTEST_EXPECT_EQ(t, mm->rss_pages, 0);
+	u64 v = 1;
+	kthread_use_mm(mm);
+	KTEST_EXPECT_EQ(t, test_get_u64(mm, BASE + 100 * SPAN2M + P(7), &v), 0);
+	kthread_unuse_mm(mm);
+	KTEST_EXPECT_EQ(t, v, 0);
+	mm_put(mm);
+	pt_reclaim = saved;
+}
+
+static void test_reclaim_sparse(struct ktest *t)
+{
+	u64 with, without, r_with, r_without;
+	sparse_run(t, true, &with, &r_with);    /* warms caches up (slab, RCU) */
+	u64 before = settled_free_pages();
+	s64 tables0 = vm_stat[NR_PAGETABLE];
+	sparse_run(t, true, &with, &r_with);
+	sparse_run(t, false, &without, &r_without);
+	ktest_log(t, "page tables after DONTNEED of 1 GiB touched sparsely: %lu with reclaim, %lu without",
+		  with, without);
+	KTEST_EXPECT_EQ(t, r_with, 512);
+	KTEST_EXPECT_EQ(t, r_without, 0);
+	KTEST_EXPECT_EQ(t, with, 2);
+	KTEST_EXPECT_EQ(t, without, 512 + 2);
+	KTEST_EXPECT_EQ(t, settled_free_pages(), before);
+	KTEST_EXPECT_EQ(t, vm_stat[NR_PAGETABLE], tables0);
+}
+
+/* A table that keeps anything - a page outside the zapped range, the zero
+ * page - is not freed. */
+static void test_reclaim_keeps_used(struct ktest *t)
+{
+	struct mm_struct *mm = mm_create();
+	KTEST_ASSERT_TRUE(t, mm);
+	KTEST_ASSERT_TRUE(t, do_mmap(mm, BASE, 2 * SPAN2M, RW, ANON | MAP_FIXED, -1, 0) == (long)BASE);
+	do_madvise(mm, BASE, 2 * SPAN2M, MADV_NOHUGEPAGE);
+	kthread_use_mm(mm);
+	u64 v;
+	test_put_u64(mm, BASE, 1);
+	test_put_u64(mm, BASE + P(9), 2);               /* stays */
+	test_put_u64(mm, BASE + SPAN2M, 3);
+	test_get_u64(mm, BASE + SPAN2M + P(9), &v);     /* the zero page: stays */
+	kthread_unuse_mm(mm);
+	u64 tables = mm->pgtable_pages;
+	KTEST_EXPECT_EQ(t, do_madvise(mm, BASE, P(1), MADV_DONTNEED), 0);
+	KTEST_EXPECT_EQ(t, do_madvise(mm, BASE + SPAN2M, P(1), MADV_DONTNEED), 0);
+	KTEST_EXPECT_EQ(t, mm->pgtable_pages, tables);
+	kthread_use_mm(mm);
+	KTEST_EXPECT_EQ(t, test_get_u64(mm, BASE + P(9), &v), 0);
+	KTEST_EXPECT_EQ(t, v, 2);
+	kthread_unuse_mm(mm);
+	KTEST_EXPECT_EQ(t, do_madvise(mm, BASE, 2 * SPAN2M, MADV_DONTNEED), 0);
+	KTEST_EXPECT_EQ(t, mm->pgtable_pages, tables - 2);
+	mm_put(mm);
+}
+
+/* One vector of N ranges: one flush, one IPI per other CPU holding mm - or
+ * N of each with madvise_batch off. */
+#define VEC_RANGES 32
+
+struct vec_ctx {
+	struct mm_struct *mm;
+	u32 leader, phase, ready, readers, stale;
+	u64 recv0[MAX_CPUS], recv1[MAX_CPUS];
+	u64 flushes;
+	long ret;
+	u64 done;
+	bool batch;
+};
+
+static void vec_worker(void *arg)
+{
+	struct vec_ctx *c = arg;
+	u32 cpu = smp_processor_id();
+	kthread_use_mm(c->mm);
+	if (cpu == c->leader) {
+		wait_until(&c->ready, c->readers);
+		struct madvise_range r[VEC_RANGES];
+		for (u32 i = 0; i < VEC_RANGES; i++)
+			r[i] = (struct madvise_range){ BASE + P(2 * i), PAGE_SIZE };
+		for (u32 x = 0; x < MAX_CPUS; x++)
+			c->recv0[x] = tlb_stat_cpu(x, NR_TLB_REMOTE_FLUSH_RECEIVED);
+		u64 f0 = c->mm->tlb_stat[NR_TLB_REMOTE_FLUSH];
+		bool saved = madvise_batch;
+		madvise_batch = c->batch;
+		c->ret = madvise_vec(c->mm, r, VEC_RANGES, MADV_DONTNEED, &c->done);
+		madvise_batch = saved;
+		c->flushes = c->mm->tlb_stat[NR_TLB_REMOTE_FLUSH] - f0;
+		for (u32 x = 0; x < MAX_CPUS; x++)
+			c->recv1[x] = tlb_stat_cpu(x, NR_TLB_REMOTE_FLUSH_RECEIVED);
+		__atomic_store_n(&c->phase, 1, __ATOMIC_SEQ_CST);
+	} else {
+		/* A hot translation of every page, then: zeros must show. */
+		u64 v;
+		for (u32 i = 0; i < VEC_RANGES; i++)
+			test_get_u64(c->mm, BASE + P(2 * i), &v);
+		__atomic_add_fetch(&c->ready, 1, __ATOMIC_SEQ_CST);
+		wait_until(&c->phase, 1);
+		for (u32 i = 0; i < VEC_RANGES; i++)
+			if (test_read_nofault(BASE + P(2 * i), &v) == 0 && v != 0)
+				__atomic_add_fetch(&c->stale, 1, __ATOMIC_SEQ_CST);
+	}
+	kthread_unuse_mm(c->mm);
+}
+
+static void vec_run(struct ktest *t, bool batch)
+{
+	struct vec_ctx c = { .mm = mm_create(), .batch = batch,
+			     .leader = (u32)__builtin_ctzl(cpu_online_mask),
+			     .readers = cpumask_weight(cpu_online_mask) - 1 };
+	KTEST_ASSERT_TRUE(t, c.mm);
+	KTEST_ASSERT_TRUE(t, do_mmap(c.mm, BASE, P(2 * VEC_RANGES), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)BASE);
+	kthread_use_mm(c.mm);
+	for (u32 i = 0; i < 2 * VEC_RANGES; i++)
+		test_put_u64(c.mm, BASE + P(i), 100 + i);
+	kthread_unuse_mm(c.mm);
+	ktest_on_cpus(cpu_online_mask, vec_worker, &c);
+	KTEST_EXPECT_EQ(t, c.ret, 0);
+	KTEST_EXPECT_EQ(t, c.done, P(VEC_RANGES));
+	KTEST_EXPECT_EQ(t, c.stale, 0);
+	u64 want = batch ? 1 : VEC_RANGES;
+	KTEST_EXPECT_EQ(t, c.flushes, want);
+	u32 bad = 0;
+	for (u32 x = 0; x < MAX_CPUS; x++)
+		if (x != c.leader && cpumask_test(cpu_online_mask, x) && c.recv1[x] - c.recv0[x] != want)
+			bad++;
+	KTEST_EXPECT_EQ(t, bad, 0);
+	ktest_log(t, "%u ranges, batching %s: %lu flush(es), %lu IPI(s) on each of %u other CPUs",
+		  VEC_RANGES, batch ? "on" : "off", c.flushes,
+		  c.readers ? c.recv1[(u32)__builtin_ctzl(cpu_online_mask & ~(1UL << c.leader))] -
+			      c.recv0[(u32)__builtin_ctzl(cpu_online_mask & ~(1UL << c.leader))] : 0,
+		  c.readers);
+	/* The odd pages were not advised: intact. */
+	kthread_use_mm(c.mm);
+	u64 v = 0;
+	test_get_u64(c.mm, BASE + P(1), &v);
+	kthread_unuse_mm(c.mm);
+	KTEST_EXPECT_EQ(t, v, 101);
+	mm_put(c.mm);
+}
+
+static void test_vector_one_flush(struct ktest *t)
+{
+	if (cpumask_weight(cpu_online_mask) < 2) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	vec_run(t, true);
+	vec_run(t, false);
+}
+
+/* Faults on every CPU into a region another CPU keeps zapping (and whose
+ * tables it frees): no write lost except by a zap, no poison, the counts
+ * consistent, everything back at the end. */
+#define RACE_ROUNDS 300
+#define RACE_PAGES 64                   /* in two page tables */
+
+struct race_ctx {
+	struct mm_struct *mm;
+	u32 leader, stop, started;
+	u32 bad, poison, failed;
+	u64 zaps;
+};
+
+/* Each byte is ours or zero. The test copies go byte by byte, and a zap may
+ * land in the middle of one: the first bytes then went to (or came from)
+ * the old page, the rest to (from) the new zero-filled one - as on Linux
+ * for a copy_to_user that is not one 8-byte move. Anything else - another
+ * value, poison - is a lost or misplaced write. */
+static bool want_or_zero(u64 v, u64 want)
+{
+	for (int i = 0; i < 8; i++) {
+		u8 b = (u8)(v >> (8 * i));
+		if (b != 0 && b != (u8)(want >> (8 * i)))
+			return false;
+	}
+	return true;
+}
+
+static void race_worker(void *arg)
+{
+	struct race_ctx *c = arg;
+	u32 cpu = smp_processor_id();
+	kthread_use_mm(c->mm);
+	if (cpu == c->leader) {
+		wait_until(&c->started, cpumask_weight(cpu_online_mask) - 1);
+		for (u32 r = 0; r < RACE_ROUNDS; r++) {
+			u64 off = P((r * 13) % RACE_PAGES);
+			do_madvise(c->mm, BASE + SPAN2M - P(RACE_PAGES / 2) + (r & 1 ? 0 : off),
+				   r & 1 ? P(RACE_PAGES) : P(3), MADV_DONTNEED);
+			c->zaps++;
+		}
+		__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
+	} else {
+		__atomic_add_fetch(&c->started, 1, __ATOMIC_SEQ_CST);
+		u64 n = 0;
+		while (!__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST)) {
+			/* Each CPU owns one word of each page. */
+			u64 a = BASE + SPAN2M - P(RACE_PAGES / 2) + P(n % RACE_PAGES) + 8 * cpu;
+			u64 want = ((u64)cpu << 32) | n, v = 0;
+			if (test_put_u64(c->mm, a, want) || test_get_u64(c->mm, a, &v))
+				__atomic_add_fetch(&c->failed, 1, __ATOMIC_RELAXED);
+			else if (v == 0xaaaaaaaaaaaaaaaaUL)
+				__atomic_add_fetch(&c->poison, 1, __ATOMIC_RELAXED);
+			else if (!want_or_zero(v, want))
+				__atomic_add_fetch(&c->bad, 1, __ATOMIC_RELAXED);
+			n++;
+		}
+	}
+	kthread_unuse_mm(c->mm);
+}
+
+static void test_faults_vs_zap(struct ktest *t)
+{
+	if (cpumask_weight(cpu_online_mask) < 2) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	u64 before = settled_free_pages();
+	u64 reclaimed0 = pt_reclaimed;
+	struct race_ctx c = { .mm = mm_create(), .leader = (u32)__builtin_ctzl(cpu_online_mask) };
+	KTEST_ASSERT_TRUE(t, c.mm);
+	KTEST_ASSERT_TRUE(t, do_mmap(c.mm, BASE, 2 * SPAN2M, RW, ANON | MAP_FIXED, -1, 0) == (long)BASE);
+	do_madvise(c.mm, BASE, 2 * SPAN2M, MADV_NOHUGEPAGE);
+	ktest_on_cpus(cpu_online_mask, race_worker, &c);
+	char why[160] = "";
+	int problems = mm_check_counts(c.mm, why, sizeof(why));
+	ktest_log(t, "%lu zaps against faults on %u CPUs; %lu page tables freed; %u failed accesses, %u wrong values, %u poison; %s",
+		  c.zaps, cpumask_weight(cpu_online_mask) - 1, pt_reclaimed - reclaimed0, c.failed, c.bad,
+		  c.poison, problems ? why : "counts consistent");
+	KTEST_EXPECT_EQ(t, c.failed, 0);
+	KTEST_EXPECT_EQ(t, c.bad, 0);
+	KTEST_EXPECT_EQ(t, c.poison, 0);
+	KTEST_EXPECT_EQ(t, problems, 0);
+	mm_put(c.mm);
+	KTEST_EXPECT_EQ(t, settled_free_pages(), before);
+}
+
+static const struct ktest_case madvise_cases[] = {
+	{ "reclaim_sparse", test_reclaim_sparse },
+	{ "reclaim_keeps_used", test_reclaim_keeps_used },
+	{ "vector_one_flush", test_vector_one_flush },
+	{ "faults_vs_zap", test_faults_vs_zap },
+};
+
+KTEST_SUITE(madvise, madvise_cases);
