@@ -357,6 +357,8 @@ struct writer {
 	volatile u64 *page;
 	volatile int stop;
 	u64 last;		/* the last value it wrote */
+	struct uthread *t;
+	long result;		/* thread_join's: 1, or a failed pin */
 };
 
 static long writer_main(void *arg)
@@ -370,8 +372,42 @@ static long writer_main(void *arg)
 	return 1;
 }
 
+/* Stop the writer and wait for it (once). */
+static void stop_writer(struct writer *w)
+{
+	if (!w->t)
+		return;
+	w->stop = 1;
+	w->result = thread_join(w->t);
+	w->t = NULL;
+}
+
+/* The child's checks; 0 or a code. */
+static int writer_child(volatile u64 *page)
+{
+	u64 first = page[0];
+
+	sh->value[0] = first;
+	if (!wait_flag(&sh->flag[0], 1))
+		return 80;
+	for (int r = 0; r < 10; r++) {
+		if (page[0] != first) {
+			sh->value[1] = page[0];
+			return 81;	/* the child's copy changed */
+		}
+		sleep_ns(2 * 1000 * 1000);
+	}
+	sh->value[2] = page[8];
+	if (page[8] != 0)
+		return 82;	/* the parent's marker showed */
+	return 0;
+}
+
 /* One fork; returns 0 or a code. The child reads its copy of the counter
- * right away and over ~20 ms, and reports what it saw. */
+ * right away and over ~20 ms, and reports what it saw. It then waits for
+ * the parent's word to exit: when it saw the writer's stores, the writer
+ * is stopped first, since the page it writes through a stale TLB entry is
+ * the one the child's exit would free. */
 static int writer_round(struct writer *w, int round, u64 *seen_at_fork)
 {
 	volatile u64 *page = w->page;
@@ -383,28 +419,21 @@ static int writer_round(struct writer *w, int round, u64 *seen_at_fork)
 	page[8] = 0;
 	pid = fork();
 	if (pid == 0) {
-		u64 first = page[0];
-
-		sh->value[0] = first;
-		if (!wait_flag(&sh->flag[0], 1))
-			exit(80);
-		for (int r = 0; r < 10; r++) {
-			if (page[0] != first) {
-				sh->value[1] = page[0];
-				exit(81);	/* the child's copy changed */
-			}
-			sleep_ns(2 * 1000 * 1000);
-		}
-		sh->value[2] = page[8];
-		if (page[8] != 0)
-			exit(82);	/* the parent's marker showed */
-		exit(0);
+		code = writer_child(page);
+		sh->value[3] = (u64)code;
+		sh->flag[1] = 1;
+		if (!wait_flag(&sh->flag[2], 1) && !code)
+			code = 79;
+		exit(code);
 	}
 	at_return = page[0];
 	if (pid < 0)
 		return 83;
 	page[8] = 1000 + round;		/* a write of this thread's own */
 	sh->flag[0] = 1;
+	if (!wait_flag(&sh->flag[1], 1) || sh->value[3])
+		stop_writer(w);
+	sh->flag[2] = 1;
 	code = reap(pid);
 	*seen_at_fork = at_return;
 	if (code) {
@@ -431,9 +460,7 @@ static void test_concurrent_writer(void)
 	int nall = allowed_cpus(all, MAX_CHILDREN);
 	volatile u64 *page = map_private(1);
 	struct writer w = { 0 };
-	struct uthread *t;
 	u64 at_fork = 0, advanced = 0, t0;
-	long result;
 
 	if (!page)
 		ktap_bail("mmap: %s", errno_name(errno));
@@ -446,8 +473,8 @@ static void test_concurrent_writer(void)
 	 * this test is about fork's). */
 	page[0] = 0;
 	w.page = page;
-	t = thread_create(writer_main, &w, n >= 2 ? cpus[1] : -1);
-	if (!t)
+	w.t = thread_create(writer_main, &w, n >= 2 ? cpus[1] : -1);
+	if (!w.t)
 		ktap_bail("thread_create: %s", errno_name(errno));
 	t0 = now_ns();
 	while (page[0] == 0 && now_ns() - t0 < WAIT_LIMIT_NS)
@@ -466,9 +493,8 @@ static void test_concurrent_writer(void)
 		if (!code)
 			advanced++;
 	}
-	w.stop = 1;
-	result = thread_join(t);
-	if (!code && result != 1)
+	stop_writer(&w);
+	if (!code && w.result != 1)
 		code = 88;	/* the writer could not be pinned */
 	if (!code && page[0] != w.last) {
 		ktap_diag("the writer's last value %lu, its page holds %lu",
