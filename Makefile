@@ -7,6 +7,7 @@
 #   make test-quick a small subset of the matrix for the edit loop
 #   make bench-tlb  munmap/TLB-shootdown figures on Pagoda and on Linux
 #   make bench-thp  transparent huge pages against 4 KiB pages, Pagoda and Linux
+#   make bench-cow  fork and copy-on-write figures on Pagoda and on Linux
 #   make host-test  host unit tests only
 #   make deps       install missing Debian packages (tools/deps)
 #
@@ -37,7 +38,7 @@ RUN_CPUS  ?= 4
 RUN_MEM   ?= 512M
 RUN_CMDLINE ?= trace
 
-.PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check bench-tlb bench-thp
+.PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check bench-tlb bench-thp bench-cow
 
 all: $(BUILD)/pagoda.iso
 
@@ -109,6 +110,14 @@ bench-thp: deps
 	tools/run-tests -j 1 --only bench-thp-2cpu
 	@echo "=== Pagoda, -smp 2"; cat $(BUILD)/pagoda-out/bench-thp-2cpu/bench_thp.txt
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_thp
+
+# The fork and copy-on-write benchmark (user/programs/bench_cow.c,
+# docs/benchmarks.md): Pagoda with 2 CPUs, then Debian's Linux with 2.
+bench-cow: deps
+	$(MAKE) all
+	tools/run-tests -j 1 --only bench-cow-2cpu
+	@echo "=== Pagoda, -smp 2"; cat $(BUILD)/pagoda-out/bench-cow-2cpu/bench_cow.txt
+	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_cow
 
 $(BUILD)/pagoda.iso: $(BUILD)/pagoda.elf iso/boot/grub/grub.cfg.in tools/mkiso $(BUILD)/run-cmdline user-programs
 	tools/mkiso $@ "$(RUN_CMDLINE)" 3
