@@ -230,8 +230,8 @@ static long sys_openat(u64 dirfd, u64 upath, u64 flags, u64 mode)
 	return do_open((s32)dirfd, upath, flags);
 }
 
-/* pidfd_open: an fd naming a process. Pagoda has nothing that takes one
- * yet (process_madvise comes with a later issue); it can be closed. */
+/* pidfd_open: an fd naming a process, for process_madvise below; it can be
+ * closed. */
 #define PIDFD_NONBLOCK 04000
 static long sys_pidfd_open(u64 upid, u64 flags)
 {

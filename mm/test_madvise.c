@@ -90,6 +90,8 @@ static void test_reclaim_sparse(struct ktest *t)
  * page - is not freed. */
 static void test_reclaim_keeps_used(struct ktest *t)
 {
+	bool saved = pt_reclaim;
+	pt_reclaim = true;              /* whatever the command line said */
 	struct mm_struct *mm = mm_create();
 	KTEST_ASSERT_TRUE(t, mm);
 	KTEST_ASSERT_TRUE(t, do_mmap(mm, BASE, 2 * SPAN2M, RW, ANON | MAP_FIXED, -1, 0) == (long)BASE);
@@ -112,6 +114,7 @@ static void test_reclaim_keeps_used(struct ktest *t)
 	KTEST_EXPECT_EQ(t, do_madvise(mm, BASE, 2 * SPAN2M, MADV_DONTNEED), 0);
 	KTEST_EXPECT_EQ(t, mm->pgtable_pages, tables - 2);
 	mm_put(mm);
+	pt_reclaim = saved;
 }
 
 /* One vector of N ranges: one flush, one IPI per other CPU holding mm - or
