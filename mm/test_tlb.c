@@ -201,43 +201,78 @@ static void test_stale_after_change(struct ktest *t)
 
 /* --- 2. a freed page is never read through a stale entry (free after flush) --- */
 
-#define POISON_ROUNDS 150
+/* Each round the readers cache translations of 16 written pages, then turn
+ * interrupts off - so a flush IPI waits for them - and watch mm->tlb_gen.
+ * When it moves, the unmapping CPU is inside flush_tlb_mm_range(), waiting
+ * for their acks: with the rule kept, the pages are still allocated and
+ * read back intact; with "free before flush" they were freed (and
+ * poisoned) just before, and the stale entries show the poison. No race
+ * window to hit: the readers hold the flush back themselves. */
+#define POISON_ROUNDS 40
+#define POISON_PAGES 16
+#define POISON_SPIN_LIMIT 200000000UL   /* a bound, in case no flush comes */
 
 struct poison_ctx {
 	struct mm_struct *mm;
-	u32 leader, stop, started;
-	u32 poison, errors;
+	u32 leader, readers;
+	u32 phase;              /* 2r+1: round r mapped; 2r+2: readers armed */
+	u32 ready, armed, done;
+	u32 poison, errors, timeouts;
 	u64 reads;
 };
+
+static void poison_leader(struct poison_ctx *c)
+{
+	for (u32 r = 0; r < POISON_ROUNDS; r++) {
+		if (map_small(c->mm, BASE, P(POISON_PAGES), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) != (long)BASE)
+			c->errors++;
+		for (u32 i = 0; i < POISON_PAGES; i++)
+			test_put_u64(c->mm, BASE + P(i), 0x5a5a0000 + r);
+		__atomic_store_n(&c->phase, 2 * r + 1, __ATOMIC_SEQ_CST);
+		wait_until(&c->armed, (r + 1) * c->readers);
+		do_munmap_range(c->mm, BASE, P(POISON_PAGES));
+		wait_until(&c->done, (r + 1) * c->readers);
+	}
+}
+
+static void poison_reader(struct poison_ctx *c)
+{
+	u64 v, n = 0;
+	for (u32 r = 0; r < POISON_ROUNDS; r++) {
+		wait_until(&c->phase, 2 * r + 1);
+		for (u32 i = 0; i < POISON_PAGES; i++)             /* fill the TLB */
+			if (test_get_u64(c->mm, BASE + P(i), &v) || v != 0x5a5a0000 + r)
+				bump(&c->errors);
+		u64 f = local_irq_save();
+		u64 gen = __atomic_load_n(&c->mm->tlb_gen, __ATOMIC_SEQ_CST);
+		bump(&c->armed);
+		u64 spins = 0;
+		while (__atomic_load_n(&c->mm->tlb_gen, __ATOMIC_SEQ_CST) == gen &&
+		       spins < POISON_SPIN_LIMIT) {
+			cpu_relax();
+			spins++;
+		}
+		if (spins == POISON_SPIN_LIMIT)
+			bump(&c->timeouts);
+		/* The unmapper now waits for our ack: through our cached
+		 * entries, the pages must still hold what was written. */
+		for (u32 i = 0; i < POISON_PAGES; i++, n++)
+			if (test_read_nofault(BASE + P(i), &v) == 0 && v == POISON64)
+				bump(&c->poison);
+		local_irq_restore(f);
+		bump(&c->done);
+	}
+	__atomic_add_fetch(&c->reads, n, __ATOMIC_RELAXED);
+}
 
 static void poison_worker(void *arg)
 {
 	struct poison_ctx *c = arg;
 	kthread_use_mm(c->mm);
-	if (smp_processor_id() == c->leader) {
-		wait_until(&c->started, online_count() - 1);
-		for (u32 r = 0; r < POISON_ROUNDS; r++) {
-			/* 16 pages, so the page frees take a while. */
-			if (map_small(c->mm, BASE, P(16), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) != (long)BASE)
-				c->errors++;
-			for (u32 i = 0; i < 16; i++)
-				test_put_u64(c->mm, BASE + P(i), 0x5a5a0000 + r);
-			do_munmap_range(c->mm, BASE, P(16));
-		}
-		__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
-	} else {
-		bump(&c->started);
-		u64 v, n = 0;
-		u32 i = smp_processor_id();
-		while (!__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST)) {
-			/* Raw reads: through the TLB or a hardware walk only. */
-			if (test_read_nofault(BASE + P(i % 16), &v) == 0 && v == POISON64)
-				bump(&c->poison);
-			i++;
-			n++;
-		}
-		__atomic_add_fetch(&c->reads, n, __ATOMIC_RELAXED);
-	}
+	if (smp_processor_id() == c->leader)
+		poison_leader(c);
+	else
+		poison_reader(c);
 	kthread_unuse_mm(c->mm);
 }
 
@@ -247,12 +282,13 @@ static void test_poison_never_read(struct ktest *t)
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
-	struct poison_ctx c = { .mm = mm_create(), .leader = first_cpu() };
+	struct poison_ctx c = { .mm = mm_create(), .leader = first_cpu(), .readers = online_count() - 1 };
 	KTEST_ASSERT_TRUE(t, c.mm);
 	ktest_on_cpus(cpu_online_mask, poison_worker, &c);
-	ktest_log(t, "%u map/write/unmap rounds, %lu raw reads on other CPUs, %u saw poison",
-		  POISON_ROUNDS, c.reads, c.poison);
+	ktest_log(t, "%u unmaps of %u pages held back by %u readers with interrupts off: %lu reads, %u saw poison",
+		  POISON_ROUNDS, POISON_PAGES, c.readers, c.reads, c.poison);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
+	KTEST_EXPECT_EQ(t, c.timeouts, 0);
 	KTEST_EXPECT_EQ(t, c.poison, 0);
 	mm_put(c.mm);
 }
