@@ -113,8 +113,8 @@ u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end)
 bool pt_reclaim = true;
 u64 pt_reclaimed;
 
-/* After a zap: free the page tables of [start, end) left with no entry at
- * all. A table with anything in it - a page, the zero page, later a
+/* After a zap: free the page tables wholly inside [start, end) - now with
+ * no entry at all. A table with anything in it - a page, the zero page, later a
  * userfaultfd marker - stays. The PMD entry is cleared first, then the table
  * goes to the gather, which frees it after the TLB flush (with freed_tables:
  * lazy CPUs too) and a grace period (lockless walkers). A fault that held a
@@ -122,7 +122,10 @@ u64 pt_reclaimed;
 static void reclaim_empty_tables(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
 {
 	const u64 span = pgtable_span(2);
-	for (u64 a = start & ~(span - 1); a < end;) {
+	/* Only tables the zap covered whole (as Linux's reclaim): a zap of
+	 * part of a table leaves it alone, so zapping a table piece by piece
+	 * does not rescan it every time. */
+	for (u64 a = (start + span - 1) & ~(span - 1); a + span <= end && a + span > a;) {
 		u64 next = a + span;
 		u64 *table = pgtable_root(mm);
 		u64 *pmd = NULL;

@@ -216,7 +216,8 @@ static void test_vector_one_flush(struct ktest *t)
  * tables it frees): no write lost except by a zap, no poison, the counts
  * consistent, everything back at the end. */
 #define RACE_ROUNDS 300
-#define RACE_PAGES 64                   /* in two page tables */
+#define RACE_PAGES 64                   /* spread over two page tables */
+#define RACE_STRIDE 16
 
 struct race_ctx {
 	struct mm_struct *mm;
@@ -248,9 +249,11 @@ static void race_worker(void *arg)
 	if (cpu == c->leader) {
 		wait_until(&c->started, cpumask_weight(cpu_online_mask) - 1);
 		for (u32 r = 0; r < RACE_ROUNDS; r++) {
-			u64 off = P((r * 13) % RACE_PAGES);
-			do_madvise(c->mm, BASE + SPAN2M - P(RACE_PAGES / 2) + (r & 1 ? 0 : off),
-				   r & 1 ? P(RACE_PAGES) : P(3), MADV_DONTNEED);
+			/* Odd rounds: both page tables whole (they are freed);
+			 * even rounds: three pages somewhere. */
+			u64 off = P(((r * 13) % RACE_PAGES) * RACE_STRIDE);
+			do_madvise(c->mm, r & 1 ? BASE : BASE + off, r & 1 ? 2 * SPAN2M : P(3),
+				   MADV_DONTNEED);
 			c->zaps++;
 		}
 		__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
@@ -259,7 +262,7 @@ static void race_worker(void *arg)
 		u64 n = 0;
 		while (!__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST)) {
 			/* Each CPU owns one word of each page. */
-			u64 a = BASE + SPAN2M - P(RACE_PAGES / 2) + P(n % RACE_PAGES) + 8 * cpu;
+			u64 a = BASE + P((n % RACE_PAGES) * RACE_STRIDE) + 8 * cpu;
 			u64 want = ((u64)cpu << 32) | n, v = 0;
 			if (test_put_u64(c->mm, a, want) || test_get_u64(c->mm, a, &v))
 				__atomic_add_fetch(&c->failed, 1, __ATOMIC_RELAXED);

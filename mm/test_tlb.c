@@ -569,61 +569,81 @@ static void test_table_fallback(struct ktest *t)
 
 /* --- 6. lockless walkers never read a freed page table --- */
 
-#define WALK_ROUNDS 100
+/* Each round CPU 0 maps a 4 MiB region alone in its top-level slot (so its
+ * PDPT, PD and page tables all come and go) and the other CPUs walk into it
+ * the way fast GUP does: interrupts off, rcu_read_lock(), no lock. Holding
+ * that section, each keeps a pointer to every table it went through while
+ * CPU 0 unmaps the region and munmap returns; only then does it look at the
+ * tables again. They must still be page tables holding no poison: the
+ * gather hands them to RCU, and no grace period can end while a walker has
+ * interrupts off. Freeing them without RCU (or with RCU broken) frees them
+ * before munmap returns, and every walker sees it. */
+#define WALK_ROUNDS 30
 #define WALK_PAGES 1024                 /* 4 MiB: two page tables */
+#define WALK_SPIN_LIMIT 200000000UL
 
 struct walk_ctx {
 	struct mm_struct *mm;
-	u32 leader, stop, started;
-	u64 walks, reached_pt;
-	u32 poison, not_table;
+	u32 leader, walkers;
+	u32 phase;              /* r+1: round r mapped */
+	u32 armed, returned, done;
+	u32 reached, poison, not_table, timeouts;
 };
 
-/* A fast-GUP-like reader: walk down, then scan the whole page table found,
- * all inside one interrupts-off RCU section. */
-static void walk_once(struct walk_ctx *c, u64 addr)
+static void walk_leader(struct walk_ctx *c)
 {
-	struct lockless_walk w;
-	u64 flags = local_irq_save();
-	rcu_read_lock();
-	pgtable_lockless_walk(c->mm, addr, &w);
-	if (w.level == 1) {
-		__atomic_add_fetch(&c->reached_pt, 1, __ATOMIC_RELAXED);
-		for (u32 i = 0; i < PT_ENTRIES; i++)
-			if (pte_read(&w.table[1][i]) == POISON64)
-				bump(&c->poison);
+	for (u32 r = 0; r < WALK_ROUNDS; r++) {
+		map_small(c->mm, FAR, P(WALK_PAGES), PROT_READ, ANON | MAP_FIXED | MAP_POPULATE, -1, 0);
+		__atomic_store_n(&c->phase, r + 1, __ATOMIC_SEQ_CST);
+		wait_until(&c->armed, (r + 1) * c->walkers);
+		do_munmap_range(c->mm, FAR, P(WALK_PAGES));
+		__atomic_store_n(&c->returned, r + 1, __ATOMIC_SEQ_CST);
+		wait_until(&c->done, (r + 1) * c->walkers);
 	}
-	/* Every table we went through is still a page table. */
-	for (int l = PT_LEVELS - 1; l >= w.level; l--)
-		if (!(virt_to_page(w.table[l])->flags & PG_pagetable) || w.entry[l] == POISON64)
-			bump(&c->not_table);
-	rcu_read_unlock();
-	local_irq_restore(flags);
+}
+
+static void walk_reader(struct walk_ctx *c)
+{
+	u32 cpu = smp_processor_id();
+	for (u32 r = 0; r < WALK_ROUNDS; r++) {
+		wait_until(&c->phase, r + 1);
+		struct lockless_walk w;
+		u64 flags = local_irq_save();
+		rcu_read_lock();
+		pgtable_lockless_walk(c->mm, FAR + P((cpu * 97 + r * 131) % WALK_PAGES), &w);
+		if (w.level == 1)
+			bump(&c->reached);
+		bump(&c->armed);
+		u64 spins = 0;
+		while (__atomic_load_n(&c->returned, __ATOMIC_SEQ_CST) < r + 1 && spins < WALK_SPIN_LIMIT) {
+			cpu_relax();
+			spins++;
+		}
+		if (spins == WALK_SPIN_LIMIT)
+			bump(&c->timeouts);
+		/* munmap has returned; we are still inside our section. */
+		for (int l = PT_LEVELS - 1; l >= w.level; l--) {
+			if (!(virt_to_page(w.table[l])->flags & PG_pagetable))
+				bump(&c->not_table);
+			for (u32 i = 0; i < PT_ENTRIES; i++)
+				if (pte_read(&w.table[l][i]) == POISON64) {
+					bump(&c->poison);
+					break;
+				}
+		}
+		rcu_read_unlock();
+		local_irq_restore(flags);
+		bump(&c->done);
+	}
 }
 
 static void walk_worker(void *arg)
 {
 	struct walk_ctx *c = arg;
-	if (smp_processor_id() == c->leader) {
-		wait_until(&c->started, online_count() - 1);
-		for (u32 r = 0; r < WALK_ROUNDS; r++) {
-			/* Tables at every level come and go (FAR is alone in its
-			 * top-level slot). Read faults map the zero page. */
-			map_small(c->mm, FAR, P(WALK_PAGES), PROT_READ, ANON | MAP_FIXED | MAP_POPULATE, -1, 0);
-			do_munmap_range(c->mm, FAR, P(WALK_PAGES));
-		}
-		__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
-		return;
-	}
-	bump(&c->started);
-	u64 n = 0;
-	u32 i = smp_processor_id() * 97;
-	while (!__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST)) {
-		walk_once(c, FAR + P(i % WALK_PAGES));
-		i += 131;
-		n++;
-	}
-	__atomic_add_fetch(&c->walks, n, __ATOMIC_RELAXED);
+	if (smp_processor_id() == c->leader)
+		walk_leader(c);
+	else
+		walk_reader(c);
 }
 
 static void test_walkers_vs_table_free(struct ktest *t)
@@ -634,12 +654,13 @@ static void test_walkers_vs_table_free(struct ktest *t)
 	}
 	rcu_barrier();
 	s64 tables_before = vm_stat[NR_PAGETABLE];
-	struct walk_ctx c = { .mm = mm_create(), .leader = first_cpu() };
+	struct walk_ctx c = { .mm = mm_create(), .leader = first_cpu(), .walkers = online_count() - 1 };
 	KTEST_ASSERT_TRUE(t, c.mm);
 	ktest_on_cpus(cpu_online_mask, walk_worker, &c);
-	ktest_log(t, "%u map/unmap rounds; %lu lockless walks, %lu reached a page table; %u poison, %u freed tables",
-		  WALK_ROUNDS, c.walks, c.reached_pt, c.poison, c.not_table);
-	KTEST_EXPECT_GT(t, c.reached_pt, 0);    /* the test did race */
+	ktest_log(t, "%u map/unmap rounds, %u walks reached a page table; after munmap returned: %u tables freed, %u with poison",
+		  WALK_ROUNDS, c.reached, c.not_table, c.poison);
+	KTEST_EXPECT_EQ(t, c.reached, WALK_ROUNDS * c.walkers);        /* the walks did go down */
+	KTEST_EXPECT_EQ(t, c.timeouts, 0);
 	KTEST_EXPECT_EQ(t, c.poison, 0);
 	KTEST_EXPECT_EQ(t, c.not_table, 0);
 	KTEST_EXPECT_EQ(t, c.mm->pgtable_pages, 0);
