@@ -8,6 +8,7 @@
 #   make bench-tlb  munmap/TLB-shootdown figures on Pagoda and on Linux
 #   make bench-thp  transparent huge pages against 4 KiB pages, Pagoda and Linux
 #   make bench-cow  fork and copy-on-write figures on Pagoda and on Linux
+#   make bench-madvise  batched process_madvise and page-table reclaim, Pagoda and Linux
 #   make host-test  host unit tests only
 #   make deps       install missing Debian packages (tools/deps)
 #
@@ -38,7 +39,8 @@ RUN_CPUS  ?= 4
 RUN_MEM   ?= 512M
 RUN_CMDLINE ?= trace
 
-.PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check bench-tlb bench-thp bench-cow
+.PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check bench-tlb bench-thp bench-cow \
+	bench-madvise
 
 all: $(BUILD)/pagoda.iso
 
@@ -118,6 +120,18 @@ bench-cow: deps
 	tools/run-tests -j 1 --only bench-cow-2cpu
 	@echo "=== Pagoda, -smp 2"; cat $(BUILD)/pagoda-out/bench-cow-2cpu/bench_cow.txt
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_cow
+
+# process_madvise(MADV_DONTNEED) latency by vector length, and page-table
+# memory after a sparse zap (user/programs/bench_madvise.c): Pagoda as it
+# boots (batching and page-table reclaim on), with madvise_batch=0 and with
+# pt_reclaim=0, then Debian's Linux, all with 2 CPUs. A boot takes about
+# 90 s on an idle two-core host, longer when other QEMUs run: hence --timeout.
+bench-madvise: deps
+	$(MAKE) all
+	tools/run-tests -j 1 --timeout 900 --only bench-madvise-2cpu,bench-madvise-nobatch-2cpu,bench-madvise-noreclaim-2cpu
+	@for c in "" nobatch- noreclaim-; do echo "=== Pagoda, -smp 2, bench-madvise-$${c}2cpu"; \
+	  cat $(BUILD)/pagoda-out/bench-madvise-$${c}2cpu/bench_madvise.txt; done
+	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_madvise
 
 $(BUILD)/pagoda.iso: $(BUILD)/pagoda.elf iso/boot/grub/grub.cfg.in tools/mkiso $(BUILD)/run-cmdline user-programs
 	tools/mkiso $@ "$(RUN_CMDLINE)" 3

@@ -94,6 +94,7 @@ const char *errno_name(int err);
 #define MADV_NOHUGEPAGE 15
 #define MADV_COLD       20
 #define MADV_PAGEOUT    21
+#define MADV_DONTNEED_LOCKED 24
 
 /* --- open --- */
 #define O_RDONLY    0
