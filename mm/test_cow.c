@@ -37,24 +37,6 @@ static struct page *page_of(struct mm_struct *mm, u64 addr)
 	return pte_mapped(e) ? pte_page(e) : NULL;
 }
 
-/* Read/write a word of mm from this kernel thread (resolving faults). */
-static u64 peek(struct mm_struct *mm, u64 addr)
-{
-	u64 v = ~0UL;
-	kthread_use_mm(mm);
-	test_get_u64(mm, addr, &v);
-	kthread_unuse_mm(mm);
-	return v;
-}
-
-static int poke(struct mm_struct *mm, u64 addr, u64 v)
-{
-	kthread_use_mm(mm);
-	int r = test_put_u64(mm, addr, v);
-	kthread_unuse_mm(mm);
-	return r;
-}
-
 static struct mm_struct *filled_mm(u32 pages)
 {
 	struct mm_struct *mm = mm_create();
@@ -62,7 +44,7 @@ static struct mm_struct *filled_mm(u32 pages)
 		return NULL;
 	do_mmap(mm, BASE, P(pages), RW, ANON | MAP_FIXED, -1, 0);
 	for (u32 i = 0; i < pages; i++)
-		poke(mm, BASE + P(i), 100 + i);
+		test_poke(mm, BASE + P(i), 100 + i);
 	return mm;
 }
 
@@ -79,24 +61,24 @@ static void test_reuse_vs_copy(struct ktest *t)
 	KTEST_EXPECT_FALSE(t, shared->flags & PG_exclusive);
 
 	struct cow_stats s0 = cow_stats;
-	KTEST_EXPECT_EQ(t, poke(child, BASE, 1), 0);            /* shared: copy */
+	KTEST_EXPECT_EQ(t, test_poke(child, BASE, 1), 0);            /* shared: copy */
 	KTEST_EXPECT_EQ(t, cow_stats.copy - s0.copy, 1);
 	KTEST_EXPECT_TRUE(t, page_of(child, BASE) != shared);
 	KTEST_EXPECT_TRUE(t, page_of(child, BASE)->flags & PG_exclusive);
 	KTEST_EXPECT_EQ(t, page_refcount(shared), 1);
 	KTEST_EXPECT_EQ(t, page_mapcount(shared), 1);
-	KTEST_EXPECT_EQ(t, poke(parent, BASE, 2), 0);           /* now ours alone: reuse */
+	KTEST_EXPECT_EQ(t, test_poke(parent, BASE, 2), 0);           /* now ours alone: reuse */
 	KTEST_EXPECT_EQ(t, cow_stats.reuse - s0.reuse, 1);
 	KTEST_EXPECT_EQ(t, cow_stats.copy - s0.copy, 1);
 	KTEST_EXPECT_TRUE(t, page_of(parent, BASE) == shared);
-	KTEST_EXPECT_EQ(t, poke(parent, BASE + P(1), 3), 0);    /* still shared: copy */
+	KTEST_EXPECT_EQ(t, test_poke(parent, BASE + P(1), 3), 0);    /* still shared: copy */
 	KTEST_EXPECT_EQ(t, cow_stats.copy - s0.copy, 2);
 	mm_put(child);
-	KTEST_EXPECT_EQ(t, poke(parent, BASE + P(2), 4), 0);    /* the child is gone: reuse */
+	KTEST_EXPECT_EQ(t, test_poke(parent, BASE + P(2), 4), 0);    /* the child is gone: reuse */
 	KTEST_EXPECT_EQ(t, cow_stats.reuse - s0.reuse, 2);
 	KTEST_EXPECT_EQ(t, cow_stats.copy - s0.copy, 2);
-	KTEST_EXPECT_EQ(t, peek(parent, BASE), 2);
-	KTEST_EXPECT_EQ(t, peek(parent, BASE + P(3)), 103);
+	KTEST_EXPECT_EQ(t, test_peek(parent, BASE), 2);
+	KTEST_EXPECT_EQ(t, test_peek(parent, BASE + P(3)), 103);
 	mm_put(parent);
 }
 
@@ -106,15 +88,15 @@ static void test_zero_page_cow(struct ktest *t)
 	struct mm_struct *parent = mm_create(), *child = NULL;
 	KTEST_ASSERT_TRUE(t, parent);
 	KTEST_ASSERT_TRUE(t, do_mmap(parent, BASE, P(2), RW, ANON | MAP_FIXED, -1, 0) == (long)BASE);
-	KTEST_EXPECT_EQ(t, peek(parent, BASE), 0);
+	KTEST_EXPECT_EQ(t, test_peek(parent, BASE), 0);
 	KTEST_ASSERT_EQ(t, mm_fork(parent, &child), 0);
 	KTEST_EXPECT_TRUE(t, page_of(child, BASE) == zero_page);
 	struct cow_stats s0 = cow_stats;
-	KTEST_EXPECT_EQ(t, poke(child, BASE, 5), 0);
+	KTEST_EXPECT_EQ(t, test_poke(child, BASE, 5), 0);
 	KTEST_EXPECT_EQ(t, cow_stats.copy - s0.copy, 0);
 	KTEST_EXPECT_TRUE(t, page_of(child, BASE) != zero_page);
-	KTEST_EXPECT_EQ(t, peek(child, BASE + 8), 0);
-	KTEST_EXPECT_EQ(t, peek(parent, BASE), 0);
+	KTEST_EXPECT_EQ(t, test_peek(child, BASE + 8), 0);
+	KTEST_EXPECT_EQ(t, test_peek(parent, BASE), 0);
 	mm_put(child);
 	mm_put(parent);
 }
@@ -125,20 +107,20 @@ static void test_grandchildren(struct ktest *t)
 	struct mm_struct *a = filled_mm(2), *b = NULL, *c = NULL;
 	KTEST_ASSERT_TRUE(t, a);
 	KTEST_ASSERT_EQ(t, mm_fork(a, &b), 0);
-	KTEST_EXPECT_EQ(t, poke(b, BASE, 0xb), 0);
+	KTEST_EXPECT_EQ(t, test_poke(b, BASE, 0xb), 0);
 	KTEST_ASSERT_EQ(t, mm_fork(b, &c), 0);
-	KTEST_EXPECT_EQ(t, poke(c, BASE + P(1), 0xc1), 0);
-	KTEST_EXPECT_EQ(t, poke(a, BASE + P(1), 0xa1), 0);
-	KTEST_EXPECT_EQ(t, poke(c, BASE, 0xc), 0);
-	KTEST_EXPECT_EQ(t, peek(a, BASE), 100);
-	KTEST_EXPECT_EQ(t, peek(b, BASE), 0xb);
-	KTEST_EXPECT_EQ(t, peek(c, BASE), 0xc);
-	KTEST_EXPECT_EQ(t, peek(a, BASE + P(1)), 0xa1);
-	KTEST_EXPECT_EQ(t, peek(b, BASE + P(1)), 101);
-	KTEST_EXPECT_EQ(t, peek(c, BASE + P(1)), 0xc1);
+	KTEST_EXPECT_EQ(t, test_poke(c, BASE + P(1), 0xc1), 0);
+	KTEST_EXPECT_EQ(t, test_poke(a, BASE + P(1), 0xa1), 0);
+	KTEST_EXPECT_EQ(t, test_poke(c, BASE, 0xc), 0);
+	KTEST_EXPECT_EQ(t, test_peek(a, BASE), 100);
+	KTEST_EXPECT_EQ(t, test_peek(b, BASE), 0xb);
+	KTEST_EXPECT_EQ(t, test_peek(c, BASE), 0xc);
+	KTEST_EXPECT_EQ(t, test_peek(a, BASE + P(1)), 0xa1);
+	KTEST_EXPECT_EQ(t, test_peek(b, BASE + P(1)), 101);
+	KTEST_EXPECT_EQ(t, test_peek(c, BASE + P(1)), 0xc1);
 	mm_put(b);              /* the middle one goes first */
-	KTEST_EXPECT_EQ(t, peek(c, BASE + P(1)), 0xc1);
-	KTEST_EXPECT_EQ(t, peek(a, BASE), 100);
+	KTEST_EXPECT_EQ(t, test_peek(c, BASE + P(1)), 0xc1);
+	KTEST_EXPECT_EQ(t, test_peek(a, BASE), 100);
 	mm_put(c);
 	mm_put(a);
 }
@@ -179,7 +161,7 @@ static void test_forks_on_all_cpus(struct ktest *t)
 	ktest_on_cpus(cpu_online_mask, forks_worker, &c);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
 	for (u32 i = 0; i < 8; i++)
-		KTEST_EXPECT_EQ(t, peek(c.parent, BASE + P(i)), 100 + i);
+		KTEST_EXPECT_EQ(t, test_peek(c.parent, BASE + P(i)), 100 + i);
 	/* Every child is gone: the parent's pages are its own again. */
 	for (u32 i = 0; i < 8; i++)
 		KTEST_EXPECT_EQ(t, page_refcount(page_of(c.parent, BASE + P(i))), 1);
@@ -245,7 +227,7 @@ static void test_fork_while_writing(struct ktest *t)
 		  c.child_at_fork, c.child_later, c.parent_later);
 	KTEST_EXPECT_EQ(t, c.child_later, c.child_at_fork);
 	KTEST_EXPECT_GT(t, c.parent_later, c.child_at_fork);
-	KTEST_EXPECT_EQ(t, peek(c.child, BASE), c.child_at_fork);
+	KTEST_EXPECT_EQ(t, test_peek(c.child, BASE), c.child_at_fork);
 	mm_put(c.child);
 	mm_put(c.parent);
 }
@@ -262,15 +244,15 @@ static void test_unshare(struct ktest *t)
 	KTEST_EXPECT_EQ(t, cow_stats.unshare - s0.unshare, 1);
 	KTEST_EXPECT_TRUE(t, page_of(child, BASE) != shared);
 	KTEST_EXPECT_FALSE(t, pte_write(pte_of(child, BASE)));  /* no right gained */
-	KTEST_EXPECT_EQ(t, peek(child, BASE), 100);
+	KTEST_EXPECT_EQ(t, test_peek(child, BASE), 100);
 	KTEST_EXPECT_EQ(t, mm_unshare_page(child, BASE), 0);    /* already its own */
 	KTEST_EXPECT_EQ(t, mm_unshare_page(parent, BASE), 0);   /* the parent's alone now */
 	KTEST_EXPECT_EQ(t, cow_stats.unshare - s0.unshare, 1);
 	KTEST_EXPECT_TRUE(t, page_of(parent, BASE) == shared);
 	/* The child's write to its unshared page reuses it. */
-	KTEST_EXPECT_EQ(t, poke(child, BASE, 7), 0);
+	KTEST_EXPECT_EQ(t, test_poke(child, BASE, 7), 0);
 	KTEST_EXPECT_EQ(t, cow_stats.copy - s0.copy, 0);
-	KTEST_EXPECT_EQ(t, peek(parent, BASE), 100);
+	KTEST_EXPECT_EQ(t, test_peek(parent, BASE), 100);
 
 	/* A read-only pin of a shared page unshares it; a write pin copies. */
 	struct page *p1 = page_of(parent, BASE + P(1));
@@ -303,16 +285,13 @@ static void test_fork_enomem(struct ktest *t)
 	const u64 huge = BASE + 0x40000000UL, sh = BASE + 0x200000UL;
 	KTEST_EXPECT_EQ(t, do_mmap(parent, huge, 2UL << 20, RW, ANON | MAP_FIXED, -1, 0), huge);
 	do_madvise(parent, huge, 2UL << 20, MADV_HUGEPAGE);
-	KTEST_EXPECT_EQ(t, poke(parent, huge, 77), 0);
+	KTEST_EXPECT_EQ(t, test_poke(parent, huge, 77), 0);
 	KTEST_EXPECT_EQ(t, do_mmap(parent, sh, P(2), RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0), sh);
-	KTEST_EXPECT_EQ(t, poke(parent, sh, 88), 0);
-	KTEST_EXPECT_EQ(t, peek(parent, BASE + P(8)), ~0UL);    /* no VMA there */
+	KTEST_EXPECT_EQ(t, test_poke(parent, sh, 88), 0);
+	KTEST_EXPECT_EQ(t, test_peek(parent, BASE + P(8)), ~0UL);    /* no VMA there */
 	KTEST_ASSERT_EQ(t, mm_fork(parent, &child), 0);         /* warm-up */
 	mm_put(child);
-	rcu_barrier();
-	slab_flush_cpu();
-	slab_shrink();
-	u64 before = nr_free_pages(), rss = parent->rss_pages;
+	u64 before = test_settled_free_pages(), rss = parent->rss_pages;
 	u32 failures = 0;
 	for (u64 nth = 1; nth < 100; nth++) {
 		child = NULL;
@@ -328,19 +307,16 @@ static void test_fork_enomem(struct ktest *t)
 			failures++;
 			KTEST_EXPECT_EQ(t, r, (u64)-ENOMEM);
 		}
-		rcu_barrier();
-		slab_flush_cpu();
-		slab_shrink();
-		if (!KTEST_EXPECT_EQ(t, nr_free_pages(), before))
+		if (!KTEST_EXPECT_EQ(t, test_settled_free_pages(), before))
 			break;
 	}
 	ktest_log(t, "fork failed cleanly at %u allocation points", failures);
 	KTEST_EXPECT_GT(t, failures, 3);
 	KTEST_EXPECT_EQ(t, parent->rss_pages, rss);
 	for (u32 i = 0; i < 4; i++)
-		KTEST_EXPECT_EQ(t, peek(parent, BASE + P(i)), 100 + i);
-	KTEST_EXPECT_EQ(t, peek(parent, huge), 77);
-	KTEST_EXPECT_EQ(t, peek(parent, sh), 88);
+		KTEST_EXPECT_EQ(t, test_peek(parent, BASE + P(i)), 100 + i);
+	KTEST_EXPECT_EQ(t, test_peek(parent, huge), 77);
+	KTEST_EXPECT_EQ(t, test_peek(parent, sh), 88);
 	mm_put(parent);
 }
 

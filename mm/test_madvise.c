@@ -25,20 +25,6 @@
 #define SPAN2M (2UL << 20)
 #define GIB (1UL << 30)
 
-static void wait_until(u32 *var, u32 value)
-{
-	while (__atomic_load_n(var, __ATOMIC_SEQ_CST) < value)
-		cpu_relax();
-}
-
-static u64 settled_free_pages(void)
-{
-	rcu_barrier();
-	slab_flush_cpu();
-	slab_shrink();
-	return nr_free_pages();
-}
-
 /* Touch one page in every 2 MiB of a GiB: 512 page tables. DONTNEED the
  * GiB: with reclaim, only the PDPT and PD stay; without, all 514. */
 static void sparse_run(struct ktest *t, bool reclaim, u64 *tables_after, u64 *reclaimed)
@@ -72,7 +58,7 @@ static void test_reclaim_sparse(struct ktest *t)
 {
 	u64 with, without, r_with, r_without;
 	sparse_run(t, true, &with, &r_with);    /* warms caches up (slab, RCU) */
-	u64 before = settled_free_pages();
+	u64 before = test_settled_free_pages();
 	s64 tables0 = vm_stat[NR_PAGETABLE];
 	sparse_run(t, true, &with, &r_with);
 	sparse_run(t, false, &without, &r_without);
@@ -82,7 +68,7 @@ static void test_reclaim_sparse(struct ktest *t)
 	KTEST_EXPECT_EQ(t, r_without, 0);
 	KTEST_EXPECT_EQ(t, with, 2);
 	KTEST_EXPECT_EQ(t, without, 512 + 2);
-	KTEST_EXPECT_EQ(t, settled_free_pages(), before);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
 	KTEST_EXPECT_EQ(t, vm_stat[NR_PAGETABLE], tables0);
 }
 
@@ -137,7 +123,7 @@ static void vec_worker(void *arg)
 	u32 cpu = smp_processor_id();
 	kthread_use_mm(c->mm);
 	if (cpu == c->leader) {
-		wait_until(&c->ready, c->readers);
+		test_wait_until(&c->ready, c->readers);
 		struct madvise_range r[VEC_RANGES];
 		for (u32 i = 0; i < VEC_RANGES; i++)
 			r[i] = (struct madvise_range){ BASE + P(2 * i), PAGE_SIZE };
@@ -158,7 +144,7 @@ static void vec_worker(void *arg)
 		for (u32 i = 0; i < VEC_RANGES; i++)
 			test_get_u64(c->mm, BASE + P(2 * i), &v);
 		__atomic_add_fetch(&c->ready, 1, __ATOMIC_SEQ_CST);
-		wait_until(&c->phase, 1);
+		test_wait_until(&c->phase, 1);
 		for (u32 i = 0; i < VEC_RANGES; i++)
 			if (test_read_nofault(BASE + P(2 * i), &v) == 0 && v != 0)
 				__atomic_add_fetch(&c->stale, 1, __ATOMIC_SEQ_CST);
@@ -247,7 +233,7 @@ static void race_worker(void *arg)
 	u32 cpu = smp_processor_id();
 	kthread_use_mm(c->mm);
 	if (cpu == c->leader) {
-		wait_until(&c->started, cpumask_weight(cpu_online_mask) - 1);
+		test_wait_until(&c->started, cpumask_weight(cpu_online_mask) - 1);
 		for (u32 r = 0; r < RACE_ROUNDS; r++) {
 			/* Odd rounds: both page tables whole (they are freed);
 			 * even rounds: three pages somewhere. */
@@ -282,7 +268,7 @@ static void test_faults_vs_zap(struct ktest *t)
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
-	u64 before = settled_free_pages();
+	u64 before = test_settled_free_pages();
 	u64 reclaimed0 = pt_reclaimed;
 	struct race_ctx c = { .mm = mm_create(), .leader = (u32)__builtin_ctzl(cpu_online_mask) };
 	KTEST_ASSERT_TRUE(t, c.mm);
@@ -299,7 +285,7 @@ static void test_faults_vs_zap(struct ktest *t)
 	KTEST_EXPECT_EQ(t, c.poison, 0);
 	KTEST_EXPECT_EQ(t, problems, 0);
 	mm_put(c.mm);
-	KTEST_EXPECT_EQ(t, settled_free_pages(), before);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
 }
 
 static const struct ktest_case madvise_cases[] = {

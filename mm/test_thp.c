@@ -29,32 +29,7 @@ static u64 pmd_of(struct mm_struct *mm, u64 addr)
 
 static bool is_huge(struct mm_struct *mm, u64 addr) { return pmd_huge(pmd_of(mm, addr)); }
 
-static u64 peek(struct mm_struct *mm, u64 addr)
-{
-	u64 v = ~0UL;
-	kthread_use_mm(mm);
-	test_get_u64(mm, addr, &v);
-	kthread_unuse_mm(mm);
-	return v;
-}
-
-static int poke(struct mm_struct *mm, u64 addr, u64 v)
-{
-	kthread_use_mm(mm);
-	int r = test_put_u64(mm, addr, v);
-	kthread_unuse_mm(mm);
-	return r;
-}
-
 static s64 stat(enum vm_stat_item i) { return __atomic_load_n(&vm_stat[i], __ATOMIC_RELAXED); }
-
-static u64 settled_free_pages(void)
-{
-	rcu_barrier();
-	slab_flush_cpu();
-	slab_shrink();
-	return nr_free_pages();
-}
 
 /* A 4 MiB THP-eligible region at BASE. */
 static struct mm_struct *thp_mm(void)
@@ -79,12 +54,12 @@ static void test_huge_zero_then_write(struct ktest *t)
 	}
 	struct mm_struct *mm = thp_mm();
 	KTEST_ASSERT_TRUE(t, mm);
-	KTEST_EXPECT_EQ(t, peek(mm, BASE + 8), 0);
+	KTEST_EXPECT_EQ(t, test_peek(mm, BASE + 8), 0);
 	u64 pmd = pmd_of(mm, BASE);
 	KTEST_EXPECT_TRUE(t, pmd_huge(pmd) && (pmd & PTE_SPECIAL) && !(pmd & PTE_W));
 	KTEST_EXPECT_EQ(t, mm->rss_pages, 0);
 	s64 alloc0 = stat(NR_THP_FAULT_ALLOC), anon0 = stat(NR_ANON_THPS);
-	KTEST_EXPECT_EQ(t, poke(mm, BASE + P(5), 55), 0);
+	KTEST_EXPECT_EQ(t, test_poke(mm, BASE + P(5), 55), 0);
 	pmd = pmd_of(mm, BASE);
 	KTEST_EXPECT_TRUE(t, pmd_huge(pmd) && !(pmd & PTE_SPECIAL) && (pmd & PTE_W));
 	KTEST_EXPECT_EQ(t, stat(NR_THP_FAULT_ALLOC) - alloc0, 1);
@@ -102,7 +77,7 @@ static void test_huge_zero_then_write(struct ktest *t)
 	kthread_unuse_mm(mm);
 	KTEST_EXPECT_EQ(t, reachable, HPAGE_NR);
 	/* The second 2 MiB: a first write maps a 2 MiB page directly. */
-	KTEST_EXPECT_EQ(t, poke(mm, BASE + HPAGE_SIZE, 7), 0);
+	KTEST_EXPECT_EQ(t, test_poke(mm, BASE + HPAGE_SIZE, 7), 0);
 	KTEST_EXPECT_TRUE(t, is_huge(mm, BASE + HPAGE_SIZE) && (pmd_of(mm, BASE + HPAGE_SIZE) & PTE_W));
 	KTEST_EXPECT_EQ(t, stat(NR_THP_FAULT_ALLOC) - alloc0, 2);
 	mm_put(mm);
@@ -118,7 +93,7 @@ static void test_fallback(struct ktest *t)
 	}
 	struct mm_struct *mm = thp_mm();
 	KTEST_ASSERT_TRUE(t, mm);
-	KTEST_EXPECT_EQ(t, peek(mm, BASE), 0);
+	KTEST_EXPECT_EQ(t, test_peek(mm, BASE), 0);
 	KTEST_ASSERT_TRUE(t, is_huge(mm, BASE));
 	s64 fb0 = stat(NR_THP_FAULT_FALLBACK), split0 = stat(NR_THP_SPLIT_PMD);
 	kthread_use_mm(mm);
@@ -130,8 +105,8 @@ static void test_fallback(struct ktest *t)
 	KTEST_EXPECT_EQ(t, stat(NR_THP_FAULT_FALLBACK) - fb0, 1);
 	KTEST_EXPECT_EQ(t, stat(NR_THP_SPLIT_PMD) - split0, 1);
 	KTEST_EXPECT_FALSE(t, is_huge(mm, BASE));
-	KTEST_EXPECT_EQ(t, peek(mm, BASE + P(3)), 33);
-	KTEST_EXPECT_EQ(t, peek(mm, BASE + P(4)), 0);
+	KTEST_EXPECT_EQ(t, test_peek(mm, BASE + P(3)), 33);
+	KTEST_EXPECT_EQ(t, test_peek(mm, BASE + P(4)), 0);
 	KTEST_EXPECT_TRUE(t, pte_page(pgtable_leaf(mm, BASE + P(4))) == zero_page);
 	KTEST_EXPECT_EQ(t, mm->rss_pages, 1);
 	mm_put(mm);
@@ -146,32 +121,32 @@ static void test_fork_thp(struct ktest *t)
 	}
 	struct mm_struct *parent = thp_mm(), *child = NULL;
 	KTEST_ASSERT_TRUE(t, parent);
-	KTEST_EXPECT_EQ(t, poke(parent, BASE, 1), 0);
-	KTEST_EXPECT_EQ(t, poke(parent, BASE + P(1), 2), 0);
+	KTEST_EXPECT_EQ(t, test_poke(parent, BASE, 1), 0);
+	KTEST_EXPECT_EQ(t, test_poke(parent, BASE + P(1), 2), 0);
 	KTEST_ASSERT_TRUE(t, is_huge(parent, BASE));
 	struct page *head = pte_page(pmd_of(parent, BASE));
 	KTEST_ASSERT_EQ(t, mm_fork(parent, &child), 0);
 	KTEST_EXPECT_TRUE(t, is_huge(child, BASE) && pte_page(pmd_of(child, BASE)) == head);
 	KTEST_EXPECT_FALSE(t, pmd_of(parent, BASE) & PTE_W);
 	KTEST_EXPECT_EQ(t, child->rss_pages, HPAGE_NR);
-	KTEST_EXPECT_EQ(t, poke(child, BASE, 10), 0);           /* split, copy one page */
+	KTEST_EXPECT_EQ(t, test_poke(child, BASE, 10), 0);           /* split, copy one page */
 	KTEST_EXPECT_FALSE(t, is_huge(child, BASE));
-	KTEST_EXPECT_EQ(t, peek(child, BASE), 10);
-	KTEST_EXPECT_EQ(t, peek(child, BASE + P(1)), 2);
-	KTEST_EXPECT_EQ(t, peek(parent, BASE), 1);
-	KTEST_EXPECT_EQ(t, poke(parent, BASE + P(1), 20), 0);   /* still shared: split too */
-	KTEST_EXPECT_EQ(t, peek(child, BASE + P(1)), 2);
-	KTEST_EXPECT_EQ(t, peek(parent, BASE + P(1)), 20);
+	KTEST_EXPECT_EQ(t, test_peek(child, BASE), 10);
+	KTEST_EXPECT_EQ(t, test_peek(child, BASE + P(1)), 2);
+	KTEST_EXPECT_EQ(t, test_peek(parent, BASE), 1);
+	KTEST_EXPECT_EQ(t, test_poke(parent, BASE + P(1), 20), 0);   /* still shared: split too */
+	KTEST_EXPECT_EQ(t, test_peek(child, BASE + P(1)), 2);
+	KTEST_EXPECT_EQ(t, test_peek(parent, BASE + P(1)), 20);
 	mm_put(child);
 
 	/* A THP whose child has gone is reused whole: no split. */
 	struct mm_struct *p2 = thp_mm(), *c2 = NULL;
 	KTEST_ASSERT_TRUE(t, p2);
-	KTEST_EXPECT_EQ(t, poke(p2, BASE, 1), 0);
+	KTEST_EXPECT_EQ(t, test_poke(p2, BASE, 1), 0);
 	KTEST_ASSERT_EQ(t, mm_fork(p2, &c2), 0);
 	mm_put(c2);
 	s64 split0 = stat(NR_THP_SPLIT_PMD);
-	KTEST_EXPECT_EQ(t, poke(p2, BASE, 3), 0);
+	KTEST_EXPECT_EQ(t, test_poke(p2, BASE, 3), 0);
 	KTEST_EXPECT_TRUE(t, is_huge(p2, BASE) && (pmd_of(p2, BASE) & PTE_W));
 	KTEST_EXPECT_EQ(t, stat(NR_THP_SPLIT_PMD), split0);
 	mm_put(p2);
@@ -186,13 +161,13 @@ static void test_partial_ops(struct ktest *t)
 		ktest_skip(t, "thp=never");
 		return;
 	}
-	u64 before = settled_free_pages();
+	u64 before = test_settled_free_pages();
 	s64 tables0 = stat(NR_PAGETABLE);
 	struct mm_struct *mm = thp_mm();
 	KTEST_ASSERT_TRUE(t, mm);
 	for (u32 h = 0; h < 2; h++)
 		for (u32 i = 0; i < HPAGE_NR; i += 64)
-			poke(mm, BASE + h * HPAGE_SIZE + P(i), 1000 + h * HPAGE_NR + i);
+			test_poke(mm, BASE + h * HPAGE_SIZE + P(i), 1000 + h * HPAGE_NR + i);
 	KTEST_ASSERT_TRUE(t, is_huge(mm, BASE) && is_huge(mm, BASE + HPAGE_SIZE));
 	s64 split0 = stat(NR_THP_SPLIT_PMD);
 	/* Part of the first: split; the rest keeps its contents. */
@@ -200,33 +175,33 @@ static void test_partial_ops(struct ktest *t)
 	KTEST_EXPECT_EQ(t, stat(NR_THP_SPLIT_PMD) - split0, 1);
 	KTEST_EXPECT_FALSE(t, is_huge(mm, BASE));
 	KTEST_EXPECT_EQ(t, mm->rss_pages, 2 * HPAGE_NR - 1);
-	KTEST_EXPECT_EQ(t, peek(mm, BASE + P(128)), 1000 + 128);
-	KTEST_EXPECT_EQ(t, peek(mm, BASE), 1000);
+	KTEST_EXPECT_EQ(t, test_peek(mm, BASE + P(128)), 1000 + 128);
+	KTEST_EXPECT_EQ(t, test_peek(mm, BASE), 1000);
 	/* All of the second, read-only: stays huge, loses the write right. */
 	KTEST_EXPECT_EQ(t, do_mprotect(mm, BASE + HPAGE_SIZE, HPAGE_SIZE, PROT_READ), 0);
 	KTEST_EXPECT_TRUE(t, is_huge(mm, BASE + HPAGE_SIZE));
 	KTEST_EXPECT_FALSE(t, pmd_of(mm, BASE + HPAGE_SIZE) & PTE_W);
-	KTEST_EXPECT_EQ(t, poke(mm, BASE + HPAGE_SIZE, 1), (u64)-EFAULT);
+	KTEST_EXPECT_EQ(t, test_poke(mm, BASE + HPAGE_SIZE, 1), (u64)-EFAULT);
 	KTEST_EXPECT_EQ(t, do_mprotect(mm, BASE + HPAGE_SIZE, HPAGE_SIZE, RW), 0);
 	KTEST_EXPECT_TRUE(t, pmd_of(mm, BASE + HPAGE_SIZE) & PTE_W);   /* exclusive: writable again */
 	/* DONTNEED of part of it: split, that page reads zero. */
 	KTEST_EXPECT_EQ(t, do_madvise(mm, BASE + HPAGE_SIZE + P(64), P(1), MADV_DONTNEED), 0);
 	KTEST_EXPECT_FALSE(t, is_huge(mm, BASE + HPAGE_SIZE));
-	KTEST_EXPECT_EQ(t, peek(mm, BASE + HPAGE_SIZE + P(64)), 0);
-	KTEST_EXPECT_EQ(t, peek(mm, BASE + HPAGE_SIZE + P(128)), 1000 + HPAGE_NR + 128);
+	KTEST_EXPECT_EQ(t, test_peek(mm, BASE + HPAGE_SIZE + P(64)), 0);
+	KTEST_EXPECT_EQ(t, test_peek(mm, BASE + HPAGE_SIZE + P(128)), 1000 + HPAGE_NR + 128);
 	/* A fresh THP zapped whole by DONTNEED: rss drops by 512. */
 	KTEST_EXPECT_EQ(t, do_munmap_range(mm, BASE, 2 * HPAGE_SIZE), 0);
 	KTEST_EXPECT_EQ(t, do_mmap(mm, BASE, HPAGE_SIZE, RW, ANON | MAP_FIXED, -1, 0), BASE);
 	KTEST_EXPECT_EQ(t, do_madvise(mm, BASE, HPAGE_SIZE, MADV_HUGEPAGE), 0);
-	KTEST_EXPECT_EQ(t, poke(mm, BASE, 9), 0);
+	KTEST_EXPECT_EQ(t, test_poke(mm, BASE, 9), 0);
 	KTEST_EXPECT_TRUE(t, is_huge(mm, BASE));
 	split0 = stat(NR_THP_SPLIT_PMD);
 	KTEST_EXPECT_EQ(t, do_madvise(mm, BASE, HPAGE_SIZE, MADV_DONTNEED), 0);
 	KTEST_EXPECT_EQ(t, stat(NR_THP_SPLIT_PMD), split0);
 	KTEST_EXPECT_EQ(t, mm->rss_pages, 0);
-	KTEST_EXPECT_EQ(t, peek(mm, BASE), 0);
+	KTEST_EXPECT_EQ(t, test_peek(mm, BASE), 0);
 	mm_put(mm);
-	KTEST_EXPECT_EQ(t, settled_free_pages(), before);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
 	KTEST_EXPECT_EQ(t, stat(NR_PAGETABLE), tables0);
 }
 
@@ -242,19 +217,19 @@ static void test_split_then_fork(struct ktest *t)
 	struct mm_struct *parent = thp_mm(), *child = NULL;
 	KTEST_ASSERT_TRUE(t, parent);
 	for (u32 i = 0; i < 8; i++)
-		poke(parent, BASE + P(i), 500 + i);
+		test_poke(parent, BASE + P(i), 500 + i);
 	KTEST_ASSERT_TRUE(t, is_huge(parent, BASE));
 	KTEST_EXPECT_EQ(t, do_munmap_range(parent, BASE + P(100), P(1)), 0);   /* split */
 	KTEST_EXPECT_EQ(t, do_mprotect(parent, BASE, P(8), PROT_READ), 0);
 	KTEST_EXPECT_EQ(t, do_mprotect(parent, BASE, P(8), RW), 0);
 	KTEST_EXPECT_TRUE(t, pte_write(pgtable_leaf(parent, BASE + P(5))));    /* still its own */
 	KTEST_ASSERT_EQ(t, mm_fork(parent, &child), 0);
-	KTEST_EXPECT_EQ(t, poke(child, BASE + P(5), 1), 0);
-	KTEST_EXPECT_EQ(t, poke(parent, BASE + P(6), 2), 0);
-	KTEST_EXPECT_EQ(t, peek(parent, BASE + P(5)), 505);
-	KTEST_EXPECT_EQ(t, peek(child, BASE + P(6)), 506);
-	KTEST_EXPECT_EQ(t, peek(child, BASE + P(5)), 1);
-	KTEST_EXPECT_EQ(t, peek(parent, BASE + P(6)), 2);
+	KTEST_EXPECT_EQ(t, test_poke(child, BASE + P(5), 1), 0);
+	KTEST_EXPECT_EQ(t, test_poke(parent, BASE + P(6), 2), 0);
+	KTEST_EXPECT_EQ(t, test_peek(parent, BASE + P(5)), 505);
+	KTEST_EXPECT_EQ(t, test_peek(child, BASE + P(6)), 506);
+	KTEST_EXPECT_EQ(t, test_peek(child, BASE + P(5)), 1);
+	KTEST_EXPECT_EQ(t, test_peek(parent, BASE + P(6)), 2);
 	mm_put(child);
 	mm_put(parent);
 }
@@ -266,12 +241,12 @@ static void test_eligibility(struct ktest *t)
 	KTEST_ASSERT_TRUE(t, mm);
 	KTEST_EXPECT_EQ(t, do_mmap(mm, BASE, HPAGE_SIZE - PAGE_SIZE, RW, ANON | MAP_FIXED, -1, 0), BASE);
 	KTEST_EXPECT_EQ(t, do_madvise(mm, BASE, HPAGE_SIZE - PAGE_SIZE, MADV_HUGEPAGE), 0);
-	KTEST_EXPECT_EQ(t, poke(mm, BASE, 1), 0);
+	KTEST_EXPECT_EQ(t, test_poke(mm, BASE, 1), 0);
 	KTEST_EXPECT_FALSE(t, is_huge(mm, BASE));               /* 2 MiB not covered */
 	u64 b2 = BASE + 4 * HPAGE_SIZE;
 	KTEST_EXPECT_EQ(t, do_mmap(mm, b2, HPAGE_SIZE, RW, ANON | MAP_FIXED, -1, 0), b2);
 	KTEST_EXPECT_EQ(t, do_madvise(mm, b2, HPAGE_SIZE, 15 /* MADV_NOHUGEPAGE */), 0);
-	KTEST_EXPECT_EQ(t, poke(mm, b2, 1), 0);
+	KTEST_EXPECT_EQ(t, test_poke(mm, b2, 1), 0);
 	KTEST_EXPECT_FALSE(t, is_huge(mm, b2));                 /* said no */
 	mm_put(mm);
 }

@@ -57,23 +57,9 @@ static long map_small(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 fla
 static u32 online_count(void) { return cpumask_weight(READ_ONCE(cpu_online_mask)); }
 static u32 first_cpu(void) { return (u32)__builtin_ctzl(READ_ONCE(cpu_online_mask)); }
 
-static void wait_until(u32 *var, u32 value)
-{
-	while (__atomic_load_n(var, __ATOMIC_SEQ_CST) < value)
-		cpu_relax();
-}
-
 static void bump(u32 *var)
 {
 	__atomic_add_fetch(var, 1, __ATOMIC_SEQ_CST);
-}
-
-static u64 settled_free_pages(void)
-{
-	rcu_barrier();          /* page tables are freed after a grace period */
-	slab_flush_cpu();
-	slab_shrink();
-	return nr_free_pages();
 }
 
 /* --- 1. after munmap / mprotect / remap returns, no CPU sees the old page --- */
@@ -103,7 +89,7 @@ static void stale_leader(struct stale_ctx *c)
 		    test_put_u64(c->mm, BASE, round_value(r)))
 			c->errors++;
 		__atomic_store_n(&c->phase, 2 * r + 1, __ATOMIC_SEQ_CST);
-		wait_until(&c->ready, (2 * r + 1) * c->readers);
+		test_wait_until(&c->ready, (2 * r + 1) * c->readers);
 		/* Every reader now holds a cached translation of BASE. */
 		long err = 0;
 		switch (kind) {
@@ -128,7 +114,7 @@ static void stale_leader(struct stale_ctx *c)
 			c->errors++;
 		/* The call returned: from now on the old state is gone everywhere. */
 		__atomic_store_n(&c->phase, 2 * r + 2, __ATOMIC_SEQ_CST);
-		wait_until(&c->ready, (2 * r + 2) * c->readers);
+		test_wait_until(&c->ready, (2 * r + 2) * c->readers);
 	}
 }
 
@@ -136,7 +122,7 @@ static void stale_reader(struct stale_ctx *c)
 {
 	u64 v;
 	for (u32 r = 0; r < STALE_ROUNDS; r++) {
-		wait_until(&c->phase, 2 * r + 1);
+		test_wait_until(&c->phase, 2 * r + 1);
 		/* Fill the TLB: read until the leader's value shows. */
 		u32 tries = 0;
 		while (test_read_nofault(BASE, &v) || v != round_value(r)) {
@@ -147,7 +133,7 @@ static void stale_reader(struct stale_ctx *c)
 			}
 		}
 		bump(&c->ready);
-		wait_until(&c->phase, 2 * r + 2);
+		test_wait_until(&c->phase, 2 * r + 2);
 		int got = test_read_nofault(BASE, &v);
 		bool bad;
 		switch (c->kind[r]) {
@@ -229,9 +215,9 @@ static void poison_leader(struct poison_ctx *c)
 		for (u32 i = 0; i < POISON_PAGES; i++)
 			test_put_u64(c->mm, BASE + P(i), 0x5a5a0000 + r);
 		__atomic_store_n(&c->phase, 2 * r + 1, __ATOMIC_SEQ_CST);
-		wait_until(&c->armed, (r + 1) * c->readers);
+		test_wait_until(&c->armed, (r + 1) * c->readers);
 		do_munmap_range(c->mm, BASE, P(POISON_PAGES));
-		wait_until(&c->done, (r + 1) * c->readers);
+		test_wait_until(&c->done, (r + 1) * c->readers);
 	}
 }
 
@@ -239,7 +225,7 @@ static void poison_reader(struct poison_ctx *c)
 {
 	u64 v, n = 0;
 	for (u32 r = 0; r < POISON_ROUNDS; r++) {
-		wait_until(&c->phase, 2 * r + 1);
+		test_wait_until(&c->phase, 2 * r + 1);
 		for (u32 i = 0; i < POISON_PAGES; i++)             /* fill the TLB */
 			if (test_get_u64(c->mm, BASE + P(i), &v) || v != 0x5a5a0000 + r)
 				bump(&c->errors);
@@ -335,7 +321,7 @@ static const u64 FAR = BASE + (1UL << 39);      /* another top-level slot */
 
 static void ipi_leader(struct ipi_ctx *c)
 {
-	wait_until(&c->ready, 2);                       /* both holders cached page 0 */
+	test_wait_until(&c->ready, 2);                       /* both holders cached page 0 */
 	ipi_snapshot(c, 0);
 	for (u32 i = 1; i <= 10; i++)                   /* (a) ten one-page unmaps */
 		if (do_munmap_range(c->mm, BASE + P(i), P(1)))
@@ -345,11 +331,11 @@ static void ipi_leader(struct ipi_ctx *c)
 		c->errors++;
 	ipi_snapshot(c, 2);
 	__atomic_store_n(&c->phase, 1, __ATOMIC_SEQ_CST);
-	wait_until(&c->ready, 3);                       /* the lazy CPU is lazy */
+	test_wait_until(&c->ready, 3);                       /* the lazy CPU is lazy */
 	if (do_munmap_range(c->mm, BASE, P(1)))         /* (c) page 0: no table freed */
 		c->errors++;
 	__atomic_store_n(&c->phase, 2, __ATOMIC_SEQ_CST);
-	wait_until(&c->ready, 4);                       /* caught up, lazy again */
+	test_wait_until(&c->ready, 4);                       /* caught up, lazy again */
 	ipi_snapshot(c, 3);
 	if (do_munmap_range(c->mm, FAR, P(1)))          /* (d) frees three tables */
 		c->errors++;
@@ -365,13 +351,13 @@ static void ipi_holder(struct ipi_ctx *c)
 		bump(&c->errors);
 	bump(&c->ready);
 	if (cpu != c->lazy_cpu) {
-		wait_until(&c->phase, 3);
+		test_wait_until(&c->phase, 3);
 		return;
 	}
-	wait_until(&c->phase, 1);
+	test_wait_until(&c->phase, 1);
 	set_lazy(c->mm, true);
 	bump(&c->ready);
-	wait_until(&c->phase, 2);
+	test_wait_until(&c->phase, 2);
 	/* Page 0 went while we were lazy, and nobody interrupted us: switching
 	 * back must catch up on the generation before any user access. */
 	u64 before = tlb_stat_cpu(cpu, NR_TLB_LOCAL_FLUSH_ALL);
@@ -381,7 +367,7 @@ static void ipi_holder(struct ipi_ctx *c)
 		bump(&c->lazy_stale);
 	set_lazy(c->mm, true);
 	bump(&c->ready);
-	wait_until(&c->phase, 3);
+	test_wait_until(&c->phase, 3);
 	/* Tables were freed meanwhile: the flush must have made us let go. */
 	c->left_on_table_free = mm_loaded_on_this_cpu() != c->mm;
 	set_lazy(c->mm, false);                         /* as kthread_unuse_mm expects */
@@ -476,7 +462,7 @@ static void ceiling_worker(void *arg)
 	struct ceiling_ctx *c = arg;
 	kthread_use_mm(c->mm);
 	if (smp_processor_id() == c->leader) {
-		wait_until(&c->ready, 1);
+		test_wait_until(&c->ready, 1);
 		u32 ceiling = tlb_single_page_flush_ceiling;
 		ceiling_snapshot(c, 0);
 		if (do_munmap_range(c->mm, BASE, P(ceiling)))           /* at the ceiling */
@@ -491,7 +477,7 @@ static void ceiling_worker(void *arg)
 		if (test_get_u64(c->mm, BASE, &v))
 			bump(&c->errors);
 		bump(&c->ready);
-		wait_until(&c->phase, 1);
+		test_wait_until(&c->phase, 1);
 	}
 	kthread_unuse_mm(c->mm);
 }
@@ -552,7 +538,7 @@ static void test_table_fallback(struct ktest *t)
 	struct mm_struct *mm = mm_create();
 	KTEST_ASSERT_TRUE(t, mm);
 	KTEST_ASSERT_TRUE(t, map_small(mm, FAR, P(4), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)FAR);
-	u64 before = settled_free_pages();
+	u64 before = test_settled_free_pages();
 	u64 tables = mm->pgtable_pages;
 	u64 fallbacks = mmu_gather_table_fallbacks;
 	/* The unmap's only page allocations are table batches: fail them all. */
@@ -562,7 +548,7 @@ static void test_table_fallback(struct ktest *t)
 	KTEST_EXPECT_EQ(t, mmu_gather_table_fallbacks - fallbacks, tables);
 	KTEST_EXPECT_EQ(t, mm->pgtable_pages, 0);
 	/* Each went through its own grace period, and all came back. */
-	KTEST_EXPECT_EQ(t, settled_free_pages(), before + tables + 4);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before + tables + 4);
 	ktest_log(t, "%lu tables freed one by one through call_rcu", tables);
 	mm_put(mm);
 }
@@ -595,10 +581,10 @@ static void walk_leader(struct walk_ctx *c)
 	for (u32 r = 0; r < WALK_ROUNDS; r++) {
 		map_small(c->mm, FAR, P(WALK_PAGES), PROT_READ, ANON | MAP_FIXED | MAP_POPULATE, -1, 0);
 		__atomic_store_n(&c->phase, r + 1, __ATOMIC_SEQ_CST);
-		wait_until(&c->armed, (r + 1) * c->walkers);
+		test_wait_until(&c->armed, (r + 1) * c->walkers);
 		do_munmap_range(c->mm, FAR, P(WALK_PAGES));
 		__atomic_store_n(&c->returned, r + 1, __ATOMIC_SEQ_CST);
-		wait_until(&c->done, (r + 1) * c->walkers);
+		test_wait_until(&c->done, (r + 1) * c->walkers);
 	}
 }
 
@@ -606,7 +592,7 @@ static void walk_reader(struct walk_ctx *c)
 {
 	u32 cpu = smp_processor_id();
 	for (u32 r = 0; r < WALK_ROUNDS; r++) {
-		wait_until(&c->phase, r + 1);
+		test_wait_until(&c->phase, r + 1);
 		struct lockless_walk w;
 		u64 flags = local_irq_save();
 		rcu_read_lock();
@@ -691,7 +677,7 @@ static void crossfire_worker(void *arg)
 	cpumask_t others = READ_ONCE(cpu_online_mask) & ~(1UL << me);
 	kthread_use_mm(c->mm);
 	bump(&c->started);
-	wait_until(&c->started, online_count());
+	test_wait_until(&c->started, online_count());
 	for (u32 r = 0; r < CROSSFIRE_ROUNDS; r++) {
 		/* Interrupts off half the time: a waiting CPU must still serve
 		 * the others' flushes and calls, or two of them deadlock. */

@@ -33,6 +33,7 @@
  * from 150 to 300 each), tlb_stress_seed=N.
  */
 #include "kernel/ktest.h"
+#include "mm/test_user.h"
 #include "kernel/uaccess.h"
 #include "kernel/errno.h"
 #include "kernel/sched.h"
@@ -676,34 +677,6 @@ static void stress_worker(void *arg)
 
 /* --- setting up, running, and the leak check --- */
 
-static void flush_slab_here(void *arg)
-{
-	(void)arg;
-	slab_flush_cpu();
-}
-
-/* Free pages once RCU has freed the page tables and every CPU's slab
- * magazines are back in their slabs (settled_free_pages() in test_vm.c
- * does this CPU's only; the workers ran everywhere). */
-static u64 settle(void)
-{
-	rcu_barrier();
-	ktest_on_cpus(READ_ONCE(cpu_online_mask), flush_slab_here, NULL);
-	slab_shrink();
-	return nr_free_pages();
-}
-
-static u64 slab_objects(void)
-{
-	u64 n = 0;
-	for (u32 i = 0; i < slab_nr_caches(); i++) {
-		struct slab_cache_info info;
-		slab_cache_info(i, &info);
-		n += info.objects_in_use;
-	}
-	return n;
-}
-
 /* The window: 64 MiB, or an eighth of free memory split between the
  * address spaces, in whole page tables. */
 static u32 window_pages(u32 nmms)
@@ -792,8 +765,8 @@ static void run_stress(struct ktest *t, const cpumask_t *masks, u32 ngroups, str
 	}
 
 	zero_page_init();
-	u64 free_before = settle();
-	u64 objects_before = slab_objects();
+	u64 free_before = test_settled_free_pages();
+	u64 objects_before = test_slab_objects();
 	s64 tables_before = vm_stat[NR_PAGETABLE];
 	s64 failed_allocs = vm_stat[NR_ALLOC_FAILED];
 
@@ -856,9 +829,9 @@ static void run_stress(struct ktest *t, const cpumask_t *masks, u32 ngroups, str
 			  vm_stat[NR_ALLOC_FAILED] - failed_allocs);
 	/* Everything came back: pages (tables after their grace period),
 	 * page-table accounting, slab objects (VMAs, shared objects, mms). */
-	u64 free_after = settle();
+	u64 free_after = test_settled_free_pages();
 	KTEST_EXPECT_EQ(t, vm_stat[NR_PAGETABLE], tables_before);
-	KTEST_EXPECT_EQ(t, slab_objects(), objects_before);
+	KTEST_EXPECT_EQ(t, test_slab_objects(), objects_before);
 	KTEST_EXPECT_EQ(t, free_after, free_before);
 	stress_free(&s);
 }

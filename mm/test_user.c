@@ -4,6 +4,11 @@
 #include "kernel/uaccess.h"
 #include "kernel/errno.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/smp.h"
+#include "kernel/ktest.h"
+#include "kernel/rcu.h"
+#include "mm/buddy.h"
+#include "mm/slab.h"
 
 /* Page-fault error code bits (Intel SDM vol. 3, 4.7). */
 #define PF_PROT 1UL
@@ -55,4 +60,52 @@ int test_write_nofault(u64 addr, u64 v)
 	int r = copy_to_user(addr, &v, 8);
 	local_irq_restore(f);
 	return r ? -EFAULT : 0;
+}
+
+u64 test_peek(struct mm_struct *mm, u64 addr)
+{
+	u64 v = ~0UL;
+	kthread_use_mm(mm);
+	test_get_u64(mm, addr, &v);
+	kthread_unuse_mm(mm);
+	return v;
+}
+
+int test_poke(struct mm_struct *mm, u64 addr, u64 v)
+{
+	kthread_use_mm(mm);
+	int r = test_put_u64(mm, addr, v);
+	kthread_unuse_mm(mm);
+	return r;
+}
+
+static void flush_slab_here(void *arg)
+{
+	(void)arg;
+	slab_flush_cpu();
+}
+
+u64 test_settled_free_pages(void)
+{
+	rcu_barrier();
+	ktest_on_cpus(READ_ONCE(cpu_online_mask), flush_slab_here, NULL);
+	slab_shrink();
+	return nr_free_pages();
+}
+
+u64 test_slab_objects(void)
+{
+	u64 n = 0;
+	for (u32 i = 0; i < slab_nr_caches(); i++) {
+		struct slab_cache_info info;
+		slab_cache_info(i, &info);
+		n += info.objects_in_use;
+	}
+	return n;
+}
+
+void test_wait_until(u32 *var, u32 value)
+{
+	while (__atomic_load_n(var, __ATOMIC_SEQ_CST) < value)
+		cpu_relax();
 }

@@ -1,5 +1,6 @@
-/* mm/test_user.h - helpers for in-kernel tests that touch user memory of an
- * address space the calling kernel thread has loaded (kthread_use_mm).
+/* mm/test_user.h - helpers shared by the in-kernel mm tests: touching user
+ * memory of an address space (kthread_use_mm), counting what is free, and
+ * waiting for other CPUs.
  *
  * copy_from_user/copy_to_user alone show what the hardware does: they fail
  * on any fault, so a stale TLB entry is visible as a copy that succeeds.
@@ -23,5 +24,20 @@ int test_write_nofault(u64 addr, u64 v);
 int test_user_access(struct mm_struct *mm, u64 addr, void *buf, size_t n, bool write);
 int test_put_u64(struct mm_struct *mm, u64 addr, u64 v);
 int test_get_u64(struct mm_struct *mm, u64 addr, u64 *v);
+
+/* The same, borrowing mm for the one access (kthread_use_mm): the word at
+ * addr, or ~0 if it cannot be read; 0 or the fault's error. */
+u64 test_peek(struct mm_struct *mm, u64 addr);
+int test_poke(struct mm_struct *mm, u64 addr, u64 v);
+
+/* Free pages once RCU has freed the page tables queued for it and every
+ * CPU's slab caches are given back: what leak checks compare. Call from a
+ * test's own thread (it runs a function on every CPU). */
+u64 test_settled_free_pages(void);
+/* Slab objects handed out, all caches. */
+u64 test_slab_objects(void);
+
+/* Spin until *var >= value (counters other CPUs increment). */
+void test_wait_until(u32 *var, u32 value);
 
 #endif

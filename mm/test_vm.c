@@ -48,28 +48,6 @@ static u64 pte_of(struct mm_struct *mm, u64 addr)
 	return e ? *e : 0;
 }
 
-/* Free pages with this CPU's slab caches given back: what the leak checks
- * compare. */
-static u64 settled_free_pages(void)
-{
-	rcu_barrier();          /* page tables are freed after a grace period */
-	slab_flush_cpu();
-	slab_shrink();
-	return nr_free_pages();
-}
-
-/* Slab objects handed out, all caches. */
-static u64 slab_objects(void)
-{
-	u64 n = 0;
-	for (u32 i = 0; i < slab_nr_caches(); i++) {
-		struct slab_cache_info info;
-		slab_cache_info(i, &info);
-		n += info.objects_in_use;
-	}
-	return n;
-}
-
 /* The VMA layout as "start-end perms" in pages from BASE, comma separated. */
 static void layout(struct mm_struct *mm, char *out, size_t size)
 {
@@ -404,16 +382,16 @@ static void test_fork(struct ktest *t)
 static void test_no_leak(struct ktest *t)
 {
 	test_fork(t);                   /* warm the slab caches up */
-	u64 before = settled_free_pages();
-	u64 objects = slab_objects();
+	u64 before = test_settled_free_pages();
+	u64 objects = test_slab_objects();
 	s64 tables_before = vm_stat[NR_PAGETABLE];
 	test_fork(t);
 	test_zero_then_fresh(t);
 	test_madvise(t);
 	test_split_merge(t);
-	u64 after = settled_free_pages();       /* waits for the table frees */
+	u64 after = test_settled_free_pages();       /* waits for the table frees */
 	KTEST_EXPECT_EQ(t, vm_stat[NR_PAGETABLE], tables_before);
-	KTEST_EXPECT_EQ(t, slab_objects(), objects);
+	KTEST_EXPECT_EQ(t, test_slab_objects(), objects);
 	KTEST_EXPECT_EQ(t, after, before);
 }
 
@@ -433,7 +411,7 @@ static void test_fork_enomem(struct ktest *t)
 	struct mm_struct *child = NULL;
 	KTEST_ASSERT_EQ(t, mm_fork(parent, &child), 0);  /* warm-up */
 	mm_put(child);
-	u64 before = settled_free_pages();
+	u64 before = test_settled_free_pages();
 	u32 failures = 0, absorbed = 0;
 	for (u64 nth = 1; nth < 200; nth++) {
 		child = NULL;
@@ -450,19 +428,19 @@ static void test_fork_enomem(struct ktest *t)
 			 * slab refilled its per-CPU magazine from partial slabs):
 			 * fork rightly succeeded. It must still leak nothing. */
 			absorbed++;
-			if (!KTEST_EXPECT_EQ(t, settled_free_pages(), before))
+			if (!KTEST_EXPECT_EQ(t, test_settled_free_pages(), before))
 				break;
 			continue;
 		}
 		failures++;
 		KTEST_EXPECT_EQ(t, r, (u64)-ENOMEM);
-		if (!KTEST_EXPECT_EQ(t, settled_free_pages(), before))
+		if (!KTEST_EXPECT_EQ(t, test_settled_free_pages(), before))
 			break;
 	}
 	ktest_log(t, "fork failed cleanly at %u allocation points (%u failures absorbed by a fallback)",
 		  failures, absorbed);
 	KTEST_EXPECT_GT(t, failures, 3);
-	KTEST_EXPECT_EQ(t, settled_free_pages(), before);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
 	KTEST_EXPECT_EQ(t, parent->rss_pages, rss);
 	u64 v = 0;
 	kthread_use_mm(parent);
@@ -581,12 +559,6 @@ struct flush_ctx {
 	u32 errors, stale;
 };
 
-static void wait_until(u32 *var, u32 value)
-{
-	while (__atomic_load_n(var, __ATOMIC_SEQ_CST) < value)
-		cpu_relax();
-}
-
 static void flush_worker(void *arg)
 {
 	struct flush_ctx *c = arg;
@@ -597,29 +569,29 @@ static void flush_worker(void *arg)
 		if (put_u64(c->mm, BASE, 0x11) || put_u64(c->mm, BASE + P(1), 0x22))
 			c->errors++;
 		__atomic_store_n(&c->phase, 1, __ATOMIC_SEQ_CST);
-		wait_until(&c->ready, c->followers);
+		test_wait_until(&c->ready, c->followers);
 		/* Every follower now caches a writable translation of both
 		 * pages. Narrowing the rights must reach them... */
 		if (do_mprotect(c->mm, BASE, P(2), PROT_READ))
 			c->errors++;
 		__atomic_store_n(&c->phase, 2, __ATOMIC_SEQ_CST);
-		wait_until(&c->ready, 2 * c->followers);
+		test_wait_until(&c->ready, 2 * c->followers);
 		/* ...and so must removing them, before the pages are freed. */
 		if (do_munmap_range(c->mm, BASE, P(2)))
 			c->errors++;
 		__atomic_store_n(&c->phase, 3, __ATOMIC_SEQ_CST);
-		wait_until(&c->ready, 3 * c->followers);
+		test_wait_until(&c->ready, 3 * c->followers);
 	} else {
-		wait_until(&c->phase, 1);
+		test_wait_until(&c->phase, 1);
 		if (get_u64(c->mm, BASE, &v) || v != 0x11 || put_u64(c->mm, BASE + P(1) + 8 * cpu, cpu))
 			__atomic_add_fetch(&c->errors, 1, __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&c->ready, 1, __ATOMIC_SEQ_CST);
-		wait_until(&c->phase, 2);
+		test_wait_until(&c->phase, 2);
 		/* Plain copies: a stale writable TLB entry would let this through. */
 		if (copy_to_user(BASE + P(1) + 8 * cpu, &v, 8) == 0)
 			__atomic_add_fetch(&c->stale, 1, __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&c->ready, 1, __ATOMIC_SEQ_CST);
-		wait_until(&c->phase, 3);
+		test_wait_until(&c->phase, 3);
 		if (copy_from_user(&v, BASE, 8) == 0)
 			__atomic_add_fetch(&c->stale, 1, __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&c->ready, 1, __ATOMIC_SEQ_CST);
