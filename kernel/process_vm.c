@@ -22,39 +22,6 @@
 #include "mm/buddy.h"
 
 #define SYS_process_vm_readv 310
-#define UIO_MAXIOV 1024
-
-struct iovec_k {
-	u64 base;
-	s64 len;
-};
-
-/* Read a user iovec array into kernel memory: NULL with *err set. */
-static struct iovec_k *import_iovec(u64 uvec, u64 cnt, long *err)
-{
-	if (cnt > UIO_MAXIOV) {
-		*err = -EINVAL;
-		return NULL;
-	}
-	struct iovec_k *iov = kmalloc(cnt ? cnt * sizeof(*iov) : 1, GFP_KERNEL);
-	if (!iov) {
-		*err = -ENOMEM;
-		return NULL;
-	}
-	if (cnt && copy_from_user(iov, uvec, cnt * sizeof(*iov))) {
-		kfree(iov);
-		*err = -EFAULT;
-		return NULL;
-	}
-	for (u64 i = 0; i < cnt; i++)
-		if (iov[i].len < 0) {
-			kfree(iov);
-			*err = -EINVAL;
-			return NULL;
-		}
-	return iov;
-}
-
 /* Copy n bytes from buf to the local vector at (*li, *loff). false when a
  * local address faults. */
 static bool copy_to_local(const struct iovec_k *lv, u64 lcnt, u64 *li, u64 *loff,
@@ -103,8 +70,8 @@ static long sys_process_vm_readv(u64 upid, u64 lvec, u64 liovcnt, u64 rvec, u64 
 		err = -ENOMEM;
 		goto out;
 	}
-	for (u64 i = 0; i < liovcnt; i++)
-		local_room += (u64)lv[i].len;
+	for (u64 i = 0; i < liovcnt; i++)      /* saturating: lengths may be huge */
+		local_room = (u64)lv[i].len > ~0UL - local_room ? ~0UL : local_room + (u64)lv[i].len;
 	u64 li = 0, loff = 0;
 	for (u64 r = 0; r < riovcnt && !err && total < local_room; r++) {
 		u64 done = 0, len = MIN((u64)rv[r].len, local_room - total);

@@ -254,11 +254,6 @@ static long sys_pidfd_open(u64 upid, u64 flags)
  * another process only the non-destructive COLD, PAGEOUT, WILLNEED,
  * COLLAPSE; for the caller any advice, as Linux since 6.13). Returns the
  * bytes advised before the first failure, or that failure. */
-#define UIO_MAXIOV 1024
-struct iovec_k {
-	u64 base;
-	s64 len;
-};
 _Static_assert(sizeof(struct iovec_k) == sizeof(struct madvise_range), "iovec = madvise_range");
 
 static long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 flags)
@@ -266,22 +261,10 @@ static long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 f
 	struct process *p = current_proc();
 	if (flags != 0)
 		return -EINVAL;
-	if (vlen > UIO_MAXIOV)
-		return -EINVAL;
-	struct iovec_k *iov = NULL;
-	if (vlen) {
-		iov = kmalloc(vlen * sizeof(*iov), GFP_KERNEL);
-		if (!iov)
-			return -ENOMEM;
-		if (copy_from_user(iov, uvec, vlen * sizeof(*iov))) {
-			kfree(iov);
-			return -EFAULT;
-		}
-	}
 	long ret = 0;
-	for (u64 i = 0; i < vlen && !ret; i++)
-		if (iov[i].len < 0)
-			ret = -EINVAL;
+	struct iovec_k *iov = import_iovec(uvec, vlen, &ret);
+	if (!iov)
+		return ret;
 	u32 target = 0;
 	if (!ret) {
 		down_read(&p->files_sem);

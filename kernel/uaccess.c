@@ -1,5 +1,6 @@
 /* kernel/uaccess.c - see uaccess.h for the rules. */
 #include "kernel/uaccess.h"
+#include "mm/slab.h"
 #include "kernel/errno.h"
 #include "kernel/elf.h"
 
@@ -70,4 +71,29 @@ long strncpy_from_user(char *dst, u64 user_src, size_t size)
 	if (size)
 		dst[size - 1] = 0;
 	return -ENAMETOOLONG;
+}
+
+struct iovec_k *import_iovec(u64 uvec, u64 cnt, long *err)
+{
+	if (cnt > UIO_MAXIOV) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	struct iovec_k *iov = kmalloc(cnt ? cnt * sizeof(*iov) : 1, GFP_KERNEL);
+	if (!iov) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (cnt && copy_from_user(iov, uvec, cnt * sizeof(*iov))) {
+		kfree(iov);
+		*err = -EFAULT;
+		return NULL;
+	}
+	for (u64 i = 0; i < cnt; i++)
+		if (iov[i].len < 0) {
+			kfree(iov);
+			*err = -EINVAL;
+			return NULL;
+		}
+	return iov;
 }

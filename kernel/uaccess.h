@@ -24,6 +24,18 @@ long strncpy_from_user(char *dst, u64 user_src, size_t size);
 /* Is [addr, addr+n) entirely in the user half? */
 bool user_range_ok(u64 addr, size_t n);
 
+/* A user struct iovec, and Linux's limit on how many a call may pass. */
+#define UIO_MAXIOV 1024
+struct iovec_k {
+	u64 base;
+	s64 len;
+};
+/* Copy a user iovec array of cnt entries into a kmalloc'ed array (kfree
+ * it). NULL with *err set: -EINVAL for more than UIO_MAXIOV entries or a
+ * negative length, -EFAULT for an unreadable array, -ENOMEM. Linux's checks
+ * in Linux's order (import_iovec). */
+struct iovec_k *import_iovec(u64 uvec, u64 cnt, long *err);
+
 /* Set once at boot when the CPU has SMAP (mm/ enables CR4.SMAP). */
 extern bool cpu_has_smap;
 

@@ -34,6 +34,7 @@ extern struct cow_stats cow_stats;
 /* "fork_debug_skip_flush": fork does not flush the parent's TLBs after
  * write-protecting it - the bug the cow suite must catch. */
 extern bool fork_debug_skip_flush;
+void fork_debug_init(void);     /* mm/mm_struct.c: reads the command line */
 
 /* Resolve one access at addr in vma as a fault would (flags: FAULT_*).
  * Caller holds mmap_lock for read and has checked the VMA's rights. */

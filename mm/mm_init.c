@@ -15,6 +15,7 @@
 #include "mm/paging.h"
 #include "mm/slab.h"
 #include "mm/fault_inject.h"
+#include "mm/fault.h"
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
 #include "arch/x86_64/cpu.h"
@@ -58,6 +59,7 @@ void mm_init(void)
 	slab_init();
 	/* Last: injected failures count from here, so boot itself is spared. */
 	fail_page_alloc_init();
+	fork_debug_init();
 
 	mm_boot_free_pages = nr_free_pages();
 	pr_info("mm: %lu MiB of RAM managed, %lu MiB free; %lu page descriptors "

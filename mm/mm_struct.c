@@ -15,6 +15,7 @@
 #include "kernel/string.h"
 #include "kernel/errno.h"
 #include "kernel/printk.h"
+#include "kernel/cmdline.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/cpu.h"
 #include "mm/tlbflush.h"
@@ -23,8 +24,16 @@
 
 struct page *zero_page;
 /* Negative control (docs/cow.md): "fork_debug_skip_flush" on the command
- * line skips the flush above; the cow suite's fork_while_writing must fail. */
+ * line skips fork's flush of the parent; the cow suite's fork_while_writing
+ * must fail. */
 bool fork_debug_skip_flush;
+
+void fork_debug_init(void)
+{
+	fork_debug_skip_flush = cmdline_has("fork_debug_skip_flush");
+	if (fork_debug_skip_flush)
+		printk(KERN_WARNING "mm: fork_debug_skip_flush: fork does NOT flush the parent's TLBs (negative control)\n");
+}
 
 void zero_page_init(void)
 {

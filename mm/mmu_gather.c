@@ -6,7 +6,6 @@
 #include "mm/tlbflush.h"
 #include "mm/paging.h"
 #include "mm/buddy.h"
-#include "mm/fault.h"            /* fork_debug_skip_flush */
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
 #include "kernel/trace.h"
@@ -266,9 +265,6 @@ void tlb_finish_mmu(struct mmu_gather *tlb)
 
 void mmu_gather_init(void)
 {
-	fork_debug_skip_flush = cmdline_has("fork_debug_skip_flush");
-	if (fork_debug_skip_flush)
-		printk(KERN_WARNING "mm: fork_debug_skip_flush: fork does NOT flush the parent's TLBs (negative control)\n");
 	tlb_debug_free_before_flush = cmdline_has("tlb_debug_free_before_flush");
 	tlb_debug_free_tables_now = cmdline_has("tlb_debug_free_tables_now");
 	if (tlb_debug_free_before_flush)

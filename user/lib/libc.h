@@ -11,5 +11,6 @@
 #include "thread.h"
 #include "ktap.h"
 #include "proc.h"
+#include "stats.h"
 
 #endif

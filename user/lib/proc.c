@@ -72,3 +72,29 @@ long proc_field(const char *path, const char *key)
 	}
 	return -1;
 }
+
+bool text_counter(const char *text, const char *name, u64 *value)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = text; p && *p;) {
+		if (!strncmp(p, name, len) && p[len] == ' ') {
+			*value = strtoul(p + len + 1, NULL, 10);
+			return true;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+long proc_counter(const char *path, const char *name)
+{
+	static char buf[16 * 1024];
+	u64 v;
+
+	if (read_file(path, buf, sizeof(buf)) < 0 || !text_counter(buf, name, &v))
+		return -1;
+	return (long)v;
+}

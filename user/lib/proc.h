@@ -2,7 +2,8 @@
  *
  * /proc/self/maps lines look like
  *     7f0000000000-7f0000004000 rw-p 00000000 00:00 0        [heap]
- * and /proc/self/status and /proc/meminfo have "Name:   value kB" lines.
+ * /proc/self/status and /proc/meminfo have "Name:   value kB" lines, and
+ * /proc/vmstat "name value" lines.
  */
 #ifndef USER_PROC_H
 #define USER_PROC_H
@@ -23,5 +24,11 @@ int read_maps(struct map_entry *out, int max);
 
 /* The value of "key:" in a status-style file (in kB for sizes), or -1. */
 long proc_field(const char *path, const char *key);
+
+/* "name value" lines, as in /proc/vmstat and /proc/self/tlbstat: the value
+ * of name in text (true) or false when no line has it; proc_counter reads
+ * the file first and returns the value or -1. */
+bool text_counter(const char *text, const char *name, u64 *value);
+long proc_counter(const char *path, const char *name);
 
 #endif

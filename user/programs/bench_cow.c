@@ -54,26 +54,11 @@ static char vmstat_buf[32 * 1024];
 
 static void read_counters(struct counters *c)
 {
-	const char *p = vmstat_buf;
-
 	memset(c, 0, sizeof(*c));
 	if (read_file("/proc/vmstat", vmstat_buf, sizeof(vmstat_buf)) < 0)
 		return;
-	while (*p) {
-		const char *eol = strchr(p, '\n');
-
-		for (int i = 0; i < NCOUNTERS; i++) {
-			size_t len = strlen(counter_names[i]);
-
-			if (!strncmp(p, counter_names[i], len) && p[len] == ' ') {
-				c->value[i] = strtoul(p + len, NULL, 10);
-				c->have[i] = true;
-			}
-		}
-		if (!eol)
-			break;
-		p = eol + 1;
-	}
+	for (int i = 0; i < NCOUNTERS; i++)
+		c->have[i] = text_counter(vmstat_buf, counter_names[i], &c->value[i]);
 }
 
 /* "total/ops" with two decimals, or "n/a" when the counter is missing. */
@@ -118,17 +103,6 @@ static struct result results[NRESULTS] = {
 	[R_FORK_16M_WAIT]   = { .name = "fork+exit+wait, 16 MiB populated", .unit = "fork" },
 };
 
-static void sort(u64 *a, int n)
-{
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && a[j - 1] > a[j]; j--) {
-			u64 t = a[j];
-
-			a[j] = a[j - 1];
-			a[j - 1] = t;
-		}
-}
-
 static void add_sample(struct result *r, u64 cycles)
 {
 	if (r->n < FORK_REPS)
@@ -154,7 +128,7 @@ static void finish(struct result *r)
 
 	if (!r->n)
 		return;
-	sort(r->cycles, r->n);
+	sort_u64(r->cycles, r->n);
 	r->min = r->cycles[0];
 	r->median = r->cycles[r->n / 2];
 	for (int i = 0; i < NCOUNTERS; i++)

@@ -43,18 +43,6 @@ static const int vlens[] = { 1, 2, 4, 16, 64, 1024 };
 static struct iovec pieces[NPIECES];
 static bool use_madvise;	/* this kernel refuses DONTNEED in process_madvise */
 
-static u64 median(u64 *v, int n)
-{
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			u64 t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return v[n / 2];
-}
-
 /* --- helpers spinning on the other CPUs --- */
 
 struct spinner {
@@ -108,20 +96,6 @@ static bool stop_helpers(int n)
 
 /* --- counters --- */
 
-/* A "name value" line of /proc/self/tlbstat, or -1 (not Pagoda). */
-static long tlbstat(const char *name)
-{
-	static char buf[2048];
-	size_t len = strlen(name);
-
-	if (read_file("/proc/self/tlbstat", buf, sizeof(buf)) < 0)
-		return -1;
-	for (const char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
-		if (!strncmp(p, name, len) && p[len] == ' ')
-			return (long)strtoul(p + len + 1, NULL, 10);
-	return -1;
-}
-
 /* --- latency --- */
 
 /* Zap the region's pieces VLEN at a time; returns false if a call failed. */
@@ -151,22 +125,22 @@ static bool latency(int pidfd, u8 *r)
 		size_t calls = NPIECES / vlen;
 		u64 cyc[REPS];
 		long flush = 0, recv = 0;
-		bool ok = true, counters = tlbstat("nr_tlb_remote_flush") >= 0;
+		bool ok = true, counters = proc_counter("/proc/self/tlbstat", "nr_tlb_remote_flush") >= 0;
 
 		for (int rep = 0; rep < REPS; rep++) {
 			for (size_t i = 0; i < NPIECES; i++)
 				r[i * PAGE_SIZE] = (u8)(1 + rep);
-			long f0 = tlbstat("nr_tlb_remote_flush");
-			long g0 = tlbstat("nr_tlb_remote_flush_received");
+			long f0 = proc_counter("/proc/self/tlbstat", "nr_tlb_remote_flush");
+			long g0 = proc_counter("/proc/self/tlbstat", "nr_tlb_remote_flush_received");
 			u64 t0 = rdtsc();
 			ok &= zap_all(pidfd, vlen);
 			cyc[rep] = rdtsc() - t0;
-			flush += tlbstat("nr_tlb_remote_flush") - f0;
-			recv += tlbstat("nr_tlb_remote_flush_received") - g0;
+			flush += proc_counter("/proc/self/tlbstat", "nr_tlb_remote_flush") - f0;
+			recv += proc_counter("/proc/self/tlbstat", "nr_tlb_remote_flush_received") - g0;
 			for (size_t i = 0; i < NPIECES; i += 61)
 				ok &= r[i * PAGE_SIZE] == 0;
 		}
-		u64 m = median(cyc, REPS);
+		u64 m = median_u64(cyc, REPS);
 		char fl[32] = "-", rc[32] = "-";
 		if (counters) {
 			snprintf(fl, sizeof(fl), "%lu.%02lu", (unsigned long)(flush / REPS / calls),

@@ -161,17 +161,6 @@ static long worker_main(void *arg)
 	return 0;
 }
 
-static void sort(u64 *v, int n)
-{
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			u64 t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-}
-
 /* Median and minimum over all repetitions of all threads. */
 static void report(enum bench b, const char *who, struct result *res, int nres)
 {
@@ -188,8 +177,8 @@ static void report(enum bench b, const char *who, struct result *res, int nres)
 		ktap_diag("%-20s %-14s no result", bench_names[b], who);
 		return;
 	}
-	sort(cyc, n);
-	sort(ns, n);
+	sort_u64(cyc, n);
+	sort_u64(ns, n);
 	ktap_diag("%-20s %-14s median %7lu cycles/%s (min %7lu), median %6lu ns",
 		  bench_names[b], who, cyc[n / 2], bench_units[b], cyc[0], ns[n / 2]);
 }

@@ -23,18 +23,6 @@
 #define HUGE (2UL << 20)
 #define REPS 7
 
-static u64 median(u64 *v, int n)
-{
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			u64 t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return v[n / 2];
-}
-
 static int madvise_errno;
 
 /* A fresh 16 MiB region at a 2 MiB boundary, with the advice given. */
@@ -141,9 +129,9 @@ static void run(int advice, struct figures *f)
 		f->ok &= check(r, 2);
 		munmap(r, REGION);
 	}
-	f->read_then_write = median(rtw, REPS) / (REGION / HUGE);
-	f->first_write = median(fw, REPS) / (REGION / HUGE);
-	f->fork = median(fk, REPS);
+	f->read_then_write = median_u64(rtw, REPS) / (REGION / HUGE);
+	f->first_write = median_u64(fw, REPS) / (REGION / HUGE);
+	f->fork = median_u64(fk, REPS);
 }
 
 int main(void)

@@ -113,25 +113,10 @@ static bool is_digit(char c)
 /* "name value" lines of /proc/vmstat. */
 static void read_vmstat(struct counters *c)
 {
-	const char *p = proc_buf;
-
 	if (read_file("/proc/vmstat", proc_buf, sizeof(proc_buf)) < 0)
 		return;
-	while (*p) {
-		const char *eol = strchr(p, '\n');
-
-		for (int i = 0; i < C_IRQ_TLB; i++) {
-			size_t len = strlen(counter_names[i]);
-
-			if (!strncmp(p, counter_names[i], len) && p[len] == ' ') {
-				c->value[i] = strtoul(p + len, NULL, 10);
-				c->have[i] = true;
-			}
-		}
-		if (!eol)
-			break;
-		p = eol + 1;
-	}
+	for (int i = 0; i < C_IRQ_TLB; i++)
+		c->have[i] = text_counter(proc_buf, counter_names[i], &c->value[i]);
 }
 
 /* Linux's /proc/interrupts line "       TLB:   12   34   TLB shootdowns":
@@ -234,17 +219,6 @@ struct result {
 	char ipis[16];		/* per op, for the summary */
 };
 
-static void sort(u64 *v, int n)
-{
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			u64 t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-}
-
 static void *map_pages(void *hint, size_t len, int extra_flags)
 {
 	void *p = mmap(hint, len, PROT_READ | PROT_WRITE,
@@ -337,7 +311,7 @@ static bool measure(u8 *base, int npages, int reps, struct result *res)
 		ok = false;
 	}
 
-	sort(cycles, n);
+	sort_u64(cycles, n);
 	res->min = cycles[0];
 	res->median = cycles[n / 2];
 	res->mean = sum / (u64)n;

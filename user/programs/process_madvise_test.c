@@ -139,20 +139,6 @@ static long spin_main(void *arg)
 	return 1;
 }
 
-/* A "name value" line of /proc/self/tlbstat, or -1. */
-static long tlbstat(const char *name)
-{
-	static char buf[2048];
-	size_t len = strlen(name);
-
-	if (read_file("/proc/self/tlbstat", buf, sizeof(buf)) < 0)
-		return -1;
-	for (const char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
-		if (!strncmp(p, name, len) && p[len] == ' ')
-			return (long)strtoul(p + len + 1, NULL, 10);
-	return -1;
-}
-
 static void one_flush(int pidfd)
 {
 	int n = online_cpus();
@@ -160,7 +146,7 @@ static void one_flush(int pidfd)
 		ktap_skip("one CPU: no remote CPU to flush", "one remote flush for %d ranges", NRANGES);
 		return;
 	}
-	if (tlbstat("nr_tlb_remote_flush") < 0) {
+	if (proc_counter("/proc/self/tlbstat", "nr_tlb_remote_flush") < 0) {
 		ktap_skip("no /proc/self/tlbstat (Pagoda's own)", "one remote flush for %d ranges",
 			  NRANGES);
 		return;
@@ -186,9 +172,9 @@ static void one_flush(int pidfd)
 			ok = now_ns() < deadline && READ_ONCE(t[i]->tid) != 0;
 			sched_yield();
 		}
-	long before = tlbstat("nr_tlb_remote_flush");
+	long before = proc_counter("/proc/self/tlbstat", "nr_tlb_remote_flush");
 	long r = ok ? pmadv(pidfd, vec, NRANGES, MADV_DONTNEED, 0) : -1;
-	long after = tlbstat("nr_tlb_remote_flush");
+	long after = proc_counter("/proc/self/tlbstat", "nr_tlb_remote_flush");
 	WRITE_ONCE(spinners_stop, 1);
 	for (int i = 1; i < n; i++)
 		if (t[i] && thread_join(t[i]) != 1)
