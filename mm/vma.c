@@ -58,6 +58,7 @@ struct vm_area *vma_alloc(u64 start, u64 end, u32 flags)
 	v->flags = flags;
 	v->shared = NULL;
 	v->pgoff = 0;
+	v->uffd_ctx = NULL;
 	return v;
 }
 
@@ -125,6 +126,7 @@ int vma_split(struct vma_set *s, u32 i, u64 addr)
 		hi->pgoff = old->pgoff + (addr - old->start) / PAGE_SIZE;
 		shared_anon_get(hi->shared);
 	}
+	hi->uffd_ctx = old->uffd_ctx;
 	old->end = addr;
 	insert_at(s, i + 1, hi);
 	return 0;
@@ -132,7 +134,8 @@ int vma_split(struct vma_set *s, u32 i, u64 addr)
 
 bool vma_can_merge(const struct vm_area *a, const struct vm_area *b)
 {
-	if (a->end != b->start || a->flags != b->flags || a->shared != b->shared)
+	if (a->end != b->start || a->flags != b->flags || a->shared != b->shared ||
+	    a->uffd_ctx != b->uffd_ctx)
 		return false;
 	/* Pieces of one shared object merge only where the pages line up
 	 * (a split undone); two different objects never do. */

@@ -33,12 +33,15 @@
 #define MAX_VMAS 65530          /* Linux's default vm.max_map_count */
 
 struct shared_anon;
+struct userfaultfd_ctx;
 
 struct vm_area {
 	u64 start, end;                 /* [start, end), page-aligned */
 	u32 flags;                      /* VM_* */
 	struct shared_anon *shared;     /* VM_SHARED: the page owner, else NULL */
 	u64 pgoff;                      /* VM_SHARED: object page backing start */
+	struct userfaultfd_ctx *uffd_ctx; /* VM_UFFD_*: the registered context
+					   * (mm/userfaultfd.h), else NULL */
 };
 
 struct vma_set {

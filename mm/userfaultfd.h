@@ -1,0 +1,84 @@
+/* mm/userfaultfd.h - the memory manager's side of userfaultfd
+ * (docs/userfaultfd.md), and the seam between it and the file side.
+ *
+ * Two halves:
+ *   kernel/userfaultfd.c - the file: userfaultfd(2), the context, the
+ *                          ioctls, the queue of fault messages, read/poll,
+ *                          the faulting threads that sleep until woken.
+ *   mm/userfaultfd.c     - the page tables: registering ranges on VMAs, the
+ *                          write-protect bit and markers, write-protecting a
+ *                          range under one mmu_gather, resolving async faults.
+ * mm/fault.c calls handle_userfault() (file side) when a fault must go to the
+ * handler; the file side calls the uffd_* functions below (mm side).
+ *
+ * Page-table encoding (x86 software bits, as Linux):
+ *   PTE_UFFD_WP (bit 10) on a present entry: write-protected for userfaultfd.
+ *     Setting it always clears PTE_W; a write fault on such an entry in a
+ *     VM_UFFD_WP VMA goes to the handler (sync) or clears the bit (async).
+ *   A marker: an entry that is exactly PTE_UFFD_WP (not present, no page):
+ *     "empty, but write-protected" (UFFD_FEATURE_WP_UNPOPULATED). A read of
+ *     it maps the zero page keeping the bit; a write faults like above.
+ *   On a huge PMD the same bit 10 means the same for the whole 2 MiB.
+ *
+ * Locking: VMA flags and vma->uffd_ctx change under mmap_lock for write; the
+ * bits in the entries under the page-table locks (mm/pgtable.h). The file side
+ * never touches page tables.
+ */
+#ifndef PAGODA_MM_USERFAULTFD_H
+#define PAGODA_MM_USERFAULTFD_H
+
+#include "kernel/types.h"
+
+struct mm_struct;
+struct vm_area;
+struct userfaultfd_ctx;         /* kernel/userfaultfd.c */
+
+/* VMA flags (mm/mm.h VM_*): registered for missing faults / for WP. */
+#define VM_UFFD_MISSING 0x1000
+#define VM_UFFD_WP      0x2000
+
+/* Reasons passed to handle_userfault(): the flags of struct uffd_msg's
+ * pagefault event (Linux uapi UFFD_PAGEFAULT_FLAG_*). */
+#define UFFD_REASON_WRITE 0x1   /* the access was a write */
+#define UFFD_REASON_WP    0x2   /* it hit a write-protected entry */
+
+/* --- file side (kernel/userfaultfd.c) ---------------------------------- */
+
+/* The features the context's UFFDIO_API negotiated (UFFD_FEATURE_* bits). */
+u64 uffd_ctx_features(const struct userfaultfd_ctx *ctx);
+
+/* A fault at addr in vma (registered with vma->uffd_ctx) must go to the
+ * handler. Called from handle_mm_fault with mmap_lock held for read; queues
+ * a message, wakes readers, RELEASES mmap_lock and sleeps until a
+ * UFFDIO_WRITEPROTECT/WAKE/COPY/ZEROPAGE covering addr wakes it, the context
+ * is released, or the process is being killed. Returns with mmap_lock
+ * released; the caller then returns 0 so the access is retried. */
+void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 reason);
+
+/* --- mm side (mm/userfaultfd.c) ---------------------------------------- */
+
+/* UFFDIO_REGISTER: mark every VMA in [start, end) with vm_flags
+ * (VM_UFFD_MISSING and/or VM_UFFD_WP) and ctx, splitting VMAs at the ends.
+ * Takes mmap_lock for write. 0, or -EINVAL (no VMA in the range, or one
+ * that cannot be registered: not private anonymous), -EBUSY (registered
+ * with another context), -ENOMEM. */
+int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
+			u64 start, u64 end, u32 vm_flags);
+
+/* UFFDIO_UNREGISTER: clear the registration of [start, end), dropping any
+ * write protection left in the entries. Same errors. */
+int uffd_unregister_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
+			  u64 start, u64 end);
+
+/* The context is going away (last close): unregister every VMA of mm that
+ * points at it. */
+void uffd_release_mm(struct mm_struct *mm, struct userfaultfd_ctx *ctx);
+
+/* UFFDIO_WRITEPROTECT: set (wp) or clear the protection of [start, end),
+ * all of which must be registered with VM_UFFD_WP (else -ENOENT). With
+ * markers (the context negotiated WP_UNPOPULATED), empty entries get a
+ * marker when protecting. One mmu_gather, one TLB flush. Takes mmap_lock for
+ * read. 0 or -errno. The caller wakes faulters afterwards. */
+int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp);
+
+#endif
