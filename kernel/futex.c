@@ -180,12 +180,11 @@ static int shared_futex_check(struct mm_struct *mm, u64 uaddr)
 		return -EFAULT;
 	int err = 0;
 	down_read(&mm->mmap_lock);
-	/* page_table_lock: a zap beside us may free the table (pgtable.c). */
-	spin_lock(&mm->page_table_lock);
+	/* A snapshot is enough: is it the zero page? (pgtable_leaf reads
+	 * under RCU, so a zap beside us cannot free the table under it.) */
 	u64 pte = pgtable_leaf(mm, uaddr);
 	if (pte_present(pte) && pte_page(pte) == zero_page)
 		err = -EFAULT;
-	spin_unlock(&mm->page_table_lock);
 	up_read(&mm->mmap_lock);
 	return err;
 }

@@ -88,3 +88,55 @@ bool spin_is_held_by_me(spinlock_t *l)
 {
 	return READ_ONCE(l->locked) && l->owner_cpu == (s32)smp_processor_id();
 }
+
+/* --- word locks (spinlock.h) --- */
+
+static u64 word_contended[MAX_CPUS];
+
+static u32 cmpxchg32(u32 *p, u32 old, u32 new)
+{
+	__atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+	return old;     /* the value found: == old when we swapped */
+}
+
+bool word_trylock(u32 *w)
+{
+	u32 me = smp_processor_id() + 1;
+	u32 found = cmpxchg32(w, 0, me);
+	if (found == me)
+		panic("word lock %p: recursive lock on CPU %u", (void *)w, me - 1);
+	if (found != 0)
+		return false;
+	this_cpu()->locks_held++;
+	return true;
+}
+
+void word_lock(u32 *w)
+{
+	if (word_trylock(w))
+		return;
+	word_contended[smp_processor_id()]++;
+	do {
+		while (READ_ONCE(*w))
+			cpu_relax();
+	} while (!word_trylock(w));
+}
+
+void word_unlock(u32 *w)
+{
+	u32 me = smp_processor_id() + 1;
+	if (READ_ONCE(*w) != me)
+		panic("word lock %p: unlocked by CPU %u but held by %d", (void *)w, me - 1,
+		      (int)READ_ONCE(*w) - 1);
+	this_cpu()->locks_held--;
+	barrier();
+	WRITE_ONCE(*w, 0);      /* a plain store releases on x86 (see spin_unlock) */
+}
+
+u64 word_lock_contended(void)
+{
+	u64 sum = 0;
+	for (u32 c = 0; c < MAX_CPUS; c++)
+		sum += READ_ONCE(word_contended[c]);
+	return sum;
+}

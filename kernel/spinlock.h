@@ -38,4 +38,15 @@ u64 spin_lock_irqsave(spinlock_t *l);
 void spin_unlock_irqrestore(spinlock_t *l, u64 flags);
 bool spin_is_held_by_me(spinlock_t *l);
 
+/* A lock in one 32-bit word, for objects with no room for a spinlock_t: a
+ * page table's lock lives in its struct page (mm/pgtable.h), and struct page
+ * is 32 bytes. The word is 0 when free, the holder's CPU number + 1 when
+ * held. Same checks as above (recursion, unlock by another CPU, sleeping
+ * while held), except the interrupt one: never take a word lock in an
+ * interrupt handler. Contention is counted per CPU (word_lock_contended). */
+void word_lock(u32 *w);
+bool word_trylock(u32 *w);
+void word_unlock(u32 *w);
+u64 word_lock_contended(void);  /* summed over every CPU */
+
 #endif

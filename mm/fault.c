@@ -21,8 +21,8 @@
  *   unshare (FAULT_UNSHARE)        -> the same copy, but mapped read-only: a
  *                                     private copy for a read-only pin;
  *   shared VMA                     -> the shared object's page, read or write.
- * Pages are allocated (and filled) before page_table_lock is taken; under it
- * the PTE is read again, and if another CPU resolved the same fault
+ * Pages are allocated (and filled) before the PTE lock is taken (the lock of
+ * this one PTE table: mm/pgtable.h); under it the PTE is read again, and if another CPU resolved the same fault
  * meanwhile our page is dropped and the instruction simply retries. The
  * filling stores come before the PTE store that publishes the page (a
  * release store: on x86 stores are not reordered with stores anyway).
@@ -86,16 +86,11 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 			return r;
 	}
 	addr &= PAGE_MASK;
-	spin_lock(&mm->page_table_lock);
-	u64 *e = pgtable_walk_alloc(mm, addr, 1);
-	if (!e) {
-		/* Out of memory - or another thread mapped a huge PMD here
-		 * since we looked: then retry the access. */
-		u64 *pmd = pgtable_walk(mm, addr, 2);
-		bool huge = pmd && pmd_huge(pte_read(pmd));
-		spin_unlock(&mm->page_table_lock);
-		return huge ? 0 : -ENOMEM;
-	}
+	u32 *ptl;
+	int err;
+	u64 *e = pte_alloc_map_lock(mm, addr, &ptl, &err);
+	if (!e)
+		return err;     /* -ENOMEM, or 0: a huge PMD appeared, retry */
 	u64 old = pte_read(e);
 	if (pte_mapped(old)) {
 		bool real = !pte_special(old);
@@ -104,11 +99,11 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 			if (exclusive || !real) {
 				/* Already ours (or the zero page, which a read-only
 				 * pin may share: it never changes). */
-				spin_unlock(&mm->page_table_lock);
+				pte_unmap_unlock(ptl);
 				return 0;
 			}
 		} else if ((!write || pte_write(old)) && (real || !need_page)) {
-			spin_unlock(&mm->page_table_lock);
+			pte_unmap_unlock(ptl);
 			return 0;       /* already done (another CPU, or spurious) */
 		} else if (exclusive) {
 			/* Our own page mapped read-only in a writable VMA (after
@@ -117,7 +112,7 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 			if (!shared)
 				cow_count(&cow_stats.reuse);
 			pte_set(e, old | PTE_W);
-			spin_unlock(&mm->page_table_lock);
+			pte_unmap_unlock(ptl);
 			return 0;
 		}
 		if (real) {
@@ -128,7 +123,7 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 		}
 		/* The zero page, or a page shared with another mm: below. */
 	}
-	spin_unlock(&mm->page_table_lock);
+	pte_unmap_unlock(ptl);
 
 	struct page *page = NULL;
 	if (shared) {
@@ -150,19 +145,21 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 		page->flags |= PG_anon | PG_exclusive;
 	}
 
-	spin_lock(&mm->page_table_lock);
-	/* MADV_DONTNEED runs under mmap_lock for read, like this fault, and
-	 * frees page tables it empties (pgtable.c): if ours went meanwhile,
-	 * e points into a freed table - do not touch it, retry the access. */
-	u64 *again = pgtable_walk(mm, addr, 1);
-	u64 now = again == e ? pte_read(e) : ~old;
+	/* Look again, locked. MADV_DONTNEED runs under mmap_lock for read,
+	 * like this fault, and may have freed our page table meanwhile (empty
+	 * tables are reclaimed: pgtable.c); then e points into a freed table
+	 * and must not be touched. Whatever table maps addr now, we go on only
+	 * if its entry still says what we saw. */
+	e = pte_alloc_map_lock(mm, addr, &ptl, &err);
+	u64 now = e ? pte_read(e) : ~old;
 	if ((now & ~PTE_AD) != (old & ~PTE_AD)) {
-		spin_unlock(&mm->page_table_lock);
+		if (e)
+			pte_unmap_unlock(ptl);
 		if (page)
 			put_page(page);
 		if (old_page)
 			put_page(old_page);
-		return 0;               /* changed under us: retry the access */
+		return e || !err ? 0 : err;     /* changed under us: retry the access */
 	}
 	if (pte_mapped(now)) {
 		/* Replacing a mapping: unhook, flush, then map the new page. */
@@ -176,7 +173,7 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 		bool w = !(flags & FAULT_UNSHARE) || pte_write(now);
 		pte = mk_pte(page_to_phys(page), vma->flags, w);
 		if (!old_page)
-			mm->rss_pages++;        /* a COW copy replaces a counted page */
+			mm_add_rss(mm, 1);        /* a COW copy replaces a counted page */
 	} else {
 		pte = mk_pte(page_to_phys(zero_page), vma->flags, false) | PTE_SPECIAL;
 	}
@@ -188,7 +185,7 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 		put_page(old_page);     /* the old PTE's reference */
 		cow_count(flags & FAULT_UNSHARE ? &cow_stats.unshare : &cow_stats.copy);
 	}
-	spin_unlock(&mm->page_table_lock);
+	pte_unmap_unlock(ptl);
 	if (old_page)
 		put_page(old_page);     /* ours, taken for the copy */
 	return 0;

@@ -10,7 +10,7 @@
  * change or take back, yet must not gain the right to write.
  *
  * Locking: as handle_mm_fault - mmap_lock for read (taken here by
- * mm_unshare_page), page_table_lock inside.
+ * mm_unshare_page), the page-table locks inside (mm/pgtable.h).
  */
 #ifndef PAGODA_MM_FAULT_H
 #define PAGODA_MM_FAULT_H

@@ -29,35 +29,44 @@ struct page *pin_user_page(struct mm_struct *mm, u64 addr, bool write)
 	/* Fault, then look; another CPU may undo our work in between (a
 	 * fork write-protecting again), so try a few times. */
 	for (int tries = 0; tries < 8 && !page; tries++) {
-		spin_lock(&mm->page_table_lock);
-		u64 *pe = pgtable_walk(mm, addr, 1);
-		u64 e = pe ? pte_read(pe) : 0;
 		u32 need = 0;
-		u64 *pmd = pe ? NULL : pgtable_walk(mm, addr, 2);
-		if (pmd && pmd_huge(pte_read(pmd))) {
-			/* A huge PMD: the 4 KiB page inside it, or a fault
-			 * (which splits it where a private copy is needed). */
-			u64 h = pte_read(pmd);
-			struct page *sub = pte_page(h) + ((addr & ~HPAGE_MASK) >> PAGE_SHIFT);
-			if (write && !pte_write(h))
+		u32 *ptl;
+		u64 *pe = pte_offset_map_lock(mm, addr, &ptl);
+		if (pe) {
+			/* Under the PTE lock: the page cannot go between our
+			 * look and our reference. */
+			u64 e = pte_read(pe);
+			if (!pte_present(e))
+				need = write ? FAULT_WRITE : 0;
+			else if (write && !pte_write(e))
+				need = FAULT_WRITE;
+			else if (!write && must_unshare(vma, e))
+				need = FAULT_UNSHARE;
+			else {
+				page = pte_page(e);
+				get_page(page);
+			}
+			pte_unmap_unlock(ptl);
+		} else {
+			/* No PTE table: a huge PMD (under the PMD lock), or
+			 * nothing yet. */
+			spin_lock(&mm->page_table_lock);
+			u64 *pmd = pgtable_walk(mm, addr, 2);
+			u64 h = pmd ? pte_read(pmd) : 0;
+			if (!pmd_huge(h))
+				need = write ? FAULT_WRITE : 0;
+			else if (write && !pte_write(h))
 				need = FAULT_WRITE;
 			else if (!write && must_unshare(vma, h))
 				need = FAULT_UNSHARE;
 			else {
-				page = sub;
+				/* The 4 KiB page inside it; a fault splits it
+				 * where a private copy is needed. */
+				page = pte_page(h) + ((addr & ~HPAGE_MASK) >> PAGE_SHIFT);
 				get_page(page);
 			}
-		} else if (!pte_present(e))
-			need = write ? FAULT_WRITE : 0;
-		else if (write && !pte_write(e))
-			need = FAULT_WRITE;
-		else if (!write && must_unshare(vma, e))
-			need = FAULT_UNSHARE;
-		else {
-			page = pte_page(e);
-			get_page(page);
+			spin_unlock(&mm->page_table_lock);
 		}
-		spin_unlock(&mm->page_table_lock);
 		if (!page && mm_fault_in(mm, vma, addr, need))
 			break;
 	}

@@ -163,6 +163,7 @@ void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr)
 
 void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
 {
+	spin_lock(&mm->page_table_lock);
 	for (u64 a = start & HPAGE_MASK; a < end;) {
 		u64 next = a + HPAGE_SIZE;
 		u64 *pmd = pmd_lookup(mm, a, &next);
@@ -173,7 +174,7 @@ void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *
 				tlb_track_range(tlb, a, HPAGE_SIZE, 2);
 				free_deposited_table(mm);
 				if (!(v & PTE_SPECIAL)) {
-					mm->rss_pages -= HPAGE_NR;
+					mm_add_rss(mm, -HPAGE_NR);
 					stat_inc(NR_ANON_THPS, -1);
 					/* One reference, one map count: on the head. */
 					if (tlb_remove_page(tlb, pte_page(v)))
@@ -185,11 +186,13 @@ void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *
 		}
 		a = next;
 	}
+	spin_unlock(&mm->page_table_lock);
 }
 
 void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 		      struct mmu_gather *tlb)
 {
+	spin_lock(&mm->page_table_lock);
 	for (u64 a = start & HPAGE_MASK; a < end;) {
 		u64 next = a + HPAGE_SIZE;
 		u64 *pmd = pmd_lookup(mm, a, &next);
@@ -210,6 +213,7 @@ void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 		}
 		a = next;
 	}
+	spin_unlock(&mm->page_table_lock);
 }
 
 int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
@@ -232,7 +236,7 @@ int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
 				__atomic_and_fetch(&head->flags, ~PG_exclusive, __ATOMIC_RELAXED);
 				get_page(head);
 				__atomic_add_fetch(&head->mapcount, 1, __ATOMIC_RELAXED);
-				child->rss_pages += HPAGE_NR;
+				mm_add_rss(child, HPAGE_NR);
 				stat_inc(NR_ANON_THPS, 1);
 			}
 			pte_set(cpmd, v & ~(PTE_A | PTE_D));
@@ -264,7 +268,7 @@ static void map_thp(struct mm_struct *mm, struct vm_area *vma, u64 *pmd, u64 had
 		flush_tlb_mm_range(mm, haddr, haddr + HPAGE_SIZE, HPAGE_SHIFT, false);
 	}
 	__atomic_store_n(&page->mapcount, 1, __ATOMIC_RELAXED);
-	mm->rss_pages += HPAGE_NR;
+	mm_add_rss(mm, HPAGE_NR);
 	pte_set(pmd, mk_pmd(page_to_phys(page), vma->flags, true));
 	stat_inc(NR_ANON_THPS, 1);
 	stat_inc(NR_THP_FAULT_ALLOC, 1);

@@ -84,10 +84,7 @@ static long zap_one(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 {
 	struct mmu_gather tlb;
 	tlb_gather_mmu(&tlb, mm);
-	spin_lock(&mm->page_table_lock);
 	long err = zap_vmas(mm, start, end, advice, &tlb);
-	tlb_flush_rmaps(&tlb);
-	spin_unlock(&mm->page_table_lock);
 	tlb_finish_mmu(&tlb);
 	return err;
 }
@@ -162,8 +159,8 @@ long do_madvise(struct mm_struct *mm, u64 start, u64 len_in, u64 advice)
 	if (r <= 0)
 		return r;
 	if (zap_advice(advice)) {
-		/* Read: faults may run beside the zap (they re-check their
-		 * page table after taking page_table_lock, fault.c). */
+		/* Read: faults may run beside the zap, each under the lock of
+		 * its own PTE table (mm/pgtable.h). */
 		down_read(&mm->mmap_lock);
 		r = zap_one(mm, start, end, advice);
 		up_read(&mm->mmap_lock);
@@ -194,14 +191,12 @@ long madvise_vec(struct mm_struct *mm, const struct madvise_range *rv, u64 n, u6
 		}
 		return 0;
 	}
-	/* One gather, one page_table_lock section, one flush for them all.
-	 * The map counts drop after that flush, before the lock goes
-	 * (mmu_gather.h rule 3). */
+	/* One gather, one flush for them all: the zap takes and drops each
+	 * PTE table's lock, the gather spans them (mmu_gather.h). */
 	long err = 0;
 	struct mmu_gather tlb;
 	down_read(&mm->mmap_lock);
 	tlb_gather_mmu(&tlb, mm);
-	spin_lock(&mm->page_table_lock);
 	for (u64 i = 0; i < n; i++) {
 		u64 end;
 		long r = check_range(rv[i].base, rv[i].len, advice, &end);
@@ -213,8 +208,6 @@ long madvise_vec(struct mm_struct *mm, const struct madvise_range *rv, u64 n, u6
 		}
 		*done += rv[i].len;
 	}
-	tlb_flush_rmaps(&tlb);
-	spin_unlock(&mm->page_table_lock);
 	tlb_finish_mmu(&tlb);
 	up_read(&mm->mmap_lock);
 	return err;
@@ -233,6 +226,11 @@ void madvise_init(void)
 	if (cmdline_long("pt_reclaim", 1) == 0) {
 		pt_reclaim = false;
 		printk("madvise: pt_reclaim=0: zaps keep the page tables they empty\n");
+	}
+	if (cmdline_has("pt_debug_trust_walk")) {
+		pt_debug_trust_walk = true;
+		printk(KERN_WARNING "madvise: pt_debug_trust_walk: a zap that dropped its PTE lock "
+		       "mid-table still frees the table on its walk's count (negative control)\n");
 	}
 	if (cmdline_long("madvise_batch", 1) == 0) {
 		madvise_batch = false;

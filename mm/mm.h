@@ -83,7 +83,9 @@ struct mm_struct {
 	u64 tlb_gen;                    /* bumped per page-table change to flush (atomic) */
 	u32 tlb_flush_pending;          /* mmu_gathers open on it (atomic; mmu_gather.h) */
 	u64 tlb_stat[NR_TLB_STAT_ITEMS];        /* this mm's share of the counters (atomic) */
-	u64 rss_pages;                  /* resident user pages (VmRSS) */
+	u64 rss_pages;                  /* resident user pages (VmRSS); atomic:
+					   faults and zaps under different PTE
+					   locks change it at once */
 	u64 pgtable_pages;              /* page-table pages below the PML4 (VmPTE) */
 	u64 start_brk, brk;
 	u64 start_stack;
@@ -94,6 +96,11 @@ struct mm_struct {
 					   (mm/thp.h), linked through lru.next;
 					   under page_table_lock */
 };
+
+static inline void mm_add_rss(struct mm_struct *mm, s64 pages)
+{
+	__atomic_add_fetch(&mm->rss_pages, (u64)pages, __ATOMIC_RELAXED);
+}
 
 /* New empty address space (kernel half shared). NULL on -ENOMEM. */
 struct mm_struct *mm_create(void);

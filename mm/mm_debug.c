@@ -215,6 +215,8 @@ int mm_check_counts(struct mm_struct *mm, char *why, size_t len)
 			snprintf(why, len, "no memory for the check's array of %lu pages", c.cap);
 		return -ENOMEM;
 	}
+	/* mmap_lock for write keeps every writer of entries out (they all
+	 * hold it for read at least); page_table_lock for the deposits. */
 	spin_lock(&mm->page_table_lock);
 	walk_table(&c, pgtable_root(mm), PT_LEVELS, 0);
 	/* Tables deposited beside huge PMDs count in VmPTE too (thp.h). */

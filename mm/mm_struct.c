@@ -115,15 +115,12 @@ static void exit_mmap(struct mm_struct *mm)
 	 * none can cache a translation of mm or walk its tables by hardware. */
 	leave_mm_everywhere(mm);
 	tlb_gather_mmu_fullmm(&tlb, mm);
-	spin_lock(&mm->page_table_lock);
 	for (u32 i = 0; i < set->nr; i++)
 		zap_range(mm, set->v[i]->start, set->v[i]->end, &tlb);
 	u32 nr = set->nr;
 	struct vm_area **v = set->v;
 	set->nr = 0;                    /* free_pgtables sees no VMA left */
 	free_pgtables(mm, 0, USER_SPACE_END, &tlb);
-	tlb_flush_rmaps(&tlb);
-	spin_unlock(&mm->page_table_lock);
 	/* Pages now; tables after a grace period (lockless walkers). */
 	tlb_finish_mmu(&tlb);
 	for (u32 i = 0; i < nr; i++)
@@ -190,7 +187,7 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 			}
 			get_page(p);
 			__atomic_add_fetch(&p->mapcount, 1, __ATOMIC_RELAXED);
-			child->rss_pages++;
+			mm_add_rss(child, 1);
 			pte_set(ce, e & ~(PTE_A | PTE_D));
 		}
 		a += PAGE_SIZE;

@@ -5,7 +5,7 @@
  * Every check follows Linux's order (mm/mmap.c do_mmap, mm/mprotect.c,
  * mm/madvise.c there), so that the same bad call gets the same errno; the
  * comments name the cases. All changes to the VMA set happen with mmap_lock
- * held for write; PTE changes additionally take page_table_lock. Anything
+ * held for write; entries change under the page-table locks (pgtable.h). Anything
  * that removes or narrows translations goes unmap -> flush -> free through
  * an mmu_gather (mm/mmu_gather.h).
  */
@@ -16,6 +16,7 @@
 #include "mm/mmu_gather.h"
 #include "mm/thp.h"
 #include "mm/madvise.h"
+#include "mm/userfaultfd.h"
 #include "kernel/errno.h"
 #include "kernel/sched.h"
 #include "kernel/string.h"
@@ -80,7 +81,6 @@ static int do_munmap(struct mm_struct *mm, u64 start, u64 end)
 		return -ENOMEM;
 	struct mmu_gather tlb;
 	tlb_gather_mmu(&tlb, mm);
-	spin_lock(&mm->page_table_lock);
 	zap_range(mm, start, end, &tlb);
 	u32 i = vma_index(s, start);
 	while (i < s->nr && s->v[i]->start < end) {
@@ -90,10 +90,8 @@ static int do_munmap(struct mm_struct *mm, u64 start, u64 end)
 	}
 	sync_nr(mm);
 	free_pgtables(mm, start, end, &tlb);
-	/* One flush for the whole range, pages and tables alike; the map
-	 * counts drop after it, under the lock (mmu_gather.h rule 3). */
-	tlb_flush_rmaps(&tlb);
-	spin_unlock(&mm->page_table_lock);
+	/* One flush for the whole range, pages and tables alike; then the
+	 * pages' map counts drop and they are freed (mmu_gather.h rule 3). */
 	tlb_finish_mmu(&tlb);   /* free the pages; tables after a grace period */
 	return 0;
 }
@@ -115,25 +113,33 @@ static bool pte_narrowed(u64 old, u64 new)
 static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags,
 			struct mmu_gather *tlb)
 {
-	u64 a = start;
-	u64 *e;
-	spin_lock(&mm->page_table_lock);
 	change_huge_pmds(mm, start, end, flags, tlb);   /* whole huge PMDs, or split */
-	while ((e = pte_next_mapped(mm, &a, end)) != NULL) {
-		u64 old = pte_read(e);
-		u64 keep = old & (PTE_A | PTE_D | PTE_SPECIAL | PTE_UFFD_WP);
-		/* The zero page stays read-only whatever the VMA says, and so
-		 * does a private page another address space may share (after
-		 * fork): giving it the write right would skip the copy. */
-		bool writable = !pte_special(old) &&
-			((flags & VM_SHARED) || (compound_head(pte_page(old))->flags & PG_exclusive));
-		u64 new = mk_pte(old & PTE_ADDR_MASK, flags, writable) | keep;
-		pte_set(e, new);
-		if (pte_narrowed(old, new))
-			tlb_track_range(tlb, a, PAGE_SIZE, 1);
-		a += PAGE_SIZE;
+	for (u64 a = pte_table_next(mm, start, end); a < end; a = pte_table_next(mm, a, end)) {
+		u64 table_end = (a | (pgtable_span(2) - 1)) + 1;
+		u64 stop = table_end < end && table_end > a ? table_end : end;
+		u32 *ptl;
+		u64 *e = pte_offset_map_lock(mm, a, &ptl);
+		for (; e && a < stop; a += PAGE_SIZE, e++) {
+			u64 old = pte_read(e);
+			if (!pte_mapped(old))
+				continue;
+			u64 keep = old & (PTE_A | PTE_D | PTE_SPECIAL | PTE_UFFD_WP);
+			/* The zero page stays read-only whatever the VMA says,
+			 * and so does a private page another address space may
+			 * share (after fork): giving it the write right would
+			 * skip the copy. A userfaultfd-protected one too. */
+			bool writable = !pte_special(old) && !(old & PTE_UFFD_WP) &&
+				((flags & VM_SHARED) ||
+				 (compound_head(pte_page(old))->flags & PG_exclusive));
+			u64 new = mk_pte(old & PTE_ADDR_MASK, flags, writable) | keep;
+			pte_set(e, new);
+			if (pte_narrowed(old, new))
+				tlb_track_range(tlb, a, PAGE_SIZE, 1);
+		}
+		if (e)
+			pte_unmap_unlock(ptl);
+		a = stop;
 	}
-	spin_unlock(&mm->page_table_lock);
 }
 
 /* Give [start, end), which lies inside the VMA at index i, the flags
@@ -151,6 +157,23 @@ int mm_set_range_flags(struct mm_struct *mm, u64 start, u64 end, u32 newflags,
 		v->flags = newflags;
 		change_ptes(mm, start, end, newflags, tlb);
 	}
+	vma_merge(s, i);
+	sync_nr(mm);
+	return 0;
+}
+
+/* userfaultfd (mm/userfaultfd.h): give [start, end), inside the VMA at
+ * index i, the flags newflags and the context ctx. Only VM_UFFD_* differ
+ * from the VMA's flags, so the entries keep their rights. 0 or -ENOMEM. */
+int mm_set_range_uffd(struct mm_struct *mm, u64 start, u64 end, u32 newflags,
+		      struct userfaultfd_ctx *ctx)
+{
+	struct vma_set *s = vmas(mm);
+	if (split_at(mm, start) || split_at(mm, end))
+		return -ENOMEM;
+	u32 i = vma_index(s, start);
+	s->v[i]->flags = newflags;
+	s->v[i]->uffd_ctx = ctx;
 	vma_merge(s, i);
 	sync_nr(mm);
 	return 0;

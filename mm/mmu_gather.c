@@ -40,8 +40,6 @@ static void gather_init(struct mmu_gather *tlb, struct mm_struct *mm, bool fullm
 	tlb->local.max = GATHER_LOCAL_PAGES;
 	tlb->active = &tlb->local;
 	tlb->nr_batches = 0;
-	tlb->rmap_batch = &tlb->local;
-	tlb->rmap_index = 0;
 	tlb->tables = NULL;
 	tlb->pages_freed = 0;
 	__atomic_add_fetch(&mm->tlb_flush_pending, 1, __ATOMIC_SEQ_CST);
@@ -94,41 +92,21 @@ bool tlb_remove_page(struct mmu_gather *tlb, struct page *page)
 	return false;
 }
 
-/* Drop the map counts of the pages queued since the last time (rule 3). */
-static void drop_pending_rmaps(struct mmu_gather *tlb)
-{
-	struct gather_batch *b = tlb->rmap_batch;
-	u32 i = tlb->rmap_index;
-	for (;;) {
-		for (; i < b->nr; i++)
-			__atomic_sub_fetch(&b->pages[i]->mapcount, 1, __ATOMIC_RELAXED);
-		if (b == tlb->active)
-			break;
-		b = b->next;
-		i = 0;
-	}
-	tlb->rmap_batch = b;
-	tlb->rmap_index = i;
-}
-
-static bool rmaps_pending(const struct mmu_gather *tlb)
-{
-	return tlb->rmap_batch != tlb->active || tlb->rmap_index != tlb->active->nr;
-}
-
 static void free_queued_pages(struct mmu_gather *tlb)
 {
 	for (struct gather_batch *b = &tlb->local; b; b = b->next) {
-		for (u32 i = 0; i < b->nr; i++)
+		for (u32 i = 0; i < b->nr; i++) {
+			/* Flushed: no TLB maps it now, so the mapping it
+			 * stood for is really gone (rule 3), then the page. */
+			__atomic_sub_fetch(&b->pages[i]->mapcount, 1, __ATOMIC_RELAXED);
 			put_page(b->pages[i]);
+		}
 		tlb->pages_freed += b->nr;
 		b->nr = 0;
 		if (b == tlb->active)
 			break;
 	}
 	tlb->active = &tlb->local;
-	tlb->rmap_batch = &tlb->local;
-	tlb->rmap_index = 0;
 }
 
 /* --- page tables --- */
@@ -209,7 +187,6 @@ void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 {
 	if (tlb_debug_free_before_flush) {
 		/* The negative control: free first, as a broken kernel would. */
-		drop_pending_rmaps(tlb);
 		free_queued_pages(tlb);
 	}
 	if (tlb->end > tlb->start || tlb->freed_tables) {
@@ -221,14 +198,6 @@ void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 		flush_tlb_mm_range(tlb->mm, start, end, PAGE_SHIFT, tlb->freed_tables);
 		reset_range(tlb);
 	}
-	/* Flushed: nothing can write through the old entries any more. */
-	drop_pending_rmaps(tlb);
-}
-
-void tlb_flush_rmaps(struct mmu_gather *tlb)
-{
-	if (rmaps_pending(tlb))
-		tlb_flush_mmu_tlbonly(tlb);
 }
 
 void tlb_flush_mmu(struct mmu_gather *tlb)
@@ -241,9 +210,6 @@ void tlb_flush_mmu(struct mmu_gather *tlb)
 void tlb_finish_mmu(struct mmu_gather *tlb)
 {
 	struct mm_struct *mm = tlb->mm;
-	if (rmaps_pending(tlb))
-		panic("mmu_gather: map counts still pending at finish: "
-		      "call tlb_flush_rmaps() before dropping page_table_lock");
 	if (__atomic_load_n(&mm->tlb_flush_pending, __ATOMIC_SEQ_CST) > 1) {
 		/* Another gather is open on mm: flush everything, everywhere. */
 		__atomic_add_fetch(&mmu_gather_nested_flushes, 1, __ATOMIC_RELAXED);

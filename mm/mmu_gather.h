@@ -6,12 +6,13 @@
  *
  *     struct mmu_gather tlb;
  *     tlb_gather_mmu(&tlb, mm);
- *     spin_lock(&mm->page_table_lock);
- *     ... clear entries: tlb_remove_page() for each page, tlb_remove_table()
+ *     ... under the page-table locks (mm/pgtable.h), one table at a time:
+ *         clear entries: tlb_remove_page() for each page, tlb_remove_table()
  *         for each page table unhooked, tlb_track_range() for every entry ...
- *     tlb_flush_rmaps(&tlb);            <- before the lock goes
- *     spin_unlock(&mm->page_table_lock);
  *     tlb_finish_mmu(&tlb);             <- flush (if still needed), then free
+ *
+ * One gather spans as many lock sections as it likes: that is how one
+ * flush covers a whole munmap, or a whole process_madvise vector.
  *
  * What it records: the virtual range whose entries were cleared and at which
  * levels, whether page tables were unhooked (then lazy CPUs must be flushed
@@ -24,20 +25,25 @@
  *   2. A page table is freed only after that flush AND an RCU grace period:
  *      lockless walkers (mm/gup_fast.c) read tables with interrupts off
  *      under rcu_read_lock, holding no lock the unmapper could wait for.
- *   3. A removed page's map count drops only after the flush, while the
- *      page-table lock is still held: until then a stale writable TLB entry
- *      on another CPU can still write to the page, so nobody may see it as
- *      unmapped (Linux: "delayed rmap", 2022/2023). Every page queued here
- *      is such a page; tlb_flush_rmaps() flushes and then drops the counts.
+ *   3. A removed page's map count drops only after the flush, with its
+ *      reference: until then a stale writable TLB entry on another CPU can
+ *      still write to the page, so nobody may see it as unmapped. Linux
+ *      ("delayed rmap", 2022/2023) delays only dirty file pages, and must
+ *      do so before it drops the PTE lock, for writeback's page_mkclean;
+ *      Pagoda has no writeback, so it delays every page and needs no lock
+ *      for it - which lets one flush cover many lock sections. Decisions
+ *      on a page's users also read its refcount (fault.c
+ *      can_reuse_anon_page), which the gather's reference keeps above 1.
  *
  * Nested gathers: mm->tlb_flush_pending counts the gathers open on mm. A
  * finisher that sees another one open flushes everything: the other may
  * have cleared entries that this one then found empty and did not record,
  * yet the caller must be able to rely on "gone everywhere" when we return.
  *
- * Locking: a gather belongs to one thread. tlb_remove_page/table and
- * tlb_flush_rmaps are called with page_table_lock held; tlb_gather_mmu and
- * tlb_finish_mmu without it (finish may wait for IPIs, never sleeps).
+ * Locking: a gather belongs to one thread. tlb_remove_page/table are called
+ * with the lock of the entry just cleared held; tlb_flush_mmu_tlbonly may be
+ * (it waits for IPIs, never sleeps); tlb_flush_mmu and tlb_finish_mmu are
+ * best called with no spinlock held (they free).
  */
 #ifndef PAGODA_MM_MMU_GATHER_H
 #define PAGODA_MM_MMU_GATHER_H
@@ -78,9 +84,6 @@ struct mmu_gather {
 	/* Pages to free: local, then extra batch pages. */
 	struct gather_batch *active;
 	u32 nr_batches;         /* extra batch pages allocated */
-	/* Map counts not dropped yet: from (rmap_batch, rmap_index) on. */
-	struct gather_batch *rmap_batch;
-	u32 rmap_index;
 	struct table_batch *tables;
 	u64 pages_freed;        /* statistics, for the trace */
 	struct gather_batch local;      /* must stay last: local_pages follows */
@@ -105,10 +108,7 @@ bool tlb_remove_page(struct mmu_gather *tlb, struct page *page);
  * after the TLB flush and a grace period. */
 void tlb_remove_table(struct mmu_gather *tlb, struct page *table);
 
-/* Flush the TLBs for what was cleared, then drop the queued pages' map
- * counts. Call before dropping page_table_lock (rule 3). */
-void tlb_flush_rmaps(struct mmu_gather *tlb);
-/* Flush only (and the map counts, which may drop once flushed). */
+/* Flush the TLBs for what was cleared; free nothing yet. */
 void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb);
 /* Flush, hand the tables to RCU, free the pages. */
 void tlb_flush_mmu(struct mmu_gather *tlb);

@@ -56,7 +56,12 @@
 struct page {
 	u32 flags;              /* PG_* */
 	s32 refcount;           /* 0 when free; 1 for the allocator's caller; +1 per get_page */
-	s32 mapcount;           /* page-table entries that map this page */
+	union {
+		s32 mapcount;   /* page-table entries that map this page */
+		u32 ptl;        /* PG_pagetable, a PTE table: the lock of its
+				 * entries (mm/pgtable.h); no entry maps a
+				 * page table, so mapcount is free for it */
+	};
 	u8 order;               /* PG_buddy: order of the free block; PG_head/PG_tail: of the compound */
 	u8 reserved_pad;        /* unused; keeps the layout explicit */
 	u16 owner;              /* free for the owner's use (tests: owner tag) */

@@ -61,6 +61,12 @@ struct page *pagetable_alloc(void)
 
 void pagetable_free(struct page *p)
 {
+	/* A PTE table's lock word (mm/pgtable.h) must be free: a CPU still
+	 * holding it would be using a table nobody may reach any more. */
+	u32 holder = __atomic_load_n(&p->ptl, __ATOMIC_RELAXED);
+	if (holder)
+		panic("page table at %lx freed while CPU %u holds its lock",
+		      page_to_phys(p), holder - 1);
 	p->flags &= ~PG_pagetable;
 	vm_stat_add(NR_PAGETABLE, -1);
 	free_page(p);

@@ -5,6 +5,8 @@
 #include "mm/mmu_gather.h"
 #include "mm/thp.h"
 #include "kernel/printk.h"
+#include "kernel/errno.h"
+#include "kernel/rcu.h"
 
 /* Upper-level entries: the leaf decides the rights (see pgtable.h). */
 #define TABLE_ENTRY_FLAGS (PTE_P | PTE_W | PTE_U)
@@ -58,21 +60,96 @@ u64 *pgtable_walk_alloc(struct mm_struct *mm, u64 addr, int level)
 	return walk(mm, addr, level, true);
 }
 
+/* The next multiple of size above a (not a itself). */
+static u64 align_up(u64 a, u64 size) { return (a + size) & ~(size - 1); }
+
 u64 pgtable_leaf(struct mm_struct *mm, u64 addr)
 {
-	u64 *e = walk(mm, addr, 1, false);
-	if (e)
-		return pte_read(e);
+	/* A reclaim beside us may unhook our PTE table: rcu_read_lock keeps
+	 * it readable (it is freed after a grace period). */
+	rcu_read_lock();
 	u64 *pmd = walk(mm, addr, 2, false);
 	u64 v = pmd ? pte_read(pmd) : 0;
-	if ((v & (PTE_P | PTE_PS)) != (PTE_P | PTE_PS))
-		return 0;
-	u64 sub = (addr >> PAGE_SHIFT) & (PT_ENTRIES - 1);
-	return ((v & PTE_ADDR_MASK & ~(pgtable_span(2) - 1)) + sub * PAGE_SIZE) |
-	       (v & ~(PTE_ADDR_MASK | PTE_PS));
+	u64 leaf = 0;
+	if ((v & (PTE_P | PTE_PS)) == PTE_P) {
+		leaf = pte_read(&entry_table(v)[pgtable_index(addr, 1)]);
+	} else if (v & PTE_P) {
+		u64 sub = (addr >> PAGE_SHIFT) & (PT_ENTRIES - 1);
+		leaf = ((v & PTE_ADDR_MASK & ~(pgtable_span(2) - 1)) + sub * PAGE_SIZE) |
+		       (v & ~(PTE_ADDR_MASK | PTE_PS));
+	}
+	rcu_read_unlock();
+	return leaf;
 }
 
-static u64 align_up(u64 a, u64 size) { return (a + size) & ~(size - 1); }
+/* --- PTE locks (the rules: pgtable.h) --- */
+
+u64 *pte_offset_map_lock(struct mm_struct *mm, u64 addr, u32 **ptl)
+{
+	for (;;) {
+		rcu_read_lock();
+		u64 *pmd = walk(mm, addr, 2, false);
+		u64 v = pmd ? pte_read(pmd) : 0;
+		if ((v & (PTE_P | PTE_PS)) != PTE_P) {
+			rcu_read_unlock();
+			return NULL;    /* no PTE table: nothing, or huge */
+		}
+		u32 *lock = pmd_ptl(v);
+		word_lock(lock);
+		/* Still hooked in? Then nobody can unhook it while we hold its
+		 * lock. If not, the table may be on its way to being freed
+		 * (after our RCU section): let go and look again. */
+		if (pte_read(pmd) == v) {
+			rcu_read_unlock();
+			*ptl = lock;
+			return &entry_table(v)[pgtable_index(addr, 1)];
+		}
+		word_unlock(lock);
+		rcu_read_unlock();
+	}
+}
+
+u64 *pte_alloc_map_lock(struct mm_struct *mm, u64 addr, u32 **ptl, int *err)
+{
+	for (;;) {
+		u64 *e = pte_offset_map_lock(mm, addr, ptl);
+		if (e)
+			return e;
+		spin_lock(&mm->page_table_lock);
+		e = walk(mm, addr, 1, true);
+		u64 *pmd = e ? NULL : walk(mm, addr, 2, false);
+		bool huge = pmd && (pte_read(pmd) & PTE_PS);
+		spin_unlock(&mm->page_table_lock);
+		if (!e) {
+			*err = huge ? 0 : -ENOMEM;
+			return NULL;
+		}
+		/* The table exists now; lock it (a reclaim may even have taken
+		 * it again meanwhile: then round we go). */
+	}
+}
+
+u64 pte_table_next(struct mm_struct *mm, u64 a, u64 end)
+{
+	while (a < end) {
+		u64 *table = pgtable_root(mm);
+		int l;
+		for (l = PT_LEVELS; l > 1; l--) {
+			u64 v = pte_read(&table[pgtable_index(a, l)]);
+			if (!(v & PTE_P) || (v & PTE_PS))
+				break;
+			table = entry_table(v);
+		}
+		if (l == 1)
+			return a;       /* a PTE table covers a */
+		/* Nothing below this entry (or a huge PMD): skip all it covers. */
+		u64 next = align_up(a, pgtable_span(l));
+		if (next <= a)
+			break;          /* wrapped past the top */
+		a = next;
+	}
+	return end;
+}
 
 u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end)
 {
@@ -111,74 +188,148 @@ u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end)
 /* --- unmapping --- */
 
 bool pt_reclaim = true;
-u64 pt_reclaimed;
+bool pt_debug_trust_walk;
+u64 pt_reclaimed, pt_reclaim_rescans;
+void (*zap_debug_unlocked_hook)(struct mm_struct *mm, u64 addr);
 
-/* After a zap: free the page tables wholly inside [start, end) - now with
- * no entry at all. A table with anything in it - a page, the zero page, later a
- * userfaultfd marker - stays. The PMD entry is cleared first, then the table
- * goes to the gather, which frees it after the TLB flush (with freed_tables:
- * lazy CPUs too) and a grace period (lockless walkers). A fault that held a
- * pointer into it re-walks after retaking page_table_lock (fault.c). */
-static void reclaim_empty_tables(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
+static bool table_is_empty(const u64 *pt)
+{
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		if (pte_read(&pt[i]) != 0)
+			return false;
+	return true;
+}
+
+/* Unhook the empty PTE table *pmd points to (value v) and return it. The
+ * caller holds page_table_lock and the table's lock, and hands the table to
+ * the gather only after dropping both: the gather frees it after the TLB
+ * flush (with freed_tables: lazy CPUs too) and a grace period (lockless
+ * walkers, and pte_offset_map_lock's look before it locks) - and a grace
+ * period can end while we spin-hold a lock (a tick then counts as a
+ * quiescent state), so the lock word inside the table's struct page must be
+ * ours no longer by the time the table is queued. */
+static struct page *unhook_pte_table(struct mm_struct *mm, u64 *pmd, u64 v, u64 haddr,
+				     struct mmu_gather *tlb)
+{
+	pte_clear(pmd);
+	tlb_track_range(tlb, haddr, pgtable_span(2), 2);
+	mm->pgtable_pages--;
+	__atomic_add_fetch(&pt_reclaimed, 1, __ATOMIC_RELAXED);
+	return phys_to_page(v & PTE_ADDR_MASK);
+}
+
+/* The slow path: no PTE lock held. Take the PMD lock, then the lock of
+ * whatever table is hooked in now, and check every entry again: while no
+ * lock was held a fault may have filled it (or another zap freed it). */
+static void reclaim_pte_table_slow(struct mm_struct *mm, u64 haddr, struct mmu_gather *tlb)
+{
+	struct page *freed = NULL;
+	__atomic_add_fetch(&pt_reclaim_rescans, 1, __ATOMIC_RELAXED);
+	spin_lock(&mm->page_table_lock);
+	u64 *pmd = pgtable_walk(mm, haddr, 2);
+	u64 v = pmd ? pte_read(pmd) : 0;
+	if ((v & (PTE_P | PTE_PS)) == PTE_P) {
+		u32 *ptl = pmd_ptl(v);
+		word_lock(ptl);         /* PMD lock, then PTE lock: the order */
+		if (table_is_empty(entry_table(v)))
+			freed = unhook_pte_table(mm, pmd, v, haddr, tlb);
+		word_unlock(ptl);
+	}
+	spin_unlock(&mm->page_table_lock);
+	if (freed)
+		tlb_remove_table(tlb, freed);
+}
+
+/* Zap the PTEs of [a, end), all in the PTE table covering a (end is at most
+ * that table's end). If the zap covered the whole table and left it empty,
+ * free the table (docs/madvise.md, "Freeing empty page tables"). */
+static void zap_pte_table(struct mm_struct *mm, u64 a, u64 end, struct mmu_gather *tlb)
 {
 	const u64 span = pgtable_span(2);
-	/* Only tables the zap covered whole (as Linux's reclaim): a zap of
-	 * part of a table leaves it alone, so zapping a table piece by piece
-	 * does not rescan it every time. */
-	for (u64 a = (start + span - 1) & ~(span - 1); a + span <= end && a + span > a;) {
-		u64 next = a + span;
-		u64 *table = pgtable_root(mm);
-		u64 *pmd = NULL;
-		for (int l = PT_LEVELS; l > 2; l--) {
-			u64 v = pte_read(&table[pgtable_index(a, l)]);
-			if (!(v & PTE_P)) {
-				u64 up = pgtable_span(l);
-				next = (a & ~(up - 1)) + up;    /* nothing below: skip it all */
-				break;
-			}
-			table = entry_table(v);
-			if (l == 3)
-				pmd = &table[pgtable_index(a, 2)];
+	u64 haddr = a & ~(span - 1);
+	bool whole = a == haddr && end - a == span;
+	u32 *ptl;
+	u64 *e = pte_offset_map_lock(mm, a, &ptl);
+	if (!e)
+		return;         /* unhooked meanwhile (another zap's reclaim) */
+	unsigned none = 0;      /* entries seen empty, or emptied, by this walk */
+	bool dropped = false;   /* was the lock let go mid-table? */
+	for (; a < end; a += PAGE_SIZE, e++) {
+		u64 v = pte_read(e);
+		if (v == 0) {
+			none++;
+			continue;
 		}
-		u64 v = pmd ? pte_read(pmd) : 0;
-		if ((v & PTE_P) && !(v & PTE_PS)) {
-			const u64 *pt = entry_table(v);
-			unsigned i = 0;
-			while (i < PT_ENTRIES && pte_read(&pt[i]) == 0)
-				i++;
-			if (i == PT_ENTRIES) {
-				pte_clear(pmd);
-				tlb_track_range(tlb, a, span, 2);
-				mm->pgtable_pages--;
-				__atomic_add_fetch(&pt_reclaimed, 1, __ATOMIC_RELAXED);
-				tlb_remove_table(tlb, virt_to_page(pt));
-			}
-		}
-		if (next <= a)
+		if (!pte_mapped(v))
+			continue;       /* kept on purpose (a userfaultfd marker) */
+		u64 old = pte_clear(e);
+		none++;
+		tlb_track_range(tlb, a, PAGE_SIZE, 1);
+		if (pte_special(old))
+			continue;
+		mm_add_rss(mm, -1);
+		/* The page keeps the PTE's reference and map count until the
+		 * gather has flushed (mmu_gather.h rules 1 and 3). */
+		if (!tlb_remove_page(tlb, pte_page(old)))
+			continue;
+		/* The gather is full. Flush the TLBs while we still hold the
+		 * lock (no CPU may write through an entry we cleared once a
+		 * fault can refill it), then free with the lock dropped, as
+		 * Linux does, and carry on where we were. */
+		tlb_flush_mmu_tlbonly(tlb);
+		pte_unmap_unlock(ptl);
+		tlb_flush_mmu(tlb);
+		dropped = true;
+		if (zap_debug_unlocked_hook)
+			zap_debug_unlocked_hook(mm, a);
+		if (a + PAGE_SIZE >= end) {
+			ptl = NULL;     /* that was the last entry: stay unlocked */
 			break;
-		a = next;
+		}
+		e = pte_offset_map_lock(mm, a + PAGE_SIZE, &ptl);
+		if (!e)
+			return;         /* the table went meanwhile */
+		e--;            /* the loop steps to a + PAGE_SIZE */
 	}
+	if (!pt_reclaim || !whole) {
+		if (ptl)
+			pte_unmap_unlock(ptl);
+		return;
+	}
+	if (!ptl) {
+		reclaim_pte_table_slow(mm, haddr, tlb);
+		return;
+	}
+	/* Fast path: we held the lock for the whole walk and saw all 512
+	 * entries empty, so the table IS empty now. The PMD lock comes
+	 * before ours in the lock order: only try it. If the lock was dropped
+	 * mid-walk, the count means nothing any more (a fault may have
+	 * refilled an entry already counted): Linux freed live tables that
+	 * way in 2025. pt_debug_trust_walk repeats that bug. */
+	if (none == PT_ENTRIES && (!dropped || pt_debug_trust_walk) &&
+	    spin_trylock(&mm->page_table_lock)) {
+		u64 *pmd = pgtable_walk(mm, haddr, 2);
+		struct page *freed = unhook_pte_table(mm, pmd, pte_read(pmd), haddr, tlb);
+		spin_unlock(&mm->page_table_lock);
+		pte_unmap_unlock(ptl);
+		tlb_remove_table(tlb, freed);
+		return;
+	}
+	pte_unmap_unlock(ptl);
+	if (none == PT_ENTRIES || dropped)
+		reclaim_pte_table_slow(mm, haddr, tlb);
 }
 
 void zap_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
 {
-	u64 a = start;
-	u64 *e;
+	const u64 span = pgtable_span(2);
 	zap_huge_pmds(mm, start, end, tlb);     /* whole ones go, partial ones split */
-	while ((e = pte_next_mapped(mm, &a, end)) != NULL) {
-		u64 old = pte_clear(e);
-		tlb_track_range(tlb, a, PAGE_SIZE, 1);
-		if (!pte_special(old)) {
-			mm->rss_pages--;
-			/* The page keeps the PTE's reference and map count
-			 * until the gather has flushed (mmu_gather.h rule 3). */
-			if (tlb_remove_page(tlb, pte_page(old)))
-				tlb_flush_mmu(tlb);     /* full: flush, free, go on */
-		}
-		a += PAGE_SIZE;
+	for (u64 a = pte_table_next(mm, start, end); a < end; a = pte_table_next(mm, a, end)) {
+		u64 table_end = align_up(a, span);
+		u64 stop = table_end < end && table_end > a ? table_end : end;
+		zap_pte_table(mm, a, stop, tlb);
+		a = stop;
 	}
-	if (pt_reclaim)
-		reclaim_empty_tables(mm, start, end, tlb);
 }
 
 /* Queue a whole subtree (a table at `level` and every table below it) in
@@ -229,5 +380,7 @@ static void free_range(struct mm_struct *mm, u64 *table, int level, u64 start, u
 
 void free_pgtables(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
 {
+	spin_lock(&mm->page_table_lock);
 	free_range(mm, pgtable_root(mm), PT_LEVELS, start, end, tlb);
+	spin_unlock(&mm->page_table_lock);
 }

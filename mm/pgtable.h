@@ -21,20 +21,34 @@
  * Accounting: every table below the PML4 is counted in mm->pgtable_pages
  * (VmPTE) and globally (NR_PAGETABLE, by pagetable_alloc()).
  *
- * Locking: entries change under mm->page_table_lock (a spinlock taken with
- * interrupts enabled, so a CPU spinning on it still answers TLB-flush IPIs).
- * Readers that hold mmap_lock for write (fork, munmap, mprotect, exit) need
- * no page_table_lock against faults (those hold mmap_lock for read), but take
- * it anyway where a fault could run: it is cheap and the rule stays simple.
- * One lock per address space; Linux splits it per PT page (the lock lives in
- * the struct page of the table), which the [madvise] issue may do here: every
- * user of the lock already works on one table at a time through these helpers.
+ * Locking (docs/madvise.md, "Split page-table locks"): two levels of lock,
+ * always taken in this order:
+ *   1. mm->page_table_lock, "the PMD lock": every entry above the PTEs -
+ *      hooking in or unhooking a table at any level, huge PMDs (mm/thp.h),
+ *      the deposited tables;
+ *   2. the PTE lock of one PTE table (a word lock in its struct page, ptl):
+ *      the 512 entries of that table.
+ * Both are spinlocks taken with interrupts enabled, so a CPU spinning on one
+ * still answers TLB-flush IPIs. Faults and MADV_DONTNEED on different 2 MiB
+ * pieces of one address space so take different locks (Linux's split
+ * ptlocks). Holding a PTE lock, the PMD lock may only be TRIED (the order
+ * above): page-table reclaim in pgtable.c does so, and when the try fails it
+ * drops the PTE lock, takes both in order and checks again.
+ *   To lock the PTE for addr, pte_offset_map_lock() reads the PMD entry with
+ * no lock (inside rcu_read_lock: a table unhooked meanwhile is not freed
+ * before a grace period), locks that table, and re-reads the PMD: if it no
+ * longer points to the table (reclaimed, or replaced), it unlocks and looks
+ * again. Holding a table's lock with the PMD still pointing at it, the table
+ * cannot be unhooked: reclaim holds both locks to do that.
+ * Holding mmap_lock for write (fork, munmap, mprotect, exit) excludes every
+ * other writer of entries (they hold mmap_lock for read at least); such code
+ * still takes the locks where it changes entries, so the rule stays simple.
  *
  * Freeing (the project's rule): unmap, flush the TLBs, then free. The
  * mmu_gather (mm/mmu_gather.h) collects the pages and tables removed here
  * until it has flushed every CPU that may cache them; tables also wait for an
  * RCU grace period, because some walkers read them with no lock at all
- * (pte_lockless_read() below; mm/gup_fast.c).
+ * (pgtable_leaf() below, pte_offset_map_lock's first look, mm/gup_fast.c).
  */
 #ifndef PAGODA_MM_PGTABLE_H
 #define PAGODA_MM_PGTABLE_H
@@ -43,6 +57,7 @@
 #include "mm/paging.h"
 #include "mm/page.h"
 #include "mm/mm.h"
+#include "kernel/spinlock.h"
 
 #define PTE_SPECIAL  (1UL << 9)  /* no page reference behind it (zero page) */
 #define PTE_UFFD_WP  (1UL << 10) /* reserved: userfaultfd write-protect */
@@ -86,8 +101,28 @@ u64 *pgtable_walk(struct mm_struct *mm, u64 addr, int level);
 u64 *pgtable_walk_alloc(struct mm_struct *mm, u64 addr, int level);
 /* What maps the 4 KiB page at addr, as a PTE value: the PTE itself, or for
  * a huge PMD (mm/thp.h) the entry a split would give that page; 0 if
- * nothing. For readers that look at contents (tests, checkers). */
+ * nothing. A snapshot read with no lock (inside rcu_read_lock, so the
+ * tables stay readable): for readers that look (tests, checkers). */
 u64 pgtable_leaf(struct mm_struct *mm, u64 addr);
+
+/* --- PTE locks --- */
+
+/* The PTE for addr with its table's lock held (*ptl: unlock it with
+ * pte_unmap_unlock), or NULL when no PTE table is there (nothing, or a huge
+ * PMD). Caller holds mmap_lock (read is enough) and no PTE lock. */
+u64 *pte_offset_map_lock(struct mm_struct *mm, u64 addr, u32 **ptl);
+static inline void pte_unmap_unlock(u32 *ptl) { word_unlock(ptl); }
+/* The same, first allocating the tables down to the PTE table under
+ * page_table_lock if they are missing. NULL with *err = -ENOMEM, or with
+ * *err = 0 when a huge PMD maps addr (mm/thp.h: the caller retries). */
+u64 *pte_alloc_map_lock(struct mm_struct *mm, u64 addr, u32 **ptl, int *err);
+/* The lock word of the PTE table a (present, non-huge) PMD value points to. */
+static inline u32 *pmd_ptl(u64 pmdval) { return &phys_to_page(pmdval & PTE_ADDR_MASK)->ptl; }
+/* The first address in [a, end) that a PTE table covers (end if none):
+ * skips empty upper-level entries and huge PMDs. Reads the upper levels with
+ * no lock: the caller holds mmap_lock, and only munmap (holding it for
+ * write) frees tables above the PTEs. */
+u64 pte_table_next(struct mm_struct *mm, u64 a, u64 end);
 /* The first mapped PTE at an address in [*addr, end): sets *addr to it and
  * returns the entry, or NULL (with *addr >= end). Skips missing tables whole. */
 u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end);
@@ -95,19 +130,28 @@ u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end);
 /* --- unmapping (through an mmu_gather: mm/mmu_gather.h) --- */
 struct mmu_gather;
 
-/* Clear every PTE in [start, end), adjusting rss, and queue the pages in tlb
- * (their map counts drop at its next flush). Caller holds page_table_lock
- * and calls tlb_flush_rmaps() before releasing it. */
+/* Clear every PTE and huge PMD in [start, end), adjusting rss, and queue
+ * the pages in tlb (their map counts drop at its next flush). Takes the
+ * page-table locks itself, one PTE table at a time; caller holds mmap_lock
+ * (read is enough) and no page-table lock. */
 void zap_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
-/* zap_range also frees the page tables it leaves empty ("pt_reclaim=0" on
- * the command line: it does not); pt_reclaimed counts them. */
+/* zap_range also frees the PTE tables it leaves empty ("pt_reclaim=0" on
+ * the command line: it does not); pt_reclaimed counts them, and
+ * pt_reclaim_rescans the ones that needed the slow path (the PMD lock was
+ * busy, or the PTE lock had been dropped mid-table). The negative control
+ * "pt_debug_trust_walk" takes the fast path even after the lock was
+ * dropped - Linux's 2025 bug: a table refilled meanwhile is freed anyway.
+ * zap_debug_unlocked_hook, if set, runs each time a zap has dropped a PTE
+ * lock mid-table (tests use it to fault into that window). */
 extern bool pt_reclaim;
-extern u64 pt_reclaimed;
+extern bool pt_debug_trust_walk;
+extern u64 pt_reclaimed, pt_reclaim_rescans;
+extern void (*zap_debug_unlocked_hook)(struct mm_struct *mm, u64 addr);
 
 /* Unhook the tables that cover only addresses inside [start, end) with no
  * VMA left and queue them in tlb (freed after the flush and a grace
- * period). Caller holds mmap_lock for write and page_table_lock; the VMAs of
- * the range are already removed. */
+ * period). Caller holds mmap_lock for write (no page-table lock: taken
+ * here); the VMAs of the range are already removed. */
 void free_pgtables(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
 
 #endif

@@ -15,6 +15,7 @@
 #include "mm/slab.h"
 #include "mm/mm_debug.h"
 #include "mm/test_user.h"
+#include "mm/fault_inject.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/cpu.h"
 
@@ -288,11 +289,119 @@ static void test_faults_vs_zap(struct ktest *t)
 	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
 }
 
+/* --- a PTE table refilled while the zap had dropped its lock --- */
+
+/* The zap of one whole PTE table drops the table's lock when its gather
+ * fills (the pages are freed unlocked, as Linux does). In that window a
+ * fault on another CPU maps a page at an address the zap has already
+ * passed. The walk's count of empty entries then says "all 512 empty", but
+ * the table is not: only a re-scan under both locks may decide (Linux's
+ * 2025 bug freed it). Made deterministic: the gather's batch pages are
+ * refused (fault injection), so it fills after its 8 built-in slots; the
+ * zap's unlocked hook then asks CPU `helper` to fault, and waits. */
+#define REFILL_PAGES 16
+#define REFILL_VALUE 0x5eed5eed5eedUL
+
+static struct refill_ctx {
+	struct mm_struct *mm;
+	u32 go, done, stop;
+	int err;
+	u32 hooks;
+} refill;
+
+static void refill_hook(struct mm_struct *mm, u64 addr)
+{
+	(void)addr;
+	if (mm != refill.mm || refill.hooks++)
+		return;         /* only the first window */
+	fail_page_alloc_set(0, 0);      /* the helper's fault needs a page */
+	__atomic_store_n(&refill.go, 1, __ATOMIC_SEQ_CST);
+	test_wait_until(&refill.done, 1);
+}
+
+static void refill_helper(void *arg)
+{
+	(void)arg;
+	kthread_use_mm(refill.mm);
+	while (!__atomic_load_n(&refill.go, __ATOMIC_SEQ_CST) &&
+	       !__atomic_load_n(&refill.stop, __ATOMIC_SEQ_CST))
+		cpu_relax();
+	if (__atomic_load_n(&refill.go, __ATOMIC_SEQ_CST))
+		refill.err = test_put_u64(refill.mm, BASE, REFILL_VALUE);  /* entry 0: zapped already */
+	kthread_unuse_mm(refill.mm);
+	__atomic_store_n(&refill.done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void refill_zapper(long *ret)
+{
+	fail_page_alloc_set(1, 1);      /* every allocation fails: no batch pages */
+	*ret = do_madvise(refill.mm, BASE, SPAN2M, MADV_DONTNEED);
+	fail_page_alloc_set(0, 0);
+	__atomic_store_n(&refill.stop, 1, __ATOMIC_SEQ_CST);
+}
+
+static u32 refill_zap_cpu;
+
+static void refill_worker(void *arg)
+{
+	if (smp_processor_id() == refill_zap_cpu)
+		refill_zapper(arg);
+	else
+		refill_helper(NULL);
+}
+
+static void test_refill_while_unlocked(struct ktest *t)
+{
+	if (cpumask_weight(cpu_online_mask) < 2) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	bool saved = pt_reclaim;
+	pt_reclaim = true;
+	u64 before = test_settled_free_pages();
+	u64 rescans0 = pt_reclaim_rescans, reclaimed0 = pt_reclaimed;
+	refill = (struct refill_ctx){ .mm = mm_create() };
+	KTEST_ASSERT_TRUE(t, refill.mm);
+	KTEST_ASSERT_TRUE(t, do_mmap(refill.mm, BASE, SPAN2M, RW, ANON | MAP_FIXED, -1, 0) == (long)BASE);
+	do_madvise(refill.mm, BASE, SPAN2M, MADV_NOHUGEPAGE);
+	kthread_use_mm(refill.mm);
+	for (u32 i = 0; i < REFILL_PAGES; i++)
+		test_put_u64(refill.mm, BASE + P(i), i + 1);
+	kthread_unuse_mm(refill.mm);
+	refill_zap_cpu = (u32)__builtin_ctzl(cpu_online_mask);
+	u32 helper = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << refill_zap_cpu));
+	long ret = -1;
+	zap_debug_unlocked_hook = refill_hook;
+	ktest_on_cpus((1UL << refill_zap_cpu) | (1UL << helper), refill_worker, &ret);
+	zap_debug_unlocked_hook = NULL;
+	KTEST_EXPECT_EQ(t, ret, 0);
+	KTEST_EXPECT_EQ(t, refill.hooks >= 1, 1);
+	KTEST_EXPECT_EQ(t, refill.err, 0);
+	/* The helper's page must still be there, mapped and counted. */
+	u64 v = 0;
+	kthread_use_mm(refill.mm);
+	int gerr = test_get_u64(refill.mm, BASE, &v);
+	kthread_unuse_mm(refill.mm);
+	char why[160] = "";
+	int problems = mm_check_counts(refill.mm, why, sizeof(why));
+	ktest_log(t, "lock dropped %u times mid-table; the refill %s; %lu rescans, %lu tables freed; %s",
+		  refill.hooks, v == REFILL_VALUE ? "survived" : "was lost",
+		  pt_reclaim_rescans - rescans0, pt_reclaimed - reclaimed0,
+		  problems ? why : "counts consistent");
+	KTEST_EXPECT_EQ(t, gerr, 0);
+	KTEST_EXPECT_EQ(t, v, REFILL_VALUE);
+	KTEST_EXPECT_EQ(t, problems, 0);
+	mm_put(refill.mm);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+	pt_reclaim = saved;
+}
+
 static const struct ktest_case madvise_cases[] = {
 	{ "reclaim_sparse", test_reclaim_sparse },
 	{ "reclaim_keeps_used", test_reclaim_keeps_used },
 	{ "vector_one_flush", test_vector_one_flush },
 	{ "faults_vs_zap", test_faults_vs_zap },
+	{ "refill_while_unlocked", test_refill_while_unlocked },
 };
 
 KTEST_SUITE(madvise, madvise_cases);

@@ -24,10 +24,9 @@ int test_user_access(struct mm_struct *mm, u64 addr, void *buf, size_t n, bool w
 		 * on a non-present entry; a write may hit a read-only one. (The
 		 * entry is read after the fact, so another CPU may have filled
 		 * it meanwhile: for a read that must not turn into PF_PROT.) */
-		/* Under the lock: a zap elsewhere may free the table. */
-		spin_lock(&mm->page_table_lock);
+		/* A snapshot (pgtable_leaf reads under RCU: a zap elsewhere
+		 * may free the table meanwhile). */
 		u64 e = pgtable_leaf(mm, addr);
-		spin_unlock(&mm->page_table_lock);
 		u64 err = write ? PF_WRITE | (pte_present(e) ? PF_PROT : 0) : 0;
 		r = handle_mm_fault(mm, addr, err);
 		if (r)

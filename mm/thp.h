@@ -29,8 +29,9 @@
  * same). That table was never reachable by any walker or TLB, so it needs no
  * flush and no grace period.
  *
- * Locking: huge PMDs change under page_table_lock, like PTEs; faults hold
- * mmap_lock for read, range operations for write.
+ * Locking: huge PMDs change under page_table_lock, the PMD lock (the PTEs
+ * of a table under that table's own lock: mm/pgtable.h); faults hold
+ * mmap_lock for read, range operations for write (MADV_DONTNEED: read).
  */
 #ifndef PAGODA_MM_THP_H
 #define PAGODA_MM_THP_H
@@ -72,7 +73,8 @@ void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr);
 
 /* Range operations: for each huge PMD meeting [start, end), a PMD wholly
  * inside is zapped (its page queued in tlb) / given the new rights; one
- * only partly inside is split. Caller holds page_table_lock. */
+ * only partly inside is split. Take page_table_lock (the caller holds no
+ * page-table lock). */
 void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
 void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 		      struct mmu_gather *tlb);

@@ -81,4 +81,10 @@ void uffd_release_mm(struct mm_struct *mm, struct userfaultfd_ctx *ctx);
  * read. 0 or -errno. The caller wakes faulters afterwards. */
 int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp);
 
+/* mm/mmap.c: give [start, end), inside one VMA, the flags newflags (which
+ * differ from the VMA's in VM_UFFD_* only) and the context ctx, splitting
+ * and merging VMAs. mmap_lock held for write. 0 or -ENOMEM. */
+int mm_set_range_uffd(struct mm_struct *mm, u64 start, u64 end, u32 newflags,
+		      struct userfaultfd_ctx *ctx);
+
 #endif

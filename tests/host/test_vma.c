@@ -283,12 +283,16 @@ HTEST(merge_rules)
 	HT_EXPECT_EQ(vma_merge(&set, 1), 0);
 	HT_EXPECT_EQ(set.nr, 1);
 	HT_EXPECT_EQ(set.v[0]->end, ADDR(6));
-	/* Different flags, a gap, or shared pages that do not line up: no. */
-	struct vm_area x = { ADDR(0), ADDR(1), VM_READ, NULL, 0 };
-	struct vm_area y = { ADDR(1), ADDR(2), VM_READ | VM_WRITE, NULL, 0 };
+	/* Different flags, a gap, shared pages that do not line up, or two
+	 * userfaultfd contexts: no. */
+	struct vm_area x = { ADDR(0), ADDR(1), VM_READ, NULL, 0, NULL };
+	struct vm_area y = { ADDR(1), ADDR(2), VM_READ | VM_WRITE, NULL, 0, NULL };
 	HT_EXPECT(!vma_can_merge(&x, &y));
 	y.flags = VM_READ;
 	HT_EXPECT(vma_can_merge(&x, &y));
+	y.uffd_ctx = (struct userfaultfd_ctx *)&objs[0];
+	HT_EXPECT(!vma_can_merge(&x, &y));
+	y.uffd_ctx = NULL;
 	y.start = ADDR(3);
 	HT_EXPECT(!vma_can_merge(&x, &y));
 	y.start = ADDR(1);
