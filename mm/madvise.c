@@ -56,7 +56,7 @@ static long check_range(u64 start, u64 len_in, u64 advice, u64 *end)
 }
 
 /* Zap the pages of every VMA part of [start, end) into tlb. Caller holds
- * mmap_lock (read is enough) and page_table_lock. -ENOMEM for a hole (after
+ * mmap_lock (read is enough) and no page-table lock. -ENOMEM for a hole (after
  * the rest is done), -EINVAL for MADV_FREE on shared memory. */
 static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
 		     struct mmu_gather *tlb)

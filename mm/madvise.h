@@ -4,9 +4,9 @@
  * MADV_DONTNEED (and _LOCKED, and MADV_FREE, which Pagoda treats the same
  * way: free at once, which Linux allows) zaps the pages of a range: private
  * anonymous memory reads back as zero, shared memory as its object. The zap
- * runs under mmap_lock for *read* - faults may run beside it - with
- * page_table_lock held, and queues everything in one mmu_gather: one TLB
- * flush per call, never one per page.
+ * runs under mmap_lock for *read* - faults may run beside it - taking each
+ * PTE table's lock in turn (mm/pgtable.h), and queues everything in one
+ * mmu_gather: one TLB flush per call, never one per page.
  *
  * process_madvise of a vector of ranges uses one gather for the whole
  * vector (madvise_vec): one flush, at most one IPI per remote CPU, for all

@@ -13,10 +13,12 @@
  *   mmap_lock (reader/writer, may sleep): readers look at the VMA set
  *     (page faults, /proc/self/maps); writers change it (mmap, munmap,
  *     mprotect, brk, madvise, exit, fork copies the parent under it).
- *   page_table_lock (spinlock): held while changing this address space's
- *     page-table entries. One lock per address space for now; the [tlb]
- *     and [madvise] issues describe how it would split per table.
- *   Lock order: mmap_lock, then page_table_lock, then page/zone locks.
+ *   page_table_lock (spinlock): the "PMD lock": held while changing the
+ *     entries above the PTEs (hooking tables in and out, huge PMDs).
+ *   the PTE lock of each PTE table (a word lock in its struct page): held
+ *     while changing that table's entries (mm/pgtable.h).
+ *   Lock order: mmap_lock, then page_table_lock, then a PTE lock, then
+ *     page/zone locks.
  *
  * TLB rule (docs/tlb-shootdown.md, docs/mmu-gather.md): anything that
  * removes or narrows a translation flushes every CPU that may cache it and

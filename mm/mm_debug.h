@@ -25,10 +25,11 @@
  * -ENOMEM if its scratch array could not be allocated.
  *
  * Locking: takes mmap_lock for write, then page_table_lock, itself; the
- * caller holds neither. Every operation that removes entries (munmap,
- * mprotect, MADV_DONTNEED, exit) holds mmap_lock for write until its
- * mmu_gather has flushed and dropped the map counts, and faults hold it for
- * read, so the counts are settled while the check runs. May sleep.
+ * caller holds neither. Every operation that changes entries holds
+ * mmap_lock, for read at least (faults, MADV_DONTNEED) or for write (munmap,
+ * mprotect, exit), until its mmu_gather has flushed and dropped the map
+ * counts, so with the write lock held the counts are settled while the
+ * check runs; no PTE lock is needed. May sleep.
  */
 #ifndef PAGODA_MM_MM_DEBUG_H
 #define PAGODA_MM_MM_DEBUG_H

@@ -41,8 +41,11 @@
  * again. Holding a table's lock with the PMD still pointing at it, the table
  * cannot be unhooked: reclaim holds both locks to do that.
  * Holding mmap_lock for write (fork, munmap, mprotect, exit) excludes every
- * other writer of entries (they hold mmap_lock for read at least); such code
- * still takes the locks where it changes entries, so the rule stays simple.
+ * other writer of entries (they hold mmap_lock for read at least). munmap,
+ * mprotect and exit still take the locks where they change entries (they
+ * share the zap and the walk with the read-lock paths); fork's copy takes
+ * none: the parent's tables cannot change under its write lock, and the
+ * child is not yet visible to anyone.
  *
  * Freeing (the project's rule): unmap, flush the TLBs, then free. The
  * mmu_gather (mm/mmu_gather.h) collects the pages and tables removed here
