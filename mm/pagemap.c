@@ -183,21 +183,24 @@ static enum scan_stop note_wp(struct scan *s, u64 a)
 	return SCAN_GO;
 }
 
-/* The VMA's own categories, or -1 to skip it, or -EPERM. */
-static s64 vma_categories(const struct scan *s, const struct vm_area *vma)
+/* Whether to walk the VMA (*cat: its own categories); -EPERM in *err for
+ * PM_SCAN_CHECK_WPASYNC on a VMA without async write protection. */
+static bool vma_categories(const struct scan *s, const struct vm_area *vma, u64 *cat, long *err)
 {
 	bool wp_allowed = (vma->flags & VM_UFFD_WP) && vma->uffd_ctx &&
 			  (uffd_ctx_features(vma->uffd_ctx) & UFFD_FEATURE_WP_ASYNC);
 	if (!wp_allowed) {
-		if (s->arg.flags & PM_SCAN_CHECK_WPASYNC)
-			return -EPERM;
+		if (s->arg.flags & PM_SCAN_CHECK_WPASYNC) {
+			*err = -EPERM;
+			return false;
+		}
 		if (s->arg.flags & PM_SCAN_WP_MATCHING)
-			return -1;      /* silently skipped, as Linux */
+			return false;   /* silently skipped, as Linux */
 	}
-	u64 cat = PAGE_IS_SOFT_DIRTY;   /* every VMA is soft-dirty here */
+	*cat = PAGE_IS_SOFT_DIRTY;      /* every VMA is soft-dirty here */
 	if (wp_allowed)
-		cat |= PAGE_IS_WPALLOWED;
-	return interesting_vma(s, cat) ? (s64)cat : -1;
+		*cat |= PAGE_IS_WPALLOWED;
+	return interesting_vma(s, *cat);
 }
 
 /* Walk from *addr under mmap_lock (read) until a buffer needs flushing, the
@@ -217,14 +220,13 @@ static enum scan_stop scan_chunk(struct scan *s, struct mm_struct *mm, u64 *addr
 		}
 		if (a < vma->start)
 			a = vma->start;
-		s64 vcat = vma_categories(s, vma);
-		if (vcat == -EPERM) {
-			*err = -EPERM;
-			stop = SCAN_ERROR;
-			break;
-		}
+		u64 vcat = 0;
 		u64 vend = vma->end < end ? vma->end : end;
-		if (vcat < 0) {
+		if (!vma_categories(s, vma, &vcat, err)) {
+			if (*err) {
+				stop = SCAN_ERROR;
+				break;
+			}
 			a = vend;
 			continue;
 		}
@@ -234,7 +236,7 @@ static enum scan_stop scan_chunk(struct scan *s, struct mm_struct *mm, u64 *addr
 			u32 j;
 			for (j = 0; j < got; j++) {
 				u64 pa = a + (u64)j * PAGE_SIZE;
-				u64 cat = (u64)vcat | page_categories(s->leaves[j], huge);
+				u64 cat = vcat | page_categories(s->leaves[j], huge);
 				if (!interesting(s, cat))
 					continue;
 				bool wp = (s->arg.flags & PM_SCAN_WP_MATCHING) && (cat & PAGE_IS_WRITTEN);

@@ -88,3 +88,6 @@ int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp)
 	up_read(&mm->mmap_lock);
 	return a >= end ? 0 : -ENOENT;
 }
+
+/* Tests that need real protection skip that part while this is linked. */
+const bool uffd_mm_is_stub = true;
