@@ -101,8 +101,6 @@ struct file console_file = {
 
 /* ---- operations on an open file ---- */
 
-static bool seekable(struct file *f) { return f->ops->llseek != NULL; }
-
 /* vfs_read's checks: open for reading (EBADF), a read operation (EINVAL),
  * the buffer in user space (EFAULT, even for 0 bytes). */
 static long read_checks(struct file *f, u64 ubuf, u64 count)
@@ -121,7 +119,7 @@ long file_read(struct file *f, u64 ubuf, u64 count)
 	long ret = read_checks(f, ubuf, count);
 	if (ret)
 		return ret;
-	if (!seekable(f)) {
+	if (!f->ops->positional) {
 		u64 pos = 0;
 		return f->ops->read(f, ubuf, count, &pos);
 	}
@@ -136,7 +134,7 @@ long file_read(struct file *f, u64 ubuf, u64 count)
 
 long file_pread(struct file *f, u64 ubuf, u64 count, s64 pos)
 {
-	if (!seekable(f))
+	if (!f->ops->positional)
 		return -ESPIPE;         /* no FMODE_PREAD */
 	long ret = read_checks(f, ubuf, count);
 	if (ret)
@@ -183,7 +181,7 @@ u32 file_poll(struct file *f)
 
 s64 file_lseek(struct file *f, s64 offset, int whence)
 {
-	if (!seekable(f))
+	if (!f->ops->llseek)
 		return -ESPIPE;
 	down_write(&f->pos_lock);
 	s64 pos = f->ops->llseek(f, offset, whence);

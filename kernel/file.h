@@ -28,7 +28,9 @@
  *   f->refs is atomic. f->flags (O_NONBLOCK) is read and written with
  *     READ_ONCE/WRITE_ONCE: a whole-word store.
  *   f->pos_lock (sleeping) serialises read and lseek on the position of a
- *     seekable file, as Linux's f_pos_lock; pread does not touch pos.
+ *     positional file, as Linux's f_pos_lock; pread does not touch pos.
+ *     Never taken for other kinds: a blocking read (userfaultfd) must not
+ *     hold up a second reader of the same file.
  *   poll_wq: poll() sleeps on one global wait queue; anything that may make
  *     a file readable calls file_poll_notify(), which bumps poll_seq under
  *     the queue's lock and wakes every poller to re-check (simple; pollers
@@ -71,7 +73,7 @@ struct process;
 /* A kind's operations. A NULL operation means what it means on Linux:
  *   read/write NULL: -EINVAL (the file has no such operation);
  *   ioctl NULL: -ENOTTY;  poll NULL: DEFAULT_POLLMASK;
- *   llseek NULL: not seekable: lseek and pread give -ESPIPE;
+ *   llseek NULL: not seekable: lseek gives -ESPIPE;
  *   release NULL: nothing to drop (the console). */
 struct file_ops {
 	const char *name;
@@ -87,6 +89,10 @@ struct file_ops {
 	 * store it (the caller does, under pos_lock). */
 	s64 (*llseek)(struct file *f, s64 offset, int whence);
 	void (*release)(struct file *f);
+	/* Reads work at a position (Linux's FMODE_PREAD): pread is allowed,
+	 * and read/lseek update f->pos under pos_lock. Else pread gives
+	 * -ESPIPE and read passes a scratch position. */
+	bool positional;
 	/* mmap's view (mm_fd_mode): a regular file on a noexec mount (/proc)
 	 * rather than a character device or an anonymous file. */
 	bool procfs;

@@ -233,6 +233,7 @@ static const struct file_ops text_ops = {
 	.read = text_read,
 	.llseek = text_llseek,
 	.release = text_release,
+	.positional = true,
 	.procfs = true,
 };
 
@@ -314,6 +315,7 @@ static const struct file_ops pagemap_ops = {
 	.llseek = pagemap_llseek,
 	.ioctl = pagemap_ioctl,
 	.release = pagemap_release,
+	.positional = true,
 	.procfs = true,
 };
 

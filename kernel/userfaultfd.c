@@ -452,12 +452,21 @@ static void uffd_release(struct file *f)
 	ctx_put(ctx);
 }
 
+/* Linux 6.1's noop_llseek: lseek "succeeds" and the position stays 0
+ * (pread is still ESPIPE: the file is not positional). */
+static s64 uffd_llseek(struct file *f, s64 offset, int whence)
+{
+	(void)offset, (void)whence;
+	return (s64)f->pos;
+}
+
 /* An anonymous file open read-only, as Linux's [userfaultfd]. */
 static const struct file_ops uffd_ops = {
 	.name = "userfaultfd",
 	.read = uffd_read,
 	.ioctl = uffd_ioctl,
 	.poll = uffd_poll,
+	.llseek = uffd_llseek,
 	.release = uffd_release,
 };
 
