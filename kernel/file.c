@@ -300,7 +300,7 @@ void files_wake_sleepers(void)
 
 static long sys_read(u64 fd, u64 ubuf, u64 count)
 {
-	struct file *f = fget(current_proc(), (long)fd);
+	struct file *f = fget(current_proc(), (long)(u32)fd);
 	if (!f)
 		return -EBADF;
 	long ret = file_read(f, ubuf, count);
@@ -310,7 +310,7 @@ static long sys_read(u64 fd, u64 ubuf, u64 count)
 
 static long sys_write(u64 fd, u64 ubuf, u64 count)
 {
-	struct file *f = fget(current_proc(), (long)fd);
+	struct file *f = fget(current_proc(), (long)(u32)fd);
 	if (!f)
 		return -EBADF;
 	long ret = file_write(f, ubuf, count);
@@ -484,7 +484,7 @@ static long sys_ppoll(u64 ufds, u64 nfds, u64 utsp, u64 usigmask, u64 sigsetsize
 		if (copy_from_user(&mask, usigmask, sizeof(mask)))
 			return -EFAULT;
 	}
-	return do_poll(ufds, nfds, utsp ? (s64)ns : -1);
+	return do_poll(ufds, (u32)nfds, utsp ? (s64)ns : -1);
 }
 
 void file_syscalls_init(void)
