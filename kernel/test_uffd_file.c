@@ -10,6 +10,7 @@
  * promises (register marks the VMA with the context, release unregisters).
  */
 #include "kernel/ktest.h"
+#include "kernel/rcu.h"
 #include "kernel/file.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
@@ -64,6 +65,9 @@ static void env_teardown(struct env *e)
 		proc_free_unstarted(e->proc);
 	kthread_unuse_mm(e->mm);
 	mm_put(e->mm);
+	/* The page tables go after a grace period: let them, so that the
+	 * suites after this one count free pages on a settled system. */
+	rcu_barrier();
 }
 
 /* Open /proc paths as if this thread were a process of e->mm (procfs_open
