@@ -24,6 +24,7 @@
 #include "mm/vma.h"
 #include "mm/pgtable.h"
 #include "mm/pagemap.h"
+#include "mm/thp.h"
 #include "mm/madvise.h"
 #include "mm/test_user.h"
 #include "mm/userfaultfd.h"
@@ -697,24 +698,30 @@ static void test_pagemap_read(struct ktest *t)
 	KTEST_EXPECT_EQ(t, pm_read1(pm, 0x30000000UL), 0);
 	/* uffd-wp bit: on a present entry, and a marker (installed by hand
 	 * here, removed before teardown). */
-	spin_lock(&e.mm->page_table_lock);
-	u64 *pte0 = pgtable_walk(e.mm, BASE + P(0), 1);
-	u64 *pte1 = pgtable_walk(e.mm, BASE + P(1), 1);
-	bool have = pte0 && pte1 && !pte_read(pte1);
+	down_read(&e.mm->mmap_lock);
+	u32 *ptl;
+	u64 *pte0 = pte_offset_map_lock(e.mm, BASE, &ptl);  /* pages 0 and 1 */
+	bool have = pte0 && !pte_read(&pte0[1]);
 	if (have) {
-		pte_set(pte0, pte_read(pte0) | PTE_UFFD_WP);
-		pte_set(pte1, PTE_UFFD_WP);
+		pte_set(&pte0[0], pte_read(&pte0[0]) | PTE_UFFD_WP);
+		pte_set(&pte0[1], PTE_UFFD_WP);
 	}
-	spin_unlock(&e.mm->page_table_lock);
+	if (pte0)
+		pte_unmap_unlock(ptl);
+	up_read(&e.mm->mmap_lock);
 	KTEST_EXPECT_TRUE(t, have);
 	if (have) {
 		u64 v0 = pm_read1(pm, BASE + P(0)), v1 = pm_read1(pm, BASE + P(1));
 		KTEST_EXPECT_TRUE(t, (v0 & PM_UFFD_WP) && (v0 & PM_PRESENT));
 		KTEST_EXPECT_EQ(t, v1, PM_UFFD_WP | PM_SOFT_DIRTY);
-		spin_lock(&e.mm->page_table_lock);
-		pte_set(pte0, pte_read(pte0) & ~PTE_UFFD_WP);
-		pte_set(pte1, 0);
-		spin_unlock(&e.mm->page_table_lock);
+		down_read(&e.mm->mmap_lock);
+		pte0 = pte_offset_map_lock(e.mm, BASE, &ptl);
+		if (pte0) {
+			pte_set(&pte0[0], pte_read(&pte0[0]) & ~PTE_UFFD_WP);
+			pte_set(&pte0[1], 0);
+			pte_unmap_unlock(ptl);
+		}
+		up_read(&e.mm->mmap_lock);
 	}
 	/* Linux's checks: whole entries, nothing past user space. */
 	KTEST_EXPECT_EQ(t, file_pread(pm, ARGS, 8, 4), (u64)-EINVAL);
@@ -840,6 +847,56 @@ static void test_pagemap_scan(struct ktest *t)
 	env_teardown(&e);
 }
 
+/* A huge PMD: 512 consecutive frames, exclusive, and PAGE_IS_HUGE. */
+static void test_pagemap_huge(struct ktest *t)
+{
+	const u64 HUGE_BASE = 0x80000000UL, BUF = 0x11000000UL;
+	struct env e;
+	if (!env_setup(t, &e))
+		return;
+	KTEST_EXPECT_EQ(t, do_mmap(e.mm, HUGE_BASE, HPAGE_SIZE, RW, ANON, -1, 0), HUGE_BASE);
+	KTEST_EXPECT_EQ(t, do_mmap(e.mm, BUF, P(1), RW, ANON | MAP_POPULATE, -1, 0), BUF);
+	do_madvise(e.mm, HUGE_BASE, HPAGE_SIZE, MADV_HUGEPAGE);
+	test_put_u64(e.mm, HUGE_BASE + P(7), 7);
+	u64 *pmd = pgtable_walk(e.mm, HUGE_BASE, 2);
+	if (!pmd || !pmd_huge(pte_read(pmd))) {
+		ktest_skip(t, "no huge page here (thp=never?)");
+		env_teardown(&e);
+		return;
+	}
+	KTEST_ASSERT_TRUE(t, proc_begin(&e));
+	long err = 0;
+	struct file *pm = procfs_open("/proc/self/pagemap", &err);
+	proc_end(&e);
+	KTEST_ASSERT_TRUE(t, pm);
+	u64 first = 0;
+	u32 good = 0;
+	for (u32 chunk = 0; chunk < HPAGE_NR / 512 * 8; chunk++) {
+		/* 64 entries (512 bytes) at a time into BUF. */
+		u64 off = (HUGE_BASE / PAGE_SIZE + chunk * 64) * 8;
+		if (file_pread(pm, BUF, 512, (s64)off) != 512)
+			break;
+		u64 ent[64];
+		(void)copy_from_user(ent, BUF, sizeof(ent));
+		for (u32 i = 0; i < 64; i++) {
+			if (chunk == 0 && i == 0)
+				first = ent[0] & PM_PFN_MASK;
+			u64 want = PM_PRESENT | PM_MMAP_EXCLUSIVE | PM_SOFT_DIRTY | (first + chunk * 64 + i);
+			if (ent[i] == want)
+				good++;
+		}
+	}
+	KTEST_EXPECT_EQ(t, good, HPAGE_NR);
+	KTEST_EXPECT_EQ(t, first, (pte_read(pmd) & PTE_ADDR_MASK) >> PAGE_SHIFT);
+	KTEST_EXPECT_EQ(t, scan(pm, 0, HUGE_BASE, HUGE_BASE + HPAGE_SIZE, 10, 0, PAGE_IS_HUGE, 0, 0,
+				PAGE_IS_HUGE | PAGE_IS_PRESENT, NULL), 1);
+	KTEST_EXPECT_EQ(t, region(0).start, HUGE_BASE);
+	KTEST_EXPECT_EQ(t, region(0).end, HUGE_BASE + HPAGE_SIZE);
+	KTEST_EXPECT_EQ(t, region(0).categories, PAGE_IS_HUGE | PAGE_IS_PRESENT);
+	file_put(pm);
+	env_teardown(&e);
+}
+
 static const struct ktest_case uffd_file_cases[] = {
 	{ "api_negotiation", test_api_negotiation },
 	{ "range_errno", test_range_errno },
@@ -853,5 +910,6 @@ static const struct ktest_case uffd_file_cases[] = {
 	{ "fd_layer", test_fd_layer },
 	{ "pagemap_read", test_pagemap_read },
 	{ "pagemap_scan", test_pagemap_scan },
+	{ "pagemap_huge", test_pagemap_huge },
 };
 KTEST_SUITE(uffd_file, uffd_file_cases);

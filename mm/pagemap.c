@@ -25,15 +25,30 @@ u32 pagemap_read_leaves(struct mm_struct *mm, u64 addr, u64 end, u64 *out, bool 
 		end = region_end;
 	u32 n = (u32)((end - addr) >> PAGE_SHIFT);
 	*huge = false;
-	/* The tables under addr cannot be freed while we hold the lock that
-	 * zap_range() and free_pgtables() take (mm/pgtable.h). */
+	/* The usual case: a PTE table, read under its own lock. The entries
+	 * of [addr, end) are consecutive in it. */
+	u32 *ptl;
+	u64 *pte = pte_offset_map_lock(mm, addr, &ptl);
+	if (pte) {
+		for (u32 i = 0; i < n; i++)
+			out[i] = pte_read(&pte[i]);
+		pte_unmap_unlock(ptl);
+		return n;
+	}
+	/* A huge PMD, or nothing (or a table that appeared meanwhile): look
+	 * under the PMD lock, which keeps any table hooked (reclaim needs it
+	 * to unhook one). */
 	spin_lock(&mm->page_table_lock);
 	u64 *pmd = pgtable_walk(mm, addr, 2);
 	u64 pmdv = pmd ? pte_read(pmd) : 0;
 	if (pmd_huge(pmdv)) {
+		/* What each 4 KiB page's entry would be after a split (as
+		 * pgtable_leaf): its frame, and the PMD's bits (uffd-wp too). */
 		*huge = true;
+		u64 base = pmdv & PTE_ADDR_MASK & HPAGE_MASK;
+		u64 bits = pmdv & ~(PTE_ADDR_MASK | PTE_PS);
 		for (u32 i = 0; i < n; i++)
-			out[i] = pgtable_leaf(mm, addr + (u64)i * PAGE_SIZE);
+			out[i] = (base + (((addr & ~HPAGE_MASK) >> PAGE_SHIFT) + i) * PAGE_SIZE) | bits;
 	} else if (pmdv & PTE_P) {
 		u64 *pt = entry_table(pmdv);
 		for (u32 i = 0; i < n; i++)

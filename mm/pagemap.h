@@ -41,7 +41,8 @@
  * in the window (reported now, and again next round only if written again).
  *
  * Locking: pagemap_read_leaves() is the one place that reads page tables:
- * caller holds mmap_lock for read; it takes the page-table lock.
+ * caller holds mmap_lock for read; it takes the PTE table's lock, or the
+ * PMD lock (mm->page_table_lock) for a huge PMD or a missing table.
  */
 #ifndef PAGODA_MM_PAGEMAP_H
 #define PAGODA_MM_PAGEMAP_H
@@ -107,7 +108,7 @@ long pagemap_scan(struct mm_struct *mm, u64 uarg);
  * 2 MiB region holding addr, into out[] (0 for none); returns how many
  * pages it filled. *huge: a huge PMD maps them (out[] then holds what each
  * 4 KiB page's entry would be after a split, as pgtable_leaf()). Caller
- * holds mmap_lock for read; takes the page-table lock. */
+ * holds mmap_lock for read and no page-table lock; takes them itself. */
 u32 pagemap_read_leaves(struct mm_struct *mm, u64 addr, u64 end, u64 *out, bool *huge);
 
 #endif
