@@ -1,8 +1,9 @@
 /* kernel/sys_misc.c - the small system calls: open and openat (the /proc
- * files), pidfd_open and process_madvise, userfaultfd's registration,
- * uname, arch_prctl and the sched_* calls (read, write, close and the other
- * calls on any open file are in kernel/file.c). Each checks its arguments in the order Linux does, so that
- * a bad call gets Linux's errno (the fuzz program compares them). */
+ * files), pidfd_open and process_madvise, uname, arch_prctl and the sched_*
+ * calls; it also registers the calls on open files (kernel/file.c) and
+ * userfaultfd (kernel/userfaultfd.c). Each checks its arguments in the
+ * order Linux does, so that a bad call gets Linux's errno (the fuzz program
+ * compares them). */
 #include "kernel/proc.h"
 #include "kernel/file.h"
 #include "kernel/userfaultfd.h"
@@ -11,12 +12,10 @@
 #include "kernel/uaccess.h"
 #include "kernel/errno.h"
 #include "kernel/string.h"
-#include "kernel/console.h"
 #include "kernel/printk.h"
 #include "kernel/elf.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/smp.h"
-#include "mm/buddy.h"
 #include "mm/slab.h"
 #include "mm/mm.h"
 #include "mm/madvise.h"
