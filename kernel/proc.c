@@ -155,7 +155,8 @@ long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base
 /* ---- exit ---- */
 
 /* Wake every thread of p that may be blocked in a system call (futex,
- * nanosleep, wait4: every queue a user thread can sleep on for long), and
+ * nanosleep, wait4, poll, userfaultfd: every queue a user thread can sleep
+ * on for long), and
  * make the running ones enter the kernel: they all see t->killed on the way
  * back to user mode. The marks were made before, so a thread that checks
  * t->killed under its queue's lock either sees the mark or gets woken.
@@ -164,6 +165,7 @@ static void kick_siblings(void)
 {
 	futex_wake_all_waiters();
 	nanosleep_wake_all();
+	files_wake_sleepers();          /* poll, userfaultfd reads and faults */
 	wake_up_all(&proc_wq);
 	u32 me = smp_processor_id();
 	for (u32 c = 0; c < MAX_CPUS; c++)

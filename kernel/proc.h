@@ -1,5 +1,5 @@
 /* kernel/proc.h - processes: a pid, an address space, threads, a parent,
- * an exit status, open pseudo-files.
+ * an exit status, open files.
  *
  * Model (docs/syscalls.md):
  *   - A fixed table of MAX_PROCS processes. A process owns one address
@@ -21,8 +21,8 @@
  * Locking: proc_lock (the lock of the wait queue parents sleep on) protects
  * the process table: state, parent links, nr_threads, exit status. It is an
  * irq-safe spinlock: never sleep or touch user memory under it. A process's
- * fd table has its own sleeping lock (files_sem), taken before mmap_lock
- * (a read copies to user memory under it, and may fault).
+ * fd table has its own sleeping lock (files_sem), held only to look up or
+ * change a slot, never across a file operation (kernel/file.h).
  */
 #ifndef PAGODA_PROC_H
 #define PAGODA_PROC_H
@@ -31,6 +31,7 @@
 #include "kernel/spinlock.h"
 #include "kernel/sched.h"
 #include "kernel/rwsem.h"
+#include "kernel/file.h"
 
 #define MAX_PROCS 64
 #define MAX_FILES 16
@@ -49,17 +50,6 @@
 
 enum proc_state { PROC_FREE = 0, PROC_ALIVE, PROC_ZOMBIE };
 
-/* An open file: the console, a pidfd, or a pseudo-file with a snapshot of
- * its text taken at open (kernel/sys_misc.c). */
-struct file {
-	bool used;
-	bool console;           /* fds 0, 1, 2 */
-	u32 pidfd;              /* pidfd_open: the pid it refers to, else 0 */
-	char *buf;              /* get_free_pages(order) memory, or NULL */
-	u32 order;
-	u64 len, pos;
-};
-
 struct process {
 	enum proc_state state;
 	u32 pid;
@@ -73,8 +63,9 @@ struct process {
 	int exit_signal;        /* clone's low byte: SIGCHLD for fork */
 	char name[16];
 	void *exec_stack;       /* exec: the initial stack, until the first thread copies it */
-	struct rwsem files_sem;  /* the fd table; held across user copies */
-	struct file files[MAX_FILES];
+	struct rwsem files_sem;  /* the fd table (kernel/file.h) */
+	struct file *files[MAX_FILES];  /* open files, NULL: a free fd */
+	u32 fd_flags[MAX_FILES];        /* FD_CLOEXEC */
 };
 
 void proc_init(void);           /* registers the process system calls */
@@ -121,14 +112,15 @@ void user_return_work(void);
 /* Enter user mode with the registers *tf (never returns). usermode.asm. */
 __noreturn void enter_user(struct trap_frame *tf);
 
-/* Files (kernel/sys_misc.c). */
+/* Files (kernel/file.c). */
 void files_init(struct process *p);             /* fds 0..2: console */
 int files_copy(struct process *dst, struct process *src);
 void files_close_all(struct process *p);
 void misc_syscalls_init(void);
 void process_vm_init(void);         /* kernel/process_vm.c */
-/* kernel/procfs.c: fill a pseudo-file for an open; -ENOENT if unknown. */
-int procfs_open(const char *path, struct file *f);
+/* kernel/procfs.c: open a /proc file (a new file with one reference), or
+ * NULL with *err = -ENOENT (unknown name) or -ENOMEM. */
+struct file *procfs_open(const char *path, long *err);
 /* kernel/futex.c */
 void futex_init(void);
 long futex_wake(struct mm_struct *mm, u64 uaddr, int nr);

@@ -11,13 +11,25 @@
  *   /proc/trace_clear   opening it empties the event log
  * (Pseudo-files are read-only here, so the two trace files act when opened
  * rather than on a write such as Linux's "echo > trace".)
+ *   /proc/self/pagemap  8 bytes per virtual page (mm/pagemap.h), computed
+ *                       at each read; also /proc/PID/pagemap of any live
+ *                       process. The PAGEMAP_SCAN ioctl works on it.
  * "/proc/PID/..." with the caller's own pid is the same as /proc/self.
  *
- * A file's text is generated once, at open, into pages owned by the open
- * file (struct file in kernel/proc.h) and freed at close: reads see one
- * consistent snapshot, and read() needs no lock but the fd table's.
+ * Two kinds of open file (kernel/file.h):
+ *   - text: generated once, at open, into pages owned by the open file and
+ *     freed at close: reads see one consistent snapshot. Seekable as
+ *     Linux's seq_file (SEEK_SET, SEEK_CUR), so pread works.
+ *   - pagemap: holds a reference on the address space (mm_get) from open to
+ *     close, as Linux's holds the mm; reads take its mmap_lock for read,
+ *     one chunk at a time, and copy to the user with no lock held. Seekable
+ *     as Linux's mem_lseek: the position is vaddr / 4096 * 8.
  */
 #include "kernel/proc.h"
+#include "kernel/file.h"
+#include "kernel/uaccess.h"
+#include "mm/pagemap.h"
+#include "mm/slab.h"
 #include "kernel/errno.h"
 #include "kernel/string.h"
 #include "kernel/printk.h"
@@ -175,7 +187,167 @@ static void gen_status(struct text *t, struct process *p)
 	put(t, "Threads:\t%u\n", p->nr_threads);
 }
 
-int procfs_open(const char *path, struct file *f)
+/* ---- text snapshots ---- */
+
+struct snapshot {
+	char *buf;              /* PROCFS_ORDER pages */
+	u64 len;
+};
+
+static long text_read(struct file *f, u64 ubuf, u64 count, u64 *pos)
+{
+	struct snapshot *snap = f->private;
+	if (*pos >= snap->len || count == 0)
+		return 0;
+	u64 n = snap->len - *pos;
+	if (n > count)
+		n = count;
+	if (copy_to_user(ubuf, snap->buf + *pos, n))
+		return -EFAULT;
+	*pos += n;
+	return (long)n;
+}
+
+/* Linux's seq_lseek: SEEK_SET and SEEK_CUR, never below 0. */
+static s64 text_llseek(struct file *f, s64 offset, int whence)
+{
+	s64 pos;
+	if (whence == SEEK_SET)
+		pos = offset;
+	else if (whence == SEEK_CUR)
+		pos = (s64)f->pos + offset;
+	else
+		return -EINVAL;
+	return pos < 0 ? -EINVAL : pos;
+}
+
+static void text_release(struct file *f)
+{
+	struct snapshot *snap = f->private;
+	free_pages_addr(snap->buf, PROCFS_ORDER);
+	kfree(snap);
+}
+
+static const struct file_ops text_ops = {
+	.name = "proc-text",
+	.read = text_read,
+	.llseek = text_llseek,
+	.release = text_release,
+	.positional = true,
+	.procfs = true,
+};
+
+/* ---- pagemap ---- */
+
+#define PM_ENTRY_BYTES 8
+#define PM_CHUNK 512            /* entries per hold of mmap_lock (one 4 KiB buffer) */
+
+/* Linux's pagemap_read: position and count in whole entries (EINVAL), and
+ * nothing past the top of user space. */
+static long pagemap_fread(struct file *f, u64 ubuf, u64 count, u64 *pos)
+{
+	struct mm_struct *mm = f->private;
+	if ((*pos % PM_ENTRY_BYTES) || (count % PM_ENTRY_BYTES))
+		return -EINVAL;
+	if (count == 0)
+		return 0;
+	u64 vpn = *pos / PM_ENTRY_BYTES;
+	if (vpn >= TASK_SIZE >> PAGE_SHIFT)
+		return 0;
+	u64 *buf = kmalloc(PM_CHUNK * sizeof(u64), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	long done = 0;
+	while (count && vpn < TASK_SIZE >> PAGE_SHIFT) {
+		u64 n = count / PM_ENTRY_BYTES;
+		if (n > PM_CHUNK)
+			n = PM_CHUNK;
+		if (n > (TASK_SIZE >> PAGE_SHIFT) - vpn)
+			n = (TASK_SIZE >> PAGE_SHIFT) - vpn;
+		pagemap_read_entries(mm, vpn << PAGE_SHIFT, n, buf);
+		if (copy_to_user(ubuf, buf, n * PM_ENTRY_BYTES)) {
+			if (!done)
+				done = -EFAULT;
+			break;
+		}
+		done += (long)(n * PM_ENTRY_BYTES);
+		ubuf += n * PM_ENTRY_BYTES;
+		count -= n * PM_ENTRY_BYTES;
+		vpn += n;
+		*pos += n * PM_ENTRY_BYTES;
+		cond_resched();
+	}
+	kfree(buf);
+	return done;
+}
+
+/* Linux's mem_lseek: SEEK_SET and SEEK_CUR, any offset that is not an
+ * errno in disguise. */
+static s64 pagemap_llseek(struct file *f, s64 offset, int whence)
+{
+	s64 pos;
+	if (whence == SEEK_SET)
+		pos = offset;
+	else if (whence == SEEK_CUR)
+		pos = (s64)f->pos + offset;
+	else
+		return -EINVAL;
+	if (pos < 0 && pos >= -4095)
+		return -EOVERFLOW;
+	return pos;
+}
+
+static long pagemap_ioctl(struct file *f, u32 cmd, u64 arg)
+{
+	if (cmd == PAGEMAP_SCAN)
+		return pagemap_scan(f->private, arg);
+	return -EINVAL;         /* Linux's do_pagemap_cmd */
+}
+
+static void pagemap_release(struct file *f)
+{
+	mm_put(f->private);
+}
+
+static const struct file_ops pagemap_ops = {
+	.name = "pagemap",
+	.read = pagemap_fread,
+	.llseek = pagemap_llseek,
+	.ioctl = pagemap_ioctl,
+	.release = pagemap_release,
+	.positional = true,
+	.procfs = true,
+};
+
+/* "/proc/PID/pagemap": PID's address space (a reference), else NULL. */
+static struct mm_struct *pagemap_target(const char *path, bool *matched)
+{
+	*matched = false;
+	if (strncmp(path, "/proc/", 6))
+		return NULL;
+	const char *c = path + 6;
+	u64 pid = 0;
+	if (*c < '0' || *c > '9')
+		return NULL;
+	while (*c >= '0' && *c <= '9' && pid < 0x100000000UL)
+		pid = pid * 10 + (u64)(*c++ - '0');
+	if (strcmp(c, "/pagemap"))
+		return NULL;
+	*matched = true;
+	return pid && pid < 0x100000000UL ? proc_get_mm((u32)pid) : NULL;
+}
+
+static struct file *pagemap_open(struct mm_struct *mm, long *err)
+{
+	struct file *f = file_alloc(&pagemap_ops, FMODE_READ, 0, mm);
+	if (!f) {
+		mm_put(mm);
+		*err = -ENOMEM;
+	}
+	return f;
+}
+
+struct file *procfs_open(const char *path, long *err)
 {
 	struct process *p = current_proc();
 	const char *rest = NULL;
@@ -185,6 +357,23 @@ int procfs_open(const char *path, struct file *f)
 		rest = path + 11;
 	else if (!strncmp(path, own, strlen(own)))
 		rest = path + strlen(own);
+	if (rest && !strcmp(rest, "pagemap")) {
+		if (!p->mm) {
+			*err = -ENOENT;
+			return NULL;
+		}
+		mm_get(p->mm);
+		return pagemap_open(p->mm, err);
+	}
+	bool matched;
+	struct mm_struct *other = pagemap_target(path, &matched);
+	if (matched) {
+		if (!other) {
+			*err = -ENOENT;
+			return NULL;
+		}
+		return pagemap_open(other, err);
+	}
 	int which;
 	if (rest && !strcmp(rest, "maps"))
 		which = 0;
@@ -202,12 +391,20 @@ int procfs_open(const char *path, struct file *f)
 		which = 6;
 	else if (!strcmp(path, "/proc/tlbstat"))
 		which = 7;
-	else
-		return -ENOENT;
+	else {
+		*err = -ENOENT;
+		return NULL;
+	}
 
+	struct snapshot *snap = kmalloc(sizeof(*snap), GFP_KERNEL);
 	struct text t = { get_free_pages(GFP_KERNEL, PROCFS_ORDER), 0, PROCFS_SIZE };
-	if (!t.buf)
-		return -ENOMEM;
+	if (!t.buf || !snap) {
+		if (t.buf)
+			free_pages_addr(t.buf, PROCFS_ORDER);
+		kfree(snap);
+		*err = -ENOMEM;
+		return NULL;
+	}
 	switch (which) {
 	case 0:
 		t.len = p->mm ? mm_format_maps(p->mm, t.buf, t.size) : 0;
@@ -236,9 +433,12 @@ int procfs_open(const char *path, struct file *f)
 		gen_cpu_tlbstat(&t);
 		break;
 	}
-	f->buf = t.buf;
-	f->order = PROCFS_ORDER;
-	f->len = t.len;
-	f->pos = 0;
-	return 0;
+	snap->buf = t.buf;
+	snap->len = t.len;
+	struct file *f = file_alloc(&text_ops, FMODE_READ, 0, snap);
+	if (!f) {
+		text_release(&(struct file){ .private = snap });
+		*err = -ENOMEM;
+	}
+	return f;
 }

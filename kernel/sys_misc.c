@@ -1,19 +1,21 @@
-/* kernel/sys_misc.c - the small system calls: read, write, open, openat,
- * close (the console and read-only pseudo-files), uname, arch_prctl and the
- * sched_* calls. Each checks its arguments in the order Linux does, so that
- * a bad call gets Linux's errno (the fuzz program compares them). */
+/* kernel/sys_misc.c - the small system calls: open and openat (the /proc
+ * files), pidfd_open and process_madvise, uname, arch_prctl and the sched_*
+ * calls; it also registers the calls on open files (kernel/file.c) and
+ * userfaultfd (kernel/userfaultfd.c). Each checks its arguments in the
+ * order Linux does, so that a bad call gets Linux's errno (the fuzz program
+ * compares them). */
 #include "kernel/proc.h"
+#include "kernel/file.h"
+#include "kernel/userfaultfd.h"
 #include "kernel/sched.h"
 #include "kernel/syscall.h"
 #include "kernel/uaccess.h"
 #include "kernel/errno.h"
 #include "kernel/string.h"
-#include "kernel/console.h"
 #include "kernel/printk.h"
 #include "kernel/elf.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/smp.h"
-#include "mm/buddy.h"
 #include "mm/slab.h"
 #include "mm/mm.h"
 #include "mm/madvise.h"
@@ -29,145 +31,7 @@
 #define ARCH_GET_FS 0x1003
 #define ARCH_GET_GS 0x1004
 
-/* ---- the fd table ---- */
-
-static void file_release(struct file *f)
-{
-	if (f->buf)
-		free_pages_addr(f->buf, f->order);
-	memset(f, 0, sizeof(*f));
-}
-
-void files_init(struct process *p)
-{
-	for (int fd = 0; fd < 3; fd++) {
-		p->files[fd].used = true;
-		p->files[fd].console = true;
-	}
-}
-
-int files_copy(struct process *dst, struct process *src)
-{
-	int err = 0;
-	down_read(&src->files_sem);
-	for (u32 fd = 0; fd < MAX_FILES; fd++) {
-		struct file *s = &src->files[fd], *d = &dst->files[fd];
-		*d = *s;
-		d->buf = NULL;
-		if (!s->buf)
-			continue;
-		d->buf = get_free_pages(GFP_KERNEL, s->order);
-		if (!d->buf) {
-			memset(d, 0, sizeof(*d));
-			err = -ENOMEM;
-			break;
-		}
-		memcpy(d->buf, s->buf, s->len);
-	}
-	up_read(&src->files_sem);
-	if (err)
-		files_close_all(dst);
-	return err;
-}
-
-void files_close_all(struct process *p)
-{
-	down_write(&p->files_sem);
-	for (u32 fd = 0; fd < MAX_FILES; fd++)
-		file_release(&p->files[fd]);
-	up_write(&p->files_sem);
-}
-
-/* A valid open fd of the calling process, or NULL (files_sem held). */
-static struct file *fd_lookup(struct process *p, u64 fd)
-{
-	if (fd >= MAX_FILES || !p->files[fd].used)
-		return NULL;
-	return &p->files[fd];
-}
-
-/* A new fd for f in the calling process, or -EMFILE (f is released). */
-static long install_fd(struct process *p, struct file *nf)
-{
-	down_write(&p->files_sem);
-	long fd = -EMFILE;
-	for (u32 i = 0; i < MAX_FILES; i++) {
-		if (!p->files[i].used) {
-			nf->used = true;
-			p->files[i] = *nf;
-			fd = i;
-			break;
-		}
-	}
-	up_write(&p->files_sem);
-	if (fd < 0)
-		file_release(nf);
-	return fd;
-}
-
-/* ---- read, write ---- */
-
-static long sys_read(u64 fd, u64 ubuf, u64 count)
-{
-	struct process *p = current_proc();
-	long ret;
-	down_write(&p->files_sem);      /* it moves the file position */
-	struct file *f = fd_lookup(p, fd);
-	if (!f) {
-		ret = -EBADF;
-	} else if (!user_range_ok(ubuf, count)) {
-		ret = -EFAULT;          /* Linux's access_ok, even for 0 bytes */
-	} else if (f->pidfd) {
-		ret = -EINVAL;          /* a pidfd has no read operation */
-	} else if (f->console || count == 0) {
-		ret = 0;                /* no console input: end of file */
-	} else {
-		u64 n = f->len - f->pos;
-		if (n > count)
-			n = count;
-		if (n == 0) {
-			ret = 0;
-		} else if (copy_to_user(ubuf, f->buf + f->pos, n)) {
-			ret = -EFAULT;
-		} else {
-			f->pos += n;
-			ret = (long)n;
-		}
-	}
-	up_write(&p->files_sem);
-	return ret;
-}
-
-static long sys_write(u64 fd, u64 ubuf, u64 count)
-{
-	struct process *p = current_proc();
-	down_read(&p->files_sem);
-	struct file *f = fd_lookup(p, fd);
-	bool console = f && f->console, pidfd = f && f->pidfd;
-	up_read(&p->files_sem);
-	if (pidfd)
-		return -EINVAL;         /* open for writing, but no write operation */
-	if (!f || !console)
-		return -EBADF;          /* pseudo-files are read-only */
-	if (!user_range_ok(ubuf, count))
-		return -EFAULT;         /* Linux's access_ok, even for 0 bytes */
-	/* Through a bounce buffer, whole chunks at a time: a line printed by
-	 * one thread is not cut by another's (the C library writes lines). */
-	char chunk[512];
-	u64 done = 0;
-	while (done < count) {
-		u64 n = count - done;
-		if (n > sizeof(chunk))
-			n = sizeof(chunk);
-		if (copy_from_user(chunk, ubuf + done, n))
-			return done ? (long)done : -EFAULT;
-		console_write(chunk, n);
-		done += n;
-	}
-	return (long)done;
-}
-
-/* ---- open, openat, close ---- */
+/* ---- open, openat ---- */
 
 static long do_open(long dirfd, u64 upath, u64 flags)
 {
@@ -197,25 +61,26 @@ static long do_open(long dirfd, u64 upath, u64 flags)
 	if (path[0] != '/') {
 		/* Relative: to the current directory, "/", or to dirfd. */
 		if (dirfd != AT_FDCWD) {
-			down_read(&p->files_sem);
-			bool valid = dirfd >= 0 && fd_lookup(p, (u64)dirfd);
-			up_read(&p->files_sem);
-			return valid ? -ENOTDIR : -EBADF;
+			struct file *d = fget(p, dirfd);
+			if (d)
+				file_put(d);
+			return d ? -ENOTDIR : -EBADF;
 		}
 		snprintf(full, sizeof(full), "/%s", path);
 	} else {
 		strlcpy(full, path, sizeof(full));
 	}
-	struct file nf;
-	memset(&nf, 0, sizeof(nf));
-	int err = procfs_open(full, &nf);
-	if (err)
+	long err;
+	struct file *f = procfs_open(full, &err);
+	if (!f)
 		return err;
 	if ((flags & O_DIRECTORY) || (flags & O_ACCMODE) != O_RDONLY) {
-		file_release(&nf);
+		file_put(f);
 		return (flags & O_DIRECTORY) ? -ENOTDIR : -EACCES;
 	}
-	return install_fd(p, &nf);
+	/* O_NONBLOCK is kept (it changes nothing for these files). */
+	WRITE_ONCE(f->flags, (u32)flags & O_NONBLOCK);
+	return fd_install(p, f, (flags & O_CLOEXEC) ? FD_CLOEXEC : 0);
 }
 
 static long sys_open(u64 upath, u64 flags, u64 mode)
@@ -230,6 +95,28 @@ static long sys_openat(u64 dirfd, u64 upath, u64 flags, u64 mode)
 	return do_open((s32)dirfd, upath, flags);
 }
 
+/* A pidfd: an anonymous file open read-write with no read or write
+ * operation (EINVAL), not seekable; poll says POLLIN once the process has
+ * exited (reported when asked: nothing wakes a poller at the exit). */
+static u32 pidfd_poll(struct file *f)
+{
+	return proc_pid_alive(f->pid) ? 0 : POLLIN | POLLRDNORM;
+}
+
+static const struct file_ops pidfd_ops = {
+	.name = "pidfd",
+	.poll = pidfd_poll,
+};
+
+u32 fd_pidfd(struct process *p, long fd)
+{
+	struct file *f = fget(p, fd);
+	u32 pid = f && f->ops == &pidfd_ops ? f->pid : 0;
+	if (f)
+		file_put(f);
+	return pid;
+}
+
 /* pidfd_open: an fd naming a process, for process_madvise below; it can be
  * closed. */
 #define PIDFD_NONBLOCK 04000
@@ -242,10 +129,12 @@ static long sys_pidfd_open(u64 upid, u64 flags)
 		return -EINVAL;
 	if (!proc_pid_alive((u32)pid))
 		return -ESRCH;
-	struct file nf;
-	memset(&nf, 0, sizeof(nf));
-	nf.pidfd = (u32)pid;
-	return install_fd(current_proc(), &nf);
+	struct file *f = file_alloc(&pidfd_ops, FMODE_READ | FMODE_WRITE, (u32)flags, NULL);
+	if (!f)
+		return -ENOMEM;
+	f->pid = (u32)pid;
+	/* A pidfd is always close-on-exec on Linux. */
+	return fd_install(current_proc(), f, FD_CLOEXEC);
 }
 
 /* process_madvise: madvise on the address space a pidfd names, for a
@@ -267,10 +156,7 @@ static long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 f
 		return ret;
 	u32 target = 0;
 	if (!ret) {
-		down_read(&p->files_sem);
-		struct file *f = fd_lookup(p, pidfd);
-		target = f ? f->pidfd : 0;
-		up_read(&p->files_sem);
+		target = fd_pidfd(p, (long)(u32)pidfd);
 		if (!target)
 			ret = -EBADF;
 	}
@@ -298,17 +184,6 @@ static long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 f
 	}
 	kfree(iov);
 	return ret;
-}
-
-static long sys_close(u64 fd)
-{
-	struct process *p = current_proc();
-	down_write(&p->files_sem);
-	struct file *f = fd_lookup(p, fd);
-	if (f)
-		file_release(f);
-	up_write(&p->files_sem);
-	return f ? 0 : -EBADF;
 }
 
 /* ---- uname ---- */
@@ -442,11 +317,10 @@ static long sys_sched_yield(void)
 
 void misc_syscalls_init(void)
 {
-	syscall_register(SYS_read, (void (*)(void))sys_read);
-	syscall_register(SYS_write, (void (*)(void))sys_write);
+	file_syscalls_init();
+	userfaultfd_init();
 	syscall_register(SYS_open, (void (*)(void))sys_open);
 	syscall_register(SYS_openat, (void (*)(void))sys_openat);
-	syscall_register(SYS_close, (void (*)(void))sys_close);
 	syscall_register(SYS_pidfd_open, (void (*)(void))sys_pidfd_open);
 	syscall_register(SYS_process_madvise, (void (*)(void))sys_process_madvise);
 	syscall_register(SYS_uname, (void (*)(void))sys_uname);
@@ -458,9 +332,9 @@ void misc_syscalls_init(void)
 
 /* mm/mmap.c asks how a file mapping's fd is open (mm.h, MM_FD_*), to refuse
  * the mapping with Linux's errno: the console is a character device open
- * for reading and writing, a pseudo-file a read-only regular file on a
- * noexec mount (procfs), a pidfd an anonymous file open read-write. None
- * of them can be mapped (ENODEV, from mm/). */
+ * for reading and writing, a /proc file a read-only regular file on a
+ * noexec mount, a pidfd an anonymous file open read-write, a userfaultfd
+ * one open read-only. None of them can be mapped (ENODEV, from mm/). */
 int mm_fd_mode(int fd)
 {
 	struct process *p = current_proc();
@@ -468,15 +342,16 @@ int mm_fd_mode(int fd)
 		return -EBADF;
 	if (!p)                 /* a kernel thread (tests): the console's fds */
 		return fd <= 2 ? MM_FD_READ | MM_FD_WRITE : -EBADF;
-	down_read(&p->files_sem);
-	struct file *f = fd_lookup(p, (u64)fd);
-	int mode = -EBADF;
-	if (f && f->console)
-		mode = MM_FD_READ | MM_FD_WRITE;
-	else if (f && f->pidfd)
-		mode = MM_FD_READ | MM_FD_WRITE;
-	else if (f)
-		mode = MM_FD_READ | MM_FD_NOEXEC | MM_FD_REGULAR;
-	up_read(&p->files_sem);
+	struct file *f = fget(p, fd);
+	if (!f)
+		return -EBADF;
+	int mode = 0;
+	if (f->mode & FMODE_READ)
+		mode |= MM_FD_READ;
+	if (f->mode & FMODE_WRITE)
+		mode |= MM_FD_WRITE;
+	if (f->ops->procfs)
+		mode |= MM_FD_NOEXEC | MM_FD_REGULAR;
+	file_put(f);
 	return mode;
 }

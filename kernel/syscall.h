@@ -15,11 +15,13 @@
 #define SYS_open 2
 #define SYS_close 3
 #define SYS_poll 7
+#define SYS_lseek 8
 #define SYS_mmap 9
 #define SYS_mprotect 10
 #define SYS_munmap 11
 #define SYS_brk 12
 #define SYS_ioctl 16
+#define SYS_pread64 17
 #define SYS_sched_yield 24
 #define SYS_madvise 28
 #define SYS_nanosleep 35
@@ -39,6 +41,7 @@
 #define SYS_clock_gettime 228
 #define SYS_exit_group 231
 #define SYS_openat 257
+#define SYS_ppoll 271
 #define SYS_userfaultfd 323
 #define SYS_pidfd_open 434
 #define SYS_process_madvise 440
