@@ -344,6 +344,10 @@ static void api(void)
 	expect(r < 0 ? -errno : 0, -EINVAL, "userfaultfd with an unknown flag");
 	if (r >= 0)
 		close(r);
+	r = userfaultfd(O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	expect(r < 0 ? -errno : 0, 0, "userfaultfd with UFFD_USER_MODE_ONLY");
+	if (r >= 0)
+		close(r);
 
 	int fd = userfaultfd(O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
@@ -459,6 +463,8 @@ static void register_checks(void)
 	if (r || (ioctls & want) != want)
 		ktap_diag("got %s, ioctls %#lx", err_str(r), (unsigned long)ioctls);
 
+	expect(uffd_register(fd, p, 2 * PAGE_SIZE, WP, NULL), 0, "REGISTER the same range again");
+
 	int fd2 = uffd_open(0);
 	expect(uffd_register(fd2, p, PAGE_SIZE, WP, NULL), -EBUSY,
 	       "REGISTER a range registered with another userfaultfd");
@@ -477,6 +483,12 @@ static void register_checks(void)
 	expect(uffd_wp(fd, p, 0, UFFDIO_WRITEPROTECT_MODE_WP), -EINVAL, "WRITEPROTECT length 0");
 	expect(uffd_wp(fd, (void *)(1UL << 56), PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_WP), -EINVAL,
 	       "WRITEPROTECT beyond user space");
+
+	struct uffdio_range wr = { (u64)p + 8, PAGE_SIZE };
+	expect(ioctl(fd, UFFDIO_WAKE, &wr) < 0 ? -errno : 0, -EINVAL, "WAKE unaligned start");
+	wr = (struct uffdio_range){ (u64)hole, PAGE_SIZE };
+	expect(ioctl(fd, UFFDIO_WAKE, &wr) < 0 ? -errno : 0, 0,
+	       "WAKE a range nobody waits on, not even mapped");
 
 	expect(uffd_unregister(fd, p + 1, PAGE_SIZE), -EINVAL, "UNREGISTER unaligned start");
 	expect(uffd_unregister(fd, p, 0), -EINVAL, "UNREGISTER length 0");
@@ -599,6 +611,19 @@ static void single_faults(void)
 	close(fd);
 	ktap_ok(write_goes_through(-1, p + 2 * PAGE_SIZE, 0x66),
 		"closing the userfaultfd: a write to a page it protected goes through");
+
+	/* And a writer asleep on a protected page when the file is closed is
+	 * woken, and its write lands. */
+	fd = uffd_open(0);
+	register_or_bail(fd, p, 4 * PAGE_SIZE);
+	protect_or_bail(fd, p, 4 * PAGE_SIZE);
+	probe_start(&pr, p + PAGE_SIZE + 1, 0x67);
+	if (probe_wait(&pr, fd, &m) != FAULTED)
+		ktap_bail("no message for a write to a protected page");
+	close(fd);
+	probe_finish(&pr, -1, false);
+	ktap_ok(p[PAGE_SIZE + 1] == 0x67,
+		"closing the userfaultfd wakes a writer asleep on it; its write lands");
 	munmap(p, 4 * PAGE_SIZE);
 }
 
@@ -1159,7 +1184,7 @@ static void async_tracking(void)
 
 int main(void)
 {
-	ktap_plan(79);
+	ktap_plan(84);
 	api();				/* 11 */
 	ktap_diag("features: WP_UNPOPULATED %s, WP_ASYNC %s",
 		  kernel_features & UFFD_FEATURE_WP_UNPOPULATED ? "yes" : "no",
