@@ -14,7 +14,28 @@
  * Every expected value is what Debian's Linux 6.1 does (tools/linux-ref),
  * and the host's 6.18 for the features 6.1 lacks; the output does not depend
  * on addresses, timings or the number of CPUs, so it can be compared line
- * by line with Pagoda's.
+ * by line with Pagoda's. Linux's answers worth knowing:
+ *   - Before UFFDIO_API every other ioctl and read(2) is EINVAL and poll(2)
+ *     reports POLLERR; a refused UFFDIO_API (bad api, unknown feature bit)
+ *     zeroes the structure and leaves the handshake still to do; a second
+ *     successful one is EINVAL. UFFDIO_API reports every feature the kernel
+ *     has whatever was asked, and ioctls API|REGISTER|UNREGISTER.
+ *   - poll(2) of a userfaultfd opened without O_NONBLOCK is POLLERR.
+ *   - A range (REGISTER, UNREGISTER, WRITEPROTECT, WAKE) with an unaligned
+ *     start or length, length 0, start below mmap_min_addr or past the end
+ *     of user space is EINVAL; REGISTER or UNREGISTER of a range with no
+ *     VMA in it is EINVAL, but a hole between VMAs is fine; another
+ *     userfaultfd's range is EBUSY; WRITEPROTECT of a range not wholly
+ *     registered for WP is ENOENT; mode WP|DONTWAKE is EINVAL; an unknown
+ *     ioctl number is EINVAL; UFFDIO_WAKE of any valid range is 0.
+ *   - A fault message's address is the page's, ptid 0 without THREAD_ID.
+ *   - fork without EVENT_FORK: the child's memory is not registered and not
+ *     protected; the parent's stays protected.
+ *   - MADV_DONTNEED of protected anonymous memory drops the protection with
+ *     the page (and, on 6.18, markers it covers); markers elsewhere in the
+ *     same page table stay.
+ *   - UNREGISTER clears the protection; closing the file wakes sleeping
+ *     writers and their writes then land.
  */
 #include "libc.h"
 #include "uffd.h"
