@@ -9,6 +9,7 @@
 #   make bench-thp  transparent huge pages against 4 KiB pages, Pagoda and Linux
 #   make bench-cow  fork and copy-on-write figures on Pagoda and on Linux
 #   make bench-madvise  batched process_madvise and page-table reclaim, Pagoda and Linux
+#   make bench-uffd  userfaultfd write protection: protecting 1 GiB, wp faults, Pagoda and Linux
 #   make host-test  host unit tests only
 #   make deps       install missing Debian packages (tools/deps)
 #
@@ -40,7 +41,7 @@ RUN_MEM   ?= 512M
 RUN_CMDLINE ?= trace
 
 .PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check bench-tlb bench-thp bench-cow \
-	bench-madvise
+	bench-madvise bench-uffd
 
 all: $(BUILD)/pagoda.iso
 
@@ -132,6 +133,17 @@ bench-madvise: deps
 	@for c in "" nobatch- noreclaim-; do echo "=== Pagoda, -smp 2, bench-madvise-$${c}2cpu"; \
 	  cat $(BUILD)/pagoda-out/bench-madvise-$${c}2cpu/bench_madvise.txt; done
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_madvise
+
+# userfaultfd write protection (user/programs/bench_uffd.c): protecting and
+# clearing 1 GiB never touched (with and without markers), read-faulted and
+# written, and the cycles per sync and async wp fault; Pagoda with 2 CPUs,
+# then Debian's Linux the same way. 2 GiB of memory so that 1 GiB can be
+# written.
+bench-uffd: deps
+	$(MAKE) all
+	tools/run-tests -j 1 --timeout 900 --only bench-uffd-2cpu
+	@echo "=== Pagoda, -smp 2"; cat $(BUILD)/pagoda-out/bench-uffd-2cpu/bench_uffd.txt
+	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 -m 2G bench_uffd
 
 $(BUILD)/pagoda.iso: $(BUILD)/pagoda.elf iso/boot/grub/grub.cfg.in tools/mkiso $(BUILD)/run-cmdline user-programs
 	tools/mkiso $@ "$(RUN_CMDLINE)" 3

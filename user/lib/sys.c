@@ -28,6 +28,14 @@ int openat(int dirfd, const char *path, int flags, int mode)
 	return (int)S4(__NR_openat, dirfd, path, flags, mode);
 }
 int close(int fd) { return (int)S1(__NR_close, fd); }
+ssize_t pread(int fd, void *buf, size_t n, off_t off) { return S4(__NR_pread64, fd, buf, n, off); }
+off_t lseek(int fd, off_t off, int whence) { return S3(__NR_lseek, fd, off, whence); }
+int ioctl(int fd, unsigned long cmd, void *arg) { return (int)S3(__NR_ioctl, fd, cmd, arg); }
+int poll(struct pollfd *fds, unsigned long nfds, int timeout_ms)
+{
+	return (int)S3(__NR_poll, fds, nfds, timeout_ms);
+}
+int userfaultfd(int flags) { return (int)S1(__NR_userfaultfd, flags); }
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {

@@ -38,6 +38,7 @@
 #define EINVAL     22
 #define ENFILE     23
 #define EMFILE     24
+#define ENOTTY     25
 #define ENOSPC     28
 #define ESPIPE     29
 #define EROFS      30
@@ -105,6 +106,24 @@ const char *errno_name(int err);
 #define O_DIRECTORY 0200000
 #define O_CLOEXEC   02000000
 #define AT_FDCWD    (-100)
+
+/* --- lseek --- */
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
+
+/* --- poll --- */
+#define POLLIN   0x001
+#define POLLPRI  0x002
+#define POLLOUT  0x004
+#define POLLERR  0x008
+#define POLLHUP  0x010
+#define POLLNVAL 0x020
+struct pollfd {
+	int fd;
+	short events;		/* what to wait for */
+	short revents;		/* what happened (written by the kernel) */
+};
 
 /* --- clone, wait, signals --- */
 #define CLONE_VM             0x00000100
@@ -183,6 +202,17 @@ ssize_t write(int fd, const void *buf, size_t n);
 int open(const char *path, int flags, int mode);
 int openat(int dirfd, const char *path, int flags, int mode);
 int close(int fd);
+/* Read at an offset without moving the file position (pread64). */
+ssize_t pread(int fd, void *buf, size_t n, off_t off);
+off_t lseek(int fd, off_t off, int whence);
+/* ioctl(2): the argument is a pointer or a number, as the command says. */
+int ioctl(int fd, unsigned long cmd, void *arg);
+/* poll(2); timeout in milliseconds, -1 waits for ever. Returns the number
+ * of entries with revents set, 0 on timeout. */
+int poll(struct pollfd *fds, unsigned long nfds, int timeout_ms);
+/* userfaultfd(2): flags O_CLOEXEC, O_NONBLOCK, UFFD_USER_MODE_ONLY
+ * (uffd.h has the file's ioctls and messages). */
+int userfaultfd(int flags);
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 int munmap(void *addr, size_t len);
 int mprotect(void *addr, size_t len, int prot);

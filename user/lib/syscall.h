@@ -16,10 +16,14 @@
 #define __NR_write              1
 #define __NR_open               2
 #define __NR_close              3
+#define __NR_poll               7
+#define __NR_lseek              8
 #define __NR_mmap               9
 #define __NR_mprotect           10
 #define __NR_munmap             11
 #define __NR_brk                12
+#define __NR_ioctl              16
+#define __NR_pread64            17
 #define __NR_sched_yield        24
 #define __NR_madvise            28
 #define __NR_nanosleep          35
@@ -40,6 +44,7 @@
 #define __NR_exit_group         231
 #define __NR_openat             257
 #define __NR_process_vm_readv   310
+#define __NR_userfaultfd        323
 #define __NR_pidfd_open         434
 #define __NR_process_madvise    440
 
