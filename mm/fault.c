@@ -34,7 +34,10 @@
 #include "mm/buddy.h"
 #include "mm/fault.h"
 #include "mm/thp.h"
+#include "mm/userfaultfd.h"
+#include "kernel/userfaultfd.h"
 #include "kernel/errno.h"
+#include "kernel/sched.h"
 #include "kernel/string.h"
 
 /* Page-fault error code bits (Intel SDM vol. 3, 4.7). */
@@ -82,8 +85,8 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 	if (!shared) {
 		/* A huge PMD, or room for one (mm/thp.h); 1: go on here. */
 		int r = thp_handle_fault(mm, vma, addr, flags);
-		if (r <= 0)
-			return r;
+		if (r != 1)
+			return r;       /* done, an error, or FAULT_USERFAULT */
 	}
 	addr &= PAGE_MASK;
 	u32 *ptl;
@@ -92,6 +95,17 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 	if (!e)
 		return err;     /* -ENOMEM, or 0: a huge PMD appeared, retry */
 	u64 old = pte_read(e);
+	if (write && (old & PTE_UFFD_WP)) {
+		/* A userfaultfd-protected entry (or marker): the handler
+		 * decides (sync), or the write itself clears the protection
+		 * - the page reads as "written" from now on (async). */
+		if ((vma->flags & VM_UFFD_WP) && !uffd_vma_async(vma)) {
+			pte_unmap_unlock(ptl);
+			return FAULT_USERFAULT;
+		}
+		old &= ~PTE_UFFD_WP;    /* a marker becomes an empty entry */
+		pte_set(e, old);
+	}
 	if (pte_mapped(old)) {
 		bool real = !pte_special(old);
 		bool exclusive = real && (shared || can_reuse_anon_page(pte_page(old)));
@@ -177,6 +191,10 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 	} else {
 		pte = mk_pte(page_to_phys(zero_page), vma->flags, false) | PTE_SPECIAL;
 	}
+	/* A read of a marker, or an unshare of a protected page: still
+	 * protected (a write was handled above: sync never gets here). */
+	if (!write)
+		pte |= now & PTE_UFFD_WP;
 	pte_set(e, pte);
 	if (old_page) {
 		/* The new entry is in place and no TLB holds the old one: now
@@ -217,6 +235,24 @@ int handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
 	if (!(vma->flags & (VM_READ | VM_WRITE | VM_EXEC)))
 		goto out;               /* PROT_NONE */
 	ret = mm_fault_in(mm, vma, addr, (error_code & PF_WRITE) ? FAULT_WRITE : 0);
+	if (ret == FAULT_USERFAULT) {
+		/* A context made with UFFD_USER_MODE_ONLY does not handle
+		 * faults of the kernel's own accesses (a read(2) into a
+		 * protected buffer): those fail, as on Linux. */
+		if (!(error_code & PF_USER) && uffd_ctx_user_mode_only(vma->uffd_ctx)) {
+			ret = -EFAULT;
+			goto out;
+		}
+		/* Queue a message for the handler and sleep until it resolves
+		 * the fault; mmap_lock is released there. Then retry. */
+		handle_userfault(mm, vma, addr, UFFD_REASON_WRITE | UFFD_REASON_WP);
+		/* Killed while it waited: do not retry. A kernel-mode fault
+		 * (a copy in a system call) would otherwise fault again and
+		 * again and never reach the way out to user mode. */
+		if (READ_ONCE(current_thread()->killed))
+			return -EFAULT;
+		return 0;
+	}
 out:
 	up_read(&mm->mmap_lock);
 	return ret;
@@ -233,7 +269,7 @@ int mm_populate(struct mm_struct *mm, u64 start, u64 end, bool write)
 		bool w = write && (vma->flags & VM_WRITE);
 		int err = mm_fault_in(mm, vma, a, w ? FAULT_WRITE : 0);
 		if (err)
-			return err;
+			return err == FAULT_USERFAULT ? -EFAULT : err;
 	}
 	return 0;
 }

@@ -22,6 +22,12 @@
 #define FAULT_NEED_PAGE 2u      /* map a real page even for a read (exec) */
 #define FAULT_UNSHARE   4u      /* a private copy, kept read-only */
 
+/* mm_fault_in's (and thp_handle_fault's) answer "this write hit a
+ * userfaultfd-protected entry in sync mode: the handler must resolve it"
+ * (mm/userfaultfd.h). handle_mm_fault then hands the fault over; other
+ * callers (pins, populate) fail with -EFAULT. */
+#define FAULT_USERFAULT 2
+
 /* Counted for the tests and docs: write faults resolved on a private page
  * already mapped read-only. */
 struct cow_stats {

@@ -1,5 +1,6 @@
 /* mm/huge_memory.c - transparent huge pages; see thp.h and docs/thp.md. */
 #include "mm/thp.h"
+#include "mm/userfaultfd.h"
 #include "mm/vma.h"
 #include "mm/pgtable.h"
 #include "mm/mmu_gather.h"
@@ -203,12 +204,40 @@ void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 				split_huge_pmd(mm, pmd, a);     /* PROT_NONE: at PTE level */
 			} else {
 				bool special = v & PTE_SPECIAL;
-				bool writable = !special && (pte_page(v)->flags & PG_exclusive);
-				u64 keep = v & (PTE_A | PTE_D | PTE_SPECIAL);
+				bool writable = !special && !(v & PTE_UFFD_WP) &&
+						(pte_page(v)->flags & PG_exclusive);
+				u64 keep = v & (PTE_A | PTE_D | PTE_SPECIAL | PTE_UFFD_WP);
 				u64 nv = mk_pmd(v & PTE_ADDR_MASK, vm_flags, writable) | keep;
 				pte_set(pmd, nv);
 				if (((v & PTE_W) && !(nv & PTE_W)) || (!(v & PTE_NX) && (nv & PTE_NX)))
 					tlb_track_range(tlb, a, HPAGE_SIZE, 2);
+			}
+		}
+		a = next;
+	}
+	spin_unlock(&mm->page_table_lock);
+}
+
+void uffd_wp_huge_pmds(struct mm_struct *mm, u64 start, u64 end, bool wp,
+		       struct mmu_gather *tlb)
+{
+	spin_lock(&mm->page_table_lock);
+	for (u64 a = start & HPAGE_MASK; a < end;) {
+		u64 next = a + HPAGE_SIZE;
+		u64 *pmd = pmd_lookup(mm, a, &next);
+		u64 v = pmd ? pte_read(pmd) : 0;
+		if (pmd_huge(v)) {
+			if (a < start || a + HPAGE_SIZE > end) {
+				split_huge_pmd(mm, pmd, a);     /* the PTE level does it */
+			} else if (wp && !(v & PTE_UFFD_WP)) {
+				u64 old = __atomic_fetch_and(pmd, ~PTE_W, __ATOMIC_SEQ_CST);
+				__atomic_or_fetch(pmd, PTE_UFFD_WP, __ATOMIC_SEQ_CST);
+				if ((old & PTE_W) && !uffd_debug_local_wp_flush)
+					tlb_track_range(tlb, a, HPAGE_SIZE, 2);
+			} else if (!wp && (v & PTE_UFFD_WP)) {
+				/* The write right comes back at the next write
+				 * fault (reuse, no flush). */
+				__atomic_and_fetch(pmd, ~PTE_UFFD_WP, __ATOMIC_SEQ_CST);
 			}
 		}
 		a = next;
@@ -239,7 +268,9 @@ int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
 				mm_add_rss(child, HPAGE_NR);
 				stat_inc(NR_ANON_THPS, 1);
 			}
-			pte_set(cpmd, v & ~(PTE_A | PTE_D));
+			/* The child is not registered with userfaultfd (no
+			 * EVENT_FORK): no protection either. */
+			pte_set(cpmd, v & ~(PTE_A | PTE_D | PTE_UFFD_WP));
 		}
 		a = next;
 	}
@@ -290,6 +321,18 @@ int thp_handle_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 fl
 		}
 		if (!write || (v & PTE_W))
 			goto done;              /* spurious, or another CPU did it */
+		if (v & PTE_UFFD_WP) {
+			/* Write-protected by userfaultfd: sync mode asks the
+			 * handler; async mode splits, and the PTE level clears
+			 * the protection of the one 4 KiB page written (dirty
+			 * tracking stays per page, as on Linux). */
+			if ((vma->flags & VM_UFFD_WP) && !uffd_vma_async(vma)) {
+				spin_unlock(&mm->page_table_lock);
+				return FAULT_USERFAULT;
+			}
+			split_huge_pmd(mm, pmd, haddr);
+			goto pte_level;
+		}
 		if (!(v & PTE_SPECIAL)) {
 			if (can_reuse_huge(pte_page(v))) {
 				pte_set(pmd, v | PTE_W);        /* adding a right: no flush */

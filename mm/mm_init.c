@@ -17,6 +17,7 @@
 #include "mm/fault_inject.h"
 #include "mm/fault.h"
 #include "kernel/cmdline.h"
+#include "mm/userfaultfd.h"
 #include "kernel/printk.h"
 #include "arch/x86_64/cpu.h"
 
@@ -60,6 +61,7 @@ void mm_init(void)
 	/* Last: injected failures count from here, so boot itself is spared. */
 	fail_page_alloc_init();
 	fork_debug_init();
+	uffd_mm_init();
 
 	mm_boot_free_pages = nr_free_pages();
 	pr_info("mm: %lu MiB of RAM managed, %lu MiB free; %lu page descriptors "

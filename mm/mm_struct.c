@@ -21,6 +21,7 @@
 #include "mm/tlbflush.h"
 #include "mm/mmu_gather.h"
 #include "mm/thp.h"
+#include "mm/userfaultfd.h"
 
 struct page *zero_page;
 /* Negative control (docs/cow.md): "fork_debug_skip_flush" on the command
@@ -170,6 +171,10 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 		if (!ce)
 			return -ENOMEM;
 		u64 e = pte_read(pe);
+		/* The child is not registered with userfaultfd (Pagoda has
+		 * no EVENT_FORK): its entries carry no protection, and the
+		 * markers (not "mapped") are not copied at all. */
+		e &= ~PTE_UFFD_WP;
 		if (pte_special(e)) {
 			pte_set(ce, e);
 		} else {
@@ -188,7 +193,7 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 			get_page(p);
 			__atomic_add_fetch(&p->mapcount, 1, __ATOMIC_RELAXED);
 			mm_add_rss(child, 1);
-			pte_set(ce, e & ~(PTE_A | PTE_D));
+			pte_set(ce, e & ~(PTE_A | PTE_D | PTE_UFFD_WP));
 		}
 		a += PAGE_SIZE;
 	}
@@ -209,7 +214,8 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 	err = vma_reserve(cs, ps->nr);
 	for (u32 i = 0; !err && i < ps->nr; i++) {
 		const struct vm_area *v = ps->v[i];
-		struct vm_area *c = vma_alloc(v->start, v->end, v->flags);
+		struct vm_area *c = vma_alloc(v->start, v->end,
+					      v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING));
 		if (!c) {
 			err = -ENOMEM;
 			break;

@@ -260,8 +260,16 @@ static void zap_pte_table(struct mm_struct *mm, u64 a, u64 end, struct mmu_gathe
 			none++;
 			continue;
 		}
+		if (pte_uffd_marker(v)) {
+			/* A userfaultfd marker: a zap of anonymous memory drops
+			 * it with everything else (as Linux). It maps nothing:
+			 * no flush, no page. */
+			pte_clear(e);
+			none++;
+			continue;
+		}
 		if (!pte_mapped(v))
-			continue;       /* kept on purpose (a userfaultfd marker) */
+			continue;       /* nothing else is kept today */
 		u64 old = pte_clear(e);
 		none++;
 		tlb_track_range(tlb, a, PAGE_SIZE, 1);

@@ -13,8 +13,9 @@
  * pte_next_mapped skips it), and callers deal with huge PMDs first.
  *
  * Software bits (ignored by the MMU): PTE_SPECIAL marks a mapping that owns
- * no page reference (the shared zero page); PTE_UFFD_WP is reserved for
- * userfaultfd write-protect; PTE_PROTNONE keeps a page owned by a PROT_NONE
+ * no page reference (the shared zero page); PTE_UFFD_WP marks an entry
+ * write-protected by userfaultfd, and alone it is a marker in an empty entry
+ * (mm/userfaultfd.h); PTE_PROTNONE keeps a page owned by a PROT_NONE
  * VMA with P clear (Linux does the same with its _PAGE_PROTNONE), so that
  * mprotect back gives the contents back. "Mapped" means P or PROTNONE.
  *
@@ -63,7 +64,7 @@
 #include "kernel/spinlock.h"
 
 #define PTE_SPECIAL  (1UL << 9)  /* no page reference behind it (zero page) */
-#define PTE_UFFD_WP  (1UL << 10) /* reserved: userfaultfd write-protect */
+#define PTE_UFFD_WP  (1UL << 10) /* userfaultfd write-protect (mm/userfaultfd.h) */
 #define PTE_PROTNONE (1UL << 11) /* P clear but the page still owned (PROT_NONE) */
 
 #define PT_LEVELS 4
@@ -83,6 +84,8 @@ static inline bool pte_present(u64 e) { return (e & PTE_P) != 0; }
 static inline bool pte_mapped(u64 e) { return (e & (PTE_P | PTE_PROTNONE)) != 0; }
 static inline bool pte_write(u64 e) { return (e & PTE_W) != 0; }
 static inline bool pte_special(u64 e) { return (e & PTE_SPECIAL) != 0; }
+/* A userfaultfd marker: "empty, but write-protected" (mm/userfaultfd.h). */
+static inline bool pte_uffd_marker(u64 e) { return e == PTE_UFFD_WP; }
 static inline struct page *pte_page(u64 e) { return phys_to_page(e & PTE_ADDR_MASK); }
 
 /* Entries are read once and written whole: the MMU sets A and D in them

@@ -79,6 +79,11 @@ void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *
 void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 		      struct mmu_gather *tlb);
 
+/* userfaultfd (mm/userfaultfd.c): set or clear the write-protect bit of
+ * the huge PMDs wholly inside [start, end), recording in tlb those that lost
+ * the write right; split those only partly inside. Takes page_table_lock. */
+void uffd_wp_huge_pmds(struct mm_struct *mm, u64 start, u64 end, bool wp,
+		       struct mmu_gather *tlb);
 /* fork: copy the huge PMDs of vma into child (sharing THPs read-only, as
  * 4 KiB pages are shared). 0 or -ENOMEM. *wrprotected as copy_vma_pages. */
 int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,

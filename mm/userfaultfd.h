@@ -81,6 +81,17 @@ void uffd_release_mm(struct mm_struct *mm, struct userfaultfd_ctx *ctx);
  * read. 0 or -errno. The caller wakes faulters afterwards. */
 int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp);
 
+/* "uffd_debug_local_wp_flush": protecting takes the write right away but
+ * flushes only the calling CPU's TLB, not the other CPUs' - the bug the
+ * uffd_test program must catch (a writer thread on another CPU keeps writing
+ * through its cached writable entry: its write is neither stopped nor seen
+ * as "written"). Read by uffd_mm_init(). */
+extern bool uffd_debug_local_wp_flush;
+void uffd_mm_init(void);
+
+/* Does vma resolve its own write-protect faults (WP_ASYNC negotiated)? */
+bool uffd_vma_async(const struct vm_area *vma);
+
 /* mm/mmap.c: give [start, end), inside one VMA, the flags newflags (which
  * differ from the VMA's in VM_UFFD_* only) and the context ctx, splitting
  * and merging VMAs. mmap_lock held for write. 0 or -ENOMEM. */

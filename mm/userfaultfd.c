@@ -1,0 +1,280 @@
+/* mm/userfaultfd.c - userfaultfd write-protection in the page tables; the
+ * interface and the entry encoding are in mm/userfaultfd.h, the story in
+ * docs/userfaultfd.md.
+ *
+ * What lives here:
+ *   - registering ranges: VM_UFFD_WP and vma->uffd_ctx on the VMAs;
+ *   - uffd_wp_range(): set or clear the write-protect bit over a range,
+ *     with markers in empty entries (WP_UNPOPULATED), under one mmu_gather
+ *     so that protecting N pages costs one TLB flush;
+ *   - uffd_wp_fault(): what a write fault on a protected entry does (the
+ *     fault path in mm/fault.c and mm/huge_memory.c asks it).
+ * Why protecting must flush: a CPU that cached the writable translation
+ * could go on writing after UFFDIO_WRITEPROTECT returned, and a "live
+ * snapshot" taken then would miss that write. Clearing the protection only
+ * adds a right, so it needs no flush (a stale read-only entry just faults).
+ */
+#include "mm/userfaultfd.h"
+#include "mm/mm.h"
+#include "mm/vma.h"
+#include "mm/pgtable.h"
+#include "mm/mmu_gather.h"
+#include "mm/thp.h"
+#include "kernel/userfaultfd.h"
+#include "kernel/errno.h"
+#include "kernel/sched.h"
+#include "kernel/cmdline.h"
+#include "kernel/printk.h"
+#include "arch/x86_64/tlb.h"
+
+bool uffd_debug_local_wp_flush;
+
+void uffd_mm_init(void)
+{
+	uffd_debug_local_wp_flush = cmdline_has("uffd_debug_local_wp_flush");
+	if (uffd_debug_local_wp_flush)
+		printk(KERN_WARNING "userfaultfd: uffd_debug_local_wp_flush: write-protecting flushes "
+		       "this CPU's TLB only, not the other CPUs' (negative control)\n");
+}
+
+bool uffd_vma_async(const struct vm_area *vma)
+{
+	return vma->uffd_ctx && (uffd_ctx_features(vma->uffd_ctx) & UFFD_FEATURE_WP_ASYNC);
+}
+
+static bool uffd_vma_markers(const struct vm_area *vma)
+{
+	/* WP_ASYNC implies WP_UNPOPULATED (as on Linux): dirty tracking must
+	 * see the first write to a page that was never touched. */
+	return vma->uffd_ctx && (uffd_ctx_features(vma->uffd_ctx) &
+				 (UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_WP_ASYNC));
+}
+
+/* May vma be registered? Private anonymous memory only: Linux also takes
+ * shmem and hugetlbfs, which Pagoda's shared anonymous objects are not. */
+static bool vma_can_userfault(const struct vm_area *vma)
+{
+	return !(vma->flags & VM_SHARED) && (vma->flags & VM_MAYWRITE);
+}
+
+/* --- registering --- */
+
+/* Linux's checks (fs/userfaultfd.c userfaultfd_register): some VMA must
+ * meet the range (EINVAL), each one met must be one that can be
+ * registered (EINVAL) and not belong to another context (EBUSY); holes in
+ * between are allowed. Checked for all before any is changed. */
+static int check_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx, u64 start, u64 end)
+{
+	const struct vma_set *s = mm->vma_root;
+	u32 i = vma_index(s, start);
+	if (i >= s->nr || s->v[i]->start >= end)
+		return -EINVAL;
+	for (; i < s->nr && s->v[i]->start < end; i++) {
+		const struct vm_area *v = s->v[i];
+		if (!vma_can_userfault(v))
+			return -EINVAL;
+		if (v->uffd_ctx && v->uffd_ctx != ctx)
+			return -EBUSY;
+	}
+	return 0;
+}
+
+/* Set the flags of every VMA piece in [start, end) to (flags & ~clear) |
+ * set, and their context to ctx. mmap_lock held for write. */
+static int set_range(struct mm_struct *mm, u64 start, u64 end, u32 set, u32 clear,
+		     struct userfaultfd_ctx *ctx)
+{
+	const struct vma_set *s = mm->vma_root;
+	u64 a = start;
+	while (a < end) {
+		u32 i = vma_index(s, a);
+		if (i >= s->nr || s->v[i]->start >= end)
+			break;
+		struct vm_area *v = s->v[i];
+		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
+		int err = mm_set_range_uffd(mm, lo, hi, (v->flags & ~clear) | set, ctx);
+		if (err)
+			return err;
+		a = hi;
+	}
+	return 0;
+}
+
+int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
+			u64 start, u64 end, u32 vm_flags)
+{
+	down_write(&mm->mmap_lock);
+	int err = check_range(mm, ctx, start, end);
+	if (!err)
+		err = set_range(mm, start, end, vm_flags, 0, ctx);
+	up_write(&mm->mmap_lock);
+	return err;
+}
+
+/* --- the entries --- */
+
+/* Set (wp) or clear the protection in the entries of [start, end), all in
+ * VMAs registered for WP. markers: put a marker in every empty entry when
+ * protecting. Narrowed entries are recorded in tlb. Caller holds mmap_lock. */
+static int change_wp(struct mm_struct *mm, u64 start, u64 end, bool wp, bool markers,
+		     struct mmu_gather *tlb)
+{
+	const u64 span = pgtable_span(2);
+	uffd_wp_huge_pmds(mm, start, end, wp, tlb);     /* whole ones, or split */
+	for (u64 a = start; a < end;) {
+		u64 table_end = (a | (span - 1)) + 1;
+		u64 stop = table_end < end && table_end > a ? table_end : end;
+		u32 *ptl;
+		u64 *e;
+		if (wp && markers) {
+			/* Markers need a table to live in, even where nothing
+			 * was ever mapped. */
+			int err;
+			e = pte_alloc_map_lock(mm, a, &ptl, &err);
+			if (!e && err)
+				return err;
+		} else {
+			a = pte_table_next(mm, a, end);
+			if (a >= end)
+				break;
+			table_end = (a | (span - 1)) + 1;
+			stop = table_end < end && table_end > a ? table_end : end;
+			e = pte_offset_map_lock(mm, a, &ptl);
+		}
+		/* NULL here: a huge PMD appeared meanwhile (a THP fault);
+		 * it was not protected by us, as if it came after the call. */
+		for (; e && a < stop; a += PAGE_SIZE, e++) {
+			u64 old = pte_read(e);
+			u64 new = old;
+			if (wp) {
+				if (pte_mapped(old))
+					new = (old & ~PTE_W) | PTE_UFFD_WP;
+				else if (old == 0 && markers)
+					new = PTE_UFFD_WP;      /* a marker */
+			} else {
+				if (pte_uffd_marker(old))
+					new = 0;
+				else if (pte_mapped(old))
+					new = old & ~PTE_UFFD_WP;
+				/* The write right comes back at the next write
+				 * fault, which reuses an exclusive page without a
+				 * flush (or copies a shared one). */
+			}
+			if (new == old)
+				continue;
+			if (pte_write(old)) {
+				/* Atomic: the MMU may set D meanwhile. */
+				__atomic_and_fetch(e, ~PTE_W, __ATOMIC_SEQ_CST);
+				__atomic_or_fetch(e, PTE_UFFD_WP, __ATOMIC_SEQ_CST);
+				/* The write right went: every TLB must forget it
+				 * before the call returns. */
+				if (!uffd_debug_local_wp_flush)
+					tlb_track_range(tlb, a, PAGE_SIZE, 1);
+			} else {
+				pte_set(e, new);
+			}
+		}
+		if (e)
+			pte_unmap_unlock(ptl);
+		a = stop;
+		cond_resched();
+	}
+	return 0;
+}
+
+/* The VMAs of [start, end), with their protection bits, exactly as
+ * UFFDIO_WRITEPROTECT demands: every one registered for WP, no hole
+ * (-ENOENT otherwise, as Linux's mwriteprotect_range). */
+static int check_wp_range(struct mm_struct *mm, u64 start, u64 end)
+{
+	const struct vma_set *s = mm->vma_root;
+	u64 a = start;
+	while (a < end) {
+		struct vm_area *v = vma_find(s, a);
+		if (!v || !(v->flags & VM_UFFD_WP))
+			return -ENOENT;
+		a = v->end;
+	}
+	return 0;
+}
+
+int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp)
+{
+	down_read(&mm->mmap_lock);
+	int err = check_wp_range(mm, start, end);
+	if (err) {
+		up_read(&mm->mmap_lock);
+		return err;
+	}
+	struct mmu_gather tlb;
+	tlb_gather_mmu(&tlb, mm);
+	for (u64 a = start; a < end && !err;) {
+		struct vm_area *v = vma_find(mm->vma_root, a);
+		u64 hi = MIN(end, v->end);
+		err = change_wp(mm, a, hi, wp, uffd_vma_markers(v), &tlb);
+		a = hi;
+	}
+	/* One flush for every entry that lost its write right. */
+	tlb_finish_mmu(&tlb);
+	if (uffd_debug_local_wp_flush)
+		local_flush_tlb_all();  /* the negative control: here only */
+	up_read(&mm->mmap_lock);
+	return err;
+}
+
+/* Drop every trace of protection from [start, end): bits and markers. */
+static void clear_wp(struct mm_struct *mm, u64 start, u64 end)
+{
+	struct mmu_gather tlb;
+	tlb_gather_mmu(&tlb, mm);
+	change_wp(mm, start, end, false, false, &tlb);
+	tlb_finish_mmu(&tlb);
+}
+
+int uffd_unregister_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
+			  u64 start, u64 end)
+{
+	down_write(&mm->mmap_lock);
+	const struct vma_set *s = mm->vma_root;
+	int err = 0;
+	u32 i = vma_index(s, start);
+	if (i >= s->nr || s->v[i]->start >= end)
+		err = -EINVAL;
+	for (; !err && i < s->nr && s->v[i]->start < end; i++)
+		if (!vma_can_userfault(s->v[i]))
+			err = -EINVAL;
+	/* VMAs of this context lose registration and protection; others
+	 * (unregistered, or another context's) are left as they are. */
+	for (u64 a = start; !err && a < end;) {
+		i = vma_index(s, a);
+		if (i >= s->nr || s->v[i]->start >= end)
+			break;
+		struct vm_area *v = s->v[i];
+		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
+		if (v->uffd_ctx == ctx) {
+			clear_wp(mm, lo, hi);
+			err = mm_set_range_uffd(mm, lo, hi, v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING),
+						NULL);
+		}
+		a = hi;
+	}
+	up_write(&mm->mmap_lock);
+	return err;
+}
+
+void uffd_release_mm(struct mm_struct *mm, struct userfaultfd_ctx *ctx)
+{
+	down_write(&mm->mmap_lock);
+	const struct vma_set *s = mm->vma_root;
+	for (u32 i = 0; i < s->nr; i++) {
+		struct vm_area *v = s->v[i];
+		if (v->uffd_ctx != ctx)
+			continue;
+		u64 lo = v->start, hi = v->end;
+		clear_wp(mm, lo, hi);
+		/* May merge with neighbours: look again from lo. */
+		mm_set_range_uffd(mm, lo, hi, v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING), NULL);
+		i = vma_index(s, lo);
+	}
+	up_write(&mm->mmap_lock);
+}
