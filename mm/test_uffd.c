@@ -1,0 +1,184 @@
+/* mm/test_uffd.c - the "uffd" suite: userfaultfd write protection in the
+ * page tables (mm/userfaultfd.c, docs/userfaultfd.md). The user-visible
+ * behaviour is tested by user/programs/uffd_test.c (also on Linux); these
+ * cases look at what only the kernel can see: the TLBs of other CPUs, the
+ * flush count, the entries and the tables.
+ */
+#include "kernel/ktest.h"
+#include "kernel/errno.h"
+#include "kernel/sched.h"
+#include "kernel/file.h"
+#include "kernel/userfaultfd.h"
+#include "mm/mm.h"
+#include "mm/pgtable.h"
+#include "mm/madvise.h"
+#include "mm/tlbflush.h"
+#include "mm/userfaultfd.h"
+#include "mm/mm_debug.h"
+#include "mm/slab.h"
+#include "mm/test_user.h"
+#include "arch/x86_64/smp.h"
+#include "arch/x86_64/cpu.h"
+
+#define BASE 0x0000610000000000UL
+#define P(n) ((u64)(n) * PAGE_SIZE)
+#define RW (PROT_READ | PROT_WRITE)
+#define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
+#define NPAGES 16
+
+/* An address space with NPAGES written pages at BASE, registered for WP
+ * with a fresh userfaultfd context (no UFFDIO_API: the features are 0,
+ * i.e. sync mode without markers). */
+struct env {
+	struct mm_struct *mm;
+	struct file *uffd;
+	struct userfaultfd_ctx *ctx;
+};
+
+static bool env_setup(struct ktest *t, struct env *e)
+{
+	long err = 0;
+	e->mm = mm_create();
+	if (!KTEST_EXPECT_TRUE(t, e->mm))
+		return false;
+	if (!KTEST_EXPECT_EQ(t, do_mmap(e->mm, BASE, P(NPAGES), RW, ANON | MAP_FIXED, -1, 0), (long)BASE))
+		return false;
+	do_madvise(e->mm, BASE, P(NPAGES), MADV_NOHUGEPAGE);
+	kthread_use_mm(e->mm);
+	for (u32 i = 0; i < NPAGES; i++)
+		test_put_u64(e->mm, BASE + P(i), 1000 + i);
+	kthread_unuse_mm(e->mm);
+	e->uffd = userfaultfd_create(e->mm, O_NONBLOCK, &err);
+	if (!KTEST_EXPECT_TRUE(t, e->uffd))
+		return false;
+	e->ctx = userfaultfd_file_ctx(e->uffd);
+	return KTEST_EXPECT_EQ(t, uffd_register_range(e->mm, e->ctx, BASE, BASE + P(NPAGES), VM_UFFD_WP), 0);
+}
+
+static void env_teardown(struct env *e)
+{
+	if (e->uffd)
+		file_put(e->uffd);      /* the last reference: unregisters */
+	if (e->mm)
+		mm_put(e->mm);
+}
+
+/* --- protecting reaches every CPU, with one flush --- */
+
+/* Writers on every other CPU hold a writable translation of every page.
+ * CPU `leader` protects the range. Once UFFDIO_WRITEPROTECT has returned,
+ * no write may go through: the writers then try writes that cannot resolve
+ * a fault (test_write_nofault), which succeed only through a stale TLB
+ * entry. "uffd_debug_local_wp_flush" (flush this CPU only) must fail here. */
+struct wp_ctx {
+	struct env e;
+	u32 leader, ready, phase;
+	u32 stale;              /* writes that went through after protection */
+	int ret;
+	u64 flushes;            /* remote flushes of the protect call */
+	u64 recv0[MAX_CPUS], recv1[MAX_CPUS];
+};
+
+static void wp_worker(void *arg)
+{
+	struct wp_ctx *c = arg;
+	u32 others = cpumask_weight(cpu_online_mask) - 1;
+	kthread_use_mm(c->e.mm);
+	if (smp_processor_id() == c->leader) {
+		test_wait_until(&c->ready, others);
+		for (u32 x = 0; x < MAX_CPUS; x++)
+			c->recv0[x] = tlb_stat_cpu(x, NR_TLB_REMOTE_FLUSH_RECEIVED);
+		u64 f0 = c->e.mm->tlb_stat[NR_TLB_REMOTE_FLUSH];
+		c->ret = uffd_wp_range(c->e.mm, BASE, BASE + P(NPAGES), true);
+		c->flushes = c->e.mm->tlb_stat[NR_TLB_REMOTE_FLUSH] - f0;
+		for (u32 x = 0; x < MAX_CPUS; x++)
+			c->recv1[x] = tlb_stat_cpu(x, NR_TLB_REMOTE_FLUSH_RECEIVED);
+		__atomic_store_n(&c->phase, 1, __ATOMIC_SEQ_CST);
+	} else {
+		/* A hot, writable translation of every page. */
+		for (u32 i = 0; i < NPAGES; i++)
+			test_put_u64(c->e.mm, BASE + P(i), 2000 + i);
+		__atomic_add_fetch(&c->ready, 1, __ATOMIC_SEQ_CST);
+		test_wait_until(&c->phase, 1);
+		for (u32 i = 0; i < NPAGES; i++)
+			if (test_write_nofault(BASE + P(i), 3000 + i) == 0)
+				__atomic_add_fetch(&c->stale, 1, __ATOMIC_SEQ_CST);
+	}
+	kthread_unuse_mm(c->e.mm);
+}
+
+static void test_protect_reaches_every_cpu(struct ktest *t)
+{
+	if (cpumask_weight(cpu_online_mask) < 2) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	struct wp_ctx *c = kzalloc(sizeof(*c), GFP_KERNEL);
+	KTEST_ASSERT_TRUE(t, c);
+	if (!env_setup(t, &c->e))
+		goto out;
+	c->leader = (u32)__builtin_ctzl(cpu_online_mask);
+	ktest_on_cpus(cpu_online_mask, wp_worker, c);
+	u32 others = cpumask_weight(cpu_online_mask) - 1, bad = 0;
+	for (u32 x = 0; x < MAX_CPUS; x++)
+		if (x != c->leader && cpumask_test(cpu_online_mask, x) && c->recv1[x] - c->recv0[x] != 1)
+			bad++;
+	ktest_log(t, "%u pages protected with %lu remote flush(es); %u other CPUs, %u of them not "
+		  "interrupted exactly once; %u of %u writes went through afterwards",
+		  NPAGES, c->flushes, others, bad, c->stale, others * NPAGES);
+	KTEST_EXPECT_EQ(t, c->ret, 0);
+	KTEST_EXPECT_EQ(t, c->stale, 0);
+	KTEST_EXPECT_EQ(t, c->flushes, 1);
+	KTEST_EXPECT_EQ(t, bad, 0);
+	/* Every entry protected, none writable; the contents are the
+	 * writers' last ones (2000 + i), none of the refused 3000s. */
+	u32 unprotected = 0, wrong = 0;
+	for (u32 i = 0; i < NPAGES; i++) {
+		u64 pte = pgtable_leaf(c->e.mm, BASE + P(i));
+		if (!(pte & PTE_UFFD_WP) || pte_write(pte))
+			unprotected++;
+		if (test_peek(c->e.mm, BASE + P(i)) != 2000 + i)
+			wrong++;
+	}
+	KTEST_EXPECT_EQ(t, unprotected, 0);
+	KTEST_EXPECT_EQ(t, wrong, 0);
+out:
+	env_teardown(&c->e);
+	kfree(c);
+}
+
+/* --- clearing needs no flush; unregistering drops every trace --- */
+
+static void test_clear_and_unregister(struct ktest *t)
+{
+	struct env e = { 0 };
+	if (!env_setup(t, &e))
+		goto out;
+	KTEST_EXPECT_EQ(t, uffd_wp_range(e.mm, BASE, BASE + P(NPAGES), true), 0);
+	u64 gen = __atomic_load_n(&e.mm->tlb_gen, __ATOMIC_SEQ_CST);
+	/* Clearing only gives a right back: no flush at all. */
+	KTEST_EXPECT_EQ(t, uffd_wp_range(e.mm, BASE, BASE + P(NPAGES / 2), false), 0);
+	KTEST_EXPECT_EQ(t, __atomic_load_n(&e.mm->tlb_gen, __ATOMIC_SEQ_CST), gen);
+	KTEST_EXPECT_EQ(t, !!(pgtable_leaf(e.mm, BASE) & PTE_UFFD_WP), 0);
+	KTEST_EXPECT_EQ(t, !!(pgtable_leaf(e.mm, BASE + P(NPAGES - 1)) & PTE_UFFD_WP), 1);
+	/* Half a range not registered: ENOENT, nothing changed. */
+	KTEST_EXPECT_EQ(t, uffd_wp_range(e.mm, BASE, BASE + P(NPAGES + 1), true), -ENOENT);
+	KTEST_EXPECT_EQ(t, !!(pgtable_leaf(e.mm, BASE) & PTE_UFFD_WP), 0);
+	/* Unregistering drops the bits of the pages still protected. */
+	KTEST_EXPECT_EQ(t, uffd_unregister_range(e.mm, e.ctx, BASE, BASE + P(NPAGES)), 0);
+	u32 left = 0;
+	for (u32 i = 0; i < NPAGES; i++)
+		left += !!(pgtable_leaf(e.mm, BASE + P(i)) & PTE_UFFD_WP);
+	KTEST_EXPECT_EQ(t, left, 0);
+	char why[160] = "";
+	KTEST_EXPECT_EQ(t, mm_check_counts(e.mm, why, sizeof(why)), 0);
+out:
+	env_teardown(&e);
+}
+
+static const struct ktest_case uffd_cases[] = {
+	{ "protect_reaches_every_cpu", test_protect_reaches_every_cpu },
+	{ "clear_and_unregister", test_clear_and_unregister },
+};
+
+KTEST_SUITE(uffd, uffd_cases);
