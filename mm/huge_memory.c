@@ -114,6 +114,25 @@ static u64 *pmd_lookup(struct mm_struct *mm, u64 addr, u64 *skip_to)
 	return &table[pgtable_index(addr, 2)];
 }
 
+/* The next huge PMD meeting [*a, end) (*a is 2 MiB-aligned): its entry,
+ * with *a set to the address it maps; NULL when none is left. Empty upper
+ * levels are skipped whole. */
+static u64 *next_huge_pmd(struct mm_struct *mm, u64 *a, u64 end)
+{
+	for (u64 x = *a; x < end;) {
+		u64 next = x + HPAGE_SIZE;
+		u64 *pmd = pmd_lookup(mm, x, &next);
+		if (pmd && pmd_huge(pte_read(pmd))) {
+			*a = x;
+			return pmd;
+		}
+		if (next <= x)
+			break;          /* wrapped past the top */
+		x = next;
+	}
+	return NULL;
+}
+
 /* Same owner only: PG_exclusive, or nobody else holds or maps it. */
 static bool can_reuse_huge(struct page *head)
 {
@@ -165,27 +184,24 @@ void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr)
 void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
 {
 	spin_lock(&mm->page_table_lock);
-	for (u64 a = start & HPAGE_MASK; a < end;) {
-		u64 next = a + HPAGE_SIZE;
-		u64 *pmd = pmd_lookup(mm, a, &next);
-		u64 v = pmd ? pte_read(pmd) : 0;
-		if (pmd_huge(v)) {
-			if (a >= start && a + HPAGE_SIZE <= end) {
-				pte_clear(pmd);
-				tlb_track_range(tlb, a, HPAGE_SIZE, 2);
-				free_deposited_table(mm);
-				if (!(v & PTE_SPECIAL)) {
-					mm_add_rss(mm, -HPAGE_NR);
-					stat_inc(NR_ANON_THPS, -1);
-					/* One reference, one map count: on the head. */
-					if (tlb_remove_page(tlb, pte_page(v)))
-						tlb_flush_mmu(tlb);
-				}
-			} else {
-				split_huge_pmd(mm, pmd, a);
+	u64 *pmd;
+	for (u64 a = start & HPAGE_MASK; (pmd = next_huge_pmd(mm, &a, end)) != NULL;
+	     a += HPAGE_SIZE) {
+		u64 v = pte_read(pmd);
+		if (a >= start && a + HPAGE_SIZE <= end) {
+			pte_clear(pmd);
+			tlb_track_range(tlb, a, HPAGE_SIZE, 2);
+			free_deposited_table(mm);
+			if (!(v & PTE_SPECIAL)) {
+				mm_add_rss(mm, -HPAGE_NR);
+				stat_inc(NR_ANON_THPS, -1);
+				/* One reference, one map count: on the head. */
+				if (tlb_remove_page(tlb, pte_page(v)))
+					tlb_flush_mmu(tlb);
 			}
+		} else {
+			split_huge_pmd(mm, pmd, a);
 		}
-		a = next;
 	}
 	spin_unlock(&mm->page_table_lock);
 }
@@ -194,26 +210,23 @@ void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 		      struct mmu_gather *tlb)
 {
 	spin_lock(&mm->page_table_lock);
-	for (u64 a = start & HPAGE_MASK; a < end;) {
-		u64 next = a + HPAGE_SIZE;
-		u64 *pmd = pmd_lookup(mm, a, &next);
-		u64 v = pmd ? pte_read(pmd) : 0;
-		if (pmd_huge(v)) {
-			bool whole = a >= start && a + HPAGE_SIZE <= end;
-			if (!whole || !(vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) {
-				split_huge_pmd(mm, pmd, a);     /* PROT_NONE: at PTE level */
-			} else {
-				bool special = v & PTE_SPECIAL;
-				bool writable = !special && !(v & PTE_UFFD_WP) &&
-						(pte_page(v)->flags & PG_exclusive);
-				u64 keep = v & (PTE_A | PTE_D | PTE_SPECIAL | PTE_UFFD_WP);
-				u64 nv = mk_pmd(v & PTE_ADDR_MASK, vm_flags, writable) | keep;
-				pte_set(pmd, nv);
-				if (((v & PTE_W) && !(nv & PTE_W)) || (!(v & PTE_NX) && (nv & PTE_NX)))
-					tlb_track_range(tlb, a, HPAGE_SIZE, 2);
-			}
+	u64 *pmd;
+	for (u64 a = start & HPAGE_MASK; (pmd = next_huge_pmd(mm, &a, end)) != NULL;
+	     a += HPAGE_SIZE) {
+		u64 v = pte_read(pmd);
+		bool whole = a >= start && a + HPAGE_SIZE <= end;
+		if (!whole || !(vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) {
+			split_huge_pmd(mm, pmd, a);     /* PROT_NONE: at PTE level */
+		} else {
+			bool special = v & PTE_SPECIAL;
+			bool writable = !special && !(v & PTE_UFFD_WP) &&
+					(pte_page(v)->flags & PG_exclusive);
+			u64 keep = v & (PTE_A | PTE_D | PTE_SPECIAL | PTE_UFFD_WP);
+			u64 nv = mk_pmd(v & PTE_ADDR_MASK, vm_flags, writable) | keep;
+			pte_set(pmd, nv);
+			if (((v & PTE_W) && !(nv & PTE_W)) || (!(v & PTE_NX) && (nv & PTE_NX)))
+				tlb_track_range(tlb, a, HPAGE_SIZE, 2);
 		}
-		a = next;
 	}
 	spin_unlock(&mm->page_table_lock);
 }
@@ -222,25 +235,22 @@ void uffd_wp_huge_pmds(struct mm_struct *mm, u64 start, u64 end, bool wp,
 		       struct mmu_gather *tlb)
 {
 	spin_lock(&mm->page_table_lock);
-	for (u64 a = start & HPAGE_MASK; a < end;) {
-		u64 next = a + HPAGE_SIZE;
-		u64 *pmd = pmd_lookup(mm, a, &next);
-		u64 v = pmd ? pte_read(pmd) : 0;
-		if (pmd_huge(v)) {
-			if (a < start || a + HPAGE_SIZE > end) {
-				split_huge_pmd(mm, pmd, a);     /* the PTE level does it */
-			} else if (wp && !(v & PTE_UFFD_WP)) {
-				u64 old = __atomic_fetch_and(pmd, ~PTE_W, __ATOMIC_SEQ_CST);
-				__atomic_or_fetch(pmd, PTE_UFFD_WP, __ATOMIC_SEQ_CST);
-				if ((old & PTE_W) && !uffd_debug_local_wp_flush)
-					tlb_track_range(tlb, a, HPAGE_SIZE, 2);
-			} else if (!wp && (v & PTE_UFFD_WP)) {
-				/* The write right comes back at the next write
-				 * fault (reuse, no flush). */
-				__atomic_and_fetch(pmd, ~PTE_UFFD_WP, __ATOMIC_SEQ_CST);
-			}
+	u64 *pmd;
+	for (u64 a = start & HPAGE_MASK; (pmd = next_huge_pmd(mm, &a, end)) != NULL;
+	     a += HPAGE_SIZE) {
+		u64 v = pte_read(pmd);
+		if (a < start || a + HPAGE_SIZE > end) {
+			split_huge_pmd(mm, pmd, a);     /* the PTE level does it */
+		} else if (wp && !(v & PTE_UFFD_WP)) {
+			u64 old = __atomic_fetch_and(pmd, ~PTE_W, __ATOMIC_SEQ_CST);
+			__atomic_or_fetch(pmd, PTE_UFFD_WP, __ATOMIC_SEQ_CST);
+			if ((old & PTE_W) && !uffd_debug_local_wp_flush)
+				tlb_track_range(tlb, a, HPAGE_SIZE, 2);
+		} else if (!wp && (v & PTE_UFFD_WP)) {
+			/* The write right comes back at the next write
+			 * fault (reuse, no flush). */
+			__atomic_and_fetch(pmd, ~PTE_UFFD_WP, __ATOMIC_SEQ_CST);
 		}
-		a = next;
 	}
 	spin_unlock(&mm->page_table_lock);
 }
@@ -248,31 +258,28 @@ void uffd_wp_huge_pmds(struct mm_struct *mm, u64 start, u64 end, bool wp,
 int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
 		   const struct vm_area *vma, bool *wrprotected)
 {
-	for (u64 a = vma->start & HPAGE_MASK; a < vma->end;) {
-		u64 next = a + HPAGE_SIZE;
-		u64 *pmd = pmd_lookup(parent, a, &next);
-		u64 v = pmd ? pte_read(pmd) : 0;
-		if (pmd_huge(v)) {
-			u64 *cpmd = pgtable_walk_alloc(child, a, 2);
-			if (!cpmd || !deposit_table(child))
-				return -ENOMEM;
-			if (!(v & PTE_SPECIAL)) {
-				struct page *head = pte_page(v);
-				if (v & PTE_W) {
-					v = __atomic_and_fetch(pmd, ~PTE_W, __ATOMIC_SEQ_CST);
-					*wrprotected = true;
-				}
-				__atomic_and_fetch(&head->flags, ~PG_exclusive, __ATOMIC_RELAXED);
-				get_page(head);
-				__atomic_add_fetch(&head->mapcount, 1, __ATOMIC_RELAXED);
-				mm_add_rss(child, HPAGE_NR);
-				stat_inc(NR_ANON_THPS, 1);
+	u64 *pmd;
+	for (u64 a = vma->start & HPAGE_MASK; (pmd = next_huge_pmd(parent, &a, vma->end)) != NULL;
+	     a += HPAGE_SIZE) {
+		u64 v = pte_read(pmd);
+		u64 *cpmd = pgtable_walk_alloc(child, a, 2);
+		if (!cpmd || !deposit_table(child))
+			return -ENOMEM;
+		if (!(v & PTE_SPECIAL)) {
+			struct page *head = pte_page(v);
+			if (v & PTE_W) {
+				v = __atomic_and_fetch(pmd, ~PTE_W, __ATOMIC_SEQ_CST);
+				*wrprotected = true;
 			}
-			/* The child is not registered with userfaultfd (no
-			 * EVENT_FORK): no protection either. */
-			pte_set(cpmd, v & ~(PTE_A | PTE_D | PTE_UFFD_WP));
+			__atomic_and_fetch(&head->flags, ~PG_exclusive, __ATOMIC_RELAXED);
+			get_page(head);
+			__atomic_add_fetch(&head->mapcount, 1, __ATOMIC_RELAXED);
+			mm_add_rss(child, HPAGE_NR);
+			stat_inc(NR_ANON_THPS, 1);
 		}
-		a = next;
+		/* The child is not registered with userfaultfd (no
+		 * EVENT_FORK): no protection either. */
+		pte_set(cpmd, v & ~(PTE_A | PTE_D | PTE_UFFD_WP));
 	}
 	return 0;
 }

@@ -145,13 +145,23 @@ static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags,
 /* Give [start, end), which lies inside the VMA at index i, the flags
  * newflags: split off the rest, set, rewrite the PTEs, merge with equal
  * neighbours. tlb collects what must be flushed. 0 or -ENOMEM. */
+/* Split the VMA holding [start, end) at both ends, so that the range is
+ * one VMA of its own; its index in *i. 0 or -ENOMEM. */
+static int isolate_range(struct mm_struct *mm, u64 start, u64 end, u32 *i)
+{
+	if (split_at(mm, start) || split_at(mm, end))
+		return -ENOMEM;
+	*i = vma_index(vmas(mm), start);
+	return 0;
+}
+
 int mm_set_range_flags(struct mm_struct *mm, u64 start, u64 end, u32 newflags,
 		       struct mmu_gather *tlb)
 {
 	struct vma_set *s = vmas(mm);
-	if (split_at(mm, start) || split_at(mm, end))
+	u32 i;
+	if (isolate_range(mm, start, end, &i))
 		return -ENOMEM;
-	u32 i = vma_index(s, start);
 	struct vm_area *v = s->v[i];
 	if (v->flags != newflags) {
 		v->flags = newflags;
@@ -169,9 +179,9 @@ int mm_set_range_uffd(struct mm_struct *mm, u64 start, u64 end, u32 newflags,
 		      struct userfaultfd_ctx *ctx)
 {
 	struct vma_set *s = vmas(mm);
-	if (split_at(mm, start) || split_at(mm, end))
+	u32 i;
+	if (isolate_range(mm, start, end, &i))
 		return -ENOMEM;
-	u32 i = vma_index(s, start);
 	s->v[i]->flags = newflags;
 	s->v[i]->uffd_ctx = ctx;
 	vma_merge(s, i);

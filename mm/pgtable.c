@@ -129,19 +129,23 @@ u64 *pte_alloc_map_lock(struct mm_struct *mm, u64 addr, u32 **ptl, int *err)
 	}
 }
 
-u64 pte_table_next(struct mm_struct *mm, u64 a, u64 end)
+/* The first address in [a, end) a PTE table covers, and that table in
+ * *table; end (and *table untouched) if none. No lock: see pgtable.h. */
+static u64 next_pte_table(struct mm_struct *mm, u64 a, u64 end, u64 **table)
 {
 	while (a < end) {
-		u64 *table = pgtable_root(mm);
+		u64 *t = pgtable_root(mm);
 		int l;
 		for (l = PT_LEVELS; l > 1; l--) {
-			u64 v = pte_read(&table[pgtable_index(a, l)]);
+			u64 v = pte_read(&t[pgtable_index(a, l)]);
 			if (!(v & PTE_P) || (v & PTE_PS))
-				break;
-			table = entry_table(v);
+				break;  /* nothing, or a huge PMD (callers: thp.h) */
+			t = entry_table(v);
 		}
-		if (l == 1)
-			return a;       /* a PTE table covers a */
+		if (l == 1) {
+			*table = t;     /* a PTE table covers a */
+			return a;
+		}
 		/* Nothing below this entry (or a huge PMD): skip all it covers. */
 		u64 next = align_up(a, pgtable_span(l));
 		if (next <= a)
@@ -151,26 +155,17 @@ u64 pte_table_next(struct mm_struct *mm, u64 a, u64 end)
 	return end;
 }
 
+u64 pte_table_next(struct mm_struct *mm, u64 a, u64 end)
+{
+	u64 *table;
+	return next_pte_table(mm, a, end, &table);
+}
+
 u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end)
 {
-	u64 a = *addr;
-	while (a < end) {
-		u64 *table = pgtable_root(mm);
-		int l;
-		for (l = PT_LEVELS; l > 1; l--) {
-			u64 v = pte_read(&table[pgtable_index(a, l)]);
-			if (!(v & PTE_P) || (v & PTE_PS))
-				break;  /* nothing, or a huge PMD (callers: thp.h) */
-			table = entry_table(v);
-		}
-		if (l > 1) {
-			/* No table below this entry: skip all it covers. */
-			u64 next = align_up(a, pgtable_span(l));
-			if (next <= a)          /* wrapped past the top */
-				break;
-			a = next;
-			continue;
-		}
+	u64 *table;
+	for (u64 a = next_pte_table(mm, *addr, end, &table); a < end;
+	     a = next_pte_table(mm, a, end, &table)) {
 		/* Scan this PT from a to its end (or to end). */
 		u64 pt_end = align_up(a, pgtable_span(2));
 		for (; a < end && a < pt_end; a += PAGE_SIZE) {

@@ -209,4 +209,9 @@ _Static_assert(sizeof(struct pm_scan_arg) == 96, "pm_scan_arg is 96 bytes");
 /* 'f' 16; returns the number of regions written, -1 and errno. */
 #define PAGEMAP_SCAN IOC(IOC_READ | IOC_WRITE, 'f', 16, sizeof(struct pm_scan_arg))
 
+/* A userfaultfd (O_CLOEXEC | O_NONBLOCK) after a successful UFFDIO_API
+ * asking for features; the kernel's whole feature set in *got if not NULL.
+ * Bails out of the KTAP program if either call fails (lib/uffd.c). */
+int uffd_open(u64 features, u64 *got);
+
 #endif

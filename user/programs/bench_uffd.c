@@ -44,17 +44,6 @@
 static u64 kernel_features;
 static bool one_cpu;		/* the writer shares the handler's CPU */
 
-static int uffd_open(u64 features)
-{
-	int fd = userfaultfd(O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		ktap_bail("userfaultfd: %s", errno_name(errno));
-	struct uffdio_api api = { .api = UFFD_API, .features = features };
-	if (ioctl(fd, UFFDIO_API, &api) < 0)
-		ktap_bail("UFFDIO_API features %#lx: %s", (unsigned long)features, errno_name(errno));
-	kernel_features = api.features;
-	return fd;
-}
 
 static bool uffd_register(int fd, void *start, u64 len)
 {
@@ -102,7 +91,7 @@ enum fill { UNTOUCHED, READ, WRITTEN };
 /* Time REPS protect/clear pairs of len bytes; false if a call failed. */
 static bool time_protect(const char *name, size_t len, enum fill fill, u64 features)
 {
-	int fd = uffd_open(features);
+	int fd = uffd_open(features, &kernel_features);
 	u8 *p = map_region(len);
 	if (!p) {
 		ktap_diag("%s: mmap %lu MiB: %s", name, len >> 20, errno_name(errno));
@@ -228,7 +217,7 @@ static u64 sync_round(int fd, u8 *p, int cpu, bool spin)
 
 static bool sync_faults(int writer_cpu, bool spin)
 {
-	int fd = uffd_open(0);
+	int fd = uffd_open(0, &kernel_features);
 	u8 *p = map_region((u64)NFAULTS * PAGE_SIZE);
 	if (!p)
 		ktap_bail("mmap: %s", errno_name(errno));
@@ -269,7 +258,7 @@ static u64 time_writes(u8 *p, u8 val)
 
 static bool async_faults(void)
 {
-	int fd = uffd_open(UFFD_FEATURE_WP_ASYNC);
+	int fd = uffd_open(UFFD_FEATURE_WP_ASYNC, &kernel_features);
 	u8 *p = map_region((u64)NFAULTS * PAGE_SIZE);
 	if (!p)
 		ktap_bail("mmap: %s", errno_name(errno));
@@ -318,7 +307,7 @@ int main(void)
 	ktap_plan(8);
 	int n = online_cpus();
 	one_cpu = n == 1;
-	int fd = uffd_open(0);		/* learn the features */
+	int fd = uffd_open(0, &kernel_features);		/* learn the features */
 	close(fd);
 	long mem_kb = proc_field("/proc/meminfo", "MemTotal");
 	size_t written = mem_kb >= 1792L * 1024 ? GIB : GIB / 4;

@@ -94,17 +94,6 @@ static bool page_is(const u8 *p, u8 v)
 	return true;
 }
 
-/* A userfaultfd after a successful UFFDIO_API asking for features. */
-static int uffd_open(u64 features)
-{
-	int fd = userfaultfd(O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		ktap_bail("userfaultfd: %s", errno_name(errno));
-	struct uffdio_api api = { .api = UFFD_API, .features = features };
-	if (ioctl(fd, UFFDIO_API, &api) < 0)
-		ktap_bail("UFFDIO_API features %#lx: %s", (unsigned long)features, errno_name(errno));
-	return fd;
-}
 
 /* The ioctls below return 0 or -errno, for comparing with one value. */
 static int uffd_register(int fd, void *start, u64 len, u64 mode, u64 *ioctls)
@@ -423,7 +412,7 @@ static void api(void)
 
 static void read_poll(void)
 {
-	int fd = uffd_open(0);
+	int fd = uffd_open(0, NULL);
 	struct uffd_msg m;
 	u8 small[16];
 
@@ -455,7 +444,7 @@ static void read_poll(void)
 
 static void register_checks(void)
 {
-	int fd = uffd_open(0);
+	int fd = uffd_open(0, NULL);
 	u8 *p = map_anon(4);
 	const u64 WP = UFFDIO_REGISTER_MODE_WP;
 
@@ -486,7 +475,7 @@ static void register_checks(void)
 
 	expect(uffd_register(fd, p, 2 * PAGE_SIZE, WP, NULL), 0, "REGISTER the same range again");
 
-	int fd2 = uffd_open(0);
+	int fd2 = uffd_open(0, NULL);
 	expect(uffd_register(fd2, p, PAGE_SIZE, WP, NULL), -EBUSY,
 	       "REGISTER a range registered with another userfaultfd");
 	close(fd2);
@@ -539,7 +528,7 @@ static void register_checks(void)
 
 static void single_faults(void)
 {
-	int fd = uffd_open(0);
+	int fd = uffd_open(0, NULL);
 	u8 *p = map_anon(4);
 	memset(p, 0x11, 4 * PAGE_SIZE);
 	register_or_bail(fd, p, 4 * PAGE_SIZE);
@@ -626,7 +615,7 @@ static void single_faults(void)
 	close(fd);
 
 	/* Closing the file does too. */
-	fd = uffd_open(0);
+	fd = uffd_open(0, NULL);
 	register_or_bail(fd, p, 4 * PAGE_SIZE);
 	protect_or_bail(fd, p, 4 * PAGE_SIZE);
 	close(fd);
@@ -635,7 +624,7 @@ static void single_faults(void)
 
 	/* And a writer asleep on a protected page when the file is closed is
 	 * woken, and its write lands. */
-	fd = uffd_open(0);
+	fd = uffd_open(0, NULL);
 	register_or_bail(fd, p, 4 * PAGE_SIZE);
 	protect_or_bail(fd, p, 4 * PAGE_SIZE);
 	probe_start(&pr, p + PAGE_SIZE + 1, 0x67);
@@ -659,7 +648,7 @@ static void single_faults(void)
 
 static void fork_checks(void)
 {
-	int fd = uffd_open(0);
+	int fd = uffd_open(0, NULL);
 	u8 *p = map_anon(2);
 	madvise(p, 2 * PAGE_SIZE, MADV_NOHUGEPAGE);
 	memset(p, 0x5a, 2 * PAGE_SIZE);
@@ -707,7 +696,7 @@ static void fork_checks(void)
 
 static void dontneed(void)
 {
-	int fd = uffd_open(0);
+	int fd = uffd_open(0, NULL);
 	u8 *p = map_anon(2);
 	madvise(p, 2 * PAGE_SIZE, MADV_NOHUGEPAGE);
 	memset(p, 0x77, 2 * PAGE_SIZE);
@@ -734,7 +723,7 @@ static void dontneed(void)
 
 static void thp(void)
 {
-	int fd = uffd_open(0);
+	int fd = uffd_open(0, NULL);
 	u8 *r = map_huge();
 	memset(r, 0x3c, HUGE);
 	register_or_bail(fd, r, HUGE);
@@ -799,7 +788,7 @@ static void sync_many_cpus(void)
 	if (nw > MAX_WRITERS)
 		nw = MAX_WRITERS;
 	size_t npages = (size_t)nw * SYNC_PAGES;
-	int fd = uffd_open(0);
+	int fd = uffd_open(0, NULL);
 	u8 *region = map_anon(npages);
 	madvise(region, npages * PAGE_SIZE, MADV_NOHUGEPAGE);
 	/* Each page: its counter word 0, then a pattern of its own. */
@@ -921,7 +910,7 @@ static void markers(void)
 			ktap_skip("no UFFD_FEATURE_WP_UNPOPULATED (Linux 6.5)", "%s", marker_names[i]);
 		return;
 	}
-	int fd = uffd_open(UFFD_FEATURE_WP_UNPOPULATED);
+	int fd = uffd_open(UFFD_FEATURE_WP_UNPOPULATED, NULL);
 	u8 *p = map_anon(4);
 	madvise(p, 4 * PAGE_SIZE, MADV_NOHUGEPAGE);
 	p[3 * PAGE_SIZE] = 0x83;	/* pages 0-2 never touched, 3 written */
@@ -1058,7 +1047,7 @@ static void async_tracking(void)
 			ktap_skip("no UFFD_FEATURE_WP_ASYNC (Linux 6.7)", "%s", async_names[i]);
 		return;
 	}
-	int fd = uffd_open(UFFD_FEATURE_WP_ASYNC);
+	int fd = uffd_open(UFFD_FEATURE_WP_ASYNC, NULL);
 	int pm = open("/proc/self/pagemap", O_RDONLY, 0);
 	if (pm < 0)
 		ktap_bail("open /proc/self/pagemap: %s", errno_name(errno));
