@@ -231,7 +231,7 @@ void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 	spin_unlock(&mm->page_table_lock);
 }
 
-void uffd_wp_huge_pmds(struct mm_struct *mm, u64 start, u64 end, bool wp,
+void uffd_wp_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, bool wp,
 		       struct mmu_gather *tlb)
 {
 	spin_lock(&mm->page_table_lock);
@@ -247,9 +247,10 @@ void uffd_wp_huge_pmds(struct mm_struct *mm, u64 start, u64 end, bool wp,
 			if ((old & PTE_W) && !uffd_debug_local_wp_flush)
 				tlb_track_range(tlb, a, HPAGE_SIZE, 2);
 		} else if (!wp && (v & PTE_UFFD_WP)) {
-			/* The write right comes back at the next write
-			 * fault (reuse, no flush). */
+			/* Adding rights needs no flush. */
 			__atomic_and_fetch(pmd, ~PTE_UFFD_WP, __ATOMIC_SEQ_CST);
+			if (uffd_may_restore_write(v, vm_flags))
+				__atomic_or_fetch(pmd, PTE_W, __ATOMIC_SEQ_CST);
 		}
 	}
 	spin_unlock(&mm->page_table_lock);

@@ -161,6 +161,9 @@ static void test_clear_and_unregister(struct ktest *t)
 	KTEST_EXPECT_EQ(t, __atomic_load_n(&e.mm->tlb_gen, __ATOMIC_SEQ_CST), gen);
 	KTEST_EXPECT_EQ(t, !!(pgtable_leaf(e.mm, BASE) & PTE_UFFD_WP), 0);
 	KTEST_EXPECT_EQ(t, !!(pgtable_leaf(e.mm, BASE + P(NPAGES - 1)) & PTE_UFFD_WP), 1);
+	/* Our own pages in a writable VMA: writable again at once. */
+	KTEST_EXPECT_TRUE(t, pte_write(pgtable_leaf(e.mm, BASE)));
+	KTEST_EXPECT_FALSE(t, pte_write(pgtable_leaf(e.mm, BASE + P(NPAGES - 1))));
 	/* Half a range not registered: ENOENT, nothing changed. */
 	KTEST_EXPECT_EQ(t, uffd_wp_range(e.mm, BASE, BASE + P(NPAGES + 1), true), -ENOENT);
 	KTEST_EXPECT_EQ(t, !!(pgtable_leaf(e.mm, BASE) & PTE_UFFD_WP), 0);

@@ -82,7 +82,7 @@ void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 /* userfaultfd (mm/userfaultfd.c): set or clear the write-protect bit of
  * the huge PMDs wholly inside [start, end), recording in tlb those that lost
  * the write right; split those only partly inside. Takes page_table_lock. */
-void uffd_wp_huge_pmds(struct mm_struct *mm, u64 start, u64 end, bool wp,
+void uffd_wp_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, bool wp,
 		       struct mmu_gather *tlb);
 /* fork: copy the huge PMDs of vma into child (sharing THPs read-only, as
  * 4 KiB pages are shared). 0 or -ENOMEM. *wrprotected as copy_vma_pages. */

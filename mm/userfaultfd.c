@@ -113,14 +113,25 @@ int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 
 /* --- the entries --- */
 
+/* May a page whose protection is cleared get the write right back at
+ * once? Where its next write fault would simply reuse it: a writable VMA
+ * and a page this mm owns alone (Linux: can_change_pte_writable). Adding a
+ * right needs no flush; it saves the writer that fault. */
+bool uffd_may_restore_write(u64 entry, u32 vm_flags)
+{
+	return (vm_flags & VM_WRITE) && pte_present(entry) && !pte_special(entry) &&
+	       (compound_head(pte_page(entry))->flags & PG_exclusive);
+}
+
 /* Set (wp) or clear the protection in the entries of [start, end), all in
- * VMAs registered for WP. markers: put a marker in every empty entry when
- * protecting. Narrowed entries are recorded in tlb. Caller holds mmap_lock. */
-static int change_wp(struct mm_struct *mm, u64 start, u64 end, bool wp, bool markers,
-		     struct mmu_gather *tlb)
+ * one VMA with flags vm_flags. markers: put a marker in every empty entry
+ * when protecting. Narrowed entries are recorded in tlb. Caller holds
+ * mmap_lock. */
+static int change_wp(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, bool wp,
+		     bool markers, struct mmu_gather *tlb)
 {
 	const u64 span = pgtable_span(2);
-	uffd_wp_huge_pmds(mm, start, end, wp, tlb);     /* whole ones, or split */
+	uffd_wp_huge_pmds(mm, start, end, vm_flags, wp, tlb);   /* whole ones, or split */
 	for (u64 a = start; a < end;) {
 		u64 table_end = (a | (span - 1)) + 1;
 		u64 stop = table_end < end && table_end > a ? table_end : end;
@@ -155,9 +166,10 @@ static int change_wp(struct mm_struct *mm, u64 start, u64 end, bool wp, bool mar
 				if (pte_uffd_marker(old))
 					new = 0;
 				else if (pte_mapped(old))
-					new = old & ~PTE_UFFD_WP;
-				/* The write right comes back at the next write
-				 * fault, which reuses an exclusive page without a
+					new = (old & ~PTE_UFFD_WP) |
+					      (uffd_may_restore_write(old, vm_flags) ? PTE_W : 0);
+				/* Otherwise the write right comes back at the next
+				 * write fault, which reuses an exclusive page without a
 				 * flush (or copies a shared one). */
 			}
 			if (new == old)
@@ -211,7 +223,7 @@ int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp)
 	for (u64 a = start; a < end && !err;) {
 		struct vm_area *v = vma_find(mm->vma_root, a);
 		u64 hi = MIN(end, v->end);
-		err = change_wp(mm, a, hi, wp, uffd_vma_markers(v), &tlb);
+		err = change_wp(mm, a, hi, v->flags, wp, uffd_vma_markers(v), &tlb);
 		a = hi;
 	}
 	/* One flush for every entry that lost its write right. */
@@ -222,12 +234,13 @@ int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp)
 	return err;
 }
 
-/* Drop every trace of protection from [start, end): bits and markers. */
-static void clear_wp(struct mm_struct *mm, u64 start, u64 end)
+/* Drop every trace of protection from [start, end), inside one VMA with
+ * flags vm_flags: bits and markers. */
+static void clear_wp(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags)
 {
 	struct mmu_gather tlb;
 	tlb_gather_mmu(&tlb, mm);
-	change_wp(mm, start, end, false, false, &tlb);
+	change_wp(mm, start, end, vm_flags, false, false, &tlb);
 	tlb_finish_mmu(&tlb);
 }
 
@@ -252,7 +265,7 @@ int uffd_unregister_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 		struct vm_area *v = s->v[i];
 		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
 		if (v->uffd_ctx == ctx) {
-			clear_wp(mm, lo, hi);
+			clear_wp(mm, lo, hi, v->flags);
 			err = mm_set_range_uffd(mm, lo, hi, v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING),
 						NULL);
 		}
@@ -271,7 +284,7 @@ void uffd_release_mm(struct mm_struct *mm, struct userfaultfd_ctx *ctx)
 		if (v->uffd_ctx != ctx)
 			continue;
 		u64 lo = v->start, hi = v->end;
-		clear_wp(mm, lo, hi);
+		clear_wp(mm, lo, hi, v->flags);
 		/* May merge with neighbours: look again from lo. */
 		mm_set_range_uffd(mm, lo, hi, v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING), NULL);
 		i = vma_index(s, lo);

@@ -89,6 +89,10 @@ int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp);
 extern bool uffd_debug_local_wp_flush;
 void uffd_mm_init(void);
 
+/* Clearing the protection of entry (a PTE or a huge PMD) in a VMA with
+ * vm_flags: may it become writable at once? (mm/userfaultfd.c) */
+bool uffd_may_restore_write(u64 entry, u32 vm_flags);
+
 /* Does vma resolve its own write-protect faults (WP_ASYNC negotiated)? */
 bool uffd_vma_async(const struct vm_area *vma);
 
