@@ -194,9 +194,9 @@ static int change_wp(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, boo
 	return 0;
 }
 
-/* The VMAs of [start, end), with their protection bits, exactly as
- * UFFDIO_WRITEPROTECT demands: every one registered for WP, no hole
- * (-ENOENT otherwise, as Linux's mwriteprotect_range). */
+/* Does all of [start, end) lie in VMAs registered for WP, with no hole?
+ * 0, or -ENOENT as Linux's mwriteprotect_range (since 6.5 it also accepts
+ * several VMAs; 6.1 wanted one). */
 static int check_wp_range(struct mm_struct *mm, u64 start, u64 end)
 {
 	const struct vma_set *s = mm->vma_root;
