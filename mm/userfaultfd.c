@@ -195,8 +195,8 @@ static int change_wp(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, boo
 }
 
 /* Does all of [start, end) lie in VMAs registered for WP, with no hole?
- * 0, or -ENOENT as Linux's mwriteprotect_range (since 6.5 it also accepts
- * several VMAs; 6.1 wanted one). */
+ * 0, or -ENOENT as Linux's mwriteprotect_range. (Linux 6.1 wants a single
+ * VMA; newer kernels walk several, and uffd_test avoids the difference.) */
 static int check_wp_range(struct mm_struct *mm, u64 start, u64 end)
 {
 	const struct vma_set *s = mm->vma_root;
