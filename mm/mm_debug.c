@@ -8,6 +8,7 @@
  */
 #include "mm/mm_debug.h"
 #include "mm/pgtable.h"
+#include "mm/userfaultfd.h"
 #include "mm/vma.h"
 #include "mm/slab.h"
 #include "kernel/errno.h"
@@ -67,10 +68,19 @@ static struct page *live_page(struct check *c, u64 e, u64 addr, const char *what
 static void check_leaf(struct check *c, u64 addr, u64 e)
 {
 	if (!pte_mapped(e)) {
-		if (e)
+		const struct vm_area *v = vma_find(c->vmas, addr);
+		if (pte_uffd_marker(e)) {
+			/* A userfaultfd marker lives only in a VMA registered
+			 * for write protection (mm/userfaultfd.h). */
+			if (!v || !(v->flags & VM_UFFD_WP))
+				problem(c, "marker at %lx outside a VMA registered for WP", addr);
+		} else if (e) {
 			problem(c, "PTE at %lx is not mapped but holds %lx", addr, e);
+		}
 		return;
 	}
+	if ((e & PTE_UFFD_WP) && pte_write(e))
+		problem(c, "PTE at %lx is write-protected by userfaultfd yet writable (%lx)", addr, e);
 	if ((e & PTE_P) && (e & PTE_PROTNONE))
 		problem(c, "PTE at %lx is both present and PROTNONE (%lx)", addr, e);
 	if (!(e & PTE_U))

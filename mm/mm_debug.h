@@ -10,7 +10,9 @@
  *              a live PG_pagetable page; no table covers only addresses
  *              without a VMA (munmap frees those);
  *   leaves     an entry that is neither present nor PROTNONE is zero (there
- *              are no swap entries); a mapped entry lies in a VMA and allows
+ *              are no swap entries) or a userfaultfd marker in a VMA
+ *              registered for WP; an entry with the uffd-wp bit is not
+ *              writable; a mapped entry lies in a VMA and allows
  *              no more than it (present only if the VMA is accessible,
  *              PROTNONE only if it is not, writable only in a VM_WRITE VMA);
  *              a special entry maps the zero page, read-only;

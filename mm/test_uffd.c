@@ -8,6 +8,7 @@
 #include "kernel/errno.h"
 #include "kernel/sched.h"
 #include "kernel/file.h"
+#include "kernel/uaccess.h"
 #include "kernel/userfaultfd.h"
 #include "mm/mm.h"
 #include "mm/pgtable.h"
@@ -17,6 +18,7 @@
 #include "mm/mm_debug.h"
 #include "mm/slab.h"
 #include "mm/test_user.h"
+#include "mm/fault_inject.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/cpu.h"
 
@@ -25,6 +27,9 @@
 #define RW (PROT_READ | PROT_WRITE)
 #define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
 #define NPAGES 16
+#define ARGS (BASE - P(1))              /* a page for ioctl arguments */
+#define SPAN2M (2UL << 20)
+#define EMPTY (BASE + (1UL << 30))      /* 4 MiB never touched, 2 MiB aligned */
 
 /* An address space with NPAGES written pages at BASE, registered for WP
  * with a fresh userfaultfd context (no UFFDIO_API: the features are 0,
@@ -179,9 +184,53 @@ out:
 	env_teardown(&e);
 }
 
+/* --- markers when page tables cannot be had --- */
+
+/* Protecting never-touched memory with markers needs page tables to hold
+ * them. With every allocation failing the call must say -ENOMEM, leave
+ * nothing behind, and succeed once memory is back. */
+static void test_markers_enomem(struct ktest *t)
+{
+	u64 before = test_settled_free_pages();
+	struct env e = { 0 };
+	if (!env_setup(t, &e))
+		goto out;
+	KTEST_EXPECT_EQ(t, do_mmap(e.mm, ARGS, P(1), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0),
+			(long)ARGS);
+	KTEST_EXPECT_EQ(t, do_mmap(e.mm, EMPTY, 2 * SPAN2M, RW, ANON | MAP_FIXED, -1, 0), (long)EMPTY);
+	do_madvise(e.mm, EMPTY, 2 * SPAN2M, MADV_NOHUGEPAGE);
+	/* UFFDIO_API with WP_UNPOPULATED, its argument in the address space. */
+	struct uffdio_api api = { UFFD_API, UFFD_FEATURE_WP_UNPOPULATED, 0 };
+	kthread_use_mm(e.mm);
+	KTEST_EXPECT_EQ(t, copy_to_user(ARGS, &api, sizeof(api)), 0);
+	KTEST_EXPECT_EQ(t, file_ioctl(e.uffd, UFFDIO_API, ARGS), 0);
+	kthread_unuse_mm(e.mm);
+	KTEST_EXPECT_EQ(t, uffd_register_range(e.mm, e.ctx, EMPTY, EMPTY + 2 * SPAN2M, VM_UFFD_WP), 0);
+	u64 tables = e.mm->pgtable_pages;
+
+	fail_page_alloc_set(1, 1);      /* every allocation fails */
+	int r = uffd_wp_range(e.mm, EMPTY, EMPTY + 2 * SPAN2M, true);
+	fail_page_alloc_set(0, 0);
+	KTEST_EXPECT_EQ(t, r, -ENOMEM);
+	KTEST_EXPECT_EQ(t, pgtable_leaf(e.mm, EMPTY), 0);
+	KTEST_EXPECT_EQ(t, e.mm->pgtable_pages, tables);
+
+	KTEST_EXPECT_EQ(t, uffd_wp_range(e.mm, EMPTY, EMPTY + 2 * SPAN2M, true), 0);
+	KTEST_EXPECT_TRUE(t, pte_uffd_marker(pgtable_leaf(e.mm, EMPTY)));
+	KTEST_EXPECT_TRUE(t, pte_uffd_marker(pgtable_leaf(e.mm, EMPTY + SPAN2M + P(5))));
+	char why[160] = "";
+	KTEST_EXPECT_EQ(t, mm_check_counts(e.mm, why, sizeof(why)), 0);
+	ktest_log(t, "with no memory: -ENOMEM and no marker; then %lu page tables hold the markers of 4 MiB",
+		  e.mm->pgtable_pages - tables);
+out:
+	env_teardown(&e);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+}
+
 static const struct ktest_case uffd_cases[] = {
 	{ "protect_reaches_every_cpu", test_protect_reaches_every_cpu },
 	{ "clear_and_unregister", test_clear_and_unregister },
+	{ "markers_enomem", test_markers_enomem },
 };
 
 KTEST_SUITE(uffd, uffd_cases);
