@@ -208,15 +208,24 @@ static long text_read(struct file *f, u64 ubuf, u64 count, u64 *pos)
 	return (long)n;
 }
 
+/* The position SEEK_SET or SEEK_CUR asks for (the only ones /proc files
+ * take); false for any other whence. */
+static bool seek_target(const struct file *f, s64 offset, int whence, s64 *pos)
+{
+	if (whence == SEEK_SET)
+		*pos = offset;
+	else if (whence == SEEK_CUR)
+		*pos = (s64)f->pos + offset;
+	else
+		return false;
+	return true;
+}
+
 /* Linux's seq_lseek: SEEK_SET and SEEK_CUR, never below 0. */
 static s64 text_llseek(struct file *f, s64 offset, int whence)
 {
 	s64 pos;
-	if (whence == SEEK_SET)
-		pos = offset;
-	else if (whence == SEEK_CUR)
-		pos = (s64)f->pos + offset;
-	else
+	if (!seek_target(f, offset, whence, &pos))
 		return -EINVAL;
 	return pos < 0 ? -EINVAL : pos;
 }
@@ -286,11 +295,7 @@ static long pagemap_fread(struct file *f, u64 ubuf, u64 count, u64 *pos)
 static s64 pagemap_llseek(struct file *f, s64 offset, int whence)
 {
 	s64 pos;
-	if (whence == SEEK_SET)
-		pos = offset;
-	else if (whence == SEEK_CUR)
-		pos = (s64)f->pos + offset;
-	else
+	if (!seek_target(f, offset, whence, &pos))
 		return -EINVAL;
 	if (pos < 0 && pos >= -4095)
 		return -EOVERFLOW;

@@ -291,12 +291,18 @@ static long uffdio_register(struct userfaultfd_ctx *ctx, u64 uarg)
 	return 0;
 }
 
+/* A struct uffdio_range from user space, checked as Linux's validate_range. */
+static int get_range(u64 uarg, struct uffdio_range *r)
+{
+	if (copy_from_user(r, uarg, sizeof(*r)))
+		return -EFAULT;
+	return validate_range(r->start, r->len);
+}
+
 static long uffdio_unregister(struct userfaultfd_ctx *ctx, u64 uarg)
 {
 	struct uffdio_range r;
-	if (copy_from_user(&r, uarg, sizeof(r)))
-		return -EFAULT;
-	int err = validate_range(r.start, r.len);
+	int err = get_range(uarg, &r);
 	if (err)
 		return err;
 	err = uffd_unregister_range(ctx->mm, ctx, r.start, r.start + r.len);
@@ -312,9 +318,7 @@ static long uffdio_unregister(struct userfaultfd_ctx *ctx, u64 uarg)
 static long uffdio_wake(struct userfaultfd_ctx *ctx, u64 uarg)
 {
 	struct uffdio_range r;
-	if (copy_from_user(&r, uarg, sizeof(r)))
-		return -EFAULT;
-	int err = validate_range(r.start, r.len);
+	int err = get_range(uarg, &r);
 	if (err)
 		return err;
 	wake_range(ctx, r.start, r.start + r.len);

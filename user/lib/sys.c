@@ -48,6 +48,19 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	return (void *)r;
 }
 
+void *mmap_aligned(size_t len, size_t align)
+{
+	char *raw = mmap(NULL, len + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return MAP_FAILED;
+	char *r = (char *)(((unsigned long)raw + align - 1) & ~(align - 1));
+	if (r > raw)
+		munmap(raw, (size_t)(r - raw));
+	if (raw + len + align > r + len)
+		munmap(r + len, (size_t)(raw + len + align - (r + len)));
+	return r;
+}
+
 int munmap(void *addr, size_t len) { return (int)S2(__NR_munmap, addr, len); }
 int mprotect(void *addr, size_t len, int prot) { return (int)S3(__NR_mprotect, addr, len, prot); }
 unsigned long brk(unsigned long addr) { return (unsigned long)raw_syscall1(__NR_brk, (long)addr); }

@@ -214,6 +214,10 @@ int poll(struct pollfd *fds, unsigned long nfds, int timeout_ms);
  * (uffd.h has the file's ioctls and messages). */
 int userfaultfd(int flags);
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+/* len bytes of private anonymous read-write memory starting at a multiple
+ * of align (a power of two: 2 MiB for a huge page), the slack mapped to
+ * find it given back. MAP_FAILED and errno if mmap fails. */
+void *mmap_aligned(size_t len, size_t align);
 int munmap(void *addr, size_t len);
 int mprotect(void *addr, size_t len, int prot);
 /* The kernel's brk: returns the new break, or the old one when it refused

@@ -28,14 +28,9 @@ static int madvise_errno;
 /* A fresh 16 MiB region at a 2 MiB boundary, with the advice given. */
 static u8 *region_map(int advice)
 {
-	u8 *raw = mmap(NULL, REGION + HUGE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (raw == MAP_FAILED)
+	u8 *r = mmap_aligned(REGION, HUGE);
+	if (r == MAP_FAILED)
 		return NULL;
-	u8 *r = (u8 *)(((unsigned long)raw + HUGE - 1) & ~(HUGE - 1));
-	if (r > raw)
-		munmap(raw, r - raw);
-	munmap(r + REGION, raw + REGION + HUGE - (r + REGION));
 	if (madvise(r, REGION, advice) < 0)     /* a kernel without THP may refuse */
 		madvise_errno = errno;
 	return r;

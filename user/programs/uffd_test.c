@@ -75,13 +75,9 @@ static u8 *map_anon(size_t npages)
  * gives one; the checks hold for 4 KiB pages too). */
 static u8 *map_huge(void)
 {
-	u8 *raw = mmap(NULL, 2 * HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (raw == MAP_FAILED)
+	u8 *r = mmap_aligned(HUGE, HUGE);
+	if (r == MAP_FAILED)
 		ktap_bail("mmap 4 MiB: %s", errno_name(errno));
-	u8 *r = (u8 *)(((unsigned long)raw + HUGE - 1) & ~(HUGE - 1));
-	if (r > raw)
-		munmap(raw, r - raw);
-	munmap(r + HUGE, raw + 2 * HUGE - (r + HUGE));
 	madvise(r, HUGE, MADV_HUGEPAGE);
 	return r;
 }
