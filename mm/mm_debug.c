@@ -155,8 +155,13 @@ static void walk_table(struct check *c, const u64 *table, int level, u64 base)
 					problem(c, "huge PMD at %lx: ref %d map %d", a,
 						page_refcount(h), page_mapcount(h));
 			}
-			if (!vma_find_intersection(c->vmas, a, a + span))
-				problem(c, "huge PMD at %lx outside every VMA", a);
+			/* Inside ONE VMA: a VMA boundary within it splits it
+			 * first (docs/thp.md, "VMA boundaries"). */
+			const struct vm_area *v = vma_find(c->vmas, a);
+			if (!v || v->end < a + span)
+				problem(c, "huge PMD at %lx-%lx not inside one VMA (%s %lx-%lx)",
+					a, a + span, v ? "it starts in" : "no VMA at its start",
+					v ? v->start : 0, v ? v->end : 0);
 			continue;
 		}
 		if ((e & (PTE_P | PTE_W | PTE_U)) != (PTE_P | PTE_W | PTE_U) || (e & (PTE_NX | PTE_PS)))

@@ -12,7 +12,12 @@
 #include "mm/buddy.h"
 #include "mm/slab.h"
 #include "mm/fault_inject.h"
+#include "mm/mm_debug.h"
+#include "mm/userfaultfd.h"
+#include "mm/vma.h"
 #include "mm/test_user.h"
+#include "kernel/file.h"
+#include "kernel/userfaultfd.h"
 
 #define BASE 0x0000400000000000UL       /* 2 MiB aligned, its own top-level slot */
 #define P(n) ((u64)(n) * PAGE_SIZE)
@@ -20,6 +25,7 @@
 #define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
 #define MADV_DONTNEED 4
 #define MADV_HUGEPAGE 14
+#define MADV_NOHUGEPAGE 15
 
 static u64 pmd_of(struct mm_struct *mm, u64 addr)
 {
@@ -251,6 +257,152 @@ static void test_eligibility(struct ktest *t)
 	mm_put(mm);
 }
 
+/* --- a VMA boundary inside a huge PMD (docs/thp.md, "VMA boundaries") ---
+ *
+ * Every way of changing part of a VMA puts a boundary there. Inside a 2 MiB
+ * page, the PMD must be split first: a huge PMD reaching over two VMAs is
+ * copied by fork once per VMA (two references, rss counted twice), and the
+ * 2 MiB never comes back. */
+
+enum boundary_op { BY_MPROTECT, BY_MUNMAP, BY_MADVISE, BY_UFFD_REGISTER, NR_BOUNDARY_OPS };
+static const char *const boundary_op_name[NR_BOUNDARY_OPS] = {
+	"mprotect", "munmap", "MADV_NOHUGEPAGE", "UFFDIO_REGISTER",
+};
+
+static long boundary_op(struct mm_struct *mm, enum boundary_op op, struct file *uffd,
+			u64 start, u64 end)
+{
+	switch (op) {
+	case BY_MPROTECT:
+		return do_mprotect(mm, start, end - start, PROT_READ);
+	case BY_MUNMAP:
+		return do_munmap_range(mm, start, end - start);
+	case BY_MADVISE:
+		return do_madvise(mm, start, end - start, MADV_NOHUGEPAGE);
+	default:
+		return uffd_register_range(mm, userfaultfd_file_ctx(uffd), start, end, VM_UFFD_WP);
+	}
+}
+
+/* mm_check_counts() finds nothing wrong; else the first problem is logged. */
+static bool counts_ok(struct ktest *t, struct mm_struct *mm, const char *whose,
+		      enum boundary_op op)
+{
+	char why[160];
+	int problems = mm_check_counts(mm, why, sizeof(why));
+	if (problems)
+		ktest_log(t, "%s, %s of part of a THP: %d problem(s): %s", whose,
+			  boundary_op_name[op], problems, why);
+	return KTEST_EXPECT_EQ(t, problems, 0);
+}
+
+/* The word test_boundary pokes at page i of the 4 MiB (every 64th page). */
+static u64 boundary_word(u32 i) { return 7000 + i; }
+
+/* Does every poked page outside [hole, hole_end) still hold its word? */
+static bool boundary_words_ok(struct mm_struct *mm, u64 hole, u64 hole_end)
+{
+	for (u32 i = 0; i < 2 * HPAGE_NR; i += 64) {
+		u64 a = BASE + P(i);
+		if ((a < hole || a >= hole_end) && test_peek(mm, a) != boundary_word(i))
+			return false;
+	}
+	return true;
+}
+
+/* Make the next VMA split need a bigger VMA array while this one split
+ * still fits: the set full but for one slot, at a capacity whose doubling
+ * is a whole page (kmalloc's large path), so that with every page
+ * allocation failing the split at `end` fails with -ENOMEM. One-page VMAs
+ * with gaps between them above the 4 MiB, which never merge. */
+static bool fill_vma_array(struct mm_struct *mm)
+{
+	struct vma_set *s = mm->vma_root;
+	for (u64 a = BASE + 4 * HPAGE_SIZE; s->cap < 256 || s->nr + 1 != s->cap; a += P(2))
+		if (do_mmap(mm, a, P(1), RW, ANON | MAP_FIXED, -1, 0) != (long)a)
+			return false;
+	return true;
+}
+
+/* The op on [start, end) with every page allocation failing: the VMA split
+ * at start fits in the array, the one at end does not. */
+static long boundary_op_enomem(struct mm_struct *mm, enum boundary_op op, struct file *uffd,
+			       u64 start, u64 end)
+{
+	/* The split at start takes one small object: have one cached. */
+	kfree(kmalloc(sizeof(struct vm_area), GFP_KERNEL));
+	fail_page_alloc_set(0, 1);
+	long r = boundary_op(mm, op, uffd, start, end);
+	fail_page_alloc_set(0, 0);
+	return r;
+}
+
+/* Two THPs at BASE; op on [BASE + 1 MiB, end) puts a VMA boundary inside
+ * the first (and, with enomem, fails at end, inside the second); then fork.
+ * Both address spaces stay consistent, the child sees the parent's words,
+ * and once both are gone every page, table and THP count is back. */
+static void boundary_then_fork(struct ktest *t, enum boundary_op op, bool enomem)
+{
+	u64 before = test_settled_free_pages();
+	s64 anon0 = stat(NR_ANON_THPS), tables0 = stat(NR_PAGETABLE);
+	u64 start = BASE + HPAGE_SIZE / 2, end = enomem ? start + HPAGE_SIZE : BASE + HPAGE_SIZE;
+	struct mm_struct *mm = thp_mm(), *child = NULL;
+	KTEST_ASSERT_TRUE(t, mm);
+	long err = 0;
+	struct file *uffd = userfaultfd_create(mm, O_NONBLOCK, &err);
+	KTEST_ASSERT_TRUE(t, uffd);
+	for (u32 i = 0; i < 2 * HPAGE_NR; i += 64)
+		test_poke(mm, BASE + P(i), boundary_word(i));
+	KTEST_ASSERT_TRUE(t, is_huge(mm, BASE) && is_huge(mm, BASE + HPAGE_SIZE));
+	if (enomem) {
+		KTEST_ASSERT_TRUE(t, fill_vma_array(mm));
+		long r = boundary_op_enomem(mm, op, uffd, start, end);
+		/* Linux's madvise says -EAGAIN where a split failed. */
+		KTEST_EXPECT_TRUE(t, r == -ENOMEM || (op == BY_MADVISE && r == -EAGAIN));
+		/* The split at start was made, the one at end was not. */
+		KTEST_EXPECT_TRUE(t, vma_find(mm->vma_root, start)->start == start);
+		KTEST_EXPECT_TRUE(t, vma_find(mm->vma_root, end)->start < end);
+	} else {
+		KTEST_EXPECT_EQ(t, boundary_op(mm, op, uffd, start, end), 0);
+	}
+	bool unmapped = op == BY_MUNMAP && !enomem;
+	u64 hole = unmapped ? start : 0, hole_end = unmapped ? end : 0;
+	counts_ok(t, mm, "parent", op);
+	KTEST_ASSERT_EQ(t, mm_fork(mm, &child), 0);
+	counts_ok(t, mm, "parent after fork", op);
+	counts_ok(t, child, "child", op);
+	KTEST_EXPECT_TRUE(t, boundary_words_ok(child, hole, hole_end));
+	KTEST_EXPECT_TRUE(t, boundary_words_ok(mm, hole, hole_end));
+	mm_put(child);
+	file_put(uffd);
+	mm_put(mm);
+	KTEST_EXPECT_EQ(t, stat(NR_ANON_THPS), anon0);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+	KTEST_EXPECT_EQ(t, stat(NR_PAGETABLE), tables0);
+}
+
+static void test_vma_boundary_then_fork(struct ktest *t)
+{
+	if (thp_mode == THP_NEVER) {
+		ktest_skip(t, "thp=never");
+		return;
+	}
+	for (u32 op = 0; op < NR_BOUNDARY_OPS; op++)
+		boundary_then_fork(t, op, false);
+}
+
+/* The op's VMA split at start succeeds and the one at end fails: -ENOMEM,
+ * and still no huge PMD reaches over a boundary. */
+static void test_vma_boundary_enomem(struct ktest *t)
+{
+	if (thp_mode == THP_NEVER) {
+		ktest_skip(t, "thp=never");
+		return;
+	}
+	for (u32 op = 0; op < NR_BOUNDARY_OPS; op++)
+		boundary_then_fork(t, op, true);
+}
+
 static const struct ktest_case thp_cases[] = {
 	{ "huge_zero_then_write", test_huge_zero_then_write },
 	{ "fallback", test_fallback },
@@ -258,6 +410,8 @@ static const struct ktest_case thp_cases[] = {
 	{ "partial_ops", test_partial_ops },
 	{ "split_then_fork", test_split_then_fork },
 	{ "eligibility", test_eligibility },
+	{ "vma_boundary_then_fork", test_vma_boundary_then_fork },
+	{ "vma_boundary_enomem", test_vma_boundary_enomem },
 };
 
 KTEST_SUITE(thp, thp_cases);
