@@ -21,8 +21,13 @@
  * when all its checks passed, or with a number saying which failed. The
  * output is the same on Linux and on Pagoda and does not depend on the
  * number of CPUs, unless a check fails.
+ *
+ * A 2 MiB page (THP) cut in two by a VMA boundary (UFFDIO_REGISTER or
+ * mprotect of half of it) must be copied once by fork, not once per VMA:
+ * after the rounds, /proc/meminfo's AnonHugePages is back where it began.
  */
 #include "libc.h"
+#include "uffd.h"
 
 #define WAIT_LIMIT_NS (20L * 1000 * 1000 * 1000)	/* any wait: 20 s */
 #define POLL_NS (200L * 1000)				/* 0.2 ms */
@@ -31,6 +36,8 @@
 #define WRITER_ROUNDS 10	/* forks during the concurrent writer test */
 #define BIG_PAGES 4096		/* 16 MiB */
 #define LINE 64			/* patterns are written one word per cache line */
+#define HUGE (2UL << 20)	/* one 2 MiB page */
+#define SPLIT_ROUNDS 8		/* forks of a THP cut by a VMA boundary */
 
 /* The page the processes share. Each test clears it before it forks. */
 struct shared {
@@ -759,12 +766,76 @@ static void test_many_pages(void)
 	munmap(buf, BIG_PAGES * PAGE_SIZE);
 }
 
+/* --- 12: a VMA boundary inside a 2 MiB page, then fork --- */
+
+/* Put a VMA boundary in the middle of r's 2 MiB: register the upper half
+ * with userfaultfd (uffd >= 0) or make it read-only. */
+static void cut_in_two(u8 *r, int uffd)
+{
+	int err;
+
+	if (uffd >= 0) {
+		struct uffdio_register reg = {
+			.range = { (u64)(r + HUGE / 2), HUGE / 2 },
+			.mode = UFFDIO_REGISTER_MODE_WP,
+		};
+		err = ioctl(uffd, UFFDIO_REGISTER, &reg);
+	} else {
+		err = mprotect(r + HUGE / 2, HUGE / 2, PROT_READ);
+	}
+	if (err < 0)
+		ktap_bail("%s of half a 2 MiB page: %s", uffd >= 0 ? "UFFDIO_REGISTER" : "mprotect",
+			  errno_name(errno));
+}
+
+/* One round: a 2 MiB-aligned MADV_HUGEPAGE region, written whole (a THP
+ * where the kernel gives one), cut in two, forked; the child checks the
+ * contents and exits, the parent checks them and unmaps. 0, or the
+ * child's code, or 151 when the parent's copy is wrong. */
+static int split_round(int round, int uffd)
+{
+	u8 *r = mmap_aligned(HUGE, HUGE);
+	u64 seed = 70 + (u64)round;
+	int code;
+	pid_t pid;
+
+	if (r == MAP_FAILED)
+		ktap_bail("mmap of 2 MiB: %s", errno_name(errno));
+	madvise(r, HUGE, MADV_HUGEPAGE);
+	fill(r, HUGE / PAGE_SIZE, seed);
+	cut_in_two(r, uffd);
+	pid = fork();
+	if (pid == 0)
+		exit(check(r, HUGE / PAGE_SIZE, seed) >= 0 ? 150 : 0);
+	code = reap(pid);
+	if (!code && check(r, HUGE / PAGE_SIZE, seed) >= 0)
+		code = 151;
+	munmap(r, HUGE);
+	return code;
+}
+
+static void test_thp_cut_by_vma(void)
+{
+	long anon0 = proc_field("/proc/meminfo", "AnonHugePages"), anon;
+	int uffd = uffd_open(0, NULL), code = 0;
+
+	for (int round = 0; round < SPLIT_ROUNDS && !code; round++)
+		code = split_round(round, round % 2 ? -1 : uffd);
+	close(uffd);
+	anon = proc_field("/proc/meminfo", "AnonHugePages");
+	report("a 2 MiB page cut in two by UFFDIO_REGISTER or mprotect of half, then fork, 8 "
+	       "rounds: parent and child each read it whole", code, -1);
+	if (!ktap_ok(anon0 >= 0 && anon == anon0,
+		     "after the 8 rounds AnonHugePages is back to its start value"))
+		ktap_diag("AnonHugePages %ld kB at the start, %ld kB after", anon0, anon);
+}
+
 int main(void)
 {
 	sh = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		ktap_bail("cannot map the shared page: %s", errno_name(errno));
-	ktap_plan(11);
+	ktap_plan(13);
 	test_child_writes();
 	test_parent_writes();
 	test_chain();
@@ -776,5 +847,6 @@ int main(void)
 	test_parent_drops();
 	test_mprotect();
 	test_many_pages();
+	test_thp_cut_by_vma();
 	return ktap_finish();
 }
