@@ -179,6 +179,44 @@ void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr)
 	stat_inc(NR_THP_SPLIT_PMD, 1);
 }
 
+/* --- VMA boundaries (docs/thp.md, "VMA boundaries") --- */
+
+/* Negative control: "thp_debug_skip_vma_split" on the command line makes
+ * vma_adjust_trans_huge() do nothing, so a VMA boundary can fall inside a
+ * huge PMD; thp.vma_boundary_then_fork must then fail. */
+bool thp_debug_skip_vma_split;
+u64 thp_straddle_splits;
+
+void vma_adjust_trans_huge(struct mm_struct *mm, u64 addr)
+{
+	if (!(addr & ~HPAGE_MASK) || thp_debug_skip_vma_split)
+		return;                 /* a boundary between two PMDs */
+	u64 haddr = addr & HPAGE_MASK, skip;
+	spin_lock(&mm->page_table_lock);
+	u64 *pmd = pmd_lookup(mm, haddr, &skip);
+	if (pmd)
+		split_huge_pmd(mm, pmd, haddr);         /* nothing unless huge */
+	spin_unlock(&mm->page_table_lock);
+}
+
+/* The defence behind vma_adjust_trans_huge(): a huge PMD about to be
+ * zapped, changed or copied whole lies inside one VMA (vma, or when NULL
+ * the VMA at haddr). One that reaches outside is a bug elsewhere: say so
+ * and count it (the thp suite fails on the count); the caller then splits
+ * it, so that the PTE level acts on this VMA's part alone. */
+static bool huge_pmd_straddles(struct mm_struct *mm, const struct vm_area *vma, u64 haddr,
+			       const char *op)
+{
+	if (!vma)
+		vma = vma_find(mm->vma_root, haddr);
+	if (vma && vma->start <= haddr && haddr + HPAGE_SIZE <= vma->end)
+		return false;
+	__atomic_add_fetch(&thp_straddle_splits, 1, __ATOMIC_RELAXED);
+	printk(KERN_ERR "thp: BUG: huge PMD at %lx reaches outside its VMA %lx-%lx: %s it at PTE level\n",
+	       haddr, vma ? vma->start : 0, vma ? vma->end : 0, op);
+	return true;
+}
+
 /* --- range operations --- */
 
 void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
@@ -188,7 +226,7 @@ void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *
 	for (u64 a = start & HPAGE_MASK; (pmd = next_huge_pmd(mm, &a, end)) != NULL;
 	     a += HPAGE_SIZE) {
 		u64 v = pte_read(pmd);
-		if (a >= start && a + HPAGE_SIZE <= end) {
+		if (a >= start && a + HPAGE_SIZE <= end && !huge_pmd_straddles(mm, NULL, a, "zap")) {
 			pte_clear(pmd);
 			tlb_track_range(tlb, a, HPAGE_SIZE, 2);
 			free_deposited_table(mm);
@@ -214,7 +252,8 @@ void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 	for (u64 a = start & HPAGE_MASK; (pmd = next_huge_pmd(mm, &a, end)) != NULL;
 	     a += HPAGE_SIZE) {
 		u64 v = pte_read(pmd);
-		bool whole = a >= start && a + HPAGE_SIZE <= end;
+		bool whole = a >= start && a + HPAGE_SIZE <= end &&
+			     !huge_pmd_straddles(mm, NULL, a, "change");
 		if (!whole || !(vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) {
 			split_huge_pmd(mm, pmd, a);     /* PROT_NONE: at PTE level */
 		} else {
@@ -239,7 +278,7 @@ void uffd_wp_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, b
 	for (u64 a = start & HPAGE_MASK; (pmd = next_huge_pmd(mm, &a, end)) != NULL;
 	     a += HPAGE_SIZE) {
 		u64 v = pte_read(pmd);
-		if (a < start || a + HPAGE_SIZE > end) {
+		if (a < start || a + HPAGE_SIZE > end || huge_pmd_straddles(mm, NULL, a, "protect")) {
 			split_huge_pmd(mm, pmd, a);     /* the PTE level does it */
 		} else if (wp && !(v & PTE_UFFD_WP)) {
 			u64 old = __atomic_fetch_and(pmd, ~PTE_W, __ATOMIC_SEQ_CST);
@@ -262,6 +301,14 @@ int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
 	u64 *pmd;
 	for (u64 a = vma->start & HPAGE_MASK; (pmd = next_huge_pmd(parent, &a, vma->end)) != NULL;
 	     a += HPAGE_SIZE) {
+		if (huge_pmd_straddles(parent, vma, a, "copy")) {
+			/* Copied whole, it would be copied again for the
+			 * other VMA: two references, rss counted twice. */
+			spin_lock(&parent->page_table_lock);
+			split_huge_pmd(parent, pmd, a);
+			spin_unlock(&parent->page_table_lock);
+			continue;
+		}
 		u64 v = pte_read(pmd);
 		u64 *cpmd = pgtable_walk_alloc(child, a, 2);
 		if (!cpmd || !deposit_table(child))
@@ -417,6 +464,9 @@ void thp_init(void)
 	char mode[16];
 	if (cmdline_get("thp", mode, sizeof(mode)))
 		set_mode(mode);
+	thp_debug_skip_vma_split = cmdline_has("thp_debug_skip_vma_split");
+	if (thp_debug_skip_vma_split)
+		printk(KERN_WARNING "thp: thp_debug_skip_vma_split: VMA boundaries do NOT split huge PMDs (negative control)\n");
 	/* The huge zero page lives for good (as the 4 KiB one): take it now,
 	 * so that it is never counted as a program's leak. */
 	if (thp_mode != THP_NEVER)

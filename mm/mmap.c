@@ -56,12 +56,17 @@ static u32 prot_to_vm(u64 prot)
 	return f;
 }
 
-/* If a VMA straddles addr, split it there. 0 or -ENOMEM. */
+/* If a VMA straddles addr, split it there. 0 or -ENOMEM. Every VMA
+ * boundary is made here, so this is where the rule of mm/thp.h holds: no
+ * huge PMD reaches over a VMA boundary. The PMD is split first; if the
+ * VMA split then fails, 512 PTEs map what one PMD did, which is harmless
+ * (Linux splits first too, in vma_adjust_trans_huge). */
 static int split_at(struct mm_struct *mm, u64 addr)
 {
 	struct vma_set *s = vmas(mm);
 	u32 i = vma_index(s, addr);
 	if (i < s->nr && s->v[i]->start < addr) {
+		vma_adjust_trans_huge(mm, addr);
 		int err = vma_split(s, i, addr);
 		sync_nr(mm);
 		return err;

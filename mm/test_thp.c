@@ -345,6 +345,7 @@ static void boundary_then_fork(struct ktest *t, enum boundary_op op, bool enomem
 {
 	u64 before = test_settled_free_pages();
 	s64 anon0 = stat(NR_ANON_THPS), tables0 = stat(NR_PAGETABLE);
+	u64 straddles0 = thp_straddle_splits;
 	u64 start = BASE + HPAGE_SIZE / 2, end = enomem ? start + HPAGE_SIZE : BASE + HPAGE_SIZE;
 	struct mm_struct *mm = thp_mm(), *child = NULL;
 	KTEST_ASSERT_TRUE(t, mm);
@@ -373,6 +374,8 @@ static void boundary_then_fork(struct ktest *t, enum boundary_op op, bool enomem
 	counts_ok(t, child, "child", op);
 	KTEST_EXPECT_TRUE(t, boundary_words_ok(child, hole, hole_end));
 	KTEST_EXPECT_TRUE(t, boundary_words_ok(mm, hole, hole_end));
+	/* fork met no huge PMD reaching over a boundary (thp.h's defence). */
+	KTEST_EXPECT_EQ(t, thp_straddle_splits, straddles0);
 	mm_put(child);
 	file_put(uffd);
 	mm_put(mm);
@@ -403,6 +406,50 @@ static void test_vma_boundary_enomem(struct ktest *t)
 		boundary_then_fork(t, op, true);
 }
 
+/* The defence behind the rule: with vma_adjust_trans_huge() switched off
+ * for a moment, a huge PMD does reach over a VMA boundary; munmap's zap and
+ * fork's copy then meet it and split it (counted) instead of acting on it
+ * whole, and nothing leaks. */
+static void test_straddle_defence(struct ktest *t)
+{
+	if (thp_mode == THP_NEVER) {
+		ktest_skip(t, "thp=never");
+		return;
+	}
+	u64 before = test_settled_free_pages();
+	s64 anon0 = stat(NR_ANON_THPS);
+	u64 straddles0 = thp_straddle_splits;
+	bool skip0 = thp_debug_skip_vma_split;
+	struct mm_struct *mm = thp_mm(), *child = NULL;
+	KTEST_ASSERT_TRUE(t, mm);
+	long err = 0;
+	struct file *uffd = userfaultfd_create(mm, O_NONBLOCK, &err);
+	KTEST_ASSERT_TRUE(t, uffd);
+	for (u32 i = 0; i < 2 * HPAGE_NR; i += 64)
+		test_poke(mm, BASE + P(i), boundary_word(i));
+	KTEST_ASSERT_TRUE(t, is_huge(mm, BASE) && is_huge(mm, BASE + HPAGE_SIZE));
+	u64 half = HPAGE_SIZE / 2;
+	thp_debug_skip_vma_split = true;
+	KTEST_EXPECT_EQ(t, boundary_op(mm, BY_UFFD_REGISTER, uffd, BASE + half, BASE + HPAGE_SIZE), 0);
+	KTEST_EXPECT_EQ(t, boundary_op(mm, BY_UFFD_REGISTER, uffd, BASE + 3 * half, BASE + 4 * half), 0);
+	thp_debug_skip_vma_split = skip0;
+	/* Zapped whole, the first THP would be zapped over two VMAs. */
+	KTEST_EXPECT_EQ(t, do_munmap_range(mm, BASE, HPAGE_SIZE), 0);
+	KTEST_EXPECT_EQ(t, thp_straddle_splits - straddles0, 1);
+	/* Copied whole, the second would be copied once per VMA. */
+	KTEST_ASSERT_EQ(t, mm_fork(mm, &child), 0);
+	KTEST_EXPECT_EQ(t, thp_straddle_splits - straddles0, 2);
+	KTEST_EXPECT_FALSE(t, is_huge(mm, BASE + HPAGE_SIZE) || is_huge(child, BASE + HPAGE_SIZE));
+	counts_ok(t, mm, "parent", BY_UFFD_REGISTER);
+	counts_ok(t, child, "child", BY_UFFD_REGISTER);
+	KTEST_EXPECT_TRUE(t, boundary_words_ok(child, BASE, BASE + HPAGE_SIZE));
+	mm_put(child);
+	file_put(uffd);
+	mm_put(mm);
+	KTEST_EXPECT_EQ(t, stat(NR_ANON_THPS), anon0);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+}
+
 static const struct ktest_case thp_cases[] = {
 	{ "huge_zero_then_write", test_huge_zero_then_write },
 	{ "fallback", test_fallback },
@@ -412,6 +459,7 @@ static const struct ktest_case thp_cases[] = {
 	{ "eligibility", test_eligibility },
 	{ "vma_boundary_then_fork", test_vma_boundary_then_fork },
 	{ "vma_boundary_enomem", test_vma_boundary_enomem },
+	{ "straddle_defence", test_straddle_defence },
 };
 
 KTEST_SUITE(thp, thp_cases);

@@ -15,8 +15,9 @@
  *   write fault on a read-only THP -> reuse it when this mm is its only user,
  *     (after fork)                    else split and copy-on-write one 4 KiB
  *                                     page at PTE level
- *   munmap/mprotect/madvise of a   -> split first, then work on PTEs
- *     part of a huge PMD
+ *   munmap/mprotect/madvise/uffd   -> split first, then work on PTEs
+ *     register of a part of a huge    (a VMA boundary never falls inside a
+ *     PMD                              huge PMD: vma_adjust_trans_huge)
  *
  * Counting: a PMD mapping holds one reference and one map count on the head
  * page, and counts 512 pages in rss. Splitting turns it into 512 PTEs, each
@@ -71,10 +72,21 @@ int thp_handle_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 fl
  * page sizes at once). */
 void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr);
 
+/* The rule: no huge PMD reaches over a VMA boundary. A VMA boundary is
+ * about to be made at addr (mm/mmap.c split_at, the one place that makes
+ * them): split the huge PMD around it, if any. Takes page_table_lock; the
+ * caller holds mmap_lock for write. Linux: vma_adjust_trans_huge(). */
+void vma_adjust_trans_huge(struct mm_struct *mm, u64 addr);
+extern bool thp_debug_skip_vma_split;  /* negative control: skip the above */
+/* Huge PMDs found reaching outside their VMA by the range operations and
+ * fork below, which split them instead of acting on them whole (a bug
+ * elsewhere: it stays 0). */
+extern u64 thp_straddle_splits;
+
 /* Range operations: for each huge PMD meeting [start, end), a PMD wholly
  * inside is zapped (its page queued in tlb) / given the new rights; one
- * only partly inside is split. Take page_table_lock (the caller holds no
- * page-table lock). */
+ * only partly inside, or reaching outside its VMA, is split. Take
+ * page_table_lock (the caller holds no page-table lock). */
 void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
 void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 		      struct mmu_gather *tlb);
@@ -85,7 +97,8 @@ void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 void uffd_wp_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, bool wp,
 		       struct mmu_gather *tlb);
 /* fork: copy the huge PMDs of vma into child (sharing THPs read-only, as
- * 4 KiB pages are shared). 0 or -ENOMEM. *wrprotected as copy_vma_pages. */
+ * 4 KiB pages are shared); one reaching outside vma is split in the parent
+ * instead, for the PTE copy. 0 or -ENOMEM. *wrprotected as copy_vma_pages. */
 int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
 		   const struct vm_area *vma, bool *wrprotected);
 
