@@ -433,6 +433,8 @@ static void test_straddle_defence(struct ktest *t)
 	KTEST_EXPECT_EQ(t, boundary_op(mm, BY_UFFD_REGISTER, uffd, BASE + half, BASE + HPAGE_SIZE), 0);
 	KTEST_EXPECT_EQ(t, boundary_op(mm, BY_UFFD_REGISTER, uffd, BASE + 3 * half, BASE + 4 * half), 0);
 	thp_debug_skip_vma_split = skip0;
+	char why[160];
+	KTEST_EXPECT_GT(t, mm_check_counts(mm, why, sizeof(why)), 0);  /* the checker sees it */
 	/* Zapped whole, the first THP would be zapped over two VMAs. */
 	KTEST_EXPECT_EQ(t, do_munmap_range(mm, BASE, HPAGE_SIZE), 0);
 	KTEST_EXPECT_EQ(t, thp_straddle_splits - straddles0, 1);
