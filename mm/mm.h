@@ -60,6 +60,10 @@
 #define VM_HEAP 0x200           /* brk area: "[heap]" */
 #define VM_HUGEPAGE 0x400       /* madvise(MADV_HUGEPAGE): THP wanted (mm/thp.h) */
 #define VM_NOHUGEPAGE 0x800     /* madvise(MADV_NOHUGEPAGE): never THP */
+/* Every page counts as soft-dirty until the next clear_refs "4": a new VMA
+ * is all new to a tracker (docs/soft-dirty.md). Linux's value. Ignored by
+ * merging (the merged VMA keeps it if either half had it). */
+#define VM_SOFTDIRTY 0x08000000
 
 struct vm_area;                 /* mm/vma.h */
 
