@@ -183,6 +183,7 @@ static void gen_status(struct text *t, struct process *p)
 	put(t, "Uid:\t0\t0\t0\t0\n");
 	put(t, "Gid:\t0\t0\t0\t0\n");
 	put(t, "FDSize:\t%u\n", MAX_FILES);
+	status_kb(t, "VmHWM", mm ? mm_hiwater_rss(mm) : 0);
 	status_kb(t, "VmRSS", rss);
 	status_kb(t, "RssAnon", rss);
 	status_kb(t, "RssFile", 0);

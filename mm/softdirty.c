@@ -67,9 +67,16 @@ static void clear_refs_vma(struct mm_struct *mm, struct vm_area *v, long type,
 
 int mm_clear_refs(struct mm_struct *mm, long type)
 {
-	if (type < CLEAR_REFS_ALL || type >= CLEAR_REFS_LAST || type == CLEAR_REFS_MM_HIWATER_RSS)
+	if (type < CLEAR_REFS_ALL || type >= CLEAR_REFS_LAST)
 		return -EINVAL;
 	down_write(&mm->mmap_lock);
+	if (type == CLEAR_REFS_MM_HIWATER_RSS) {
+		/* The peak starts again from what is resident now. */
+		__atomic_store_n(&mm->hiwater_rss, __atomic_load_n(&mm->rss_pages, __ATOMIC_RELAXED),
+				 __ATOMIC_RELAXED);
+		up_write(&mm->mmap_lock);
+		return 0;
+	}
 	struct mmu_gather tlb;
 	tlb_gather_mmu(&tlb, mm);
 	const struct vma_set *s = mm->vma_root;

@@ -23,9 +23,9 @@
  *
  * The other values of clear_refs, Linux's: 1 (all), 2 (anonymous: the
  * private VMAs), 3 (mapped: shared ones, Linux's file and shmem VMAs)
- * clear the accessed bit A of the entries they cover; 5 (reset the peak
- * RSS, VmHWM) is refused with EINVAL: Pagoda keeps no peak RSS. Anything
- * else is EINVAL.
+ * clear the accessed bit A of the entries they cover; 5 resets the peak
+ * RSS (VmHWM in /proc/PID/status, mm->hiwater_rss) to the current RSS.
+ * Anything else is EINVAL.
  *
  * Locking: mmap_lock for write (VM_SOFTDIRTY is a VMA flag; it also keeps
  * faults out, which Linux does not need), then the page-table locks entry by
@@ -48,7 +48,7 @@ enum clear_refs_type {
 };
 
 /* What writing the number `type` to /proc/PID/clear_refs does to mm: 0 or
- * -EINVAL (see above). Takes mmap_lock. */
+ * -EINVAL (see above). Takes mmap_lock for write. */
 int mm_clear_refs(struct mm_struct *mm, long type);
 
 /* The negative control "clear_refs_debug_skip_flush": clearing soft-dirty

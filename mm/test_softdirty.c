@@ -322,9 +322,12 @@ static void test_clear_refs_entries(struct ktest *t)
 	test_get_u64(mm, BASE + P(4), &v);      /* the zero page */
 	kthread_unuse_mm(mm);
 	KTEST_EXPECT_EQ(t, pagemap_dirty(mm, BASE, NPAGES), NPAGES);    /* a new VMA */
-	/* Every value but 1-4 is refused; 1-3 clear A only. */
+	/* Every value but 1-5 is refused; 1-3 clear A only. */
 	KTEST_EXPECT_EQ(t, mm_clear_refs(mm, 0), -EINVAL);
-	KTEST_EXPECT_EQ(t, mm_clear_refs(mm, CLEAR_REFS_MM_HIWATER_RSS), -EINVAL);
+	/* 5: the peak RSS starts again from the current one. */
+	mm->hiwater_rss = 1000;
+	KTEST_EXPECT_EQ(t, mm_clear_refs(mm, CLEAR_REFS_MM_HIWATER_RSS), 0);
+	KTEST_EXPECT_EQ(t, mm->hiwater_rss, mm->rss_pages);
 	KTEST_EXPECT_EQ(t, mm_clear_refs(mm, CLEAR_REFS_LAST), -EINVAL);
 	KTEST_EXPECT_EQ(t, mm_clear_refs(mm, CLEAR_REFS_ALL), 0);
 	KTEST_EXPECT_FALSE(t, pgtable_leaf(mm, BASE) & PTE_A);
