@@ -15,8 +15,8 @@
  *                       at each read; also /proc/PID/pagemap of any live
  *                       process. The PAGEMAP_SCAN ioctl works on it.
  *   /proc/self/clear_refs  write-only: "4" clears soft-dirty, 1-3 the
- *                       accessed bits (mm/softdirty.h); also
- *                       /proc/PID/clear_refs of any live process.
+ *                       accessed bits, 5 the peak RSS (mm/softdirty.h);
+ *                       also /proc/PID/clear_refs of any live process.
  * "/proc/PID/..." with the caller's own pid is the same as /proc/self.
  *
  * Two kinds of open file (kernel/file.h):
@@ -24,10 +24,10 @@
  *     freed at close: reads see one consistent snapshot. Seekable as
  *     Linux's seq_file (SEEK_SET, SEEK_CUR), so pread works.
  *   - pagemap and clear_refs: hold a reference on the address space
- *     (mm_get) from open to
- *     close, as Linux's holds the mm; reads take its mmap_lock for read,
- *     one chunk at a time, and copy to the user with no lock held. Seekable
- *     as Linux's mem_lseek: the position is vaddr / 4096 * 8.
+ *     (mm_get) from open to close, as Linux's holds the mm. pagemap reads
+ *     take its mmap_lock for read, one chunk at a time, and copy to the
+ *     user with no lock held; seekable as Linux's mem_lseek: the position
+ *     is vaddr / 4096 * 8. A clear_refs write takes it for write.
  */
 #include "kernel/proc.h"
 #include "kernel/file.h"
@@ -437,7 +437,7 @@ struct file *procfs_open(const char *path, long *err)
 		{ "pagemap", &pagemap_ops },
 		{ "clear_refs", &clear_refs_ops },
 	};
-	for (u32 i = 0; i < sizeof(mm_files) / sizeof(mm_files[0]); i++) {
+	for (u32 i = 0; i < ARRAY_SIZE(mm_files); i++) {
 		if (rest && !strcmp(rest, mm_files[i].name)) {
 			if (!p->mm) {
 				*err = -ENOENT;

@@ -112,7 +112,7 @@ static inline u64 pte_fold_dirty(u64 e)
 	return (e & ~PTE_D) | (pte_soft_dirty(e) ? PTE_SOFT_DIRTY : 0);
 }
 
-/* --- rewriting a live entry (docs/soft-dirty.md, "Rewriting live entries") ---
+/* --- rewriting a live entry (docs/soft-dirty.md, section 3) ---
  * A mapped entry (PTE or huge PMD) belongs to the MMU of every CPU that may
  * use it as much as to us: with a locked read-modify-write of its own, and
  * whatever locks we hold, the MMU sets A on an access and D on the first
@@ -147,7 +147,8 @@ u64 pte_get_and_clear(u64 *p, u64 old);
  * pte_get_and_clear store what the caller computed from its read, losing
  * what the MMU set meanwhile. pte_debug_modify_hook, if set, runs in both
  * between the caller's read and the write (tests make another CPU write
- * through the entry there). */
+ * through the entry there). The command line is read by softdirty_init()
+ * (mm/softdirty.h), with the other soft-dirty control. */
 extern bool pte_debug_racy_modify;
 extern void (*pte_debug_modify_hook)(u64 *p, u64 old);
 
