@@ -14,21 +14,26 @@
  *   /proc/self/pagemap  8 bytes per virtual page (mm/pagemap.h), computed
  *                       at each read; also /proc/PID/pagemap of any live
  *                       process. The PAGEMAP_SCAN ioctl works on it.
+ *   /proc/self/clear_refs  write-only: "4" clears soft-dirty, 1-3 the
+ *                       accessed bits, 5 the peak RSS (mm/softdirty.h);
+ *                       also /proc/PID/clear_refs of any live process.
  * "/proc/PID/..." with the caller's own pid is the same as /proc/self.
  *
  * Two kinds of open file (kernel/file.h):
  *   - text: generated once, at open, into pages owned by the open file and
  *     freed at close: reads see one consistent snapshot. Seekable as
  *     Linux's seq_file (SEEK_SET, SEEK_CUR), so pread works.
- *   - pagemap: holds a reference on the address space (mm_get) from open to
- *     close, as Linux's holds the mm; reads take its mmap_lock for read,
- *     one chunk at a time, and copy to the user with no lock held. Seekable
- *     as Linux's mem_lseek: the position is vaddr / 4096 * 8.
+ *   - pagemap and clear_refs: hold a reference on the address space
+ *     (mm_get) from open to close, as Linux's holds the mm. pagemap reads
+ *     take its mmap_lock for read, one chunk at a time, and copy to the
+ *     user with no lock held; seekable as Linux's mem_lseek: the position
+ *     is vaddr / 4096 * 8. A clear_refs write takes it for write.
  */
 #include "kernel/proc.h"
 #include "kernel/file.h"
 #include "kernel/uaccess.h"
 #include "mm/pagemap.h"
+#include "mm/softdirty.h"
 #include "mm/slab.h"
 #include "kernel/errno.h"
 #include "kernel/string.h"
@@ -178,6 +183,7 @@ static void gen_status(struct text *t, struct process *p)
 	put(t, "Uid:\t0\t0\t0\t0\n");
 	put(t, "Gid:\t0\t0\t0\t0\n");
 	put(t, "FDSize:\t%u\n", MAX_FILES);
+	status_kb(t, "VmHWM", mm ? mm_hiwater_rss(mm) : 0);
 	status_kb(t, "VmRSS", rss);
 	status_kb(t, "RssAnon", rss);
 	status_kb(t, "RssFile", 0);
@@ -324,8 +330,70 @@ static const struct file_ops pagemap_ops = {
 	.procfs = true,
 };
 
-/* "/proc/PID/pagemap": PID's address space (a reference), else NULL. */
-static struct mm_struct *pagemap_target(const char *path, bool *matched)
+/* ---- clear_refs ---- */
+
+static bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+/* Linux's kstrtoint(strstrip(buf), 10): optional sign, decimal digits,
+ * nothing else but white space around; -EINVAL, or -ERANGE past an int. */
+static long parse_int(const char *s, long *out)
+{
+	while (is_space(*s))
+		s++;
+	bool neg = *s == '-';
+	if (*s == '+' || *s == '-')
+		s++;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	long v = 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		v = v * 10 + (*s - '0');
+		if (v > 0x80000000L)
+			return -ERANGE;
+	}
+	while (is_space(*s))
+		s++;
+	if (*s)
+		return -EINVAL;
+	if (v > 0x7fffffffL + neg)
+		return -ERANGE;
+	*out = neg ? -v : v;
+	return 0;
+}
+
+/* Linux's clear_refs_write: at most 12 bytes are looked at (its
+ * PROC_NUMBUF buffer), and a write that is obeyed consumes all it was given. */
+static long clear_refs_fwrite(struct file *f, u64 ubuf, u64 count)
+{
+	char buf[13] = { 0 };
+	u64 n = count < sizeof(buf) - 1 ? count : sizeof(buf) - 1;
+	if (copy_from_user(buf, ubuf, n))
+		return -EFAULT;
+	long type;
+	long err = parse_int(buf, &type);
+	if (!err)
+		err = mm_clear_refs(f->private, type);
+	return err ? err : (long)count;
+}
+
+/* Linux's noop_llseek: the position stays (nothing reads it). */
+static s64 clear_refs_llseek(struct file *f, s64 offset, int whence)
+{
+	(void)offset;
+	(void)whence;
+	return (s64)f->pos;
+}
+
+static const struct file_ops clear_refs_ops = {
+	.name = "clear_refs",
+	.write = clear_refs_fwrite,
+	.llseek = clear_refs_llseek,
+	.release = pagemap_release,     /* the same reference on the mm */
+	.procfs = true,
+};
+
+/* "/proc/PID/<name>": PID's address space (a reference), else NULL. */
+static struct mm_struct *mm_file_target(const char *path, const char *name, bool *matched)
 {
 	*matched = false;
 	if (strncmp(path, "/proc/", 6))
@@ -336,15 +404,18 @@ static struct mm_struct *pagemap_target(const char *path, bool *matched)
 		return NULL;
 	while (*c >= '0' && *c <= '9' && pid < 0x100000000UL)
 		pid = pid * 10 + (u64)(*c++ - '0');
-	if (strcmp(c, "/pagemap"))
+	if (*c++ != '/' || strcmp(c, name))
 		return NULL;
 	*matched = true;
 	return pid && pid < 0x100000000UL ? proc_get_mm((u32)pid) : NULL;
 }
 
-static struct file *pagemap_open(struct mm_struct *mm, long *err)
+/* An open file of kind ops holding the reference on mm (dropped on error).
+ * clear_refs is open for writing too: do_open keeps what was asked. */
+static struct file *mm_file_open(const struct file_ops *ops, struct mm_struct *mm, long *err)
 {
-	struct file *f = file_alloc(&pagemap_ops, FMODE_READ, 0, mm);
+	u32 mode = ops->write ? FMODE_READ | FMODE_WRITE : FMODE_READ;
+	struct file *f = file_alloc(ops, mode, 0, mm);
 	if (!f) {
 		mm_put(mm);
 		*err = -ENOMEM;
@@ -362,22 +433,28 @@ struct file *procfs_open(const char *path, long *err)
 		rest = path + 11;
 	else if (!strncmp(path, own, strlen(own)))
 		rest = path + strlen(own);
-	if (rest && !strcmp(rest, "pagemap")) {
-		if (!p->mm) {
-			*err = -ENOENT;
-			return NULL;
+	static const struct { const char *name; const struct file_ops *ops; } mm_files[] = {
+		{ "pagemap", &pagemap_ops },
+		{ "clear_refs", &clear_refs_ops },
+	};
+	for (u32 i = 0; i < ARRAY_SIZE(mm_files); i++) {
+		if (rest && !strcmp(rest, mm_files[i].name)) {
+			if (!p->mm) {
+				*err = -ENOENT;
+				return NULL;
+			}
+			mm_get(p->mm);
+			return mm_file_open(mm_files[i].ops, p->mm, err);
 		}
-		mm_get(p->mm);
-		return pagemap_open(p->mm, err);
-	}
-	bool matched;
-	struct mm_struct *other = pagemap_target(path, &matched);
-	if (matched) {
-		if (!other) {
-			*err = -ENOENT;
-			return NULL;
+		bool matched;
+		struct mm_struct *other = mm_file_target(path, mm_files[i].name, &matched);
+		if (matched) {
+			if (!other) {
+				*err = -ENOENT;
+				return NULL;
+			}
+			return mm_file_open(mm_files[i].ops, other, err);
 		}
-		return pagemap_open(other, err);
 	}
 	int which;
 	if (rest && !strcmp(rest, "maps"))

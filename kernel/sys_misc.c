@@ -23,6 +23,7 @@
 #define AT_FDCWD (-100)
 #define O_ACCMODE 3
 #define O_RDONLY 0
+#define O_WRONLY 1
 #define O_DIRECTORY 0200000
 #define PATH_MAX 4096
 
@@ -74,10 +75,16 @@ static long do_open(long dirfd, u64 upath, u64 flags)
 	struct file *f = procfs_open(full, &err);
 	if (!f)
 		return err;
-	if ((flags & O_DIRECTORY) || (flags & O_ACCMODE) != O_RDONLY) {
+	/* Only a file with a write operation (clear_refs) may be opened for
+	 * writing; it is then open the way it was asked. */
+	u64 acc = flags & O_ACCMODE;
+	if ((flags & O_DIRECTORY) || (acc != O_RDONLY && !f->ops->write) || acc == O_ACCMODE) {
 		file_put(f);
 		return (flags & O_DIRECTORY) ? -ENOTDIR : -EACCES;
 	}
+	if (f->ops->write)
+		f->mode = acc == O_RDONLY ? FMODE_READ : acc == O_WRONLY ? FMODE_WRITE :
+			  FMODE_READ | FMODE_WRITE;
 	/* O_NONBLOCK is kept (it changes nothing for these files). */
 	WRITE_ONCE(f->flags, (u32)flags & O_NONBLOCK);
 	return fd_install(p, f, (flags & O_CLOEXEC) ? FD_CLOEXEC : 0);

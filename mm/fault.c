@@ -103,8 +103,9 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 			pte_unmap_unlock(ptl);
 			return FAULT_USERFAULT;
 		}
-		old &= ~PTE_UFFD_WP;    /* a marker becomes an empty entry */
-		pte_set(e, old);
+		/* A marker becomes an empty entry; a present entry keeps
+		 * the D bit a CPU may be setting right now (pgtable.h). */
+		old = pte_update(e, PTE_UFFD_WP, 0) & ~PTE_UFFD_WP;
 	}
 	if (pte_mapped(old)) {
 		bool real = !pte_special(old);
@@ -125,7 +126,7 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 			 * adding a right needs no flush. */
 			if (!shared)
 				cow_count(&cow_stats.reuse);
-			pte_set(e, old | PTE_W);
+			pte_modify(e, old, pte_mkdirty(old | PTE_W));
 			pte_unmap_unlock(ptl);
 			return 0;
 		}
@@ -195,6 +196,13 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 	 * protected (a write was handled above: sync never gets here). */
 	if (!write)
 		pte |= now & PTE_UFFD_WP;
+	/* Soft-dirty (docs/soft-dirty.md): a write, or the loader's filling,
+	 * dirties the new page; an unshare's copy is as dirty as the entry
+	 * it replaces, and a read of nothing is clean. */
+	if (write || need_page)
+		pte = pte_mkdirty(pte);
+	else if (pte_soft_dirty(now))
+		pte |= PTE_SOFT_DIRTY;
 	pte_set(e, pte);
 	if (old_page) {
 		/* The new entry is in place and no TLB holds the old one: now

@@ -17,6 +17,15 @@ static bool must_unshare(const struct vm_area *vma, u64 e)
 	       !(head == p && page_refcount(p) == 1 && page_mapcount(p) == 1);
 }
 
+/* A write pin: the caller writes through the direct map, where no MMU
+ * sets D in the user's entry. Mark the entry written now, or soft-dirty
+ * tracking would miss it (Linux's touch_pmd with FOLL_WRITE). Under the
+ * entry's lock; atomic, as the MMU may set A meanwhile. */
+static void mark_written(u64 *entry)
+{
+	pte_update(entry, 0, PTE_D | PTE_SOFT_DIRTY);
+}
+
 struct page *pin_user_page(struct mm_struct *mm, u64 addr, bool write)
 {
 	if (addr >= USER_SPACE_END)
@@ -45,6 +54,8 @@ struct page *pin_user_page(struct mm_struct *mm, u64 addr, bool write)
 			else {
 				page = pte_page(e);
 				get_page(page);
+				if (write)
+					mark_written(pe);
 			}
 			pte_unmap_unlock(ptl);
 		} else {
@@ -64,6 +75,8 @@ struct page *pin_user_page(struct mm_struct *mm, u64 addr, bool write)
 				 * where a private copy is needed. */
 				page = pte_page(h) + ((addr & ~HPAGE_MASK) >> PAGE_SHIFT);
 				get_page(page);
+				if (write)
+					mark_written(pmd);
 			}
 			spin_unlock(&mm->page_table_lock);
 		}

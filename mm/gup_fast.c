@@ -55,7 +55,18 @@ struct page *get_user_page_fast(struct mm_struct *mm, u64 addr, bool write)
 		goto out;
 	/* The entry may have been cleared between our read and the reference
 	 * (then the page may already be queued for freeing): look again. */
-	if (pte_read(&w.table[1][pgtable_index(addr, 1)]) != e) {
+	u64 *entry = &w.table[1][pgtable_index(addr, 1)];
+	if (pte_read(entry) != e) {
+		put_page(p);
+		goto out;
+	}
+	/* A write pin: mark the entry written (the caller writes through the
+	 * direct map, unseen by the MMU: gup.c mark_written). Only if it is
+	 * still e - it may be cleared any time, and an empty entry must stay
+	 * empty; otherwise the slow path does it under the lock. */
+	if (write && !pte_soft_dirty(e) &&
+	    !__atomic_compare_exchange_n(entry, &e, pte_mkdirty(e), false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_RELAXED)) {
 		put_page(p);
 		goto out;
 	}

@@ -154,6 +154,14 @@ void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr)
 		return;
 	struct page *pt = withdraw_table(mm);
 	u64 *ptes = page_address(pt);
+	/* One translation may not be cached at two page sizes at once: take
+	 * the huge entry out of every TLB before the table goes in. Out first,
+	 * and the PTEs are built from what came out, not from v: a CPU writing
+	 * through the huge entry since v was read has its D bit there
+	 * (pgtable.h, "rewriting a live entry"). From the exchange on, a CPU
+	 * that must set D faults, and waits for our lock. */
+	v = pte_get_and_clear(pmd, v);
+	flush_tlb_mm_range(mm, haddr, haddr + HPAGE_SIZE, HPAGE_SHIFT, false);
 	u64 bits = v & ~(PTE_ADDR_MASK | PTE_PS);      /* bit 7 is PAT in a PTE */
 	u64 phys = v & PTE_ADDR_MASK & HPAGE_MASK;
 	if (v & PTE_SPECIAL) {
@@ -171,10 +179,6 @@ void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr)
 		}
 		stat_inc(NR_ANON_THPS, -1);
 	}
-	/* One translation may not be cached at two page sizes at once: take
-	 * the huge entry out of every TLB before the table goes in. */
-	pte_clear(pmd);
-	flush_tlb_mm_range(mm, haddr, haddr + HPAGE_SIZE, HPAGE_SHIFT, false);
 	pte_set(pmd, page_to_phys(pt) | TABLE_ENTRY_FLAGS);
 	stat_inc(NR_THP_SPLIT_PMD, 1);
 }
@@ -260,9 +264,9 @@ void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 			bool special = v & PTE_SPECIAL;
 			bool writable = !special && !(v & PTE_UFFD_WP) &&
 					(pte_page(v)->flags & PG_exclusive);
-			u64 keep = v & (PTE_A | PTE_D | PTE_SPECIAL | PTE_UFFD_WP);
+			u64 keep = v & (PTE_A | PTE_D | PTE_SOFT_DIRTY | PTE_SPECIAL | PTE_UFFD_WP);
 			u64 nv = mk_pmd(v & PTE_ADDR_MASK, vm_flags, writable) | keep;
-			pte_set(pmd, nv);
+			pte_modify(pmd, v, nv);         /* keeps a D set meanwhile */
 			if (((v & PTE_W) && !(nv & PTE_W)) || (!(v & PTE_NX) && (nv & PTE_NX)))
 				tlb_track_range(tlb, a, HPAGE_SIZE, 2);
 		}
@@ -327,7 +331,7 @@ int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
 		}
 		/* The child is not registered with userfaultfd (no
 		 * EVENT_FORK): no protection either. */
-		pte_set(cpmd, v & ~(PTE_A | PTE_D | PTE_UFFD_WP));
+		pte_set(cpmd, pte_fold_dirty(v) & ~(PTE_A | PTE_UFFD_WP));
 	}
 	return 0;
 }
@@ -355,7 +359,7 @@ static void map_thp(struct mm_struct *mm, struct vm_area *vma, u64 *pmd, u64 had
 	}
 	__atomic_store_n(&page->mapcount, 1, __ATOMIC_RELAXED);
 	mm_add_rss(mm, HPAGE_NR);
-	pte_set(pmd, mk_pmd(page_to_phys(page), vma->flags, true));
+	pte_set(pmd, pte_mkdirty(mk_pmd(page_to_phys(page), vma->flags, true)));  /* a write fault's */
 	stat_inc(NR_ANON_THPS, 1);
 	stat_inc(NR_THP_FAULT_ALLOC, 1);
 }
@@ -390,7 +394,8 @@ int thp_handle_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 fl
 		}
 		if (!(v & PTE_SPECIAL)) {
 			if (can_reuse_huge(pte_page(v))) {
-				pte_set(pmd, v | PTE_W);        /* adding a right: no flush */
+				/* Adding a right: no flush. A write: dirty. */
+				pte_modify(pmd, v, pte_mkdirty(v | PTE_W));
 				goto done;
 			}
 			/* Shared after fork: copy 4 KiB, not 2 MiB. */
@@ -457,6 +462,23 @@ done:
 pte_level:
 	spin_unlock(&mm->page_table_lock);
 	return 1;
+}
+
+/* --- clear_refs --- */
+
+void clear_refs_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u64 clear,
+			  struct mmu_gather *tlb)
+{
+	spin_lock(&mm->page_table_lock);
+	u64 *pmd;
+	for (u64 a = start & HPAGE_MASK; (pmd = next_huge_pmd(mm, &a, end)) != NULL;
+	     a += HPAGE_SIZE) {
+		/* Atomic: a CPU may set D meanwhile (pgtable.h). */
+		u64 old = pte_update(pmd, clear, 0);
+		if (tlb && (old & clear & PTE_W))
+			tlb_track_range(tlb, a, HPAGE_SIZE, 2);
+	}
+	spin_unlock(&mm->page_table_lock);
 }
 
 void thp_init(void)

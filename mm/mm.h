@@ -60,6 +60,10 @@
 #define VM_HEAP 0x200           /* brk area: "[heap]" */
 #define VM_HUGEPAGE 0x400       /* madvise(MADV_HUGEPAGE): THP wanted (mm/thp.h) */
 #define VM_NOHUGEPAGE 0x800     /* madvise(MADV_NOHUGEPAGE): never THP */
+/* Every page counts as soft-dirty until the next clear_refs "4": a new VMA
+ * is all new to a tracker (docs/soft-dirty.md). Linux's value. Ignored by
+ * merging (the merged VMA keeps it if either half had it). */
+#define VM_SOFTDIRTY 0x08000000
 
 struct vm_area;                 /* mm/vma.h */
 
@@ -89,6 +93,9 @@ struct mm_struct {
 					   faults and zaps under different PTE
 					   locks change it at once */
 	u64 pgtable_pages;              /* page-table pages below the PML4 (VmPTE) */
+	u64 hiwater_rss;                /* the peak of rss_pages (VmHWM), brought up
+					   to date before rss drops (atomic; Linux's
+					   update_hiwater_rss); clear_refs 5 resets it */
 	u64 start_brk, brk;
 	u64 start_stack;
 	u64 mmap_base;                  /* top of the area mmap() places mappings in */
@@ -99,8 +106,27 @@ struct mm_struct {
 					   under page_table_lock */
 };
 
+/* Raise hiwater_rss to the current rss if that is higher. */
+static inline void mm_update_hiwater_rss(struct mm_struct *mm)
+{
+	u64 rss = __atomic_load_n(&mm->rss_pages, __ATOMIC_RELAXED);
+	u64 hw = __atomic_load_n(&mm->hiwater_rss, __ATOMIC_RELAXED);
+	while (hw < rss && !__atomic_compare_exchange_n(&mm->hiwater_rss, &hw, rss, false,
+							__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* VmHWM: the peak so far, the current rss included. */
+static inline u64 mm_hiwater_rss(struct mm_struct *mm)
+{
+	mm_update_hiwater_rss(mm);
+	return __atomic_load_n(&mm->hiwater_rss, __ATOMIC_RELAXED);
+}
+
 static inline void mm_add_rss(struct mm_struct *mm, s64 pages)
 {
+	if (pages < 0)
+		mm_update_hiwater_rss(mm);      /* the peak, before it goes */
 	__atomic_add_fetch(&mm->rss_pages, (u64)pages, __ATOMIC_RELAXED);
 }
 

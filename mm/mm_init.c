@@ -18,6 +18,7 @@
 #include "mm/fault.h"
 #include "kernel/cmdline.h"
 #include "mm/userfaultfd.h"
+#include "mm/softdirty.h"
 #include "kernel/printk.h"
 #include "arch/x86_64/cpu.h"
 
@@ -62,6 +63,7 @@ void mm_init(void)
 	fail_page_alloc_init();
 	fork_debug_init();
 	uffd_mm_init();
+	softdirty_init();
 
 	mm_boot_free_pages = nr_free_pages();
 	pr_info("mm: %lu MiB of RAM managed, %lu MiB free; %lu page descriptors "

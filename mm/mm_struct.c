@@ -193,7 +193,7 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 			get_page(p);
 			__atomic_add_fetch(&p->mapcount, 1, __ATOMIC_RELAXED);
 			mm_add_rss(child, 1);
-			pte_set(ce, e & ~(PTE_A | PTE_D | PTE_UFFD_WP));
+			pte_set(ce, pte_fold_dirty(e) & ~(PTE_A | PTE_UFFD_WP));
 		}
 		a += PAGE_SIZE;
 	}

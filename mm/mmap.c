@@ -128,7 +128,7 @@ static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags,
 			u64 old = pte_read(e);
 			if (!pte_mapped(old))
 				continue;
-			u64 keep = old & (PTE_A | PTE_D | PTE_SPECIAL | PTE_UFFD_WP);
+			u64 keep = old & (PTE_A | PTE_D | PTE_SOFT_DIRTY | PTE_SPECIAL | PTE_UFFD_WP);
 			/* The zero page stays read-only whatever the VMA says,
 			 * and so does a private page another address space may
 			 * share (after fork): giving it the write right would
@@ -137,7 +137,9 @@ static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags,
 				((flags & VM_SHARED) ||
 				 (compound_head(pte_page(old))->flags & PG_exclusive));
 			u64 new = mk_pte(old & PTE_ADDR_MASK, flags, writable) | keep;
-			pte_set(e, new);
+			/* A CPU may be writing through the entry right now:
+			 * its D must survive the rewrite (pgtable.h). */
+			pte_modify(e, old, new);
 			if (pte_narrowed(old, new))
 				tlb_track_range(tlb, a, PAGE_SIZE, 1);
 		}
@@ -235,7 +237,8 @@ static long mmap_region(struct mm_struct *mm, u64 addr, u64 len, u32 vm_flags)
 		return err;
 	if (vma_reserve(s, 1))
 		return -ENOMEM;
-	struct vm_area *v = vma_alloc(addr, addr + len, vm_flags);
+	/* New to any soft-dirty tracker: all of it dirty (docs/soft-dirty.md). */
+	struct vm_area *v = vma_alloc(addr, addr + len, vm_flags | VM_SOFTDIRTY);
 	if (!v)
 		return -ENOMEM;
 	if (vm_flags & VM_SHARED) {

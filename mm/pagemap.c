@@ -75,9 +75,14 @@ static struct page *normal_page(u64 e)
 
 static u64 pm_entry(u64 e, bool huge, const struct vm_area *vma)
 {
-	u64 pm = PM_SOFT_DIRTY;
+	/* Soft-dirty (docs/soft-dirty.md): the whole VMA while it is new,
+	 * else a mapped entry written since the last clear_refs (the software
+	 * bit, or D: the MMU sets that one without a fault). A marker never. */
+	u64 pm = (vma->flags & VM_SOFTDIRTY) ? PM_SOFT_DIRTY : 0;
 	if (pte_mapped(e)) {
 		pm |= PM_PRESENT | ((e & PTE_ADDR_MASK) >> PAGE_SHIFT);
+		if (pte_soft_dirty(e))
+			pm |= PM_SOFT_DIRTY;
 		if (e & PTE_UFFD_WP)
 			pm |= PM_UFFD_WP;
 		struct page *p = normal_page(e);
@@ -154,6 +159,8 @@ static u64 page_categories(u64 e, bool huge)
 	u64 cat = 0;
 	if (pte_mapped(e)) {
 		cat |= PAGE_IS_PRESENT;
+		if (pte_soft_dirty(e))
+			cat |= PAGE_IS_SOFT_DIRTY;
 		if (!(e & PTE_UFFD_WP))
 			cat |= PAGE_IS_WRITTEN;
 		if (pte_page(e) == zero_page)
@@ -212,7 +219,7 @@ static bool vma_categories(const struct scan *s, const struct vm_area *vma, u64 
 		if (s->arg.flags & PM_SCAN_WP_MATCHING)
 			return false;   /* silently skipped, as Linux */
 	}
-	*cat = PAGE_IS_SOFT_DIRTY;      /* every VMA is soft-dirty here */
+	*cat = (vma->flags & VM_SOFTDIRTY) ? PAGE_IS_SOFT_DIRTY : 0;  /* a new VMA: all of it */
 	if (wp_allowed)
 		*cat |= PAGE_IS_WPALLOWED;
 	return interesting_vma(s, *cat);

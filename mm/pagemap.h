@@ -6,15 +6,16 @@
  * Documentation/admin-guide/mm/pagemap.rst), as set here for anonymous memory:
  *   bits 0-54  the page frame number, when present (Linux shows it to
  *              CAP_SYS_ADMIN only; every process here is root)
- *   bit 55     soft-dirty: set for every page inside a VMA (there is no
- *              clear_refs to clear it, so every VMA stays VM_SOFTDIRTY as
- *              a fresh one on Linux)
+ *   bit 55     soft-dirty (docs/soft-dirty.md): every page of a VMA
+ *              with VM_SOFTDIRTY (new since the last clear_refs "4"), else
+ *              a mapped entry with PTE_SOFT_DIRTY or D; never a marker
  *   bit 56     exclusively mapped: present and mapped once (mapcount 1)
  *   bit 57     uffd-wp: a present entry with PTE_UFFD_WP, or a marker
  *   bit 61     file page or shared anonymous: present in a MAP_SHARED VMA
  *   bit 62     swapped (never here: there is no swap)
  *   bit 63     present (a PROT_NONE page counts, as on Linux)
  * Outside any VMA, and for empty entries, the entry is 0 (bit 55 aside).
+ * PAGE_IS_SOFT_DIRTY is bit 55's rule.
  *
  * PAGEMAP_SCAN (Linux 6.7's fs/proc/task_mmu.c): walk [start, end), give
  * each page categories (PAGE_IS_*), keep the pages the masks select, report

@@ -25,6 +25,46 @@ u64 mk_pte(u64 phys, u32 vm_flags, bool writable)
 	return e;
 }
 
+/* --- rewriting a live entry (the rule: pgtable.h) --- */
+
+bool pte_debug_racy_modify;
+void (*pte_debug_modify_hook)(u64 *p, u64 old);
+
+u64 pte_modify(u64 *p, u64 old, u64 new)
+{
+	if (pte_debug_modify_hook)
+		pte_debug_modify_hook(p, old);
+	if (pte_debug_racy_modify) {
+		pte_set(p, new);        /* the negative control: read, then store */
+		return old;
+	}
+	/* On failure old becomes the current value: beside our lock only the
+	 * MMU writes the entry, so what differs is A or D, which new takes. */
+	while (!__atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		new |= old & (PTE_A | PTE_D);
+	return old;
+}
+
+u64 pte_update(u64 *p, u64 clear, u64 set)
+{
+	u64 old = pte_read(p);
+	while (!__atomic_compare_exchange_n(p, &old, (old & ~clear) | set, false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_RELAXED))
+		;
+	return old;
+}
+
+u64 pte_get_and_clear(u64 *p, u64 old)
+{
+	if (pte_debug_modify_hook)
+		pte_debug_modify_hook(p, old);
+	if (pte_debug_racy_modify) {
+		pte_set(p, 0);
+		return old;
+	}
+	return pte_clear(p);
+}
+
 static u64 *walk(struct mm_struct *mm, u64 addr, int level, bool alloc)
 {
 	u64 *table = pgtable_root(mm);
@@ -178,6 +218,23 @@ u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end)
 	}
 	*addr = end;
 	return NULL;
+}
+
+void pte_range_apply(struct mm_struct *mm, u64 start, u64 end,
+		     void (*fn)(u64 *e, u64 addr, void *arg), void *arg)
+{
+	for (u64 a = pte_table_next(mm, start, end); a < end; a = pte_table_next(mm, a, end)) {
+		u64 table_end = align_up(a, pgtable_span(2));
+		u64 stop = table_end < end && table_end > a ? table_end : end;
+		u32 *ptl;
+		u64 *e = pte_offset_map_lock(mm, a, &ptl);
+		for (; e && a < stop; a += PAGE_SIZE, e++)
+			if (pte_mapped(pte_read(e)))
+				fn(e, a, arg);
+		if (e)
+			pte_unmap_unlock(ptl);
+		a = stop;
+	}
 }
 
 /* --- unmapping --- */

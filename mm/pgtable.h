@@ -66,6 +66,10 @@
 #define PTE_SPECIAL  (1UL << 9)  /* no page reference behind it (zero page) */
 #define PTE_UFFD_WP  (1UL << 10) /* userfaultfd write-protect (mm/userfaultfd.h) */
 #define PTE_PROTNONE (1UL << 11) /* P clear but the page still owned (PROT_NONE) */
+/* Written since the last clear_refs "4" (docs/soft-dirty.md). Linux x86 uses
+ * bit 11 (_PAGE_SOFT_DIRTY), taken here by PTE_PROTNONE; 52-58 are ignored
+ * by the MMU in PTEs and huge PMDs alike (59-62 are protection keys). */
+#define PTE_SOFT_DIRTY (1UL << 58)
 
 #define PT_LEVELS 4
 
@@ -94,6 +98,59 @@ static inline struct page *pte_page(u64 e) { return phys_to_page(e & PTE_ADDR_MA
 static inline u64 pte_read(const u64 *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 static inline void pte_set(u64 *p, u64 e) { __atomic_store_n(p, e, __ATOMIC_RELEASE); }
 static inline u64 pte_clear(u64 *p) { return __atomic_exchange_n(p, 0, __ATOMIC_SEQ_CST); }
+
+/* Soft-dirty (docs/soft-dirty.md): the page was written since the last
+ * clear_refs. The MMU sets D on a write through a writable entry without a
+ * fault, so D counts as much as the software bit. */
+static inline bool pte_soft_dirty(u64 e) { return (e & (PTE_SOFT_DIRTY | PTE_D)) != 0; }
+/* What a write makes of an entry (Linux's pte_mkdirty): dirty, soft-dirty. */
+static inline u64 pte_mkdirty(u64 e) { return e | PTE_D | PTE_SOFT_DIRTY; }
+/* The entry without D, its soft-dirty state kept in the software bit (a
+ * copy for fork's child, which starts clean in the hardware's eyes). */
+static inline u64 pte_fold_dirty(u64 e)
+{
+	return (e & ~PTE_D) | (pte_soft_dirty(e) ? PTE_SOFT_DIRTY : 0);
+}
+
+/* --- rewriting a live entry (docs/soft-dirty.md, section 3) ---
+ * A mapped entry (PTE or huge PMD) belongs to the MMU of every CPU that may
+ * use it as much as to us: with a locked read-modify-write of its own, and
+ * whatever locks we hold, the MMU sets A on an access and D on the first
+ * write through a clean TLB entry. "v = read; store(f(v))" would wipe a D set
+ * between the two: a write that happened and that nobody sees any more
+ * (soft-dirty, pagemap). So an entry that may be present is never rewritten
+ * with a plain store: either pte_modify() (compare-and-exchange, keeping
+ * what the MMU added), pte_update() (the same for a change of some bits), or
+ * pte_get_and_clear() (exchange with 0, as pte_clear) when the entry goes
+ * away for a while (a PMD split). Plain pte_set() is for entries no MMU can
+ * reach: empty ones, ones just cleared (and flushed where needed), tables
+ * nobody has seen yet.
+ * The caller holds the entry's lock (pgtable.h), so beside it only the MMU
+ * changes the entry, and only by setting A or D. Narrowing rights still
+ * needs its TLB flush (mmu_gather.h): a CPU with a stale writable TLB entry
+ * may set D in the new, read-only entry until then, which these helpers keep
+ * too (the write did happen). */
+
+/* Replace *p, which the caller read as old, by new computed from old; A and
+ * D that the MMU set since the read are carried into new. Returns the value
+ * replaced (old with those bits). */
+u64 pte_modify(u64 *p, u64 old, u64 new);
+/* Clear the bits `clear`, then set `set`, in *p in one atomic step (D set
+ * meanwhile by the MMU is not lost, except where `clear` asks for it: the
+ * write then came before this call). Returns the value replaced. */
+u64 pte_update(u64 *p, u64 clear, u64 set);
+/* Exchange *p, which the caller read as old, with 0; returns the value
+ * taken out (old with the A and D set since), which is what the caller
+ * must build on. */
+u64 pte_get_and_clear(u64 *p, u64 old);
+/* The negative control "pte_debug_racy_modify": pte_modify and
+ * pte_get_and_clear store what the caller computed from its read, losing
+ * what the MMU set meanwhile. pte_debug_modify_hook, if set, runs in both
+ * between the caller's read and the write (tests make another CPU write
+ * through the entry there). The command line is read by softdirty_init()
+ * (mm/softdirty.h), with the other soft-dirty control. */
+extern bool pte_debug_racy_modify;
+extern void (*pte_debug_modify_hook)(u64 *p, u64 old);
 
 /* The leaf entry for a page at phys in a VMA with vm_flags; writable only
  * when asked (a zero-page mapping never is). PROT_NONE gives PTE_PROTNONE. */
@@ -132,6 +189,13 @@ u64 pte_table_next(struct mm_struct *mm, u64 a, u64 end);
 /* The first mapped PTE at an address in [*addr, end): sets *addr to it and
  * returns the entry, or NULL (with *addr >= end). Skips missing tables whole. */
 u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end);
+
+/* Call fn(e, addr, arg) for every mapped PTE in [start, end), one PTE table
+ * at a time under its lock (fn must not sleep or take page-table locks).
+ * Huge PMDs are skipped: callers deal with them first (thp.h). Caller holds
+ * mmap_lock (read is enough) and no page-table lock. */
+void pte_range_apply(struct mm_struct *mm, u64 start, u64 end,
+		     void (*fn)(u64 *e, u64 addr, void *arg), void *arg);
 
 /* --- unmapping (through an mmu_gather: mm/mmu_gather.h) --- */
 struct mmu_gather;

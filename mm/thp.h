@@ -96,6 +96,11 @@ void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
  * the write right; split those only partly inside. Takes page_table_lock. */
 void uffd_wp_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, bool wp,
 		       struct mmu_gather *tlb);
+/* clear_refs (mm/softdirty.h): clear the bits `clear` in every huge PMD
+ * meeting [start, end), whole (never split). With tlb, those that lose
+ * PTE_W are recorded for the flush. Takes page_table_lock. */
+void clear_refs_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u64 clear,
+			  struct mmu_gather *tlb);
 /* fork: copy the huge PMDs of vma into child (sharing THPs read-only, as
  * 4 KiB pages are shared); one reaching outside vma is split in the parent
  * instead, for the PTE copy. 0 or -ENOMEM. *wrprotected as copy_vma_pages. */

@@ -183,7 +183,7 @@ static int change_wp(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, boo
 				if (!uffd_debug_local_wp_flush)
 					tlb_track_range(tlb, a, PAGE_SIZE, 1);
 			} else {
-				pte_set(e, new);
+				pte_modify(e, old, new);        /* may be live: pgtable.h */
 			}
 		}
 		if (e)

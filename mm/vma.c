@@ -134,7 +134,7 @@ int vma_split(struct vma_set *s, u32 i, u64 addr)
 
 bool vma_can_merge(const struct vm_area *a, const struct vm_area *b)
 {
-	if (a->end != b->start || a->flags != b->flags || a->shared != b->shared ||
+	if (a->end != b->start || ((a->flags ^ b->flags) & ~VM_SOFTDIRTY) || a->shared != b->shared ||
 	    a->uffd_ctx != b->uffd_ctx)
 		return false;
 	/* Pieces of one shared object merge only where the pages line up
@@ -149,12 +149,14 @@ u32 vma_merge(struct vma_set *s, u32 i)
 	if (i + 1 < s->nr && vma_can_merge(s->v[i], s->v[i + 1])) {
 		struct vm_area *next = s->v[i + 1];
 		s->v[i]->end = next->end;
+		s->v[i]->flags |= next->flags & VM_SOFTDIRTY;   /* soft-dirty wins */
 		vma_remove_at(s, i + 1);
 		vma_free(next);
 	}
 	if (i > 0 && vma_can_merge(s->v[i - 1], s->v[i])) {
 		struct vm_area *cur = s->v[i];
 		s->v[i - 1]->end = cur->end;
+		s->v[i - 1]->flags |= cur->flags & VM_SOFTDIRTY;
 		vma_remove_at(s, i);
 		vma_free(cur);
 		i--;
