@@ -87,6 +87,11 @@ int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp);
  * through its cached writable entry: its write is neither stopped nor seen
  * as "written"). Read by uffd_mm_init(). */
 extern bool uffd_debug_local_wp_flush;
+/* "uffd_debug_wp_huge_first": protecting walks the range twice, huge PMDs
+ * first, then the PTE tables, and the second walk leaves a PMD that became
+ * huge in between alone - the gap uffd.markers_race_thp_faults must catch
+ * (a THP faulted in there keeps no uffd-wp bit). Read by uffd_mm_init(). */
+extern bool uffd_debug_wp_huge_first;
 void uffd_mm_init(void);
 
 /* Clearing the protection of entry (a PTE or a huge PMD) in a VMA with
