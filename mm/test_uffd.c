@@ -23,6 +23,7 @@
 #include "mm/fault.h"
 #include "mm/thp.h"
 #include "mm/vma.h"
+#include "mm/mmu_gather.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/cpu.h"
 
@@ -375,11 +376,70 @@ static void test_markers_race_thp_faults(struct ktest *t)
 	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
 }
 
+/* The same race made certain: in the window between deciding a piece (an
+ * empty PMD: a new table for the markers) and taking its PTE lock, a hook
+ * empties the piece with a zap (which reclaims the empty table) and faults
+ * a huge PMD in: a THP by a write in the first piece, the huge zero page by
+ * a read in the second. The protect must find the PTE level gone, decide
+ * the piece again under the PMD lock and protect the huge PMD. */
+#define WINDOW (BASE + (3UL << 30))    /* 2 pieces, 2 MiB aligned */
+static u32 window_calls, window_huge;
+
+static void window_hook(struct mm_struct *mm, u64 addr)
+{
+	u64 haddr = addr & HPAGE_MASK;
+	if (window_calls++ >= 2)
+		return;                 /* once per piece: the retry goes through */
+	struct mmu_gather tlb;
+	tlb_gather_mmu(&tlb, mm);
+	zap_range(mm, haddr, haddr + SPAN2M, &tlb);
+	tlb_finish_mmu(&tlb);
+	struct vm_area *v = vma_find(mm->vma_root, haddr);
+	if (v && mm_fault_in(mm, v, haddr + P(3), haddr == WINDOW ? FAULT_WRITE : 0) == 0 &&
+	    pmd_huge(pte_read(pgtable_walk(mm, haddr, 2))))
+		window_huge++;
+}
+
+static void test_markers_refault_in_window(struct ktest *t)
+{
+	if (thp_mode == THP_NEVER || !pt_reclaim) {
+		ktest_skip(t, "needs THP and page-table reclaim");
+		return;
+	}
+	u64 before = test_settled_free_pages();
+	struct env e = { 0 };
+	if (!env_setup(t, &e) || !env_negotiate(t, &e, UFFD_FEATURE_WP_UNPOPULATED))
+		goto out;
+	KTEST_EXPECT_EQ(t, do_mmap(e.mm, WINDOW, 2 * SPAN2M, RW, ANON | MAP_FIXED, -1, 0), (long)WINDOW);
+	do_madvise(e.mm, WINDOW, 2 * SPAN2M, MADV_HUGEPAGE);
+	KTEST_EXPECT_EQ(t, uffd_register_range(e.mm, e.ctx, WINDOW, WINDOW + 2 * SPAN2M, VM_UFFD_WP), 0);
+	window_calls = window_huge = 0;
+	uffd_wp_debug_window_hook = window_hook;
+	int r = uffd_wp_range(e.mm, WINDOW, WINDOW + 2 * SPAN2M, true);
+	uffd_wp_debug_window_hook = NULL;
+	KTEST_EXPECT_EQ(t, r, 0);
+	KTEST_EXPECT_EQ(t, window_huge, 2);
+	u32 bare = 0;
+	for (u32 p = 0; p < 2; p++) {
+		u64 v = pte_read(pgtable_walk(e.mm, WINDOW + p * SPAN2M, 2));
+		bare += !pmd_huge(v) || !(v & PTE_UFFD_WP);
+	}
+	ktest_log(t, "%u huge PMDs faulted in between deciding a piece and locking its PTEs; "
+		  "%u of the 2 pieces without the uffd-wp bit afterwards", window_huge, bare);
+	KTEST_EXPECT_EQ(t, bare, 0);
+	char why[160] = "";
+	KTEST_EXPECT_EQ(t, mm_check_counts(e.mm, why, sizeof(why)), 0);
+out:
+	env_teardown(&e);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+}
+
 static const struct ktest_case uffd_cases[] = {
 	{ "protect_reaches_every_cpu", test_protect_reaches_every_cpu },
 	{ "clear_and_unregister", test_clear_and_unregister },
 	{ "markers_enomem", test_markers_enomem },
 	{ "markers_race_thp_faults", test_markers_race_thp_faults },
+	{ "markers_refault_in_window", test_markers_refault_in_window },
 };
 
 KTEST_SUITE(uffd, uffd_cases);

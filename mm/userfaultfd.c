@@ -29,6 +29,7 @@
 
 bool uffd_debug_local_wp_flush;
 bool uffd_debug_wp_huge_first;
+void (*uffd_wp_debug_window_hook)(struct mm_struct *mm, u64 addr);
 
 void uffd_mm_init(void)
 {
@@ -232,6 +233,8 @@ static int change_wp_pmd(struct mm_struct *mm, u64 a, u64 stop, u32 vm_flags, bo
 	if (!(what & WP_PTES))
 		goto out;
 	spin_unlock(&mm->page_table_lock);
+	if (uffd_wp_debug_window_hook)
+		uffd_wp_debug_window_hook(mm, a);
 	return change_wp_ptes(mm, a, stop, vm_flags, wp, markers, tlb);
 out:
 	spin_unlock(&mm->page_table_lock);

@@ -92,6 +92,11 @@ extern bool uffd_debug_local_wp_flush;
  * huge in between alone - the gap uffd.markers_race_thp_faults must catch
  * (a THP faulted in there keeps no uffd-wp bit). Read by uffd_mm_init(). */
 extern bool uffd_debug_wp_huge_first;
+/* If set (by a test), protecting calls it for each piece with a PTE table
+ * between deciding the piece under the PMD lock and taking the PTE lock:
+ * the window in which the table may be reclaimed and a huge PMD faulted in.
+ * mmap_lock is held for read, no page-table lock. */
+extern void (*uffd_wp_debug_window_hook)(struct mm_struct *mm, u64 addr);
 void uffd_mm_init(void);
 
 /* Clearing the protection of entry (a PTE or a huge PMD) in a VMA with
