@@ -210,8 +210,13 @@ out:
 /* --- markers when page tables cannot be had --- */
 
 /* Protecting never-touched memory with markers needs page tables to hold
- * them. With every allocation failing the call must say -ENOMEM, leave
- * nothing behind, and succeed once memory is back. */
+ * them. The first 2 MiB piece of the range has its table (one written
+ * page in it), the second has none; with every allocation failing the call
+ * must stop at the second piece with -ENOMEM, as Linux does, and keep what
+ * it did before it (docs/userfaultfd.md): the first piece wholly protected
+ * - the page with the bit and without the write right, flushed; every
+ * empty entry a marker - the second untouched, no table gained. With
+ * memory back the same call completes it. */
 static void test_markers_enomem(struct ktest *t)
 {
 	u64 before = test_settled_free_pages();
@@ -223,22 +228,35 @@ static void test_markers_enomem(struct ktest *t)
 	if (!env_negotiate(t, &e, UFFD_FEATURE_WP_UNPOPULATED))
 		goto out;
 	KTEST_EXPECT_EQ(t, uffd_register_range(e.mm, e.ctx, EMPTY, EMPTY + 2 * SPAN2M, VM_UFFD_WP), 0);
+	KTEST_EXPECT_EQ(t, test_poke(e.mm, EMPTY + P(1), 77), 0);
+	KTEST_EXPECT_TRUE(t, pte_write(pgtable_leaf(e.mm, EMPTY + P(1))));
 	u64 tables = e.mm->pgtable_pages;
+	u64 gen = __atomic_load_n(&e.mm->tlb_gen, __ATOMIC_SEQ_CST);
 
 	fail_page_alloc_set(1, 1);      /* every allocation fails */
 	int r = uffd_wp_range(e.mm, EMPTY, EMPTY + 2 * SPAN2M, true);
 	fail_page_alloc_set(0, 0);
 	KTEST_EXPECT_EQ(t, r, -ENOMEM);
-	KTEST_EXPECT_EQ(t, pgtable_leaf(e.mm, EMPTY), 0);
+	u32 first = 0;                  /* entries of the first piece protected */
+	for (u32 i = 0; i < PT_ENTRIES; i++)
+		first += !!(pgtable_leaf(e.mm, EMPTY + P(i)) & PTE_UFFD_WP);
+	u64 page = pgtable_leaf(e.mm, EMPTY + P(1));
+	KTEST_EXPECT_EQ(t, first, PT_ENTRIES);
+	KTEST_EXPECT_TRUE(t, pte_present(page) && !pte_write(page));
+	KTEST_EXPECT_TRUE(t, pte_uffd_marker(pgtable_leaf(e.mm, EMPTY)));
+	/* The write right it took is gone from every TLB. */
+	KTEST_EXPECT_GT(t, __atomic_load_n(&e.mm->tlb_gen, __ATOMIC_SEQ_CST), gen);
+	KTEST_EXPECT_EQ(t, pgtable_walk(e.mm, EMPTY + SPAN2M, 1), NULL);
 	KTEST_EXPECT_EQ(t, e.mm->pgtable_pages, tables);
+	ktest_log(t, "with no memory: -ENOMEM; %u of %u entries of the piece with a table protected, "
+		  "the piece without one left as it was", first, PT_ENTRIES);
 
 	KTEST_EXPECT_EQ(t, uffd_wp_range(e.mm, EMPTY, EMPTY + 2 * SPAN2M, true), 0);
-	KTEST_EXPECT_TRUE(t, pte_uffd_marker(pgtable_leaf(e.mm, EMPTY)));
 	KTEST_EXPECT_TRUE(t, pte_uffd_marker(pgtable_leaf(e.mm, EMPTY + SPAN2M + P(5))));
+	KTEST_EXPECT_EQ(t, e.mm->pgtable_pages, tables + 1);
+	KTEST_EXPECT_EQ(t, test_peek(e.mm, EMPTY + P(1)), 77);
 	char why[160] = "";
 	KTEST_EXPECT_EQ(t, mm_check_counts(e.mm, why, sizeof(why)), 0);
-	ktest_log(t, "with no memory: -ENOMEM and no marker; then %lu page tables hold the markers of 4 MiB",
-		  e.mm->pgtable_pages - tables);
 out:
 	env_teardown(&e);
 	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);

@@ -6,7 +6,10 @@
  *   - registering ranges: VM_UFFD_WP and vma->uffd_ctx on the VMAs;
  *   - uffd_wp_range(): set or clear the write-protect bit over a range,
  *     with markers in empty entries (WP_UNPOPULATED), under one mmu_gather
- *     so that protecting N pages costs one TLB flush;
+ *     so that protecting N pages costs one TLB flush; one walk that decides
+ *     each 2 MiB piece under the PMD lock, so that a huge PMD a fault puts
+ *     in meanwhile is protected too (docs/userfaultfd.md, "Racing a
+ *     huge-page fault");
  *   - uffd_wp_fault(): what a write fault on a protected entry does (the
  *     fault path in mm/fault.c and mm/huge_memory.c asks it).
  * Why protecting must flush: a CPU that cached the writable translation

@@ -77,8 +77,12 @@ void uffd_release_mm(struct mm_struct *mm, struct userfaultfd_ctx *ctx);
 /* UFFDIO_WRITEPROTECT: set (wp) or clear the protection of [start, end),
  * all of which must be registered with VM_UFFD_WP (else -ENOENT). With
  * markers (the context negotiated WP_UNPOPULATED), empty entries get a
- * marker when protecting. One mmu_gather, one TLB flush. Takes mmap_lock for
- * read. 0 or -errno. The caller wakes faulters afterwards. */
+ * marker when protecting; on return every entry of the range is protected,
+ * whatever huge PMDs faults put in meanwhile (each 2 MiB piece is decided
+ * under the PMD lock). One mmu_gather, one TLB flush. Takes mmap_lock for
+ * read. 0 or -errno; -ENOMEM when a page table for markers cannot be had:
+ * the pieces before it stay protected, as on Linux (nothing is rolled
+ * back; the flush is still done). The caller wakes faulters afterwards. */
 int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp);
 
 /* "uffd_debug_local_wp_flush": protecting takes the write right away but
