@@ -274,29 +274,18 @@ void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 	spin_unlock(&mm->page_table_lock);
 }
 
-void uffd_wp_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, bool wp,
-		       struct mmu_gather *tlb)
+void uffd_wp_huge_pmd(u64 *pmd, u64 haddr, u32 vm_flags, bool wp, struct mmu_gather *tlb)
 {
-	spin_lock(&mm->page_table_lock);
-	u64 *pmd;
-	for (u64 a = start & HPAGE_MASK; (pmd = next_huge_pmd(mm, &a, end)) != NULL;
-	     a += HPAGE_SIZE) {
-		u64 v = pte_read(pmd);
-		if (a < start || a + HPAGE_SIZE > end || huge_pmd_straddles(mm, NULL, a, "protect")) {
-			split_huge_pmd(mm, pmd, a);     /* the PTE level does it */
-		} else if (wp && !(v & PTE_UFFD_WP)) {
-			u64 old = __atomic_fetch_and(pmd, ~PTE_W, __ATOMIC_SEQ_CST);
-			__atomic_or_fetch(pmd, PTE_UFFD_WP, __ATOMIC_SEQ_CST);
-			if ((old & PTE_W) && !uffd_debug_local_wp_flush)
-				tlb_track_range(tlb, a, HPAGE_SIZE, 2);
-		} else if (!wp && (v & PTE_UFFD_WP)) {
-			/* Adding rights needs no flush. */
-			__atomic_and_fetch(pmd, ~PTE_UFFD_WP, __ATOMIC_SEQ_CST);
-			if (uffd_may_restore_write(v, vm_flags))
-				__atomic_or_fetch(pmd, PTE_W, __ATOMIC_SEQ_CST);
-		}
+	u64 v = pte_read(pmd);
+	/* One atomic step each: the MMU may set D meanwhile (pgtable.h). */
+	if (wp && !(v & PTE_UFFD_WP)) {
+		u64 old = pte_update(pmd, PTE_W, PTE_UFFD_WP);
+		if ((old & PTE_W) && !uffd_debug_local_wp_flush)
+			tlb_track_range(tlb, haddr, HPAGE_SIZE, 2);
+	} else if (!wp && (v & PTE_UFFD_WP)) {
+		/* Adding rights needs no flush. */
+		pte_update(pmd, PTE_UFFD_WP, uffd_may_restore_write(v, vm_flags) ? PTE_W : 0);
 	}
-	spin_unlock(&mm->page_table_lock);
 }
 
 int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,

@@ -92,10 +92,11 @@ void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 		      struct mmu_gather *tlb);
 
 /* userfaultfd (mm/userfaultfd.c): set or clear the write-protect bit of
- * the huge PMDs wholly inside [start, end), recording in tlb those that lost
- * the write right; split those only partly inside. Takes page_table_lock. */
-void uffd_wp_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, bool wp,
-		       struct mmu_gather *tlb);
+ * the huge PMD *pmd mapping [haddr, haddr + 2 MiB), all of it in the range
+ * being changed, in a VMA with flags vm_flags; recorded in tlb if it lost
+ * the write right. Caller holds page_table_lock (the lock under which a
+ * fault installs a huge PMD: docs/userfaultfd.md). */
+void uffd_wp_huge_pmd(u64 *pmd, u64 haddr, u32 vm_flags, bool wp, struct mmu_gather *tlb);
 /* clear_refs (mm/softdirty.h): clear the bits `clear` in every huge PMD
  * meeting [start, end), whole (never split). With tlb, those that lose
  * PTE_W are recorded for the flush. Takes page_table_lock. */

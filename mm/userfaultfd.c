@@ -6,7 +6,10 @@
  *   - registering ranges: VM_UFFD_WP and vma->uffd_ctx on the VMAs;
  *   - uffd_wp_range(): set or clear the write-protect bit over a range,
  *     with markers in empty entries (WP_UNPOPULATED), under one mmu_gather
- *     so that protecting N pages costs one TLB flush;
+ *     so that protecting N pages costs one TLB flush; one walk that decides
+ *     each 2 MiB piece under the PMD lock, so that a huge PMD a fault puts
+ *     in meanwhile is protected too (docs/userfaultfd.md, "Racing a
+ *     huge-page fault");
  *   - uffd_wp_fault(): what a write fault on a protected entry does (the
  *     fault path in mm/fault.c and mm/huge_memory.c asks it).
  * Why protecting must flush: a CPU that cached the writable translation
@@ -28,6 +31,8 @@
 #include "arch/x86_64/tlb.h"
 
 bool uffd_debug_local_wp_flush;
+bool uffd_debug_wp_huge_first;
+void (*uffd_wp_debug_window_hook)(struct mm_struct *mm, u64 addr);
 
 void uffd_mm_init(void)
 {
@@ -35,6 +40,11 @@ void uffd_mm_init(void)
 	if (uffd_debug_local_wp_flush)
 		printk(KERN_WARNING "userfaultfd: uffd_debug_local_wp_flush: write-protecting flushes "
 		       "this CPU's TLB only, not the other CPUs' (negative control)\n");
+	uffd_debug_wp_huge_first = cmdline_has("uffd_debug_wp_huge_first");
+	if (uffd_debug_wp_huge_first)
+		printk(KERN_WARNING "userfaultfd: uffd_debug_wp_huge_first: write-protecting does the "
+		       "huge PMDs first, then the PTE tables, skipping a PMD that went huge between "
+		       "(negative control)\n");
 }
 
 bool uffd_vma_async(const struct vm_area *vma)
@@ -123,75 +133,172 @@ bool uffd_may_restore_write(u64 entry, u32 vm_flags)
 	       (compound_head(pte_page(entry))->flags & PG_exclusive);
 }
 
-/* Set (wp) or clear the protection in the entries of [start, end), all in
- * one VMA with flags vm_flags. markers: put a marker in every empty entry
- * when protecting. Narrowed entries are recorded in tlb. Caller holds
- * mmap_lock. */
-static int change_wp(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, bool wp,
-		     bool markers, struct mmu_gather *tlb)
+/* Set (wp) or clear the protection of the PTE *e mapping addr, in a VMA
+ * with flags vm_flags; markers: an empty entry gets a marker when
+ * protecting. An entry that loses its write right is recorded in tlb. The
+ * PTE table's lock is held. */
+static void change_wp_pte(u64 *e, u64 addr, u32 vm_flags, bool wp, bool markers,
+			  struct mmu_gather *tlb)
 {
-	const u64 span = pgtable_span(2);
-	uffd_wp_huge_pmds(mm, start, end, vm_flags, wp, tlb);   /* whole ones, or split */
+	u64 old = pte_read(e);
+	u64 new = old;
+	if (wp) {
+		if (pte_mapped(old))
+			new = (old & ~PTE_W) | PTE_UFFD_WP;
+		else if (old == 0 && markers)
+			new = PTE_UFFD_WP;      /* a marker */
+	} else {
+		if (pte_uffd_marker(old))
+			new = 0;
+		else if (pte_mapped(old))
+			new = (old & ~PTE_UFFD_WP) |
+			      (uffd_may_restore_write(old, vm_flags) ? PTE_W : 0);
+		/* Otherwise the write right comes back at the next write
+		 * fault, which reuses an exclusive page without a flush (or
+		 * copies a shared one). */
+	}
+	if (new == old)
+		return;
+	if (pte_write(old)) {
+		/* Atomic: the MMU may set D meanwhile. */
+		pte_update(e, PTE_W, PTE_UFFD_WP);
+		/* The write right went: every TLB must forget it before the
+		 * call returns. */
+		if (!uffd_debug_local_wp_flush)
+			tlb_track_range(tlb, addr, PAGE_SIZE, 1);
+	} else {
+		pte_modify(e, old, new);        /* may be live: pgtable.h */
+	}
+}
+
+/* The PTEs of [a, stop), all in one PTE table, under that table's lock.
+ * -EAGAIN when no PTE table maps a any more: since the caller looked under
+ * the PMD lock, a reclaim took the table (and a THP fault may have put a
+ * huge PMD there); the caller decides the piece again. */
+static int change_wp_ptes(struct mm_struct *mm, u64 a, u64 stop, u32 vm_flags, bool wp,
+			  bool markers, struct mmu_gather *tlb)
+{
+	u32 *ptl;
+	u64 *e = pte_offset_map_lock(mm, a, &ptl);
+	if (!e)
+		return -EAGAIN;
+	for (; a < stop; a += PAGE_SIZE, e++)
+		change_wp_pte(e, a, vm_flags, wp, markers, tlb);
+	pte_unmap_unlock(ptl);
+	return 0;
+}
+
+/* What change_wp_pmd() may handle: both, except under the negative control
+ * uffd_debug_wp_huge_first (mm/userfaultfd.h). */
+#define WP_HUGE 1u      /* huge PMDs */
+#define WP_PTES 2u      /* PTE tables, and empty PMDs given markers */
+
+/* Decide the 2 MiB piece holding [a, stop) under the PMD lock, the lock a
+ * THP or huge-zero-page fault holds to put a huge PMD into an empty PMD
+ * (mm/huge_memory.c thp_handle_fault):
+ *   - a huge PMD wholly inside gets (or loses) the bit right here; one only
+ *     partly inside is split, and its PTEs are done below;
+ *   - an empty PMD: nothing to protect, or, protecting with markers, a new
+ *     PTE table, which the markers fill below; a fault after this finds the
+ *     table and goes to the PTE level, so it can no longer put a bare huge
+ *     PMD here;
+ *   - a PTE table: its entries, under its own lock (not the PMD lock: the
+ *     faults of other pieces need that one).
+ * 0, -ENOMEM, or -EAGAIN from change_wp_ptes (decide again). */
+static int change_wp_pmd(struct mm_struct *mm, u64 a, u64 stop, u32 vm_flags, bool wp,
+			 bool markers, unsigned what, struct mmu_gather *tlb)
+{
+	const u64 haddr = a & HPAGE_MASK;
+	bool fill = wp && markers && (what & WP_PTES);
+	int err = 0;
+	spin_lock(&mm->page_table_lock);
+	u64 *pmd = fill ? pgtable_walk_alloc(mm, a, 2) : pgtable_walk(mm, a, 2);
+	u64 v = pmd ? pte_read(pmd) : 0;
+	if (pmd_huge(v)) {
+		if (!(what & WP_HUGE))
+			goto out;       /* the negative control's gap */
+		if (a == haddr && stop == haddr + HPAGE_SIZE) {
+			uffd_wp_huge_pmd(pmd, haddr, vm_flags, wp, tlb);
+			goto out;
+		}
+		split_huge_pmd(mm, pmd, haddr);         /* partly inside: the PTEs do it */
+	} else if (!(v & PTE_P)) {
+		if (!fill)
+			goto out;       /* nothing to protect, no marker wanted */
+		/* Markers need a table to live in, even where nothing was
+		 * ever mapped. */
+		if (!pmd || !pgtable_walk_alloc(mm, a, 1)) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	if (!(what & WP_PTES))
+		goto out;
+	spin_unlock(&mm->page_table_lock);
+	if (uffd_wp_debug_window_hook)
+		uffd_wp_debug_window_hook(mm, a);
+	return change_wp_ptes(mm, a, stop, vm_flags, wp, markers, tlb);
+out:
+	spin_unlock(&mm->page_table_lock);
+	return err;
+}
+
+/* The first address in [a, end) whose PMD is not empty (a is returned
+ * as it is if so), or end. Only for walks that leave empty PMDs alone; it
+ * reads the upper levels with no lock, as pte_table_next (mm/pgtable.h).
+ * A PMD filled after this look is a fault that came after the call. */
+static u64 skip_empty_pmds(struct mm_struct *mm, u64 a, u64 end)
+{
+	while (a < end) {
+		u64 *pmd = pgtable_walk(mm, a, 2);
+		if (pmd && pte_read(pmd))
+			return a;
+		/* No table below the level-3 entry: skip its 1 GiB whole. */
+		u64 step = pmd ? HPAGE_SIZE : pgtable_span(3);
+		u64 next = (a & ~(step - 1)) + step;
+		if (next <= a)
+			break;          /* wrapped past the top */
+		a = next;
+	}
+	return end;
+}
+
+/* One pass over [start, end), all in one VMA with flags vm_flags, piece by
+ * piece (change_wp_pmd). */
+static int change_wp_pass(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, bool wp,
+			  bool markers, unsigned what, struct mmu_gather *tlb)
+{
 	for (u64 a = start; a < end;) {
-		u64 table_end = (a | (span - 1)) + 1;
-		u64 stop = table_end < end && table_end > a ? table_end : end;
-		u32 *ptl;
-		u64 *e;
-		if (wp && markers) {
-			/* Markers need a table to live in, even where nothing
-			 * was ever mapped. */
-			int err;
-			e = pte_alloc_map_lock(mm, a, &ptl, &err);
-			if (!e && err)
-				return err;
-		} else {
-			a = pte_table_next(mm, a, end);
-			if (a >= end)
-				break;
-			table_end = (a | (span - 1)) + 1;
-			stop = table_end < end && table_end > a ? table_end : end;
-			e = pte_offset_map_lock(mm, a, &ptl);
-		}
-		/* NULL here: a huge PMD appeared meanwhile (a THP fault);
-		 * it was not protected by us, as if it came after the call. */
-		for (; e && a < stop; a += PAGE_SIZE, e++) {
-			u64 old = pte_read(e);
-			u64 new = old;
-			if (wp) {
-				if (pte_mapped(old))
-					new = (old & ~PTE_W) | PTE_UFFD_WP;
-				else if (old == 0 && markers)
-					new = PTE_UFFD_WP;      /* a marker */
-			} else {
-				if (pte_uffd_marker(old))
-					new = 0;
-				else if (pte_mapped(old))
-					new = (old & ~PTE_UFFD_WP) |
-					      (uffd_may_restore_write(old, vm_flags) ? PTE_W : 0);
-				/* Otherwise the write right comes back at the next
-				 * write fault, which reuses an exclusive page without a
-				 * flush (or copies a shared one). */
-			}
-			if (new == old)
-				continue;
-			if (pte_write(old)) {
-				/* Atomic: the MMU may set D meanwhile. */
-				__atomic_and_fetch(e, ~PTE_W, __ATOMIC_SEQ_CST);
-				__atomic_or_fetch(e, PTE_UFFD_WP, __ATOMIC_SEQ_CST);
-				/* The write right went: every TLB must forget it
-				 * before the call returns. */
-				if (!uffd_debug_local_wp_flush)
-					tlb_track_range(tlb, a, PAGE_SIZE, 1);
-			} else {
-				pte_modify(e, old, new);        /* may be live: pgtable.h */
-			}
-		}
-		if (e)
-			pte_unmap_unlock(ptl);
+		if (!(wp && markers && (what & WP_PTES)))
+			a = skip_empty_pmds(mm, a, end);        /* no marker to put */
+		if (a >= end)
+			break;
+		u64 stop = MIN(end, (a & HPAGE_MASK) + HPAGE_SIZE);
+		int err = change_wp_pmd(mm, a, stop, vm_flags, wp, markers, what, tlb);
+		if (err == -EAGAIN)
+			continue;       /* the PTE level went: this piece again */
+		if (err)
+			return err;     /* the pieces before keep what they got */
 		a = stop;
 		cond_resched();
 	}
 	return 0;
+}
+
+/* Set (wp) or clear the protection in the entries of [start, end), all in
+ * one VMA with flags vm_flags. markers: put a marker in every empty entry
+ * when protecting. Narrowed entries are recorded in tlb. Caller holds
+ * mmap_lock. One walk deciding each 2 MiB piece under the PMD lock: a
+ * "huge PMDs first, then the PTE tables" order would leave a gap in which a
+ * THP fault installs a huge PMD that neither pass protects. */
+static int change_wp(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, bool wp,
+		     bool markers, struct mmu_gather *tlb)
+{
+	if (!uffd_debug_wp_huge_first)
+		return change_wp_pass(mm, start, end, vm_flags, wp, markers, WP_HUGE | WP_PTES, tlb);
+	/* The negative control: that gap. */
+	change_wp_pass(mm, start, end, vm_flags, wp, markers, WP_HUGE, tlb);
+	return change_wp_pass(mm, start, end, vm_flags, wp, markers, WP_PTES, tlb);
 }
 
 /* Does all of [start, end) lie in VMAs registered for WP, with no hole?

@@ -77,8 +77,12 @@ void uffd_release_mm(struct mm_struct *mm, struct userfaultfd_ctx *ctx);
 /* UFFDIO_WRITEPROTECT: set (wp) or clear the protection of [start, end),
  * all of which must be registered with VM_UFFD_WP (else -ENOENT). With
  * markers (the context negotiated WP_UNPOPULATED), empty entries get a
- * marker when protecting. One mmu_gather, one TLB flush. Takes mmap_lock for
- * read. 0 or -errno. The caller wakes faulters afterwards. */
+ * marker when protecting; on return every entry of the range is protected,
+ * whatever huge PMDs faults put in meanwhile (each 2 MiB piece is decided
+ * under the PMD lock). One mmu_gather, one TLB flush. Takes mmap_lock for
+ * read. 0 or -errno; -ENOMEM when a page table for markers cannot be had:
+ * the pieces before it stay protected, as on Linux (nothing is rolled
+ * back; the flush is still done). The caller wakes faulters afterwards. */
 int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp);
 
 /* "uffd_debug_local_wp_flush": protecting takes the write right away but
@@ -87,6 +91,16 @@ int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp);
  * through its cached writable entry: its write is neither stopped nor seen
  * as "written"). Read by uffd_mm_init(). */
 extern bool uffd_debug_local_wp_flush;
+/* "uffd_debug_wp_huge_first": protecting walks the range twice, huge PMDs
+ * first, then the PTE tables, and the second walk leaves a PMD that became
+ * huge in between alone - the gap uffd.markers_race_thp_faults must catch
+ * (a THP faulted in there keeps no uffd-wp bit). Read by uffd_mm_init(). */
+extern bool uffd_debug_wp_huge_first;
+/* If set (by a test), protecting calls it for each piece with a PTE table
+ * between deciding the piece under the PMD lock and taking the PTE lock:
+ * the window in which the table may be reclaimed and a huge PMD faulted in.
+ * mmap_lock is held for read, no page-table lock. */
+extern void (*uffd_wp_debug_window_hook)(struct mm_struct *mm, u64 addr);
 void uffd_mm_init(void);
 
 /* Clearing the protection of entry (a PTE or a huge PMD) in a VMA with

@@ -51,6 +51,7 @@
 #define ASYNC_ROUNDS 6
 
 static u64 kernel_features;	/* what UFFDIO_API reports */
+static int ncpus;		/* online CPUs, counted before any pinning */
 static bool have_pagemap_scan;
 
 /* ------------------------------------------------------------------ */
@@ -59,7 +60,7 @@ static bool have_pagemap_scan;
 
 static int other_cpu(void)
 {
-	return online_cpus() > 1 ? 1 : 0;
+	return ncpus > 1 ? 1 : 0;
 }
 
 static u8 *map_anon(size_t npages)
@@ -779,7 +780,7 @@ static long sync_writer_main(void *arg)
 
 static void sync_many_cpus(void)
 {
-	int ncpu = online_cpus();
+	int ncpu = ncpus;
 	int nw = ncpu > 1 ? ncpu - 1 : 1;
 	if (nw > MAX_WRITERS)
 		nw = MAX_WRITERS;
@@ -897,7 +898,98 @@ static const char *const marker_names[] = {
 	"the markers: a write elsewhere still faults",
 	"markers: MADV_DONTNEED drops the markers it covers (anonymous memory): a write goes through",
 	"markers: MADV_DONTNEED of a written protected page leaves no marker",
+	"markers: huge zero pages that other CPUs fault in while the range is being protected "
+	"are all protected when the call returns",
 };
+
+/* Protecting with markers while threads on the other CPUs read 2 MiB
+ * pieces in, from the top down: each read of an empty piece maps the huge
+ * zero page. When the call returns every page of the range must read
+ * uffd-wp 1 in pagemap, whichever came first at each piece, its fault or
+ * the protection (docs/userfaultfd.md, "Racing a huge-page fault"). Reads
+ * only: a write after the protection would sleep for a handler, and THPs
+ * by writes are raced in the kernel's own test (uffd.markers_race_thp_faults).
+ * Rounds until one loses, at most RACE_ROUNDS. */
+#define RACE_HUGES 128			/* 2 MiB pieces: 256 MiB */
+#define RACE_ROUNDS 20
+
+struct race_faulter {
+	u8 *region;
+	int id, n;
+	volatile int started;		/* past its first fault */
+	u64 pad[5];
+} __aligned(64);
+
+static struct race_faulter race_faulters[MAX_WRITERS];
+
+static long race_faulter_main(void *arg)
+{
+	struct race_faulter *f = arg;
+	u64 sum = 0;
+
+	for (int p = RACE_HUGES - 1; p >= 0; p--) {
+		if (p % f->n != f->id)
+			continue;
+		sum += *(volatile u8 *)(f->region + (size_t)p * HUGE + (size_t)(p % 512) * PAGE_SIZE);
+		WRITE_ONCE(f->started, 1);
+	}
+	return 1 + (long)(sum & 1);
+}
+
+/* One round: the pages of a fresh range left without uffd-wp. */
+static size_t markers_race_round(int fd, int ncpu, u64 *pm)
+{
+	int nf = ncpu > 1 ? ncpu - 1 : 1;
+	if (nf > MAX_WRITERS)
+		nf = MAX_WRITERS;
+	size_t len = RACE_HUGES * HUGE, npages = len / PAGE_SIZE;
+	u8 *r = mmap_aligned(len, HUGE);
+	if (r == MAP_FAILED)
+		ktap_bail("mmap %lu MiB: %s", (unsigned long)(len >> 20), errno_name(errno));
+	madvise(r, len, MADV_HUGEPAGE);
+	register_or_bail(fd, r, len);
+	struct uthread *t[MAX_WRITERS];
+	for (int i = 0; i < nf; i++) {
+		race_faulters[i] = (struct race_faulter){ .region = r, .id = i, .n = nf };
+		t[i] = thread_create(race_faulter_main, &race_faulters[i], ncpu > 1 ? i + 1 : 0);
+		if (!t[i])
+			ktap_bail("thread_create: %s", errno_name(errno));
+	}
+	u64 deadline = now_ns() + WAIT_NS;
+	for (int i = 0; i < nf; i++)
+		while (!READ_ONCE(race_faulters[i].started))
+			if (now_ns() > deadline)
+				ktap_bail("a faulting thread never started");
+	protect_or_bail(fd, r, len);
+	int pmfd = open("/proc/self/pagemap", O_RDONLY, 0);
+	if (pmfd < 0 || pread(pmfd, pm, npages * 8, (off_t)((u64)r / PAGE_SIZE * 8)) !=
+	    (ssize_t)(npages * 8))
+		ktap_bail("cannot read /proc/self/pagemap: %s", errno_name(errno));
+	close(pmfd);
+	size_t bare = 0;
+	for (size_t i = 0; i < npages; i++)
+		bare += !(pm[i] & PM_UFFD_WP);
+	join_all(t, nf);
+	munmap(r, len);
+	return bare;
+}
+
+static void markers_race(int fd)
+{
+	u64 *pm = malloc(RACE_HUGES * HUGE / PAGE_SIZE * 8);
+	if (!pm)
+		ktap_bail("malloc");
+	int ncpu = ncpus;
+	pin_to_cpu(0);
+	size_t bare = 0;
+	int round;
+	for (round = 0; round < RACE_ROUNDS && !bare; round++)
+		bare = markers_race_round(fd, ncpu, pm);
+	ktap_ok(bare == 0, "%s", marker_names[7]);
+	if (bare)
+		ktap_diag("round %d: %lu pages without uffd-wp", round, (unsigned long)bare);
+	free(pm);
+}
 
 static void markers(void)
 {
@@ -949,6 +1041,7 @@ static void markers(void)
 	ktap_ok(pm3 && write_goes_through(fd, p + 3 * PAGE_SIZE, 0x85), "%s", marker_names[6]);
 	if (!pm3)
 		diag_pagemap("a written page after DONTNEED", p + 3 * PAGE_SIZE);
+	markers_race(fd);
 	close(fd);
 	munmap(p, 4 * PAGE_SIZE);
 }
@@ -1059,7 +1152,7 @@ static void async_tracking(void)
 	munmap(one, PAGE_SIZE);
 
 	/* Does this kernel have PAGEMAP_SCAN? (Linux 6.1: ENOTTY.) */
-	int ncpu = online_cpus();
+	int ncpu = ncpus;
 	int nw = ncpu > 1 ? ncpu - 1 : 1;
 	if (nw > MAX_WRITERS)
 		nw = MAX_WRITERS;
@@ -1190,7 +1283,10 @@ static void async_tracking(void)
 
 int main(void)
 {
-	ktap_plan(84);
+	/* Counted once: online_cpus() is the CPUs this thread may run on,
+	 * and the CPU tests pin it to CPU 0. */
+	ncpus = online_cpus();
+	ktap_plan(85);
 	api();				/* 11 */
 	ktap_diag("features: WP_UNPOPULATED %s, WP_ASYNC %s",
 		  kernel_features & UFFD_FEATURE_WP_UNPOPULATED ? "yes" : "no",
@@ -1202,7 +1298,7 @@ int main(void)
 	dontneed();			/* 4 */
 	thp();				/* 3 */
 	sync_many_cpus();		/* 3 */
-	markers();			/* 6 */
+	markers();			/* 8 */
 	async_tracking();		/* 6 */
 	return ktap_finish();
 }
