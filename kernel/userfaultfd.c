@@ -160,6 +160,23 @@ void userfaultfd_wake_all_sleepers(void)
 
 /* ---- the fault side: called by mm/ with mmap_lock held for read ---- */
 
+/* Append w to the queue, unless faults no longer wait (the
+ * context released, or the thread killed). */
+static bool queue_fault(struct userfaultfd_ctx *ctx, struct uffd_fault *w)
+{
+	bool queued = false;
+	u64 fl = spin_lock_irqsave(&ctx->wq.lock);
+	if (!ctx->released && !READ_ONCE(current_thread()->killed)) {
+		struct uffd_fault **pp = &ctx->faults;
+		while (*pp)
+			pp = &(*pp)->next;
+		*pp = w;
+		queued = true;
+	}
+	spin_unlock_irqrestore(&ctx->wq.lock, fl);
+	return queued;
+}
+
 void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 reason)
 {
 	struct userfaultfd_ctx *ctx = vma->uffd_ctx;
@@ -184,22 +201,26 @@ void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 r
 	/* Our reference keeps the context once mmap_lock no longer does (the
 	 * VMA's pointer is only stable under it). */
 	ctx_get(ctx);
-	u64 fl = spin_lock_irqsave(&ctx->wq.lock);
-	bool queued = false;
-	if (!ctx->released && !READ_ONCE(me->killed)) {
-		struct uffd_fault **pp = &ctx->faults;
-		while (*pp)
-			pp = &(*pp)->next;
-		*pp = &w;
-		queued = true;
-	}
-	spin_unlock_irqrestore(&ctx->wq.lock, fl);
+	bool queued = queue_fault(ctx, &w);
+	/* Queued, then the entry looked at again (Linux's
+	 * userfaultfd_must_wait): an unprotect between the fault's decision
+	 * and our queueing woke nobody, and must not leave us asleep. Its
+	 * clearing and our look hold the same page-table lock, and its
+	 * wake-up follows its clearing: either we see the entry cleared, or
+	 * the wake-up finds us queued (docs/userfaultfd.md, "Deciding to
+	 * sleep"). mmap_lock is still held: the VMA and its tables stay. */
+	bool must_wait = queued && uffd_must_wait(mm, vma, addr);
 	up_read(&mm->mmap_lock);
-	if (queued) {
+	if (must_wait) {
 		wake_up_all(&ctx->wq);          /* readers blocked in read(2) */
 		file_poll_notify();             /* and in poll(2) */
-		fl = spin_lock_irqsave(&ctx->wq.lock);
-		while (!w.woken && !ctx->released && !READ_ONCE(me->killed))
+	}
+	if (queued) {
+		/* w.woken, set under wq.lock by whoever takes us off the
+		 * queue, is what we sleep on: no wake-up after the look above
+		 * is missed, whenever it comes. */
+		u64 fl = spin_lock_irqsave(&ctx->wq.lock);
+		while (must_wait && !w.woken && !ctx->released && !READ_ONCE(me->killed))
 			sleep_on(&ctx->wq);
 		if (!w.woken)
 			unlink_fault(ctx, &w);
