@@ -450,13 +450,14 @@ struct reader {
 	struct file *f;
 	long ret;
 	u32 done;
+	u64 buf;        /* where to read to: 0 for ARGS + 2048 */
 };
 
 static void reader_fn(void *arg)
 {
 	struct reader *r = arg;
 	kthread_use_mm(r->mm);
-	r->ret = file_read(r->f, ARGS + 2048, 32);
+	r->ret = file_read(r->f, r->buf ? r->buf : ARGS + 2048, 32);
 	kthread_unuse_mm(r->mm);
 	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
 }
@@ -471,7 +472,7 @@ static void test_blocking_read(struct ktest *t)
 		goto out;
 	KTEST_EXPECT_EQ(t, do_api(f, UFFD_API, 0, NULL), 0);
 	KTEST_EXPECT_TRUE(t, register_protected(t, &e, f));
-	struct reader r = { e.mm, f, 0, 0 };
+	struct reader r = { e.mm, f, 0, 0, 0 };
 	cpumask_t others = READ_ONCE(cpu_online_mask) & ~(1UL << smp_processor_id());
 	struct thread *tr = kthread_create("uffd_reader", reader_fn, &r, others ? others : 0);
 	KTEST_ASSERT_TRUE(t, tr);
@@ -604,6 +605,110 @@ static void test_wake_before_queue(struct ktest *t)
 	KTEST_EXPECT_EQ(t, stranded, 0);
 	file_put(f);
 out:
+	env_teardown(&e);
+}
+
+/* ---- a read whose copy fails gives back its own message ---- */
+
+#define BUF2 0x12000000UL       /* a read buffer protected by a second context */
+
+/* One thread faulting at addr[0], then, once woken, at addr[1]: its two
+ * waits are records at the same place on its stack. */
+struct faulter2 {
+	struct mm_struct *mm;
+	u64 addr[2];
+	u32 stage;
+};
+
+static void faulter2_fn(void *arg)
+{
+	struct faulter2 *fa = arg;
+	for (u32 i = 0; i < 2; i++) {
+		down_read(&fa->mm->mmap_lock);
+		struct vm_area *vma = vma_find(fa->mm->vma_root, fa->addr[i]);
+		if (vma && vma->uffd_ctx)
+			handle_userfault(fa->mm, vma, fa->addr[i], UFFD_REASON_WRITE | UFFD_REASON_WP);
+		else
+			up_read(&fa->mm->mmap_lock);
+		__atomic_store_n(&fa->stage, i + 1, __ATOMIC_RELEASE);
+	}
+}
+
+static u64 read_address(struct ktest *t, struct file *f)
+{
+	struct uffd_msg m;
+	memset(&m, 0, sizeof(m));
+	if (!KTEST_EXPECT_EQ(t, file_read(f, ARGS, 32), 32))
+		return 0;
+	(void)copy_from_user(&m, ARGS, sizeof(m));
+	return m.arg.pagefault.address;
+}
+
+/* A reader takes message A and its copy out faults (its buffer is protected
+ * by another context) and sleeps. Meanwhile A's fault is woken and the same
+ * thread faults again: record B, at the address A had, which the test reads.
+ * The reader's copy then fails: B must stay read (no duplicate). And with
+ * B and a new C queued, a failed copy gives back C, read once after. */
+static void test_read_giveback(struct ktest *t)
+{
+	struct env e;
+	if (!env_setup(t, &e))
+		return;
+	struct file *f = new_uffd(t, &e, O_NONBLOCK);
+	struct file *f2 = new_uffd(t, &e, O_NONBLOCK);
+	if (!f || !f2)
+		goto out;
+	struct userfaultfd_ctx *ctx = userfaultfd_file_ctx(f), *ctx2 = userfaultfd_file_ctx(f2);
+	KTEST_EXPECT_EQ(t, do_api(f, UFFD_API, 0, NULL), 0);
+	KTEST_EXPECT_EQ(t, do_api(f2, UFFD_API, 0, NULL), 0);
+	KTEST_EXPECT_TRUE(t, register_protected(t, &e, f));
+	KTEST_EXPECT_EQ(t, do_mmap(e.mm, BUF2, P(1), RW, ANON | MAP_POPULATE, -1, 0), BUF2);
+	KTEST_EXPECT_EQ(t, do_register(f2, BUF2, P(1), UFFDIO_REGISTER_MODE_WP, NULL), 0);
+	KTEST_EXPECT_EQ(t, do_range_ioctl(f2, UFFDIO_WRITEPROTECT, BUF2, P(1),
+					  UFFDIO_WRITEPROTECT_MODE_WP), 0);
+	struct faulter2 fa = { e.mm, { BASE + P(1), BASE + P(2) }, 0 };
+	cpumask_t others = READ_ONCE(cpu_online_mask) & ~(1UL << smp_processor_id());
+	struct thread *ta = kthread_create("uffd_faulter2", faulter2_fn, &fa, others ? others : 0);
+	KTEST_ASSERT_TRUE(t, ta);
+	KTEST_EXPECT_TRUE(t, wait_waiting(ctx, 1));
+	/* The reader takes A and sleeps in its copy out. */
+	struct reader r = { e.mm, f, 0, 0, BUF2 };
+	struct thread *tr = kthread_create("uffd_reader", reader_fn, &r, others ? others : 0);
+	KTEST_ASSERT_TRUE(t, tr);
+	KTEST_EXPECT_TRUE(t, wait_waiting(ctx2, 1));
+	KTEST_EXPECT_EQ(t, file_poll(f), 0);            /* A is taken */
+	/* A's fault goes on and faults again: B, unread, then read here. */
+	KTEST_EXPECT_EQ(t, do_range_ioctl(f, UFFDIO_WAKE, BASE + P(1), P(1), 0), 0);
+	KTEST_EXPECT_TRUE(t, wait_for(&fa.stage, 1));
+	KTEST_EXPECT_TRUE(t, wait_waiting(ctx, 1));
+	KTEST_EXPECT_EQ(t, read_address(t, f), BASE + P(2));
+	/* The reader's buffer goes away; woken, its copy fails. */
+	KTEST_EXPECT_EQ(t, do_munmap_range(e.mm, BUF2, P(1)), 0);
+	KTEST_EXPECT_EQ(t, do_range_ioctl(f2, UFFDIO_WAKE, BUF2, P(1), 0), 0);
+	KTEST_EXPECT_TRUE(t, wait_for(&r.done, 1));
+	KTEST_EXPECT_EQ(t, r.ret, (u64)-EFAULT);
+	thread_join(tr);
+	/* A's message went with A; B's was read once. */
+	KTEST_EXPECT_EQ(t, file_poll(f), 0);
+	KTEST_EXPECT_EQ(t, file_read(f, ARGS, 32), (u64)-EAGAIN);
+	/* B (read) and C (unread) queued: a failed copy gives back C only. */
+	struct faulter fc;
+	struct thread *tc = start_faulter(&fc, e.mm, BASE + P(3), UFFD_REASON_WRITE | UFFD_REASON_WP);
+	KTEST_ASSERT_TRUE(t, tc);
+	KTEST_EXPECT_TRUE(t, wait_waiting(ctx, 2));
+	KTEST_EXPECT_EQ(t, file_read(f, USER_SPACE_END - P(1), 32), (u64)-EFAULT);
+	KTEST_EXPECT_EQ(t, read_address(t, f), BASE + P(3));
+	KTEST_EXPECT_EQ(t, file_read(f, ARGS, 32), (u64)-EAGAIN);
+	KTEST_EXPECT_EQ(t, do_range_ioctl(f, UFFDIO_WAKE, BASE, P(NPAGES), 0), 0);
+	KTEST_EXPECT_TRUE(t, wait_for(&fa.stage, 2));
+	KTEST_EXPECT_TRUE(t, wait_for(&fc.done, 1));
+	thread_join(ta);
+	thread_join(tc);
+out:
+	if (f)
+		file_put(f);
+	if (f2)
+		file_put(f2);
 	env_teardown(&e);
 }
 
@@ -1028,6 +1133,7 @@ static const struct ktest_case uffd_file_cases[] = {
 	{ "fault_features", test_fault_features },
 	{ "blocking_read", test_blocking_read },
 	{ "wake_before_queue", test_wake_before_queue },
+	{ "read_giveback", test_read_giveback },
 	{ "release_wakes", test_release_wakes },
 	{ "kill_wakes", test_kill_wakes },
 	{ "fork_shares", test_fork_shares },

@@ -53,9 +53,12 @@ _Static_assert(UFFDIO_WRITEPROTECT == 0xC018AA06, "UFFDIO_WRITEPROTECT as Linux"
 _Static_assert(UFFD_REASON_WRITE == UFFD_PAGEFAULT_FLAG_WRITE &&
 	       UFFD_REASON_WP == UFFD_PAGEFAULT_FLAG_WP, "reasons are the message flags");
 
-/* A thread waiting for the handler: lives on its kernel stack. */
+/* A thread waiting for the handler: lives on its kernel stack, so once it
+ * is off the queue the same address may be the record of its next fault;
+ * id tells the two apart. */
 struct uffd_fault {
 	struct uffd_msg msg;
+	u64 id;                 /* unique in the context, never reused */
 	u64 addr;               /* the faulting address (for wake ranges) */
 	bool read;              /* a read(2) has returned its message */
 	bool woken;             /* resolved: taken off the queue */
@@ -71,6 +74,7 @@ struct userfaultfd_ctx {
 	struct waitq wq;        /* its lock protects the fields below */
 	bool released;          /* last close: faults no longer wait */
 	struct uffd_fault *faults;      /* oldest first */
+	u64 last_id;            /* the id of the last record queued */
 	struct userfaultfd_ctx *next_ctx;       /* ctx_list */
 };
 
@@ -160,13 +164,14 @@ void userfaultfd_wake_all_sleepers(void)
 
 /* ---- the fault side: called by mm/ with mmap_lock held for read ---- */
 
-/* Append w to the queue, unless faults no longer wait (the
+/* Append w to the queue with a fresh id, unless faults no longer wait (the
  * context released, or the thread killed). */
 static bool queue_fault(struct userfaultfd_ctx *ctx, struct uffd_fault *w)
 {
 	bool queued = false;
 	u64 fl = spin_lock_irqsave(&ctx->wq.lock);
 	if (!ctx->released && !READ_ONCE(current_thread()->killed)) {
+		w->id = ++ctx->last_id;
 		struct uffd_fault **pp = &ctx->faults;
 		while (*pp)
 			pp = &(*pp)->next;
@@ -403,6 +408,21 @@ static struct uffd_fault *first_unread(struct userfaultfd_ctx *ctx)
 	return NULL;
 }
 
+/* A read(2) could not copy the message of record id out: make it unread
+ * again if that fault still waits. By id, not by the record's address: the
+ * record was on the faulter's stack, and while we copied without the lock
+ * that fault may have been woken and the same thread queued a new record at
+ * the same address, perhaps already read by someone else - giving that one
+ * back would deliver its message twice. */
+static void give_back(struct userfaultfd_ctx *ctx, u64 id)
+{
+	u64 fl = spin_lock_irqsave(&ctx->wq.lock);
+	for (struct uffd_fault *q = ctx->faults; q; q = q->next)
+		if (q->id == id)
+			q->read = false;
+	spin_unlock_irqrestore(&ctx->wq.lock, fl);
+}
+
 /* Whole messages only; blocks (unless O_NONBLOCK) for the first one, then
  * returns as many more as are queued and fit. */
 static long uffd_read(struct file *f, u64 ubuf, u64 count, u64 *pos)
@@ -418,6 +438,7 @@ static long uffd_read(struct file *f, u64 ubuf, u64 count, u64 *pos)
 		if (count < sizeof(struct uffd_msg))
 			return done ? done : -EINVAL;
 		struct uffd_msg msg;
+		u64 id = 0;
 		u64 fl = spin_lock_irqsave(&ctx->wq.lock);
 		struct uffd_fault *w;
 		while (!(w = first_unread(ctx)) && !nowait && !READ_ONCE(me->killed))
@@ -425,18 +446,13 @@ static long uffd_read(struct file *f, u64 ubuf, u64 count, u64 *pos)
 		if (w) {
 			w->read = true;
 			msg = w->msg;
+			id = w->id;
 		}
 		spin_unlock_irqrestore(&ctx->wq.lock, fl);
 		if (!w)
 			return done ? done : (nowait ? -EAGAIN : -EINTR);
 		if (copy_to_user(ubuf, &msg, sizeof(msg))) {
-			/* Give the message back if its fault still waits (w
-			 * is only compared, never followed, off the queue). */
-			fl = spin_lock_irqsave(&ctx->wq.lock);
-			for (struct uffd_fault *q = ctx->faults; q; q = q->next)
-				if (q == w)
-					q->read = false;
-			spin_unlock_irqrestore(&ctx->wq.lock, fl);
+			give_back(ctx, id);
 			return done ? done : -EFAULT;
 		}
 		done += sizeof(msg);
