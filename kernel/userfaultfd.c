@@ -36,6 +36,8 @@
 #include "kernel/errno.h"
 #include "kernel/string.h"
 #include "kernel/printk.h"
+#include "kernel/cmdline.h"
+#include "arch/x86_64/apic.h"
 #include "mm/mm.h"
 #include "mm/vma.h"
 #include "mm/slab.h"
@@ -79,6 +81,7 @@ struct userfaultfd_ctx {
 };
 
 static spinlock_t ctx_list_lock = SPINLOCK_INIT("uffd_ctx_list");
+static bool uffd_debug_queue_delay;     /* kernel/userfaultfd.h */
 static struct userfaultfd_ctx *ctx_list;
 
 static void ctx_get(struct userfaultfd_ctx *ctx)
@@ -203,6 +206,8 @@ void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 r
 	if (features & UFFD_FEATURE_THREAD_ID)
 		w.msg.arg.pagefault.feat.ptid = me->tid;
 
+	if (uffd_debug_queue_delay)
+		udelay(UFFD_DEBUG_QUEUE_DELAY_US);      /* the test switch: a wider window */
 	/* Our reference keeps the context once mmap_lock no longer does (the
 	 * VMA's pointer is only stable under it). */
 	ctx_get(ctx);
@@ -558,5 +563,10 @@ static long sys_userfaultfd(u64 uflags)
 
 void userfaultfd_init(void)
 {
+	uffd_debug_queue_delay = cmdline_has("uffd_debug_queue_delay");
+	if (uffd_debug_queue_delay)
+		printk(KERN_WARNING "userfaultfd: uffd_debug_queue_delay: a fault that must wait "
+		       "pauses %u us before it queues itself (test switch)\n",
+		       UFFD_DEBUG_QUEUE_DELAY_US);
 	syscall_register(SYS_userfaultfd, (void (*)(void))sys_userfaultfd);
 }
