@@ -582,6 +582,17 @@ static void test_wake_before_queue(struct ktest *t)
 	for (u32 i = 4; i < 6; i++)
 		stranded += race_once(t, f, e.mm, BASE + P(i), P(1), ZAP);
 	race_once(t, f, e.mm, BASE + P(6), P(1), NOTHING);
+	/* The zero page: unprotecting leaves it read-only (a write must still
+	 * fault, for a page of its own). The fault waited for the bit, not for
+	 * the write right: with the bit gone it must not sleep. */
+	u64 zero;
+	KTEST_EXPECT_EQ(t, do_madvise(e.mm, BASE + P(7), P(1), MADV_DONTNEED), 0);
+	test_get_u64(e.mm, BASE + P(7), &zero);
+	KTEST_EXPECT_EQ(t, do_range_ioctl(f, UFFDIO_WRITEPROTECT, BASE + P(7), P(1),
+					  UFFDIO_WRITEPROTECT_MODE_WP), 0);
+	KTEST_EXPECT_TRUE(t, pgtable_leaf(e.mm, BASE + P(7)) & PTE_UFFD_WP);
+	stranded += race_once(t, f, e.mm, BASE + P(7), P(1), UNPROTECT);
+	KTEST_EXPECT_FALSE(t, pgtable_leaf(e.mm, BASE + P(7)) & (PTE_UFFD_WP | PTE_W));
 	/* A protected huge PMD, unprotected whole. */
 	KTEST_EXPECT_EQ(t, do_mmap(e.mm, WP_HUGE, HPAGE_SIZE, RW, ANON, -1, 0), WP_HUGE);
 	do_madvise(e.mm, WP_HUGE, HPAGE_SIZE, MADV_HUGEPAGE);
@@ -601,7 +612,7 @@ static void test_wake_before_queue(struct ktest *t)
 		else
 			stranded += race_once(t, f, e.mm, WP_HUGE + P(5), HPAGE_SIZE, UNPROTECT);
 	}
-	ktest_log(t, "%u of 7 faults stranded", stranded);
+	ktest_log(t, "%u of 8 faults stranded", stranded);
 	KTEST_EXPECT_EQ(t, stranded, 0);
 	file_put(f);
 out:
