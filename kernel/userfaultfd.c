@@ -11,7 +11,10 @@
  *     was created in (mm_get), dropped when it is freed.
  *   - UFFDIO_API must come first and only once; it fixes the features.
  *   - Each fault that must wait is a struct uffd_fault on the faulting
- *     thread's kernel stack, queued on the context in arrival order. A
+ *     thread's kernel stack, queued on the context in arrival order with an
+ *     id of its own. Once queued, the fault asks the mm side whether its
+ *     entry is still protected (uffd_must_wait), and sleeps only if so: an
+ *     unprotect between its decision and its queueing woke nobody. A
  *     read(2) copies the oldest unread message out and marks it read; the
  *     faulter stays queued until a UFFDIO_WRITEPROTECT (clearing) or
  *     UFFDIO_WAKE covering its address wakes it, the context is released
