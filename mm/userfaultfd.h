@@ -49,10 +49,12 @@ u64 uffd_ctx_features(const struct userfaultfd_ctx *ctx);
 
 /* A fault at addr in vma (registered with vma->uffd_ctx) must go to the
  * handler. Called from handle_mm_fault with mmap_lock held for read; queues
- * a message, wakes readers, RELEASES mmap_lock and sleeps until a
- * UFFDIO_WRITEPROTECT/WAKE/COPY/ZEROPAGE covering addr wakes it, the context
- * is released, or the process is being killed. Returns with mmap_lock
- * released; the caller then returns 0 so the access is retried. */
+ * a message, asks uffd_must_wait() (below) whether the entry is still
+ * protected - if not, it unqueues and returns at once - then wakes readers,
+ * RELEASES mmap_lock and sleeps until a UFFDIO_WRITEPROTECT/WAKE covering
+ * addr wakes it, the context is released, or the process is being killed.
+ * Returns with mmap_lock released; the caller then returns 0 so the access
+ * is retried. */
 void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 reason);
 
 /* --- mm side (mm/userfaultfd.c) ---------------------------------------- */
