@@ -90,15 +90,20 @@ static void proc_end(struct env *e)
 	current_thread()->proc = e->saved_proc;
 }
 
-static bool wait_for(u32 *flag, u32 value)
+static bool wait_for_ns(u32 *flag, u32 value, u64 ns)
 {
-	u64 deadline = ktime_ns() + WAIT_NS;
+	u64 deadline = ktime_ns() + ns;
 	while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) != value) {
 		if (ktime_ns() > deadline)
 			return false;
 		yield();
 	}
 	return true;
+}
+
+static bool wait_for(u32 *flag, u32 value)
+{
+	return wait_for_ns(flag, value, WAIT_NS);
 }
 
 static bool wait_waiting(struct userfaultfd_ctx *ctx, u32 n)
@@ -137,6 +142,18 @@ static long do_range_ioctl(struct file *f, u32 cmd, u64 start, u64 len, u64 mode
 	struct uffdio_writeprotect w = { { start, len }, mode };
 	(void)copy_to_user(ARGS, &w, sizeof(w));
 	return file_ioctl(f, cmd, ARGS);
+}
+
+/* Faulters only wait while their entry is protected (handle_userfault
+ * looks at it again once queued): give every page of the area a page, then
+ * register it with f and protect it all. */
+static bool register_protected(struct ktest *t, struct env *e, struct file *f)
+{
+	for (u32 i = 0; i < NPAGES; i++)
+		test_put_u64(e->mm, BASE + P(i), i);
+	return KTEST_EXPECT_EQ(t, do_register(f, BASE, P(NPAGES), UFFDIO_REGISTER_MODE_WP, NULL), 0) &&
+	       KTEST_EXPECT_EQ(t, do_range_ioctl(f, UFFDIO_WRITEPROTECT, BASE, P(NPAGES),
+						 UFFDIO_WRITEPROTECT_MODE_WP), 0);
 }
 
 static struct file *new_uffd(struct ktest *t, struct env *e, u32 flags)
@@ -337,7 +354,7 @@ static void test_fault_read_wake(struct ktest *t)
 		goto out;
 	struct userfaultfd_ctx *ctx = userfaultfd_file_ctx(f);
 	KTEST_EXPECT_EQ(t, do_api(f, UFFD_API, 0, NULL), 0);
-	KTEST_EXPECT_EQ(t, do_register(f, BASE, P(NPAGES), UFFDIO_REGISTER_MODE_WP, NULL), 0);
+	KTEST_EXPECT_TRUE(t, register_protected(t, &e, f));
 	struct faulter fa;
 	struct thread *th = start_faulter(&fa, e.mm, BASE + P(3) + 0x123,
 					  UFFD_REASON_WRITE | UFFD_REASON_WP);
@@ -399,7 +416,7 @@ static void test_fault_features(struct ktest *t)
 	struct userfaultfd_ctx *ctx = userfaultfd_file_ctx(f);
 	KTEST_EXPECT_EQ(t, do_api(f, UFFD_API, UFFD_FEATURE_THREAD_ID | UFFD_FEATURE_EXACT_ADDRESS,
 				  NULL), 0);
-	KTEST_EXPECT_EQ(t, do_register(f, BASE, P(NPAGES), UFFDIO_REGISTER_MODE_WP, NULL), 0);
+	KTEST_EXPECT_TRUE(t, register_protected(t, &e, f));
 	struct faulter fa, fb;
 	struct thread *ta = start_faulter(&fa, e.mm, BASE + P(1) + 8, UFFD_REASON_WRITE | UFFD_REASON_WP);
 	KTEST_ASSERT_TRUE(t, ta);
@@ -433,13 +450,14 @@ struct reader {
 	struct file *f;
 	long ret;
 	u32 done;
+	u64 buf;        /* where to read to: 0 for ARGS + 2048 */
 };
 
 static void reader_fn(void *arg)
 {
 	struct reader *r = arg;
 	kthread_use_mm(r->mm);
-	r->ret = file_read(r->f, ARGS + 2048, 32);
+	r->ret = file_read(r->f, r->buf ? r->buf : ARGS + 2048, 32);
 	kthread_unuse_mm(r->mm);
 	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
 }
@@ -453,8 +471,8 @@ static void test_blocking_read(struct ktest *t)
 	if (!f)
 		goto out;
 	KTEST_EXPECT_EQ(t, do_api(f, UFFD_API, 0, NULL), 0);
-	KTEST_EXPECT_EQ(t, do_register(f, BASE, P(NPAGES), UFFDIO_REGISTER_MODE_WP, NULL), 0);
-	struct reader r = { e.mm, f, 0, 0 };
+	KTEST_EXPECT_TRUE(t, register_protected(t, &e, f));
+	struct reader r = { e.mm, f, 0, 0, 0 };
 	cpumask_t others = READ_ONCE(cpu_online_mask) & ~(1UL << smp_processor_id());
 	struct thread *tr = kthread_create("uffd_reader", reader_fn, &r, others ? others : 0);
 	KTEST_ASSERT_TRUE(t, tr);
@@ -475,6 +493,233 @@ static void test_blocking_read(struct ktest *t)
 	thread_join(ta);
 	file_put(f);
 out:
+	env_teardown(&e);
+}
+
+/* ---- a wake between a fault's decision and its sleep ---- */
+
+#define STRAND_NS (1UL * 1000000000UL)  /* a faulter still asleep after this is stranded */
+#define WP_HUGE 0x80000000UL   /* a 2 MiB-aligned area for a huge PMD */
+
+/* A fault that has decided to wait (mm/fault.c saw the protected entry and
+ * dropped the page-table lock) and is not queued yet: it holds mmap_lock
+ * for read, as there, and goes on into handle_userfault() when told. */
+struct racer {
+	struct mm_struct *mm;
+	u64 addr;
+	u32 decided, go, done;
+};
+
+static void racer_fn(void *arg)
+{
+	struct racer *r = arg;
+	down_read(&r->mm->mmap_lock);
+	struct vm_area *vma = vma_find(r->mm->vma_root, r->addr);
+	__atomic_store_n(&r->decided, 1, __ATOMIC_RELEASE);
+	wait_for(&r->go, 1);
+	if (vma && vma->uffd_ctx)
+		handle_userfault(r->mm, vma, r->addr, UFFD_REASON_WRITE | UFFD_REASON_WP);
+	else
+		up_read(&r->mm->mmap_lock);
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+}
+
+enum resolve { UNPROTECT, ZAP, NOTHING };
+
+/* One racer at addr, in a protected unit of size len (a page, or a huge
+ * PMD); resolve its fault (or not) after it decided and before it queues.
+ * 1 if it is stranded: asleep STRAND_NS later although nothing is left to
+ * wait for (UFFDIO_WAKE then lets it go). With NOTHING it must wait, until
+ * the protection goes. */
+static u32 race_once(struct ktest *t, struct file *f, struct mm_struct *mm, u64 addr, u64 len,
+		     enum resolve how)
+{
+	struct userfaultfd_ctx *ctx = userfaultfd_file_ctx(f);
+	struct racer r = { mm, addr, 0, 0, 0 };
+	cpumask_t others = READ_ONCE(cpu_online_mask) & ~(1UL << smp_processor_id());
+	struct thread *th = kthread_create("uffd_racer", racer_fn, &r, others ? others : 0);
+	if (!KTEST_EXPECT_TRUE(t, th))
+		return 0;
+	KTEST_EXPECT_TRUE(t, wait_for(&r.decided, 1));
+	u64 unit = addr & ~(len - 1);
+	if (how == UNPROTECT)           /* mode 0: clears, then wakes */
+		KTEST_EXPECT_EQ(t, do_range_ioctl(f, UFFDIO_WRITEPROTECT, unit, len, 0), 0);
+	else if (how == ZAP)            /* the entry goes: nothing to wait for */
+		KTEST_EXPECT_EQ(t, do_madvise(mm, unit, len, MADV_DONTNEED), 0);
+	__atomic_store_n(&r.go, 1, __ATOMIC_RELEASE);
+	u32 stranded = 0;
+	if (how == NOTHING) {
+		/* Still protected: it must sleep, and the unprotect wakes it. */
+		KTEST_EXPECT_TRUE(t, wait_waiting(ctx, 1));
+		KTEST_EXPECT_EQ(t, __atomic_load_n(&r.done, __ATOMIC_ACQUIRE), 0);
+		KTEST_EXPECT_EQ(t, do_range_ioctl(f, UFFDIO_WRITEPROTECT, unit, len, 0), 0);
+	} else if (!wait_for_ns(&r.done, 1, STRAND_NS)) {
+		stranded = 1;
+		do_range_ioctl(f, UFFDIO_WAKE, unit, len, 0);
+	}
+	KTEST_EXPECT_TRUE(t, wait_for(&r.done, 1));
+	KTEST_EXPECT_EQ(t, userfaultfd_nr_waiting(ctx), 0);
+	thread_join(th);
+	return stranded;
+}
+
+/* The unprotect (or the zap) comes after the fault saw the protected entry
+ * and before it queued: it finds nobody to wake, so the fault must see, once
+ * queued, that its entry no longer needs the handler, and not sleep. */
+static void test_wake_before_queue(struct ktest *t)
+{
+	struct env e;
+	if (!env_setup(t, &e))
+		return;
+	struct file *f = new_uffd(t, &e, O_NONBLOCK);
+	if (!f)
+		goto out;
+	KTEST_EXPECT_EQ(t, do_api(f, UFFD_API, 0, NULL), 0);
+	KTEST_EXPECT_TRUE(t, register_protected(t, &e, f));
+	u32 stranded = 0;
+	for (u32 i = 0; i < 4; i++)
+		stranded += race_once(t, f, e.mm, BASE + P(i) + 8, P(1), UNPROTECT);
+	for (u32 i = 4; i < 6; i++)
+		stranded += race_once(t, f, e.mm, BASE + P(i), P(1), ZAP);
+	race_once(t, f, e.mm, BASE + P(6), P(1), NOTHING);
+	/* The zero page: unprotecting leaves it read-only (a write must still
+	 * fault, for a page of its own). The fault waited for the bit, not for
+	 * the write right: with the bit gone it must not sleep. */
+	u64 zero;
+	KTEST_EXPECT_EQ(t, do_madvise(e.mm, BASE + P(7), P(1), MADV_DONTNEED), 0);
+	test_get_u64(e.mm, BASE + P(7), &zero);
+	KTEST_EXPECT_EQ(t, do_range_ioctl(f, UFFDIO_WRITEPROTECT, BASE + P(7), P(1),
+					  UFFDIO_WRITEPROTECT_MODE_WP), 0);
+	KTEST_EXPECT_TRUE(t, pgtable_leaf(e.mm, BASE + P(7)) & PTE_UFFD_WP);
+	stranded += race_once(t, f, e.mm, BASE + P(7), P(1), UNPROTECT);
+	KTEST_EXPECT_FALSE(t, pgtable_leaf(e.mm, BASE + P(7)) & (PTE_UFFD_WP | PTE_W));
+	/* A protected huge PMD, unprotected whole. */
+	KTEST_EXPECT_EQ(t, do_mmap(e.mm, WP_HUGE, HPAGE_SIZE, RW, ANON, -1, 0), WP_HUGE);
+	do_madvise(e.mm, WP_HUGE, HPAGE_SIZE, MADV_HUGEPAGE);
+	test_put_u64(e.mm, WP_HUGE, 1);
+	KTEST_EXPECT_EQ(t, do_register(f, WP_HUGE, HPAGE_SIZE, UFFDIO_REGISTER_MODE_WP, NULL), 0);
+	for (u32 i = 0; i < 2; i++) {
+		KTEST_EXPECT_EQ(t, do_range_ioctl(f, UFFDIO_WRITEPROTECT, WP_HUGE, HPAGE_SIZE,
+						  UFFDIO_WRITEPROTECT_MODE_WP), 0);
+		u64 *pmd = pgtable_walk(e.mm, WP_HUGE, 2);
+		u64 v = pmd ? pte_read(pmd) : 0;
+		if (!pmd_huge(v) || !(v & PTE_UFFD_WP)) {
+			ktest_log(t, "no protected huge PMD here (thp=never?): 4 KiB only");
+			break;
+		}
+		if (i == 0)
+			race_once(t, f, e.mm, WP_HUGE + P(5), HPAGE_SIZE, NOTHING);
+		else
+			stranded += race_once(t, f, e.mm, WP_HUGE + P(5), HPAGE_SIZE, UNPROTECT);
+	}
+	ktest_log(t, "%u of 8 faults stranded", stranded);
+	KTEST_EXPECT_EQ(t, stranded, 0);
+	file_put(f);
+out:
+	env_teardown(&e);
+}
+
+/* ---- a read whose copy fails gives back its own message ---- */
+
+#define BUF2 0x12000000UL       /* a read buffer protected by a second context */
+
+/* One thread faulting at addr[0], then, once woken, at addr[1]: its two
+ * waits are records at the same place on its stack. */
+struct faulter2 {
+	struct mm_struct *mm;
+	u64 addr[2];
+	u32 stage;
+};
+
+static void faulter2_fn(void *arg)
+{
+	struct faulter2 *fa = arg;
+	for (u32 i = 0; i < 2; i++) {
+		down_read(&fa->mm->mmap_lock);
+		struct vm_area *vma = vma_find(fa->mm->vma_root, fa->addr[i]);
+		if (vma && vma->uffd_ctx)
+			handle_userfault(fa->mm, vma, fa->addr[i], UFFD_REASON_WRITE | UFFD_REASON_WP);
+		else
+			up_read(&fa->mm->mmap_lock);
+		__atomic_store_n(&fa->stage, i + 1, __ATOMIC_RELEASE);
+	}
+}
+
+static u64 read_address(struct ktest *t, struct file *f)
+{
+	struct uffd_msg m;
+	memset(&m, 0, sizeof(m));
+	if (!KTEST_EXPECT_EQ(t, file_read(f, ARGS, 32), 32))
+		return 0;
+	(void)copy_from_user(&m, ARGS, sizeof(m));
+	return m.arg.pagefault.address;
+}
+
+/* A reader takes message A and its copy out faults (its buffer is protected
+ * by another context) and sleeps. Meanwhile A's fault is woken and the same
+ * thread faults again: record B, at the address A had, which the test reads.
+ * The reader's copy then fails: B must stay read (no duplicate). And with
+ * B and a new C queued, a failed copy gives back C, read once after. */
+static void test_read_giveback(struct ktest *t)
+{
+	struct env e;
+	if (!env_setup(t, &e))
+		return;
+	struct file *f = new_uffd(t, &e, O_NONBLOCK);
+	struct file *f2 = new_uffd(t, &e, O_NONBLOCK);
+	if (!f || !f2)
+		goto out;
+	struct userfaultfd_ctx *ctx = userfaultfd_file_ctx(f), *ctx2 = userfaultfd_file_ctx(f2);
+	KTEST_EXPECT_EQ(t, do_api(f, UFFD_API, 0, NULL), 0);
+	KTEST_EXPECT_EQ(t, do_api(f2, UFFD_API, 0, NULL), 0);
+	KTEST_EXPECT_TRUE(t, register_protected(t, &e, f));
+	KTEST_EXPECT_EQ(t, do_mmap(e.mm, BUF2, P(1), RW, ANON | MAP_POPULATE, -1, 0), BUF2);
+	KTEST_EXPECT_EQ(t, do_register(f2, BUF2, P(1), UFFDIO_REGISTER_MODE_WP, NULL), 0);
+	KTEST_EXPECT_EQ(t, do_range_ioctl(f2, UFFDIO_WRITEPROTECT, BUF2, P(1),
+					  UFFDIO_WRITEPROTECT_MODE_WP), 0);
+	struct faulter2 fa = { e.mm, { BASE + P(1), BASE + P(2) }, 0 };
+	cpumask_t others = READ_ONCE(cpu_online_mask) & ~(1UL << smp_processor_id());
+	struct thread *ta = kthread_create("uffd_faulter2", faulter2_fn, &fa, others ? others : 0);
+	KTEST_ASSERT_TRUE(t, ta);
+	KTEST_EXPECT_TRUE(t, wait_waiting(ctx, 1));
+	/* The reader takes A and sleeps in its copy out. */
+	struct reader r = { e.mm, f, 0, 0, BUF2 };
+	struct thread *tr = kthread_create("uffd_reader", reader_fn, &r, others ? others : 0);
+	KTEST_ASSERT_TRUE(t, tr);
+	KTEST_EXPECT_TRUE(t, wait_waiting(ctx2, 1));
+	KTEST_EXPECT_EQ(t, file_poll(f), 0);            /* A is taken */
+	/* A's fault goes on and faults again: B, unread, then read here. */
+	KTEST_EXPECT_EQ(t, do_range_ioctl(f, UFFDIO_WAKE, BASE + P(1), P(1), 0), 0);
+	KTEST_EXPECT_TRUE(t, wait_for(&fa.stage, 1));
+	KTEST_EXPECT_TRUE(t, wait_waiting(ctx, 1));
+	KTEST_EXPECT_EQ(t, read_address(t, f), BASE + P(2));
+	/* The reader's buffer goes away; woken, its copy fails. */
+	KTEST_EXPECT_EQ(t, do_munmap_range(e.mm, BUF2, P(1)), 0);
+	KTEST_EXPECT_EQ(t, do_range_ioctl(f2, UFFDIO_WAKE, BUF2, P(1), 0), 0);
+	KTEST_EXPECT_TRUE(t, wait_for(&r.done, 1));
+	KTEST_EXPECT_EQ(t, r.ret, (u64)-EFAULT);
+	thread_join(tr);
+	/* A's message went with A; B's was read once. */
+	KTEST_EXPECT_EQ(t, file_poll(f), 0);
+	KTEST_EXPECT_EQ(t, file_read(f, ARGS, 32), (u64)-EAGAIN);
+	/* B (read) and C (unread) queued: a failed copy gives back C only. */
+	struct faulter fc;
+	struct thread *tc = start_faulter(&fc, e.mm, BASE + P(3), UFFD_REASON_WRITE | UFFD_REASON_WP);
+	KTEST_ASSERT_TRUE(t, tc);
+	KTEST_EXPECT_TRUE(t, wait_waiting(ctx, 2));
+	KTEST_EXPECT_EQ(t, file_read(f, USER_SPACE_END - P(1), 32), (u64)-EFAULT);
+	KTEST_EXPECT_EQ(t, read_address(t, f), BASE + P(3));
+	KTEST_EXPECT_EQ(t, file_read(f, ARGS, 32), (u64)-EAGAIN);
+	KTEST_EXPECT_EQ(t, do_range_ioctl(f, UFFDIO_WAKE, BASE, P(NPAGES), 0), 0);
+	KTEST_EXPECT_TRUE(t, wait_for(&fa.stage, 2));
+	KTEST_EXPECT_TRUE(t, wait_for(&fc.done, 1));
+	thread_join(ta);
+	thread_join(tc);
+out:
+	if (f)
+		file_put(f);
+	if (f2)
+		file_put(f2);
 	env_teardown(&e);
 }
 
@@ -500,7 +745,7 @@ static void test_release_wakes(struct ktest *t)
 		goto out;
 	struct userfaultfd_ctx *ctx = userfaultfd_file_ctx(f);
 	KTEST_EXPECT_EQ(t, do_api(f, UFFD_API, 0, NULL), 0);
-	KTEST_EXPECT_EQ(t, do_register(f, BASE, P(NPAGES), UFFDIO_REGISTER_MODE_WP, NULL), 0);
+	KTEST_EXPECT_TRUE(t, register_protected(t, &e, f));
 	KTEST_EXPECT_TRUE(t, registered(e.mm, BASE));
 	struct faulter fa;
 	struct thread *th = start_faulter(&fa, e.mm, BASE, UFFD_REASON_WRITE | UFFD_REASON_WP);
@@ -527,7 +772,7 @@ static void test_kill_wakes(struct ktest *t)
 		goto out;
 	struct userfaultfd_ctx *ctx = userfaultfd_file_ctx(f);
 	KTEST_EXPECT_EQ(t, do_api(f, UFFD_API, 0, NULL), 0);
-	KTEST_EXPECT_EQ(t, do_register(f, BASE, P(NPAGES), UFFDIO_REGISTER_MODE_WP, NULL), 0);
+	KTEST_EXPECT_TRUE(t, register_protected(t, &e, f));
 	struct faulter fa;
 	struct thread *th = start_faulter(&fa, e.mm, BASE, UFFD_REASON_WRITE | UFFD_REASON_WP);
 	KTEST_ASSERT_TRUE(t, th);
@@ -898,6 +1143,8 @@ static const struct ktest_case uffd_file_cases[] = {
 	{ "fault_read_wake", test_fault_read_wake },
 	{ "fault_features", test_fault_features },
 	{ "blocking_read", test_blocking_read },
+	{ "wake_before_queue", test_wake_before_queue },
+	{ "read_giveback", test_read_giveback },
 	{ "release_wakes", test_release_wakes },
 	{ "kill_wakes", test_kill_wakes },
 	{ "fork_shares", test_fork_shares },

@@ -11,7 +11,10 @@
  *     was created in (mm_get), dropped when it is freed.
  *   - UFFDIO_API must come first and only once; it fixes the features.
  *   - Each fault that must wait is a struct uffd_fault on the faulting
- *     thread's kernel stack, queued on the context in arrival order. A
+ *     thread's kernel stack, queued on the context in arrival order with an
+ *     id of its own. Once queued, the fault asks the mm side whether its
+ *     entry is still protected (uffd_must_wait), and sleeps only if so: an
+ *     unprotect between its decision and its queueing woke nobody. A
  *     read(2) copies the oldest unread message out and marks it read; the
  *     faulter stays queued until a UFFDIO_WRITEPROTECT (clearing) or
  *     UFFDIO_WAKE covering its address wakes it, the context is released
@@ -36,6 +39,8 @@
 #include "kernel/errno.h"
 #include "kernel/string.h"
 #include "kernel/printk.h"
+#include "kernel/cmdline.h"
+#include "arch/x86_64/apic.h"
 #include "mm/mm.h"
 #include "mm/vma.h"
 #include "mm/slab.h"
@@ -53,9 +58,12 @@ _Static_assert(UFFDIO_WRITEPROTECT == 0xC018AA06, "UFFDIO_WRITEPROTECT as Linux"
 _Static_assert(UFFD_REASON_WRITE == UFFD_PAGEFAULT_FLAG_WRITE &&
 	       UFFD_REASON_WP == UFFD_PAGEFAULT_FLAG_WP, "reasons are the message flags");
 
-/* A thread waiting for the handler: lives on its kernel stack. */
+/* A thread waiting for the handler: lives on its kernel stack, so once it
+ * is off the queue the same address may be the record of its next fault;
+ * id tells the two apart. */
 struct uffd_fault {
 	struct uffd_msg msg;
+	u64 id;                 /* unique in the context, never reused */
 	u64 addr;               /* the faulting address (for wake ranges) */
 	bool read;              /* a read(2) has returned its message */
 	bool woken;             /* resolved: taken off the queue */
@@ -71,10 +79,12 @@ struct userfaultfd_ctx {
 	struct waitq wq;        /* its lock protects the fields below */
 	bool released;          /* last close: faults no longer wait */
 	struct uffd_fault *faults;      /* oldest first */
+	u64 last_id;            /* the id of the last record queued */
 	struct userfaultfd_ctx *next_ctx;       /* ctx_list */
 };
 
 static spinlock_t ctx_list_lock = SPINLOCK_INIT("uffd_ctx_list");
+static bool uffd_debug_queue_delay;     /* kernel/userfaultfd.h */
 static struct userfaultfd_ctx *ctx_list;
 
 static void ctx_get(struct userfaultfd_ctx *ctx)
@@ -160,6 +170,24 @@ void userfaultfd_wake_all_sleepers(void)
 
 /* ---- the fault side: called by mm/ with mmap_lock held for read ---- */
 
+/* Append w to the queue with a fresh id, unless faults no longer wait (the
+ * context released, or the thread killed). */
+static bool queue_fault(struct userfaultfd_ctx *ctx, struct uffd_fault *w)
+{
+	bool queued = false;
+	u64 fl = spin_lock_irqsave(&ctx->wq.lock);
+	if (!ctx->released && !READ_ONCE(current_thread()->killed)) {
+		w->id = ++ctx->last_id;
+		struct uffd_fault **pp = &ctx->faults;
+		while (*pp)
+			pp = &(*pp)->next;
+		*pp = w;
+		queued = true;
+	}
+	spin_unlock_irqrestore(&ctx->wq.lock, fl);
+	return queued;
+}
+
 void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 reason)
 {
 	struct userfaultfd_ctx *ctx = vma->uffd_ctx;
@@ -181,25 +209,31 @@ void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 r
 	if (features & UFFD_FEATURE_THREAD_ID)
 		w.msg.arg.pagefault.feat.ptid = me->tid;
 
+	if (uffd_debug_queue_delay)
+		udelay(UFFD_DEBUG_QUEUE_DELAY_US);      /* the test switch: a wider window */
 	/* Our reference keeps the context once mmap_lock no longer does (the
 	 * VMA's pointer is only stable under it). */
 	ctx_get(ctx);
-	u64 fl = spin_lock_irqsave(&ctx->wq.lock);
-	bool queued = false;
-	if (!ctx->released && !READ_ONCE(me->killed)) {
-		struct uffd_fault **pp = &ctx->faults;
-		while (*pp)
-			pp = &(*pp)->next;
-		*pp = &w;
-		queued = true;
-	}
-	spin_unlock_irqrestore(&ctx->wq.lock, fl);
+	bool queued = queue_fault(ctx, &w);
+	/* Queued, then the entry looked at again (Linux's
+	 * userfaultfd_must_wait): an unprotect between the fault's decision
+	 * and our queueing woke nobody, and must not leave us asleep. Its
+	 * clearing and our look hold the same page-table lock, and its
+	 * wake-up follows its clearing: either we see the entry cleared, or
+	 * the wake-up finds us queued (docs/userfaultfd.md, "Deciding to
+	 * sleep"). mmap_lock is still held: the VMA and its tables stay. */
+	bool must_wait = queued && uffd_must_wait(mm, vma, addr);
 	up_read(&mm->mmap_lock);
-	if (queued) {
+	if (must_wait) {
 		wake_up_all(&ctx->wq);          /* readers blocked in read(2) */
 		file_poll_notify();             /* and in poll(2) */
-		fl = spin_lock_irqsave(&ctx->wq.lock);
-		while (!w.woken && !ctx->released && !READ_ONCE(me->killed))
+	}
+	if (queued) {
+		/* w.woken, set under wq.lock by whoever takes us off the
+		 * queue, is what we sleep on: no wake-up after the look above
+		 * is missed, whenever it comes. */
+		u64 fl = spin_lock_irqsave(&ctx->wq.lock);
+		while (must_wait && !w.woken && !ctx->released && !READ_ONCE(me->killed))
 			sleep_on(&ctx->wq);
 		if (!w.woken)
 			unlink_fault(ctx, &w);
@@ -382,6 +416,21 @@ static struct uffd_fault *first_unread(struct userfaultfd_ctx *ctx)
 	return NULL;
 }
 
+/* A read(2) could not copy the message of record id out: make it unread
+ * again if that fault still waits. By id, not by the record's address: the
+ * record was on the faulter's stack, and while we copied without the lock
+ * that fault may have been woken and the same thread queued a new record at
+ * the same address, perhaps already read by someone else - giving that one
+ * back would deliver its message twice. */
+static void give_back(struct userfaultfd_ctx *ctx, u64 id)
+{
+	u64 fl = spin_lock_irqsave(&ctx->wq.lock);
+	for (struct uffd_fault *q = ctx->faults; q; q = q->next)
+		if (q->id == id)
+			q->read = false;
+	spin_unlock_irqrestore(&ctx->wq.lock, fl);
+}
+
 /* Whole messages only; blocks (unless O_NONBLOCK) for the first one, then
  * returns as many more as are queued and fit. */
 static long uffd_read(struct file *f, u64 ubuf, u64 count, u64 *pos)
@@ -397,6 +446,7 @@ static long uffd_read(struct file *f, u64 ubuf, u64 count, u64 *pos)
 		if (count < sizeof(struct uffd_msg))
 			return done ? done : -EINVAL;
 		struct uffd_msg msg;
+		u64 id = 0;
 		u64 fl = spin_lock_irqsave(&ctx->wq.lock);
 		struct uffd_fault *w;
 		while (!(w = first_unread(ctx)) && !nowait && !READ_ONCE(me->killed))
@@ -404,18 +454,13 @@ static long uffd_read(struct file *f, u64 ubuf, u64 count, u64 *pos)
 		if (w) {
 			w->read = true;
 			msg = w->msg;
+			id = w->id;
 		}
 		spin_unlock_irqrestore(&ctx->wq.lock, fl);
 		if (!w)
 			return done ? done : (nowait ? -EAGAIN : -EINTR);
 		if (copy_to_user(ubuf, &msg, sizeof(msg))) {
-			/* Give the message back if its fault still waits (w
-			 * is only compared, never followed, off the queue). */
-			fl = spin_lock_irqsave(&ctx->wq.lock);
-			for (struct uffd_fault *q = ctx->faults; q; q = q->next)
-				if (q == w)
-					q->read = false;
-			spin_unlock_irqrestore(&ctx->wq.lock, fl);
+			give_back(ctx, id);
 			return done ? done : -EFAULT;
 		}
 		done += sizeof(msg);
@@ -521,5 +566,10 @@ static long sys_userfaultfd(u64 uflags)
 
 void userfaultfd_init(void)
 {
+	uffd_debug_queue_delay = cmdline_has("uffd_debug_queue_delay");
+	if (uffd_debug_queue_delay)
+		printk(KERN_WARNING "userfaultfd: uffd_debug_queue_delay: a fault that must wait "
+		       "pauses %u us before it queues itself (test switch)\n",
+		       UFFD_DEBUG_QUEUE_DELAY_US);
 	syscall_register(SYS_userfaultfd, (void (*)(void))sys_userfaultfd);
 }

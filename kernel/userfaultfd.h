@@ -158,4 +158,12 @@ u32 userfaultfd_nr_waiting(struct userfaultfd_ctx *ctx);
 void userfaultfd_wake_all_sleepers(void);
 void userfaultfd_init(void);    /* registers userfaultfd(2) */
 
+/* "uffd_debug_queue_delay" (a test switch, not a fault): a fault that has
+ * decided to wait pauses this long before it queues itself, widening the
+ * window in which an unprotect can come between its decision and its
+ * queueing. uffd_test's unprotect race then meets that window often: with
+ * the re-check (uffd_must_wait) no writer is left asleep; without it
+ * ("uffd_debug_skip_must_wait" as well) writers are stranded. */
+#define UFFD_DEBUG_QUEUE_DELAY_US 200
+
 #endif

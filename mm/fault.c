@@ -99,7 +99,7 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 		/* A userfaultfd-protected entry (or marker): the handler
 		 * decides (sync), or the write itself clears the protection
 		 * - the page reads as "written" from now on (async). */
-		if ((vma->flags & VM_UFFD_WP) && !uffd_vma_async(vma)) {
+		if (uffd_vma_wp_sync(vma)) {
 			pte_unmap_unlock(ptl);
 			return FAULT_USERFAULT;
 		}

@@ -374,7 +374,7 @@ int thp_handle_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 fl
 			 * handler; async mode splits, and the PTE level clears
 			 * the protection of the one 4 KiB page written (dirty
 			 * tracking stays per page, as on Linux). */
-			if ((vma->flags & VM_UFFD_WP) && !uffd_vma_async(vma)) {
+			if (uffd_vma_wp_sync(vma)) {
 				spin_unlock(&mm->page_table_lock);
 				return FAULT_USERFAULT;
 			}

@@ -33,6 +33,7 @@
 bool uffd_debug_local_wp_flush;
 bool uffd_debug_wp_huge_first;
 void (*uffd_wp_debug_window_hook)(struct mm_struct *mm, u64 addr);
+bool uffd_debug_skip_must_wait;
 
 void uffd_mm_init(void)
 {
@@ -45,11 +46,54 @@ void uffd_mm_init(void)
 		printk(KERN_WARNING "userfaultfd: uffd_debug_wp_huge_first: write-protecting does the "
 		       "huge PMDs first, then the PTE tables, skipping a PMD that went huge between "
 		       "(negative control)\n");
+	uffd_debug_skip_must_wait = cmdline_has("uffd_debug_skip_must_wait");
+	if (uffd_debug_skip_must_wait)
+		printk(KERN_WARNING "userfaultfd: uffd_debug_skip_must_wait: a queued fault sleeps "
+		       "without looking at its entry again (negative control)\n");
 }
 
 bool uffd_vma_async(const struct vm_area *vma)
 {
 	return vma->uffd_ctx && (uffd_ctx_features(vma->uffd_ctx) & UFFD_FEATURE_WP_ASYNC);
+}
+
+bool uffd_vma_wp_sync(const struct vm_area *vma)
+{
+	return (vma->flags & VM_UFFD_WP) && !uffd_vma_async(vma);
+}
+
+/* The entry mapping addr is a PTE (or a marker), or a huge PMD: read it
+ * under the lock it changes under (mm/pgtable.h) and say whether it still
+ * carries the uffd-wp bit. Takes only spinlocks, allocates nothing; an entry
+ * that has gone (zapped, or its table reclaimed) is not protected. */
+static bool uffd_entry_protected(struct mm_struct *mm, u64 addr)
+{
+	for (;;) {
+		u32 *ptl;
+		u64 *e = pte_offset_map_lock(mm, addr, &ptl);
+		if (e) {
+			bool wp = (pte_read(e) & PTE_UFFD_WP) != 0;
+			pte_unmap_unlock(ptl);
+			return wp;
+		}
+		/* No PTE table: a huge PMD, or nothing at all. */
+		spin_lock(&mm->page_table_lock);
+		u64 *pmd = pgtable_walk(mm, addr, 2);
+		u64 v = pmd ? pte_read(pmd) : 0;
+		spin_unlock(&mm->page_table_lock);
+		if (pmd_huge(v))
+			return (v & PTE_UFFD_WP) && !(v & PTE_W);
+		if (!(v & PTE_P))
+			return false;
+		/* A PTE table was hooked in meanwhile: look at it. */
+	}
+}
+
+bool uffd_must_wait(struct mm_struct *mm, struct vm_area *vma, u64 addr)
+{
+	if (uffd_debug_skip_must_wait)
+		return true;
+	return uffd_vma_wp_sync(vma) && uffd_entry_protected(mm, addr);
 }
 
 static bool uffd_vma_markers(const struct vm_area *vma)

@@ -49,10 +49,12 @@ u64 uffd_ctx_features(const struct userfaultfd_ctx *ctx);
 
 /* A fault at addr in vma (registered with vma->uffd_ctx) must go to the
  * handler. Called from handle_mm_fault with mmap_lock held for read; queues
- * a message, wakes readers, RELEASES mmap_lock and sleeps until a
- * UFFDIO_WRITEPROTECT/WAKE/COPY/ZEROPAGE covering addr wakes it, the context
- * is released, or the process is being killed. Returns with mmap_lock
- * released; the caller then returns 0 so the access is retried. */
+ * a message, asks uffd_must_wait() (below) whether the entry is still
+ * protected - if not, it unqueues and returns at once - then wakes readers,
+ * RELEASES mmap_lock and sleeps until a UFFDIO_WRITEPROTECT/WAKE covering
+ * addr wakes it, the context is released, or the process is being killed.
+ * Returns with mmap_lock released; the caller then returns 0 so the access
+ * is retried. */
 void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 reason);
 
 /* --- mm side (mm/userfaultfd.c) ---------------------------------------- */
@@ -103,12 +105,32 @@ extern bool uffd_debug_wp_huge_first;
 extern void (*uffd_wp_debug_window_hook)(struct mm_struct *mm, u64 addr);
 void uffd_mm_init(void);
 
+/* A write fault at addr in vma, queued for the handler by
+ * handle_userfault(), is about to sleep: must it? Yes while the entry that
+ * sent it there - the PTE or marker, or the huge PMD, mapping addr - still
+ * carries the uffd-wp bit in a VMA registered for sync WP; no once the
+ * protection was cleared, or the entry zapped. Reads the entry under its
+ * page-table lock, which every clearing of the bit holds: a clearing that
+ * comes after this look is followed by its wake-up, which finds the fault
+ * queued. Caller holds mmap_lock for read; does not sleep or allocate. */
+bool uffd_must_wait(struct mm_struct *mm, struct vm_area *vma, u64 addr);
+
+/* "uffd_debug_skip_must_wait": uffd_must_wait() always says yes, so a fault
+ * sleeps even when its entry was unprotected (and the wake-up sent) between
+ * its decision and its queueing - the lost wake-up uffd_file's
+ * wake_before_queue case must catch (the fault stays asleep). */
+extern bool uffd_debug_skip_must_wait;
+
 /* Clearing the protection of entry (a PTE or a huge PMD) in a VMA with
  * vm_flags: may it become writable at once? (mm/userfaultfd.c) */
 bool uffd_may_restore_write(u64 entry, u32 vm_flags);
 
 /* Does vma resolve its own write-protect faults (WP_ASYNC negotiated)? */
 bool uffd_vma_async(const struct vm_area *vma);
+/* Do write faults on protected entries of vma go to the handler (VM_UFFD_WP
+ * and not async)? What mm_fault_in and thp_handle_fault decide on, and
+ * uffd_must_wait() checks again. */
+bool uffd_vma_wp_sync(const struct vm_area *vma);
 
 /* mm/mmap.c: give [start, end), inside one VMA, the flags newflags (which
  * differ from the VMA's in VM_UFFD_* only) and the context ctx, splitting
