@@ -1,5 +1,6 @@
 /* mm/test_madvise.c - the "madvise" suite: MADV_DONTNEED, the batched
- * vector form, and freeing the page tables a zap empties (docs/madvise.md).
+ * vector form, freeing the page tables a zap empties, and MADV_REMOVE of
+ * shared memory that other address spaces and pins hold (docs/madvise.md).
  */
 #include "kernel/ktest.h"
 #include "kernel/rcu.h"
@@ -16,6 +17,7 @@
 #include "mm/mm_debug.h"
 #include "mm/test_user.h"
 #include "mm/fault_inject.h"
+#include "mm/gup.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/cpu.h"
 
@@ -396,12 +398,178 @@ static void test_refill_while_unlocked(struct ktest *t)
 	pt_reclaim = saved;
 }
 
+/* --- MADV_REMOVE: a hole in a shared object, for every mapper --- */
+
+#define SHARED (MAP_SHARED | MAP_ANONYMOUS)
+#define REMOVE_PAGES 4
+
+/* Four shared pages holding 0x100 + i, in a parent and its fork child that
+ * both map them. */
+static struct mm_struct *remove_setup(struct ktest *t, struct mm_struct **child)
+{
+	struct mm_struct *mm = mm_create();
+	*child = NULL;
+	if (!mm)
+		return NULL;
+	if (do_mmap(mm, BASE, P(REMOVE_PAGES), RW, SHARED | MAP_FIXED, -1, 0) != (long)BASE)
+		goto fail;
+	kthread_use_mm(mm);
+	for (u32 i = 0; i < REMOVE_PAGES; i++)
+		test_put_u64(mm, BASE + P(i), 0x100 + i);
+	kthread_unuse_mm(mm);
+	if (mm_fork(mm, child))
+		goto fail;
+	return mm;
+fail:
+	KTEST_EXPECT_TRUE(t, false);
+	mm_put(mm);
+	return NULL;
+}
+
+/* Page i of mm reads v (through faults, as its program would). */
+static bool reads(struct mm_struct *mm, u32 i, u64 v)
+{
+	u64 got = ~0UL;
+	kthread_use_mm(mm);
+	test_get_u64(mm, BASE + P(i), &got);
+	kthread_unuse_mm(mm);
+	return got == v;
+}
+
+/* A parent punches pages 1 and 2 of an object its child maps too, while a
+ * pin (the child's, through GUP) holds page 1: both read zeros there, the
+ * pin holder still sees the old page, which goes when the pin does; writes
+ * after the punch land in the object's new pages, seen by both. */
+static void test_remove_pinned(struct ktest *t)
+{
+	u64 before = test_settled_free_pages();
+	struct mm_struct *child, *mm = remove_setup(t, &child);
+	KTEST_ASSERT_TRUE(t, mm);
+	struct page *pin = pin_user_page(child, BASE + P(1), false);
+	KTEST_ASSERT_TRUE(t, pin);
+	KTEST_EXPECT_EQ(t, do_madvise(mm, BASE + P(1), P(2), MADV_REMOVE), 0);
+	bool zeros = reads(mm, 1, 0) && reads(mm, 2, 0) && reads(child, 1, 0) && reads(child, 2, 0);
+	bool kept = reads(mm, 0, 0x100) && reads(mm, 3, 0x103) && reads(child, 0, 0x100) &&
+		    reads(child, 3, 0x103);
+	u64 pinned = *(u64 *)page_address(pin);
+	s32 pin_refs = page_refcount(pin);
+	char why[160] = "";
+	int problems = mm_check_counts(mm, why, sizeof(why)) +
+		       mm_check_counts(child, why, sizeof(why));
+	kthread_use_mm(child);
+	test_put_u64(child, BASE + P(1), 7);
+	kthread_unuse_mm(child);
+	bool shared_after = reads(mm, 1, 7);
+	u64 free0 = test_settled_free_pages();
+	put_page(pin);
+	u64 freed = test_settled_free_pages() - free0;
+	ktest_log(t, "after the punch: hole %s for both, rest %s; the pin sees %lx with %d "
+		  "reference(s); dropping it freed %lu page(s); %s",
+		  zeros ? "zero" : "NOT zero", kept ? "kept" : "LOST", pinned, pin_refs, freed,
+		  problems ? why : "counts consistent");
+	KTEST_EXPECT_TRUE(t, zeros);
+	KTEST_EXPECT_TRUE(t, kept);
+	KTEST_EXPECT_EQ(t, pinned, 0x101);
+	KTEST_EXPECT_EQ(t, pin_refs, 1);
+	KTEST_EXPECT_EQ(t, problems, 0);
+	KTEST_EXPECT_TRUE(t, shared_after);
+	KTEST_EXPECT_EQ(t, freed, 1);
+	mm_put(child);
+	mm_put(mm);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+}
+
+/* The punch while other CPUs hold hot translations of the pages, in the
+ * child's address space and in the parent's own: once MADV_REMOVE has
+ * returned, no CPU may read the old contents (each mapper's TLB was flushed
+ * through its mmu_gather before the pages went). */
+#define REMOVE_ROUNDS 8
+
+struct remove_ctx {
+	struct mm_struct *mm, *child;
+	u32 leader, round, ready, done, readers, stale;
+	long ret;
+};
+
+static void remove_reader(struct remove_ctx *c, struct mm_struct *mm)
+{
+	for (u32 r = 1; r <= REMOVE_ROUNDS; r++) {
+		u64 v;
+		test_wait_until(&c->round, 2 * r - 1);  /* the leader filled the pages */
+		for (u32 i = 0; i < REMOVE_PAGES; i++)
+			test_get_u64(mm, BASE + P(i), &v);      /* hot translations */
+		__atomic_add_fetch(&c->ready, 1, __ATOMIC_SEQ_CST);
+		test_wait_until(&c->round, 2 * r);      /* the punch returned */
+		for (u32 i = 0; i < REMOVE_PAGES; i++)
+			if (test_read_nofault(BASE + P(i), &v) == 0 && v != 0)
+				__atomic_add_fetch(&c->stale, 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&c->done, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+static void remove_leader(struct remove_ctx *c)
+{
+	for (u32 r = 1; r <= REMOVE_ROUNDS; r++) {
+		for (u32 i = 0; i < REMOVE_PAGES; i++)
+			test_put_u64(c->mm, BASE + P(i), 0x1000 * r + i);
+		__atomic_store_n(&c->round, 2 * r - 1, __ATOMIC_SEQ_CST);
+		test_wait_until(&c->ready, r * c->readers);
+		long ret = do_madvise(c->mm, BASE, P(REMOVE_PAGES), MADV_REMOVE);
+		if (ret)
+			c->ret = ret;
+		__atomic_store_n(&c->round, 2 * r, __ATOMIC_SEQ_CST);
+		test_wait_until(&c->done, r * c->readers);
+	}
+}
+
+static void remove_worker(void *arg)
+{
+	struct remove_ctx *c = arg;
+	u32 cpu = smp_processor_id();
+	/* Readers alternate: the child's mm, then the parent's. */
+	struct mm_struct *mm = cpu == c->leader || (cpu & 1) == 0 ? c->mm : c->child;
+	kthread_use_mm(mm);
+	if (cpu == c->leader)
+		remove_leader(c);
+	else
+		remove_reader(c, mm);
+	kthread_unuse_mm(mm);
+}
+
+static void test_remove_vs_readers(struct ktest *t)
+{
+	if (cpumask_weight(cpu_online_mask) < 2) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	u64 before = test_settled_free_pages();
+	struct remove_ctx c = { .leader = (u32)__builtin_ctzl(cpu_online_mask),
+				.readers = cpumask_weight(cpu_online_mask) - 1 };
+	c.mm = remove_setup(t, &c.child);
+	KTEST_ASSERT_TRUE(t, c.mm);
+	ktest_on_cpus(cpu_online_mask, remove_worker, &c);
+	char why[160] = "";
+	int problems = mm_check_counts(c.mm, why, sizeof(why)) +
+		       mm_check_counts(c.child, why, sizeof(why));
+	ktest_log(t, "%u punches of %u pages read hot by %u CPUs (two address spaces): "
+		  "%u stale reads; %s", REMOVE_ROUNDS, REMOVE_PAGES, c.readers, c.stale,
+		  problems ? why : "counts consistent");
+	KTEST_EXPECT_EQ(t, c.ret, 0);
+	KTEST_EXPECT_EQ(t, c.stale, 0);
+	KTEST_EXPECT_EQ(t, problems, 0);
+	mm_put(c.child);
+	mm_put(c.mm);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+}
+
 static const struct ktest_case madvise_cases[] = {
 	{ "reclaim_sparse", test_reclaim_sparse },
 	{ "reclaim_keeps_used", test_reclaim_keeps_used },
 	{ "vector_one_flush", test_vector_one_flush },
 	{ "faults_vs_zap", test_faults_vs_zap },
 	{ "refill_while_unlocked", test_refill_while_unlocked },
+	{ "remove_pinned", test_remove_pinned },
+	{ "remove_vs_readers", test_remove_vs_readers },
 };
 
 KTEST_SUITE(madvise, madvise_cases);
