@@ -18,6 +18,7 @@
 #include "mm/fault.h"
 #include "kernel/cmdline.h"
 #include "mm/userfaultfd.h"
+#include "mm/shared_anon.h"
 #include "kernel/printk.h"
 #include "arch/x86_64/cpu.h"
 
@@ -61,6 +62,7 @@ void mm_init(void)
 	/* Last: injected failures count from here, so boot itself is spared. */
 	fail_page_alloc_init();
 	fork_debug_init();
+	shared_anon_init();
 	uffd_mm_init();
 
 	mm_boot_free_pages = nr_free_pages();

@@ -141,6 +141,13 @@ struct mmu_gather;
  * page-table locks itself, one PTE table at a time; caller holds mmap_lock
  * (read is enough) and no page-table lock. */
 void zap_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
+/* The zap of MADV_REMOVE (mm/shared_anon.c: Linux's unmap_mapping_range):
+ * the PTEs of [start, end), inside a shared VMA of mm, from a caller that
+ * holds not mm's mmap_lock but the VMA's object's mappers lock (which keeps
+ * the VMA and the upper-level tables under it). It frees no page table:
+ * only mm's own mmap_lock holders may (Linux's unmap_mapping_range frees
+ * none either). */
+void zap_mapping_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
 /* zap_range also frees the PTE tables it leaves empty ("pt_reclaim=0" on
  * the command line: it does not); pt_reclaimed counts them, and
  * pt_reclaim_rescans the ones that needed the slow path (the PMD lock was
