@@ -31,7 +31,10 @@
  * mmap_lock, for read at least (faults, MADV_DONTNEED) or for write (munmap,
  * mprotect, exit), until its mmu_gather has flushed and dropped the map
  * counts, so with the write lock held the counts are settled while the
- * check runs; no PTE lock is needed. May sleep.
+ * check runs; no PTE lock is needed. The one exception: a MADV_REMOVE by
+ * another address space clears mm's entries of a shared object under that
+ * object's mappers lock only (mm/shared_anon.h); check when none runs.
+ * May sleep.
  */
 #ifndef PAGODA_MM_MM_DEBUG_H
 #define PAGODA_MM_MM_DEBUG_H
