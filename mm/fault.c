@@ -77,6 +77,8 @@ static bool can_reuse_anon_page(struct page *p)
 	return false;
 }
 
+void (*fault_debug_shared_hook)(struct mm_struct *mm, u64 addr);
+
 /* Make addr's PTE allow the access `flags` asks for (FAULT_* in fault.h). */
 int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 {
@@ -147,6 +149,8 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 		page = shared_anon_page(vma->shared, idx);
 		if (!page)
 			return -ENOMEM;
+		if (fault_debug_shared_hook)
+			fault_debug_shared_hook(mm, addr);
 	} else if (old_page) {
 		page = alloc_page(0);
 		if (!page) {

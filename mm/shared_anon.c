@@ -10,13 +10,18 @@
 #include "kernel/printk.h"
 
 bool shared_anon_debug_local_punch;
+bool shared_anon_debug_trust_fault;
 
 void shared_anon_init(void)
 {
 	shared_anon_debug_local_punch = cmdline_has("shared_anon_debug_local_punch");
+	shared_anon_debug_trust_fault = cmdline_has("shared_anon_debug_trust_fault");
 	if (shared_anon_debug_local_punch)
 		printk(KERN_WARNING "mm: shared_anon_debug_local_punch: MADV_REMOVE unmaps only "
 		       "the caller's address space (negative control)\n");
+	if (shared_anon_debug_trust_fault)
+		printk(KERN_WARNING "mm: shared_anon_debug_trust_fault: a fault maps the page it "
+		       "fetched even if a punch took it out meanwhile (negative control)\n");
 }
 
 struct shared_anon *shared_anon_create(u64 npages)
@@ -126,6 +131,8 @@ struct page *shared_anon_page(struct shared_anon *s, u64 idx)
 
 bool shared_anon_page_current(struct shared_anon *s, u64 idx, struct page *p)
 {
+	if (shared_anon_debug_trust_fault)
+		return true;
 	spin_lock(&s->lock);
 	bool current = idx < s->nr_pages && s->pages[idx] == p;
 	spin_unlock(&s->lock);

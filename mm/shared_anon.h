@@ -78,6 +78,10 @@ void shared_anon_punch(struct shared_anon *s, u64 first, u64 n, struct mm_struct
  * range only from the caller's address space (negative control: other
  * mappers keep the old pages; madvise.remove_vs_readers must fail). */
 extern bool shared_anon_debug_local_punch;
+/* "shared_anon_debug_trust_fault": shared_anon_page_current always says
+ * yes (negative control: a fault maps a page the punch took out;
+ * madvise.remove_fault_window must fail). */
+extern bool shared_anon_debug_trust_fault;
 void shared_anon_init(void);    /* reads the command line */
 
 /* shared_anon_get / _put, _lock_mappers / _unlock_mappers and _link /

@@ -18,6 +18,7 @@
 #include "mm/test_user.h"
 #include "mm/fault_inject.h"
 #include "mm/gup.h"
+#include "mm/fault.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/cpu.h"
 
@@ -562,6 +563,168 @@ static void test_remove_vs_readers(struct ktest *t)
 	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
 }
 
+/* Faults in both address spaces into pages a third CPU keeps punching: a
+ * fault that fetched a page just before the punch took it out of the
+ * object must not map it (it would keep a private copy of what should be
+ * shared). Afterwards every page is one page for both address spaces: a
+ * write by one is read by the other. No access fails, no byte is foreign or
+ * poison, the counts are consistent, every page comes back. */
+#define PUNCH_ROUNDS 200
+
+struct punch_ctx {
+	struct mm_struct *mm, *child;
+	u32 leader, stop, started;
+	u32 bad, poison, failed;
+};
+
+static void punch_faulter(struct punch_ctx *c, struct mm_struct *mm, u32 cpu)
+{
+	__atomic_add_fetch(&c->started, 1, __ATOMIC_SEQ_CST);
+	for (u64 n = 0; !__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST); n++) {
+		u64 a = BASE + P(n % REMOVE_PAGES) + 8 * cpu, want = ((u64)cpu << 32) | n, v = 0;
+		if (test_put_u64(mm, a, want) || test_get_u64(mm, a, &v))
+			__atomic_add_fetch(&c->failed, 1, __ATOMIC_RELAXED);
+		else if (v == 0xaaaaaaaaaaaaaaaaUL)
+			__atomic_add_fetch(&c->poison, 1, __ATOMIC_RELAXED);
+		else if (!want_or_zero(v, want))
+			__atomic_add_fetch(&c->bad, 1, __ATOMIC_RELAXED);
+	}
+}
+
+static void punch_worker(void *arg)
+{
+	struct punch_ctx *c = arg;
+	u32 cpu = smp_processor_id();
+	struct mm_struct *mm = cpu == c->leader || (cpu & 1) == 0 ? c->mm : c->child;
+	kthread_use_mm(mm);
+	if (cpu == c->leader) {
+		test_wait_until(&c->started, cpumask_weight(cpu_online_mask) - 1);
+		for (u32 r = 0; r < PUNCH_ROUNDS; r++)
+			do_madvise(mm, BASE + P(r % 2), P(REMOVE_PAGES - r % 2), MADV_REMOVE);
+		__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
+	} else {
+		punch_faulter(c, mm, cpu);
+	}
+	kthread_unuse_mm(mm);
+}
+
+/* Pages whose write through one address space the other does not read. */
+static u32 split_pages(struct mm_struct *a, struct mm_struct *b)
+{
+	u32 split = 0;
+	for (u32 i = 0; i < REMOVE_PAGES; i++) {
+		kthread_use_mm(a);
+		test_put_u64(a, BASE + P(i), 0x5150 + i);
+		kthread_unuse_mm(a);
+		split += !reads(b, i, 0x5150 + i);
+	}
+	return split;
+}
+
+static void test_remove_vs_faults(struct ktest *t)
+{
+	if (cpumask_weight(cpu_online_mask) < 2) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	u64 before = test_settled_free_pages();
+	struct punch_ctx c = { .leader = (u32)__builtin_ctzl(cpu_online_mask) };
+	c.mm = remove_setup(t, &c.child);
+	KTEST_ASSERT_TRUE(t, c.mm);
+	ktest_on_cpus(cpu_online_mask, punch_worker, &c);
+	u32 split = split_pages(c.mm, c.child) + split_pages(c.child, c.mm);
+	char why[160] = "";
+	int problems = mm_check_counts(c.mm, why, sizeof(why)) +
+		       mm_check_counts(c.child, why, sizeof(why));
+	ktest_log(t, "%u punches against faults in two address spaces: %u failed accesses, "
+		  "%u wrong values, %u poison, %u pages no longer shared; %s", PUNCH_ROUNDS,
+		  c.failed, c.bad, c.poison, split, problems ? why : "counts consistent");
+	KTEST_EXPECT_EQ(t, c.failed, 0);
+	KTEST_EXPECT_EQ(t, c.bad, 0);
+	KTEST_EXPECT_EQ(t, c.poison, 0);
+	KTEST_EXPECT_EQ(t, split, 0);
+	KTEST_EXPECT_EQ(t, problems, 0);
+	mm_put(c.child);
+	mm_put(c.mm);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+}
+
+/* The window of a fault on shared memory between fetching the object's
+ * page and taking its PTE lock, made deterministic: the child's read of
+ * page 1 (unmapped in the child by DONTNEED) fetches the old page, and
+ * fault_debug_shared_hook then has another CPU punch page 1 through the
+ * parent, and waits. The fault must see, under its PTE lock, that the
+ * object let the page go, and retry: it reads zero, and the page stays
+ * shared with the parent. */
+static struct window_ctx {
+	struct mm_struct *mm, *child;
+	u32 go, done, stop, hooks;
+	long punched;
+	u64 read;
+} window;
+
+static void window_hook(struct mm_struct *mm, u64 addr)
+{
+	(void)addr;
+	if (mm != window.child || window.hooks++)
+		return;         /* only the first fault: its retry goes through */
+	__atomic_store_n(&window.go, 1, __ATOMIC_SEQ_CST);
+	test_wait_until(&window.done, 1);
+}
+
+static u32 window_fault_cpu;
+
+static void window_worker(void *arg)
+{
+	(void)arg;
+	if (smp_processor_id() == window_fault_cpu) {
+		kthread_use_mm(window.child);
+		test_get_u64(window.child, BASE + P(1), &window.read);
+		kthread_unuse_mm(window.child);
+		__atomic_store_n(&window.stop, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	while (!__atomic_load_n(&window.go, __ATOMIC_SEQ_CST) &&
+	       !__atomic_load_n(&window.stop, __ATOMIC_SEQ_CST))
+		cpu_relax();
+	if (__atomic_load_n(&window.go, __ATOMIC_SEQ_CST))
+		window.punched = do_madvise(window.mm, BASE + P(1), P(1), MADV_REMOVE);
+	__atomic_store_n(&window.done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_remove_fault_window(struct ktest *t)
+{
+	if (cpumask_weight(cpu_online_mask) < 2) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	u64 before = test_settled_free_pages();
+	window = (struct window_ctx){ .read = ~0UL, .punched = -1 };
+	window.mm = remove_setup(t, &window.child);
+	KTEST_ASSERT_TRUE(t, window.mm);
+	KTEST_EXPECT_EQ(t, do_madvise(window.child, BASE + P(1), P(1), MADV_DONTNEED), 0);
+	window_fault_cpu = (u32)__builtin_ctzl(cpu_online_mask);
+	u32 puncher = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << window_fault_cpu));
+	fault_debug_shared_hook = window_hook;
+	ktest_on_cpus((1UL << window_fault_cpu) | (1UL << puncher), window_worker, NULL);
+	fault_debug_shared_hook = NULL;
+	u32 split = split_pages(window.mm, window.child);
+	char why[160] = "";
+	int problems = mm_check_counts(window.mm, why, sizeof(why)) +
+		       mm_check_counts(window.child, why, sizeof(why));
+	ktest_log(t, "punch inside the fault's window (%u hook call(s)): the fault read %lx; "
+		  "%u page(s) no longer shared; %s", window.hooks, window.read, split,
+		  problems ? why : "counts consistent");
+	KTEST_EXPECT_EQ(t, window.punched, 0);
+	KTEST_EXPECT_TRUE(t, window.hooks >= 1);
+	KTEST_EXPECT_EQ(t, window.read, 0);
+	KTEST_EXPECT_EQ(t, split, 0);
+	KTEST_EXPECT_EQ(t, problems, 0);
+	mm_put(window.child);
+	mm_put(window.mm);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+}
+
 static const struct ktest_case madvise_cases[] = {
 	{ "reclaim_sparse", test_reclaim_sparse },
 	{ "reclaim_keeps_used", test_reclaim_keeps_used },
@@ -570,6 +733,8 @@ static const struct ktest_case madvise_cases[] = {
 	{ "refill_while_unlocked", test_refill_while_unlocked },
 	{ "remove_pinned", test_remove_pinned },
 	{ "remove_vs_readers", test_remove_vs_readers },
+	{ "remove_vs_faults", test_remove_vs_faults },
+	{ "remove_fault_window", test_remove_fault_window },
 };
 
 KTEST_SUITE(madvise, madvise_cases);
