@@ -20,7 +20,10 @@
  *              poisoned, not a table, not the zero page, anonymous) and
  *              refcount >= mapcount >= (entries of this mm mapping it) >= 1.
  *              Only ">=": shared anonymous pages are also held by their
- *              object (mm/shared_anon.h) and may be mapped by other mms.
+ *              object (mm/shared_anon.h) and may be mapped by other mms;
+ *   VMAs       each belongs to mm; a shared one lies inside its object and
+ *              is on the object's list of mappers (MADV_REMOVE's reverse
+ *              map).
  *
  * Returns the number of problems found (0: consistent) and describes the
  * first one in why (NUL-terminated, len bytes at most; nothing is printed);

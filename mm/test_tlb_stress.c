@@ -977,6 +977,17 @@ static void test_checker(struct ktest *t)
 	*hole = 0;
 	flush_tlb_mm(mm);       /* nobody has it loaded; cheap insurance */
 
+	/* The reverse map MADV_REMOVE walks (mm/shared_anon.h). */
+	struct vm_area *sv = vma_find(mm->vma_root, base + 8 * PAGE_SIZE);
+	KTEST_ASSERT_TRUE(t, sv && sv->shared);
+	shared_anon_lock_mappers(sv->shared);
+	shared_anon_unlink(sv);
+	shared_anon_unlock_mappers(sv->shared);
+	expect_problem(t, mm, "a shared VMA missing from its object's mappers", __LINE__);
+	shared_anon_lock_mappers(sv->shared);
+	shared_anon_link(sv);
+	shared_anon_unlock_mappers(sv->shared);
+
 	KTEST_EXPECT_EQ(t, mm_check_counts(mm, why, sizeof(why)), 0);
 	mm_put(mm);
 }
