@@ -179,6 +179,26 @@ static void walk_table(struct check *c, const u64 *table, int level, u64 base)
 	}
 }
 
+/* Every entry of a shared VMA maps the object's current page at that index:
+ * a page the object let go (MADV_REMOVE) must be mapped nowhere. Caller
+ * holds mmap_lock for write and the object's mappers_lock for write. */
+static void check_shared_ptes(struct check *c, struct mm_struct *mm, struct vm_area *v)
+{
+	struct shared_anon *s = v->shared;
+	for (u64 a = v->start; a < v->end; a += PAGE_SIZE) {
+		u64 e = pgtable_leaf(mm, a);
+		if (!pte_mapped(e) || pte_special(e))
+			continue;
+		u64 idx = v->pgoff + (a - v->start) / PAGE_SIZE;
+		spin_lock(&s->lock);
+		struct page *obj = idx < s->nr_pages ? s->pages[idx] : NULL;
+		spin_unlock(&s->lock);
+		if (obj != pte_page(e))
+			problem(c, "shared PTE at %lx maps pfn %lx, but its object's page %lu is %s",
+				a, page_to_pfn(pte_page(e)), idx, obj ? "another" : "gone");
+	}
+}
+
 /* Every VMA belongs to mm; a shared one lies inside its object and is on
  * the object's list of mappers (mm/shared_anon.h: MADV_REMOVE finds the
  * mappers there, so one missing would keep old pages after a punch). */
@@ -194,13 +214,16 @@ static void check_vmas(struct check *c, struct mm_struct *mm)
 		if (v->pgoff + (v->end - v->start) / PAGE_SIZE > s->nr_pages)
 			problem(c, "shared VMA %lx-%lx runs past its object's %lu pages", v->start,
 				v->end, s->nr_pages);
-		down_read(&s->mappers_lock);    /* after mmap_lock: the order */
+		/* For write (after mmap_lock: the order): no punch of the
+		 * object is half done while we compare its pages. */
+		down_write(&s->mappers_lock);
 		for (m = s->mappers; m && m != v; m = m->next_mapper)
 			;
-		up_read(&s->mappers_lock);
 		if (!m)
 			problem(c, "shared VMA %lx-%lx is not on its object's list of mappers",
 				v->start, v->end);
+		check_shared_ptes(c, mm, v);
+		up_write(&s->mappers_lock);
 	}
 }
 

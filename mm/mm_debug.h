@@ -23,7 +23,9 @@
  *              object (mm/shared_anon.h) and may be mapped by other mms;
  *   VMAs       each belongs to mm; a shared one lies inside its object and
  *              is on the object's list of mappers (MADV_REMOVE's reverse
- *              map).
+ *              map), and each of its entries maps the object's current
+ *              page at that index (a page a punch took out is mapped
+ *              nowhere). Takes each object's mappers lock for write.
  *
  * Returns the number of problems found (0: consistent) and describes the
  * first one in why (NUL-terminated, len bytes at most; nothing is printed);
@@ -36,8 +38,9 @@
  * counts, so with the write lock held the counts are settled while the
  * check runs; no PTE lock is needed. The one exception: a MADV_REMOVE by
  * another address space clears mm's entries of a shared object under that
- * object's mappers lock only (mm/shared_anon.h); check when none runs.
- * May sleep.
+ * object's mappers lock only (mm/shared_anon.h): the per-VMA check holds
+ * that lock, the page walk after it does not, so check the page counts
+ * when no such punch runs. May sleep.
  */
 #ifndef PAGODA_MM_MM_DEBUG_H
 #define PAGODA_MM_MM_DEBUG_H

@@ -7,6 +7,7 @@
 #include "kernel/errno.h"
 #include "kernel/sched.h"
 #include "kernel/printk.h"
+#include "kernel/string.h"
 #include "mm/mm.h"
 #include "mm/pgtable.h"
 #include "mm/madvise.h"
@@ -725,6 +726,111 @@ static void test_remove_fault_window(struct ktest *t)
 	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
 }
 
+/* fork against punches: the parent forks again and again while another
+ * address space (its first child) keeps punching the object and the other
+ * CPUs keep writing the pages back through the parent. fork copies the
+ * shared entries without page-table locks, under the object's mappers
+ * lock: every child must map only pages the object still holds
+ * (mm_check_counts compares each shared entry with the object). */
+#define FORK_ROUNDS 60
+
+struct fork_ctx {
+	struct mm_struct *mm, *puncher_mm;
+	u32 leader, puncher, stop, started;
+	u32 pause, paused;      /* the check of a child runs with no punch */
+	u32 forks, failed, problems;
+	char why[160];
+};
+
+/* mm_check_counts' page walk must not race with a punch of the child
+ * (mm/mm_debug.h): hold the puncher between two punches meanwhile. A
+ * stale page fork copied is still there then - the next punch would
+ * have removed it. */
+static int fork_check(struct fork_ctx *c, struct mm_struct *child)
+{
+	char why[160];
+	__atomic_store_n(&c->pause, 1, __ATOMIC_SEQ_CST);
+	test_wait_until(&c->paused, 1);
+	int problems = mm_check_counts(child, why, sizeof(why));
+	__atomic_store_n(&c->pause, 0, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&c->paused, __ATOMIC_SEQ_CST))
+		cpu_relax();    /* it saw the release: the next pause is seen */
+	if (problems && !c->problems)
+		memcpy(c->why, why, sizeof(why));
+	return problems;
+}
+
+static void fork_leader(struct fork_ctx *c)
+{
+	test_wait_until(&c->started, cpumask_weight(cpu_online_mask) - 1);
+	for (u32 r = 0; r < FORK_ROUNDS; r++) {
+		struct mm_struct *child;
+		if (mm_fork(c->mm, &child)) {
+			c->failed++;
+			continue;
+		}
+		c->forks++;
+		if (fork_check(c, child))
+			c->problems++;
+		mm_put(child);
+	}
+	__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
+}
+
+static void fork_puncher(struct fork_ctx *c)
+{
+	while (!__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST)) {
+		if (__atomic_load_n(&c->pause, __ATOMIC_SEQ_CST)) {
+			__atomic_store_n(&c->paused, 1, __ATOMIC_SEQ_CST);
+			while (__atomic_load_n(&c->pause, __ATOMIC_SEQ_CST))
+				cpu_relax();
+			__atomic_store_n(&c->paused, 0, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		do_madvise(c->puncher_mm, BASE, P(REMOVE_PAGES), MADV_REMOVE);
+	}
+}
+
+static void fork_worker(void *arg)
+{
+	struct fork_ctx *c = arg;
+	u32 cpu = smp_processor_id();
+	if (cpu == c->leader) {
+		fork_leader(c);
+		return;
+	}
+	__atomic_add_fetch(&c->started, 1, __ATOMIC_SEQ_CST);
+	if (cpu == c->puncher) {
+		fork_puncher(c);
+		return;
+	}
+	kthread_use_mm(c->mm);
+	for (u64 n = 0; !__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST); n++)
+		test_put_u64(c->mm, BASE + P(n % REMOVE_PAGES) + 8 * cpu, n);
+	kthread_unuse_mm(c->mm);
+}
+
+static void test_remove_vs_fork(struct ktest *t)
+{
+	if (cpumask_weight(cpu_online_mask) < 2) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	u64 before = test_settled_free_pages();
+	struct fork_ctx c = { .leader = (u32)__builtin_ctzl(cpu_online_mask) };
+	c.puncher = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << c.leader));
+	c.mm = remove_setup(t, &c.puncher_mm);
+	KTEST_ASSERT_TRUE(t, c.mm);
+	ktest_on_cpus(cpu_online_mask, fork_worker, &c);
+	ktest_log(t, "%u forks against punches: %u failed, %u children with a problem%s%s",
+		  c.forks, c.failed, c.problems, c.problems ? ": " : "", c.problems ? c.why : "");
+	KTEST_EXPECT_EQ(t, c.forks, FORK_ROUNDS);
+	KTEST_EXPECT_EQ(t, c.problems, 0);
+	mm_put(c.puncher_mm);
+	mm_put(c.mm);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+}
+
 static const struct ktest_case madvise_cases[] = {
 	{ "reclaim_sparse", test_reclaim_sparse },
 	{ "reclaim_keeps_used", test_reclaim_keeps_used },
@@ -735,6 +841,7 @@ static const struct ktest_case madvise_cases[] = {
 	{ "remove_vs_readers", test_remove_vs_readers },
 	{ "remove_vs_faults", test_remove_vs_faults },
 	{ "remove_fault_window", test_remove_fault_window },
+	{ "remove_vs_fork", test_remove_vs_fork },
 };
 
 KTEST_SUITE(madvise, madvise_cases);

@@ -49,6 +49,7 @@
 #include "mm/slab.h"
 #include "mm/tlbflush.h"
 #include "mm/mm_debug.h"
+#include "mm/shared_anon.h"
 #include "arch/x86_64/smp.h"
 
 #define WIN_BASE 0x0000200000000000UL   /* 32 TiB: far from the other tests */
@@ -987,6 +988,11 @@ static void test_checker(struct ktest *t)
 	shared_anon_lock_mappers(sv->shared);
 	shared_anon_link(sv);
 	shared_anon_unlock_mappers(sv->shared);
+	struct page **slot = &sv->shared->pages[sv->pgoff];
+	struct page *kept = *slot;
+	*slot = NULL;           /* as if punched, but still mapped here */
+	expect_problem(t, mm, "a shared PTE whose page the object let go", __LINE__);
+	*slot = kept;
 
 	KTEST_EXPECT_EQ(t, mm_check_counts(mm, why, sizeof(why)), 0);
 	mm_put(mm);
