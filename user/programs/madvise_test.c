@@ -1,11 +1,13 @@
-/* madvise_test - madvise(MADV_DONTNEED) and MADV_DONTNEED_LOCKED with
+/* madvise_test - madvise(MADV_DONTNEED), MADV_DONTNEED_LOCKED and MADV_REMOVE with
  * Linux's answers (docs/madvise.md): the argument checks, a range with holes
  * (-ENOMEM, but every mapped part on both sides of a hole is still zapped),
  * what memory reads afterwards (zero for private anonymous memory, the
  * shared object's contents for MAP_SHARED), a 2 MiB MADV_HUGEPAGE region
  * zapped whole and in part, and threads on every other CPU that held a hot
  * translation of the zapped page: once madvise has returned, none of them
- * may still read the old page.
+ * may still read the old page. And MADV_REMOVE of shared memory that a
+ * fork child maps too: the hole reads zero for both, and both share the
+ * object's new pages afterwards; with Linux's errnos.
  *
  * Only behaviour Linux 6.1 already has is tested here, so the output is the
  * same on Linux and Pagoda (`make linux-check`); process_madvise with
