@@ -20,7 +20,9 @@
  *                                     map count and reference;
  *   unshare (FAULT_UNSHARE)        -> the same copy, but mapped read-only: a
  *                                     private copy for a read-only pin;
- *   shared VMA                     -> the shared object's page, read or write.
+ *   shared VMA                     -> the shared object's page, read or write
+ *                                     (mapped only if the object still holds
+ *                                     it under our PTE lock: MADV_REMOVE).
  * Pages are allocated (and filled) before the PTE lock is taken (the lock of
  * this one PTE table: mm/pgtable.h); under it the PTE is read again, and if another CPU resolved the same fault
  * meanwhile our page is dropped and the instruction simply retries. The
@@ -74,6 +76,8 @@ static bool can_reuse_anon_page(struct page *p)
 	}
 	return false;
 }
+
+void (*fault_debug_shared_hook)(struct mm_struct *mm, u64 addr);
 
 /* Make addr's PTE allow the access `flags` asks for (FAULT_* in fault.h). */
 int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
@@ -141,10 +145,13 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 	pte_unmap_unlock(ptl);
 
 	struct page *page = NULL;
+	u64 idx = vma->pgoff + (addr - vma->start) / PAGE_SIZE;  /* shared: object page */
 	if (shared) {
-		page = shared_anon_page(vma->shared, vma->pgoff + (addr - vma->start) / PAGE_SIZE);
+		page = shared_anon_page(vma->shared, idx);
 		if (!page)
 			return -ENOMEM;
+		if (fault_debug_shared_hook)
+			fault_debug_shared_hook(mm, addr);
 	} else if (old_page) {
 		page = alloc_page(0);
 		if (!page) {
@@ -167,6 +174,12 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 	 * if its entry still says what we saw. */
 	e = pte_alloc_map_lock(mm, addr, &ptl, &err);
 	u64 now = e ? pte_read(e) : ~old;
+	/* A shared page is mapped only if the object still holds it: a
+	 * MADV_REMOVE that took it out meanwhile unmaps this entry after us
+	 * (its zap waits for this lock) or has already: then fault again for
+	 * the object's fresh page (mm/shared_anon.h). */
+	if (e && shared && page && !shared_anon_page_current(vma->shared, idx, page))
+		now = ~old;
 	if ((now & ~PTE_AD) != (old & ~PTE_AD)) {
 		if (e)
 			pte_unmap_unlock(ptl);

@@ -42,6 +42,11 @@ extern struct cow_stats cow_stats;
 extern bool fork_debug_skip_flush;
 void fork_debug_init(void);     /* mm/mm_struct.c: reads the command line */
 
+/* Test hook: if set, runs when a fault on shared memory has fetched the
+ * object's page and not yet taken its PTE lock (the window a MADV_REMOVE
+ * may land in: mm/shared_anon.h). */
+extern void (*fault_debug_shared_hook)(struct mm_struct *mm, u64 addr);
+
 /* Resolve one access at addr in vma as a fault would (flags: FAULT_*).
  * Caller holds mmap_lock for read and has checked the VMA's rights. */
 struct vm_area;

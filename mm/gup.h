@@ -10,6 +10,11 @@
  * maps. So a read-only pin of a shared page first unshares it (a private
  * copy, still read-only: docs/cow.md), as Linux does since 5.19.
  *
+ * A pin keeps a page alive, not mapped: MADV_REMOVE of shared memory
+ * takes a pinned page out of its object and out of every page table all the
+ * same; the pin holder goes on seeing the old contents, and its put_page
+ * frees the page (mm/shared_anon.h).
+ *
  * Locking: takes mmap_lock for read; may sleep and may send flush IPIs.
  */
 #ifndef PAGODA_MM_GUP_H

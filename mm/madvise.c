@@ -108,14 +108,17 @@ static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 		switch (advice) {
 		case MADV_REMOVE:
 			/* Punch a hole in the shared object: it reads back as
-			 * zero. Private memory has no object: -EINVAL. */
+			 * zero in every address space that maps it, at once
+			 * (mm/shared_anon.h). Private memory has no object:
+			 * -EINVAL. The right needed is the right to be made
+			 * writable (Linux 6.1's stable updates check
+			 * VM_MAYWRITE), which a read-only mprotect keeps. */
 			if (!(v->flags & VM_SHARED))
 				return -EINVAL;
-			if (!(v->flags & VM_WRITE))
+			if (!(v->flags & VM_MAYWRITE))
 				return -EACCES;
-			zap_one(mm, lo, hi, MADV_DONTNEED);
 			shared_anon_punch(v->shared, v->pgoff + (lo - v->start) / PAGE_SIZE,
-					  (hi - lo) / PAGE_SIZE);
+					  (hi - lo) / PAGE_SIZE, mm);
 			break;
 		case MADV_HUGEPAGE:
 		case MADV_NOHUGEPAGE: {

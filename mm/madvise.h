@@ -15,6 +15,11 @@
  * range, for comparison (bench_madvise).
  *
  * A zap also frees page tables it leaves empty (pgtable.h, "pt_reclaim").
+ *
+ * MADV_REMOVE of shared memory is not a zap of this address space: it
+ * punches the range out of the shared object and unmaps it from every
+ * address space that maps it (mm/shared_anon.h, shared_anon_punch), so all
+ * of them read zeros there afterwards.
  */
 #ifndef PAGODA_MM_MADVISE_H
 #define PAGODA_MM_MADVISE_H

@@ -10,6 +10,7 @@
 #include "mm/pgtable.h"
 #include "mm/userfaultfd.h"
 #include "mm/vma.h"
+#include "mm/shared_anon.h"
 #include "mm/slab.h"
 #include "kernel/errno.h"
 #include "kernel/printk.h"         /* vsnprintf */
@@ -183,6 +184,54 @@ static void walk_table(struct check *c, const u64 *table, int level, u64 base)
 	}
 }
 
+/* Every entry of a shared VMA maps the object's current page at that index:
+ * a page the object let go (MADV_REMOVE) must be mapped nowhere. Caller
+ * holds mmap_lock for write and the object's mappers_lock for write. */
+static void check_shared_ptes(struct check *c, struct mm_struct *mm, struct vm_area *v)
+{
+	struct shared_anon *s = v->shared;
+	for (u64 a = v->start; a < v->end; a += PAGE_SIZE) {
+		u64 e = pgtable_leaf(mm, a);
+		if (!pte_mapped(e) || pte_special(e))
+			continue;
+		u64 idx = v->pgoff + (a - v->start) / PAGE_SIZE;
+		spin_lock(&s->lock);
+		struct page *obj = idx < s->nr_pages ? s->pages[idx] : NULL;
+		spin_unlock(&s->lock);
+		if (obj != pte_page(e))
+			problem(c, "shared PTE at %lx maps pfn %lx, but its object's page %lu is %s",
+				a, page_to_pfn(pte_page(e)), idx, obj ? "another" : "gone");
+	}
+}
+
+/* Every VMA belongs to mm; a shared one lies inside its object and is on
+ * the object's list of mappers (mm/shared_anon.h: MADV_REMOVE finds the
+ * mappers there, so one missing would keep old pages after a punch). */
+static void check_vmas(struct check *c, struct mm_struct *mm)
+{
+	for (u32 i = 0; i < c->vmas->nr; i++) {
+		struct vm_area *v = c->vmas->v[i], *m;
+		if (v->mm != mm)
+			problem(c, "VMA %lx-%lx belongs to another address space", v->start, v->end);
+		struct shared_anon *s = v->shared;
+		if (!s)
+			continue;
+		if (v->pgoff + (v->end - v->start) / PAGE_SIZE > s->nr_pages)
+			problem(c, "shared VMA %lx-%lx runs past its object's %lu pages", v->start,
+				v->end, s->nr_pages);
+		/* For write (after mmap_lock: the order): no punch of the
+		 * object is half done while we compare its pages. */
+		down_write(&s->mappers_lock);
+		for (m = s->mappers; m && m != v; m = m->next_mapper)
+			;
+		if (!m)
+			problem(c, "shared VMA %lx-%lx is not on its object's list of mappers",
+				v->start, v->end);
+		check_shared_ptes(c, mm, v);
+		up_write(&s->mappers_lock);
+	}
+}
+
 /* Heapsort: no recursion, no allocation, O(n log n) worst case. */
 static void sift_down(struct page **a, u64 root, u64 n)
 {
@@ -230,6 +279,7 @@ int mm_check_counts(struct mm_struct *mm, char *why, size_t len)
 			snprintf(why, len, "no memory for the check's array of %lu pages", c.cap);
 		return -ENOMEM;
 	}
+	check_vmas(&c, mm);
 	/* mmap_lock for write keeps every writer of entries out (they all
 	 * hold it for read at least); page_table_lock for the deposits. */
 	spin_lock(&mm->page_table_lock);

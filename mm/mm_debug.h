@@ -21,7 +21,12 @@
  *              poisoned, not a table, not the zero page, anonymous) and
  *              refcount >= mapcount >= (entries of this mm mapping it) >= 1.
  *              Only ">=": shared anonymous pages are also held by their
- *              object (mm/shared_anon.h) and may be mapped by other mms.
+ *              object (mm/shared_anon.h) and may be mapped by other mms;
+ *   VMAs       each belongs to mm; a shared one lies inside its object and
+ *              is on the object's list of mappers (MADV_REMOVE's reverse
+ *              map), and each of its entries maps the object's current
+ *              page at that index (a page a punch took out is mapped
+ *              nowhere). Takes each object's mappers lock for write.
  *
  * Returns the number of problems found (0: consistent) and describes the
  * first one in why (NUL-terminated, len bytes at most; nothing is printed);
@@ -32,7 +37,11 @@
  * mmap_lock, for read at least (faults, MADV_DONTNEED) or for write (munmap,
  * mprotect, exit), until its mmu_gather has flushed and dropped the map
  * counts, so with the write lock held the counts are settled while the
- * check runs; no PTE lock is needed. May sleep.
+ * check runs; no PTE lock is needed. The one exception: a MADV_REMOVE by
+ * another address space clears mm's entries of a shared object under that
+ * object's mappers lock only (mm/shared_anon.h): the per-VMA check holds
+ * that lock, the page walk after it does not, so check the page counts
+ * when no such punch runs. May sleep.
  */
 #ifndef PAGODA_MM_MM_DEBUG_H
 #define PAGODA_MM_MM_DEBUG_H

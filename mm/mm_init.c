@@ -19,6 +19,7 @@
 #include "kernel/cmdline.h"
 #include "mm/userfaultfd.h"
 #include "mm/softdirty.h"
+#include "mm/shared_anon.h"
 #include "kernel/printk.h"
 #include "arch/x86_64/cpu.h"
 
@@ -62,6 +63,7 @@ void mm_init(void)
 	/* Last: injected failures count from here, so boot itself is spared. */
 	fail_page_alloc_init();
 	fork_debug_init();
+	shared_anon_init();
 	uffd_mm_init();
 	softdirty_init();
 

@@ -118,14 +118,15 @@ static void exit_mmap(struct mm_struct *mm)
 	tlb_gather_mmu_fullmm(&tlb, mm);
 	for (u32 i = 0; i < set->nr; i++)
 		zap_range(mm, set->v[i]->start, set->v[i]->end, &tlb);
-	u32 nr = set->nr;
-	struct vm_area **v = set->v;
+	/* The VMAs go before the tables: a shared one leaves its object's
+	 * list of mappers, so no punch walks these tables any more (the
+	 * pages keep their PTE references in tlb). */
+	for (u32 i = 0; i < set->nr; i++)
+		vma_free(set->v[i]);
 	set->nr = 0;                    /* free_pgtables sees no VMA left */
 	free_pgtables(mm, 0, USER_SPACE_END, &tlb);
 	/* Pages now; tables after a grace period (lockless walkers). */
 	tlb_finish_mmu(&tlb);
-	for (u32 i = 0; i < nr; i++)
-		vma_free(v[i]);
 	mm->nr_vmas = 0;
 }
 
@@ -220,14 +221,23 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 			err = -ENOMEM;
 			break;
 		}
+		c->mm = child;
 		if (v->shared) {
 			c->shared = v->shared;
 			c->pgoff = v->pgoff;
 			shared_anon_get(c->shared);
+			/* The copy takes no page-table lock: a punch of the
+			 * object (another mm's MADV_REMOVE) must not run in
+			 * the parent's entries meanwhile, and must find the
+			 * child's copies once it runs (shared_anon.h). */
+			shared_anon_lock_mappers(c->shared);
+			shared_anon_link(c);
 		}
 		vma_insert(cs, c);      /* cannot fail: reserved */
 		child->nr_vmas = cs->nr;
 		err = copy_vma_pages(parent, child, v, &wrprotected);
+		if (v->shared)
+			shared_anon_unlock_mappers(c->shared);
 	}
 	/* One flush for every entry fork write-protected, before the parent
 	 * can run on (and before the lock goes, so no fault sees a half-done

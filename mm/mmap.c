@@ -241,12 +241,14 @@ static long mmap_region(struct mm_struct *mm, u64 addr, u64 len, u32 vm_flags)
 	struct vm_area *v = vma_alloc(addr, addr + len, vm_flags | VM_SOFTDIRTY);
 	if (!v)
 		return -ENOMEM;
+	v->mm = mm;
 	if (vm_flags & VM_SHARED) {
 		v->shared = shared_anon_create(len / PAGE_SIZE);
 		if (!v->shared) {
 			vma_free(v);
 			return -ENOMEM;
 		}
+		shared_anon_attach(v);
 	}
 	vma_insert(s, v);               /* reserved: cannot fail */
 	vma_merge(s, vma_index(s, addr));

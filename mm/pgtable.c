@@ -294,8 +294,10 @@ static void reclaim_pte_table_slow(struct mm_struct *mm, u64 haddr, struct mmu_g
 
 /* Zap the PTEs of [a, end), all in the PTE table covering a (end is at most
  * that table's end). If the zap covered the whole table and left it empty,
- * free the table (docs/madvise.md, "Freeing empty page tables"). */
-static void zap_pte_table(struct mm_struct *mm, u64 a, u64 end, struct mmu_gather *tlb)
+ * and reclaim allows, free the table (docs/madvise.md, "Freeing empty page
+ * tables"). */
+static void zap_pte_table(struct mm_struct *mm, u64 a, u64 end, struct mmu_gather *tlb,
+			  bool reclaim)
 {
 	const u64 span = pgtable_span(2);
 	u64 haddr = a & ~(span - 1);
@@ -351,7 +353,7 @@ static void zap_pte_table(struct mm_struct *mm, u64 a, u64 end, struct mmu_gathe
 			return;         /* the table went meanwhile */
 		e--;            /* the loop steps to a + PAGE_SIZE */
 	}
-	if (!pt_reclaim || !whole) {
+	if (!reclaim || !whole) {
 		if (ptl)
 			pte_unmap_unlock(ptl);
 		return;
@@ -380,16 +382,29 @@ static void zap_pte_table(struct mm_struct *mm, u64 a, u64 end, struct mmu_gathe
 		reclaim_pte_table_slow(mm, haddr, tlb);
 }
 
-void zap_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
+/* The PTEs of [start, end), table by table. */
+static void zap_pte_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb,
+			  bool reclaim)
 {
 	const u64 span = pgtable_span(2);
-	zap_huge_pmds(mm, start, end, tlb);     /* whole ones go, partial ones split */
 	for (u64 a = pte_table_next(mm, start, end); a < end; a = pte_table_next(mm, a, end)) {
 		u64 table_end = align_up(a, span);
 		u64 stop = table_end < end && table_end > a ? table_end : end;
-		zap_pte_table(mm, a, stop, tlb);
+		zap_pte_table(mm, a, stop, tlb, reclaim);
 		a = stop;
 	}
+}
+
+void zap_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
+{
+	zap_huge_pmds(mm, start, end, tlb);     /* whole ones go, partial ones split */
+	zap_pte_range(mm, start, end, tlb, pt_reclaim);
+}
+
+void zap_mapping_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
+{
+	/* No huge PMDs to split: shared VMAs never get one (mm/thp.h). */
+	zap_pte_range(mm, start, end, tlb, false);
 }
 
 /* Queue a whole subtree (a table at `level` and every table below it) in

@@ -172,7 +172,9 @@ u64 pgtable_leaf(struct mm_struct *mm, u64 addr);
 
 /* The PTE for addr with its table's lock held (*ptl: unlock it with
  * pte_unmap_unlock), or NULL when no PTE table is there (nothing, or a huge
- * PMD). Caller holds mmap_lock (read is enough) and no PTE lock. */
+ * PMD). Caller holds mmap_lock (read is enough) - or, for a shared VMA of
+ * another address space, its object's mappers lock (zap_mapping_range) -
+ * and no PTE lock. */
 u64 *pte_offset_map_lock(struct mm_struct *mm, u64 addr, u32 **ptl);
 static inline void pte_unmap_unlock(u32 *ptl) { word_unlock(ptl); }
 /* The same, first allocating the tables down to the PTE table under
@@ -183,8 +185,10 @@ u64 *pte_alloc_map_lock(struct mm_struct *mm, u64 addr, u32 **ptl, int *err);
 static inline u32 *pmd_ptl(u64 pmdval) { return &phys_to_page(pmdval & PTE_ADDR_MASK)->ptl; }
 /* The first address in [a, end) that a PTE table covers (end if none):
  * skips empty upper-level entries and huge PMDs. Reads the upper levels with
- * no lock: the caller holds mmap_lock, and only munmap (holding it for
- * write) frees tables above the PTEs. */
+ * no lock: the caller holds mmap_lock, and only munmap and exit (holding it
+ * for write) free tables above the PTEs - or it holds the mappers lock of a
+ * shared object with a VMA over [a, end), whose tables stay until that VMA
+ * has left the object's list (mm/shared_anon.h). */
 u64 pte_table_next(struct mm_struct *mm, u64 a, u64 end);
 /* The first mapped PTE at an address in [*addr, end): sets *addr to it and
  * returns the entry, or NULL (with *addr >= end). Skips missing tables whole. */
@@ -205,6 +209,13 @@ struct mmu_gather;
  * page-table locks itself, one PTE table at a time; caller holds mmap_lock
  * (read is enough) and no page-table lock. */
 void zap_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
+/* The zap of MADV_REMOVE (mm/shared_anon.c: Linux's unmap_mapping_range):
+ * the PTEs of [start, end), inside a shared VMA of mm, from a caller that
+ * holds not mm's mmap_lock but the VMA's object's mappers lock (which keeps
+ * the VMA and the upper-level tables under it). It frees no page table:
+ * only mm's own mmap_lock holders may (Linux's unmap_mapping_range frees
+ * none either). */
+void zap_mapping_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
 /* zap_range also frees the PTE tables it leaves empty ("pt_reclaim=0" on
  * the command line: it does not); pt_reclaimed counts them, and
  * pt_reclaim_rescans the ones that needed the slow path (the PMD lock was

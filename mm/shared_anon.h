@@ -4,23 +4,50 @@
  * fork children, and the pieces left by splits) points at the same object,
  * which holds one reference on each of its pages; each PTE that maps a page
  * holds another. So a write through any mapping is seen through all of
- * them, and a page is freed only when the object is gone and no page table
- * maps it any more (after the TLB flush of the last unmap, see pgtable.h).
- * Linux uses a shmem file for this; a page array is enough without swap.
+ * them, and a page is freed only when the object has let it go and no page
+ * table maps it any more (after the TLB flush of the last unmap, see
+ * pgtable.h). Linux uses a shmem file for this; a page array is enough
+ * without swap.
  *
- * Locking: refs is atomic; lock protects pages[] (a fault allocating a page
- * installs it under the lock and re-checks, so two CPUs faulting the same
- * page at once agree on one page).
+ * The reverse map: the object also knows every VMA that maps it, in every
+ * address space (Linux: the file's i_mmap tree), so that MADV_REMOVE can
+ * punch a hole in the object and unmap that range from all of its mappers
+ * at once (docs/madvise.md, "MADV_REMOVE"). A mapper's page tables are
+ * walked without its mmap_lock: the object's mappers_lock keeps each listed
+ * VMA, its address space and the page tables under it alive, because a VMA
+ * leaves the list (vma_free) before munmap or exit frees its tables.
+ *
+ * Locking, in this order:
+ *   1. mmap_lock of an address space (only ever one: never another's);
+ *   2. mappers_lock (an rwsem, Linux's i_mmap_rwsem): the list and the
+ *      start, end and pgoff of every VMA on it. Held for write to link or
+ *      unlink a VMA or change those fields (vma_split, vma_merge, vma_free),
+ *      and by fork while it copies a shared VMA's entries (its copy takes no
+ *      page-table lock); held for read by the punch while it unmaps;
+ *   3. the PMD lock, then PTE locks of a mapper (mm/pgtable.h);
+ *   4. lock (a spinlock): pages[]. A fault allocating a page installs it
+ *      under it and re-checks, so two CPUs faulting the same page at once
+ *      agree on one page; and it re-checks under its PTE lock that the
+ *      object still holds the page (shared_anon_page_current) before
+ *      mapping it, so a fault racing with a punch never maps a page the
+ *      punch already took out.
+ * refs is atomic.
  */
 #ifndef PAGODA_MM_SHARED_ANON_H
 #define PAGODA_MM_SHARED_ANON_H
 
 #include "kernel/types.h"
 #include "kernel/spinlock.h"
+#include "kernel/rwsem.h"
 #include "mm/page.h"
+#include "mm/mm.h"
+
+struct vm_area;
 
 struct shared_anon {
 	u32 refs;               /* VMAs pointing here (atomic) */
+	struct rwsem mappers_lock;
+	struct vm_area *mappers;        /* linked by vm_area.next_mapper, any mm */
 	spinlock_t lock;
 	u64 nr_pages;
 	struct page *pages[];   /* NULL until first touched */
@@ -31,11 +58,33 @@ struct shared_anon *shared_anon_create(u64 npages);
 /* Page idx (allocated zeroed on first use) with a reference taken for the
  * caller; NULL on -ENOMEM. */
 struct page *shared_anon_page(struct shared_anon *s, u64 idx);
-/* MADV_REMOVE: drop pages [first, first+n) that no page table maps any
- * more (call after unmapping them here, flush included). A page another
- * process still maps stays: without reverse mapping we cannot unmap it
- * there, which Linux does (a known difference). */
-void shared_anon_punch(struct shared_anon *s, u64 first, u64 n);
-/* shared_anon_get / shared_anon_put are declared in mm/vma.h. */
+/* Is p still the object's page idx? A fault asks under the PTE lock of the
+ * entry it is about to fill (lock order above). */
+bool shared_anon_page_current(struct shared_anon *s, u64 idx, struct page *p);
+
+/* v (shared, mm, start, end and pgoff set, and holding its reference)
+ * goes on the list of mappers. Takes mappers_lock. */
+void shared_anon_attach(struct vm_area *v);
+
+/* MADV_REMOVE: punch pages [first, first+n) out of the object and unmap
+ * them from every VMA of every address space that maps them, each through
+ * its own mmu_gather (unmap, flush, then free). Afterwards every mapper
+ * reads zeros there (a fault gets a fresh page of the object); a pinned
+ * page lives on for its pin holder only, freed by its last put_page. The
+ * caller may hold its own mmap_lock (mm), and no page-table lock. */
+void shared_anon_punch(struct shared_anon *s, u64 first, u64 n, struct mm_struct *mm);
+
+/* "shared_anon_debug_local_punch" on the command line: the punch unmaps the
+ * range only from the caller's address space (negative control: other
+ * mappers keep the old pages; madvise.remove_vs_readers must fail). */
+extern bool shared_anon_debug_local_punch;
+/* "shared_anon_debug_trust_fault": shared_anon_page_current always says
+ * yes (negative control: a fault maps a page the punch took out;
+ * madvise.remove_fault_window must fail). */
+extern bool shared_anon_debug_trust_fault;
+void shared_anon_init(void);    /* reads the command line */
+
+/* shared_anon_get / _put, _lock_mappers / _unlock_mappers and _link /
+ * _unlink (what mm/vma.c needs) are declared in mm/vma.h. */
 
 #endif

@@ -1,11 +1,13 @@
 /* mm/test_madvise.c - the "madvise" suite: MADV_DONTNEED, the batched
- * vector form, and freeing the page tables a zap empties (docs/madvise.md).
+ * vector form, freeing the page tables a zap empties, and MADV_REMOVE of
+ * shared memory that other address spaces and pins hold (docs/madvise.md).
  */
 #include "kernel/ktest.h"
 #include "kernel/rcu.h"
 #include "kernel/errno.h"
 #include "kernel/sched.h"
 #include "kernel/printk.h"
+#include "kernel/string.h"
 #include "mm/mm.h"
 #include "mm/pgtable.h"
 #include "mm/madvise.h"
@@ -16,6 +18,8 @@
 #include "mm/mm_debug.h"
 #include "mm/test_user.h"
 #include "mm/fault_inject.h"
+#include "mm/gup.h"
+#include "mm/fault.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/cpu.h"
 
@@ -396,12 +400,448 @@ static void test_refill_while_unlocked(struct ktest *t)
 	pt_reclaim = saved;
 }
 
+/* --- MADV_REMOVE: a hole in a shared object, for every mapper --- */
+
+#define SHARED (MAP_SHARED | MAP_ANONYMOUS)
+#define REMOVE_PAGES 4
+
+/* Four shared pages holding 0x100 + i, in a parent and its fork child that
+ * both map them. */
+static struct mm_struct *remove_setup(struct ktest *t, struct mm_struct **child)
+{
+	struct mm_struct *mm = mm_create();
+	*child = NULL;
+	if (!mm)
+		return NULL;
+	if (do_mmap(mm, BASE, P(REMOVE_PAGES), RW, SHARED | MAP_FIXED, -1, 0) != (long)BASE)
+		goto fail;
+	kthread_use_mm(mm);
+	for (u32 i = 0; i < REMOVE_PAGES; i++)
+		test_put_u64(mm, BASE + P(i), 0x100 + i);
+	kthread_unuse_mm(mm);
+	if (mm_fork(mm, child))
+		goto fail;
+	return mm;
+fail:
+	KTEST_EXPECT_TRUE(t, false);
+	mm_put(mm);
+	return NULL;
+}
+
+/* Page i of mm reads v (through faults, as its program would). */
+static bool reads(struct mm_struct *mm, u32 i, u64 v)
+{
+	u64 got = ~0UL;
+	kthread_use_mm(mm);
+	test_get_u64(mm, BASE + P(i), &got);
+	kthread_unuse_mm(mm);
+	return got == v;
+}
+
+/* A parent punches pages 1 and 2 of an object its child maps too, while a
+ * pin (the child's, through GUP) holds page 1: both read zeros there, the
+ * pin holder still sees the old page, which goes when the pin does; writes
+ * after the punch land in the object's new pages, seen by both. */
+static void test_remove_pinned(struct ktest *t)
+{
+	u64 before = test_settled_free_pages();
+	struct mm_struct *child, *mm = remove_setup(t, &child);
+	KTEST_ASSERT_TRUE(t, mm);
+	struct page *pin = pin_user_page(child, BASE + P(1), false);
+	KTEST_ASSERT_TRUE(t, pin);
+	KTEST_EXPECT_EQ(t, do_madvise(mm, BASE + P(1), P(2), MADV_REMOVE), 0);
+	bool zeros = reads(mm, 1, 0) && reads(mm, 2, 0) && reads(child, 1, 0) && reads(child, 2, 0);
+	bool kept = reads(mm, 0, 0x100) && reads(mm, 3, 0x103) && reads(child, 0, 0x100) &&
+		    reads(child, 3, 0x103);
+	u64 pinned = *(u64 *)page_address(pin);
+	s32 pin_refs = page_refcount(pin);
+	char why[160] = "";
+	int problems = mm_check_counts(mm, why, sizeof(why)) +
+		       mm_check_counts(child, why, sizeof(why));
+	kthread_use_mm(child);
+	test_put_u64(child, BASE + P(1), 7);
+	kthread_unuse_mm(child);
+	bool shared_after = reads(mm, 1, 7);
+	u64 free0 = test_settled_free_pages();
+	put_page(pin);
+	u64 freed = test_settled_free_pages() - free0;
+	ktest_log(t, "after the punch: hole %s for both, rest %s; the pin sees %lx with %d "
+		  "reference(s); dropping it freed %lu page(s); %s",
+		  zeros ? "zero" : "NOT zero", kept ? "kept" : "LOST", pinned, pin_refs, freed,
+		  problems ? why : "counts consistent");
+	KTEST_EXPECT_TRUE(t, zeros);
+	KTEST_EXPECT_TRUE(t, kept);
+	KTEST_EXPECT_EQ(t, pinned, 0x101);
+	KTEST_EXPECT_EQ(t, pin_refs, 1);
+	KTEST_EXPECT_EQ(t, problems, 0);
+	KTEST_EXPECT_TRUE(t, shared_after);
+	KTEST_EXPECT_EQ(t, freed, 1);
+	mm_put(child);
+	mm_put(mm);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+}
+
+/* The punch while other CPUs hold hot translations of the pages, in the
+ * child's address space and in the parent's own: once MADV_REMOVE has
+ * returned, no CPU may read the old contents (each mapper's TLB was flushed
+ * through its mmu_gather before the pages went). */
+#define REMOVE_ROUNDS 8
+
+struct remove_ctx {
+	struct mm_struct *mm, *child;
+	u32 leader, round, ready, done, readers, stale;
+	long ret;
+};
+
+static void remove_reader(struct remove_ctx *c, struct mm_struct *mm)
+{
+	for (u32 r = 1; r <= REMOVE_ROUNDS; r++) {
+		u64 v;
+		test_wait_until(&c->round, 2 * r - 1);  /* the leader filled the pages */
+		for (u32 i = 0; i < REMOVE_PAGES; i++)
+			test_get_u64(mm, BASE + P(i), &v);      /* hot translations */
+		__atomic_add_fetch(&c->ready, 1, __ATOMIC_SEQ_CST);
+		test_wait_until(&c->round, 2 * r);      /* the punch returned */
+		for (u32 i = 0; i < REMOVE_PAGES; i++)
+			if (test_read_nofault(BASE + P(i), &v) == 0 && v != 0)
+				__atomic_add_fetch(&c->stale, 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&c->done, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+static void remove_leader(struct remove_ctx *c)
+{
+	for (u32 r = 1; r <= REMOVE_ROUNDS; r++) {
+		for (u32 i = 0; i < REMOVE_PAGES; i++)
+			test_put_u64(c->mm, BASE + P(i), 0x1000 * r + i);
+		__atomic_store_n(&c->round, 2 * r - 1, __ATOMIC_SEQ_CST);
+		test_wait_until(&c->ready, r * c->readers);
+		long ret = do_madvise(c->mm, BASE, P(REMOVE_PAGES), MADV_REMOVE);
+		if (ret)
+			c->ret = ret;
+		__atomic_store_n(&c->round, 2 * r, __ATOMIC_SEQ_CST);
+		test_wait_until(&c->done, r * c->readers);
+	}
+}
+
+static void remove_worker(void *arg)
+{
+	struct remove_ctx *c = arg;
+	u32 cpu = smp_processor_id();
+	/* Readers alternate: the child's mm, then the parent's. */
+	struct mm_struct *mm = cpu == c->leader || (cpu & 1) == 0 ? c->mm : c->child;
+	kthread_use_mm(mm);
+	if (cpu == c->leader)
+		remove_leader(c);
+	else
+		remove_reader(c, mm);
+	kthread_unuse_mm(mm);
+}
+
+static void test_remove_vs_readers(struct ktest *t)
+{
+	if (cpumask_weight(cpu_online_mask) < 2) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	u64 before = test_settled_free_pages();
+	struct remove_ctx c = { .leader = (u32)__builtin_ctzl(cpu_online_mask),
+				.readers = cpumask_weight(cpu_online_mask) - 1 };
+	c.mm = remove_setup(t, &c.child);
+	KTEST_ASSERT_TRUE(t, c.mm);
+	ktest_on_cpus(cpu_online_mask, remove_worker, &c);
+	char why[160] = "";
+	int problems = mm_check_counts(c.mm, why, sizeof(why)) +
+		       mm_check_counts(c.child, why, sizeof(why));
+	ktest_log(t, "%u punches of %u pages read hot by %u CPUs (two address spaces): "
+		  "%u stale reads; %s", REMOVE_ROUNDS, REMOVE_PAGES, c.readers, c.stale,
+		  problems ? why : "counts consistent");
+	KTEST_EXPECT_EQ(t, c.ret, 0);
+	KTEST_EXPECT_EQ(t, c.stale, 0);
+	KTEST_EXPECT_EQ(t, problems, 0);
+	mm_put(c.child);
+	mm_put(c.mm);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+}
+
+/* Faults in both address spaces into pages a third CPU keeps punching: a
+ * fault that fetched a page just before the punch took it out of the
+ * object must not map it (it would keep a private copy of what should be
+ * shared). Afterwards every page is one page for both address spaces: a
+ * write by one is read by the other. No access fails, no byte is foreign or
+ * poison, the counts are consistent, every page comes back. */
+#define PUNCH_ROUNDS 200
+
+struct punch_ctx {
+	struct mm_struct *mm, *child;
+	u32 leader, stop, started;
+	u32 bad, poison, failed;
+};
+
+static void punch_faulter(struct punch_ctx *c, struct mm_struct *mm, u32 cpu)
+{
+	__atomic_add_fetch(&c->started, 1, __ATOMIC_SEQ_CST);
+	for (u64 n = 0; !__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST); n++) {
+		u64 a = BASE + P(n % REMOVE_PAGES) + 8 * cpu, want = ((u64)cpu << 32) | n, v = 0;
+		if (test_put_u64(mm, a, want) || test_get_u64(mm, a, &v))
+			__atomic_add_fetch(&c->failed, 1, __ATOMIC_RELAXED);
+		else if (v == 0xaaaaaaaaaaaaaaaaUL)
+			__atomic_add_fetch(&c->poison, 1, __ATOMIC_RELAXED);
+		else if (!want_or_zero(v, want))
+			__atomic_add_fetch(&c->bad, 1, __ATOMIC_RELAXED);
+	}
+}
+
+static void punch_worker(void *arg)
+{
+	struct punch_ctx *c = arg;
+	u32 cpu = smp_processor_id();
+	struct mm_struct *mm = cpu == c->leader || (cpu & 1) == 0 ? c->mm : c->child;
+	kthread_use_mm(mm);
+	if (cpu == c->leader) {
+		test_wait_until(&c->started, cpumask_weight(cpu_online_mask) - 1);
+		for (u32 r = 0; r < PUNCH_ROUNDS; r++)
+			do_madvise(mm, BASE + P(r % 2), P(REMOVE_PAGES - r % 2), MADV_REMOVE);
+		__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
+	} else {
+		punch_faulter(c, mm, cpu);
+	}
+	kthread_unuse_mm(mm);
+}
+
+/* Pages whose write through one address space the other does not read. */
+static u32 split_pages(struct mm_struct *a, struct mm_struct *b)
+{
+	u32 split = 0;
+	for (u32 i = 0; i < REMOVE_PAGES; i++) {
+		kthread_use_mm(a);
+		test_put_u64(a, BASE + P(i), 0x5150 + i);
+		kthread_unuse_mm(a);
+		split += !reads(b, i, 0x5150 + i);
+	}
+	return split;
+}
+
+static void test_remove_vs_faults(struct ktest *t)
+{
+	if (cpumask_weight(cpu_online_mask) < 2) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	u64 before = test_settled_free_pages();
+	struct punch_ctx c = { .leader = (u32)__builtin_ctzl(cpu_online_mask) };
+	c.mm = remove_setup(t, &c.child);
+	KTEST_ASSERT_TRUE(t, c.mm);
+	ktest_on_cpus(cpu_online_mask, punch_worker, &c);
+	u32 split = split_pages(c.mm, c.child) + split_pages(c.child, c.mm);
+	char why[160] = "";
+	int problems = mm_check_counts(c.mm, why, sizeof(why)) +
+		       mm_check_counts(c.child, why, sizeof(why));
+	ktest_log(t, "%u punches against faults in two address spaces: %u failed accesses, "
+		  "%u wrong values, %u poison, %u pages no longer shared; %s", PUNCH_ROUNDS,
+		  c.failed, c.bad, c.poison, split, problems ? why : "counts consistent");
+	KTEST_EXPECT_EQ(t, c.failed, 0);
+	KTEST_EXPECT_EQ(t, c.bad, 0);
+	KTEST_EXPECT_EQ(t, c.poison, 0);
+	KTEST_EXPECT_EQ(t, split, 0);
+	KTEST_EXPECT_EQ(t, problems, 0);
+	mm_put(c.child);
+	mm_put(c.mm);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+}
+
+/* The window of a fault on shared memory between fetching the object's
+ * page and taking its PTE lock, made deterministic: the child's read of
+ * page 1 (unmapped in the child by DONTNEED) fetches the old page, and
+ * fault_debug_shared_hook then has another CPU punch page 1 through the
+ * parent, and waits. The fault must see, under its PTE lock, that the
+ * object let the page go, and retry: it reads zero, and the page stays
+ * shared with the parent. */
+static struct window_ctx {
+	struct mm_struct *mm, *child;
+	u32 go, done, stop, hooks;
+	long punched;
+	u64 read;
+} window;
+
+static void window_hook(struct mm_struct *mm, u64 addr)
+{
+	(void)addr;
+	if (mm != window.child || window.hooks++)
+		return;         /* only the first fault: its retry goes through */
+	__atomic_store_n(&window.go, 1, __ATOMIC_SEQ_CST);
+	test_wait_until(&window.done, 1);
+}
+
+static u32 window_fault_cpu;
+
+static void window_worker(void *arg)
+{
+	(void)arg;
+	if (smp_processor_id() == window_fault_cpu) {
+		kthread_use_mm(window.child);
+		test_get_u64(window.child, BASE + P(1), &window.read);
+		kthread_unuse_mm(window.child);
+		__atomic_store_n(&window.stop, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	while (!__atomic_load_n(&window.go, __ATOMIC_SEQ_CST) &&
+	       !__atomic_load_n(&window.stop, __ATOMIC_SEQ_CST))
+		cpu_relax();
+	if (__atomic_load_n(&window.go, __ATOMIC_SEQ_CST))
+		window.punched = do_madvise(window.mm, BASE + P(1), P(1), MADV_REMOVE);
+	__atomic_store_n(&window.done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_remove_fault_window(struct ktest *t)
+{
+	if (cpumask_weight(cpu_online_mask) < 2) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	u64 before = test_settled_free_pages();
+	window = (struct window_ctx){ .read = ~0UL, .punched = -1 };
+	window.mm = remove_setup(t, &window.child);
+	KTEST_ASSERT_TRUE(t, window.mm);
+	KTEST_EXPECT_EQ(t, do_madvise(window.child, BASE + P(1), P(1), MADV_DONTNEED), 0);
+	window_fault_cpu = (u32)__builtin_ctzl(cpu_online_mask);
+	u32 puncher = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << window_fault_cpu));
+	fault_debug_shared_hook = window_hook;
+	ktest_on_cpus((1UL << window_fault_cpu) | (1UL << puncher), window_worker, NULL);
+	fault_debug_shared_hook = NULL;
+	u32 split = split_pages(window.mm, window.child);
+	char why[160] = "";
+	int problems = mm_check_counts(window.mm, why, sizeof(why)) +
+		       mm_check_counts(window.child, why, sizeof(why));
+	ktest_log(t, "punch inside the fault's window (%u hook call(s)): the fault read %lx; "
+		  "%u page(s) no longer shared; %s", window.hooks, window.read, split,
+		  problems ? why : "counts consistent");
+	KTEST_EXPECT_EQ(t, window.punched, 0);
+	KTEST_EXPECT_TRUE(t, window.hooks >= 1);
+	KTEST_EXPECT_EQ(t, window.read, 0);
+	KTEST_EXPECT_EQ(t, split, 0);
+	KTEST_EXPECT_EQ(t, problems, 0);
+	mm_put(window.child);
+	mm_put(window.mm);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+}
+
+/* fork against punches: the parent forks again and again while another
+ * address space (its first child) keeps punching the object and the other
+ * CPUs keep writing the pages back through the parent. fork copies the
+ * shared entries without page-table locks, under the object's mappers
+ * lock: every child must map only pages the object still holds
+ * (mm_check_counts compares each shared entry with the object). */
+#define FORK_ROUNDS 60
+
+struct fork_ctx {
+	struct mm_struct *mm, *puncher_mm;
+	u32 leader, puncher, stop, started;
+	u32 pause, paused;      /* the check of a child runs with no punch */
+	u32 forks, failed, problems;
+	char why[160];
+};
+
+/* mm_check_counts' page walk must not race with a punch of the child
+ * (mm/mm_debug.h): hold the puncher between two punches meanwhile. A
+ * stale page fork copied is still there then - the next punch would
+ * have removed it. */
+static int fork_check(struct fork_ctx *c, struct mm_struct *child)
+{
+	char why[160];
+	__atomic_store_n(&c->pause, 1, __ATOMIC_SEQ_CST);
+	test_wait_until(&c->paused, 1);
+	int problems = mm_check_counts(child, why, sizeof(why));
+	__atomic_store_n(&c->pause, 0, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&c->paused, __ATOMIC_SEQ_CST))
+		cpu_relax();    /* it saw the release: the next pause is seen */
+	if (problems && !c->problems)
+		memcpy(c->why, why, sizeof(why));
+	return problems;
+}
+
+static void fork_leader(struct fork_ctx *c)
+{
+	test_wait_until(&c->started, cpumask_weight(cpu_online_mask) - 1);
+	for (u32 r = 0; r < FORK_ROUNDS; r++) {
+		struct mm_struct *child;
+		if (mm_fork(c->mm, &child)) {
+			c->failed++;
+			continue;
+		}
+		c->forks++;
+		if (fork_check(c, child))
+			c->problems++;
+		mm_put(child);
+	}
+	__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
+}
+
+static void fork_puncher(struct fork_ctx *c)
+{
+	while (!__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST)) {
+		if (__atomic_load_n(&c->pause, __ATOMIC_SEQ_CST)) {
+			__atomic_store_n(&c->paused, 1, __ATOMIC_SEQ_CST);
+			while (__atomic_load_n(&c->pause, __ATOMIC_SEQ_CST))
+				cpu_relax();
+			__atomic_store_n(&c->paused, 0, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		do_madvise(c->puncher_mm, BASE, P(REMOVE_PAGES), MADV_REMOVE);
+	}
+}
+
+static void fork_worker(void *arg)
+{
+	struct fork_ctx *c = arg;
+	u32 cpu = smp_processor_id();
+	if (cpu == c->leader) {
+		fork_leader(c);
+		return;
+	}
+	__atomic_add_fetch(&c->started, 1, __ATOMIC_SEQ_CST);
+	if (cpu == c->puncher) {
+		fork_puncher(c);
+		return;
+	}
+	kthread_use_mm(c->mm);
+	for (u64 n = 0; !__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST); n++)
+		test_put_u64(c->mm, BASE + P(n % REMOVE_PAGES) + 8 * cpu, n);
+	kthread_unuse_mm(c->mm);
+}
+
+static void test_remove_vs_fork(struct ktest *t)
+{
+	if (cpumask_weight(cpu_online_mask) < 2) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	u64 before = test_settled_free_pages();
+	struct fork_ctx c = { .leader = (u32)__builtin_ctzl(cpu_online_mask) };
+	c.puncher = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << c.leader));
+	c.mm = remove_setup(t, &c.puncher_mm);
+	KTEST_ASSERT_TRUE(t, c.mm);
+	ktest_on_cpus(cpu_online_mask, fork_worker, &c);
+	ktest_log(t, "%u forks against punches: %u failed, %u children with a problem%s%s",
+		  c.forks, c.failed, c.problems, c.problems ? ": " : "", c.problems ? c.why : "");
+	KTEST_EXPECT_EQ(t, c.forks, FORK_ROUNDS);
+	KTEST_EXPECT_EQ(t, c.problems, 0);
+	mm_put(c.puncher_mm);
+	mm_put(c.mm);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+}
+
 static const struct ktest_case madvise_cases[] = {
 	{ "reclaim_sparse", test_reclaim_sparse },
 	{ "reclaim_keeps_used", test_reclaim_keeps_used },
 	{ "vector_one_flush", test_vector_one_flush },
 	{ "faults_vs_zap", test_faults_vs_zap },
 	{ "refill_while_unlocked", test_refill_while_unlocked },
+	{ "remove_pinned", test_remove_pinned },
+	{ "remove_vs_readers", test_remove_vs_readers },
+	{ "remove_vs_faults", test_remove_vs_faults },
+	{ "remove_fault_window", test_remove_fault_window },
+	{ "remove_vs_fork", test_remove_vs_fork },
 };
 
 KTEST_SUITE(madvise, madvise_cases);

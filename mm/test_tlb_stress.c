@@ -49,6 +49,7 @@
 #include "mm/slab.h"
 #include "mm/tlbflush.h"
 #include "mm/mm_debug.h"
+#include "mm/shared_anon.h"
 #include "arch/x86_64/smp.h"
 
 #define WIN_BASE 0x0000200000000000UL   /* 32 TiB: far from the other tests */
@@ -976,6 +977,22 @@ static void test_checker(struct ktest *t)
 	*e0 = saved;
 	*hole = 0;
 	flush_tlb_mm(mm);       /* nobody has it loaded; cheap insurance */
+
+	/* The reverse map MADV_REMOVE walks (mm/shared_anon.h). */
+	struct vm_area *sv = vma_find(mm->vma_root, base + 8 * PAGE_SIZE);
+	KTEST_ASSERT_TRUE(t, sv && sv->shared);
+	shared_anon_lock_mappers(sv->shared);
+	shared_anon_unlink(sv);
+	shared_anon_unlock_mappers(sv->shared);
+	expect_problem(t, mm, "a shared VMA missing from its object's mappers", __LINE__);
+	shared_anon_lock_mappers(sv->shared);
+	shared_anon_link(sv);
+	shared_anon_unlock_mappers(sv->shared);
+	struct page **slot = &sv->shared->pages[sv->pgoff];
+	struct page *kept = *slot;
+	*slot = NULL;           /* as if punched, but still mapped here */
+	expect_problem(t, mm, "a shared PTE whose page the object let go", __LINE__);
+	*slot = kept;
 
 	KTEST_EXPECT_EQ(t, mm_check_counts(mm, why, sizeof(why)), 0);
 	mm_put(mm);

@@ -4,6 +4,9 @@
 #include "mm/slab.h"
 #include "kernel/errno.h"
 
+/* Every address space has many VMAs: keep one in kmalloc's 64-byte class. */
+_Static_assert(sizeof(struct vm_area) <= 64, "a VMA fits in 64 bytes");
+
 void vma_set_init(struct vma_set *s)
 {
 	s->v = NULL;
@@ -56,7 +59,9 @@ struct vm_area *vma_alloc(u64 start, u64 end, u32 flags)
 	v->start = start;
 	v->end = end;
 	v->flags = flags;
+	v->mm = NULL;
 	v->shared = NULL;
+	v->next_mapper = NULL;
 	v->pgoff = 0;
 	v->uffd_ctx = NULL;
 	return v;
@@ -64,8 +69,14 @@ struct vm_area *vma_alloc(u64 start, u64 end, u32 flags)
 
 void vma_free(struct vm_area *v)
 {
-	if (v->shared)
+	if (v->shared) {
+		/* Off the list before munmap or exit frees the page tables
+		 * under it: a punch walking the list may be in them. */
+		shared_anon_lock_mappers(v->shared);
+		shared_anon_unlink(v);
+		shared_anon_unlock_mappers(v->shared);
 		shared_anon_put(v->shared);
+	}
 	kfree(v);
 }
 
@@ -121,15 +132,36 @@ int vma_split(struct vma_set *s, u32 i, u64 addr)
 	struct vm_area *hi = vma_alloc(addr, old->end, old->flags);
 	if (!hi)
 		return -ENOMEM;
+	hi->mm = old->mm;
+	hi->uffd_ctx = old->uffd_ctx;
 	if (old->shared) {
 		hi->shared = old->shared;
 		hi->pgoff = old->pgoff + (addr - old->start) / PAGE_SIZE;
 		shared_anon_get(hi->shared);
+		/* A punch walking the object's mappers sees the whole VMA or
+		 * both halves, never one half alone. */
+		shared_anon_lock_mappers(old->shared);
+		old->end = addr;
+		shared_anon_link(hi);
+		shared_anon_unlock_mappers(old->shared);
+	} else {
+		old->end = addr;
 	}
-	hi->uffd_ctx = old->uffd_ctx;
-	old->end = addr;
 	insert_at(s, i + 1, hi);
 	return 0;
+}
+
+/* Grow v to end at end (a merge). Under the mappers lock if shared: the
+ * punch reads ends. The merged-away VMA leaves the list in vma_free just
+ * after: until then the two overlap there, and a punch zaps that range
+ * twice, which is harmless. */
+static void vma_set_end(struct vm_area *v, u64 end)
+{
+	if (v->shared)
+		shared_anon_lock_mappers(v->shared);
+	v->end = end;
+	if (v->shared)
+		shared_anon_unlock_mappers(v->shared);
 }
 
 bool vma_can_merge(const struct vm_area *a, const struct vm_area *b)
@@ -148,14 +180,14 @@ u32 vma_merge(struct vma_set *s, u32 i)
 {
 	if (i + 1 < s->nr && vma_can_merge(s->v[i], s->v[i + 1])) {
 		struct vm_area *next = s->v[i + 1];
-		s->v[i]->end = next->end;
+		vma_set_end(s->v[i], next->end);
 		s->v[i]->flags |= next->flags & VM_SOFTDIRTY;   /* soft-dirty wins */
 		vma_remove_at(s, i + 1);
 		vma_free(next);
 	}
 	if (i > 0 && vma_can_merge(s->v[i - 1], s->v[i])) {
 		struct vm_area *cur = s->v[i];
-		s->v[i - 1]->end = cur->end;
+		vma_set_end(s->v[i - 1], cur->end);
 		s->v[i - 1]->flags |= cur->flags & VM_SOFTDIRTY;
 		vma_remove_at(s, i);
 		vma_free(cur);

@@ -34,12 +34,15 @@
 
 struct shared_anon;
 struct userfaultfd_ctx;
+struct mm_struct;
 
 struct vm_area {
 	u64 start, end;                 /* [start, end), page-aligned */
 	u32 flags;                      /* VM_* */
+	struct mm_struct *mm;           /* the address space it belongs to */
 	struct shared_anon *shared;     /* VM_SHARED: the page owner, else NULL */
 	u64 pgoff;                      /* VM_SHARED: object page backing start */
+	struct vm_area *next_mapper;    /* VM_SHARED: the next on shared->mappers */
 	struct userfaultfd_ctx *uffd_ctx; /* VM_UFFD_*: the registered context
 					   * (mm/userfaultfd.h), else NULL */
 };
@@ -49,11 +52,19 @@ struct vma_set {
 	u32 nr, cap;
 };
 
-/* Reference counting of the shared object, provided by mm/mmap.c (and by the
- * host test). vma_split() takes a reference for the new half, vma_merge()
- * and vma_free() drop one. */
+/* The shared object's reference count and reverse map, provided by
+ * mm/shared_anon.c (and by the host test). Every VMA with ->shared holds a
+ * reference and is on the object's list of mappers; the list and the
+ * start, end and pgoff of the VMAs on it change only under the object's
+ * mappers lock (mm/shared_anon.h: a MADV_REMOVE walks them). vma_split()
+ * links the new half, vma_merge() moves ends under the lock, vma_free()
+ * unlinks and drops the reference. */
 void shared_anon_get(struct shared_anon *s);
 void shared_anon_put(struct shared_anon *s);
+void shared_anon_lock_mappers(struct shared_anon *s);
+void shared_anon_unlock_mappers(struct shared_anon *s);
+void shared_anon_link(struct vm_area *v);       /* mappers lock held */
+void shared_anon_unlink(struct vm_area *v);     /* mappers lock held */
 
 void vma_set_init(struct vma_set *s);
 /* Frees the array (the VMAs must have been removed and freed first). */
@@ -67,8 +78,8 @@ struct vm_area *vma_find(const struct vma_set *s, u64 addr);
 /* The first VMA intersecting [start, end), or NULL. */
 struct vm_area *vma_find_intersection(const struct vma_set *s, u64 start, u64 end);
 
-/* A new VMA (not in any set), NULL on -ENOMEM; vma_free() drops its
- * shared-object reference and frees it. */
+/* A new VMA (not in any set, mm NULL), NULL on -ENOMEM; vma_free() takes
+ * it off its shared object's list, drops its reference and frees it. */
 struct vm_area *vma_alloc(u64 start, u64 end, u32 flags);
 void vma_free(struct vm_area *v);
 

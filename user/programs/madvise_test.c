@@ -1,11 +1,13 @@
-/* madvise_test - madvise(MADV_DONTNEED) and MADV_DONTNEED_LOCKED with
+/* madvise_test - madvise(MADV_DONTNEED), MADV_DONTNEED_LOCKED and MADV_REMOVE with
  * Linux's answers (docs/madvise.md): the argument checks, a range with holes
  * (-ENOMEM, but every mapped part on both sides of a hole is still zapped),
  * what memory reads afterwards (zero for private anonymous memory, the
  * shared object's contents for MAP_SHARED), a 2 MiB MADV_HUGEPAGE region
  * zapped whole and in part, and threads on every other CPU that held a hot
  * translation of the zapped page: once madvise has returned, none of them
- * may still read the old page.
+ * may still read the old page. And MADV_REMOVE of shared memory that a
+ * fork child maps too: the hole reads zero for both, and both share the
+ * object's new pages afterwards; with Linux's errnos.
  *
  * Only behaviour Linux 6.1 already has is tested here, so the output is the
  * same on Linux and Pagoda (`make linux-check`); process_madvise with
@@ -313,9 +315,116 @@ static void readers_on_every_cpu(void)
 	munmap(p, PAGE_SIZE);
 }
 
+/* --- MADV_REMOVE: a hole in the shared object, for every mapper --- */
+
+/* Words in a page of their own, shared with the child: who is where. */
+struct remove_sync {
+	volatile u32 step;		/* 1 child mapped, 2 punched, 3 child wrote, 4 parent wrote */
+	volatile u32 child_zero;	/* the child read zeros in the hole, the rest kept */
+	volatile u32 child_sees;	/* the child read the parent's write after the punch */
+};
+
+static bool wait_step(struct remove_sync *s, u32 step)
+{
+	u64 deadline = now_ns() + WAIT_NS;
+	while (s->step < step) {
+		if (now_ns() > deadline)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+/* Pages 1 and 2 of four read zero, pages 0 and 3 their fill. */
+static bool hole_check(const u8 *p)
+{
+	return page_is(p, 0x50) && page_is(p + PAGE_SIZE, 0) &&
+	       page_is(p + 2 * PAGE_SIZE, 0) && page_is(p + 3 * PAGE_SIZE, 0x53);
+}
+
+/* The child of shared_remove: map (touch) every page, let the parent
+ * punch, look, then write into the hole and read the parent's write. */
+static void remove_child(u8 *p, struct remove_sync *s)
+{
+	volatile u8 sum = 0;
+	for (int i = 0; i < 4; i++)
+		sum += p[i * PAGE_SIZE];
+	s->step = 1;
+	if (!wait_step(s, 2))
+		exit(2);
+	s->child_zero = hole_check(p);
+	p[PAGE_SIZE] = 0x61;
+	s->step = 3;
+	if (!wait_step(s, 4))
+		exit(2);
+	s->child_sees = p[2 * PAGE_SIZE] == 0x62;
+	exit(0);
+}
+
+/* A parent and a child that both map four shared pages; the parent punches
+ * pages 1 and 2 (Linux: the hole is unmapped from every mapper and reads
+ * zero for all of them); after it, both use the object's new pages. */
+static void shared_remove(void)
+{
+	u8 *p = mmap(NULL, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct remove_sync *s = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || s == MAP_FAILED)
+		ktap_bail("mmap shared: %s", errno_name(errno));
+	fill_pages(p, 4, 0x50);
+	pid_t pid = fork();
+	if (pid == 0)
+		remove_child(p, s);
+	bool ok = pid > 0 && wait_step(s, 1);
+	int r = ok ? madv(p + PAGE_SIZE, 2 * PAGE_SIZE, MADV_REMOVE) : -1;
+	ktap_ok(ok && r == 0 && hole_check(p),
+		"REMOVE of shared memory: the hole reads zero here, the rest is kept");
+	s->step = 2;
+	ok = ok && wait_step(s, 3);
+	ktap_ok(ok && s->child_zero,
+		"a child that mapped the pages reads zero in the hole too");
+	p[2 * PAGE_SIZE] = 0x62;
+	s->step = 4;
+	int status = 0;
+	if (pid > 0)
+		wait4(pid, &status, 0, NULL);
+	ktap_ok(ok && p[PAGE_SIZE] == 0x61 && s->child_sees && WIFEXITED(status) &&
+		WEXITSTATUS(status) == 0,
+		"after REMOVE, writes into the hole by either one reach the other");
+	munmap(p, 4 * PAGE_SIZE);
+	munmap(s, PAGE_SIZE);
+}
+
+/* MADV_REMOVE's answers: private anonymous memory has no object (-EINVAL);
+ * a shared mapping needs only the right to become writable (VM_MAYWRITE,
+ * as Linux 6.1's stable updates check), which shared anonymous memory always
+ * has: PROT_READ alone does not stop the punch; a hole gives -ENOMEM. */
+static void remove_errors(void)
+{
+	u8 *priv = map_private(1);
+	u8 *sh = mmap(NULL, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!priv || sh == MAP_FAILED)
+		ktap_bail("mmap: %s", errno_name(errno));
+	memset(priv, 0x21, PAGE_SIZE);
+	expect(madv(priv, PAGE_SIZE, MADV_REMOVE), -EINVAL, "REMOVE of private anonymous memory");
+	ktap_ok(page_is(priv, 0x21), "the refused REMOVE left private memory alone");
+	fill_pages(sh, 2, 0x30);
+	mprotect(sh, 2 * PAGE_SIZE, PROT_READ);
+	expect(madv(sh + PAGE_SIZE, PAGE_SIZE, MADV_REMOVE), 0,
+	       "REMOVE of shared memory made read-only (it may be made writable again)");
+	mprotect(sh, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE);
+	ktap_ok(page_is(sh, 0x30) && page_is(sh + PAGE_SIZE, 0), "that page reads zero, the other is kept");
+	sh[0] = 0x31;
+	munmap(sh + PAGE_SIZE, PAGE_SIZE);
+	expect(madv(sh, 2 * PAGE_SIZE, MADV_REMOVE), -ENOMEM, "REMOVE of a range with a hole");
+	ktap_ok(page_is(sh, 0), "its mapped part was punched");
+	munmap(sh, PAGE_SIZE);
+	munmap(priv, PAGE_SIZE);
+}
+
 int main(void)
 {
-	ktap_plan(24);
+	ktap_plan(33);
 	argument_checks();			/* 6 */
 	holes();				/* 6 */
 	prot_none(MADV_DONTNEED, "DONTNEED");	/* 1 */
@@ -325,5 +434,7 @@ int main(void)
 	shared_kept();				/* 2 */
 	huge();					/* 3 */
 	readers_on_every_cpu();			/* 1 */
+	shared_remove();			/* 3 */
+	remove_errors();			/* 6 */
 	return ktap_finish();
 }
