@@ -18,15 +18,26 @@ bool madvise_batch = true;
 
 static inline u64 page_align(u64 x) { return (x + PAGE_SIZE - 1) & PAGE_MASK; }
 
+/* The advice Pagoda knows: Linux 6.1's list (madvise_behavior_valid there)
+ * as a Linux built without three options has it, so that a refusal is one
+ * a real Linux gives (docs/madvise.md has the table):
+ *   MERGEABLE, UNMERGEABLE   no KSM (CONFIG_KSM=n): same-page merging is
+ *                            not implemented;
+ *   COLLAPSE                 no khugepaged-style collapse yet: refused as a
+ *                            Linux before 6.1 refuses the unknown value 25;
+ *   HWPOISON, SOFT_OFFLINE   no memory-failure handling
+ *                            (CONFIG_MEMORY_FAILURE=n).
+ * Accepting them and doing nothing would tell the caller a promise was kept
+ * that was not. */
 bool madvise_valid(u64 advice)
 {
 	switch (advice) {
 	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
 	case MADV_DONTNEED: case MADV_FREE: case MADV_REMOVE: case MADV_DONTFORK:
-	case MADV_DOFORK: case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE:
-	case MADV_NOHUGEPAGE: case MADV_DONTDUMP: case MADV_DODUMP: case MADV_WIPEONFORK:
-	case MADV_KEEPONFORK: case MADV_COLD: case MADV_PAGEOUT: case MADV_POPULATE_READ:
-	case MADV_POPULATE_WRITE: case MADV_DONTNEED_LOCKED: case MADV_COLLAPSE:
+	case MADV_DOFORK: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE: case MADV_DONTDUMP:
+	case MADV_DODUMP: case MADV_WIPEONFORK: case MADV_KEEPONFORK: case MADV_COLD:
+	case MADV_PAGEOUT: case MADV_POPULATE_READ: case MADV_POPULATE_WRITE:
+	case MADV_DONTNEED_LOCKED:
 		return true;
 	default:
 		return false;
@@ -89,11 +100,101 @@ static long zap_one(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 	return err;
 }
 
-/* The advice that change VMAs or shared objects: mmap_lock for write. */
+/* The advice that only set or clear a VMA flag (Linux's
+ * madvise_vma_behavior): v's new flags in *nf. 0, -EINVAL where the advice
+ * does not apply to v, or 1 for advice that is not of this kind. */
+static int advice_vm_flags(const struct vm_area *v, u64 advice, u32 *nf)
+{
+	u32 f = v->flags;
+	switch (advice) {
+	case MADV_HUGEPAGE:     /* where THP may be used (mm/thp.h); pages */
+	case MADV_NOHUGEPAGE:   /* already mapped stay as they are, as on Linux */
+		f &= ~(VM_HUGEPAGE | VM_NOHUGEPAGE);
+		f |= advice == MADV_HUGEPAGE ? VM_HUGEPAGE : VM_NOHUGEPAGE;
+		break;
+	case MADV_DONTFORK:     /* mm_fork leaves the VMA out of the child */
+		f |= VM_DONTCOPY;
+		break;
+	case MADV_DOFORK:
+		f &= ~VM_DONTCOPY;
+		break;
+	case MADV_WIPEONFORK:
+		/* The child gets the VMA empty. Only private anonymous memory
+		 * can be empty in one process and full in another: a shared
+		 * VMA's pages belong to the object both map. */
+		if (v->flags & VM_SHARED)
+			return -EINVAL;
+		f |= VM_WIPEONFORK;
+		break;
+	case MADV_KEEPONFORK:
+		f &= ~VM_WIPEONFORK;
+		break;
+	case MADV_DONTDUMP:     /* kept, as Linux keeps it, for a core dump */
+		f |= VM_DONTDUMP;
+		break;
+	case MADV_DODUMP:
+		f &= ~VM_DONTDUMP;
+		break;
+	default:
+		return 1;
+	}
+	*nf = f;
+	return 0;
+}
+
+/* Give [lo, hi) of one VMA the flags nf (splitting and merging VMAs).
+ * Linux reports a split that found no memory as -EAGAIN: "try again". */
+static long set_vma_flags(struct mm_struct *mm, u64 lo, u64 hi, u32 nf)
+{
+	struct mmu_gather tlb;
+	tlb_gather_mmu(&tlb, mm);
+	long err = mm_set_range_flags(mm, lo, hi, nf, &tlb);
+	tlb_finish_mmu(&tlb);
+	return err == -ENOMEM ? -EAGAIN : err;
+}
+
+/* One VMA's part [lo, hi) of a madvise that is not a zap. 0 or an error. */
+static long advise_one_vma(struct mm_struct *mm, struct vm_area *v, u64 lo, u64 hi,
+			   u64 advice)
+{
+	u32 nf;
+	int r = advice_vm_flags(v, advice, &nf);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return nf == v->flags ? 0 : set_vma_flags(mm, lo, hi, nf);
+	switch (advice) {
+	case MADV_REMOVE:
+		/* Punch a hole in the shared object: it reads back as
+		 * zero. Private memory has no object: -EINVAL. */
+		if (!(v->flags & VM_SHARED))
+			return -EINVAL;
+		if (!(v->flags & VM_WRITE))
+			return -EACCES;
+		zap_one(mm, lo, hi, MADV_DONTNEED);
+		shared_anon_punch(v->shared, v->pgoff + (lo - v->start) / PAGE_SIZE,
+				  (hi - lo) / PAGE_SIZE);
+		return 0;
+	case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE:
+		if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC)) ||
+		    (advice == MADV_POPULATE_WRITE && !(v->flags & VM_WRITE)))
+			return advice == MADV_POPULATE_WRITE ? -EFAULT : -ENOMEM;
+		return mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
+	default:
+		/* Pure hints (NORMAL, RANDOM, SEQUENTIAL, WILLNEED, COLD,
+		 * PAGEOUT): about read-ahead and reclaim, which Pagoda does
+		 * not do (no files, no swap). Nothing to do. */
+		return 0;
+	}
+}
+
+/* The advice that change VMAs or shared objects: mmap_lock for write
+ * (POPULATE: read). VMA by VMA, as Linux: the first error stops the walk
+ * (the VMAs before it keep their new flags); a hole does not. */
 static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 {
 	struct vma_set *s = mm->vma_root;
-	long err = 0;
 	bool hole = false;
 	for (u64 a = start; a < end;) {
 		u32 i = vma_index(s, a);
@@ -105,51 +206,13 @@ static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 		if (v->start > a)
 			hole = true;
 		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
-		switch (advice) {
-		case MADV_REMOVE:
-			/* Punch a hole in the shared object: it reads back as
-			 * zero. Private memory has no object: -EINVAL. */
-			if (!(v->flags & VM_SHARED))
-				return -EINVAL;
-			if (!(v->flags & VM_WRITE))
-				return -EACCES;
-			zap_one(mm, lo, hi, MADV_DONTNEED);
-			shared_anon_punch(v->shared, v->pgoff + (lo - v->start) / PAGE_SIZE,
-					  (hi - lo) / PAGE_SIZE);
-			break;
-		case MADV_HUGEPAGE:
-		case MADV_NOHUGEPAGE: {
-			/* Where THP may be used (mm/thp.h); pages already
-			 * mapped stay as they are, as on Linux. */
-			u32 nf = advice == MADV_HUGEPAGE ?
-				 (v->flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE :
-				 (v->flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
-			if (nf != v->flags) {
-				struct mmu_gather tlb;
-				tlb_gather_mmu(&tlb, mm);
-				err = mm_set_range_flags(mm, lo, hi, nf, &tlb);
-				tlb_finish_mmu(&tlb);
-				if (err)
-					return err;
-			}
-			break;
-		}
-		case MADV_POPULATE_READ:
-		case MADV_POPULATE_WRITE:
-			if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC)) ||
-			    (advice == MADV_POPULATE_WRITE && !(v->flags & VM_WRITE)))
-				return advice == MADV_POPULATE_WRITE ? -EFAULT : -ENOMEM;
-			err = mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
-			if (err)
-				return err;
-			break;
-		default:
-			break;          /* hints: nothing to do */
-		}
+		long err = advise_one_vma(mm, v, lo, hi, advice);
+		if (err)
+			return err;
 		/* The VMA array may have changed (a split): look again at hi. */
 		a = hi;
 	}
-	return hole ? -ENOMEM : err;
+	return hole ? -ENOMEM : 0;
 }
 
 long do_madvise(struct mm_struct *mm, u64 start, u64 len_in, u64 advice)

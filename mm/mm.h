@@ -60,6 +60,10 @@
 #define VM_HEAP 0x200           /* brk area: "[heap]" */
 #define VM_HUGEPAGE 0x400       /* madvise(MADV_HUGEPAGE): THP wanted (mm/thp.h) */
 #define VM_NOHUGEPAGE 0x800     /* madvise(MADV_NOHUGEPAGE): never THP */
+/* 0x1000 and 0x2000: VM_UFFD_MISSING and VM_UFFD_WP (mm/userfaultfd.h). */
+#define VM_DONTCOPY 0x4000      /* madvise(MADV_DONTFORK): fork gives the child no mapping here */
+#define VM_WIPEONFORK 0x8000    /* madvise(MADV_WIPEONFORK): the child's mapping starts empty */
+#define VM_DONTDUMP 0x10000     /* madvise(MADV_DONTDUMP): left out of core dumps (none yet) */
 
 struct vm_area;                 /* mm/vma.h */
 

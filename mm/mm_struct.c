@@ -214,6 +214,9 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 	err = vma_reserve(cs, ps->nr);
 	for (u32 i = 0; !err && i < ps->nr; i++) {
 		const struct vm_area *v = ps->v[i];
+		/* MADV_DONTFORK: the child has no mapping here at all. */
+		if (v->flags & VM_DONTCOPY)
+			continue;
 		struct vm_area *c = vma_alloc(v->start, v->end,
 					      v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING));
 		if (!c) {
@@ -227,7 +230,11 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 		}
 		vma_insert(cs, c);      /* cannot fail: reserved */
 		child->nr_vmas = cs->nr;
-		err = copy_vma_pages(parent, child, v, &wrprotected);
+		/* MADV_WIPEONFORK: the child's VMA (which keeps the flag, for
+		 * its own children) starts empty - no entry, no huge PMD, no
+		 * page shared copy-on-write with the parent - and reads zeros. */
+		if (!(v->flags & VM_WIPEONFORK))
+			err = copy_vma_pages(parent, child, v, &wrprotected);
 	}
 	/* One flush for every entry fork write-protected, before the parent
 	 * can run on (and before the lock goes, so no fault sees a half-done
