@@ -100,18 +100,13 @@ static long zap_one(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 	return err;
 }
 
-/* The advice that only set or clear a VMA flag (Linux's
- * madvise_vma_behavior): v's new flags in *nf. 0, -EINVAL where the advice
- * does not apply to v, or 1 for advice that is not of this kind. */
-static int advice_vm_flags(const struct vm_area *v, u64 advice, u32 *nf)
+/* The advice that only set or clear a flag of fork or of core dumps
+ * (Linux's madvise_vma_behavior): v's new flags in *nf. 0, -EINVAL where
+ * the advice does not apply to v, or 1 for advice of another kind. */
+static int fork_dump_flags(const struct vm_area *v, u64 advice, u32 *nf)
 {
 	u32 f = v->flags;
 	switch (advice) {
-	case MADV_HUGEPAGE:     /* where THP may be used (mm/thp.h); pages */
-	case MADV_NOHUGEPAGE:   /* already mapped stay as they are, as on Linux */
-		f &= ~(VM_HUGEPAGE | VM_NOHUGEPAGE);
-		f |= advice == MADV_HUGEPAGE ? VM_HUGEPAGE : VM_NOHUGEPAGE;
-		break;
 	case MADV_DONTFORK:     /* mm_fork leaves the VMA out of the child */
 		f |= VM_DONTCOPY;
 		break;
@@ -153,48 +148,11 @@ static long set_vma_flags(struct mm_struct *mm, u64 lo, u64 hi, u32 nf)
 	return err == -ENOMEM ? -EAGAIN : err;
 }
 
-/* One VMA's part [lo, hi) of a madvise that is not a zap. 0 or an error. */
-static long advise_one_vma(struct mm_struct *mm, struct vm_area *v, u64 lo, u64 hi,
-			   u64 advice)
-{
-	u32 nf;
-	int r = advice_vm_flags(v, advice, &nf);
-	if (r < 0)
-		return r;
-	if (r == 0)
-		return nf == v->flags ? 0 : set_vma_flags(mm, lo, hi, nf);
-	switch (advice) {
-	case MADV_REMOVE:
-		/* Punch a hole in the shared object: it reads back as
-		 * zero. Private memory has no object: -EINVAL. */
-		if (!(v->flags & VM_SHARED))
-			return -EINVAL;
-		if (!(v->flags & VM_WRITE))
-			return -EACCES;
-		zap_one(mm, lo, hi, MADV_DONTNEED);
-		shared_anon_punch(v->shared, v->pgoff + (lo - v->start) / PAGE_SIZE,
-				  (hi - lo) / PAGE_SIZE);
-		return 0;
-	case MADV_POPULATE_READ:
-	case MADV_POPULATE_WRITE:
-		if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC)) ||
-		    (advice == MADV_POPULATE_WRITE && !(v->flags & VM_WRITE)))
-			return advice == MADV_POPULATE_WRITE ? -EFAULT : -ENOMEM;
-		return mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
-	default:
-		/* Pure hints (NORMAL, RANDOM, SEQUENTIAL, WILLNEED, COLD,
-		 * PAGEOUT): about read-ahead and reclaim, which Pagoda does
-		 * not do (no files, no swap). Nothing to do. */
-		return 0;
-	}
-}
-
-/* The advice that change VMAs or shared objects: mmap_lock for write
- * (POPULATE: read). VMA by VMA, as Linux: the first error stops the walk
- * (the VMAs before it keep their new flags); a hole does not. */
+/* The advice that change VMAs or shared objects: mmap_lock for write. */
 static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 {
 	struct vma_set *s = mm->vma_root;
+	long err = 0;
 	bool hole = false;
 	for (u64 a = start; a < end;) {
 		u32 i = vma_index(s, a);
@@ -206,13 +164,64 @@ static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 		if (v->start > a)
 			hole = true;
 		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
-		long err = advise_one_vma(mm, v, lo, hi, advice);
-		if (err)
-			return err;
+		u32 nf;
+		int r = fork_dump_flags(v, advice, &nf);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			if (nf != v->flags) {
+				err = set_vma_flags(mm, lo, hi, nf);
+				if (err)
+					return err;
+			}
+			a = hi;         /* a split changed the array: look again */
+			continue;
+		}
+		switch (advice) {
+		case MADV_REMOVE:
+			/* Punch a hole in the shared object: it reads back as
+			 * zero. Private memory has no object: -EINVAL. */
+			if (!(v->flags & VM_SHARED))
+				return -EINVAL;
+			if (!(v->flags & VM_WRITE))
+				return -EACCES;
+			zap_one(mm, lo, hi, MADV_DONTNEED);
+			shared_anon_punch(v->shared, v->pgoff + (lo - v->start) / PAGE_SIZE,
+					  (hi - lo) / PAGE_SIZE);
+			break;
+		case MADV_HUGEPAGE:
+		case MADV_NOHUGEPAGE: {
+			/* Where THP may be used (mm/thp.h); pages already
+			 * mapped stay as they are, as on Linux. */
+			u32 nf = advice == MADV_HUGEPAGE ?
+				 (v->flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE :
+				 (v->flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
+			if (nf != v->flags) {
+				struct mmu_gather tlb;
+				tlb_gather_mmu(&tlb, mm);
+				err = mm_set_range_flags(mm, lo, hi, nf, &tlb);
+				tlb_finish_mmu(&tlb);
+				if (err)
+					return err;
+			}
+			break;
+		}
+		case MADV_POPULATE_READ:
+		case MADV_POPULATE_WRITE:
+			if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC)) ||
+			    (advice == MADV_POPULATE_WRITE && !(v->flags & VM_WRITE)))
+				return advice == MADV_POPULATE_WRITE ? -EFAULT : -ENOMEM;
+			err = mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
+			if (err)
+				return err;
+			break;
+		default:
+			break;          /* hints: nothing to do */
+		}
 		/* The VMA array may have changed (a split): look again at hi. */
 		a = hi;
 	}
-	return hole ? -ENOMEM : 0;
+	return hole ? -ENOMEM : err;
 }
 
 long do_madvise(struct mm_struct *mm, u64 start, u64 len_in, u64 advice)
