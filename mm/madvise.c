@@ -83,6 +83,9 @@ static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
 			hole = true;    /* keep going: Linux advises every VMA */
 		if (advice == MADV_FREE && (v->flags & VM_SHARED))
 			return -EINVAL;
+		/* Locked memory stays: only DONTNEED_LOCKED may drop it. */
+		if (advice != MADV_DONTNEED_LOCKED && (v->flags & VM_LOCKED))
+			return -EINVAL;
 		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
 		zap_range(mm, lo, hi, tlb);
 		a = hi;
@@ -214,6 +217,13 @@ static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 			err = mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
 			if (err)
 				return err;
+			break;
+		case MADV_COLD:
+		case MADV_PAGEOUT:
+			/* Hints about reclaim, which Pagoda does not do (no
+			 * swap); but locked memory refuses them, as on Linux. */
+			if (v->flags & VM_LOCKED)
+				return -EINVAL;
 			break;
 		default:
 			break;          /* hints: nothing to do */

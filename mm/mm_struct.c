@@ -217,8 +217,10 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 		/* MADV_DONTFORK: the child has no mapping here at all. */
 		if (v->flags & VM_DONTCOPY)
 			continue;
+		/* Not inherited, as on Linux: userfaultfd registration (no
+		 * EVENT_FORK) and mlock (MAP_LOCKED). */
 		struct vm_area *c = vma_alloc(v->start, v->end,
-					      v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING));
+					      v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING | VM_LOCKED));
 		if (!c) {
 			err = -ENOMEM;
 			break;

@@ -221,6 +221,30 @@ static u64 get_unmapped_area(struct mm_struct *mm, u64 hint, u64 len)
 	return a;
 }
 
+/* MAP_32BIT (x86-64): the mapping must lie in the second GiB, below 2 GiB,
+ * for code that keeps pointers in 32 bits. As Linux: a hint that fits below
+ * 2 GiB is taken; else the lowest free range of [1 GiB, 2 GiB) (Linux
+ * randomises the start within 32 MiB of 1 GiB); 0 if none. */
+#define MAP_32BIT_BEGIN 0x40000000UL
+#define MAP_32BIT_END 0x80000000UL
+
+static u64 get_unmapped_area_32bit(struct mm_struct *mm, u64 hint, u64 len)
+{
+	struct vma_set *s = vmas(mm);
+	if (len > MAP_32BIT_END)
+		return 0;
+	hint = page_align(hint);
+	if (hint && hint <= MAP_32BIT_END - len && !vma_find_intersection(s, hint, hint + len))
+		return hint;
+	u64 a = MAP_32BIT_BEGIN;
+	for (u32 i = vma_index(s, a); a <= MAP_32BIT_END - len; i++) {
+		if (i >= s->nr || s->v[i]->start >= a + len)
+			return a;
+		a = MAX(a, s->v[i]->end);
+	}
+	return 0;
+}
+
 /* A new anonymous VMA at [addr, addr+len), replacing what was there. */
 static long mmap_region(struct mm_struct *mm, u64 addr, u64 len, u32 vm_flags)
 {
@@ -261,6 +285,7 @@ __attribute__((weak)) int mm_fd_mode(int fd)
 #define MAP_NONBLOCK 0x10000
 #define MAP_STACK 0x20000
 #define MAP_HUGETLB 0x40000
+#define MAP_32BIT 0x40
 #define LEGACY_MAP_MASK (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | \
 			 MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | \
 			 MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB)
@@ -305,6 +330,11 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 		if (mode < 0)
 			return -EBADF;
 	}
+	/* No hugetlbfs: no huge page size for an anonymous MAP_HUGETLB and no
+	 * hugetlbfs file for a file one. A Linux built without it refuses both
+	 * here, before do_mmap's own checks. */
+	if (flags & MAP_HUGETLB)
+		return -EINVAL;
 	if (len == 0)
 		return -EINVAL;
 	if (flags & MAP_FIXED_NOREPLACE)
@@ -341,7 +371,8 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 			goto out;
 		}
 	} else {
-		addr = get_unmapped_area(mm, addr, len);
+		addr = (flags & MAP_32BIT) ? get_unmapped_area_32bit(mm, addr, len) :
+					     get_unmapped_area(mm, addr, len);
 		if (!addr) {
 			ret = -ENOMEM;
 			goto out;
@@ -352,6 +383,12 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 		goto out;
 	}
 	u32 vm_flags = prot_to_vm(prot) | VM_MAYALL;
+	/* MAP_LOCKED: Pagoda never pages memory out, so what is left of
+	 * mlock is Linux's other promises: populated now, and no advice that
+	 * would drop or age the pages (mm/madvise.c). Every process may lock
+	 * (no RLIMIT_MEMLOCK: as root on Linux). */
+	if (flags & MAP_LOCKED)
+		vm_flags |= VM_LOCKED;
 	u64 type = flags & MAP_TYPE;
 	if (!anon) {
 		ret = file_mmap_error(len, pgoff, prot, flags, mode);
@@ -368,7 +405,11 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 		goto out;
 	}
 	ret = mmap_region(mm, addr, len, vm_flags);
-	if (ret >= 0 && (flags & MAP_POPULATE))
+	/* MAP_NONBLOCK turns MAP_POPULATE off (Linux: "do not block on IO",
+	 * and it skips the whole population); a locked mapping populates. */
+	bool populate = (vm_flags & VM_LOCKED) ||
+			(flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE;
+	if (ret >= 0 && populate)
 		mm_populate(mm, addr, addr + len, (vm_flags & VM_WRITE) != 0);  /* errors ignored, as Linux */
 out:
 	up_write(&mm->mmap_lock);

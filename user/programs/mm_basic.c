@@ -8,6 +8,8 @@
  * private), so the output is the same wherever the kernel put the arena.
  *
  * Every expected value was checked on Linux (see docs/user-programs.md).
+ * One line differs by design: MAP_HUGETLB names the kernel's hugetlbfs,
+ * which Debian's Linux has and Pagoda has not (docs/syscalls.md).
  */
 #include "libc.h"
 
@@ -246,6 +248,103 @@ static void test_populate(void)
 #define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
 #define RW (PROT_READ | PROT_WRITE)
 
+/* --- mmap flags: each honoured, refused as Linux refuses it, or one that
+ * Linux ignores too (docs/syscalls.md, "mmap flags") --- */
+
+#define FLAG_PAGES 512UL
+
+/* MAP_NONBLOCK turns MAP_POPULATE off. */
+static void test_nonblock(void)
+{
+	long before = rss_kb();
+	u8 *m = mmap(NULL, P(FLAG_PAGES), RW, ANON | MAP_POPULATE | MAP_NONBLOCK, -1, 0);
+	long after = rss_kb();
+	if (!ktap_ok(m != MAP_FAILED && after - before < RSS_MIN_KB(FLAG_PAGES),
+		     "MAP_POPULATE | MAP_NONBLOCK: mapped, nothing populated"))
+		ktap_diag("VmRSS %ld kB before, %ld kB after", before, after);
+	if (m != MAP_FAILED)
+		munmap(m, P(FLAG_PAGES));
+}
+
+static int child_dontneed(u8 *m)
+{
+	return madvise(m, P(FLAG_PAGES), MADV_DONTNEED) == 0 ? 0 : 1;
+}
+
+/* MAP_LOCKED: populated at once; the advice that would drop or age the
+ * pages is refused, DONTNEED_LOCKED is not; a child does not inherit it. */
+static void test_locked(void)
+{
+	long before = rss_kb();
+	u8 *m = mmap(NULL, P(FLAG_PAGES), RW, ANON | MAP_LOCKED, -1, 0);
+	long after = rss_kb();
+	if (m == MAP_FAILED)
+		ktap_bail("mmap MAP_LOCKED: %s", errno_name(errno));
+	if (!ktap_ok(after - before >= RSS_MIN_KB(FLAG_PAGES),
+		     "MAP_LOCKED: the pages are resident before any access"))
+		ktap_diag("VmRSS %ld kB before, %ld kB after", before, after);
+	m[0] = 7;
+	const int refused[] = { MADV_DONTNEED, MADV_FREE, MADV_COLD, MADV_PAGEOUT };
+	bool ok = true;
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+		ok &= madvise(m, P(1), refused[i]) < 0 && errno == EINVAL;
+	ktap_ok(ok && m[0] == 7, "MAP_LOCKED: DONTNEED, FREE, COLD, PAGEOUT -> EINVAL, data kept");
+	ktap_ok(madvise(m, P(1), MADV_DONTNEED_LOCKED) == 0 && m[0] == 0,
+		"MAP_LOCKED: DONTNEED_LOCKED -> 0, the page reads zero");
+	pid_t pid = fork();
+	if (pid == 0)
+		exit(child_dontneed(m));
+	int status = 0;
+	ktap_ok(pid > 0 && wait4(pid, &status, 0, NULL) == pid && WIFEXITED(status) &&
+		WEXITSTATUS(status) == 0, "MAP_LOCKED: a child's copy is not locked (DONTNEED -> 0)");
+	munmap(m, P(FLAG_PAGES));
+}
+
+/* MAP_HUGETLB needs hugetlbfs: a Linux without it answers EINVAL. With it
+ * (Debian's), the answer depends on the huge pages reserved: this line is
+ * about the kernel, and differs (docs/syscalls.md). */
+static void test_hugetlb(void)
+{
+	u8 *m = mmap(NULL, 2UL << 20, RW, ANON | MAP_HUGETLB, -1, 0);
+	int err = m == MAP_FAILED ? errno : 0;
+	if (m != MAP_FAILED)
+		munmap(m, 2UL << 20);
+	if (err == EINVAL)
+		ktap_ok(true, "MAP_HUGETLB -> EINVAL: a kernel without hugetlbfs");
+	else
+		ktap_ok(true, "MAP_HUGETLB not EINVAL: a kernel with hugetlbfs");
+}
+
+/* MAP_32BIT: somewhere in [1 GiB, 2 GiB), also when the hint is above. */
+static void test_32bit(void)
+{
+	for (int hinted = 0; hinted < 2; hinted++) {
+		void *hint = hinted ? (void *)(1UL << 40) : NULL;
+		u8 *m = mmap(hint, P(4), RW, ANON | MAP_32BIT, -1, 0);
+		unsigned long a = (unsigned long)m;
+		if (!ktap_ok(m != MAP_FAILED && a >= (1UL << 30) && a + P(4) <= (2UL << 30),
+			     "MAP_32BIT%s: mapped in the second GiB", hinted ? " with a hint at 1 TiB" : ""))
+			ktap_diag("got %lx", a);
+		if (m != MAP_FAILED)
+			munmap(m, P(4));
+	}
+}
+
+/* Flags Linux accepts and ignores for private anonymous memory. */
+static void test_ignored_flags(void)
+{
+	const int flags[] = { MAP_STACK, MAP_NORESERVE, MAP_DENYWRITE, MAP_EXECUTABLE,
+			      MAP_SYNC, 0x4000000 /* MAP_UNINITIALIZED */ };
+	bool ok = true;
+	for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
+		u8 *m = mmap(NULL, P(1), RW, ANON | flags[i], -1, 0);
+		ok &= m != MAP_FAILED && all_zero(m, P(1));
+		if (m != MAP_FAILED)
+			munmap(m, P(1));
+	}
+	ktap_ok(ok, "STACK, NORESERVE, DENYWRITE, EXECUTABLE, SYNC, UNINITIALIZED: mapped, zero");
+}
+
 static void test_errors(void)
 {
 	char buf[16];
@@ -315,7 +414,7 @@ int main(void)
 {
 	u8 *r;
 
-	ktap_plan(69);
+	ktap_plan(78);
 	/* Reserve the arena with a free page on each side. */
 	r = mmap(NULL, P(ARENA_PAGES + 2), PROT_NONE, ANON, -1, 0);
 	if (r == MAP_FAILED)
@@ -328,6 +427,11 @@ int main(void)
 	test_fork_sharing();
 	test_zero_page();
 	test_populate();
+	test_nonblock();
+	test_locked();
+	test_hugetlb();
+	test_32bit();
+	test_ignored_flags();
 	test_errors();
 	return ktap_finish();
 }
