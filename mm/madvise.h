@@ -15,6 +15,12 @@
  * range, for comparison (bench_madvise).
  *
  * A zap also frees page tables it leaves empty (pgtable.h, "pt_reclaim").
+ *
+ * Every other advice is done as Linux does it, or is a pure hint (nothing
+ * to do without read-ahead or reclaim), or is refused as a Linux without
+ * the feature refuses it (madvise_valid): none is accepted and dropped.
+ * DONTFORK/DOFORK and WIPEONFORK/KEEPONFORK set VMA flags that mm_fork
+ * reads; DONTDUMP/DODUMP one that a core dump would.
  */
 #ifndef PAGODA_MM_MADVISE_H
 #define PAGODA_MM_MADVISE_H
