@@ -189,6 +189,55 @@ int mm_set_range_uffd(struct mm_struct *mm, u64 start, u64 end, u32 newflags,
 	return 0;
 }
 
+/* Linux's stack_guard_gap and default RLIMIT_STACK: a VM_GROWSDOWN VMA
+ * keeps 1 MiB free below it (new mappings are not put there, and it does
+ * not grow closer than that to an accessible VMA), and grows to 8 MiB. */
+#define STACK_GUARD_GAP (1UL << 20)
+#define STACK_RLIMIT (8UL << 20)
+
+/* Where v's room starts, for placing a new mapping below it. */
+static u64 vma_start_gap(const struct vm_area *v)
+{
+	if (!(v->flags & VM_GROWSDOWN))
+		return v->start;
+	return v->start > STACK_GUARD_GAP ? v->start - STACK_GUARD_GAP : 0;
+}
+
+/* MAP_GROWSDOWN (mm.h). */
+int mm_expand_stack(struct mm_struct *mm, u64 addr)
+{
+	/* Write: the VMA's start changes, and two threads faulting below it
+	 * at once must not both move it. */
+	down_write(&mm->mmap_lock);
+	struct vma_set *s = vmas(mm);
+	u32 i = vma_index(s, addr);
+	int err = -EFAULT;
+	addr &= PAGE_MASK;
+	if (i >= s->nr)
+		goto out;
+	struct vm_area *v = s->v[i];
+	if (v->start <= addr) {
+		err = 0;                /* it grew (or was mapped) meanwhile */
+		goto out;
+	}
+	/* Linux's expand_downwards and acct_stack_growth, in their order. */
+	if (!(v->flags & VM_GROWSDOWN) || addr < MMAP_MIN_ADDR)
+		goto out;
+	if (i > 0) {
+		const struct vm_area *prev = s->v[i - 1];
+		if (!(prev->flags & VM_GROWSDOWN) && (prev->flags & VM_ACCESS) &&
+		    addr - prev->end < STACK_GUARD_GAP)
+			goto out;
+	}
+	if (v->end - addr > STACK_RLIMIT)
+		goto out;
+	v->start = addr;                /* nothing below was mapped: no entries to fix */
+	err = 0;
+out:
+	up_write(&mm->mmap_lock);
+	return err;
+}
+
 /* Highest free range of len bytes below high and at or above MMAP_MIN_ADDR
  * (0 if none). A walk down the sorted array: O(n), see vma.h. */
 static u64 gap_below(struct mm_struct *mm, u64 len, u64 high)
@@ -196,7 +245,7 @@ static u64 gap_below(struct mm_struct *mm, u64 len, u64 high)
 	struct vma_set *s = vmas(mm);
 	u32 k = vma_index(s, high);
 	for (;;) {
-		u64 top = k < s->nr ? MIN(s->v[k]->start, high) : high;
+		u64 top = k < s->nr ? MIN(vma_start_gap(s->v[k]), high) : high;
 		u64 bottom = k > 0 ? s->v[k - 1]->end : MMAP_MIN_ADDR;
 		bottom = MAX(bottom, MMAP_MIN_ADDR);
 		if (top >= bottom && top - bottom >= len)
@@ -211,8 +260,9 @@ static u64 get_unmapped_area(struct mm_struct *mm, u64 hint, u64 len)
 {
 	if (hint) {
 		hint = page_align(hint);
+		struct vm_area *next = vma_find_intersection(vmas(mm), hint, TASK_SIZE);
 		if (hint >= MMAP_MIN_ADDR && hint <= TASK_SIZE - len &&
-		    !vma_find_intersection(vmas(mm), hint, hint + len))
+		    (!next || hint + len <= vma_start_gap(next)))
 			return hint;
 	}
 	u64 a = gap_below(mm, len, mm->mmap_base);
@@ -403,6 +453,8 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 	} else if (type != MAP_PRIVATE) {
 		ret = -EINVAL;
 		goto out;
+	} else if (flags & MAP_GROWSDOWN) {
+		vm_flags |= VM_GROWSDOWN;
 	}
 	ret = mmap_region(mm, addr, len, vm_flags);
 	/* MAP_NONBLOCK turns MAP_POPULATE off (Linux: "do not block on IO",
@@ -482,7 +534,7 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot)
 		goto out;
 	}
 	if (grows & PROT_GROWSDOWN) {
-		if (s->v[i]->start >= end || !(s->v[i]->flags & VM_STACK)) {
+		if (s->v[i]->start >= end || !(s->v[i]->flags & (VM_STACK | VM_GROWSDOWN))) {
 			err = -EINVAL;
 			goto out;
 		}

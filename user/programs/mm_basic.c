@@ -330,6 +330,87 @@ static void test_32bit(void)
 	}
 }
 
+/* MAP_GROWSDOWN, in a 4 MiB window of our own: an accessible page at its
+ * bottom ("floor"), a 4-page MAP_GROWSDOWN mapping at its top, nothing
+ * between. Linux's rules: a fault below the mapping grows it, but not to
+ * within 1 MiB (stack_guard_gap) of the floor, nor to more than 8 MiB
+ * (RLIMIT_STACK). Each access runs in a child, which SIGSEGV may kill. */
+#define GROW_WINDOW (4UL << 20)
+static u8 *grow_floor, *grow_map;
+
+/* Child: write at grow_map - off, then report the mapping's new start:
+ * 0 if it begins exactly at the written page. */
+static int child_grow(unsigned long off)
+{
+	static struct map_entry m[256];
+	u8 *a = grow_map - off;
+	*(volatile u8 *)a = 1;
+	int n = read_maps(m, 256);
+	for (int i = 0; i < n; i++)
+		if (m[i].end == (unsigned long)grow_map + P(4))
+			return m[i].start == ((unsigned long)a & ~(PAGE_SIZE - 1)) ? 0 : 2;
+	return 3;
+}
+
+/* The child's exit status, or 256 + the signal that killed it. */
+static int grow_in_child(unsigned long off)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		exit(child_grow(off));
+	int status = 0;
+	if (pid < 0 || wait4(pid, &status, 0, NULL) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? 256 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+static void test_growsdown(void)
+{
+	u8 *w = mmap(NULL, GROW_WINDOW, PROT_NONE, ANON, -1, 0);
+	if (w == MAP_FAILED)
+		ktap_bail("mmap the MAP_GROWSDOWN window: %s", errno_name(errno));
+	grow_floor = mmap(w, P(1), RW, ANON | MAP_FIXED, -1, 0);
+	munmap(w + P(1), GROW_WINDOW - P(5));
+	grow_map = mmap(w + GROW_WINDOW - P(4), P(4), RW, ANON | MAP_FIXED | MAP_GROWSDOWN, -1, 0);
+	if (grow_floor != w || grow_map != w + GROW_WINDOW - P(4))
+		ktap_bail("MAP_GROWSDOWN window: %s", errno_name(errno));
+	int near = grow_in_child(P(64));
+	/* The floor ends at w + P(1): 1 MiB above it is the lowest page the
+	 * mapping may reach, one page less is inside the guard gap. */
+	unsigned long lowest = (unsigned long)(grow_map - (w + P(1) + (1UL << 20)));
+	int far = grow_in_child(lowest);
+	int gap = grow_in_child(lowest + P(1));
+	if (!ktap_ok(near == 0 && far == 0,
+		     "MAP_GROWSDOWN: a write 64 pages below, or 1 MiB above the next mapping, grows it down"))
+		ktap_diag("64 pages below: %d, 1 MiB above: %d", near, far);
+	if (!ktap_ok(gap == 256 + SIGSEGV,
+		     "MAP_GROWSDOWN: not closer than 1 MiB to the mapping below (SIGSEGV)"))
+		ktap_diag("child %d", gap);
+	ktap_ok(mprotect(grow_map, P(1), PROT_READ | PROT_GROWSDOWN) == 0,
+		"mprotect PROT_GROWSDOWN of a MAP_GROWSDOWN mapping -> 0");
+	munmap(w, GROW_WINDOW);
+}
+
+/* Beyond RLIMIT_STACK (8 MiB from the mapping's end): SIGSEGV. In a
+ * 12 MiB window with nothing below the mapping. */
+static void test_growsdown_limit(void)
+{
+	const unsigned long window = 12UL << 20;
+	u8 *w = mmap(NULL, window, PROT_NONE, ANON, -1, 0);
+	if (w == MAP_FAILED)
+		ktap_bail("mmap the MAP_GROWSDOWN window: %s", errno_name(errno));
+	munmap(w, window - P(4));
+	grow_map = mmap(w + window - P(4), P(4), RW, ANON | MAP_FIXED | MAP_GROWSDOWN, -1, 0);
+	if (grow_map != w + window - P(4))
+		ktap_bail("MAP_GROWSDOWN window: %s", errno_name(errno));
+	int in = grow_in_child((8UL << 20) - P(4));
+	int out = grow_in_child((8UL << 20) - P(4) + P(1));
+	if (!ktap_ok(in == 0 && out == 256 + SIGSEGV,
+		     "MAP_GROWSDOWN: grows to 8 MiB (RLIMIT_STACK), a page more is SIGSEGV"))
+		ktap_diag("8 MiB: %d, one page more: %d", in, out);
+	munmap(grow_map, P(4));
+}
+
 /* Flags Linux accepts and ignores for private anonymous memory. */
 static void test_ignored_flags(void)
 {
@@ -414,7 +495,7 @@ int main(void)
 {
 	u8 *r;
 
-	ktap_plan(78);
+	ktap_plan(82);
 	/* Reserve the arena with a free page on each side. */
 	r = mmap(NULL, P(ARENA_PAGES + 2), PROT_NONE, ANON, -1, 0);
 	if (r == MAP_FAILED)
@@ -431,6 +512,8 @@ int main(void)
 	test_locked();
 	test_hugetlb();
 	test_32bit();
+	test_growsdown();
+	test_growsdown_limit();
 	test_ignored_flags();
 	test_errors();
 	return ktap_finish();
