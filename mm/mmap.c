@@ -256,15 +256,20 @@ static u64 gap_below(struct mm_struct *mm, u64 len, u64 high)
 	}
 }
 
+/* May a mapping of len bytes go at the (page-aligned) hint, below limit?
+ * Only into free space, and not into the guard gap below a VM_GROWSDOWN VMA. */
+static bool hint_fits(struct mm_struct *mm, u64 hint, u64 len, u64 limit)
+{
+	struct vm_area *next = vma_find_intersection(vmas(mm), hint, TASK_SIZE);
+	return hint >= MMAP_MIN_ADDR && len <= limit && hint <= limit - len &&
+	       (!next || hint + len <= vma_start_gap(next));
+}
+
 static u64 get_unmapped_area(struct mm_struct *mm, u64 hint, u64 len)
 {
-	if (hint) {
-		hint = page_align(hint);
-		struct vm_area *next = vma_find_intersection(vmas(mm), hint, TASK_SIZE);
-		if (hint >= MMAP_MIN_ADDR && hint <= TASK_SIZE - len &&
-		    (!next || hint + len <= vma_start_gap(next)))
-			return hint;
-	}
+	hint = page_align(hint);
+	if (hint && hint_fits(mm, hint, len, TASK_SIZE))
+		return hint;
 	u64 a = gap_below(mm, len, mm->mmap_base);
 	if (!a)
 		a = gap_below(mm, len, TASK_SIZE);  /* above mmap_base, as a last resort */
@@ -284,11 +289,11 @@ static u64 get_unmapped_area_32bit(struct mm_struct *mm, u64 hint, u64 len)
 	if (len > MAP_32BIT_END)
 		return 0;
 	hint = page_align(hint);
-	if (hint && hint <= MAP_32BIT_END - len && !vma_find_intersection(s, hint, hint + len))
+	if (hint && hint_fits(mm, hint, len, MAP_32BIT_END))
 		return hint;
 	u64 a = MAP_32BIT_BEGIN;
 	for (u32 i = vma_index(s, a); a <= MAP_32BIT_END - len; i++) {
-		if (i >= s->nr || s->v[i]->start >= a + len)
+		if (i >= s->nr || vma_start_gap(s->v[i]) >= a + len)
 			return a;
 		a = MAX(a, s->v[i]->end);
 	}

@@ -359,6 +359,13 @@ static int child_huge_wiped(u8 *r)
 	return 0;
 }
 
+/* Child: the first half of the 2 MiB region holds fill_pages(r, 512, 7)'s
+ * tags, the second half reads zero. */
+static int child_half_wiped(u8 *r)
+{
+	return huge_check(r, 256, 512, 512) ? 0 : 1;
+}
+
 /* A 2 MiB MADV_HUGEPAGE region (one huge PMD where THP is on): the child
  * gets no copy of it, the parent keeps every page. */
 static void wipeonfork_huge(void)
@@ -371,6 +378,19 @@ static void wipeonfork_huge(void)
 	int c = in_child(child_huge_wiped, r);
 	if (!ktap_ok(e == 0 && c == 0 && huge_check(r, 512, 512, 512),
 		     "WIPEONFORK of a whole MADV_HUGEPAGE 2 MiB: the child reads zeros, the parent keeps it"))
+		ktap_diag("madvise %s, child %d", errno_name(-e), c);
+	munmap(r, HUGE);
+
+	/* Its second half only: the huge PMD is split, the halves fork
+	 * differently. */
+	r = map_huge();
+	if (!r)
+		ktap_bail("mmap 4 MiB: %s", errno_name(errno));
+	fill_pages(r, HUGE / PAGE_SIZE, 7);
+	e = madv(r + HUGE / 2, HUGE / 2, MADV_WIPEONFORK);
+	c = in_child(child_half_wiped, r);
+	if (!ktap_ok(e == 0 && c == 0 && huge_check(r, 512, 512, 512),
+		     "WIPEONFORK of its second half: the child reads the first half and zeros"))
 		ktap_diag("madvise %s, child %d", errno_name(-e), c);
 	munmap(r, HUGE);
 }
@@ -576,7 +596,7 @@ static void readers_on_every_cpu(void)
 
 int main(void)
 {
-	ktap_plan(42);
+	ktap_plan(43);
 	argument_checks();			/* 6 */
 	holes();				/* 6 */
 	prot_none(MADV_DONTNEED, "DONTNEED");	/* 1 */
@@ -587,7 +607,7 @@ int main(void)
 	huge();					/* 3 */
 	dontfork();				/* 4 */
 	wipeonfork();				/* 5 */
-	wipeonfork_huge();			/* 1 */
+	wipeonfork_huge();			/* 2 */
 	every_advice();				/* 7 */
 	dontdump();				/* 1 */
 	readers_on_every_cpu();			/* 1 */
