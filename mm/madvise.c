@@ -167,6 +167,9 @@ static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 		if (v->start > a)
 			hole = true;
 		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
+		/* Locked memory keeps its pages: no hole punched in it. */
+		if (advice == MADV_REMOVE && (v->flags & VM_LOCKED))
+			return -EINVAL;
 		u32 nf;
 		int r = fork_dump_flags(v, advice, &nf);
 		if (r < 0)

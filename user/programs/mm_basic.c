@@ -298,6 +298,14 @@ static void test_locked(void)
 	ktap_ok(pid > 0 && wait4(pid, &status, 0, NULL) == pid && WIFEXITED(status) &&
 		WEXITSTATUS(status) == 0, "MAP_LOCKED: a child's copy is not locked (DONTNEED -> 0)");
 	munmap(m, P(FLAG_PAGES));
+
+	u8 *sh = mmap(NULL, P(1), RW, MAP_SHARED | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+	if (sh == MAP_FAILED)
+		ktap_bail("mmap shared MAP_LOCKED: %s", errno_name(errno));
+	sh[0] = 9;
+	ktap_ok(madvise(sh, P(1), MADV_REMOVE) < 0 && errno == EINVAL && sh[0] == 9,
+		"MAP_LOCKED shared memory: REMOVE -> EINVAL, data kept");
+	munmap(sh, P(1));
 }
 
 /* MAP_HUGETLB needs hugetlbfs: a Linux without it answers EINVAL. With it
@@ -495,7 +503,7 @@ int main(void)
 {
 	u8 *r;
 
-	ktap_plan(82);
+	ktap_plan(83);
 	/* Reserve the arena with a free page on each side. */
 	r = mmap(NULL, P(ARENA_PAGES + 2), PROT_NONE, ANON, -1, 0);
 	if (r == MAP_FAILED)
