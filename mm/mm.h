@@ -64,7 +64,7 @@
 #define VM_DONTCOPY 0x4000      /* madvise(MADV_DONTFORK): fork gives the child no mapping here */
 #define VM_WIPEONFORK 0x8000    /* madvise(MADV_WIPEONFORK): the child's mapping starts empty */
 #define VM_DONTDUMP 0x10000     /* madvise(MADV_DONTDUMP): left out of core dumps (none yet) */
-#define VM_LOCKED 0x20000       /* mmap(MAP_LOCKED): populated at once; DONTNEED, FREE, COLD and PAGEOUT refused */
+#define VM_LOCKED 0x20000       /* mmap(MAP_LOCKED): populated at once; advice that drops pages refused */
 #define VM_GROWSDOWN 0x40000    /* mmap(MAP_GROWSDOWN): a fault just below grows it (mm_expand_stack) */
 
 struct vm_area;                 /* mm/vma.h */
