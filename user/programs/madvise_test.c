@@ -261,6 +261,24 @@ static int child_unmapped(u8 *p)
 	return q == p + PAGE_SIZE ? 0 : 1;
 }
 
+/* Child: pages 0 and 2 are not mapped (page 1 is a hole anyway). */
+static int child_ends_unmapped(u8 *p)
+{
+	int bad = 0;
+	for (int i = 0; i < 3; i += 2) {
+		void *q = mmap(p + i * PAGE_SIZE, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		bad += q != p + i * PAGE_SIZE;
+	}
+	return bad;
+}
+
+/* Child: page 0 reads zero, page 1 (shared) holds 0x77. */
+static int child_first_wiped(u8 *p)
+{
+	return page_is(p, 0) && page_is(p + PAGE_SIZE, 0x77) ? 0 : 1;
+}
+
 /* Child: read page 1 (killed by SIGSEGV if it is not mapped). */
 static int child_read(u8 *p)
 {
@@ -323,6 +341,16 @@ static void dontfork(void)
 		     "DOFORK undoes it: the child sees the parent's data, one mapping again"))
 		ktap_diag("madvise %s, child %d", errno_name(-r), c);
 	munmap(p, FORK_PAGES * PAGE_SIZE);
+
+	/* Over a hole: ENOMEM, and the mapped pages on both sides marked. */
+	p = map_fork_pages();
+	munmap(p + PAGE_SIZE, PAGE_SIZE);
+	r = madv(p, 3 * PAGE_SIZE, MADV_DONTFORK);
+	c = in_child(child_ends_unmapped, p);
+	if (!ktap_ok(r == -ENOMEM && c == 0,
+		     "DONTFORK over a hole -> ENOMEM, the pages on both sides still left out"))
+		ktap_diag("madvise %s, child %d", errno_name(-r), c);
+	munmap(p, FORK_PAGES * PAGE_SIZE);
 }
 
 static void wipeonfork(void)
@@ -348,6 +376,24 @@ static void wipeonfork(void)
 	expect(madv(s, PAGE_SIZE, MADV_WIPEONFORK), -EINVAL, "WIPEONFORK on MAP_SHARED memory");
 	expect(madv(s, PAGE_SIZE, MADV_KEEPONFORK), 0, "KEEPONFORK on MAP_SHARED memory");
 	munmap(s, PAGE_SIZE);
+
+	/* A private page, then a shared one: EINVAL at the shared VMA, and
+	 * the private one before it already marked (Linux's order). */
+	p = map_private(2);
+	if (!p)
+		ktap_bail("mmap: %s", errno_name(errno));
+	s = mmap(p + PAGE_SIZE, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (s == MAP_FAILED)
+		ktap_bail("mmap shared: %s", errno_name(errno));
+	fill_pages(p, 1, 0x66);
+	fill_pages(s, 1, 0x77);
+	r = madv(p, 2 * PAGE_SIZE, MADV_WIPEONFORK);
+	c = in_child(child_first_wiped, p);
+	if (!ktap_ok(r == -EINVAL && c == 0,
+		     "WIPEONFORK over private then shared -> EINVAL, the private page already wiped in a child"))
+		ktap_diag("madvise %s, child %d", errno_name(-r), c);
+	munmap(p, 2 * PAGE_SIZE);
 }
 
 /* Child: every page of the 2 MiB region reads zero. */
@@ -596,7 +642,7 @@ static void readers_on_every_cpu(void)
 
 int main(void)
 {
-	ktap_plan(43);
+	ktap_plan(45);
 	argument_checks();			/* 6 */
 	holes();				/* 6 */
 	prot_none(MADV_DONTNEED, "DONTNEED");	/* 1 */
@@ -605,8 +651,8 @@ int main(void)
 	private_zero(MADV_DONTNEED_LOCKED, "DONTNEED_LOCKED");	/* 2 */
 	shared_kept();				/* 2 */
 	huge();					/* 3 */
-	dontfork();				/* 4 */
-	wipeonfork();				/* 5 */
+	dontfork();				/* 5 */
+	wipeonfork();				/* 6 */
 	wipeonfork_huge();			/* 2 */
 	every_advice();				/* 7 */
 	dontdump();				/* 1 */
