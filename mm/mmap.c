@@ -560,9 +560,15 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot)
 			break;
 		}
 		u64 tmp = MIN(v->end, end);
+		/* Locked private memory made writable gets its own copies now,
+		 * as Linux's mlock promises: no copy-on-write fault later. */
+		bool unshare = (v->flags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED &&
+			       (newflags & VM_WRITE);
 		err = mm_set_range_flags(mm, nstart, tmp, newflags, &tlb);
 		if (err)
 			break;
+		if (unshare)
+			mm_populate(mm, nstart, tmp, true);     /* errors ignored, as Linux */
 		nstart = tmp;
 		if (nstart >= end)
 			break;

@@ -381,6 +381,33 @@ static void test_fork_advice(struct ktest *t)
 	mm_put(parent);
 }
 
+/* MAP_LOCKED private memory that mprotect makes writable again is copied
+ * at once (Linux's mprotect_fixup): after fork and a read-only spell, the
+ * parent's pages are its own, writable, before any write. */
+#define MAP_LOCKED 0x2000
+static void test_locked_mprotect(struct ktest *t)
+{
+	struct mm_struct *parent = mm_create(), *child = NULL;
+	KTEST_ASSERT_TRUE(t, parent);
+	KTEST_ASSERT_EQ(t, do_mmap(parent, BASE, P(2), RW, ANON | MAP_FIXED | MAP_LOCKED, -1, 0),
+			BASE);
+	KTEST_EXPECT_EQ(t, test_poke(parent, BASE, 41), 0);
+	KTEST_EXPECT_EQ(t, test_poke(parent, BASE + P(1), 42), 0);
+	KTEST_ASSERT_EQ(t, mm_fork(parent, &child), 0);
+	KTEST_EXPECT_TRUE(t, page_of(parent, BASE) == page_of(child, BASE));
+	KTEST_EXPECT_EQ(t, do_mprotect(parent, BASE, P(2), PROT_READ), 0);
+	struct cow_stats s0 = cow_stats;
+	KTEST_EXPECT_EQ(t, do_mprotect(parent, BASE, P(2), RW), 0);
+	KTEST_EXPECT_EQ(t, cow_stats.copy - s0.copy, 2);
+	for (u32 i = 0; i < 2; i++) {
+		KTEST_EXPECT_TRUE(t, page_of(parent, BASE + P(i)) != page_of(child, BASE + P(i)));
+		KTEST_EXPECT_TRUE(t, pte_write(pte_of(parent, BASE + P(i))));
+		KTEST_EXPECT_EQ(t, test_peek(child, BASE + P(i)), 41 + i);
+	}
+	mm_put(child);
+	mm_put(parent);
+}
+
 static const struct ktest_case cow_cases[] = {
 	{ "reuse_vs_copy", test_reuse_vs_copy },
 	{ "zero_page_cow", test_zero_page_cow },
@@ -390,6 +417,7 @@ static const struct ktest_case cow_cases[] = {
 	{ "unshare", test_unshare },
 	{ "fork_enomem", test_fork_enomem },
 	{ "fork_advice", test_fork_advice },
+	{ "locked_mprotect", test_locked_mprotect },
 };
 
 KTEST_SUITE(cow, cow_cases);
