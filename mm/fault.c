@@ -247,8 +247,15 @@ int handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
 	down_read(&mm->mmap_lock);
 	int ret = -EFAULT;
 	struct vm_area *vma = vma_find(mm->vma_root, addr);
-	if (!vma)
-		goto out;
+	if (!vma) {
+		/* Below a MAP_GROWSDOWN VMA: grow it (under the write lock),
+		 * then retry the access. */
+		struct vm_area *next = vma_find_intersection(mm->vma_root, addr, USER_SPACE_END);
+		if (!next || !(next->flags & VM_GROWSDOWN))
+			goto out;
+		up_read(&mm->mmap_lock);
+		return mm_expand_stack(mm, addr);
+	}
 	if ((error_code & PF_WRITE) && !(vma->flags & VM_WRITE))
 		goto out;
 	if ((error_code & PF_INSTR) && !(vma->flags & VM_EXEC))

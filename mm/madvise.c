@@ -18,15 +18,26 @@ bool madvise_batch = true;
 
 static inline u64 page_align(u64 x) { return (x + PAGE_SIZE - 1) & PAGE_MASK; }
 
+/* The advice Pagoda knows: Linux 6.1's list (madvise_behavior_valid there)
+ * as a Linux built without three options has it, so that a refusal is one
+ * a real Linux gives (docs/madvise.md has the table):
+ *   MERGEABLE, UNMERGEABLE   no KSM (CONFIG_KSM=n): same-page merging is
+ *                            not implemented;
+ *   COLLAPSE                 no khugepaged-style collapse yet: refused as a
+ *                            Linux before 6.1 refuses the unknown value 25;
+ *   HWPOISON, SOFT_OFFLINE   no memory-failure handling
+ *                            (CONFIG_MEMORY_FAILURE=n).
+ * Accepting them and doing nothing would tell the caller a promise was kept
+ * that was not. */
 bool madvise_valid(u64 advice)
 {
 	switch (advice) {
 	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
 	case MADV_DONTNEED: case MADV_FREE: case MADV_REMOVE: case MADV_DONTFORK:
-	case MADV_DOFORK: case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE:
-	case MADV_NOHUGEPAGE: case MADV_DONTDUMP: case MADV_DODUMP: case MADV_WIPEONFORK:
-	case MADV_KEEPONFORK: case MADV_COLD: case MADV_PAGEOUT: case MADV_POPULATE_READ:
-	case MADV_POPULATE_WRITE: case MADV_DONTNEED_LOCKED: case MADV_COLLAPSE:
+	case MADV_DOFORK: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE: case MADV_DONTDUMP:
+	case MADV_DODUMP: case MADV_WIPEONFORK: case MADV_KEEPONFORK: case MADV_COLD:
+	case MADV_PAGEOUT: case MADV_POPULATE_READ: case MADV_POPULATE_WRITE:
+	case MADV_DONTNEED_LOCKED:
 		return true;
 	default:
 		return false;
@@ -72,6 +83,9 @@ static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
 			hole = true;    /* keep going: Linux advises every VMA */
 		if (advice == MADV_FREE && (v->flags & VM_SHARED))
 			return -EINVAL;
+		/* Locked memory stays: only DONTNEED_LOCKED may drop it. */
+		if (advice != MADV_DONTNEED_LOCKED && (v->flags & VM_LOCKED))
+			return -EINVAL;
 		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
 		zap_range(mm, lo, hi, tlb);
 		a = hi;
@@ -87,6 +101,54 @@ static long zap_one(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 	long err = zap_vmas(mm, start, end, advice, &tlb);
 	tlb_finish_mmu(&tlb);
 	return err;
+}
+
+/* The advice that only set or clear a flag of fork or of core dumps
+ * (Linux's madvise_vma_behavior): v's new flags in *nf. 0, -EINVAL where
+ * the advice does not apply to v, or 1 for advice of another kind. */
+static int fork_dump_flags(const struct vm_area *v, u64 advice, u32 *nf)
+{
+	u32 f = v->flags;
+	switch (advice) {
+	case MADV_DONTFORK:     /* mm_fork leaves the VMA out of the child */
+		f |= VM_DONTCOPY;
+		break;
+	case MADV_DOFORK:
+		f &= ~VM_DONTCOPY;
+		break;
+	case MADV_WIPEONFORK:
+		/* The child gets the VMA empty. Only private anonymous memory
+		 * can be empty in one process and full in another: a shared
+		 * VMA's pages belong to the object both map. */
+		if (v->flags & VM_SHARED)
+			return -EINVAL;
+		f |= VM_WIPEONFORK;
+		break;
+	case MADV_KEEPONFORK:
+		f &= ~VM_WIPEONFORK;
+		break;
+	case MADV_DONTDUMP:     /* kept, as Linux keeps it, for a core dump */
+		f |= VM_DONTDUMP;
+		break;
+	case MADV_DODUMP:
+		f &= ~VM_DONTDUMP;
+		break;
+	default:
+		return 1;
+	}
+	*nf = f;
+	return 0;
+}
+
+/* Give [lo, hi) of one VMA the flags nf (splitting and merging VMAs).
+ * Linux reports a split that found no memory as -EAGAIN: "try again". */
+static long set_vma_flags(struct mm_struct *mm, u64 lo, u64 hi, u32 nf)
+{
+	struct mmu_gather tlb;
+	tlb_gather_mmu(&tlb, mm);
+	long err = mm_set_range_flags(mm, lo, hi, nf, &tlb);
+	tlb_finish_mmu(&tlb);
+	return err == -ENOMEM ? -EAGAIN : err;
 }
 
 /* The advice that change VMAs or shared objects: mmap_lock for write. */
@@ -105,6 +167,22 @@ static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 		if (v->start > a)
 			hole = true;
 		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
+		/* Locked memory keeps its pages: no hole punched in it. */
+		if (advice == MADV_REMOVE && (v->flags & VM_LOCKED))
+			return -EINVAL;
+		u32 nf;
+		int r = fork_dump_flags(v, advice, &nf);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			if (nf != v->flags) {
+				err = set_vma_flags(mm, lo, hi, nf);
+				if (err)
+					return err;
+			}
+			a = hi;         /* a split changed the array: look again */
+			continue;
+		}
 		switch (advice) {
 		case MADV_REMOVE:
 			/* Punch a hole in the shared object: it reads back as
@@ -145,6 +223,13 @@ static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 			err = mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
 			if (err)
 				return err;
+			break;
+		case MADV_COLD:
+		case MADV_PAGEOUT:
+			/* Hints about reclaim, which Pagoda does not do (no
+			 * swap); but locked memory refuses them, as on Linux. */
+			if (v->flags & VM_LOCKED)
+				return -EINVAL;
 			break;
 		default:
 			break;          /* hints: nothing to do */

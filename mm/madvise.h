@@ -20,6 +20,11 @@
  * punches the range out of the shared object and unmaps it from every
  * address space that maps it (mm/shared_anon.h, shared_anon_punch), so all
  * of them read zeros there afterwards.
+ * Every other advice is done as Linux does it, or is a pure hint (nothing
+ * to do without read-ahead or reclaim), or is refused as a Linux without
+ * the feature refuses it (madvise_valid): none is accepted and dropped.
+ * DONTFORK/DOFORK and WIPEONFORK/KEEPONFORK set VMA flags that mm_fork
+ * reads; DONTDUMP/DODUMP one that a core dump would.
  */
 #ifndef PAGODA_MM_MADVISE_H
 #define PAGODA_MM_MADVISE_H

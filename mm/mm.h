@@ -60,6 +60,12 @@
 #define VM_HEAP 0x200           /* brk area: "[heap]" */
 #define VM_HUGEPAGE 0x400       /* madvise(MADV_HUGEPAGE): THP wanted (mm/thp.h) */
 #define VM_NOHUGEPAGE 0x800     /* madvise(MADV_NOHUGEPAGE): never THP */
+/* 0x1000 and 0x2000: VM_UFFD_MISSING and VM_UFFD_WP (mm/userfaultfd.h). */
+#define VM_DONTCOPY 0x4000      /* madvise(MADV_DONTFORK): fork gives the child no mapping here */
+#define VM_WIPEONFORK 0x8000    /* madvise(MADV_WIPEONFORK): the child's mapping starts empty */
+#define VM_DONTDUMP 0x10000     /* madvise(MADV_DONTDUMP): left out of core dumps (none yet) */
+#define VM_LOCKED 0x20000       /* mmap(MAP_LOCKED): populated at once; advice that drops pages refused */
+#define VM_GROWSDOWN 0x40000    /* mmap(MAP_GROWSDOWN): a fault just below grows it (mm_expand_stack) */
 /* Every page counts as soft-dirty until the next clear_refs "4": a new VMA
  * is all new to a tracker (docs/soft-dirty.md). Linux's value. Ignored by
  * merging (the merged VMA keeps it if either half had it). */
@@ -213,6 +219,10 @@ void zero_page_init(void);
  * PROT_NONE VMAs are skipped. Caller holds mmap_lock. 0, -EFAULT (a hole)
  * or -ENOMEM. (MAP_POPULATE, MADV_POPULATE_*.) */
 int mm_populate(struct mm_struct *mm, u64 start, u64 end, bool write);
+/* mm/mmap.c: a fault at addr, in the free range just below a VM_GROWSDOWN
+ * VMA, grows that VMA down to addr's page. Takes mmap_lock for write (the
+ * caller holds none). 0: retry the access; -EFAULT: it may not grow. */
+int mm_expand_stack(struct mm_struct *mm, u64 addr);
 /* A private page mapped at addr whatever the VMA's rights (exec fills it
  * through the direct map); NULL when there is no VMA or no memory. */
 struct page *mm_get_private_page(struct mm_struct *mm, u64 addr);

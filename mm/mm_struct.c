@@ -28,12 +28,19 @@ struct page *zero_page;
  * line skips fork's flush of the parent; the cow suite's fork_while_writing
  * must fail. */
 bool fork_debug_skip_flush;
+/* Negative control (docs/madvise.md): "fork_debug_ignore_advice" makes fork
+ * copy DONTFORK and WIPEONFORK ranges like any other; madvise_test's
+ * WIPEONFORK case must fail. */
+static bool fork_debug_ignore_advice;
 
 void fork_debug_init(void)
 {
 	fork_debug_skip_flush = cmdline_has("fork_debug_skip_flush");
 	if (fork_debug_skip_flush)
 		printk(KERN_WARNING "mm: fork_debug_skip_flush: fork does NOT flush the parent's TLBs (negative control)\n");
+	fork_debug_ignore_advice = cmdline_has("fork_debug_ignore_advice");
+	if (fork_debug_ignore_advice)
+		printk(KERN_WARNING "mm: fork_debug_ignore_advice: fork copies DONTFORK and WIPEONFORK ranges (negative control)\n");
 }
 
 void zero_page_init(void)
@@ -215,8 +222,13 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 	err = vma_reserve(cs, ps->nr);
 	for (u32 i = 0; !err && i < ps->nr; i++) {
 		const struct vm_area *v = ps->v[i];
+		/* MADV_DONTFORK: the child has no mapping here at all. */
+		if ((v->flags & VM_DONTCOPY) && !fork_debug_ignore_advice)
+			continue;
+		/* Not inherited, as on Linux: userfaultfd registration (no
+		 * EVENT_FORK) and mlock (MAP_LOCKED). */
 		struct vm_area *c = vma_alloc(v->start, v->end,
-					      v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING));
+					      v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING | VM_LOCKED));
 		if (!c) {
 			err = -ENOMEM;
 			break;
@@ -235,7 +247,11 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 		}
 		vma_insert(cs, c);      /* cannot fail: reserved */
 		child->nr_vmas = cs->nr;
-		err = copy_vma_pages(parent, child, v, &wrprotected);
+		/* MADV_WIPEONFORK: the child's VMA (which keeps the flag, for
+		 * its own children) starts empty - no entry, no huge PMD, no
+		 * page shared copy-on-write with the parent - and reads zeros. */
+		if (!(v->flags & VM_WIPEONFORK) || fork_debug_ignore_advice)
+			err = copy_vma_pages(parent, child, v, &wrprotected);
 		if (v->shared)
 			shared_anon_unlock_mappers(c->shared);
 	}

@@ -196,6 +196,55 @@ int mm_set_range_uffd(struct mm_struct *mm, u64 start, u64 end, u32 newflags,
 	return 0;
 }
 
+/* Linux's stack_guard_gap and default RLIMIT_STACK: a VM_GROWSDOWN VMA
+ * keeps 1 MiB free below it (new mappings are not put there, and it does
+ * not grow closer than that to an accessible VMA), and grows to 8 MiB. */
+#define STACK_GUARD_GAP (1UL << 20)
+#define STACK_RLIMIT (8UL << 20)
+
+/* Where v's room starts, for placing a new mapping below it. */
+static u64 vma_start_gap(const struct vm_area *v)
+{
+	if (!(v->flags & VM_GROWSDOWN))
+		return v->start;
+	return v->start > STACK_GUARD_GAP ? v->start - STACK_GUARD_GAP : 0;
+}
+
+/* MAP_GROWSDOWN (mm.h). */
+int mm_expand_stack(struct mm_struct *mm, u64 addr)
+{
+	/* Write: the VMA's start changes, and two threads faulting below it
+	 * at once must not both move it. */
+	down_write(&mm->mmap_lock);
+	struct vma_set *s = vmas(mm);
+	u32 i = vma_index(s, addr);
+	int err = -EFAULT;
+	addr &= PAGE_MASK;
+	if (i >= s->nr)
+		goto out;
+	struct vm_area *v = s->v[i];
+	if (v->start <= addr) {
+		err = 0;                /* it grew (or was mapped) meanwhile */
+		goto out;
+	}
+	/* Linux's expand_downwards and acct_stack_growth, in their order. */
+	if (!(v->flags & VM_GROWSDOWN) || addr < MMAP_MIN_ADDR)
+		goto out;
+	if (i > 0) {
+		const struct vm_area *prev = s->v[i - 1];
+		if (!(prev->flags & VM_GROWSDOWN) && (prev->flags & VM_ACCESS) &&
+		    addr - prev->end < STACK_GUARD_GAP)
+			goto out;
+	}
+	if (v->end - addr > STACK_RLIMIT)
+		goto out;
+	v->start = addr;                /* nothing below was mapped: no entries to fix */
+	err = 0;
+out:
+	up_write(&mm->mmap_lock);
+	return err;
+}
+
 /* Highest free range of len bytes below high and at or above MMAP_MIN_ADDR
  * (0 if none). A walk down the sorted array: O(n), see vma.h. */
 static u64 gap_below(struct mm_struct *mm, u64 len, u64 high)
@@ -203,7 +252,7 @@ static u64 gap_below(struct mm_struct *mm, u64 len, u64 high)
 	struct vma_set *s = vmas(mm);
 	u32 k = vma_index(s, high);
 	for (;;) {
-		u64 top = k < s->nr ? MIN(s->v[k]->start, high) : high;
+		u64 top = k < s->nr ? MIN(vma_start_gap(s->v[k]), high) : high;
 		u64 bottom = k > 0 ? s->v[k - 1]->end : MMAP_MIN_ADDR;
 		bottom = MAX(bottom, MMAP_MIN_ADDR);
 		if (top >= bottom && top - bottom >= len)
@@ -214,18 +263,48 @@ static u64 gap_below(struct mm_struct *mm, u64 len, u64 high)
 	}
 }
 
+/* May a mapping of len bytes go at the (page-aligned) hint, below limit?
+ * Only into free space, and not into the guard gap below a VM_GROWSDOWN VMA. */
+static bool hint_fits(struct mm_struct *mm, u64 hint, u64 len, u64 limit)
+{
+	struct vm_area *next = vma_find_intersection(vmas(mm), hint, TASK_SIZE);
+	return hint >= MMAP_MIN_ADDR && len <= limit && hint <= limit - len &&
+	       (!next || hint + len <= vma_start_gap(next));
+}
+
 static u64 get_unmapped_area(struct mm_struct *mm, u64 hint, u64 len)
 {
-	if (hint) {
-		hint = page_align(hint);
-		if (hint >= MMAP_MIN_ADDR && hint <= TASK_SIZE - len &&
-		    !vma_find_intersection(vmas(mm), hint, hint + len))
-			return hint;
-	}
+	hint = page_align(hint);
+	if (hint && hint_fits(mm, hint, len, TASK_SIZE))
+		return hint;
 	u64 a = gap_below(mm, len, mm->mmap_base);
 	if (!a)
 		a = gap_below(mm, len, TASK_SIZE);  /* above mmap_base, as a last resort */
 	return a;
+}
+
+/* MAP_32BIT (x86-64): the mapping must lie in the second GiB, below 2 GiB,
+ * for code that keeps pointers in 32 bits. As Linux: a hint that fits below
+ * 2 GiB is taken; else the lowest free range of [1 GiB, 2 GiB) (Linux
+ * randomises the start within 32 MiB of 1 GiB); 0 if none. */
+#define MAP_32BIT_BEGIN 0x40000000UL
+#define MAP_32BIT_END 0x80000000UL
+
+static u64 get_unmapped_area_32bit(struct mm_struct *mm, u64 hint, u64 len)
+{
+	struct vma_set *s = vmas(mm);
+	if (len > MAP_32BIT_END)
+		return 0;
+	hint = page_align(hint);
+	if (hint && hint_fits(mm, hint, len, MAP_32BIT_END))
+		return hint;
+	u64 a = MAP_32BIT_BEGIN;
+	for (u32 i = vma_index(s, a); a <= MAP_32BIT_END - len; i++) {
+		if (i >= s->nr || vma_start_gap(s->v[i]) >= a + len)
+			return a;
+		a = MAX(a, s->v[i]->end);
+	}
+	return 0;
 }
 
 /* A new anonymous VMA at [addr, addr+len), replacing what was there. */
@@ -271,6 +350,7 @@ __attribute__((weak)) int mm_fd_mode(int fd)
 #define MAP_NONBLOCK 0x10000
 #define MAP_STACK 0x20000
 #define MAP_HUGETLB 0x40000
+#define MAP_32BIT 0x40
 #define LEGACY_MAP_MASK (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | \
 			 MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | \
 			 MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB)
@@ -315,6 +395,11 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 		if (mode < 0)
 			return -EBADF;
 	}
+	/* No hugetlbfs: no huge page size for an anonymous MAP_HUGETLB and no
+	 * hugetlbfs file for a file one. A Linux built without it refuses both
+	 * here, before do_mmap's own checks. */
+	if (flags & MAP_HUGETLB)
+		return -EINVAL;
 	if (len == 0)
 		return -EINVAL;
 	if (flags & MAP_FIXED_NOREPLACE)
@@ -351,7 +436,8 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 			goto out;
 		}
 	} else {
-		addr = get_unmapped_area(mm, addr, len);
+		addr = (flags & MAP_32BIT) ? get_unmapped_area_32bit(mm, addr, len) :
+					     get_unmapped_area(mm, addr, len);
 		if (!addr) {
 			ret = -ENOMEM;
 			goto out;
@@ -362,6 +448,12 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 		goto out;
 	}
 	u32 vm_flags = prot_to_vm(prot) | VM_MAYALL;
+	/* MAP_LOCKED: Pagoda never pages memory out, so what is left of
+	 * mlock is Linux's other promises: populated now, and no advice that
+	 * would drop or age the pages (mm/madvise.c). Every process may lock
+	 * (no RLIMIT_MEMLOCK: as root on Linux). */
+	if (flags & MAP_LOCKED)
+		vm_flags |= VM_LOCKED;
 	u64 type = flags & MAP_TYPE;
 	if (!anon) {
 		ret = file_mmap_error(len, pgoff, prot, flags, mode);
@@ -376,9 +468,15 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 	} else if (type != MAP_PRIVATE) {
 		ret = -EINVAL;
 		goto out;
+	} else if (flags & MAP_GROWSDOWN) {
+		vm_flags |= VM_GROWSDOWN;
 	}
 	ret = mmap_region(mm, addr, len, vm_flags);
-	if (ret >= 0 && (flags & MAP_POPULATE))
+	/* MAP_NONBLOCK turns MAP_POPULATE off (Linux: "do not block on IO",
+	 * and it skips the whole population); a locked mapping populates. */
+	bool populate = (vm_flags & VM_LOCKED) ||
+			(flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE;
+	if (ret >= 0 && populate)
 		mm_populate(mm, addr, addr + len, (vm_flags & VM_WRITE) != 0);  /* errors ignored, as Linux */
 out:
 	up_write(&mm->mmap_lock);
@@ -451,7 +549,7 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot)
 		goto out;
 	}
 	if (grows & PROT_GROWSDOWN) {
-		if (s->v[i]->start >= end || !(s->v[i]->flags & VM_STACK)) {
+		if (s->v[i]->start >= end || !(s->v[i]->flags & (VM_STACK | VM_GROWSDOWN))) {
 			err = -EINVAL;
 			goto out;
 		}
@@ -472,9 +570,15 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot)
 			break;
 		}
 		u64 tmp = MIN(v->end, end);
+		/* Locked private memory made writable gets its own copies now,
+		 * as Linux's mlock promises: no copy-on-write fault later. */
+		bool unshare = (v->flags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED &&
+			       (newflags & VM_WRITE);
 		err = mm_set_range_flags(mm, nstart, tmp, newflags, &tlb);
 		if (err)
 			break;
+		if (unshare)
+			mm_populate(mm, nstart, tmp, true);     /* errors ignored, as Linux */
 		nstart = tmp;
 		if (nstart >= end)
 			break;

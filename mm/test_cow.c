@@ -17,6 +17,8 @@
 #include "mm/buddy.h"
 #include "mm/slab.h"
 #include "mm/fault_inject.h"
+#include "mm/mm_debug.h"
+#include "mm/thp.h"
 #include "kernel/rcu.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/cpu.h"
@@ -320,6 +322,92 @@ static void test_fork_enomem(struct ktest *t)
 	mm_put(parent);
 }
 
+/* madvise's fork advice (docs/madvise.md, "Advice about fork"): page 1
+ * DONTFORK, page 2 and a 2 MiB huge page WIPEONFORK. The child has no VMA
+ * at page 1 and nothing mapped in the wiped ones; the parent's wiped pages
+ * are not shared with it (still exclusive, one reference and mapping,
+ * still writable: no copy-on-write), and the counts are consistent. */
+#define MADV_DONTFORK 10
+#define MADV_WIPEONFORK 18
+static void test_fork_advice(struct ktest *t)
+{
+	struct mm_struct *parent = filled_mm(4), *child = NULL;
+	KTEST_ASSERT_TRUE(t, parent);
+	const u64 huge = BASE + 0x40000000UL;
+	KTEST_EXPECT_EQ(t, do_mmap(parent, huge, 2UL << 20, RW, ANON | MAP_FIXED, -1, 0), huge);
+	do_madvise(parent, huge, 2UL << 20, MADV_HUGEPAGE);
+	KTEST_EXPECT_EQ(t, test_poke(parent, huge, 77), 0);
+	u64 *pmd = pgtable_walk(parent, huge, 2);
+	bool was_huge = pmd && pmd_huge(pte_read(pmd));
+	KTEST_EXPECT_EQ(t, do_madvise(parent, BASE + P(1), P(1), MADV_DONTFORK), 0);
+	KTEST_EXPECT_EQ(t, do_madvise(parent, BASE + P(2), P(1), MADV_WIPEONFORK), 0);
+	KTEST_EXPECT_EQ(t, do_madvise(parent, huge, 2UL << 20, MADV_WIPEONFORK), 0);
+	u64 before = test_settled_free_pages();
+	KTEST_ASSERT_EQ(t, mm_fork(parent, &child), 0);
+	KTEST_EXPECT_EQ(t, child->nr_vmas, parent->nr_vmas - 1);
+	KTEST_EXPECT_EQ(t, child->rss_pages, 2);                 /* pages 0 and 3 */
+	struct page *wiped = page_of(parent, BASE + P(2));
+	KTEST_EXPECT_TRUE(t, wiped && (wiped->flags & PG_exclusive));
+	KTEST_EXPECT_EQ(t, page_refcount(wiped), 1);
+	KTEST_EXPECT_EQ(t, page_mapcount(wiped), 1);
+	KTEST_EXPECT_TRUE(t, pte_write(pte_of(parent, BASE + P(2))));
+	if (was_huge) {         /* the parent's huge PMD: still its own */
+		u64 h = pte_read(pgtable_walk(parent, huge, 2));
+		KTEST_EXPECT_TRUE(t, pmd_huge(h) && (h & PTE_W));
+		KTEST_EXPECT_EQ(t, page_mapcount(pte_page(h)), 1);
+		KTEST_EXPECT_TRUE(t, pte_page(h)->flags & PG_exclusive);
+		u64 *cpmd = pgtable_walk(child, huge, 2);
+		KTEST_EXPECT_FALSE(t, cpmd && pte_read(cpmd));
+	}
+	KTEST_EXPECT_EQ(t, test_peek(child, BASE), 100);
+	KTEST_EXPECT_EQ(t, test_peek(child, BASE + P(1)), ~0UL);  /* no VMA */
+	KTEST_EXPECT_EQ(t, test_peek(child, BASE + P(2)), 0);
+	KTEST_EXPECT_EQ(t, test_peek(child, huge), 0);
+	KTEST_EXPECT_EQ(t, test_peek(child, BASE + P(3)), 103);
+	struct cow_stats s0 = cow_stats;
+	KTEST_EXPECT_EQ(t, test_poke(parent, BASE + P(2), 5), 0);
+	KTEST_EXPECT_EQ(t, test_poke(parent, huge, 6), 0);
+	KTEST_EXPECT_EQ(t, cow_stats.copy - s0.copy, 0);
+	char why[160];
+	KTEST_EXPECT_EQ(t, mm_check_counts(child, why, sizeof(why)), 0);
+	KTEST_EXPECT_EQ(t, mm_check_counts(parent, why, sizeof(why)), 0);
+	mm_put(child);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), before);
+	KTEST_EXPECT_EQ(t, test_peek(parent, BASE + P(1)), 101);
+	KTEST_EXPECT_EQ(t, test_peek(parent, BASE + P(2)), 5);
+	KTEST_EXPECT_EQ(t, test_peek(parent, huge), 6);
+	ktest_log(t, "2 MiB region %s a huge PMD; the child got 2 of 4 pages and no huge page",
+		  was_huge ? "was" : "was not");
+	mm_put(parent);
+}
+
+/* MAP_LOCKED private memory that mprotect makes writable again is copied
+ * at once (Linux's mprotect_fixup): after fork and a read-only spell, the
+ * parent's pages are its own, writable, before any write. */
+#define MAP_LOCKED 0x2000
+static void test_locked_mprotect(struct ktest *t)
+{
+	struct mm_struct *parent = mm_create(), *child = NULL;
+	KTEST_ASSERT_TRUE(t, parent);
+	KTEST_ASSERT_EQ(t, do_mmap(parent, BASE, P(2), RW, ANON | MAP_FIXED | MAP_LOCKED, -1, 0),
+			BASE);
+	KTEST_EXPECT_EQ(t, test_poke(parent, BASE, 41), 0);
+	KTEST_EXPECT_EQ(t, test_poke(parent, BASE + P(1), 42), 0);
+	KTEST_ASSERT_EQ(t, mm_fork(parent, &child), 0);
+	KTEST_EXPECT_TRUE(t, page_of(parent, BASE) == page_of(child, BASE));
+	KTEST_EXPECT_EQ(t, do_mprotect(parent, BASE, P(2), PROT_READ), 0);
+	struct cow_stats s0 = cow_stats;
+	KTEST_EXPECT_EQ(t, do_mprotect(parent, BASE, P(2), RW), 0);
+	KTEST_EXPECT_EQ(t, cow_stats.copy - s0.copy, 2);
+	for (u32 i = 0; i < 2; i++) {
+		KTEST_EXPECT_TRUE(t, page_of(parent, BASE + P(i)) != page_of(child, BASE + P(i)));
+		KTEST_EXPECT_TRUE(t, pte_write(pte_of(parent, BASE + P(i))));
+		KTEST_EXPECT_EQ(t, test_peek(child, BASE + P(i)), 41 + i);
+	}
+	mm_put(child);
+	mm_put(parent);
+}
+
 static const struct ktest_case cow_cases[] = {
 	{ "reuse_vs_copy", test_reuse_vs_copy },
 	{ "zero_page_cow", test_zero_page_cow },
@@ -328,6 +416,8 @@ static const struct ktest_case cow_cases[] = {
 	{ "fork_while_writing", test_fork_while_writing },
 	{ "unshare", test_unshare },
 	{ "fork_enomem", test_fork_enomem },
+	{ "fork_advice", test_fork_advice },
+	{ "locked_mprotect", test_locked_mprotect },
 };
 
 KTEST_SUITE(cow, cow_cases);

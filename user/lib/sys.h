@@ -91,11 +91,22 @@ const char *errno_name(int err);
 #define MADV_REMOVE      9
 #define MADV_DONTFORK   10
 #define MADV_DOFORK     11
+#define MADV_MERGEABLE  12
+#define MADV_UNMERGEABLE 13
 #define MADV_HUGEPAGE   14
 #define MADV_NOHUGEPAGE 15
+#define MADV_DONTDUMP   16
+#define MADV_DODUMP     17
+#define MADV_WIPEONFORK 18
+#define MADV_KEEPONFORK 19
 #define MADV_COLD       20
 #define MADV_PAGEOUT    21
+#define MADV_POPULATE_READ  22
+#define MADV_POPULATE_WRITE 23
 #define MADV_DONTNEED_LOCKED 24
+#define MADV_COLLAPSE   25
+#define MADV_HWPOISON   100
+#define MADV_SOFT_OFFLINE 101
 
 /* --- open --- */
 #define O_RDONLY    0

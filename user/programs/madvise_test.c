@@ -9,9 +9,18 @@
  * fork child maps too: the hole reads zero for both, and both share the
  * object's new pages afterwards; with Linux's errnos.
  *
+ * Then the advice about fork: DONTFORK (the child has no mapping there) and
+ * DOFORK, WIPEONFORK (the child's mapping starts empty, also for a 2 MiB
+ * huge page, and stays so for its own children) and KEEPONFORK; every
+ * advice value's answer; DONTDUMP kept as a VMA flag.
+ *
  * Only behaviour Linux 6.1 already has is tested here, so the output is the
  * same on Linux and Pagoda (`make linux-check`); process_madvise with
  * MADV_DONTNEED, which Linux allows only since 6.13, is process_madvise_test.
+ * Three lines differ, each naming a kernel option Debian's Linux has and
+ * Pagoda has not (docs/madvise.md, "Every advice value"): KSM (MERGEABLE,
+ * UNMERGEABLE), MADV_COLLAPSE, memory-failure handling (HWPOISON,
+ * SOFT_OFFLINE).
  */
 #include "libc.h"
 
@@ -209,6 +218,324 @@ static void huge(void)
 	ktap_ok(e == 0 && huge_check(r, 100, 150, 400),
 		"DONTNEED_LOCKED of its last 112 pages: those zero too, the rest still kept");
 	munmap(r, HUGE);
+}
+
+/* --- advice about fork: DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK --- */
+
+#define FORK_PAGES 4	/* advice goes on pages 1 and 2; 0 and 3 are copied */
+#define FORK_TAG 0x20
+
+/* Fork; the child returns fn(p) as its exit status. The parent gets that
+ * status, 256 + the signal if the child was killed, or -1. */
+static int in_child(int (*fn)(u8 *), u8 *p)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		exit(fn(p));
+	int status = 0;
+	if (pid < 0 || wait4(pid, &status, 0, NULL) != pid)
+		return -1;
+	if (WIFSIGNALED(status))
+		return 256 + WTERMSIG(status);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Pages 0 and 3 hold their tags (the part of the mapping advice missed). */
+static bool ends_kept(const u8 *p)
+{
+	return page_is(p, FORK_TAG) && page_is(p + 3 * PAGE_SIZE, FORK_TAG + 3);
+}
+
+static bool all_kept(const u8 *p)
+{
+	return ends_kept(p) && page_is(p + PAGE_SIZE, FORK_TAG + 1) &&
+	       page_is(p + 2 * PAGE_SIZE, FORK_TAG + 2);
+}
+
+/* Child: 0 if pages 1 and 2 are not mapped at all (a new mapping may be put
+ * there without replacing anything) and pages 0 and 3 were copied. */
+static int child_unmapped(u8 *p)
+{
+	if (!ends_kept(p))
+		return 2;
+	void *q = mmap(p + PAGE_SIZE, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	return q == p + PAGE_SIZE ? 0 : 1;
+}
+
+/* Child: pages 0 and 2 are not mapped (page 1 is a hole anyway). */
+static int child_ends_unmapped(u8 *p)
+{
+	int bad = 0;
+	for (int i = 0; i < 3; i += 2) {
+		void *q = mmap(p + i * PAGE_SIZE, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		bad += q != p + i * PAGE_SIZE;
+	}
+	return bad;
+}
+
+/* Child: page 0 reads zero, page 1 (shared) holds 0x77. */
+static int child_first_wiped(u8 *p)
+{
+	return page_is(p, 0) && page_is(p + PAGE_SIZE, 0x77) ? 0 : 1;
+}
+
+/* Child: read page 1 (killed by SIGSEGV if it is not mapped). */
+static int child_read(u8 *p)
+{
+	return READ_ONCE(p[PAGE_SIZE]) == FORK_TAG + 1 ? 0 : 1;
+}
+
+static int child_all_kept(u8 *p)
+{
+	return all_kept(p) ? 0 : 1;
+}
+
+/* Child: pages 1 and 2 read zero, 0 and 3 were copied. */
+static int child_wiped(u8 *p)
+{
+	return ends_kept(p) && page_is(p + PAGE_SIZE, 0) && page_is(p + 2 * PAGE_SIZE, 0) ? 0 : 1;
+}
+
+/* Child: write page 1, then fork again: the grandchild finds it wiped too
+ * (the child's VMA keeps VM_WIPEONFORK). */
+static int child_wipes_own_child(u8 *p)
+{
+	memset(p + PAGE_SIZE, 0x55, PAGE_SIZE);
+	return in_child(child_wiped, p);
+}
+
+/* Entries of /proc/self/maps that [p, p + len) meets. */
+static int maps_entries(const u8 *p, size_t len)
+{
+	static struct map_entry m[256];
+	int n = read_maps(m, 256), k = 0;
+	for (int i = 0; i < n; i++)
+		k += m[i].start < (unsigned long)p + len && m[i].end > (unsigned long)p;
+	return k;
+}
+
+static u8 *map_fork_pages(void)
+{
+	u8 *p = map_private(FORK_PAGES);
+	if (!p)
+		ktap_bail("mmap: %s", errno_name(errno));
+	fill_pages(p, FORK_PAGES, FORK_TAG);
+	return p;
+}
+
+static void dontfork(void)
+{
+	u8 *p = map_fork_pages();
+	int r = madv(p + PAGE_SIZE, 2 * PAGE_SIZE, MADV_DONTFORK);
+	int c = in_child(child_unmapped, p);
+	if (!ktap_ok(r == 0 && c == 0, "DONTFORK: the child has no mapping there, the rest is copied"))
+		ktap_diag("madvise %s, child %d", errno_name(-r), c);
+	c = in_child(child_read, p);
+	if (!ktap_ok(c == 256 + SIGSEGV, "DONTFORK: a read there kills the child with SIGSEGV"))
+		ktap_diag("child %d", c);
+	ktap_ok(maps_entries(p, FORK_PAGES * PAGE_SIZE) == 3 && all_kept(p),
+		"DONTFORK splits the mapping in /proc/self/maps; the parent keeps its data");
+	r = madv(p + PAGE_SIZE, 2 * PAGE_SIZE, MADV_DOFORK);
+	c = in_child(child_all_kept, p);
+	if (!ktap_ok(r == 0 && c == 0 && maps_entries(p, FORK_PAGES * PAGE_SIZE) == 1,
+		     "DOFORK undoes it: the child sees the parent's data, one mapping again"))
+		ktap_diag("madvise %s, child %d", errno_name(-r), c);
+	munmap(p, FORK_PAGES * PAGE_SIZE);
+
+	/* Over a hole: ENOMEM, and the mapped pages on both sides marked. */
+	p = map_fork_pages();
+	munmap(p + PAGE_SIZE, PAGE_SIZE);
+	r = madv(p, 3 * PAGE_SIZE, MADV_DONTFORK);
+	c = in_child(child_ends_unmapped, p);
+	if (!ktap_ok(r == -ENOMEM && c == 0,
+		     "DONTFORK over a hole -> ENOMEM, the pages on both sides still left out"))
+		ktap_diag("madvise %s, child %d", errno_name(-r), c);
+	munmap(p, FORK_PAGES * PAGE_SIZE);
+}
+
+static void wipeonfork(void)
+{
+	u8 *p = map_fork_pages();
+	int r = madv(p + PAGE_SIZE, 2 * PAGE_SIZE, MADV_WIPEONFORK);
+	int c = in_child(child_wiped, p);
+	if (!ktap_ok(r == 0 && c == 0, "WIPEONFORK: the child reads zeros there, the rest is copied"))
+		ktap_diag("madvise %s, child %d", errno_name(-r), c);
+	c = in_child(child_wipes_own_child, p);
+	if (!ktap_ok(c == 0 && all_kept(p),
+		     "WIPEONFORK: the child's own child gets it empty too; the parent keeps its data"))
+		ktap_diag("child %d", c);
+	r = madv(p + PAGE_SIZE, 2 * PAGE_SIZE, MADV_KEEPONFORK);
+	c = in_child(child_all_kept, p);
+	if (!ktap_ok(r == 0 && c == 0, "KEEPONFORK undoes it: the child sees the parent's data"))
+		ktap_diag("madvise %s, child %d", errno_name(-r), c);
+	munmap(p, FORK_PAGES * PAGE_SIZE);
+
+	u8 *s = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s == MAP_FAILED)
+		ktap_bail("mmap shared: %s", errno_name(errno));
+	expect(madv(s, PAGE_SIZE, MADV_WIPEONFORK), -EINVAL, "WIPEONFORK on MAP_SHARED memory");
+	expect(madv(s, PAGE_SIZE, MADV_KEEPONFORK), 0, "KEEPONFORK on MAP_SHARED memory");
+	munmap(s, PAGE_SIZE);
+
+	/* A private page, then a shared one: EINVAL at the shared VMA, and
+	 * the private one before it already marked (Linux's order). */
+	p = map_private(2);
+	if (!p)
+		ktap_bail("mmap: %s", errno_name(errno));
+	s = mmap(p + PAGE_SIZE, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (s == MAP_FAILED)
+		ktap_bail("mmap shared: %s", errno_name(errno));
+	fill_pages(p, 1, 0x66);
+	fill_pages(s, 1, 0x77);
+	r = madv(p, 2 * PAGE_SIZE, MADV_WIPEONFORK);
+	c = in_child(child_first_wiped, p);
+	if (!ktap_ok(r == -EINVAL && c == 0,
+		     "WIPEONFORK over private then shared -> EINVAL, the private page already wiped in a child"))
+		ktap_diag("madvise %s, child %d", errno_name(-r), c);
+	munmap(p, 2 * PAGE_SIZE);
+}
+
+/* Child: every page of the 2 MiB region reads zero. */
+static int child_huge_wiped(u8 *r)
+{
+	for (size_t i = 0; i < HUGE / PAGE_SIZE; i++)
+		if (!page_is(r + i * PAGE_SIZE, 0))
+			return 1;
+	return 0;
+}
+
+/* Child: the first half of the 2 MiB region holds fill_pages(r, 512, 7)'s
+ * tags, the second half reads zero. */
+static int child_half_wiped(u8 *r)
+{
+	return huge_check(r, 256, 512, 512) ? 0 : 1;
+}
+
+/* A 2 MiB MADV_HUGEPAGE region (one huge PMD where THP is on): the child
+ * gets no copy of it, the parent keeps every page. */
+static void wipeonfork_huge(void)
+{
+	u8 *r = map_huge();
+	if (!r)
+		ktap_bail("mmap 4 MiB: %s", errno_name(errno));
+	fill_pages(r, HUGE / PAGE_SIZE, 7);
+	int e = madv(r, HUGE, MADV_WIPEONFORK);
+	int c = in_child(child_huge_wiped, r);
+	if (!ktap_ok(e == 0 && c == 0 && huge_check(r, 512, 512, 512),
+		     "WIPEONFORK of a whole MADV_HUGEPAGE 2 MiB: the child reads zeros, the parent keeps it"))
+		ktap_diag("madvise %s, child %d", errno_name(-e), c);
+	munmap(r, HUGE);
+
+	/* Its second half only: the huge PMD is split, the halves fork
+	 * differently. */
+	r = map_huge();
+	if (!r)
+		ktap_bail("mmap 4 MiB: %s", errno_name(errno));
+	fill_pages(r, HUGE / PAGE_SIZE, 7);
+	e = madv(r + HUGE / 2, HUGE / 2, MADV_WIPEONFORK);
+	c = in_child(child_half_wiped, r);
+	if (!ktap_ok(e == 0 && c == 0 && huge_check(r, 512, 512, 512),
+		     "WIPEONFORK of its second half: the child reads the first half and zeros"))
+		ktap_diag("madvise %s, child %d", errno_name(-e), c);
+	munmap(r, HUGE);
+}
+
+/* --- every advice value --- */
+
+static const char *const advice_names[] = {
+	[MADV_NORMAL] = "NORMAL", [MADV_RANDOM] = "RANDOM", [MADV_SEQUENTIAL] = "SEQUENTIAL",
+	[MADV_WILLNEED] = "WILLNEED", [MADV_DONTNEED] = "DONTNEED", [MADV_FREE] = "FREE",
+	[MADV_REMOVE] = "REMOVE", [MADV_DONTFORK] = "DONTFORK", [MADV_DOFORK] = "DOFORK",
+	[MADV_HUGEPAGE] = "HUGEPAGE", [MADV_NOHUGEPAGE] = "NOHUGEPAGE",
+	[MADV_DONTDUMP] = "DONTDUMP", [MADV_DODUMP] = "DODUMP",
+	[MADV_WIPEONFORK] = "WIPEONFORK", [MADV_KEEPONFORK] = "KEEPONFORK",
+	[MADV_COLD] = "COLD", [MADV_PAGEOUT] = "PAGEOUT",
+	[MADV_POPULATE_READ] = "POPULATE_READ", [MADV_POPULATE_WRITE] = "POPULATE_WRITE",
+	[MADV_DONTNEED_LOCKED] = "DONTNEED_LOCKED",
+};
+
+/* The advice of a kernel option (KSM, MADV_COLLAPSE, memory failure):
+ * all of them known (length 0 -> 0) or none (-> EINVAL), and then a real
+ * call on one private page, when given (real), answers the same. The line
+ * says which kernel this is: the one line of each that differs between
+ * Linux and Pagoda (docs/madvise.md). */
+static void option_advice(u8 *p, const int *adv, int n, const char *names, const char *option,
+			  bool real)
+{
+	int known = 0, unknown = 0;
+	for (int i = 0; i < n; i++) {
+		int r = madv(p, 0, adv[i]);
+		known += r == 0;
+		unknown += r == -EINVAL;
+		if (real && r != madv(p, PAGE_SIZE, adv[i]))
+			known = unknown = -1;
+	}
+	if (known == n)
+		ktap_ok(true, "%s known: a kernel with %s", names, option);
+	else
+		ktap_ok(unknown == n, "%s -> EINVAL: a kernel without %s", names, option);
+}
+
+static void every_advice(void)
+{
+	u8 *p = map_private(1);
+	if (!p)
+		ktap_bail("mmap: %s", errno_name(errno));
+	bool ok = true;
+	for (size_t a = 0; a < ARRAY_SIZE(advice_names); a++) {
+		if (a == MADV_MERGEABLE || a == MADV_UNMERGEABLE)
+			continue;	/* KSM's, below */
+		int r = madv(p, 0, (int)a);
+		int want = advice_names[a] ? 0 : -EINVAL;
+		if (r != want) {
+			ktap_diag("advice %zu %s: got %s", a, advice_names[a] ? advice_names[a] : "",
+				  r ? errno_name(-r) : "0");
+			ok = false;
+		}
+	}
+	ktap_ok(ok, "length 0: the 20 values Linux 6.1 always knows -> 0, 5..7 -> EINVAL");
+	ok = true;
+	for (int a = 26; a < 300; a++)
+		if (a != MADV_HWPOISON && a != MADV_SOFT_OFFLINE)
+			ok &= madv(p, 0, a) == -EINVAL;
+	ok &= madv(p, 0, -1) == -EINVAL;
+	ktap_ok(ok, "length 0: 26..299 (but 100, 101) and -1 -> EINVAL");
+
+	fill_pages(p, 1, 0x31);
+	const int hints[] = { MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED,
+			      MADV_COLD, MADV_PAGEOUT, MADV_DONTDUMP, MADV_DODUMP };
+	ok = true;
+	for (size_t i = 0; i < ARRAY_SIZE(hints); i++)
+		ok &= madv(p, PAGE_SIZE, hints[i]) == 0;
+	ktap_ok(ok && page_is(p, 0x31),
+		"NORMAL, RANDOM, SEQUENTIAL, WILLNEED, COLD, PAGEOUT, DONTDUMP, DODUMP -> 0, data kept");
+	expect(madv(p, PAGE_SIZE, MADV_REMOVE), -EINVAL, "REMOVE on private memory");
+
+	option_advice(p, (const int[]){ MADV_MERGEABLE, MADV_UNMERGEABLE }, 2,
+		      "MERGEABLE, UNMERGEABLE", "KSM", true);
+	option_advice(p, (const int[]){ MADV_COLLAPSE }, 1, "COLLAPSE",
+		      "MADV_COLLAPSE (Linux 6.1)", false);
+	/* Length 0 only: a real HWPOISON would poison the page. */
+	option_advice(p, (const int[]){ MADV_HWPOISON, MADV_SOFT_OFFLINE }, 2,
+		      "HWPOISON, SOFT_OFFLINE", "memory-failure handling", false);
+	munmap(p, PAGE_SIZE);
+}
+
+/* DONTDUMP is kept as a VMA flag, as Linux keeps it: the VMA splits. */
+static void dontdump(void)
+{
+	u8 *p = map_fork_pages();
+	int r1 = madv(p + PAGE_SIZE, 2 * PAGE_SIZE, MADV_DONTDUMP);
+	int n1 = maps_entries(p, FORK_PAGES * PAGE_SIZE);
+	int r2 = madv(p + PAGE_SIZE, 2 * PAGE_SIZE, MADV_DODUMP);
+	int n2 = maps_entries(p, FORK_PAGES * PAGE_SIZE);
+	if (!ktap_ok(r1 == 0 && n1 == 3 && r2 == 0 && n2 == 1 && all_kept(p),
+		     "DONTDUMP splits the mapping (3 maps entries), DODUMP joins it again (1)"))
+		ktap_diag("DONTDUMP %d: %d entries, DODUMP %d: %d", r1, n1, r2, n2);
+	munmap(p, FORK_PAGES * PAGE_SIZE);
 }
 
 /* --- readers on every other CPU --- */
@@ -424,7 +751,7 @@ static void remove_errors(void)
 
 int main(void)
 {
-	ktap_plan(33);
+	ktap_plan(54);
 	argument_checks();			/* 6 */
 	holes();				/* 6 */
 	prot_none(MADV_DONTNEED, "DONTNEED");	/* 1 */
@@ -433,6 +760,11 @@ int main(void)
 	private_zero(MADV_DONTNEED_LOCKED, "DONTNEED_LOCKED");	/* 2 */
 	shared_kept();				/* 2 */
 	huge();					/* 3 */
+	dontfork();				/* 5 */
+	wipeonfork();				/* 6 */
+	wipeonfork_huge();			/* 2 */
+	every_advice();				/* 7 */
+	dontdump();				/* 1 */
 	readers_on_every_cpu();			/* 1 */
 	shared_remove();			/* 3 */
 	remove_errors();			/* 6 */
