@@ -247,7 +247,8 @@ static int change_wp_ptes(struct mm_struct *mm, u64 a, u64 stop, u32 vm_flags, b
  *     table and goes to the PTE level, so it can no longer put a bare huge
  *     PMD here;
  *   - a PTE table: its entries, under its own lock (not the PMD lock: the
- *     faults of other pieces need that one).
+ *     faults of other pieces need that one; and a table seen without the
+ *     PMD lock is done at once).
  * 0, -ENOMEM, or -EAGAIN from change_wp_ptes (decide again). */
 static int change_wp_pmd(struct mm_struct *mm, u64 a, u64 stop, u32 vm_flags, bool wp,
 			 bool markers, unsigned what, struct mmu_gather *tlb)
@@ -255,8 +256,19 @@ static int change_wp_pmd(struct mm_struct *mm, u64 a, u64 stop, u32 vm_flags, bo
 	const u64 haddr = a & HPAGE_MASK;
 	bool fill = wp && markers && (what & WP_PTES);
 	int err = 0;
+	/* A PTE table needs no PMD lock: change_wp_ptes' PTE lock is taken
+	 * only while the PMD still points to the table, and finding it gone
+	 * brings us to the locked look below (Linux's change_pmd_range reads
+	 * the PMD without its lock the same way). */
+	u64 *pmd = pgtable_walk(mm, a, 2);
+	if (pmd && (pte_read(pmd) & (PTE_P | PTE_PS)) == PTE_P && (what & WP_PTES)) {
+		err = change_wp_ptes(mm, a, stop, vm_flags, wp, markers, tlb);
+		if (err != -EAGAIN)
+			return err;
+		err = 0;
+	}
 	spin_lock(&mm->page_table_lock);
-	u64 *pmd = fill ? pgtable_walk_alloc(mm, a, 2) : pgtable_walk(mm, a, 2);
+	pmd = fill ? pgtable_walk_alloc(mm, a, 2) : pgtable_walk(mm, a, 2);
 	u64 v = pmd ? pte_read(pmd) : 0;
 	if (pmd_huge(v)) {
 		if (!(what & WP_HUGE))
