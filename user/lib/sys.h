@@ -93,9 +93,12 @@ const char *errno_name(int err);
 #define MADV_DOFORK     11
 #define MADV_HUGEPAGE   14
 #define MADV_NOHUGEPAGE 15
+#define MADV_WIPEONFORK 18
+#define MADV_KEEPONFORK 19
 #define MADV_COLD       20
 #define MADV_PAGEOUT    21
 #define MADV_DONTNEED_LOCKED 24
+#define MADV_COLLAPSE   25
 
 /* --- open --- */
 #define O_RDONLY    0

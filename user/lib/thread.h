@@ -45,6 +45,15 @@ long thread_join(struct uthread *t);
 /* This thread's block. */
 struct uthread *thread_self(void);
 
+/* fork(2) as clone(SIGCHLD) onto a fresh stack: the child process runs
+ * fn(arg) there and exits with its result; it never returns into the caller.
+ * The stack is mapped here and left in the parent, which must not touch it:
+ * so the parent's own writes after the fork (to its stack above all) land
+ * in no page the child is using, even if a broken kernel left them shared.
+ * Returns the child's pid, or -1 with errno. *stack_map and *stack_len say
+ * what to munmap once the child is reaped. */
+pid_t fork_call(long (*fn)(void *), void *arg, void **stack_map, size_t *stack_len);
+
 /* A spinlock for the rare shared structure (malloc). */
 typedef struct {
 	volatile int locked;
