@@ -99,29 +99,21 @@ struct uthread *thread_create(long (*fn)(void *), void *arg, int cpu)
 	return t;
 }
 
-pid_t fork_call(long (*fn)(void *), void *arg, void **stack_map, size_t *stack_len)
+pid_t fork_call(long (*fn)(void *), void *arg, void *stack, size_t len)
 {
-	size_t len = THREAD_STACK_SIZE;
-	u8 *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	unsigned long *sp;
+	/* The entry and its argument for __thread_clone to pop; %rsp is then
+	 * the (16-byte aligned) top of the stack. The child ends with exit(2),
+	 * which in a one-thread process ends the process. */
+	unsigned long *sp = (unsigned long *)(((unsigned long)stack + len) & ~15UL) - 2;
 	long pid;
 
-	if (map == MAP_FAILED)
-		return -1;
-	/* The entry and its argument for __thread_clone to pop; %rsp is then
-	 * the top of the mapping, 16-byte aligned. The child ends with exit(2),
-	 * which in a one-thread process ends the process. */
-	sp = (unsigned long *)(map + len) - 2;
 	sp[0] = (unsigned long)fn;
 	sp[1] = (unsigned long)arg;
 	pid = __thread_clone(SIGCHLD, sp, NULL, NULL, 0);
 	if (raw_is_error(pid)) {
-		munmap(map, len);
 		errno = (int)-pid;
 		return -1;
 	}
-	*stack_map = map;
-	*stack_len = len;
 	return (pid_t)pid;
 }
 

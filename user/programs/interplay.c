@@ -516,10 +516,12 @@ static long handler_main(void *arg)
 		if (m.event != UFFD_EVENT_PAGEFAULT)
 			continue;
 		u64 page = m.arg.pagefault.address & ~(PAGE_SIZE - 1);
+		/* Counted before the unprotect wakes the writer, whose thread
+		 * looks at the count as soon as its write is done. */
+		__atomic_add_fetch(&handler_faults, 1, __ATOMIC_RELAXED);
 		int r = wp_range(uffd, page, PAGE_SIZE, 0);
 		if (r)
 			fail("handler: unprotect 0x%lx: %s", (unsigned long)page, errno_name(-r));
-		__atomic_add_fetch(&handler_faults, 1, __ATOMIC_RELAXED);
 	}
 	return 0;
 }
@@ -580,8 +582,8 @@ struct ctl {
 
 static struct ctl *ctl;		/* MAP_SHARED: seen by parent and child */
 static pid_t child_pid;
-static void *child_stack;
-static size_t child_stack_len;
+#define STACK_LEN (64 * 1024)
+static void *child_stack;	/* mapped once per runner, reused by each child */
 
 /* Let another thread or process run: parent and child share CPU 0, so a
  * yield hands it over at once, where a sleep would last a whole timer tick
@@ -673,9 +675,9 @@ enum op_kind {
 
 /* How often each kind is drawn (out of the sum). */
 static const u8 op_weight[NR_OPS] = {
-	[OP_MMAP] = 10, [OP_MUNMAP] = 4, [OP_MPROTECT] = 7, [OP_MADVISE] = 14,
+	[OP_MMAP] = 10, [OP_MUNMAP] = 3, [OP_MPROTECT] = 7, [OP_MADVISE] = 14,
 	[OP_WRITE] = 22, [OP_READ] = 14, [OP_PAGEMAP] = 5, [OP_FORK] = 5,
-	[OP_CHILD_EXIT] = 2, [OP_UREG] = 5, [OP_UUNREG] = 2, [OP_UWP] = 8,
+	[OP_CHILD_EXIT] = 2, [OP_UREG] = 7, [OP_UUNREG] = 2, [OP_UWP] = 8,
 	[OP_PVM] = 3, [OP_PMADV] = 2,
 };
 
@@ -798,7 +800,7 @@ static void fresh_pages(struct view *v, int s, int a, int n, bool shared, bool t
 static void op_mmap(const struct op *o)
 {
 	int s = (int)(o->r[0] % NSLOT);
-	bool shared = o->r[1] & 1, thp = o->r[1] & 2, fixed = o->r[1] & 4;
+	bool shared = o->r[1] & 1, thp = o->r[1] & (2 | 16), fixed = o->r[1] & 4;
 	bool any = false;
 	for (int p = 0; p < MAX_PAGES; p++)
 		any |= parent_view.pg[s][p].mapped;
@@ -1008,13 +1010,21 @@ static void op_write(const struct op *o)
 	int cpu = (int)(o->r[2] % (u32)ncpus);
 	bool in_child = child_alive && (o->r[2] >> 8) % 4 == 0;
 	struct view *v = in_child ? &child_view : &parent_view;
-	if (!pick_run(v, s, o->r[1], MAX_RW, &a, &n, NULL))
+	if ((o->r[3] & 3) == 0) {
+		/* The first page of each 2 MiB unit: where the region allows it,
+		 * the write fault maps a whole huge page. */
+		a = 0;
+		n = MAX_PAGES;
+	} else if (!pick_run(v, s, o->r[1], MAX_RW, &a, &n, NULL)) {
 		return;
+	}
 	struct job j = { .kind = JOB_WRITE };
 	long must_fault = 0;
 	for (int p = a; p < a + n; p++) {
 		struct page_state *ps = &v->pg[s][p];
-		if ((ps->prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
+		if (!ps->mapped || (ps->prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
+			continue;
+		if (n == MAX_PAGES && p % 512)
 			continue;
 		u32 gen = ++next_gen;
 		if (ps->shared)
@@ -1164,7 +1174,6 @@ static void child_exit(void)
 		fail("wait4(child): %s", errno_name(errno));
 	else if (status && !(prm.faultinject && WIFSIGNALED(status)))
 		fail("the fork child ended with status 0x%x", status);
-	munmap(child_stack, child_stack_len);
 	child_alive = false;
 }
 
@@ -1189,7 +1198,7 @@ static void op_fork(const struct op *o)
 	logop("fork");
 	ctl->seq = ctl->ack = 0;
 	model_fork();
-	child_pid = fork_call(child_main, NULL, &child_stack, &child_stack_len);
+	child_pid = fork_call(child_main, NULL, child_stack, STACK_LEN);
 	if (child_pid < 0) {
 		if (!(prm.faultinject && errno == ENOMEM))
 			fail("fork: %s", errno_name(errno));
@@ -1370,8 +1379,9 @@ static long runner_main(void *arg)
 	oplog_n = 0;
 	child_alive = false;
 	ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (ctl == MAP_FAILED)
-		ktap_bail("mmap ctl: %s", errno_name(errno));
+	child_stack = mmap(NULL, STACK_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ctl == MAP_FAILED || child_stack == MAP_FAILED)
+		ktap_bail("mmap: %s", errno_name(errno));
 	start_workers();
 	uffd_setup(seed);
 	for (int i = 0; i < (int)prm.ops && !failed; i++) {
@@ -1446,15 +1456,31 @@ static bool mem_back(const struct mem *before, struct mem *after)
 	return false;
 }
 
+/* Touch the next 64 KiB of this thread's stack once, so that the stack
+ * pages the checks below will use are there before the first measurement
+ * (a page they fault in later would look like a page not given back). */
+static void __attribute__((noinline)) prefault_stack(void)
+{
+	volatile u8 buf[64 * 1024];
+	for (size_t i = 0; i < sizeof(buf); i += PAGE_SIZE)
+		buf[i] = 0;
+}
+
 /* Run fn(arg) in a fresh process and judge it: exit status 0 and every page
  * back. In fault-injection mode a runner killed by a signal is fine (the
  * kernel may kill a process whose fault found no memory). */
 static bool run_isolated(long (*fn)(void *), void *arg, char *why, size_t len)
 {
+	/* One stack for every runner, mapped before the first measurement:
+	 * the page tables under it are ours and stay. */
+	static void *stack;
+	if (!stack)
+		stack = mmap(NULL, STACK_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (stack == MAP_FAILED)
+		ktap_bail("mmap: %s", errno_name(errno));
+	prefault_stack();
 	struct mem before = mem_now(), after;
-	void *stack;
-	size_t stack_len;
-	pid_t pid = fork_call(fn, arg, &stack, &stack_len);
+	pid_t pid = fork_call(fn, arg, stack, STACK_LEN);
 	if (pid < 0) {
 		snprintf(why, len, "fork: %s", errno_name(errno));
 		return false;
@@ -1462,7 +1488,6 @@ static bool run_isolated(long (*fn)(void *), void *arg, char *why, size_t len)
 	int status = 0;
 	shared_msg[0] = 0;
 	wait4(pid, &status, 0, NULL);
-	munmap(stack, stack_len);
 	bool ok = true;
 	why[0] = 0;
 	if (WIFSIGNALED(status) && !prm.faultinject) {
@@ -1669,7 +1694,6 @@ static void soak(void)
 /* the interleaving                                                     */
 /* ------------------------------------------------------------------ */
 
-#define RACE_LEN (16UL << 20)	/* 8 huge pages */
 #define MAX_RACERS 32
 
 static struct racer {
@@ -1678,14 +1702,13 @@ static struct racer {
 } racers[MAX_RACERS];
 static int nracers;
 static int race_round;		/* futex word: the round the racers are in */
-static int race_stop;		/* the round's racing is over */
 static int race_done;		/* racers done with the round */
 static int race_rounds;
 
 static void start_racers(long (*fn)(void *), int per_cpu)
 {
 	nracers = 0;
-	race_round = race_done = race_stop = 0;
+	race_round = race_done = 0;
 	for (int c = 1; c < ncpus; c++)
 		for (int k = 0; k < per_cpu && nracers < MAX_RACERS; k++) {
 			racers[nracers].id = nracers;
@@ -1699,7 +1722,6 @@ static void start_racers(long (*fn)(void *), int per_cpu)
 static void next_round(void)
 {
 	WRITE_ONCE(race_done, 0);
-	WRITE_ONCE(race_stop, 0);
 	__atomic_add_fetch(&race_round, 1, __ATOMIC_RELEASE);
 	futex_wake_all(&race_round);
 }
@@ -1720,21 +1742,27 @@ static void join_racers(void)
 		thread_join(racers[i].t);
 }
 
-/* Episode 1: readers fault in huge zero pages (and, where a huge page is
- * split, small ones) all over the range while CPU 0 write-protects it with
- * markers. Once the ioctl has returned, every page - present or not - must
- * read as protected in pagemap, whatever the order of the faults. */
+/* Episode 1: readers on the other CPUs fault in huge zero pages over the
+ * range while CPU 0 write-protects it with markers. They start with the
+ * call and walk the huge pages from the other end (or, every other round,
+ * the same end), so that some huge page appears after the call began and
+ * before its walk reached that place. Once the call has returned, every
+ * page - present or not - must read as protected in pagemap, whatever the
+ * order of the faults. */
+#define RACE_LEN (64UL << 20)	/* 32 huge pages */
+
 static long wp_reader(void *arg)
 {
 	struct racer *me = arg;
-	u64 x = mix((u64)me->id + 1) | 1;
+	const int nhuge = (int)(RACE_LEN / HUGE);
 	for (int seen = 0;;) {
 		seen = wait_round(seen);
 		if (seen < 0)
 			return 0;
-		while (!READ_ONCE(race_stop)) {
-			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-			(void)*(volatile u8 *)(EPISODE_BASE + (x % (RACE_LEN / PAGE_SIZE)) * PAGE_SIZE);
+		for (int k = me->id; k < nhuge; k += nracers) {
+			int h = seen % 2 ? nhuge - 1 - k : k;
+			u64 page = (u64)((k * 7 + seen) % 512);
+			(void)*(volatile u8 *)(EPISODE_BASE + (u64)h * HUGE + page * PAGE_SIZE);
 		}
 		__atomic_add_fetch(&race_done, 1, __ATOMIC_RELEASE);
 	}
@@ -1759,9 +1787,7 @@ static long race_wp_markers(void *arg)
 	int bad_rounds = 0;
 	for (int round = 0; round < race_rounds; round++) {
 		next_round();
-		sleep_ns((u64)(round % 4) * 200 * 1000);
 		int err = wp_range(fd, EPISODE_BASE, RACE_LEN, UFFDIO_WRITEPROTECT_MODE_WP);
-		WRITE_ONCE(race_stop, 1);
 		unsigned spins = 0;
 		while (READ_ONCE(race_done) < nracers)
 			pause_briefly(&spins);
@@ -1921,6 +1947,7 @@ int main(void)
 	shared_msg = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shared_msg == MAP_FAILED)
 		ktap_bail("mmap: %s", errno_name(errno));
+	shared_msg[0] = 0;	/* its page now, not during the first measurement */
 	if (prm.seconds) {
 		ktap_plan(1);
 		soak();
