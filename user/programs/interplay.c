@@ -210,6 +210,7 @@ static u32 obj_used;
 
 static struct view parent_view, child_view;
 static bool child_alive;
+static pid_t child_pid;
 
 static u64 page_addr(int s, int p)
 {
@@ -286,6 +287,20 @@ static void print_oplog(void)
 	printf("# operation log (%d operations):\n", oplog_n);
 	for (int i = first; i < oplog_n; i++)
 		printf("#   %s\n", oplog[i % LOG_LINES]);
+}
+
+/* A thread or the child stopped answering: nothing can be cleaned up, so
+ * report and end the runner (exit_group takes every thread with it). */
+static __noreturn void abort_run(void)
+{
+	if (!quiet) {
+		printf("# %s\n", fail_msg);
+		print_oplog();
+	}
+	strlcpy(shared_msg, fail_msg, 256);
+	if (child_alive)
+		kill(child_pid, SIGKILL);
+	exit(1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -427,6 +442,11 @@ static long worker_main(void *arg)
 	int seen = 0;
 	for (;;) {
 		int seq;
+		/* Spin a while before sleeping: a sleeping thread's CPU runs
+		 * something else, which may flush the TLB this tester wants to
+		 * see kept (op_retouch). */
+		for (int spin = 0; spin < 200000 && READ_ONCE(w->seq) == seen; spin++)
+			__asm__ volatile("pause");
 		while ((seq = READ_ONCE(w->seq)) == seen)
 			futex_wait_change(&w->seq, seen);
 		seen = seq;
@@ -452,8 +472,16 @@ static void run_job_on(int cpu, struct job *j)
 	__atomic_store_n(&w->seq, seq, __ATOMIC_RELEASE);
 	futex_wake_all(&w->seq);
 	int d;
-	while ((d = READ_ONCE(w->done)) != seq)
-		futex_wait_change(&w->done, d);
+	u64 deadline = now_ns() + 20UL * 1000 * 1000 * 1000;
+	while ((d = READ_ONCE(w->done)) != seq) {
+		struct timespec ts = { 1, 0 };
+		raw_syscall6(__NR_futex, (long)&w->done, FUTEX_WAIT, d, (long)&ts, 0, 0);
+		if (now_ns() > deadline) {
+			fail("the thread on cpu %d did not finish its %s within 20 s", cpu,
+			     j->kind == JOB_WRITE ? "writes" : "reads");
+			abort_run();
+		}
+	}
 	j->ok = w->job.ok;
 	memcpy(j->msg, w->job.msg, sizeof(j->msg));
 }
@@ -581,7 +609,6 @@ struct ctl {
 };
 
 static struct ctl *ctl;		/* MAP_SHARED: seen by parent and child */
-static pid_t child_pid;
 #define STACK_LEN (64 * 1024)
 static void *child_stack;	/* mapped once per runner, reused by each child */
 
@@ -656,7 +683,7 @@ static bool child_call(int cmd)
 	}
 	if (timed_out) {
 		fail("the fork child did not answer command %d within 60 s", cmd);
-		return false;
+		abort_run();
 	}
 	if (!ctl->ok)
 		fail("in the fork child: %s", ctl->msg);
@@ -670,7 +697,7 @@ static bool child_call(int cmd)
 enum op_kind {
 	OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_WRITE, OP_READ,
 	OP_PAGEMAP, OP_FORK, OP_CHILD_EXIT, OP_UREG, OP_UUNREG, OP_UWP,
-	OP_PVM, OP_PMADV, NR_OPS
+	OP_PVM, OP_PMADV, OP_RETOUCH, NR_OPS
 };
 
 /* How often each kind is drawn (out of the sum). */
@@ -678,13 +705,13 @@ static const u8 op_weight[NR_OPS] = {
 	[OP_MMAP] = 10, [OP_MUNMAP] = 3, [OP_MPROTECT] = 7, [OP_MADVISE] = 14,
 	[OP_WRITE] = 22, [OP_READ] = 14, [OP_PAGEMAP] = 5, [OP_FORK] = 5,
 	[OP_CHILD_EXIT] = 2, [OP_UREG] = 7, [OP_UUNREG] = 2, [OP_UWP] = 8,
-	[OP_PVM] = 3, [OP_PMADV] = 2,
+	[OP_PVM] = 3, [OP_PMADV] = 2, [OP_RETOUCH] = 10,
 };
 
 static const char *kind_name[NR_OPS] = {
 	"mmap", "munmap", "mprotect", "madvise", "write", "read", "pagemap", "fork",
 	"child-exit", "uffd-register", "uffd-unregister", "uffd-protect", "process_vm_readv",
-	"process_madvise",
+	"process_madvise", "retouch",
 };
 
 /* An operation is its kind and random numbers; what they mean (which
@@ -774,6 +801,9 @@ static bool expect_ret(long got, long want, const char *what, int s, int a, int 
 	return false;
 }
 
+static void maybe_retouch(const struct op *o);
+static void op_retouch(const struct op *o);
+
 static void fresh_pages(struct view *v, int s, int a, int n, bool shared, bool thp)
 {
 	int obj = -1;
@@ -856,6 +886,7 @@ static void op_munmap(const struct op *o)
 	long r = munmap((void *)page_addr(s, a), (size_t)n * PAGE_SIZE) ? -errno : 0;
 	if (expect_ret(r, 0, "munmap", s, a, n))
 		unmap_pages(&parent_view, s, a, n);
+	maybe_retouch(o);
 }
 
 static void op_mprotect(const struct op *o)
@@ -872,6 +903,7 @@ static void op_mprotect(const struct op *o)
 	if (expect_ret(r, 0, "mprotect", s, a, n))
 		for (int p = a; p < a + n; p++)
 			parent_view.pg[s][p].prot = (u8)prot;
+	maybe_retouch(o);
 }
 
 /* Punch object pages out (MADV_REMOVE): zeros for everyone who maps them,
@@ -997,6 +1029,7 @@ static void op_madvise(const struct op *o)
 	}
 	long want = model_madvise(v, s, a, n, advice);
 	expect_ret(r, want, advice_name(advice), s, a, n);
+	maybe_retouch(o);
 }
 
 static u32 next_gen;
@@ -1004,27 +1037,21 @@ static u32 next_gen;
 /* Writes: from the parent (a thread on the chosen CPU) or the child, to
  * every writable page of a run; a protected page's write waits for the
  * handler (sync) or is resolved by the kernel (async). */
-static void op_write(const struct op *o)
+/* The last run of pages a parent thread touched, and on which CPU: its TLB
+ * may still hold their translations (the thread spins a while after each
+ * job rather than sleep, which would switch its CPU away). */
+static struct { bool valid; int s, a, n, cpu; } last_touch;
+
+static void write_range(struct view *v, int s, int a, int n, int cpu, bool in_child,
+			bool huge_only)
 {
-	int s = (int)(o->r[0] % NSLOT), a, n;
-	int cpu = (int)(o->r[2] % (u32)ncpus);
-	bool in_child = child_alive && (o->r[2] >> 8) % 4 == 0;
-	struct view *v = in_child ? &child_view : &parent_view;
-	if ((o->r[3] & 3) == 0) {
-		/* The first page of each 2 MiB unit: where the region allows it,
-		 * the write fault maps a whole huge page. */
-		a = 0;
-		n = MAX_PAGES;
-	} else if (!pick_run(v, s, o->r[1], MAX_RW, &a, &n, NULL)) {
-		return;
-	}
 	struct job j = { .kind = JOB_WRITE };
 	long must_fault = 0;
-	for (int p = a; p < a + n; p++) {
+	for (int p = a; p < a + n && j.n < MAX_RW; p++) {
 		struct page_state *ps = &v->pg[s][p];
 		if (!ps->mapped || (ps->prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
 			continue;
-		if (n == MAX_PAGES && p % 512)
+		if (huge_only && p % 512)
 			continue;
 		u32 gen = ++next_gen;
 		if (ps->shared)
@@ -1040,7 +1067,7 @@ static void op_write(const struct op *o)
 	}
 	if (!j.n)
 		return;
-	logop("%swrite slot %d pages %d..%d (%d writable) on cpu %d", in_child ? "child: " : "",
+	logop("%swrite slot %d pages %d..%d (%d written) on cpu %d", in_child ? "child: " : "",
 	      s, a, a + n - 1, j.n, in_child ? 0 : cpu);
 	long faults = READ_ONCE(handler_faults);
 	if (in_child) {
@@ -1055,17 +1082,8 @@ static void op_write(const struct op *o)
 		     READ_ONCE(handler_faults) - faults, must_fault);
 }
 
-/* Reads, checked against the model: from a thread on the chosen CPU, or in
- * the child; a page unmapped in the model must be unmapped. */
-static void op_read(const struct op *o)
+static void read_range(struct view *v, int s, int a, int n, int cpu, bool in_child)
 {
-	int s = (int)(o->r[0] % NSLOT);
-	int cpu = (int)(o->r[2] % (u32)ncpus);
-	bool in_child = child_alive && (o->r[2] >> 8) % 3 == 0;
-	struct view *v = in_child ? &child_view : &parent_view;
-	int a = (int)(o->r[1] % MAX_PAGES), n = 1 + (int)(o->r[3] % MAX_RW);
-	if (a + n > MAX_PAGES)
-		n = MAX_PAGES - a;
 	struct job j = { .kind = JOB_READ, .n = n };
 	for (int p = a; p < a + n; p++) {
 		j.e[p - a] = expect_of(v, s, p);
@@ -1083,6 +1101,73 @@ static void op_read(const struct op *o)
 	run_job_on(cpu, &j);
 	if (!j.ok)
 		fail("read on cpu %d: %s", cpu, j.msg);
+}
+
+static void touched(int s, int a, int n, int cpu)
+{
+	last_touch.valid = true;
+	last_touch.s = s;
+	last_touch.a = a;
+	last_touch.n = n;
+	last_touch.cpu = cpu;
+}
+
+static void op_write(const struct op *o)
+{
+	int s = (int)(o->r[0] % NSLOT), a, n;
+	int cpu = (int)(o->r[2] % (u32)ncpus);
+	bool in_child = child_alive && (o->r[2] >> 8) % 4 == 0;
+	struct view *v = in_child ? &child_view : &parent_view;
+	bool huge_only = (o->r[3] & 3) == 0;
+	if (huge_only) {
+		/* The first page of each 2 MiB unit: where the region allows it,
+		 * the write fault maps a whole huge page. */
+		a = 0;
+		n = MAX_PAGES;
+	} else if (!pick_run(v, s, o->r[1], MAX_RW, &a, &n, NULL)) {
+		return;
+	}
+	write_range(v, s, a, n, cpu, in_child, huge_only);
+	if (!in_child && !huge_only)
+		touched(s, a, n, cpu);
+}
+
+/* After an operation that takes rights away (fork, zap, protect), every
+ * other time: the last touched pages again, from the CPU that touched them. */
+static void maybe_retouch(const struct op *o)
+{
+	if (!failed && (o->r[3] >> 28) & 1)
+		op_retouch(o);
+}
+
+/* The last touched run again, on the same CPU: read (checked) and written.
+ * After a zap, a fork or a protection in between, a CPU whose TLB kept the
+ * old translation reads the old page or writes where it must not. */
+static void op_retouch(const struct op *o)
+{
+	(void)o;
+	if (!last_touch.valid)
+		return;
+	read_range(&parent_view, last_touch.s, last_touch.a, last_touch.n, last_touch.cpu, false);
+	if (!failed)
+		write_range(&parent_view, last_touch.s, last_touch.a, last_touch.n, last_touch.cpu,
+			    false, false);
+}
+
+/* Reads, checked against the model: from a thread on the chosen CPU, or in
+ * the child; a page unmapped in the model must be unmapped. */
+static void op_read(const struct op *o)
+{
+	int s = (int)(o->r[0] % NSLOT);
+	int cpu = (int)(o->r[2] % (u32)ncpus);
+	bool in_child = child_alive && (o->r[2] >> 8) % 3 == 0;
+	struct view *v = in_child ? &child_view : &parent_view;
+	int a = (int)(o->r[1] % MAX_PAGES), n = 1 + (int)(o->r[3] % MAX_RW);
+	if (a + n > MAX_PAGES)
+		n = MAX_PAGES - a;
+	read_range(v, s, a, n, cpu, in_child);
+	if (!in_child)
+		touched(s, a, n, cpu);
 }
 
 /* /proc/self/pagemap of a run against the model: no entry where nothing is
@@ -1205,6 +1290,8 @@ static void op_fork(const struct op *o)
 		return;
 	}
 	child_alive = true;
+	/* The parent writes on where it wrote before: the child must not see it. */
+	op_retouch(o);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1256,6 +1343,7 @@ static void op_uffd_wp(const struct op *o)
 		struct page_state *ps = &parent_view.pg[s][p];
 		ps->wp = !on ? NO : have_markers ? YES : ps->present;
 	}
+	maybe_retouch(o);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1329,6 +1417,7 @@ static void (*const op_fn[NR_OPS])(const struct op *) = {
 	[OP_PAGEMAP] = op_pagemap, [OP_FORK] = op_fork, [OP_CHILD_EXIT] = op_child_exit,
 	[OP_UREG] = op_uffd_register, [OP_UUNREG] = op_uffd_unregister,
 	[OP_UWP] = op_uffd_wp, [OP_PVM] = op_pvm, [OP_PMADV] = op_pmadv,
+	[OP_RETOUCH] = op_retouch,
 };
 
 /* The whole parent view, page by page, on CPU 0; then pagemap. */
@@ -1378,6 +1467,7 @@ static long runner_main(void *arg)
 	next_gen = 0;
 	oplog_n = 0;
 	child_alive = false;
+	last_touch.valid = false;
 	ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	child_stack = mmap(NULL, STACK_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ctl == MAP_FAILED || child_stack == MAP_FAILED)
@@ -1487,7 +1577,17 @@ static bool run_isolated(long (*fn)(void *), void *arg, char *why, size_t len)
 	}
 	int status = 0;
 	shared_msg[0] = 0;
-	wait4(pid, &status, 0, NULL);
+	/* A runner gives up on a thread after 60 s; one stuck in the kernel
+	 * for longer is killed. */
+	u64 deadline = now_ns() + 600UL * 1000 * 1000 * 1000;
+	while (wait4(pid, &status, WNOHANG, NULL) != pid) {
+		if (now_ns() > deadline) {
+			kill(pid, SIGKILL);
+			wait4(pid, &status, 0, NULL);
+			break;
+		}
+		sleep_ns(5 * 1000 * 1000);
+	}
 	bool ok = true;
 	why[0] = 0;
 	if (WIFSIGNALED(status) && !prm.faultinject) {
