@@ -191,6 +191,7 @@ struct page_state {
 	u8 dontfork, wipeonfork;
 	u8 unknown;		/* a failed call (fault injection) may have hit it */
 	u16 obj;
+	u32 vma;		/* pages with the same number are in one VMA */
 	u32 opage;
 	u32 gen;		/* content of a private page */
 };
@@ -209,6 +210,18 @@ static int nobj;
 static u32 obj_used;
 
 static struct view parent_view, child_view;
+static u32 next_vma;
+
+/* Pages a..a+n-1 were just mapped or changed as a whole: from now on they
+ * are in one VMA of their own (or part of a bigger one, if the kernel
+ * merged it with a neighbour: pages with the same number are never split
+ * between two VMAs, which is all the model needs to know). */
+static void new_vma(struct view *v, int s, int a, int n)
+{
+	next_vma++;
+	for (int p = a; p < a + n; p++)
+		v->pg[s][p].vma = next_vma;
+}
 static bool child_alive;
 static pid_t child_pid;
 
@@ -825,6 +838,7 @@ static void fresh_pages(struct view *v, int s, int a, int n, bool shared, bool t
 			ps->opage = (u32)(p - a);
 		}
 	}
+	new_vma(v, s, a, n);
 }
 
 static void op_mmap(const struct op *o)
@@ -903,6 +917,7 @@ static void op_mprotect(const struct op *o)
 	if (expect_ret(r, 0, "mprotect", s, a, n))
 		for (int p = a; p < a + n; p++)
 			parent_view.pg[s][p].prot = (u8)prot;
+	new_vma(&parent_view, s, a, n);
 	maybe_retouch(o);
 }
 
@@ -1029,6 +1044,8 @@ static void op_madvise(const struct op *o)
 	}
 	long want = model_madvise(v, s, a, n, advice);
 	expect_ret(r, want, advice_name(advice), s, a, n);
+	if (advice != MADV_DONTNEED && advice != MADV_FREE && advice != MADV_REMOVE)
+		new_vma(v, s, a, n);	/* a flag of the VMA changed: split off */
 	maybe_retouch(o);
 }
 
@@ -1310,6 +1327,7 @@ static void op_uffd_register(const struct op *o)
 	if (expect_ret(uffd_call(UFFDIO_REGISTER, &r), 0, "UFFDIO_REGISTER", s, a, n))
 		for (int p = a; p < a + n; p++)
 			parent_view.pg[s][p].uffd = 1;
+	new_vma(&parent_view, s, a, n);
 }
 
 static void op_uffd_unregister(const struct op *o)
@@ -1324,6 +1342,7 @@ static void op_uffd_unregister(const struct op *o)
 			parent_view.pg[s][p].uffd = 0;
 			parent_view.pg[s][p].wp = NO;
 		}
+	new_vma(&parent_view, s, a, n);
 }
 
 /* Protect (markers on pages not present, where the kernel has them) or
@@ -1334,6 +1353,13 @@ static void op_uffd_wp(const struct op *o)
 	bool on = o->r[2] % 3 != 0;
 	if (!pick_run(&parent_view, s, o->r[1], pick_len(o->r[3]), &a, &n, is_registered))
 		return;
+	/* Linux 6.1 write-protects within one VMA only (ENOENT otherwise;
+	 * later kernels, and Pagoda, take several). */
+	for (int p = a + 1; p < a + n; p++)
+		if (parent_view.pg[s][p].vma != parent_view.pg[s][a].vma) {
+			n = p - a;
+			break;
+		}
 	logop("uffd %sprotect slot %d pages %d..%d", on ? "" : "un", s, a, a + n - 1);
 	int r = wp_range(uffd, page_addr(s, a), (u64)n * PAGE_SIZE,
 			 on ? UFFDIO_WRITEPROTECT_MODE_WP : 0);
@@ -1464,6 +1490,7 @@ static long runner_main(void *arg)
 	memset(&parent_view, 0, sizeof(parent_view));
 	nobj = 0;
 	obj_used = 0;
+	next_vma = 0;
 	next_gen = 0;
 	oplog_n = 0;
 	child_alive = false;
