@@ -212,15 +212,30 @@ static u32 obj_used;
 static struct view parent_view, child_view;
 static u32 next_vma;
 
-/* Pages a..a+n-1 were just mapped or changed as a whole: from now on they
- * are in one VMA of their own (or part of a bigger one, if the kernel
- * merged it with a neighbour: pages with the same number are never split
- * between two VMAs, which is all the model needs to know). */
+/* Pages a..a+n-1 were just mapped: from now on they are in one VMA of
+ * their own (or part of a bigger one, if the kernel merged it with a
+ * neighbour: pages with the same number are never split between two VMAs,
+ * which is all the model needs to know). */
 static void new_vma(struct view *v, int s, int a, int n)
 {
 	next_vma++;
 	for (int p = a; p < a + n; p++)
 		v->pg[s][p].vma = next_vma;
+}
+
+/* A flag of the VMAs over pages a..a+n-1 changed: they split off from the
+ * pages around, and the boundaries inside stay (VMAs that differ in
+ * something else are not merged). */
+static void split_vmas(struct view *v, int s, int a, int n)
+{
+	u32 old = 0;
+	for (int p = a; p < a + n; p++) {
+		if (p == a || v->pg[s][p].vma != old) {
+			old = v->pg[s][p].vma;
+			next_vma++;
+		}
+		v->pg[s][p].vma = next_vma;
+	}
 }
 static bool child_alive;
 static pid_t child_pid;
@@ -917,7 +932,7 @@ static void op_mprotect(const struct op *o)
 	if (expect_ret(r, 0, "mprotect", s, a, n))
 		for (int p = a; p < a + n; p++)
 			parent_view.pg[s][p].prot = (u8)prot;
-	new_vma(&parent_view, s, a, n);
+	split_vmas(&parent_view, s, a, n);
 	maybe_retouch(o);
 }
 
@@ -1045,7 +1060,7 @@ static void op_madvise(const struct op *o)
 	long want = model_madvise(v, s, a, n, advice);
 	expect_ret(r, want, advice_name(advice), s, a, n);
 	if (advice != MADV_DONTNEED && advice != MADV_FREE && advice != MADV_REMOVE)
-		new_vma(v, s, a, n);	/* a flag of the VMA changed: split off */
+		split_vmas(v, s, a, n);
 	maybe_retouch(o);
 }
 
@@ -1327,7 +1342,7 @@ static void op_uffd_register(const struct op *o)
 	if (expect_ret(uffd_call(UFFDIO_REGISTER, &r), 0, "UFFDIO_REGISTER", s, a, n))
 		for (int p = a; p < a + n; p++)
 			parent_view.pg[s][p].uffd = 1;
-	new_vma(&parent_view, s, a, n);
+	split_vmas(&parent_view, s, a, n);
 }
 
 static void op_uffd_unregister(const struct op *o)
@@ -1342,7 +1357,7 @@ static void op_uffd_unregister(const struct op *o)
 			parent_view.pg[s][p].uffd = 0;
 			parent_view.pg[s][p].wp = NO;
 		}
-	new_vma(&parent_view, s, a, n);
+	split_vmas(&parent_view, s, a, n);
 }
 
 /* Protect (markers on pages not present, where the kernel has them) or
