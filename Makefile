@@ -156,7 +156,7 @@ soak: deps
 
 # Its fixed seeds (the interplay-4cpu configuration) on Pagoda, then the same
 # binary and seeds on Debian's Linux 6.1, the two outputs diffed.
-INTERPLAY_WORDS := interplay.seed=1 interplay.seeds=3
+INTERPLAY_WORDS := interplay.seed=1,2,4
 interplay-linux: deps
 	$(MAKE) all
 	tools/run-tests -j 1 --timeout 900 --only interplay-4cpu || true

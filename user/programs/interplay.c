@@ -63,7 +63,10 @@ static struct params {
 	bool seeds_given, shrink, races, faultinject;
 	char keep[1024];	/* "i,j,k" or empty */
 	char without[256];	/* ",name,name," operation kinds or advice left out */
-} prm = { 1, 3, 300, 0, false, true, true, false, "", "" };
+	u64 list[16];		/* interplay.seed=a,b,c */
+	int nlist;
+} prm = { 1, 3, 300, 0, false, true, true, false, "", "", { 0 }, 0 };
+#define MAX_LIST 16
 
 static bool is_pagoda;
 static int ncpus;
@@ -97,8 +100,16 @@ static void read_params(void)
 	char v[1024];
 	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
 		cmdline[0] = 0;
-	if (cmdline_word(cmdline, "interplay.seed", v, sizeof(v)))
-		prm.seed = strtoul(v, NULL, 10);
+	if (cmdline_word(cmdline, "interplay.seed", v, sizeof(v))) {
+		/* One seed, or a list "1,2,4" (then seeds= is its length). */
+		char *p = v;
+		prm.seed = strtoul(p, &p, 10);
+		for (prm.nlist = 0; *p == ',' && prm.nlist < MAX_LIST; ) {
+			if (!prm.nlist)
+				prm.list[prm.nlist++] = prm.seed;
+			prm.list[prm.nlist++] = strtoul(p + 1, &p, 10);
+		}
+	}
 	if (cmdline_word(cmdline, "interplay.seeds", v, sizeof(v))) {
 		prm.seeds = strtoul(v, NULL, 10);
 		prm.seeds_given = true;
@@ -831,6 +842,7 @@ static bool expect_ret(long got, long want, const char *what, int s, int a, int 
 
 static void maybe_retouch(const struct op *o);
 static void op_retouch(const struct op *o);
+static void read_range(struct view *v, int s, int a, int n, int cpu, bool in_child);
 
 static void fresh_pages(struct view *v, int s, int a, int n, bool shared, bool thp)
 {
@@ -1046,6 +1058,14 @@ static void op_madvise(const struct op *o)
 				return;
 	logop("%smadvise slot %d pages %d..%d %s", in_child ? "child: " : "", s, a, a + n - 1,
 	      advice_name(advice));
+	/* A punch must reach the other process too: it reads the range before
+	 * (so that it maps those pages) and after. */
+	bool cross = child_alive && advice == MADV_REMOVE;
+	struct view *other = in_child ? &parent_view : &child_view;
+	if (cross)
+		read_range(other, s, a, n > MAX_RW ? MAX_RW : n, 0, !in_child);
+	if (failed)
+		return;
 	long r;
 	if (in_child) {
 		ctl->addr = page_addr(s, a);
@@ -1059,6 +1079,8 @@ static void op_madvise(const struct op *o)
 	}
 	long want = model_madvise(v, s, a, n, advice);
 	expect_ret(r, want, advice_name(advice), s, a, n);
+	if (cross && !failed)
+		read_range(other, s, a, n > MAX_RW ? MAX_RW : n, 0, !in_child);
 	if (advice != MADV_DONTNEED && advice != MADV_FREE && advice != MADV_REMOVE)
 		split_vmas(v, s, a, n);
 	maybe_retouch(o);
@@ -1610,6 +1632,7 @@ static bool run_isolated(long (*fn)(void *), void *arg, char *why, size_t len)
 		stack = mmap(NULL, STACK_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (stack == MAP_FAILED)
 		ktap_bail("mmap: %s", errno_name(errno));
+	((volatile u8 *)stack)[STACK_LEN - 1] = 0;	/* fork_call writes there */
 	prefault_stack();
 	struct mem before = mem_now(), after;
 	pid_t pid = fork_call(fn, arg, stack, STACK_LEN);
@@ -2095,11 +2118,11 @@ int main(void)
 		soak();
 		return ktap_finish();
 	}
-	int nseeds = prm.keep[0] ? 1 : (int)prm.seeds;
+	int nseeds = prm.keep[0] ? 1 : prm.nlist ? prm.nlist : (int)prm.seeds;
 	bool do_races = prm.races && !prm.keep[0] && !prm.faultinject;
 	ktap_plan(nseeds + (do_races ? 2 : 0));
 	for (int i = 0; i < nseeds; i++)
-		test_seed(i + 1, prm.seed + (u64)i);
+		test_seed(i + 1, prm.nlist ? prm.list[i] : prm.seed + (u64)i);
 	if (do_races)
 		races();
 	return ktap_finish();
