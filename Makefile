@@ -149,7 +149,7 @@ bench-uffd: deps
 	@echo "=== Pagoda, -smp 2"; cat $(BUILD)/pagoda-out/bench-uffd-2cpu/bench_uffd.txt
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 -m 2G bench_uffd
 
-# The interplay tester (user/programs/interplay.c, docs/testing-mm.md).
+# The interplay tester (user/programs/interplay/, docs/testing-mm.md).
 soak: deps
 	$(MAKE) all
 	tools/soak
