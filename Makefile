@@ -10,6 +10,10 @@
 #   make bench-cow  fork and copy-on-write figures on Pagoda and on Linux
 #   make bench-madvise  batched process_madvise and page-table reclaim, Pagoda and Linux
 #   make bench-uffd  userfaultfd write protection: protecting 1 GiB, wp faults, Pagoda and Linux
+#   make soak       long runs of the interplay tester (SOAK_MINUTES, SOAK_SEED,
+#                   SOAK_SEEDS, SOAK_CPUS, SOAK_FAULTINJECT: tools/soak)
+#   make interplay-linux  the interplay tester's fixed seeds on Pagoda and on
+#                   Linux, outputs compared
 #   make host-test  host unit tests only
 #   make deps       install missing Debian packages (tools/deps)
 #
@@ -41,7 +45,7 @@ RUN_MEM   ?= 512M
 RUN_CMDLINE ?= trace
 
 .PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check bench-tlb bench-thp bench-cow \
-	bench-madvise bench-uffd
+	bench-madvise bench-uffd soak interplay-linux
 
 all: $(BUILD)/pagoda.iso
 
@@ -144,6 +148,21 @@ bench-uffd: deps
 	tools/run-tests -j 1 --timeout 900 --only bench-uffd-2cpu
 	@echo "=== Pagoda, -smp 2"; cat $(BUILD)/pagoda-out/bench-uffd-2cpu/bench_uffd.txt
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 -m 2G bench_uffd
+
+# The interplay tester (user/programs/interplay/, docs/testing-mm.md).
+soak: deps
+	$(MAKE) all
+	tools/soak
+
+# Its fixed seeds (the interplay-4cpu configuration) on Pagoda, then the same
+# binary and seeds on Debian's Linux 6.1, the two outputs diffed.
+INTERPLAY_WORDS := interplay.seed=1,2,3
+interplay-linux: deps
+	$(MAKE) all
+	tools/run-tests -j 1 --timeout 900 --only interplay-4cpu || true
+	mkdir -p $(BUILD)/linux-ref/out
+	tools/linux-ref -smp 4 -append "transparent_hugepage=madvise $(INTERPLAY_WORDS)" \
+		--compare $(BUILD)/linux-ref/out --against $(BUILD)/pagoda-out/interplay-4cpu interplay
 
 $(BUILD)/pagoda.iso: $(BUILD)/pagoda.elf iso/boot/grub/grub.cfg.in tools/mkiso $(BUILD)/run-cmdline user-programs
 	tools/mkiso $@ "$(RUN_CMDLINE)" 3

@@ -9,6 +9,11 @@
  *                       the serial console and empties it; the file itself
  *                       says how many records went out
  *   /proc/trace_clear   opening it empties the event log
+ *   /proc/cmdline       the kernel command line and a newline, as Linux's
+ *                       (user programs take their parameters from it)
+ *   /proc/self/mm_check (Pagoda's own) runs mm_check_counts() (mm/mm_debug.h)
+ *                       on the reader's address space at open: "N\n" with the
+ *                       number of problems, then the first one's description
  * (Pseudo-files are read-only here, so the two trace files act when opened
  * rather than on a write such as Linux's "echo > trace".)
  *   /proc/self/pagemap  8 bytes per virtual page (mm/pagemap.h), computed
@@ -39,6 +44,8 @@
 #include "kernel/string.h"
 #include "kernel/printk.h"
 #include "mm/mm.h"
+#include "mm/mm_debug.h"
+#include "kernel/bootinfo.h"
 #include "mm/buddy.h"
 #include "mm/tlbflush.h"
 #include "kernel/trace.h"
@@ -152,6 +159,22 @@ static void gen_trace(struct text *t)
 	}
 	put(t, "dumped %lu records to the console, %lu lost; recording is %s\n",
 	    tot.records, tot.lost, READ_ONCE(trace_enabled) ? "on" : "off (boot with \"trace\")");
+}
+
+static void gen_cmdline(struct text *t)
+{
+	put(t, "%s\n", boot_info.cmdline);
+}
+
+/* The consistency check of the opener's address space. The caller holds no
+ * lock of it: mm_check_counts() takes mmap_lock itself. */
+static void gen_mm_check(struct text *t, struct mm_struct *mm)
+{
+	char why[160] = "";
+	int n = mm ? mm_check_counts(mm, why, sizeof(why)) : 0;
+	put(t, "%d\n", n);
+	if (n)
+		put(t, "%s\n", why);
 }
 
 static void gen_trace_clear(struct text *t)
@@ -473,6 +496,10 @@ struct file *procfs_open(const char *path, long *err)
 		which = 6;
 	else if (!strcmp(path, "/proc/tlbstat"))
 		which = 7;
+	else if (!strcmp(path, "/proc/cmdline"))
+		which = 8;
+	else if (rest && !strcmp(rest, "mm_check"))
+		which = 9;
 	else {
 		*err = -ENOENT;
 		return NULL;
@@ -511,8 +538,14 @@ struct file *procfs_open(const char *path, long *err)
 	case 6:
 		gen_mm_tlbstat(&t, p->mm);
 		break;
-	default:
+	case 7:
 		gen_cpu_tlbstat(&t);
+		break;
+	case 8:
+		gen_cmdline(&t);
+		break;
+	default:
+		gen_mm_check(&t, p->mm);
 		break;
 	}
 	snap->buf = t.buf;

@@ -99,6 +99,24 @@ struct uthread *thread_create(long (*fn)(void *), void *arg, int cpu)
 	return t;
 }
 
+pid_t fork_call(long (*fn)(void *), void *arg, void *stack, size_t len)
+{
+	/* The entry and its argument for __thread_clone to pop; %rsp is then
+	 * the (16-byte aligned) top of the stack. The child ends with exit(2),
+	 * which in a one-thread process ends the process. */
+	unsigned long *sp = (unsigned long *)(((unsigned long)stack + len) & ~15UL) - 2;
+	long pid;
+
+	sp[0] = (unsigned long)fn;
+	sp[1] = (unsigned long)arg;
+	pid = __thread_clone(SIGCHLD, sp, NULL, NULL, 0);
+	if (raw_is_error(pid)) {
+		errno = (int)-pid;
+		return -1;
+	}
+	return (pid_t)pid;
+}
+
 long thread_join(struct uthread *t)
 {
 	long result;

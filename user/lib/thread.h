@@ -45,6 +45,15 @@ long thread_join(struct uthread *t);
 /* This thread's block. */
 struct uthread *thread_self(void);
 
+/* fork(2) as clone(SIGCHLD) onto another stack: the child process runs
+ * fn(arg) on [stack, stack + len) and exits with its result; it never
+ * returns into the caller. The caller maps the stack and must not touch it
+ * while the child runs (it may reuse it for the next child): so the
+ * parent's own writes after the fork (to its stack above all) land in no
+ * page the child is using, even if a broken kernel left them shared.
+ * Returns the child's pid, or -1 with errno. */
+pid_t fork_call(long (*fn)(void *), void *arg, void *stack, size_t len);
+
 /* A spinlock for the rare shared structure (malloc). */
 typedef struct {
 	volatile int locked;

@@ -1,0 +1,241 @@
+/* user/programs/interplay/model.c - the model: what every page must hold, and the checks of a page
+ * (docs/testing-mm.md, "The interplay tester"). */
+#include "interplay.h"
+
+/* ------------------------------------------------------------------ */
+/* random numbers and page contents                                    */
+/* ------------------------------------------------------------------ */
+
+u64 rng_state;
+
+u64 rnd(void)
+{
+	/* xorshift64*: enough for choosing operations. */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545F4914F6CDD1DUL;
+}
+
+u64 mix(u64 x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdUL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53UL;
+	return x ^ (x >> 33);
+}
+
+/* Word i of a page whose identity is key, written with generation gen;
+ * generation 0 is a page never written: zeros. */
+static inline u64 pattern(u64 key, u32 gen, u64 i)
+{
+	return gen ? mix(key * 0x9E3779B97F4A7C15UL ^ gen) + i * 0x100000001UL : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the model                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Shared anonymous objects: one per shared mmap, pages never freed in the
+ * model (an object lives while something maps it; we just forget it). */
+struct object objects[MAX_OBJ];
+u32 obj_gen[OBJ_POOL];
+int nobj;
+u32 obj_used;
+
+struct view parent_view, child_view;
+u32 next_vma;
+
+/* Pages a..a+n-1 were just mapped: from now on they are in one VMA of
+ * their own (or part of a bigger one, if the kernel merged it with a
+ * neighbour: pages with the same number are never split between two VMAs,
+ * which is all the model needs to know). */
+void new_vma(struct view *v, int s, int a, int n)
+{
+	next_vma++;
+	for (int p = a; p < a + n; p++)
+		v->pg[s][p].vma = next_vma;
+}
+
+/* A flag of the VMAs over pages a..a+n-1 changed: they split off from the
+ * pages around, and the boundaries inside stay (VMAs that differ in
+ * something else are not merged). */
+void split_vmas(struct view *v, int s, int a, int n)
+{
+	u32 old = 0;
+	for (int p = a; p < a + n; p++) {
+		if (p == a || v->pg[s][p].vma != old) {
+			old = v->pg[s][p].vma;
+			next_vma++;
+		}
+		v->pg[s][p].vma = next_vma;
+	}
+}
+bool child_alive;
+pid_t child_pid;
+
+u64 page_addr(int s, int p)
+{
+	return WINDOW + (u64)s * SLOT_SPAN + (u64)p * PAGE_SIZE;
+}
+
+/* What a page must hold: its identity and generation. */
+u64 page_key(int s, int p, const struct page_state *ps)
+{
+	if (ps->shared)
+		return (1UL << 40) | ((u64)ps->obj << 20) | ps->opage;
+	return page_addr(s, p) >> 12;
+}
+
+u32 *obj_slot(const struct page_state *ps)
+{
+	return &obj_gen[objects[ps->obj].base + ps->opage];
+}
+
+static u32 page_gen(const struct page_state *ps)
+{
+	return ps->shared ? *obj_slot(ps) : ps->gen;
+}
+
+u8 after_zap(const struct page_state *ps)
+{
+	return ps->ever_thp ? MAYBE : NO;
+}
+
+/* ------------------------------------------------------------------ */
+/* failures and the operation log                                      */
+/* ------------------------------------------------------------------ */
+
+bool quiet;		/* a shrinking attempt: print nothing */
+bool failed;
+char fail_msg[256];
+int cur_op = -1;
+
+static char oplog[LOG_LINES][96];
+int oplog_n;
+
+void logop(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *line = oplog[oplog_n % LOG_LINES];
+	int n = snprintf(line, 12, "op %d: ", cur_op);
+	vsnprintf(line + n, sizeof(oplog[0]) - (size_t)n, fmt, ap);
+	va_end(ap);
+	oplog_n++;
+}
+
+void fail(const char *fmt, ...)
+{
+	if (failed)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = snprintf(fail_msg, 16, "op %d: ", cur_op);
+	vsnprintf(fail_msg + n, sizeof(fail_msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	failed = true;
+}
+
+/* The first process's page where a runner leaves its failure message. */
+char *shared_msg;
+
+void print_oplog(void)
+{
+	int first = oplog_n > LOG_LINES ? oplog_n - LOG_LINES : 0;
+	printf("# operation log (%d operations):\n", oplog_n);
+	for (int i = first; i < oplog_n; i++)
+		printf("#   %s\n", oplog[i % LOG_LINES]);
+}
+
+/* A thread or the child stopped answering: nothing can be cleaned up, so
+ * report and end the runner (exit_group takes every thread with it). */
+__noreturn void abort_run(void)
+{
+	if (!quiet) {
+		printf("# %s\n", fail_msg);
+		print_oplog();
+	}
+	strlcpy(shared_msg, fail_msg, 256);
+	if (child_alive)
+		kill(child_pid, SIGKILL);
+	exit(1);
+}
+
+/* ------------------------------------------------------------------ */
+/* checking a page                                                     */
+/* ------------------------------------------------------------------ */
+
+struct expect expect_of(const struct view *v, int s, int p)
+{
+	const struct page_state *ps = &v->pg[s][p];
+	struct expect e = { .addr = page_addr(s, p) };
+	if (!ps->mapped) {
+		e.kind = EXP_UNMAPPED;
+		return e;
+	}
+	if (!(ps->prot & PROT_READ) || ps->unknown)
+		return e;
+	e.kind = EXP_CONTENT;
+	e.key = page_key(s, p, ps);
+	e.gen = page_gen(ps);
+	e.maybe_zero = ps->maybe_zero;
+	return e;
+}
+
+/* Is a page mapped? madvise(MADV_NORMAL) on an unmapped range is ENOMEM on
+ * both kernels and changes nothing on a mapped one. */
+bool is_mapped(u64 addr)
+{
+	return madvise((void *)addr, PAGE_SIZE, MADV_NORMAL) == 0;
+}
+
+/* Compare buf (a page read from addr, directly or through another call)
+ * with what e says; describes a mismatch in out. */
+bool page_matches(const u64 *buf, const struct expect *e, char *out, size_t len)
+{
+	bool zero_ok = e->maybe_zero || e->gen == 0;
+	bool all_zero = true, all_pat = true;
+	size_t bad = 0;
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++) {
+		if (buf[i])
+			all_zero = false;
+		if (buf[i] != pattern(e->key, e->gen, i) && all_pat) {
+			all_pat = false;
+			bad = i;
+		}
+	}
+	if (all_pat || (zero_ok && all_zero))
+		return true;
+	snprintf(out, len, "page 0x%lx: word %lu is 0x%lx, expected 0x%lx (generation %u%s)%s",
+		 (unsigned long)e->addr, (unsigned long)bad, (unsigned long)buf[bad],
+		 (unsigned long)pattern(e->key, e->gen, bad), e->gen,
+		 e->maybe_zero ? " or zeros" : "", all_zero ? ": it reads as zeros" : "");
+	return false;
+}
+
+/* Check one page of this address space against e (any thread). */
+bool check_page(const struct expect *e, char *out, size_t len)
+{
+	if (e->kind == EXP_SKIP)
+		return true;
+	if (e->kind == EXP_UNMAPPED) {
+		if (!is_mapped(e->addr))
+			return true;
+		snprintf(out, len, "page 0x%lx is mapped, expected unmapped", (unsigned long)e->addr);
+		return false;
+	}
+	if (!is_mapped(e->addr)) {
+		snprintf(out, len, "page 0x%lx is not mapped", (unsigned long)e->addr);
+		return false;
+	}
+	return page_matches((const u64 *)e->addr, e, out, len);
+}
+
+void write_page(u64 addr, u64 key, u32 gen)
+{
+	volatile u64 *w = (volatile u64 *)addr;
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		w[i] = pattern(key, gen, i);
+}
