@@ -385,7 +385,8 @@ static long parse_int(const char *s, long *out)
 }
 
 /* Linux's clear_refs_write: at most 12 bytes are looked at (its
- * PROC_NUMBUF buffer), and a write that is obeyed consumes all it was given. */
+ * PROC_NUMBUF buffer), and a write that is obeyed returns how many of them
+ * it looked at. */
 static long clear_refs_fwrite(struct file *f, u64 ubuf, u64 count)
 {
 	char buf[13] = { 0 };
@@ -396,7 +397,7 @@ static long clear_refs_fwrite(struct file *f, u64 ubuf, u64 count)
 	long err = parse_int(buf, &type);
 	if (!err)
 		err = mm_clear_refs(f->private, type);
-	return err ? err : (long)count;
+	return err ? err : (long)n;
 }
 
 /* Linux's noop_llseek: the position stays (nothing reads it). */

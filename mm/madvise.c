@@ -206,10 +206,7 @@ static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 				 (v->flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE :
 				 (v->flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
 			if (nf != v->flags) {
-				struct mmu_gather tlb;
-				tlb_gather_mmu(&tlb, mm);
-				err = mm_set_range_flags(mm, lo, hi, nf, &tlb);
-				tlb_finish_mmu(&tlb);
+				err = set_vma_flags(mm, lo, hi, nf);
 				if (err)
 					return err;
 			}

@@ -268,9 +268,12 @@ int mm_check_counts(struct mm_struct *mm, char *why, size_t len)
 	if (len)
 		why[0] = 0;
 	down_write(&mm->mmap_lock);
-	/* rss cannot change while we hold mmap_lock for write; a wrong rss is
-	 * reported below, and a page array too small for the truth only
-	 * leaves the per-page count of the extra pages unchecked. */
+	/* rss cannot change while we hold mmap_lock for write, except by
+	 * another process's MADV_REMOVE of shared memory we map (it zaps our
+	 * entries under the object's mappers_lock alone: mm_debug.h says why
+	 * callers keep punches out meanwhile); a wrong rss is reported below,
+	 * and a page array too small for the truth only leaves the per-page
+	 * count of the extra pages unchecked. */
 	c.cap = mm->rss_pages + 64;
 	c.pages = kmalloc(c.cap * sizeof(struct page *), GFP_KERNEL);
 	if (!c.pages) {
@@ -281,7 +284,8 @@ int mm_check_counts(struct mm_struct *mm, char *why, size_t len)
 	}
 	check_vmas(&c, mm);
 	/* mmap_lock for write keeps every writer of entries out (they all
-	 * hold it for read at least); page_table_lock for the deposits. */
+	 * hold it for read at least), but for a punch from another process
+	 * (above); page_table_lock for the deposits. */
 	spin_lock(&mm->page_table_lock);
 	walk_table(&c, pgtable_root(mm), PT_LEVELS, 0);
 	/* Tables deposited beside huge PMDs count in VmPTE too (thp.h). */

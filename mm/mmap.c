@@ -57,8 +57,10 @@ static u32 prot_to_vm(u64 prot)
 }
 
 /* If a VMA straddles addr, split it there. 0 or -ENOMEM. Every VMA
- * boundary is made here, so this is where the rule of mm/thp.h holds: no
- * huge PMD reaches over a VMA boundary. The PMD is split first; if the
+ * boundary inside mapped memory is made here, so this is where the rule of
+ * mm/thp.h holds: no huge PMD reaches over a VMA boundary (the other mover
+ * of a boundary, mm_expand_stack, moves a start down into a hole, where no
+ * huge PMD can be). The PMD is split first; if the
  * VMA split then fails, 512 PTEs map what one PMD did, which is harmless
  * (Linux splits first too, in vma_adjust_trans_huge). */
 static int split_at(struct mm_struct *mm, u64 addr)
@@ -621,9 +623,10 @@ long do_brk(struct mm_struct *mm, u64 brk)
 		mm->brk = brk;
 		goto success;
 	}
-	/* Grow: not into the next mapping (with a page to spare, as Linux). */
+	/* Grow: not into the next mapping, nor into the guard gap below a
+	 * MAP_GROWSDOWN one (with a page to spare, as Linux). */
 	struct vm_area *next = vma_find_intersection(vmas(mm), oldbrk, TASK_SIZE);
-	if (next && newbrk + PAGE_SIZE > next->start)
+	if (next && newbrk + PAGE_SIZE > vma_start_gap(next))
 		goto out;
 	if (mmap_region(mm, oldbrk, newbrk - oldbrk, VM_READ | VM_WRITE | VM_MAYALL) < 0)
 		goto out;

@@ -39,9 +39,10 @@ u64 pte_modify(u64 *p, u64 old, u64 new)
 		return old;
 	}
 	/* On failure old becomes the current value: beside our lock only the
-	 * MMU writes the entry, so what differs is A or D, which new takes. */
+	 * MMU (A, D) and gup_fast's lockless write pin (D and soft-dirty)
+	 * write the entry, and only by setting those bits, which new takes. */
 	while (!__atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-		new |= old & (PTE_A | PTE_D);
+		new |= old & (PTE_A | PTE_D | PTE_SOFT_DIRTY);
 	return old;
 }
 

@@ -126,7 +126,8 @@ static inline u64 pte_fold_dirty(u64 e)
  * reach: empty ones, ones just cleared (and flushed where needed), tables
  * nobody has seen yet.
  * The caller holds the entry's lock (pgtable.h), so beside it only the MMU
- * changes the entry, and only by setting A or D. Narrowing rights still
+ * changes the entry, by setting A or D, and gup_fast's lockless write pin
+ * (mm/gup_fast.h), by setting D and PTE_SOFT_DIRTY. Narrowing rights still
  * needs its TLB flush (mmu_gather.h): a CPU with a stale writable TLB entry
  * may set D in the new, read-only entry until then, which these helpers keep
  * too (the write did happen). */

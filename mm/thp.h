@@ -74,7 +74,7 @@ void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr);
 
 /* The rule: no huge PMD reaches over a VMA boundary. A VMA boundary is
  * about to be made at addr (mm/mmap.c split_at, the one place that makes
- * them): split the huge PMD around it, if any. Takes page_table_lock; the
+ * them inside mapped memory): split the huge PMD around it, if any. Takes page_table_lock; the
  * caller holds mmap_lock for write. Linux: vma_adjust_trans_huge(). */
 void vma_adjust_trans_huge(struct mm_struct *mm, u64 addr);
 extern bool thp_debug_skip_vma_split;  /* negative control: skip the above */

@@ -31,7 +31,7 @@
 #include "libc.h"
 #include "uffd.h"
 
-#define NTESTS 27
+#define NTESTS 28
 #define ROUNDS 200
 #define WRITER_PAGES 8
 #define HUGE (2UL << 20)
@@ -143,6 +143,10 @@ static void file_checks(void)
 	snprintf(path, sizeof(path), "/proc/%d/clear_refs", getpid());
 	long r = write_clear_refs(path, " 4 ", 3);
 	if (!ktap_ok(r == 3, "clear_refs: /proc/PID/clear_refs of ourselves takes \" 4 \""))
+		ktap_diag("got %ld", r);
+	/* Linux looks at 12 bytes at most (PROC_NUMBUF less one) and says so. */
+	r = write_clear_refs("/proc/self/clear_refs", "4                    ", 21);
+	if (!ktap_ok(r == 12, "clear_refs: a 21-byte write of \"4\" and spaces consumes 12"))
 		ktap_diag("got %ld", r);
 	int fd = open("/proc/self/clear_refs", O_RDWR, 0);
 	char c;
@@ -455,7 +459,7 @@ int main(void)
 	if (fd < 0)
 		ktap_bail("open /proc/self/clear_refs: %s", errno_name(errno));
 	close(fd);
-	file_checks();          /* 9 */
+	file_checks();          /* 10 */
 	simple();               /* 2 */
 	new_vmas();             /* 4 */
 	mprotect_checks();      /* 3 */
