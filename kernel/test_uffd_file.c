@@ -950,6 +950,52 @@ static u64 pm_read1(struct file *pm, u64 addr)
 	return v;
 }
 
+/* /proc/PID/pagemap and clear_refs, like the userfaultfd: an open file
+ * (inherited by a fork child, or opened by another process) keeps the
+ * struct, not the pages, of a process that has exited; reads, scans and
+ * writes then fail as Linux's pagemap_read does (ESRCH). */
+static void test_pagemap_exit_frees_while_open(struct ktest *t)
+{
+	struct env e;
+	if (!env_setup(t, &e))
+		return;
+	enum { VICTIM_PAGES = 64 };
+	u64 before = free_and_slab_pages();
+	struct mm_struct *victim = mm_create();
+	KTEST_ASSERT_TRUE(t, victim);
+	KTEST_EXPECT_EQ(t, do_mmap(victim, BASE, P(VICTIM_PAGES), RW, ANON | MAP_POPULATE, -1, 0),
+			BASE);
+	struct process *p = proc_alloc(NULL, "pagemap_victim");
+	KTEST_ASSERT_TRUE(t, p);
+	files_init(p);
+	p->mm = victim;         /* the process's reference: ours goes to it */
+	struct process *saved = current_thread()->proc;
+	current_thread()->proc = p;
+	long err = 0;
+	struct file *pm = procfs_open("/proc/self/pagemap", &err);
+	struct file *cr = procfs_open("/proc/self/clear_refs", &err);
+	current_thread()->proc = saved;
+	KTEST_EXPECT_TRUE(t, pm && cr);
+	proc_free_unstarted(p); /* the process is gone; the files stay open */
+	u64 gone = free_and_slab_pages();
+	KTEST_EXPECT_EQ(t, gone, before);
+	if (gone != before)
+		ktest_log(t, "%ld pages still held by the open pagemap and clear_refs",
+			  (long)(before - gone));
+	if (pm) {
+		KTEST_EXPECT_EQ(t, file_pread(pm, ARGS, 8, (s64)(BASE / PAGE_SIZE * 8)), (u64)-ESRCH);
+		KTEST_EXPECT_EQ(t, file_ioctl(pm, PAGEMAP_SCAN, ARGS), (u64)-ESRCH);
+		file_put(pm);
+	}
+	if (cr) {
+		(void)copy_to_user(ARGS, "4", 1);
+		KTEST_EXPECT_EQ(t, file_write(cr, ARGS, 1), (u64)-ESRCH);
+		file_put(cr);
+	}
+	KTEST_EXPECT_EQ(t, free_and_slab_pages(), before);
+	env_teardown(&e);
+}
+
 static void test_pagemap_read(struct ktest *t)
 {
 	struct env e;
@@ -1207,5 +1253,6 @@ static const struct ktest_case uffd_file_cases[] = {
 	{ "pagemap_read", test_pagemap_read },
 	{ "pagemap_scan", test_pagemap_scan },
 	{ "pagemap_huge", test_pagemap_huge },
+	{ "pagemap_exit_frees_while_open", test_pagemap_exit_frees_while_open },
 };
 KTEST_SUITE(uffd_file, uffd_file_cases);
