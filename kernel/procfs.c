@@ -285,19 +285,7 @@ static const struct file_ops text_ops = {
 #define PM_CHUNK 512            /* entries per hold of mmap_lock (one 4 KiB buffer) */
 
 /* Linux's pagemap_read: position and count in whole entries (EINVAL), and
- * nothing past the top of user space. */
-static long pagemap_read_mm(struct mm_struct *mm, u64 ubuf, u64 count, u64 *pos);
-
-static long pagemap_fread(struct file *f, u64 ubuf, u64 count, u64 *pos)
-{
-	struct mm_struct *mm = f->private;
-	if (!mm_get_not_zero(mm))
-		return -ESRCH;
-	long r = pagemap_read_mm(mm, ubuf, count, pos);
-	mm_put(mm);
-	return r;
-}
-
+ * nothing past the top of user space. The caller is a user of mm. */
 static long pagemap_read_mm(struct mm_struct *mm, u64 ubuf, u64 count, u64 *pos)
 {
 	if ((*pos % PM_ENTRY_BYTES) || (count % PM_ENTRY_BYTES))
@@ -332,6 +320,18 @@ static long pagemap_read_mm(struct mm_struct *mm, u64 ubuf, u64 count, u64 *pos)
 	}
 	kfree(buf);
 	return done;
+}
+
+/* ESRCH once the process has exited, before the arguments are looked at
+ * (Linux's pagemap_read). */
+static long pagemap_fread(struct file *f, u64 ubuf, u64 count, u64 *pos)
+{
+	struct mm_struct *mm = f->private;
+	if (!mm_get_not_zero(mm))
+		return -ESRCH;
+	long r = pagemap_read_mm(mm, ubuf, count, pos);
+	mm_put(mm);
+	return r;
 }
 
 /* Linux's mem_lseek: SEEK_SET and SEEK_CUR, any offset that is not an
