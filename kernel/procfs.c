@@ -28,8 +28,12 @@
  *   - text: generated once, at open, into pages owned by the open file and
  *     freed at close: reads see one consistent snapshot. Seekable as
  *     Linux's seq_file (SEEK_SET, SEEK_CUR), so pread works.
- *   - pagemap and clear_refs: hold a reference on the address space
- *     (mm_get) from open to close, as Linux's holds the mm. pagemap reads
+ *   - pagemap and clear_refs: hold the mm_struct (mm_grab) from open to
+ *     close, as Linux's proc_mem_open, not the address space: a file
+ *     inherited by a fork child or opened by another process must not
+ *     keep a dead process's pages. Each read, scan or write becomes a
+ *     user for the while (mm_get_not_zero), ESRCH once the process has
+ *     exited (Linux's pagemap_read). pagemap reads
  *     take its mmap_lock for read, one chunk at a time, and copy to the
  *     user with no lock held; seekable as Linux's mem_lseek: the position
  *     is vaddr / 4096 * 8. A clear_refs write takes it for write.
@@ -281,10 +285,9 @@ static const struct file_ops text_ops = {
 #define PM_CHUNK 512            /* entries per hold of mmap_lock (one 4 KiB buffer) */
 
 /* Linux's pagemap_read: position and count in whole entries (EINVAL), and
- * nothing past the top of user space. */
-static long pagemap_fread(struct file *f, u64 ubuf, u64 count, u64 *pos)
+ * nothing past the top of user space. The caller is a user of mm. */
+static long pagemap_read_mm(struct mm_struct *mm, u64 ubuf, u64 count, u64 *pos)
 {
-	struct mm_struct *mm = f->private;
 	if ((*pos % PM_ENTRY_BYTES) || (count % PM_ENTRY_BYTES))
 		return -EINVAL;
 	if (count == 0)
@@ -319,6 +322,18 @@ static long pagemap_fread(struct file *f, u64 ubuf, u64 count, u64 *pos)
 	return done;
 }
 
+/* ESRCH once the process has exited, before the arguments are looked at
+ * (Linux's pagemap_read). */
+static long pagemap_fread(struct file *f, u64 ubuf, u64 count, u64 *pos)
+{
+	struct mm_struct *mm = f->private;
+	if (!mm_get_not_zero(mm))
+		return -ESRCH;
+	long r = pagemap_read_mm(mm, ubuf, count, pos);
+	mm_put(mm);
+	return r;
+}
+
 /* Linux's mem_lseek: SEEK_SET and SEEK_CUR, any offset that is not an
  * errno in disguise. */
 static s64 pagemap_llseek(struct file *f, s64 offset, int whence)
@@ -333,14 +348,19 @@ static s64 pagemap_llseek(struct file *f, s64 offset, int whence)
 
 static long pagemap_ioctl(struct file *f, u32 cmd, u64 arg)
 {
-	if (cmd == PAGEMAP_SCAN)
-		return pagemap_scan(f->private, arg);
-	return -EINVAL;         /* Linux's do_pagemap_cmd */
+	if (cmd != PAGEMAP_SCAN)
+		return -EINVAL;         /* Linux's do_pagemap_cmd */
+	struct mm_struct *mm = f->private;
+	if (!mm_get_not_zero(mm))
+		return -ESRCH;
+	long r = pagemap_scan(mm, arg);
+	mm_put(mm);
+	return r;
 }
 
 static void pagemap_release(struct file *f)
 {
-	mm_put(f->private);
+	mm_drop(f->private);
 }
 
 static const struct file_ops pagemap_ops = {
@@ -395,8 +415,15 @@ static long clear_refs_fwrite(struct file *f, u64 ubuf, u64 count)
 		return -EFAULT;
 	long type;
 	long err = parse_int(buf, &type);
-	if (!err)
-		err = mm_clear_refs(f->private, type);
+	if (!err) {
+		/* The process has exited: Linux (get_task_mm of a zombie
+		 * gives no mm) does nothing and reports success. */
+		struct mm_struct *mm = f->private;
+		if (!mm_get_not_zero(mm))
+			return (long)n;
+		err = mm_clear_refs(mm, type);
+		mm_put(mm);
+	}
 	return err ? err : (long)n;
 }
 
@@ -434,16 +461,18 @@ static struct mm_struct *mm_file_target(const char *path, const char *name, bool
 	return pid && pid < 0x100000000UL ? proc_get_mm((u32)pid) : NULL;
 }
 
-/* An open file of kind ops holding the reference on mm (dropped on error).
- * clear_refs is open for writing too: do_open keeps what was asked. */
+/* An open file of kind ops on mm, given a user reference on it: the file
+ * keeps the struct only (see the top of this file). clear_refs is open
+ * for writing too: do_open keeps what was asked. */
 static struct file *mm_file_open(const struct file_ops *ops, struct mm_struct *mm, long *err)
 {
 	u32 mode = ops->write ? FMODE_READ | FMODE_WRITE : FMODE_READ;
 	struct file *f = file_alloc(ops, mode, 0, mm);
-	if (!f) {
-		mm_put(mm);
+	if (f)
+		mm_grab(mm);
+	else
 		*err = -ENOMEM;
-	}
+	mm_put(mm);
 	return f;
 }
 

@@ -28,6 +28,7 @@
 #include "mm/madvise.h"
 #include "mm/test_user.h"
 #include "mm/userfaultfd.h"
+#include "mm/buddy.h"
 
 #define ARGS 0x10000000UL       /* one populated page: ioctl arguments, buffers */
 #define BASE 0x40000000UL       /* the registered area */
@@ -762,6 +763,59 @@ out:
 	env_teardown(&e);
 }
 
+/* Free pages plus the slab's, once freed page tables have gone: what a
+ * whole address space gives back when it goes (kmalloc'd objects stay
+ * inside the slab's pages). */
+static u64 free_and_slab_pages(void)
+{
+	struct mm_counters c;
+	rcu_barrier();
+	mm_counters_read(&c);
+	return c.free_pages + (u64)c.stat[NR_SLAB_PAGES];
+}
+
+/* The context pins the mm_struct, not the address space: when the last
+ * thread of a process leaves while another process still holds its
+ * userfaultfd (a fork child inherits the fd), every page and page table
+ * of the dead process comes back at once; the file's ioctls then fail
+ * as Linux's do once mmget_not_zero fails, and the last close has
+ * nothing left to unregister. */
+static void test_exit_frees_while_open(struct ktest *t)
+{
+	struct env e;
+	if (!env_setup(t, &e))
+		return;
+	enum { VICTIM_PAGES = 64 };
+	u64 before = free_and_slab_pages();
+	struct mm_struct *victim = mm_create();
+	KTEST_ASSERT_TRUE(t, victim);
+	KTEST_EXPECT_EQ(t, do_mmap(victim, BASE, P(VICTIM_PAGES), RW, ANON | MAP_POPULATE, -1, 0),
+			BASE);
+	long err = 0;
+	struct file *f = userfaultfd_create(victim, O_NONBLOCK, &err);
+	if (!KTEST_EXPECT_TRUE(t, f != NULL)) {
+		mm_put(victim);
+		goto out;
+	}
+	KTEST_EXPECT_EQ(t, do_api(f, UFFD_API, 0, NULL), 0);
+	KTEST_EXPECT_EQ(t, do_register(f, BASE, P(VICTIM_PAGES), UFFDIO_REGISTER_MODE_WP, NULL), 0);
+	KTEST_EXPECT_EQ(t, do_range_ioctl(f, UFFDIO_WRITEPROTECT, BASE, P(VICTIM_PAGES),
+					  UFFDIO_WRITEPROTECT_MODE_WP), 0);
+	mm_put(victim);         /* its last thread exits; the fd stays open */
+	u64 gone = free_and_slab_pages();
+	KTEST_EXPECT_EQ(t, gone, before);
+	if (gone != before)
+		ktest_log(t, "%ld pages still held by the open userfaultfd", (long)(before - gone));
+	KTEST_EXPECT_EQ(t, do_range_ioctl(f, UFFDIO_WRITEPROTECT, BASE, P(1), 0), (u64)-ESRCH);
+	KTEST_EXPECT_EQ(t, do_register(f, BASE, P(1), UFFDIO_REGISTER_MODE_WP, NULL), (u64)-ENOMEM);
+	KTEST_EXPECT_EQ(t, do_range_ioctl(f, UFFDIO_UNREGISTER, BASE, P(1), 0), (u64)-ENOMEM);
+	KTEST_EXPECT_EQ(t, do_range_ioctl(f, UFFDIO_WAKE, BASE, P(1), 0), 0);
+	file_put(f);            /* the last close: nothing to unregister */
+	KTEST_EXPECT_EQ(t, free_and_slab_pages(), before);
+out:
+	env_teardown(&e);
+}
+
 static void test_kill_wakes(struct ktest *t)
 {
 	struct env e;
@@ -894,6 +948,53 @@ static u64 pm_read1(struct file *pm, u64 addr)
 	if (file_pread(pm, ARGS, 8, (s64)(addr / PAGE_SIZE * 8)) == 8)
 		(void)copy_from_user(&v, ARGS, 8);
 	return v;
+}
+
+/* /proc/PID/pagemap and clear_refs, like the userfaultfd: an open file
+ * (inherited by a fork child, or opened by another process) keeps the
+ * struct, not the pages, of a process that has exited; reads and scans
+ * then fail as Linux's pagemap_read does (ESRCH), and a clear_refs write
+ * does nothing and succeeds, as Linux's does for a task without an mm. */
+static void test_pagemap_exit_frees_while_open(struct ktest *t)
+{
+	struct env e;
+	if (!env_setup(t, &e))
+		return;
+	enum { VICTIM_PAGES = 64 };
+	u64 before = free_and_slab_pages();
+	struct mm_struct *victim = mm_create();
+	KTEST_ASSERT_TRUE(t, victim);
+	KTEST_EXPECT_EQ(t, do_mmap(victim, BASE, P(VICTIM_PAGES), RW, ANON | MAP_POPULATE, -1, 0),
+			BASE);
+	struct process *p = proc_alloc(NULL, "pagemap_victim");
+	KTEST_ASSERT_TRUE(t, p);
+	files_init(p);
+	p->mm = victim;         /* the process's reference: ours goes to it */
+	struct process *saved = current_thread()->proc;
+	current_thread()->proc = p;
+	long err = 0;
+	struct file *pm = procfs_open("/proc/self/pagemap", &err);
+	struct file *cr = procfs_open("/proc/self/clear_refs", &err);
+	current_thread()->proc = saved;
+	KTEST_EXPECT_TRUE(t, pm && cr);
+	proc_free_unstarted(p); /* the process is gone; the files stay open */
+	u64 gone = free_and_slab_pages();
+	KTEST_EXPECT_EQ(t, gone, before);
+	if (gone != before)
+		ktest_log(t, "%ld pages still held by the open pagemap and clear_refs",
+			  (long)(before - gone));
+	if (pm) {
+		KTEST_EXPECT_EQ(t, file_pread(pm, ARGS, 8, (s64)(BASE / PAGE_SIZE * 8)), (u64)-ESRCH);
+		KTEST_EXPECT_EQ(t, file_ioctl(pm, PAGEMAP_SCAN, ARGS), (u64)-ESRCH);
+		file_put(pm);
+	}
+	if (cr) {
+		(void)copy_to_user(ARGS, "4", 1);
+		KTEST_EXPECT_EQ(t, file_write(cr, ARGS, 1), 1);
+		file_put(cr);
+	}
+	KTEST_EXPECT_EQ(t, free_and_slab_pages(), before);
+	env_teardown(&e);
 }
 
 static void test_pagemap_read(struct ktest *t)
@@ -1147,10 +1248,12 @@ static const struct ktest_case uffd_file_cases[] = {
 	{ "read_giveback", test_read_giveback },
 	{ "release_wakes", test_release_wakes },
 	{ "kill_wakes", test_kill_wakes },
+	{ "exit_frees_while_open", test_exit_frees_while_open },
 	{ "fork_shares", test_fork_shares },
 	{ "fd_layer", test_fd_layer },
 	{ "pagemap_read", test_pagemap_read },
 	{ "pagemap_scan", test_pagemap_scan },
 	{ "pagemap_huge", test_pagemap_huge },
+	{ "pagemap_exit_frees_while_open", test_pagemap_exit_frees_while_open },
 };
 KTEST_SUITE(uffd_file, uffd_file_cases);

@@ -7,8 +7,12 @@
  * The context:
  *   - One per userfaultfd(2). The file holds a reference, and so does each
  *     thread sleeping on one of its faults, so the context outlives a close
- *     racing with a fault. It holds a reference on the address space it
- *     was created in (mm_get), dropped when it is freed.
+ *     racing with a fault. It holds the struct of the address space it was
+ *     created in (mm_grab), not the address space: the file may outlive
+ *     the process (a fork child inherits it), and a dead process's pages
+ *     must come back when its last thread leaves. Whatever walks the VMAs
+ *     first becomes a user for the while (mm_get_not_zero), and fails as
+ *     Linux's when the address space is gone.
  *   - UFFDIO_API must come first and only once; it fixes the features.
  *   - Each fault that must wait is a struct uffd_fault on the faulting
  *     thread's kernel stack, queued on the context in arrival order with an
@@ -104,7 +108,7 @@ static void ctx_put(struct userfaultfd_ctx *ctx)
 		}
 	}
 	spin_unlock_irqrestore(&ctx_list_lock, fl);
-	mm_put(ctx->mm);
+	mm_drop(ctx->mm);
 	kfree(ctx);
 }
 
@@ -314,8 +318,12 @@ static long uffdio_register(struct userfaultfd_ctx *ctx, u64 uarg)
 	int err = validate_range(r.range.start, r.range.len);
 	if (err)
 		return err;
+	/* Linux's errno when the process has exited (mmget_not_zero failed). */
+	if (!mm_get_not_zero(ctx->mm))
+		return -ENOMEM;
 	err = uffd_register_range(ctx->mm, ctx, r.range.start, r.range.start + r.range.len,
 				  VM_UFFD_WP);
+	mm_put(ctx->mm);
 	if (err)
 		return err;
 	u64 ioctls = UFFD_API_RANGE_IOCTLS;
@@ -339,7 +347,10 @@ static long uffdio_unregister(struct userfaultfd_ctx *ctx, u64 uarg)
 	int err = get_range(uarg, &r);
 	if (err)
 		return err;
+	if (!mm_get_not_zero(ctx->mm))
+		return -ENOMEM;         /* as register */
 	err = uffd_unregister_range(ctx->mm, ctx, r.start, r.start + r.len);
+	mm_put(ctx->mm);
 	if (err)
 		return err;
 	/* Nobody can resolve a fault in the range any more: its faulters
@@ -374,7 +385,10 @@ static long uffdio_writeprotect(struct userfaultfd_ctx *ctx, u64 uarg)
 	if (protect && dontwake)
 		return -EINVAL;
 	u64 end = wp.range.start + wp.range.len;
+	if (!mm_get_not_zero(ctx->mm))
+		return -ESRCH;          /* Linux's errno: the process has exited */
 	err = uffd_wp_range(ctx->mm, wp.range.start, end, protect);
+	mm_put(ctx->mm);
 	if (err)
 		return err;
 	/* Unprotected: the faulters there may go on (their retry finds the
@@ -494,8 +508,12 @@ static void uffd_release(struct file *f)
 	ctx->released = true;
 	spin_unlock_irqrestore(&ctx->wq.lock, fl);
 	/* Takes mmap_lock for write: no fault is between its VMA lookup and
-	 * its queueing while it runs, and none finds the context after. */
-	uffd_release_mm(ctx->mm, ctx);
+	 * its queueing while it runs, and none finds the context after. An
+	 * address space already gone has no VMA left that points here. */
+	if (mm_get_not_zero(ctx->mm)) {
+		uffd_release_mm(ctx->mm, ctx);
+		mm_put(ctx->mm);
+	}
 	wake_range(ctx, 0, 0);
 	file_poll_notify();
 	ctx_put(ctx);
@@ -543,7 +561,7 @@ struct file *userfaultfd_create(struct mm_struct *mm, u32 flags, long *err)
 	}
 	ctx->refs = 1;          /* the file's */
 	ctx->flags = flags & UFFD_USER_MODE_ONLY;
-	mm_get(mm);
+	mm_grab(mm);            /* the struct only: see the top of this file */
 	ctx->mm = mm;
 	waitq_init(&ctx->wq, "uffd");
 	u64 fl = spin_lock_irqsave(&ctx_list_lock);

@@ -89,7 +89,12 @@ struct mm_struct {
 	spinlock_t page_table_lock;
 	void *vma_root;                 /* mm/vma.h's struct vma_set */
 	u32 nr_vmas;
-	u32 users;                      /* threads using it (atomic) */
+	u32 users;                      /* threads using it, and holders that may
+					   touch its VMAs and pages (atomic): the
+					   last one tears the address space down */
+	u32 count;                      /* references to the struct itself (atomic):
+					   all users together hold one; the last
+					   one frees it (Linux's mm_count) */
 	cpumask_t cpumask;              /* CPUs that may hold its translations (atomic;
 					   a superset, trimmed lazily: mm/tlbflush.h) */
 	u64 tlb_gen;                    /* bumped per page-table change to flush (atomic) */
@@ -142,6 +147,15 @@ void mm_get(struct mm_struct *mm);
 /* Drop a user; the last one unmaps everything and frees every page and page
  * table (free-page counts return to their value before the mm existed). */
 void mm_put(struct mm_struct *mm);
+/* Linux's mmgrab/mmdrop: keep only the struct, so that a pointer to it stays
+ * valid and comparable, while the address space goes with its last user. A
+ * holder that outlives the process (a userfaultfd another process has open)
+ * must grab, not get: a get would keep every page of a dead process. */
+void mm_grab(struct mm_struct *mm);
+void mm_drop(struct mm_struct *mm);
+/* Linux's mmget_not_zero: become a user of a grabbed mm for a while (then
+ * mm_put), unless its address space is already gone (false). */
+bool mm_get_not_zero(struct mm_struct *mm);
 /* fork(): a copy of parent's VMAs and contents. 0 or -ENOMEM (nothing leaks
  * and the parent is untouched on failure). Caller holds no mm lock. */
 int mm_fork(struct mm_struct *parent, struct mm_struct **child);

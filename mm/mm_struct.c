@@ -4,6 +4,11 @@
  * The last mm_put() makes every CPU that still has the dying mm loaded -
  * lazily, under a kernel thread, or still running its last thread - switch
  * to the kernel's own tables before anything is freed.
+ *
+ * Two counts, as Linux's mm_users and mm_count: users (threads, and
+ * whoever walks the VMAs or pages for a while) keep the address space; the
+ * count keeps only the struct, so that a long-lived holder such as a
+ * userfaultfd context never keeps a dead process's pages (mm_grab).
  */
 #include "mm/mm.h"
 #include "mm/vma.h"
@@ -84,6 +89,7 @@ struct mm_struct *mm_create(void)
 	rwsem_init(&mm->mmap_lock, "mmap_lock");
 	spin_init(&mm->page_table_lock, "page_table_lock");
 	mm->users = 1;
+	mm->count = 1;          /* the users' */
 	mm->mmap_base = MMAP_BASE_DEFAULT;
 	return mm;
 }
@@ -91,6 +97,28 @@ struct mm_struct *mm_create(void)
 void mm_get(struct mm_struct *mm)
 {
 	__atomic_add_fetch(&mm->users, 1, __ATOMIC_RELAXED);
+}
+
+bool mm_get_not_zero(struct mm_struct *mm)
+{
+	u32 users = __atomic_load_n(&mm->users, __ATOMIC_RELAXED);
+	do {
+		if (users == 0)
+			return false;   /* exit_mmap has run or is running */
+	} while (!__atomic_compare_exchange_n(&mm->users, &users, users + 1, false,
+					      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
+	return true;
+}
+
+void mm_grab(struct mm_struct *mm)
+{
+	__atomic_add_fetch(&mm->count, 1, __ATOMIC_RELAXED);
+}
+
+void mm_drop(struct mm_struct *mm)
+{
+	if (__atomic_sub_fetch(&mm->count, 1, __ATOMIC_ACQ_REL) == 0)
+		kfree(mm);
 }
 
 /* IPI (and local) handler: stop using mm on this CPU. */
@@ -150,7 +178,9 @@ void mm_put(struct mm_struct *mm)
 	vma_set_destroy(set);
 	kfree(set);
 	pagetable_free(mm->pgd_page);
-	kfree(mm);
+	mm->vma_root = NULL;
+	mm->pgd_page = NULL;
+	mm_drop(mm);            /* the users' reference: grabbers keep the struct */
 }
 
 /* --- fork --- */

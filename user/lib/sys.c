@@ -102,6 +102,7 @@ void exit_thread(int status)
 }
 
 pid_t getpid(void) { return (pid_t)S0(__NR_getpid); }
+pid_t getppid(void) { return (pid_t)S0(__NR_getppid); }
 pid_t gettid(void) { return (pid_t)S0(__NR_gettid); }
 int arch_prctl(int code, unsigned long addr) { return (int)S2(__NR_arch_prctl, code, addr); }
 pid_t set_tid_address(int *tidptr) { return (pid_t)S1(__NR_set_tid_address, tidptr); }

@@ -244,6 +244,7 @@ pid_t wait4(pid_t pid, int *status, int options, void *rusage);
 __noreturn void exit(int status);	/* exit_group: the whole process */
 __noreturn void exit_thread(int status);	/* exit: this thread only */
 pid_t getpid(void);
+pid_t getppid(void);
 pid_t gettid(void);
 int arch_prctl(int code, unsigned long addr);
 pid_t set_tid_address(int *tidptr);

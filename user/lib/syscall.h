@@ -34,6 +34,7 @@
 #define __NR_wait4              61
 #define __NR_kill               62
 #define __NR_uname              63
+#define __NR_getppid            110
 #define __NR_arch_prctl         158
 #define __NR_gettid             186
 #define __NR_futex              202

@@ -142,10 +142,14 @@ bool left_out(const char *name)
 static struct mem mem_now(void)
 {
 	struct mem m = { -1, -1 };
-	long free = proc_field("/proc/meminfo", "MemFree");
-	long slab = proc_field("/proc/meminfo", "Slab");
-	m.free_slab = free < 0 || slab < 0 ? -1 : free + slab;
-	m.anon_huge = proc_field("/proc/meminfo", "AnonHugePages");
+	/* Under fault injection an open of /proc/meminfo may fail (ENOMEM):
+	 * try again, or a baseline of -1 would fail the seed for nothing. */
+	for (int tries = 0; tries < 100 && (m.free_slab < 0 || m.anon_huge < 0); tries++) {
+		long free = proc_field("/proc/meminfo", "MemFree");
+		long slab = proc_field("/proc/meminfo", "Slab");
+		m.free_slab = free < 0 || slab < 0 ? -1 : free + slab;
+		m.anon_huge = proc_field("/proc/meminfo", "AnonHugePages");
+	}
 	return m;
 }
 

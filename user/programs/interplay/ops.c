@@ -600,7 +600,7 @@ static void op_fork(const struct op *o)
 	logop("fork");
 	ctl->seq = ctl->ack = 0;
 	model_fork();
-	child_pid = fork_call(child_main, NULL, child_stack, STACK_LEN);
+	child_pid = fork_call(child_main, (void *)(long)getpid(), child_stack, STACK_LEN);
 	if (child_pid < 0) {
 		if (!(prm.faultinject && errno == ENOMEM))
 			fail("fork: %s", errno_name(errno));

@@ -216,14 +216,20 @@ static void wait_word(int *word, int want, u64 deadline_ns, bool *timed_out)
 	}
 }
 
+/* arg: the runner's pid. A runner killed (under fault injection, by the
+ * out-of-memory path) sends no more commands: the child then goes too, or
+ * it would spin on forever, orphaned, and its pages would never come back. */
 long child_main(void *arg)
 {
-	(void)arg;
+	pid_t runner = (pid_t)(long)arg;
 	int seen = 0;
 	for (;;) {
 		unsigned spins = 0;
-		while (__atomic_load_n(&ctl->seq, __ATOMIC_ACQUIRE) == seen)
+		while (__atomic_load_n(&ctl->seq, __ATOMIC_ACQUIRE) == seen) {
+			if (getppid() != runner)
+				exit(0);
 			pause_briefly(&spins);
+		}
 		seen = ctl->seq;
 		struct job j = { .kind = ctl->cmd == CMD_WRITE ? JOB_WRITE : JOB_READ, .n = ctl->n };
 		ctl->ok = true;
