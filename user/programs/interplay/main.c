@@ -394,7 +394,7 @@ static bool test_seed(int num, u64 seed)
 static void soak(void)
 {
 	u64 start = now_ns(), last = start, seed = prm.seed;
-	int failures = 0, runs = 0;
+	int failures = 0, runs = 0, race_runs = 0;
 	while (now_ns() - start < prm.seconds * 1000UL * 1000 * 1000 &&
 	       !(prm.seeds_given && (u64)runs >= prm.seeds)) {
 		char why[300];
@@ -407,17 +407,23 @@ static void soak(void)
 		}
 		runs++;
 		seed++;
-		if (prm.races_every && runs % (int)prm.races_every == 0 && !prm.faultinject &&
-		    !races(true)) {
-			printf("# race episodes after seed %lu failed\n", (unsigned long)seed - 1);
-			failures++;
+		if (prm.races_every && runs % (int)prm.races_every == 0 && !prm.faultinject) {
+			race_runs++;
+			if (!races(true)) {
+				printf("# race episodes after seed %lu failed\n",
+				       (unsigned long)seed - 1);
+				failures++;
+			}
 		}
 		if (now_ns() - last > 5UL * 1000 * 1000 * 1000) {
 			last = now_ns();
 			u64 secs = (last - start) / 1000000000UL;
-			printf("# progress: %lu ops, %lu ops/s, %d seeds, %d failed\n",
+			printf("# progress: %lu ops, %lu ops/s, %d seeds, %d failed",
 			       (unsigned long)ops_done, (unsigned long)(secs ? ops_done / secs : 0),
 			       runs, failures);
+			if (prm.races_every)
+				printf(", race episodes run %d times", race_runs);
+			printf("\n");
 		}
 	}
 	ktap_ok(failures == 0, "soak: %d seeds from %lu, %lu operations, %d failed", runs,
