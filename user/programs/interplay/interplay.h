@@ -167,6 +167,7 @@ void new_vma(struct view *v, int s, int a, int n);
 void split_vmas(struct view *v, int s, int a, int n);
 void sd_written(struct view *v, int s, int p);
 void sd_dropped(struct page_state *ps);
+void fault_around(struct view *v, int s, int p);
 u64 page_addr(int s, int p);
 u64 page_key(int s, int p, const struct page_state *ps);
 u32 *obj_slot(const struct page_state *ps);

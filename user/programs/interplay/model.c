@@ -94,6 +94,19 @@ void sd_dropped(struct page_state *ps)
 		ps->sd = MAYBE;
 }
 
+/* The parent read page p of a shared mapping (a read fault there, or a
+ * GUP read): Linux's fault-around (do_fault_around) then also maps the
+ * object's pages already in its page cache in the aligned 16-page window
+ * around it (fault_around_bytes, 64 KiB), so those may be present. */
+void fault_around(struct view *v, int s, int p)
+{
+	if (!v->pg[s][p].shared)
+		return;
+	for (int q = p / 16 * 16; q < p / 16 * 16 + 16; q++)
+		if (v->pg[s][q].shared && v->pg[s][q].present == NO)
+			v->pg[s][q].present = MAYBE;
+}
+
 /* Pages a..a+n-1 were just mapped: from now on they are in one VMA of
  * their own (or part of a bigger one, if the kernel merged it with a
  * neighbour: pages with the same number are never split between two VMAs,

@@ -406,8 +406,10 @@ static void read_range(struct view *v, int s, int a, int n, int cpu, bool in_chi
 	struct job j = { .kind = JOB_READ, .n = n };
 	for (int p = a; p < a + n; p++) {
 		j.e[p - a] = expect_of(v, s, p);
-		if (j.e[p - a].kind == EXP_CONTENT)
+		if (j.e[p - a].kind == EXP_CONTENT) {
+			fault_around(v, s, p);
 			v->pg[s][p].present = YES;
+		}
 	}
 	logop("%sread slot %d pages %d..%d on cpu %d", in_child ? "child: " : "", s, a,
 	      a + n - 1, in_child ? 0 : cpu);
@@ -746,6 +748,7 @@ static void op_pvm(const struct op *o)
 	for (int p = a; p < a + n; p++) {
 		struct expect e = expect_of(v, s, p);
 		char msg[200];
+		fault_around(v, s, p);
 		v->pg[s][p].present = YES;
 		if (!page_matches(pvm_buf[p - a], &e, msg, sizeof(msg))) {
 			fail("process_vm_readv: %s", msg);
@@ -798,8 +801,10 @@ static void sweep_parent(void)
 			char msg[200];
 			if (!check_page(&e, msg, sizeof(msg)))
 				fail("final sweep: %s", msg);
-			else if (e.kind == EXP_CONTENT)
+			else if (e.kind == EXP_CONTENT) {
+				fault_around(&parent_view, s, p);
 				parent_view.pg[s][p].present = YES;
+			}
 		}
 		if (!failed)
 			check_pagemap(s, 0, MAX_PAGES);
