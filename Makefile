@@ -11,7 +11,7 @@
 #   make bench-madvise  batched process_madvise and page-table reclaim, Pagoda and Linux
 #   make bench-uffd  userfaultfd write protection: protecting 1 GiB, wp faults, Pagoda and Linux
 #   make soak       long runs of the interplay tester (SOAK_MINUTES, SOAK_SEED,
-#                   SOAK_SEEDS, SOAK_CPUS, SOAK_FAULTINJECT: tools/soak)
+#                   SOAK_SEEDS, SOAK_CPUS, SOAK_FAULTINJECT, SOAK_RACES: tools/soak)
 #   make interplay-linux  the interplay tester's fixed seeds on Pagoda and on
 #                   Linux, outputs compared
 #   make host-test  host unit tests only

@@ -13,6 +13,7 @@
 
 struct params {
 	u64 seed, seeds, ops, seconds;
+	u64 races_every;	/* soak: the race episodes after every N seeds (0: never) */
 	bool seeds_given, shrink, races, faultinject;
 	char keep[1024];	/* "i,j,k" or empty */
 	char without[256];	/* ",name,name," operation kinds or advice left out */
@@ -50,6 +51,7 @@ struct page_state {
 	u8 maybe_zero;		/* MADV_FREE: old content or zeros */
 	u8 present;		/* enum tri */
 	u8 wp;			/* enum tri: userfaultfd write-protected */
+	u8 sd;			/* enum tri: soft-dirty (pagemap bit 55) */
 	u8 uffd;		/* registered for WP */
 	u8 dontfork, wipeonfork;
 	u8 unknown;		/* a failed call (fault injection) may have hit it */
@@ -108,7 +110,7 @@ struct ctl {
 enum op_kind {
 	OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_WRITE, OP_READ,
 	OP_PAGEMAP, OP_FORK, OP_CHILD_EXIT, OP_UREG, OP_UUNREG, OP_UWP,
-	OP_PVM, OP_PMADV, OP_RETOUCH, NR_OPS
+	OP_PVM, OP_PMADV, OP_RETOUCH, OP_CLEAR_REFS, NR_OPS
 };
 
 /* An operation is its kind and random numbers; what they mean (which
@@ -163,6 +165,9 @@ u64 rnd(void);
 u64 mix(u64 x);
 void new_vma(struct view *v, int s, int a, int n);
 void split_vmas(struct view *v, int s, int a, int n);
+void sd_written(struct view *v, int s, int p);
+void sd_dropped(struct page_state *ps);
+void fault_around(struct view *v, int s, int p);
 u64 page_addr(int s, int p);
 u64 page_key(int s, int p, const struct page_state *ps);
 u32 *obj_slot(const struct page_state *ps);
@@ -207,6 +212,6 @@ void op_retouch(const struct op *o);
 long runner_main(void *arg);
 
 /* races.c */
-void races(void);
+bool races(bool in_soak);
 
 #endif

@@ -42,7 +42,8 @@
  * another for T seconds, with progress lines), interplay.keep=i,j,k (replay
  * only those operations of seed S), interplay.without=a,b (leave out those
  * operation kinds or madvise advice), interplay.shrink=0 (no shrinking),
- * interplay.races=0 (no episodes), interplay.faultinject=1 (calls may fail
+ * interplay.races=0 (no episodes), interplay.races_every=N (soak: the
+ * episodes after every N seeds), interplay.faultinject=1 (calls may fail
  * with ENOMEM: weaker checks; implied by fail_page_alloc_every=N).
  *
  * Every line printed for a passing run depends on the seed only (fixed
@@ -56,7 +57,7 @@
 /* parameters                                                          */
 /* ------------------------------------------------------------------ */
 
-struct params prm = { 1, 3, 300, 0, false, true, true, false, "", "", { 0 }, 0 };
+struct params prm = { .seed = 1, .seeds = 3, .ops = 300, .shrink = true, .races = true };
 
 bool is_pagoda;
 int ncpus;
@@ -112,6 +113,8 @@ static void read_params(void)
 		prm.seconds = strtoul(v, NULL, 10);
 	if (cmdline_word(cmdline, "interplay.shrink", v, sizeof(v)))
 		prm.shrink = strtoul(v, NULL, 10) != 0;
+	if (cmdline_word(cmdline, "interplay.races_every", v, sizeof(v)))
+		prm.races_every = strtoul(v, NULL, 10);
 	if (cmdline_word(cmdline, "interplay.races", v, sizeof(v)))
 		prm.races = strtoul(v, NULL, 10) != 0;
 	if (cmdline_word(cmdline, "interplay.faultinject", v, sizeof(v)))
@@ -390,11 +393,12 @@ static bool test_seed(int num, u64 seed)
 }
 
 /* make soak: seeds one after another for prm.seconds, a progress line
- * every 5 s. */
+ * every 5 s; with interplay.races_every=N the race episodes after every N
+ * seeds (a failure counts as one). */
 static void soak(void)
 {
 	u64 start = now_ns(), last = start, seed = prm.seed;
-	int failures = 0, runs = 0;
+	int failures = 0, runs = 0, race_runs = 0;
 	while (now_ns() - start < prm.seconds * 1000UL * 1000 * 1000 &&
 	       !(prm.seeds_given && (u64)runs >= prm.seeds)) {
 		char why[300];
@@ -407,12 +411,23 @@ static void soak(void)
 		}
 		runs++;
 		seed++;
+		if (prm.races_every && runs % (int)prm.races_every == 0 && !prm.faultinject) {
+			race_runs++;
+			if (!races(true)) {
+				printf("# race episodes after seed %lu failed\n",
+				       (unsigned long)seed - 1);
+				failures++;
+			}
+		}
 		if (now_ns() - last > 5UL * 1000 * 1000 * 1000) {
 			last = now_ns();
 			u64 secs = (last - start) / 1000000000UL;
-			printf("# progress: %lu ops, %lu ops/s, %d seeds, %d failed\n",
+			printf("# progress: %lu ops, %lu ops/s, %d seeds, %d failed",
 			       (unsigned long)ops_done, (unsigned long)(secs ? ops_done / secs : 0),
 			       runs, failures);
+			if (prm.races_every)
+				printf(", race episodes run %d times", race_runs);
+			printf("\n");
 		}
 	}
 	ktap_ok(failures == 0, "soak: %d seeds from %lu, %lu operations, %d failed", runs,
@@ -441,6 +456,6 @@ int main(void)
 	for (int i = 0; i < nseeds; i++)
 		test_seed(i + 1, prm.nlist ? prm.list[i] : prm.seed + (u64)i);
 	if (do_races)
-		races();
+		races(false);
 	return ktap_finish();
 }

@@ -47,6 +47,66 @@ u32 obj_used;
 struct view parent_view, child_view;
 u32 next_vma;
 
+/* Soft-dirty (docs/soft-dirty.md), as Linux 6.1 reports it per entry:
+ * after a clear (clear-refs) a page is not soft-dirty until this process
+ * writes it; a write makes it soft-dirty until the next clear. Where the
+ * kernel may add the bit without our write, the model says unknown: a new
+ * VMA (VM_SOFTDIRTY), a VMA whose flags change or that is new beside it (a
+ * merge may carry VM_SOFTDIRTY either way; Linux's mprotect_fixup and
+ * madvise give the merged VMA the changed range's flags), and a page a huge
+ * page may cover (khugepaged's collapse and a THP fault mark all 512). */
+
+/* A VMA over pages a..a+n-1 is new or its flags changed: it and the VMAs
+ * it may merge with (every mapped page next to it, out to the first hole:
+ * the model does not know where the kernel merged) may now carry
+ * VM_SOFTDIRTY, or have lost it. */
+static void sd_vma_changed(struct view *v, int s, int a, int n)
+{
+	int lo = a, hi = a + n;
+	while (lo > 0 && v->pg[s][lo - 1].mapped)
+		lo--;
+	while (hi < MAX_PAGES && v->pg[s][hi].mapped)
+		hi++;
+	for (int p = lo; p < hi; p++)
+		if (v->pg[s][p].sd == NO)
+			v->pg[s][p].sd = MAYBE;
+}
+
+/* This process wrote page p: soft-dirty until the next clear, whatever
+ * else happens to the VMA (mprotect, a split of a huge page and fork keep
+ * the entry's bit). A page of a huge-page region may bring the rest of its
+ * 2 MiB unit with it (a THP fault, or the split of the huge zero page). */
+void sd_written(struct view *v, int s, int p)
+{
+	v->pg[s][p].sd = YES;
+	if (!v->pg[s][p].ever_thp)
+		return;
+	for (int q = p / 512 * 512; q < p / 512 * 512 + 512; q++)
+		if (v->pg[s][q].sd == NO)
+			v->pg[s][q].sd = MAYBE;
+}
+
+/* The page was zapped (DONTNEED, FREE, a punch): its entry, and the bit
+ * with it, may be gone; a VMA without VM_SOFTDIRTY then reads clean. */
+void sd_dropped(struct page_state *ps)
+{
+	if (ps->sd == YES)
+		ps->sd = MAYBE;
+}
+
+/* The parent read page p of a shared mapping (a read fault there, or a
+ * GUP read): Linux's fault-around (do_fault_around) then also maps the
+ * object's pages already in its page cache in the aligned 16-page window
+ * around it (fault_around_bytes, 64 KiB), so those may be present. */
+void fault_around(struct view *v, int s, int p)
+{
+	if (!v->pg[s][p].shared)
+		return;
+	for (int q = p / 16 * 16; q < p / 16 * 16 + 16; q++)
+		if (v->pg[s][q].shared && v->pg[s][q].present == NO)
+			v->pg[s][q].present = MAYBE;
+}
+
 /* Pages a..a+n-1 were just mapped: from now on they are in one VMA of
  * their own (or part of a bigger one, if the kernel merged it with a
  * neighbour: pages with the same number are never split between two VMAs,
@@ -56,6 +116,7 @@ void new_vma(struct view *v, int s, int a, int n)
 	next_vma++;
 	for (int p = a; p < a + n; p++)
 		v->pg[s][p].vma = next_vma;
+	sd_vma_changed(v, s, a, n);
 }
 
 /* A flag of the VMAs over pages a..a+n-1 changed: they split off from the
@@ -71,6 +132,7 @@ void split_vmas(struct view *v, int s, int a, int n)
 		}
 		v->pg[s][p].vma = next_vma;
 	}
+	sd_vma_changed(v, s, a, n);
 }
 bool child_alive;
 pid_t child_pid;

@@ -11,13 +11,13 @@ static const u8 op_weight[NR_OPS] = {
 	[OP_MMAP] = 10, [OP_MUNMAP] = 3, [OP_MPROTECT] = 7, [OP_MADVISE] = 14,
 	[OP_WRITE] = 22, [OP_READ] = 14, [OP_PAGEMAP] = 5, [OP_FORK] = 5,
 	[OP_CHILD_EXIT] = 2, [OP_UREG] = 7, [OP_UUNREG] = 2, [OP_UWP] = 8,
-	[OP_PVM] = 3, [OP_PMADV] = 2, [OP_RETOUCH] = 10,
+	[OP_PVM] = 3, [OP_PMADV] = 2, [OP_RETOUCH] = 10, [OP_CLEAR_REFS] = 4,
 };
 
 const char *kind_name[NR_OPS] = {
 	"mmap", "munmap", "mprotect", "madvise", "write", "read", "pagemap", "fork",
 	"child-exit", "uffd-register", "uffd-unregister", "uffd-protect", "process_vm_readv",
-	"process_madvise", "retouch",
+	"process_madvise", "retouch", "clear-refs",
 };
 
 struct op ops[MAX_OPS];
@@ -88,7 +88,7 @@ static bool expect_ret(long got, long want, const char *what, int s, int a, int 
 		for (int p = a; p < a + n; p++) {
 			struct page_state *ps = &parent_view.pg[s][p];
 			ps->unknown = 1;
-			ps->present = ps->wp = MAYBE;
+			ps->present = ps->wp = ps->sd = MAYBE;
 			ps->mapped = is_mapped(page_addr(s, p));
 			ps->prot = 0;	/* unknown: neither read nor write it */
 		}
@@ -218,8 +218,10 @@ static void punch(const struct page_state *at)
 			for (int p = 0; p < MAX_PAGES; p++) {
 				struct page_state *ps = &views[v]->pg[s][p];
 				if (ps->mapped && ps->shared && ps->obj == at->obj &&
-				    ps->opage == at->opage)
+				    ps->opage == at->opage) {
 					ps->present = after_zap(ps);
+					sd_dropped(ps);
+				}
 			}
 }
 
@@ -239,12 +241,14 @@ static long model_madvise(struct view *v, int s, int a, int n, int advice)
 			}
 			ps->present = after_zap(ps);
 			ps->wp = NO;
+			sd_dropped(ps);
 			break;
 		case MADV_FREE:
 			if (ps->shared)
 				return -EINVAL;
 			ps->maybe_zero = ps->gen != 0;
 			ps->present = ps->wp = MAYBE;
+			sd_dropped(ps);	/* Linux keeps the page, Pagoda drops it */
 			break;
 		case MADV_REMOVE:
 			/* Linux 6.1 asks for a shared mapping that may be
@@ -375,6 +379,8 @@ static void write_range(struct view *v, int s, int a, int n, int cpu, bool in_ch
 		ps->maybe_zero = ps->unknown = 0;
 		ps->present = YES;
 		ps->wp = NO;
+		if (!in_child)
+			sd_written(v, s, p);	/* the child's write dirties its own entry */
 		j.e[j.n++] = (struct expect){ .addr = page_addr(s, p), .key = page_key(s, p, ps),
 					      .gen = gen };
 	}
@@ -400,8 +406,10 @@ static void read_range(struct view *v, int s, int a, int n, int cpu, bool in_chi
 	struct job j = { .kind = JOB_READ, .n = n };
 	for (int p = a; p < a + n; p++) {
 		j.e[p - a] = expect_of(v, s, p);
-		if (j.e[p - a].kind == EXP_CONTENT)
+		if (j.e[p - a].kind == EXP_CONTENT) {
+			fault_around(v, s, p);
 			v->pg[s][p].present = YES;
+		}
 	}
 	logop("%sread slot %d pages %d..%d on cpu %d", in_child ? "child: " : "", s, a,
 	      a + n - 1, in_child ? 0 : cpu);
@@ -484,7 +492,8 @@ static void op_read(const struct op *o)
 }
 
 /* /proc/self/pagemap of a run against the model: no entry where nothing is
- * mapped; present (bit 63) and uffd-wp (bit 57) where the model knows. */
+ * mapped; present (bit 63), uffd-wp (bit 57) and soft-dirty (bit 55) where
+ * the model knows. */
 static void check_pagemap(int s, int a, int n)
 {
 	static u64 pm[MAX_PAGES];
@@ -500,7 +509,7 @@ static void check_pagemap(int s, int a, int n)
 	for (int p = a; p < a + n && !failed; p++) {
 		const struct page_state *ps = &parent_view.pg[s][p];
 		u64 e = pm[p - a];
-		bool present = e & PM_PRESENT, wp = e & PM_UFFD_WP;
+		bool present = e & PM_PRESENT, wp = e & PM_UFFD_WP, sd = e & PM_SOFT_DIRTY;
 		if (!ps->mapped && e)
 			fail("pagemap of unmapped page 0x%lx is 0x%lx", (unsigned long)page_addr(s, p),
 			     (unsigned long)e);
@@ -511,6 +520,10 @@ static void check_pagemap(int s, int a, int n)
 		else if (ps->mapped && ps->wp != MAYBE && wp != (ps->wp == YES))
 			fail("pagemap: page 0x%lx uffd-wp is %d, expected %d",
 			     (unsigned long)page_addr(s, p), wp, ps->wp == YES);
+		else if (ps->mapped && ps->sd != MAYBE && sd != (ps->sd == YES))
+			fail("pagemap: page 0x%lx soft-dirty is %d, expected %d%s",
+			     (unsigned long)page_addr(s, p), sd, ps->sd == YES,
+			     ps->sd == YES ? " (written since the last clear-refs)" : "");
 	}
 }
 
@@ -522,6 +535,39 @@ static void op_pagemap(const struct op *o)
 		n = MAX_PAGES - a;
 	logop("pagemap slot %d pages %d..%d", s, a, a + n - 1);
 	check_pagemap(s, a, n);
+}
+
+/* clear-refs: "4" to /proc/self/clear_refs, after which no page is
+ * soft-dirty until written (docs/soft-dirty.md). The last touched run is
+ * written just before, from its CPU, so that the CPU's TLB holds writable,
+ * dirty entries for it; written again just after, and checked: a clear
+ * that did not flush that CPU lets the second write through without a
+ * fault and without setting D, and pagemap then says clean. */
+static void op_clear_refs(const struct op *o)
+{
+	bool hot = last_touch.valid;
+	if (hot)
+		op_retouch(o);
+	if (failed)
+		return;
+	logop("clear-refs");
+	int fd = open("/proc/self/clear_refs", O_WRONLY, 0);
+	long r = fd < 0 ? -errno : write(fd, "4", 1) == 1 ? 0 : -errno;
+	if (fd >= 0)
+		close(fd);
+	if (!expect_ret(r, 0, "clear_refs", 0, 0, 0))
+		return;
+	for (int s = 0; s < NSLOT; s++)
+		for (int p = 0; p < MAX_PAGES; p++) {
+			struct page_state *ps = &parent_view.pg[s][p];
+			if (ps->mapped)
+				ps->sd = ps->ever_thp || ps->unknown ? MAYBE : NO;
+		}
+	if (hot) {
+		op_retouch(o);
+		if (!failed)
+			check_pagemap(last_touch.s, last_touch.a, last_touch.n);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -708,6 +754,7 @@ static void op_pvm(const struct op *o)
 	for (int p = a; p < a + n; p++) {
 		struct expect e = expect_of(v, s, p);
 		char msg[200];
+		fault_around(v, s, p);
 		v->pg[s][p].present = YES;
 		if (!page_matches(pvm_buf[p - a], &e, msg, sizeof(msg))) {
 			fail("process_vm_readv: %s", msg);
@@ -748,7 +795,7 @@ static void (*const op_fn[NR_OPS])(const struct op *) = {
 	[OP_PAGEMAP] = op_pagemap, [OP_FORK] = op_fork, [OP_CHILD_EXIT] = op_child_exit,
 	[OP_UREG] = op_uffd_register, [OP_UUNREG] = op_uffd_unregister,
 	[OP_UWP] = op_uffd_wp, [OP_PVM] = op_pvm, [OP_PMADV] = op_pmadv,
-	[OP_RETOUCH] = op_retouch,
+	[OP_RETOUCH] = op_retouch, [OP_CLEAR_REFS] = op_clear_refs,
 };
 
 /* The whole parent view, page by page, on CPU 0; then pagemap. */
@@ -760,8 +807,10 @@ static void sweep_parent(void)
 			char msg[200];
 			if (!check_page(&e, msg, sizeof(msg)))
 				fail("final sweep: %s", msg);
-			else if (e.kind == EXP_CONTENT)
+			else if (e.kind == EXP_CONTENT) {
+				fault_around(&parent_view, s, p);
 				parent_view.pg[s][p].present = YES;
+			}
 		}
 		if (!failed)
 			check_pagemap(s, 0, MAX_PAGES);
