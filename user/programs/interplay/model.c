@@ -96,13 +96,15 @@ void sd_dropped(struct page_state *ps)
 
 /* The parent read page p of a shared mapping (a read fault there, or a
  * GUP read): Linux's fault-around (do_fault_around) then also maps the
- * object's pages already in its page cache in the aligned 16-page window
- * around it (fault_around_bytes, 64 KiB), so those may be present. */
+ * object's pages already in its page cache in a 16-page window
+ * (fault_around_bytes, 64 KiB) that starts at p rounded down to 16 pages,
+ * or at the VMA's start if that is later; the model does not know where
+ * the VMA starts, so up to 32 pages from the rounded-down p may be present. */
 void fault_around(struct view *v, int s, int p)
 {
 	if (!v->pg[s][p].shared)
 		return;
-	for (int q = p / 16 * 16; q < p / 16 * 16 + 16; q++)
+	for (int q = p / 16 * 16; q < p / 16 * 16 + 32 && q < MAX_PAGES; q++)
 		if (v->pg[s][q].shared && v->pg[s][q].present == NO)
 			v->pg[s][q].present = MAYBE;
 }
