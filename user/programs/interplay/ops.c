@@ -298,6 +298,20 @@ static const char *advice_name(int advice)
 	return "?";
 }
 
+/* The fork child was killed (fault injection) in the middle of a write or
+ * a madvise of [a, a + n) in slot s: where that range is shared memory the
+ * parent maps too, the child may have changed some pages and not others. */
+static void child_lost_range(int s, int a, int n)
+{
+	for (int p = a; p < a + n; p++) {
+		struct page_state *ps = &parent_view.pg[s][p];
+		if (!ps->mapped || !ps->shared)
+			continue;
+		ps->unknown = 1;
+		ps->present = ps->sd = MAYBE;
+	}
+}
+
 static void op_madvise(const struct op *o)
 {
 	static const int advices[] = {
@@ -334,8 +348,11 @@ static void op_madvise(const struct op *o)
 		ctl->addr = page_addr(s, a);
 		ctl->len = (u64)n * PAGE_SIZE;
 		ctl->advice = advice;
-		if (!child_call(CMD_MADVISE))
+		if (!child_call(CMD_MADVISE)) {
+			if (!failed)
+				child_lost_range(s, a, n);
 			return;
+		}
 		r = ctl->result;
 	} else {
 		r = madvise((void *)page_addr(s, a), (size_t)n * PAGE_SIZE, advice) ? -errno : 0;
@@ -392,7 +409,8 @@ static void write_range(struct view *v, int s, int a, int n, int cpu, bool in_ch
 	if (in_child) {
 		ctl->n = j.n;
 		memcpy(ctl->e, j.e, sizeof(j.e[0]) * (size_t)j.n);
-		child_call(CMD_WRITE);
+		if (!child_call(CMD_WRITE) && !failed)
+			child_lost_range(s, a, n);
 		return;
 	}
 	run_job_on(cpu, &j);
@@ -500,7 +518,9 @@ static void check_pagemap(int s, int a, int n)
 	int fd = open("/proc/self/pagemap", O_RDONLY, 0);
 	if (fd < 0 || pread(fd, pm, (size_t)n * 8, (off_t)(page_addr(s, a) / PAGE_SIZE * 8)) !=
 	    (ssize_t)n * 8) {
-		fail("reading /proc/self/pagemap: %s", errno_name(errno));
+		/* Opening the file or building its entries needs memory. */
+		if (!(prm.faultinject && errno == ENOMEM))
+			fail("reading /proc/self/pagemap: %s", errno_name(errno));
 		if (fd >= 0)
 			close(fd);
 		return;
