@@ -22,6 +22,8 @@
  *   /proc/self/clear_refs  write-only: "4" clears soft-dirty, 1-3 the
  *                       accessed bits, 5 the peak RSS (mm/softdirty.h);
  *                       also /proc/PID/clear_refs of any live process.
+ *   /proc/sysrq-trigger  write-only: "t" prints every thread and where it
+ *                       sleeps, "w" the blocked ones (kernel/sysrq.h)
  * "/proc/PID/..." with the caller's own pid is the same as /proc/self.
  *
  * Two kinds of open file (kernel/file.h):
@@ -53,6 +55,7 @@
 #include "mm/buddy.h"
 #include "mm/tlbflush.h"
 #include "kernel/trace.h"
+#include "kernel/sysrq.h"
 #include "arch/x86_64/smp.h"      /* cpu_online_mask */
 
 #define PROCFS_ORDER 2          /* 16 KiB per open file: maps of ~200 VMAs */
@@ -509,6 +512,8 @@ struct file *procfs_open(const char *path, long *err)
 			return mm_file_open(mm_files[i].ops, other, err);
 		}
 	}
+	if (!strcmp(path, "/proc/sysrq-trigger"))
+		return sysrq_open(err);
 	int which;
 	if (rest && !strcmp(rest, "maps"))
 		which = 0;

@@ -2,6 +2,9 @@
 #include "kernel/ktest.h"
 #include "kernel/sched.h"
 #include "arch/x86_64/smp.h"
+#include "kernel/sysrq.h"
+#include "kernel/ksyms.h"
+#include "kernel/string.h"
 
 static u64 counter;
 
@@ -137,11 +140,62 @@ static void test_thread_table_full_returns_null(struct ktest *t)
 	KTEST_EXPECT_EQ(t, nr_threads_alive(), before);
 }
 
+/* /proc/sysrq-trigger's backtrace of a sleeping thread (kernel/sysrq.h)
+ * names where it sleeps: sleep_on, called from the function that waits. */
+static struct waitq bt_wq;
+static u32 bt_asleep, bt_release;
+
+static __attribute__((noinline)) void sysrq_test_sleeper(void *arg)
+{
+	(void)arg;
+	u64 f = spin_lock_irqsave(&bt_wq.lock);
+	WRITE_ONCE(bt_asleep, 1);
+	while (!bt_release)
+		sleep_on(&bt_wq);
+	spin_unlock_irqrestore(&bt_wq.lock, f);
+}
+
+static bool frames_name(const u64 *frames, u32 n, const char *fn)
+{
+	for (u32 i = 0; i < n; i++) {
+		u64 off;
+		const char *name = ksym_lookup(frames[i], &off);
+		if (name && !strcmp(name, fn))
+			return true;
+	}
+	return false;
+}
+
+static void test_sysrq_backtrace_of_sleeper(struct ktest *t)
+{
+	waitq_init(&bt_wq, "sysrq test");
+	bt_asleep = bt_release = 0;
+	struct thread *th = kthread_create("sleeper", sysrq_test_sleeper, NULL, 0);
+	KTEST_ASSERT_TRUE(t, th != NULL);
+	/* Asleep once it said so and no CPU is still switching away from it. */
+	while (!READ_ONCE(bt_asleep) || READ_ONCE(th->state) != THREAD_BLOCKED ||
+	       READ_ONCE(th->on_cpu))
+		yield();
+	u64 frames[SYSRQ_MAX_FRAMES];
+	u32 n = sysrq_stopped_frames(th, frames, SYSRQ_MAX_FRAMES);
+	KTEST_EXPECT_TRUE(t, n >= 3);
+	KTEST_EXPECT_TRUE(t, frames_name(frames, n, "sleep_on"));
+	KTEST_EXPECT_TRUE(t, frames_name(frames, n, "sysrq_test_sleeper"));
+	u64 f = spin_lock_irqsave(&bt_wq.lock);
+	bt_release = 1;
+	spin_unlock_irqrestore(&bt_wq.lock, f);
+	wake_up_all(&bt_wq);
+	thread_join(th);
+	/* A thread that is running (this one) has no stopped frames. */
+	KTEST_EXPECT_EQ(t, sysrq_stopped_frames(current_thread(), frames, SYSRQ_MAX_FRAMES), 0);
+}
+
 static const struct ktest_case sched_cases[] = {
 	{ "threads_run_and_join", test_threads_run_and_join },
 	{ "pinned_threads_run_on_their_cpu", test_pinned_threads_run_on_their_cpu },
 	{ "ping_pong_no_lost_wakeup", test_ping_pong_no_lost_wakeup },
 	{ "migration_by_affinity", test_migration_by_affinity },
 	{ "thread_table_full_returns_null", test_thread_table_full_returns_null },
+	{ "sysrq_backtrace_of_sleeper", test_sysrq_backtrace_of_sleeper },
 };
 KTEST_SUITE(sched, sched_cases);

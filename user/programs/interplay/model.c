@@ -213,6 +213,19 @@ void print_oplog(void)
 		printf("#   %s\n", oplog[i % LOG_LINES]);
 }
 
+/* Ask the kernel to print every thread and where it sleeps (Linux's
+ * SysRq-t; on Linux it goes to the kernel log, and needs root): a thread
+ * stuck in the kernel shows its backtrace there. */
+static void show_kernel_threads(void)
+{
+	int fd = open("/proc/sysrq-trigger", O_WRONLY, 0);
+	if (fd < 0)
+		return;
+	if (write(fd, "t", 1) != 1)
+		printf("# /proc/sysrq-trigger: %s\n", errno_name(errno));
+	close(fd);
+}
+
 /* A thread or the child stopped answering: nothing can be cleaned up, so
  * report and end the runner (exit_group takes every thread with it). */
 __noreturn void abort_run(void)
@@ -220,6 +233,7 @@ __noreturn void abort_run(void)
 	if (!quiet) {
 		printf("# %s\n", fail_msg);
 		print_oplog();
+		show_kernel_threads();
 	}
 	strlcpy(shared_msg, fail_msg, 256);
 	if (child_alive)
