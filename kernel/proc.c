@@ -326,15 +326,28 @@ static long sys_wait4(u64 upid, u64 ustatus, u64 options, u64 urusage)
 	return r;
 }
 
+static bool pid_found(u32 pid, bool zombie_too)
+{
+	bool found = false;
+	u64 f = spin_lock_irqsave(&proc_wq.lock);
+	for (u32 i = 0; i < MAX_PROCS; i++) {
+		enum proc_state st = proc_table[i].state;
+		if (proc_table[i].pid == pid &&
+		    (st == PROC_ALIVE || (zombie_too && st == PROC_ZOMBIE)))
+			found = true;
+	}
+	spin_unlock_irqrestore(&proc_wq.lock, f);
+	return found;
+}
+
 bool proc_pid_alive(u32 pid)
 {
-	bool alive = false;
-	u64 f = spin_lock_irqsave(&proc_wq.lock);
-	for (u32 i = 0; i < MAX_PROCS; i++)
-		if (proc_table[i].state == PROC_ALIVE && proc_table[i].pid == pid)
-			alive = true;
-	spin_unlock_irqrestore(&proc_wq.lock, f);
-	return alive;
+	return pid_found(pid, false);
+}
+
+bool proc_pid_exists(u32 pid)
+{
+	return pid_found(pid, true);
 }
 
 struct mm_struct *proc_get_mm(u32 pid)
@@ -476,8 +489,11 @@ static long sys_kill(u64 upid, u64 usig)
 	}
 	struct process *target = NULL;
 	u64 f = spin_lock_irqsave(&proc_wq.lock);
+	/* A zombie not yet reaped is found too: the signal is then lost, and
+	 * the call succeeds, as on Linux. */
 	for (u32 i = 0; i < MAX_PROCS; i++)
-		if (proc_table[i].state == PROC_ALIVE && proc_table[i].pid == (u64)pid)
+		if ((proc_table[i].state == PROC_ALIVE || proc_table[i].state == PROC_ZOMBIE) &&
+		    proc_table[i].pid == (u64)pid)
 			target = &proc_table[i];
 	/* Linux looks the process up first, then checks the signal. */
 	if (!target || sig < 0 || sig > 64) {
@@ -487,7 +503,7 @@ static long sys_kill(u64 upid, u64 usig)
 	bool ignored = sig == 0 || sig == SIGCHLD || sig == 18 /* SIGCONT */ ||
 		       sig == 23 /* SIGURG */ || sig == 28 /* SIGWINCH */;
 	bool kick = false;
-	if (target && !ignored && !target->exiting) {
+	if (target && !ignored && !target->exiting && target->state == PROC_ALIVE) {
 		target->exiting = true;
 		target->exit_status = W_SIGNALED((int)sig);
 		kick = mark_siblings(target, NULL);

@@ -93,6 +93,8 @@ long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base
 
 /* Is there a live (not zombie) process with this pid? */
 bool proc_pid_alive(u32 pid);
+/* Is there a process with this pid, live or a zombie not yet reaped? */
+bool proc_pid_exists(u32 pid);
 /* A reference to a live process's address space (mm_put it), or NULL. */
 struct mm_struct *proc_get_mm(u32 pid);
 /* Wait for a process started by the kernel (no parent) and reap it.

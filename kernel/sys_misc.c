@@ -134,7 +134,8 @@ static long sys_pidfd_open(u64 upid, u64 flags)
 		return -EINVAL;
 	if (pid <= 0)
 		return -EINVAL;
-	if (!proc_pid_alive((u32)pid))
+	/* A zombie not yet reaped can still be named, as on Linux. */
+	if (!proc_pid_exists((u32)pid))
 		return -ESRCH;
 	struct file *f = file_alloc(&pidfd_ops, FMODE_READ | FMODE_WRITE, (u32)flags, NULL);
 	if (!f)

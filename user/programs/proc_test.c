@@ -1,6 +1,7 @@
 /* proc_test - processes and threads: exit statuses, exit_group killing
  * threads that are running, sleeping or waiting, wait4's options, getppid,
- * nanosleep, inherited CPU affinity and /proc/self/status.
+ * nanosleep, inherited CPU affinity and /proc/self/status, and what a
+ * zombie (exited, not reaped) still answers to.
  *
  * Every case that could disturb the parent runs in a forked child; the
  * parent checks the child's wait status. Output is the same on Linux and
@@ -122,13 +123,52 @@ static long count_threads(void *arg)
 	return proc_field("/proc/self/status", "Threads");
 }
 
+/* A child that has exited but is not reaped yet (a zombie) can still be
+ * named: kill(pid, 0) and pidfd_open succeed, while process_madvise finds
+ * no address space (ESRCH). Once reaped, the pid is gone: ESRCH. */
+static bool zombie_is_named(void)
+{
+	static char page[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+	pid_t pid = fork();
+	if (pid == 0)
+		exit(0);
+	if (pid < 0)
+		return false;
+	int first = pidfd_open(pid, 0);
+	/* The pidfd polls readable once the child has exited. */
+	struct pollfd pfd = { .fd = first, .events = POLLIN };
+	u64 deadline = now_ns() + 10UL * 1000 * 1000 * 1000;
+	while (first >= 0 && poll(&pfd, 1, 0) == 0 && now_ns() < deadline)
+		sleep_ns(1000 * 1000);
+	page[0] = 1;
+	struct iovec iov = { page, PAGE_SIZE };
+	int second = pidfd_open(pid, 0);
+	bool ok = first >= 0 && (pfd.revents & POLLIN) && kill(pid, 0) == 0 && second >= 0;
+	if (!ok)
+		ktap_diag("zombie: pidfd %d, revents 0x%x, second pidfd %d (%s)", first,
+			  pfd.revents, second, second < 0 ? errno_name(errno) : "ok");
+	if (ok && !(process_madvise(second, &iov, 1, MADV_COLD, 0) == -1 && errno == ESRCH)) {
+		ktap_diag("process_madvise of a zombie: %s", errno_name(errno));
+		ok = false;
+	}
+	int status;
+	ok = ok && wait4(pid, &status, 0, NULL) == pid && WIFEXITED(status);
+	ok = ok && pidfd_open(pid, 0) == -1 && errno == ESRCH;
+	ok = ok && kill(pid, 0) == -1 && errno == ESRCH;
+	if (first >= 0)
+		close(first);
+	if (second >= 0)
+		close(second);
+	return ok;
+}
+
 int main(void)
 {
 	int status, st;
 	pid_t me = getpid(), pid;
 	u64 t0;
 
-	ktap_plan(10);
+	ktap_plan(11);
 
 	status = run_child(exits_3);
 	ktap_ok(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 3,
@@ -176,6 +216,9 @@ int main(void)
 	sleep_ns(30 * 1000000L);
 	if (!ktap_ok(now_ns() - t0 >= 30 * 1000000UL, "nanosleep of 30 ms sleeps at least 30 ms"))
 		ktap_diag("slept %lu us", (unsigned long)((now_ns() - t0) / 1000));
+
+	ktap_ok(zombie_is_named(),
+		"a zombie: kill(pid, 0) and pidfd_open succeed, process_madvise ESRCH; reaped: ESRCH");
 
 	/* A thread created by a thread pinned to CPU 0 starts pinned there,
 	 * and /proc/self/status counts the threads. */

@@ -14,6 +14,7 @@
 struct params {
 	u64 seed, seeds, ops, seconds;
 	u64 races_every;	/* soak: the race episodes after every N seeds (0: never) */
+	u64 child_dies;		/* 1 in N commands kills the fork child instead (0: never) */
 	bool seeds_given, shrink, races, faultinject;
 	char keep[1024];	/* "i,j,k" or empty */
 	char without[256];	/* ",name,name," operation kinds or advice left out */
@@ -101,6 +102,7 @@ struct ctl {
 	u64 addr, len;
 	struct expect e[MAX_RW];
 	long result;		/* 0 or -errno */
+	bool die;		/* interplay.child_dies: end, as if killed, partway */
 	bool ok;
 	char msg[200];
 };
@@ -159,6 +161,7 @@ extern bool quiet;
 extern bool failed;
 extern char fail_msg[256];
 extern int cur_op;
+extern u64 cur_seed;	/* the runner's seed */
 extern int oplog_n;
 extern char *shared_msg;
 u64 rnd(void);
@@ -201,6 +204,9 @@ void uffd_teardown(void);
 void pause_briefly(unsigned *spins);
 long child_main(void *arg);
 bool child_call(int cmd);
+bool child_was_killed(void);
+bool child_kill_allowed(void);
+extern int child_deaths;
 
 /* ops.c */
 extern const char *kind_name[NR_OPS];

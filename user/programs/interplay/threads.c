@@ -190,7 +190,8 @@ void uffd_teardown(void)
 /* the fork child: a process that checks, writes and advises on command */
 /* ------------------------------------------------------------------ */
 
-struct ctl *ctl;		/* MAP_SHARED: seen by parent and child */
+struct ctl *ctl;
+int child_deaths;	/* interplay.child_dies: commands that ended the child */		/* MAP_SHARED: seen by parent and child */
 void *child_stack;	/* mapped once per runner, reused by each child */
 
 /* Let another thread or process run: parent and child share CPU 0, so a
@@ -234,8 +235,17 @@ long child_main(void *arg)
 		struct job j = { .kind = ctl->cmd == CMD_WRITE ? JOB_WRITE : JOB_READ, .n = ctl->n };
 		ctl->ok = true;
 		ctl->result = 0;
+		if (ctl->die && ctl->cmd != CMD_CHECK && ctl->cmd != CMD_WRITE)
+			kill(getpid(), SIGKILL);
 		if (ctl->cmd == CMD_CHECK || ctl->cmd == CMD_WRITE) {
 			memcpy(j.e, ctl->e, sizeof(j.e[0]) * (size_t)j.n);
+			if (ctl->die) {
+				/* Half the pages, then the end an out-of-memory
+				 * kill would bring in the middle of the job. */
+				j.n /= 2;
+				do_job(&j);
+				kill(getpid(), SIGKILL);
+			}
 			do_job(&j);
 			ctl->ok = j.ok;
 			memcpy(ctl->msg, j.msg, sizeof(ctl->msg));
@@ -249,22 +259,80 @@ long child_main(void *arg)
 	}
 }
 
+/* Under fault injection the kernel may kill the child whenever a fault of
+ * its finds no page, and a call on it then fails with ESRCH. True when the
+ * child has indeed ended by SIGKILL (it is reaped here; its exit may take
+ * a moment to finish, so we wait up to 60 s); false for a child that lives
+ * on or ended otherwise. */
+bool child_was_killed(void)
+{
+	if (!child_kill_allowed() || !child_alive)
+		return false;
+	u64 deadline = now_ns() + 60UL * 1000 * 1000 * 1000;
+	unsigned spins = 0;
+	int status;
+	pid_t r;
+	while ((r = wait4(child_pid, &status, WNOHANG, NULL)) == 0 && now_ns() < deadline)
+		pause_briefly(&spins);
+	if (r != child_pid)
+		return false;
+	child_alive = false;
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+/* May the fork child end by SIGKILL? Under fault injection (the kernel's
+ * out-of-memory path), and with interplay.child_dies, which kills it on
+ * purpose to test the tester's side of that: every operation that talks to
+ * the child must cope with its end at any command. */
+bool child_kill_allowed(void)
+{
+	return prm.faultinject || prm.child_dies;
+}
+
+/* interplay.child_dies=N: does the child die at this command? Decided from
+ * the seed, the operation's index and the call's number within it, so a
+ * reproducer (a subset of the operations) dies at the same places. */
+static bool child_dies_now(void)
+{
+	static int op = -2, nth;
+	if (!prm.child_dies)
+		return false;
+	nth = op == cur_op ? nth + 1 : 0;
+	op = cur_op;
+	u64 h = mix(cur_seed ^ ((u64)(u32)cur_op << 20) ^ (u64)nth);
+	bool die = h % prm.child_dies == 0;
+	child_deaths += die;
+	return die;
+}
+
 /* Post the command in ctl and wait for the child's answer; a child that
  * died or does not answer within 60 s is a failure. */
 bool child_call(int cmd)
 {
+	/* An operation that calls the child twice must look again in
+	 * between: the first call may have ended it. */
+	if (!child_alive) {
+		fail("tester: command %d for a fork child that has already ended", cmd);
+		return false;
+	}
 	ctl->cmd = cmd;
+	ctl->die = child_dies_now();
 	int seq = ctl->seq + 1;
 	__atomic_store_n(&ctl->seq, seq, __ATOMIC_RELEASE);
 	bool timed_out = false;
 	u64 deadline = now_ns() + 60UL * 1000 * 1000 * 1000;
 	while (!timed_out && __atomic_load_n(&ctl->ack, __ATOMIC_ACQUIRE) != seq) {
 		int status;
-		if (wait4(child_pid, &status, WNOHANG, NULL) == child_pid) {
+		pid_t r = wait4(child_pid, &status, WNOHANG, NULL);
+		if (r < 0) {
+			fail("wait4(child) during command %d: %s", cmd, errno_name(errno));
+			return false;
+		}
+		if (r == child_pid) {
 			child_alive = false;
 			/* With allocations failing on purpose, the kernel may kill
 			 * a process whose fault found no page: a clean end. */
-			if (prm.faultinject && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+			if (child_kill_allowed() && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 				return false;
 			fail("the fork child died (status 0x%x) during command %d", status, cmd);
 			return false;
