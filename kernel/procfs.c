@@ -56,6 +56,7 @@
 #include "mm/tlbflush.h"
 #include "kernel/trace.h"
 #include "kernel/sysrq.h"
+#include "mm/vma_lock.h"
 #include "arch/x86_64/smp.h"      /* cpu_online_mask */
 
 #define PROCFS_ORDER 2          /* 16 KiB per open file: maps of ~200 VMAs */
@@ -155,6 +156,11 @@ static void gen_vmstat(struct text *t)
 	put(t, "thp_fault_alloc %ld\n", c.stat[NR_THP_FAULT_ALLOC]);
 	put(t, "thp_fault_fallback %ld\n", c.stat[NR_THP_FAULT_FALLBACK]);
 	put(t, "thp_split_pmd %ld\n", c.stat[NR_THP_SPLIT_PMD]);
+	/* Linux's CONFIG_PER_VMA_LOCK_STATS lines (mm/vma_lock.h). */
+	put(t, "vma_lock_success %lu\n", vma_lock_events(VMA_LOCK_SUCCESS));
+	put(t, "vma_lock_abort %lu\n", vma_lock_events(VMA_LOCK_ABORT));
+	put(t, "vma_lock_retry %lu\n", vma_lock_events(VMA_LOCK_RETRY));
+	put(t, "vma_lock_miss %lu\n", vma_lock_events(VMA_LOCK_MISS));
 }
 
 static void gen_trace(struct text *t)

@@ -1,7 +1,8 @@
 /* mm/fault.c - resolving page faults on user addresses (docs/cow.md).
  *
- * Path: find the VMA (mmap_lock held for read) -> check the access against
- * its rights -> make the PTE satisfy it:
+ * Path: find the VMA (read-locked on its own under RCU, or with mmap_lock
+ * held for read when that cannot be done: mm/vma_lock.h) -> check the
+ * access against its rights -> make the PTE satisfy it:
  *   read, nothing mapped, private  -> the shared zero page, read-only, with
  *                                     PTE_SPECIAL (it holds no reference and
  *                                     is not counted in rss);
@@ -35,6 +36,7 @@
 #include "mm/shared_anon.h"
 #include "mm/buddy.h"
 #include "mm/fault.h"
+#include "mm/vma_lock.h"
 #include "mm/thp.h"
 #include "mm/userfaultfd.h"
 #include "kernel/userfaultfd.h"
@@ -230,6 +232,42 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 	return 0;
 }
 
+/* Does vma refuse this access? (Then the fault is the process's error.) */
+static bool access_error(const struct vm_area *vma, u64 error_code)
+{
+	if ((error_code & PF_WRITE) && !(vma->flags & VM_WRITE))
+		return true;
+	if ((error_code & PF_INSTR) && !(vma->flags & VM_EXEC))
+		return true;
+	return !(vma->flags & (VM_READ | VM_WRITE | VM_EXEC));     /* PROT_NONE */
+}
+
+/* The fast path (mm/vma_lock.h): the fault under its VMA's lock alone.
+ * true when it was handled (result in *ret); false to fault under
+ * mmap_lock instead. */
+static bool fault_under_vma_lock(struct mm_struct *mm, u64 addr, u64 error_code, int *ret)
+{
+	struct vm_area *vma = lock_vma_under_rcu(mm, addr);
+	if (!vma)
+		return false;
+	if (access_error(vma, error_code)) {
+		vma_end_read(vma);
+		count_vma_lock_event(VMA_LOCK_SUCCESS);
+		*ret = -EFAULT;
+		return true;
+	}
+	int r = mm_fault_in(mm, vma, addr, (error_code & PF_WRITE) ? FAULT_WRITE : 0);
+	vma_end_read(vma);
+	if (r == FAULT_USERFAULT) {
+		/* The handler's wait sleeps and drops mmap_lock: that path. */
+		count_vma_lock_event(VMA_LOCK_RETRY);
+		return false;
+	}
+	count_vma_lock_event(VMA_LOCK_SUCCESS);
+	*ret = r;
+	return true;
+}
+
 int handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
 {
 	if (!mm || addr >= USER_SPACE_END)
@@ -244,8 +282,11 @@ int handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
 		return -EFAULT;
 	if ((error_code & PF_INSTR) && !(error_code & PF_USER))
 		return -EFAULT;         /* the kernel never runs user code (SMEP) */
+	int ret;
+	if (vma_lock_enabled && fault_under_vma_lock(mm, addr, error_code, &ret))
+		return ret;
 	down_read(&mm->mmap_lock);
-	int ret = -EFAULT;
+	ret = -EFAULT;
 	struct vm_area *vma = vma_find(mm->vma_root, addr);
 	if (!vma) {
 		/* Below a MAP_GROWSDOWN VMA: grow it (under the write lock),
@@ -256,12 +297,8 @@ int handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
 		up_read(&mm->mmap_lock);
 		return mm_expand_stack(mm, addr);
 	}
-	if ((error_code & PF_WRITE) && !(vma->flags & VM_WRITE))
+	if (access_error(vma, error_code))
 		goto out;
-	if ((error_code & PF_INSTR) && !(vma->flags & VM_EXEC))
-		goto out;
-	if (!(vma->flags & (VM_READ | VM_WRITE | VM_EXEC)))
-		goto out;               /* PROT_NONE */
 	ret = mm_fault_in(mm, vma, addr, (error_code & PF_WRITE) ? FAULT_WRITE : 0);
 	if (ret == FAULT_USERFAULT) {
 		/* A context made with UFFD_USER_MODE_ONLY does not handle

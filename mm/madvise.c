@@ -5,6 +5,7 @@
  * the call returns -ENOMEM after advising every mapped part.
  */
 #include "mm/madvise.h"
+#include "mm/vma_lock.h"
 #include "mm/vma.h"
 #include "mm/pgtable.h"
 #include "mm/mmu_gather.h"
@@ -195,6 +196,7 @@ static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 				return -EINVAL;
 			if (!(v->flags & VM_MAYWRITE))
 				return -EACCES;
+			vma_start_write(v);     /* our own faults wait, as before */
 			shared_anon_punch(v->shared, v->pgoff + (lo - v->start) / PAGE_SIZE,
 					  (hi - lo) / PAGE_SIZE, mm);
 			break;
@@ -254,12 +256,12 @@ long do_madvise(struct mm_struct *mm, u64 start, u64 len_in, u64 advice)
 	if (advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE)
 		down_read(&mm->mmap_lock);
 	else
-		down_write(&mm->mmap_lock);
+		mmap_write_lock(mm);
 	r = advise_vmas(mm, start, end, advice);
 	if (advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE)
 		up_read(&mm->mmap_lock);
 	else
-		up_write(&mm->mmap_lock);
+		mmap_write_unlock(mm);
 	return r;
 }
 

@@ -86,6 +86,9 @@ enum tlb_stat_item {
 struct mm_struct {
 	u64 pgd_phys;                   /* top-level page table (PML4) */
 	struct rwsem mmap_lock;
+	u32 mm_lock_seq;                /* bumped as each mmap_lock write section
+					   ends: a VMA whose vm_lock_seq equals it
+					   is write-locked (mm/vma_lock.h) */
 	spinlock_t page_table_lock;
 	void *vma_root;                 /* mm/vma.h's struct vma_set */
 	u32 nr_vmas;
@@ -166,12 +169,13 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **child);
 void switch_mm(struct mm_struct *prev, struct mm_struct *next);
 
 /* exec: map an ELF segment. data/filesz are copied, the rest up to memsz
- * is zero; prot is PROT_*. 0 or -errno. Caller holds mmap_lock for write
- * or is the only user. */
+ * is zero; prot is PROT_*. 0 or -errno. Takes mmap_lock for write (the
+ * caller holds none). */
 int mm_map_segment(struct mm_struct *mm, u64 vaddr, u64 memsz, const void *data,
 		   u64 filesz, u32 prot);
 /* exec: the initial stack VMA (VM_STACK) of `size` bytes ending at top,
- * and the heap start for brk. 0 or -errno. */
+ * and the heap start for brk. 0 or -errno. mm_setup_stack takes mmap_lock
+ * for write. */
 int mm_setup_stack(struct mm_struct *mm, u64 top, u64 size);
 void mm_set_brk_start(struct mm_struct *mm, u64 start);
 

@@ -7,6 +7,7 @@
  * sort instead of a search per entry.
  */
 #include "mm/mm_debug.h"
+#include "mm/vma_lock.h"
 #include "mm/pgtable.h"
 #include "mm/userfaultfd.h"
 #include "mm/vma.h"
@@ -267,7 +268,8 @@ int mm_check_counts(struct mm_struct *mm, char *why, size_t len)
 	struct check c = { .vmas = mm->vma_root, .why = why, .len = len };
 	if (len)
 		why[0] = 0;
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
+	vma_start_write_all(mm);        /* fast-path faults out too */
 	/* rss cannot change while we hold mmap_lock for write, except by
 	 * another process's MADV_REMOVE of shared memory we map (it zaps our
 	 * entries under the object's mappers_lock alone: mm_debug.h says why
@@ -277,7 +279,7 @@ int mm_check_counts(struct mm_struct *mm, char *why, size_t len)
 	c.cap = mm->rss_pages + 64;
 	c.pages = kmalloc(c.cap * sizeof(struct page *), GFP_KERNEL);
 	if (!c.pages) {
-		up_write(&mm->mmap_lock);
+		mmap_write_unlock(mm);
 		if (len)
 			snprintf(why, len, "no memory for the check's array of %lu pages", c.cap);
 		return -ENOMEM;
@@ -308,7 +310,7 @@ int mm_check_counts(struct mm_struct *mm, char *why, size_t len)
 		i = j;
 	}
 	spin_unlock(&mm->page_table_lock);
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	kfree(c.pages);
 	return c.problems;
 }

@@ -20,6 +20,7 @@
 #include "mm/userfaultfd.h"
 #include "mm/softdirty.h"
 #include "mm/shared_anon.h"
+#include "mm/vma_lock.h"
 #include "kernel/printk.h"
 #include "arch/x86_64/cpu.h"
 
@@ -66,6 +67,7 @@ void mm_init(void)
 	shared_anon_init();
 	uffd_mm_init();
 	softdirty_init();
+	vma_lock_init();
 
 	mm_boot_free_pages = nr_free_pages();
 	pr_info("mm: %lu MiB of RAM managed, %lu MiB free; %lu page descriptors "

@@ -11,6 +11,7 @@
  * userfaultfd context never keeps a dead process's pages (mm_grab).
  */
 #include "mm/mm.h"
+#include "mm/vma_lock.h"
 #include "mm/vma.h"
 #include "mm/pgtable.h"
 #include "mm/shared_anon.h"
@@ -245,9 +246,14 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 		return -ENOMEM;
 	int err = 0;
 	bool wrprotected = false;
-	/* Write lock: no fault may change the parent's tables while we copy
-	 * them (Linux learned this the hard way with per-VMA locks, 6.4). */
-	down_write(&parent->mmap_lock);
+	/* Write lock, and every VMA write-locked: no fault, not even on the
+	 * fast path, may change the parent's tables while we copy them
+	 * (Linux learned this the hard way with per-VMA locks, 6.4). */
+	mmap_write_lock(parent);
+	vma_start_write_all(parent);
+	/* The child's too, though nobody can see it yet (as Linux's
+	 * dup_mmap): the VMA code checks that it is held. */
+	mmap_write_lock(child);
 	struct vma_set *ps = parent->vma_root, *cs = child->vma_root;
 	err = vma_reserve(cs, ps->nr);
 	for (u32 i = 0; !err && i < ps->nr; i++) {
@@ -296,7 +302,8 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 	child->brk = parent->brk;
 	child->start_stack = parent->start_stack;
 	child->mmap_base = parent->mmap_base;
-	up_write(&parent->mmap_lock);
+	mmap_write_unlock(child);
+	mmap_write_unlock(parent);
 	if (err) {
 		mm_put(child);          /* unmaps and frees whatever was copied */
 		return err;

@@ -10,6 +10,7 @@
  * an mmu_gather (mm/mmu_gather.h).
  */
 #include "mm/mm.h"
+#include "mm/vma_lock.h"
 #include "mm/vma.h"
 #include "mm/pgtable.h"
 #include "mm/shared_anon.h"
@@ -86,6 +87,11 @@ static int do_munmap(struct mm_struct *mm, u64 start, u64 end)
 		return 0;
 	if (split_at(mm, start) || split_at(mm, end))
 		return -ENOMEM;
+	/* Fast-path faults out of the VMAs before the zap, not only before
+	 * they leave the set: one that ran after the zap would leave an entry
+	 * behind in a range that is no longer this VMA's (vma_lock.h). */
+	for (u32 k = vma_index(s, start); k < s->nr && s->v[k]->start < end; k++)
+		vma_start_write(s->v[k]);
 	struct mmu_gather tlb;
 	tlb_gather_mmu(&tlb, mm);
 	zap_range(mm, start, end, &tlb);
@@ -173,6 +179,7 @@ int mm_set_range_flags(struct mm_struct *mm, u64 start, u64 end, u32 newflags,
 		return -ENOMEM;
 	struct vm_area *v = s->v[i];
 	if (v->flags != newflags) {
+		vma_start_write(v);
 		v->flags = newflags;
 		change_ptes(mm, start, end, newflags, tlb);
 	}
@@ -191,6 +198,7 @@ int mm_set_range_uffd(struct mm_struct *mm, u64 start, u64 end, u32 newflags,
 	u32 i;
 	if (isolate_range(mm, start, end, &i))
 		return -ENOMEM;
+	vma_start_write(s->v[i]);
 	s->v[i]->flags = newflags;
 	s->v[i]->uffd_ctx = ctx;
 	vma_merge(s, i);
@@ -217,7 +225,7 @@ int mm_expand_stack(struct mm_struct *mm, u64 addr)
 {
 	/* Write: the VMA's start changes, and two threads faulting below it
 	 * at once must not both move it. */
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	struct vma_set *s = vmas(mm);
 	u32 i = vma_index(s, addr);
 	int err = -EFAULT;
@@ -240,10 +248,11 @@ int mm_expand_stack(struct mm_struct *mm, u64 addr)
 	}
 	if (v->end - addr > STACK_RLIMIT)
 		goto out;
+	vma_start_write(v);
 	v->start = addr;                /* nothing below was mapped: no entries to fix */
 	err = 0;
 out:
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return err;
 }
 
@@ -417,7 +426,7 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 	if (mm->nr_vmas >= MAX_VMAS)
 		return -ENOMEM;
 
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	long ret;
 	/* get_unmapped_area */
 	if (len > TASK_SIZE) {
@@ -481,7 +490,7 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 	if (ret >= 0 && populate)
 		mm_populate(mm, addr, addr + len, (vm_flags & VM_WRITE) != 0);  /* errors ignored, as Linux */
 out:
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return ret;
 }
 
@@ -505,9 +514,9 @@ long do_munmap_range(struct mm_struct *mm, u64 start, u64 len)
 	len = page_align(len);
 	if (len == 0)
 		return -EINVAL;
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	long ret = do_munmap(mm, start, start + len);
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return ret;
 }
 
@@ -539,7 +548,7 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot)
 	struct vma_set *s = vmas(mm);
 	long err = 0;
 	struct mmu_gather tlb;
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	tlb_gather_mmu(&tlb, mm);
 	u32 i = vma_index(s, start);
 	if (i >= s->nr) {
@@ -593,7 +602,7 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot)
 out:
 	/* One flush for every entry that lost a right, before we return. */
 	tlb_finish_mmu(&tlb);
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return err;
 }
 
@@ -607,7 +616,7 @@ static long sys_mprotect(u64 start, u64 len, u64 prot)
 
 long do_brk(struct mm_struct *mm, u64 brk)
 {
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	u64 origbrk = mm->brk;
 	u64 newbrk = page_align(brk), oldbrk = page_align(mm->brk);
 	if (brk < mm->start_brk || brk > TASK_SIZE)
@@ -632,10 +641,10 @@ long do_brk(struct mm_struct *mm, u64 brk)
 		goto out;
 	mm->brk = brk;
 success:
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return (long)brk;
 out:
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return (long)origbrk;
 }
 
@@ -658,8 +667,8 @@ void mm_syscalls_init(void)
 
 /* --- exec --- */
 
-int mm_map_segment(struct mm_struct *mm, u64 vaddr, u64 memsz, const void *data,
-		   u64 filesz, u32 prot)
+static int map_segment(struct mm_struct *mm, u64 vaddr, u64 memsz, const void *data,
+		       u64 filesz, u32 prot)
 {
 	if (memsz == 0)
 		return 0;
@@ -711,7 +720,19 @@ int mm_map_segment(struct mm_struct *mm, u64 vaddr, u64 memsz, const void *data,
 	return 0;
 }
 
-int mm_setup_stack(struct mm_struct *mm, u64 top, u64 size)
+int mm_map_segment(struct mm_struct *mm, u64 vaddr, u64 memsz, const void *data,
+		   u64 filesz, u32 prot)
+{
+	/* Nobody else uses the new address space yet; the lock is taken all
+	 * the same, because the VMA code checks that it is held
+	 * (mm/vma_lock.h), as Linux's exec takes it. */
+	mmap_write_lock(mm);
+	int err = map_segment(mm, vaddr, memsz, data, filesz, prot);
+	mmap_write_unlock(mm);
+	return err;
+}
+
+static int setup_stack(struct mm_struct *mm, u64 top, u64 size)
 {
 	size = page_align(size);
 	/* Linux puts the top at TASK_SIZE; up to USER_SPACE_END is accepted. */
@@ -725,6 +746,14 @@ int mm_setup_stack(struct mm_struct *mm, u64 top, u64 size)
 		return (int)r;
 	mm->start_stack = top;
 	return 0;
+}
+
+int mm_setup_stack(struct mm_struct *mm, u64 top, u64 size)
+{
+	mmap_write_lock(mm);            /* as mm_map_segment */
+	int err = setup_stack(mm, top, size);
+	mmap_write_unlock(mm);
+	return err;
 }
 
 void mm_set_brk_start(struct mm_struct *mm, u64 start)

@@ -1,6 +1,7 @@
 /* mm/softdirty.c - /proc/PID/clear_refs: clearing soft-dirty and accessed
  * bits (mm/softdirty.h has the rules, docs/soft-dirty.md the story). */
 #include "mm/softdirty.h"
+#include "mm/vma_lock.h"
 #include "mm/mm.h"
 #include "mm/vma.h"
 #include "mm/pgtable.h"
@@ -51,6 +52,7 @@ static void clear_refs_vma(struct mm_struct *mm, struct vm_area *v, long type,
 {
 	if (type == CLEAR_REFS_SOFT_DIRTY) {
 		struct mmu_gather *track = clear_refs_debug_skip_flush ? NULL : tlb;
+		vma_start_write(v);
 		v->flags &= ~VM_SOFTDIRTY;
 		clear_refs_huge_pmds(mm, v->start, v->end, SOFT_DIRTY_BITS, track);
 		pte_range_apply(mm, v->start, v->end, clear_soft_dirty_pte, track);
@@ -69,14 +71,17 @@ int mm_clear_refs(struct mm_struct *mm, long type)
 {
 	if (type < CLEAR_REFS_ALL || type >= CLEAR_REFS_LAST)
 		return -EINVAL;
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	if (type == CLEAR_REFS_MM_HIWATER_RSS) {
 		/* The peak starts again from what is resident now. */
 		__atomic_store_n(&mm->hiwater_rss, __atomic_load_n(&mm->rss_pages, __ATOMIC_RELAXED),
 				 __ATOMIC_RELAXED);
-		up_write(&mm->mmap_lock);
+		mmap_write_unlock(mm);
 		return 0;
 	}
+	/* No fault may set a bit behind the walk before the flush: fast-path
+	 * faults too are kept out of every VMA (vma_lock.h). */
+	vma_start_write_all(mm);
 	struct mmu_gather tlb;
 	tlb_gather_mmu(&tlb, mm);
 	const struct vma_set *s = mm->vma_root;
@@ -87,6 +92,6 @@ int mm_clear_refs(struct mm_struct *mm, long type)
 	/* One flush for every entry that lost its write right, before the
 	 * call returns: a write after it must fault (or set D). */
 	tlb_finish_mmu(&tlb);
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return 0;
 }

@@ -92,6 +92,14 @@ u64 test_settled_free_pages(void)
 	return nr_free_pages();
 }
 
+u64 test_settled_free_and_slab_pages(void)
+{
+	u64 free = test_settled_free_pages();
+	struct mm_counters c;
+	mm_counters_read(&c);
+	return free + (u64)c.stat[NR_SLAB_PAGES];
+}
+
 u64 test_slab_objects(void)
 {
 	u64 n = 0;

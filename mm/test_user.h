@@ -34,6 +34,9 @@ int test_poke(struct mm_struct *mm, u64 addr, u64 v);
  * CPU's slab caches are given back: what leak checks compare. Call from a
  * test's own thread (it runs a function on every CPU). */
 u64 test_settled_free_pages(void);
+/* The same plus the pages the slab holds: what page-level frees (tables,
+ * user pages) change, whatever kernel objects came and went meanwhile. */
+u64 test_settled_free_and_slab_pages(void);
 /* Slab objects handed out, all caches. */
 u64 test_slab_objects(void);
 

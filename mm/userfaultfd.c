@@ -18,6 +18,7 @@
  * adds a right, so it needs no flush (a stale read-only entry just faults).
  */
 #include "mm/userfaultfd.h"
+#include "mm/vma_lock.h"
 #include "mm/mm.h"
 #include "mm/vma.h"
 #include "mm/pgtable.h"
@@ -157,11 +158,11 @@ static int set_range(struct mm_struct *mm, u64 start, u64 end, u32 set, u32 clea
 int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 			u64 start, u64 end, u32 vm_flags)
 {
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	int err = check_range(mm, ctx, start, end);
 	if (!err)
 		err = set_range(mm, start, end, vm_flags, 0, ctx);
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return err;
 }
 
@@ -410,7 +411,7 @@ static void clear_wp(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags)
 int uffd_unregister_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 			  u64 start, u64 end)
 {
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	const struct vma_set *s = mm->vma_root;
 	int err = 0;
 	u32 i = vma_index(s, start);
@@ -428,29 +429,31 @@ int uffd_unregister_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 		struct vm_area *v = s->v[i];
 		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
 		if (v->uffd_ctx == ctx) {
+			vma_start_write(v);     /* it changes from here on */
 			clear_wp(mm, lo, hi, v->flags);
 			err = mm_set_range_uffd(mm, lo, hi, v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING),
 						NULL);
 		}
 		a = hi;
 	}
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return err;
 }
 
 void uffd_release_mm(struct mm_struct *mm, struct userfaultfd_ctx *ctx)
 {
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	const struct vma_set *s = mm->vma_root;
 	for (u32 i = 0; i < s->nr; i++) {
 		struct vm_area *v = s->v[i];
 		if (v->uffd_ctx != ctx)
 			continue;
 		u64 lo = v->start, hi = v->end;
+		vma_start_write(v);
 		clear_wp(mm, lo, hi, v->flags);
 		/* May merge with neighbours: look again from lo. */
 		mm_set_range_uffd(mm, lo, hi, v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING), NULL);
 		i = vma_index(s, lo);
 	}
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 }

@@ -1,11 +1,30 @@
 /* mm/vma.c - the sorted VMA array; see vma.h for the choice and the rules. */
 #include "mm/vma.h"
+#include "mm/vma_lock.h"
 #include "mm/mm.h"
 #include "mm/slab.h"
 #include "kernel/errno.h"
 
-/* Every address space has many VMAs: keep one in kmalloc's 64-byte class. */
-_Static_assert(sizeof(struct vm_area) <= 64, "a VMA fits in 64 bytes");
+/* Every address space has many VMAs: keep one in kmalloc's 128-byte class. */
+_Static_assert(sizeof(struct vm_area) <= 128, "a VMA fits in 128 bytes");
+
+/* The array behind s->v, with what a lockless reader needs to stay inside
+ * it (its capacity) and to be freed after a grace period. */
+struct vma_array {
+	struct rcu_head rcu;
+	u32 cap;
+	struct vm_area *v[];
+};
+
+static struct vma_array *array_of(struct vm_area **v)
+{
+	return (struct vma_array *)((u8 *)v - offsetof(struct vma_array, v));
+}
+
+static void array_free_rcu(struct rcu_head *head)
+{
+	kfree((struct vma_array *)head);
+}
 
 void vma_set_init(struct vma_set *s)
 {
@@ -16,7 +35,9 @@ void vma_set_init(struct vma_set *s)
 
 void vma_set_destroy(struct vma_set *s)
 {
-	kfree(s->v);
+	/* The address space is dead: no fault can be looking. */
+	if (s->v)
+		kfree(array_of(s->v));
 	vma_set_init(s);
 }
 
@@ -43,6 +64,31 @@ struct vm_area *vma_find(const struct vma_set *s, u64 addr)
 	return NULL;
 }
 
+struct vm_area *vma_find_rcu(const struct vma_set *s, u64 addr)
+{
+	/* The same search, on a snapshot that may be changing: every load
+	 * once, NULL or an out-of-date count is an answer of "none". */
+	struct vm_area **v = __atomic_load_n(&s->v, __ATOMIC_ACQUIRE);
+	if (!v)
+		return NULL;
+	u32 n = MIN(__atomic_load_n(&s->nr, __ATOMIC_RELAXED), array_of(v)->cap);
+	u32 lo = 0, hi = n;
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+		struct vm_area *x = __atomic_load_n(&v[mid], __ATOMIC_ACQUIRE);
+		if (!x)
+			return NULL;
+		if (__atomic_load_n(&x->end, __ATOMIC_RELAXED) <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	struct vm_area *x = lo < n ? __atomic_load_n(&v[lo], __ATOMIC_ACQUIRE) : NULL;
+	if (x && __atomic_load_n(&x->start, __ATOMIC_RELAXED) <= addr)
+		return x;
+	return NULL;
+}
+
 struct vm_area *vma_find_intersection(const struct vma_set *s, u64 start, u64 end)
 {
 	u32 i = vma_index(s, start);
@@ -64,7 +110,15 @@ struct vm_area *vma_alloc(u64 start, u64 end, u32 flags)
 	v->next_mapper = NULL;
 	v->pgoff = 0;
 	v->uffd_ctx = NULL;
+	v->vm_lock = 0;
+	v->vm_lock_seq = ~0u;           /* not write-locked */
+	v->detached = false;
 	return v;
+}
+
+static void vma_free_rcu(struct rcu_head *head)
+{
+	kfree(container_of(head, struct vm_area, rcu));
 }
 
 void vma_free(struct vm_area *v)
@@ -77,7 +131,12 @@ void vma_free(struct vm_area *v)
 		shared_anon_unlock_mappers(v->shared);
 		shared_anon_put(v->shared);
 	}
-	kfree(v);
+	/* A fast-path lookup that found v before it left the set may still
+	 * be reading it (vma.h). */
+	if (vma_debug_free_now)
+		kfree(v);
+	else
+		call_rcu(&v->rcu, vma_free_rcu);
 }
 
 int vma_reserve(struct vma_set *s, u32 n)
@@ -89,23 +148,35 @@ int vma_reserve(struct vma_set *s, u32 n)
 	u32 cap = s->cap ? s->cap : 8;
 	while (cap < s->nr + n)
 		cap *= 2;
-	struct vm_area **v = kmalloc(cap * sizeof(*v), GFP_KERNEL);
-	if (!v)
+	/* A copy, published whole: a lockless reader sees the old array or
+	 * the new one, each with its own capacity (zeroed: NULL slots). */
+	struct vma_array *a = kmalloc(sizeof(*a) + cap * sizeof(a->v[0]), GFP_KERNEL | __GFP_ZERO);
+	if (!a)
 		return -ENOMEM;
+	a->cap = cap;
 	for (u32 i = 0; i < s->nr; i++)
-		v[i] = s->v[i];
-	kfree(s->v);
-	s->v = v;
+		a->v[i] = s->v[i];
+	struct vm_area **old = s->v;
+	__atomic_store_n(&s->v, a->v, __ATOMIC_RELEASE);
 	s->cap = cap;
+	if (old)
+		call_rcu(&array_of(old)->rcu, array_free_rcu);
 	return 0;
+}
+
+/* Slots change one word at a time, so a lockless reader finds a VMA
+ * pointer or NULL in each (vma.h). */
+static void set_slot(struct vma_set *s, u32 i, struct vm_area *v)
+{
+	__atomic_store_n(&s->v[i], v, __ATOMIC_RELEASE);
 }
 
 static void insert_at(struct vma_set *s, u32 i, struct vm_area *v)
 {
 	for (u32 j = s->nr; j > i; j--)
-		s->v[j] = s->v[j - 1];
-	s->v[i] = v;
-	s->nr++;
+		set_slot(s, j, s->v[j - 1]);
+	set_slot(s, i, v);
+	__atomic_store_n(&s->nr, s->nr + 1, __ATOMIC_RELEASE);
 }
 
 int vma_insert(struct vma_set *s, struct vm_area *v)
@@ -113,15 +184,22 @@ int vma_insert(struct vma_set *s, struct vm_area *v)
 	int err = vma_reserve(s, 1);
 	if (err)
 		return err;
+	vma_start_write(v);     /* not visible to a fault half-made */
 	insert_at(s, vma_index(s, v->start), v);
 	return 0;
 }
 
 void vma_remove_at(struct vma_set *s, u32 i)
 {
+	struct vm_area *v = s->v[i];
+	vma_start_write(v);
 	for (u32 j = i; j + 1 < s->nr; j++)
-		s->v[j] = s->v[j + 1];
-	s->nr--;
+		set_slot(s, j, s->v[j + 1]);
+	set_slot(s, s->nr - 1, NULL);
+	__atomic_store_n(&s->nr, s->nr - 1, __ATOMIC_RELEASE);
+	/* A fault that found v before this locks it after the section and
+	 * must see that it is gone. */
+	__atomic_store_n(&v->detached, true, __ATOMIC_RELEASE);
 }
 
 int vma_split(struct vma_set *s, u32 i, u64 addr)
@@ -132,7 +210,9 @@ int vma_split(struct vma_set *s, u32 i, u64 addr)
 	struct vm_area *hi = vma_alloc(addr, old->end, old->flags);
 	if (!hi)
 		return -ENOMEM;
+	vma_start_write(old);
 	hi->mm = old->mm;
+	vma_start_write(hi);
 	hi->uffd_ctx = old->uffd_ctx;
 	if (old->shared) {
 		hi->shared = old->shared;
@@ -180,6 +260,7 @@ u32 vma_merge(struct vma_set *s, u32 i)
 {
 	if (i + 1 < s->nr && vma_can_merge(s->v[i], s->v[i + 1])) {
 		struct vm_area *next = s->v[i + 1];
+		vma_start_write(s->v[i]);
 		vma_set_end(s->v[i], next->end);
 		s->v[i]->flags |= next->flags & VM_SOFTDIRTY;   /* soft-dirty wins */
 		vma_remove_at(s, i + 1);
@@ -187,6 +268,7 @@ u32 vma_merge(struct vma_set *s, u32 i)
 	}
 	if (i > 0 && vma_can_merge(s->v[i - 1], s->v[i])) {
 		struct vm_area *cur = s->v[i];
+		vma_start_write(s->v[i - 1]);
 		vma_set_end(s->v[i - 1], cur->end);
 		s->v[i - 1]->flags |= cur->flags & VM_SOFTDIRTY;
 		vma_remove_at(s, i);

@@ -23,12 +23,25 @@
  * the largest gap in each tree node to make it O(log n); not needed yet).
  *
  * Locking: the caller holds the address space's mmap_lock (read to look,
- * write to change). The set has no lock of its own.
+ * write to change). The set has no lock of its own. One reader needs no
+ * lock at all: the page-fault fast path (mm/vma_lock.h) looks a VMA up
+ * under RCU, so the set is kept safe for that:
+ *   - the array is published as a whole: a bigger one is a copy, made
+ *     visible with rcu_assign_pointer and freed after a grace period; its
+ *     capacity is stored with it, so a reader never indexes past its end
+ *     however stale the count it read;
+ *   - every slot below the capacity holds NULL or a VMA pointer, stored a
+ *     word at a time: a lookup racing an insert or a removal may find the
+ *     wrong VMA or none, never a freed one;
+ *   - a VMA is freed after a grace period (vma_free), and leaves the set
+ *     write-locked and marked detached (vma_lock.h), so the fast path,
+ *     which checks both under the VMA's own lock, never uses a stale find.
  */
 #ifndef PAGODA_MM_VMA_H
 #define PAGODA_MM_VMA_H
 
 #include "kernel/types.h"
+#include "kernel/rcu.h"
 
 #define MAX_VMAS 65530          /* Linux's default vm.max_map_count */
 
@@ -45,10 +58,18 @@ struct vm_area {
 	struct vm_area *next_mapper;    /* VM_SHARED: the next on shared->mappers */
 	struct userfaultfd_ctx *uffd_ctx; /* VM_UFFD_*: the registered context
 					   * (mm/userfaultfd.h), else NULL */
+	/* The per-VMA lock (mm/vma_lock.h). */
+	s32 vm_lock;                    /* fast-path readers inside, or -1 while a
+					   writer marks it (atomic) */
+	u32 vm_lock_seq;                /* == mm->mm_lock_seq: write-locked for the
+					   rest of the current mmap_lock write section */
+	bool detached;                  /* out of its set: the fast path must not use it */
+	struct rcu_head rcu;            /* vma_free: freed after a grace period */
 };
 
 struct vma_set {
-	struct vm_area **v;             /* sorted by start; never overlapping */
+	struct vm_area **v;             /* sorted by start; never overlapping;
+					   v[nr..cap) are NULL (see above) */
 	u32 nr, cap;
 };
 
@@ -75,20 +96,30 @@ void vma_set_destroy(struct vma_set *s);
 u32 vma_index(const struct vma_set *s, u64 addr);
 /* The VMA containing addr, or NULL. */
 struct vm_area *vma_find(const struct vma_set *s, u64 addr);
+/* The same without mmap_lock, inside rcu_read_lock(): a hint only (a VMA
+ * that contained addr at some moment of the lookup, or NULL), to be
+ * checked under the VMA's lock (mm/vma_lock.h). */
+struct vm_area *vma_find_rcu(const struct vma_set *s, u64 addr);
 /* The first VMA intersecting [start, end), or NULL. */
 struct vm_area *vma_find_intersection(const struct vma_set *s, u64 start, u64 end);
 
 /* A new VMA (not in any set, mm NULL), NULL on -ENOMEM; vma_free() takes
- * it off its shared object's list, drops its reference and frees it. */
+ * it off its shared object's list, drops its reference and frees it after
+ * an RCU grace period (a fast-path lookup may still be reading it). */
 struct vm_area *vma_alloc(u64 start, u64 end, u32 flags);
 void vma_free(struct vm_area *v);
 
 /* Make room for n more entries so that the next n inserts cannot fail.
  * 0 or -ENOMEM (also when the set would exceed MAX_VMAS). */
 int vma_reserve(struct vma_set *s, u32 n);
-/* Insert v (it must not overlap any VMA). 0 or -ENOMEM. */
+/* The functions below change the set or the VMAs in it: the caller holds
+ * mmap_lock for write, and each VMA they change is write-locked first
+ * (vma_start_write; checked). */
+/* Insert v (it must not overlap any VMA; v->mm set): write-locked before
+ * it becomes visible. 0 or -ENOMEM. */
 int vma_insert(struct vma_set *s, struct vm_area *v);
-/* Remove the VMA at index i from the set (not freed). */
+/* Remove the VMA at index i from the set (not freed): it is write-locked
+ * and marked detached. */
 void vma_remove_at(struct vma_set *s, u32 i);
 
 /* Split the VMA at index i at addr (start < addr < end, page-aligned): it

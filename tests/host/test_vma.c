@@ -33,6 +33,21 @@ void kfree(const void *p)
 	free((void *)p);
 }
 
+/* Per-VMA locks (mm/vma_lock.h): the set must write-lock every VMA it
+ * changes, inserts or removes; the model counts the marks, and a removed
+ * VMA must be marked. RCU callbacks run at once: no reader here. */
+bool vma_debug_free_now;
+static long write_marks;
+void vma_start_write(struct vm_area *v)
+{
+	v->vm_lock_seq = 0;
+	write_marks++;
+}
+void call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
+{
+	func(head);
+}
+
 #define NOBJ 8
 struct shared_anon {
 	int refs;
@@ -96,9 +111,17 @@ static int check_all(void)
 		    v->end > ADDR(NPAGES) || (i > 0 && set.v[i - 1]->end > v->start))
 			bad++;
 	}
+	/* For the lockless lookup (vma.h): the slots past the count are NULL,
+	 * and vma_find_rcu, on a set at rest, answers as vma_find. */
+	for (u32 i = set.nr; i < set.cap; i++)
+		if (set.v[i])
+			bad++;
 	/* Every page as the model says, through vma_find. */
 	for (u32 p = 0; p < NPAGES; p++) {
-		const struct vm_area *v = vma_find(&set, ADDR(p) + rnd(PAGE_SIZE));
+		u64 addr = ADDR(p) + rnd(PAGE_SIZE);
+		const struct vm_area *v = vma_find(&set, addr);
+		if (vma_find_rcu(&set, addr) != v)
+			bad++;
 		struct mpage got = { false, 0, -1, 0 };
 		if (v)
 			got = page_of_vma(v, ADDR(p));
@@ -176,7 +199,10 @@ static void op_remove_range(void)
 	while (i < set.nr && set.v[i]->start < ADDR(b)) {
 		struct vm_area *v = set.v[i];
 		HT_EXPECT(v->start >= ADDR(a) && v->end <= ADDR(b));
+		long marks = write_marks;
 		vma_remove_at(&set, i);
+		/* Write-locked and marked detached before it leaves. */
+		HT_EXPECT(write_marks > marks && v->detached && v->vm_lock_seq == 0);
 		vma_free(v);
 	}
 	for (u32 p = a; p < b; p++)

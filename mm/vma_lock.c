@@ -1,0 +1,164 @@
+/* mm/vma_lock.c - per-VMA locks and the fault fast path's VMA lookup; see
+ * vma_lock.h for the rules. */
+#include "mm/vma_lock.h"
+#include "mm/vma.h"
+#include "mm/mm.h"
+#include "kernel/cmdline.h"
+#include "kernel/printk.h"
+#include "kernel/rcu.h"
+#include "arch/x86_64/cpu.h"
+
+bool vma_lock_enabled = true;
+bool vma_debug_skip_seq_check;
+bool vma_debug_free_now;
+void (*vma_debug_lookup_hook)(struct mm_struct *mm, struct vm_area *found);
+
+static u64 vma_lock_event_count[NR_VMA_LOCK_EVENTS];
+
+void count_vma_lock_event(enum vma_lock_event e)
+{
+	__atomic_add_fetch(&vma_lock_event_count[e], 1, __ATOMIC_RELAXED);
+}
+
+u64 vma_lock_events(enum vma_lock_event e)
+{
+	return __atomic_load_n(&vma_lock_event_count[e], __ATOMIC_RELAXED);
+}
+
+/* --- writers --- */
+
+void mmap_write_lock(struct mm_struct *mm)
+{
+	down_write(&mm->mmap_lock);
+}
+
+void mmap_write_unlock(struct mm_struct *mm)
+{
+	/* Every VMA write-locked in this section (vm_lock_seq equal to the
+	 * old value) is unlocked by this one store; release: the section's
+	 * changes are visible to a fault that sees the new value. */
+	__atomic_store_n(&mm->mm_lock_seq, mm->mm_lock_seq + 1, __ATOMIC_RELEASE);
+	up_write(&mm->mmap_lock);
+}
+
+void mmap_assert_write_locked(struct mm_struct *mm)
+{
+	if (__atomic_load_n(&mm->mmap_lock.readers, __ATOMIC_RELAXED) != -1)
+		panic("mm: a VMA is being changed without mmap_lock held for writing");
+}
+
+static bool vma_write_locked(const struct vm_area *v)
+{
+	return v->vm_lock_seq == v->mm->mm_lock_seq;
+}
+
+void vma_start_write(struct vm_area *v)
+{
+	mmap_assert_write_locked(v->mm);
+	if (vma_write_locked(v))
+		return;
+	/* Take the lock from no reader to "a writer": fast-path faults
+	 * inside v finish first (they never sleep holding it), and none can
+	 * enter meanwhile. Then mark v locked for the rest of the section. */
+	s32 idle = 0;
+	while (!__atomic_compare_exchange_n(&v->vm_lock, &idle, -1, false, __ATOMIC_ACQUIRE,
+					    __ATOMIC_RELAXED)) {
+		idle = 0;
+		cpu_relax();
+	}
+	__atomic_store_n(&v->vm_lock_seq, v->mm->mm_lock_seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->vm_lock, 0, __ATOMIC_RELEASE);
+}
+
+void vma_start_write_all(struct mm_struct *mm)
+{
+	const struct vma_set *s = mm->vma_root;
+	for (u32 i = 0; i < s->nr; i++)
+		vma_start_write(s->v[i]);
+}
+
+void vma_assert_write_locked(const struct vm_area *v)
+{
+	mmap_assert_write_locked(v->mm);
+	if (!vma_write_locked(v))
+		panic("mm: VMA %lx-%lx changed without vma_start_write", v->start, v->end);
+}
+
+/* --- the fast path --- */
+
+/* Read-lock v unless a writer holds or has marked it: one try. */
+static bool vma_start_read(struct mm_struct *mm, struct vm_area *v)
+{
+	s32 readers = __atomic_load_n(&v->vm_lock, __ATOMIC_RELAXED);
+	if (readers < 0 || !__atomic_compare_exchange_n(&v->vm_lock, &readers, readers + 1, false,
+							__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return false;
+	/* Locked by the current write section? (The acquire above orders
+	 * this load after the writer's marking, which it did holding -1.) */
+	if (!vma_debug_skip_seq_check &&
+	    __atomic_load_n(&v->vm_lock_seq, __ATOMIC_RELAXED) ==
+	    __atomic_load_n(&mm->mm_lock_seq, __ATOMIC_ACQUIRE)) {
+		vma_end_read(v);
+		return false;
+	}
+	return true;
+}
+
+void vma_end_read(struct vm_area *v)
+{
+	__atomic_sub_fetch(&v->vm_lock, 1, __ATOMIC_RELEASE);
+}
+
+#define LOOKUP_TRIES 4
+
+struct vm_area *lock_vma_under_rcu(struct mm_struct *mm, u64 addr)
+{
+	for (int tries = 0; tries < LOOKUP_TRIES; tries++) {
+		rcu_read_lock();        /* no VMA or array we read is freed meanwhile */
+		struct vm_area *v = vma_find_rcu(mm->vma_root, addr);
+		if (v && vma_debug_lookup_hook)
+			vma_debug_lookup_hook(mm, v);
+		if (!v || !vma_start_read(mm, v)) {
+			rcu_read_unlock();
+			break;
+		}
+		/* Locked and not being changed: its fields hold still. Was it
+		 * changed between the lookup and the lock? */
+		if (addr < v->start || addr >= v->end) {
+			vma_end_read(v);
+			rcu_read_unlock();
+			break;
+		}
+		if (__atomic_load_n(&v->detached, __ATOMIC_RELAXED) && !vma_debug_skip_seq_check) {
+			/* Replaced after the lookup: look again. */
+			vma_end_read(v);
+			rcu_read_unlock();
+			count_vma_lock_event(VMA_LOCK_MISS);
+			continue;
+		}
+		/* Held read-locked, v cannot be detached and so not freed:
+		 * RCU is no longer needed to keep it. */
+		rcu_read_unlock();
+		return v;
+	}
+	count_vma_lock_event(VMA_LOCK_ABORT);
+	return NULL;
+}
+
+void vma_lock_init(void)
+{
+	if (cmdline_long("vma_lock", 1) == 0) {
+		vma_lock_enabled = false;
+		printk("mm: vma_lock=0: every page fault takes mmap_lock\n");
+	}
+	if (cmdline_has("vma_debug_skip_seq_check")) {
+		vma_debug_skip_seq_check = true;
+		printk(KERN_WARNING "mm: vma_debug_skip_seq_check: the fault fast path trusts "
+		       "its lookup (negative control)\n");
+	}
+	if (cmdline_has("vma_debug_free_now")) {
+		vma_debug_free_now = true;
+		printk(KERN_WARNING "mm: vma_debug_free_now: VMAs are freed without an RCU "
+		       "grace period (negative control)\n");
+	}
+}
