@@ -15,6 +15,7 @@ struct params {
 	u64 seed, seeds, ops, seconds;
 	u64 races_every;	/* soak: the race episodes after every N seeds (0: never) */
 	u64 child_dies;		/* 1 in N commands kills the fork child instead (0: never) */
+	bool threaded;		/* writes from another CPU beside each VMA change */
 	bool seeds_given, shrink, races, faultinject;
 	char keep[1024];	/* "i,j,k" or empty */
 	char without[256];	/* ",name,name," operation kinds or advice left out */
@@ -195,6 +196,8 @@ extern void *child_stack;
 void futex_wait_change(int *word, int seen);
 void futex_wake_all(int *word);
 void run_job_on(int cpu, struct job *j);
+void job_start(int cpu, const struct job *j);
+void job_wait(int cpu, struct job *j);
 void start_workers(void);
 void stop_workers(void);
 int uffd_call(unsigned long cmd, void *arg);

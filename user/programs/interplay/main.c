@@ -117,6 +117,8 @@ static void read_params(void)
 		prm.races_every = strtoul(v, NULL, 10);
 	if (cmdline_word(cmdline, "interplay.races", v, sizeof(v)))
 		prm.races = strtoul(v, NULL, 10) != 0;
+	if (cmdline_word(cmdline, "interplay.threaded", v, sizeof(v)))
+		prm.threaded = strtoul(v, NULL, 10) != 0;
 	if (cmdline_word(cmdline, "interplay.child_dies", v, sizeof(v)))
 		prm.child_dies = strtoul(v, NULL, 10);
 	if (cmdline_word(cmdline, "interplay.faultinject", v, sizeof(v)))

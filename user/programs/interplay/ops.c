@@ -128,6 +128,75 @@ static void fresh_pages(struct view *v, int s, int a, int n, bool shared, bool t
 	new_vma(v, s, a, n);
 }
 
+static void prepare_writes(struct view *v, int s, int a, int n, bool in_child, bool huge_only,
+			   struct job *jp, long *must_faultp);
+
+/* interplay.threaded: while the runner changes the VMAs of [a, a + n) in
+ * slot s (mmap over it, munmap, mprotect, advice that splits or merges), a
+ * thread on another CPU writes other pages of the same slot, often of the
+ * same VMA: faults racing the split, merge or replacement of the VMA they
+ * fault in (per-VMA locks, docs/vma-locks.md). The pages are disjoint from
+ * the change, so the model's answer does not depend on the timing. */
+static struct {
+	bool on;
+	int count;		/* this seed's, for its summary line */
+	int cpu;
+	long must_fault, faults;
+	struct job j;
+} beside;
+
+/* A run of writable pages of slot s outside [a, a + n), starting near it. */
+static bool pick_beside(int s, int a, int n, u32 r, int *b, int *m)
+{
+	int len = 1 + (int)((r >> 8) % 32);
+	for (int k = 0; k < MAX_PAGES; k++) {
+		int p = (a + n + (int)(r % 32) + k) % MAX_PAGES;
+		const struct page_state *ps = &parent_view.pg[s][p];
+		if (p >= a && p < a + n)
+			continue;
+		if (!ps->mapped || (ps->prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
+			continue;
+		int q = p;
+		while (q - p < len && q < MAX_PAGES && !(q >= a && q < a + n) &&
+		       parent_view.pg[s][q].mapped &&
+		       (parent_view.pg[s][q].prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE))
+			q++;
+		*b = p;
+		*m = q - p;
+		return true;
+	}
+	return false;
+}
+
+static void beside_start(const struct op *o, int s, int a, int n)
+{
+	int b, m;
+	beside.on = false;
+	if (!prm.threaded || ncpus < 2 || !pick_beside(s, a, n, o->r[3] ^ o->r[1], &b, &m))
+		return;
+	prepare_writes(&parent_view, s, b, m, false, false, &beside.j, &beside.must_fault);
+	if (!beside.j.n)
+		return;
+	beside.cpu = 1 + (int)((o->r[2] >> 4) % (u32)(ncpus - 1));
+	logop("beside it: write slot %d pages %d..%d (%d written) on cpu %d", s, b, b + m - 1,
+	      beside.j.n, beside.cpu);
+	beside.faults = READ_ONCE(handler_faults);
+	job_start(beside.cpu, &beside.j);
+	beside.on = true;
+	beside.count++;
+}
+
+static void beside_finish(void)
+{
+	if (!beside.on)
+		return;
+	beside.on = false;
+	job_wait(beside.cpu, &beside.j);
+	if (READ_ONCE(handler_faults) - beside.faults < beside.must_fault)
+		fail("beside: %ld write faults reached the handler, expected at least %ld",
+		     READ_ONCE(handler_faults) - beside.faults, beside.must_fault);
+}
+
 static void op_mmap(const struct op *o)
 {
 	int s = (int)(o->r[0] % NSLOT);
@@ -149,9 +218,14 @@ static void op_mmap(const struct op *o)
 	u64 addr = page_addr(s, a);
 	logop("mmap slot %d pages %d..%d %s%s%s", s, a, a + n - 1, shared ? "shared" : "private",
 	      thp ? " thp" : "", fixed ? " fixed" : " hint");
+	if (fixed)
+		beside_start(o, s, a, n);
 	void *m = mmap((void *)addr, (size_t)n * PAGE_SIZE, PROT_READ | PROT_WRITE,
 		       (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | (fixed ? MAP_FIXED : 0),
 		       -1, 0);
+	int saved = errno;
+	beside_finish();
+	errno = saved;
 	if (m == MAP_FAILED) {
 		expect_ret(-errno, 0, "mmap", s, a, n);
 		return;
@@ -184,7 +258,9 @@ static void op_munmap(const struct op *o)
 			n = MAX_PAGES - a;
 	}
 	logop("munmap slot %d pages %d..%d", s, a, a + n - 1);
+	beside_start(o, s, a, n);
 	long r = munmap((void *)page_addr(s, a), (size_t)n * PAGE_SIZE) ? -errno : 0;
+	beside_finish();
 	if (expect_ret(r, 0, "munmap", s, a, n))
 		unmap_pages(&parent_view, s, a, n);
 	maybe_retouch(o);
@@ -200,7 +276,9 @@ static void op_mprotect(const struct op *o)
 		return;
 	logop("mprotect slot %d pages %d..%d %s", s, a, a + n - 1,
 	      prot == PROT_NONE ? "none" : prot == PROT_READ ? "r" : "rw");
+	beside_start(o, s, a, n);
 	long r = mprotect((void *)page_addr(s, a), (size_t)n * PAGE_SIZE, prot) ? -errno : 0;
+	beside_finish();
 	if (expect_ret(r, 0, "mprotect", s, a, n))
 		for (int p = a; p < a + n; p++)
 			parent_view.pg[s][p].prot = (u8)prot;
@@ -356,7 +434,15 @@ static void op_madvise(const struct op *o)
 		}
 		r = ctl->result;
 	} else {
+		/* Advice that splits or merges VMAs: with faults beside it. */
+		bool vma_advice = advice != MADV_DONTNEED && advice != MADV_FREE &&
+				  advice != MADV_REMOVE;
+		if (vma_advice)
+			beside_start(o, s, a, n);
 		r = madvise((void *)page_addr(s, a), (size_t)n * PAGE_SIZE, advice) ? -errno : 0;
+		int saved = errno;
+		beside_finish();
+		errno = saved;
 	}
 	long want = model_madvise(v, s, a, n, advice);
 	expect_ret(r, want, advice_name(advice), s, a, n);
@@ -379,8 +465,10 @@ static u32 next_gen;
  * job rather than sleep, which would switch its CPU away). */
 static struct { bool valid; int s, a, n, cpu; } last_touch;
 
-static void write_range(struct view *v, int s, int a, int n, int cpu, bool in_child,
-			bool huge_only)
+/* The writes to the writable pages of a run (the model updated as if they
+ * were done): the job, and how many must reach the userfaultfd handler. */
+static void prepare_writes(struct view *v, int s, int a, int n, bool in_child, bool huge_only,
+			   struct job *jp, long *must_faultp)
 {
 	struct job j = { .kind = JOB_WRITE };
 	long must_fault = 0;
@@ -404,6 +492,16 @@ static void write_range(struct view *v, int s, int a, int n, int cpu, bool in_ch
 		j.e[j.n++] = (struct expect){ .addr = page_addr(s, p), .key = page_key(s, p, ps),
 					      .gen = gen };
 	}
+	*jp = j;
+	*must_faultp = must_fault;
+}
+
+static void write_range(struct view *v, int s, int a, int n, int cpu, bool in_child,
+			bool huge_only)
+{
+	struct job j;
+	long must_fault;
+	prepare_writes(v, s, a, n, in_child, huge_only, &j, &must_fault);
 	if (!j.n)
 		return;
 	logop("%swrite slot %d pages %d..%d (%d written) on cpu %d", in_child ? "child: " : "",
@@ -878,6 +976,7 @@ long runner_main(void *arg)
 	u64 seed = *(u64 *)arg;
 	cur_seed = seed;
 	child_deaths = 0;
+	beside.count = 0;
 	pin_to_cpu(0);
 	memset(&parent_view, 0, sizeof(parent_view));
 	nobj = 0;
@@ -920,6 +1019,9 @@ long runner_main(void *arg)
 		printf("# %s\n", fail_msg);
 		print_oplog();
 	}
+	if (prm.threaded && !quiet)
+		printf("# seed %lu: %d VMA changes with writes beside them (interplay.threaded)\n",
+		       (unsigned long)seed, beside.count);
 	if (prm.child_dies && !quiet)
 		printf("# seed %lu: %d commands ended the fork child (interplay.child_dies)\n",
 		       (unsigned long)seed, child_deaths);

@@ -53,19 +53,20 @@ static long worker_main(void *arg)
 	return 0;
 }
 
-/* Hand j to the thread of cpu (CPU 0 is the main thread itself) and wait. */
-void run_job_on(int cpu, struct job *j)
+/* Hand j to the thread of cpu (not 0) and return at once. */
+void job_start(int cpu, const struct job *j)
 {
-	if (cpu == 0) {
-		do_job(j);
-		return;
-	}
 	struct worker *w = &workers[cpu];
 	w->job = *j;
-	int seq = w->seq + 1;
-	__atomic_store_n(&w->seq, seq, __ATOMIC_RELEASE);
+	__atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELEASE);
 	futex_wake_all(&w->seq);
-	int d;
+}
+
+/* Wait for the job posted to cpu; its result into j. */
+void job_wait(int cpu, struct job *j)
+{
+	struct worker *w = &workers[cpu];
+	int seq = w->seq, d;
 	u64 deadline = now_ns() + 20UL * 1000 * 1000 * 1000;
 	while ((d = READ_ONCE(w->done)) != seq) {
 		struct timespec ts = { 1, 0 };
@@ -78,6 +79,17 @@ void run_job_on(int cpu, struct job *j)
 	}
 	j->ok = w->job.ok;
 	memcpy(j->msg, w->job.msg, sizeof(j->msg));
+}
+
+/* Hand j to the thread of cpu (CPU 0 is the main thread itself) and wait. */
+void run_job_on(int cpu, struct job *j)
+{
+	if (cpu == 0) {
+		do_job(j);
+		return;
+	}
+	job_start(cpu, j);
+	job_wait(cpu, j);
 }
 
 void start_workers(void)
