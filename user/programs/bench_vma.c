@@ -13,13 +13,19 @@
  *    timed and divided by NPAGES, MADV_DONTNEED (untimed) makes the pages
  *    fresh again, and the figure is the median of ROUNDS rounds:
  *      (a) alone;
+ *      (s) beside a thread pinned to CPU 1 that spins in user mode: under
+ *          TCG a busy virtual CPU takes host time from the other, so this
+ *          is the baseline that (b) and (c) are fair against;
  *      (b) beside a thread pinned to CPU 1 that loops on mmap of a page,
  *          a write into it and munmap, then mprotect RW -> R -> RW of
  *          PROT_PAGES written pages: other VMAs than the faulting one's;
- *      (c) beside the same loop on memory never written: no page is ever
+ *      (c) beside the same loop on memory never written, started at the
+ *          pace (b)'s loop kept and spinning in between: no page is ever
  *          mapped there, so its munmap and mprotect flush no TLB and what
- *          is left of the slowdown is the lock alone.
- *    b/a and c/a are the slowdown factors.
+ *          is left of the slowdown is the lock.
+ *    It prints b/a and c/a, and b/s and c/s. How many loops the other
+ *    thread got through matters as much: a lock that starves the writer
+ *    spares the faults.
  * 2. 1, 2 and 4 threads (thread i pinned to CPU i mod the CPUs) fault at
  *    once, each into a region of its own (its own VMA and page tables),
  *    a barrier before and after each timed loop: cycles per fault of the
