@@ -367,22 +367,30 @@ struct worker {
 } __aligned(64);
 
 static struct worker workers[MAX_THREADS];
-static int barrier_count, barrier_gen;
+static int barrier_count, barrier_gen, barrier_broken;
 
-/* Wait until all n workers are here. The last one in opens the next
- * generation; the others yield meanwhile (4 threads on 2 CPUs must not
- * spin away a time slice that the one still faulting needs). */
-static void barrier_wait(int n)
+/* Wait until all n workers are here; false if one has not come within
+ * WAIT_NS (it could not start, or could not pin itself), and then for
+ * every later call too, so that none waits for it forever. The last one
+ * in opens the next generation; the others yield meanwhile (4 threads on
+ * 2 CPUs must not spin away a time slice that the one still faulting
+ * needs). */
+static bool barrier_wait(int n)
 {
 	int gen = __atomic_load_n(&barrier_gen, __ATOMIC_ACQUIRE);
+	u64 deadline = now_ns() + WAIT_NS;
 
 	if (__atomic_add_fetch(&barrier_count, 1, __ATOMIC_ACQ_REL) == n) {
 		__atomic_store_n(&barrier_count, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&barrier_gen, gen + 1, __ATOMIC_RELEASE);
-		return;
+		return !READ_ONCE(barrier_broken);
 	}
-	while (__atomic_load_n(&barrier_gen, __ATOMIC_ACQUIRE) == gen)
+	while (__atomic_load_n(&barrier_gen, __ATOMIC_ACQUIRE) == gen && !READ_ONCE(barrier_broken)) {
+		if (now_ns() > deadline)
+			WRITE_ONCE(barrier_broken, 1);
 		sched_yield();
+	}
+	return !READ_ONCE(barrier_broken);
 }
 
 static long worker_main(void *arg)
@@ -391,11 +399,14 @@ static long worker_main(void *arg)
 	u8 *r = region(w->index);
 
 	for (int round = 0; round < ROUNDS; round++) {
-		barrier_wait(w->nthreads);
+		if (!barrier_wait(w->nthreads))
+			return 0;
 		w->start[round] = rdtsc();
 		w->per_fault[round] = fault_pages(r, round % WORDS, round, w->index) / NPAGES;
 		w->end[round] = rdtsc();
-		barrier_wait(w->nthreads);	/* nobody zaps while another is timed */
+		/* Nobody zaps while another is timed. */
+		if (!barrier_wait(w->nthreads))
+			return 0;
 		w->ok &= check_and_zap(r, round % WORDS, round, w->index);
 	}
 	return 1;
@@ -432,6 +443,10 @@ static bool threads(int n)
 	for (int i = 0; i < n; i++)
 		ok &= thread_join(t[i]) == 1 && workers[i].ok;
 	read_counters(&after);
+	if (!ok) {
+		ktap_diag("%d threads: a thread failed or did not start", n);
+		return false;
+	}
 	for (int i = 0; i < n; i++)
 		med[i] = median_u64(workers[i].per_fault, ROUNDS);
 	sort_u64(med, n);
