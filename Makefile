@@ -10,6 +10,8 @@
 #   make bench-cow  fork and copy-on-write figures on Pagoda and on Linux
 #   make bench-madvise  batched process_madvise and page-table reclaim, Pagoda and Linux
 #   make bench-uffd  userfaultfd write protection: protecting 1 GiB, wp faults, Pagoda and Linux
+#   make bench-vma  faults beside mmap/munmap/mprotect, 1-4 threads; Pagoda with and
+#                   without per-VMA locks (vma_lock=0), and Linux
 #   make soak       long runs of the interplay tester (SOAK_MINUTES, SOAK_SEED,
 #                   SOAK_SEEDS, SOAK_CPUS, SOAK_FAULTINJECT, SOAK_RACES: tools/soak)
 #   make interplay-linux  the interplay tester's fixed seeds on Pagoda and on
@@ -45,7 +47,7 @@ RUN_MEM   ?= 512M
 RUN_CMDLINE ?= trace
 
 .PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check bench-tlb bench-thp bench-cow \
-	bench-madvise bench-uffd soak interplay-linux
+	bench-madvise bench-uffd bench-vma soak interplay-linux
 
 all: $(BUILD)/pagoda.iso
 
@@ -148,6 +150,18 @@ bench-uffd: deps
 	tools/run-tests -j 1 --timeout 900 --only bench-uffd-2cpu
 	@echo "=== Pagoda, -smp 2"; cat $(BUILD)/pagoda-out/bench-uffd-2cpu/bench_uffd.txt
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 -m 2G bench_uffd
+
+# Page faults and the address space's lock (user/programs/bench_vma.c): one
+# thread's faults alone and beside a thread that maps, unmaps and mprotects
+# other memory, and faults from 1, 2 and 4 threads into separate VMAs;
+# Pagoda as it boots (per-VMA locks) and with vma_lock=0 (every fault under
+# mmap_lock), then Debian's Linux 6.1 (no per-VMA locks), all with 2 CPUs.
+bench-vma: deps
+	$(MAKE) all
+	tools/run-tests -j 1 --timeout 900 --only bench-vma-2cpu,bench-vma-nolock-2cpu
+	@for c in "" nolock-; do echo "=== Pagoda, -smp 2, bench-vma-$${c}2cpu"; \
+	  cat $(BUILD)/pagoda-out/bench-vma-$${c}2cpu/bench_vma.txt; done
+	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_vma
 
 # The interplay tester (user/programs/interplay/, docs/testing-mm.md).
 soak: deps
