@@ -69,6 +69,9 @@ static int split_at(struct mm_struct *mm, u64 addr)
 	struct vma_set *s = vmas(mm);
 	u32 i = vma_index(s, addr);
 	if (i < s->nr && s->v[i]->start < addr) {
+		/* Fast-path faults out before the huge PMD is split under them
+		 * (vma_lock.h), as the VMA split itself would. */
+		vma_start_write(s->v[i]);
 		vma_adjust_trans_huge(mm, addr);
 		int err = vma_split(s, i, addr);
 		sync_nr(mm);
