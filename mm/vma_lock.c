@@ -7,22 +7,33 @@
 #include "kernel/printk.h"
 #include "kernel/rcu.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/percpu.h"
 
 bool vma_lock_enabled = true;
 bool vma_debug_skip_seq_check;
 bool vma_debug_free_now;
 void (*vma_debug_lookup_hook)(struct mm_struct *mm, struct vm_area *found);
 
-static u64 vma_lock_event_count[NR_VMA_LOCK_EVENTS];
+/* Per CPU, each on its own cache line: every fault counts one, and faults
+ * on different CPUs must not fight over a shared counter (Linux's
+ * vm_event counters are per CPU for the same reason). */
+static struct {
+	u64 n[NR_VMA_LOCK_EVENTS];
+} __attribute__((aligned(64))) vma_lock_event_count[MAX_CPUS];
 
 void count_vma_lock_event(enum vma_lock_event e)
 {
-	__atomic_add_fetch(&vma_lock_event_count[e], 1, __ATOMIC_RELAXED);
+	/* The fault path runs on one CPU throughout (no preemption). */
+	u64 *c = &vma_lock_event_count[smp_processor_id()].n[e];
+	__atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
 }
 
 u64 vma_lock_events(enum vma_lock_event e)
 {
-	return __atomic_load_n(&vma_lock_event_count[e], __ATOMIC_RELAXED);
+	u64 sum = 0;
+	for (u32 c = 0; c < MAX_CPUS; c++)
+		sum += __atomic_load_n(&vma_lock_event_count[c].n[e], __ATOMIC_RELAXED);
+	return sum;
 }
 
 /* --- writers --- */
