@@ -18,7 +18,9 @@
  * leaves the list (vma_free) before munmap or exit frees its tables.
  *
  * Locking, in this order:
- *   1. mmap_lock of an address space (only ever one: never another's);
+ *   1. mmap_lock of an address space (only ever one: never another's), or,
+ *      for a fault on the fast path, the read lock of its VMA instead
+ *      (mm/vma_lock.h; a writer write-locks a VMA under mmap_lock);
  *   2. mappers_lock (an rwsem, Linux's i_mmap_rwsem): the list and the
  *      start, end and pgoff of every VMA on it. Held for write to link or
  *      unlink a VMA or change those fields (vma_split, vma_merge, vma_free),

@@ -88,22 +88,19 @@ void vma_start_write_all(struct mm_struct *mm)
 		vma_start_write(s->v[i]);
 }
 
-void vma_assert_write_locked(const struct vm_area *v)
-{
-	mmap_assert_write_locked(v->mm);
-	if (!vma_write_locked(v))
-		panic("mm: VMA %lx-%lx changed without vma_start_write", v->start, v->end);
-}
-
 /* --- the fast path --- */
 
-/* Read-lock v unless a writer holds or has marked it: one try. */
+/* Read-lock v unless a writer holds it: never waits for a writer (a
+ * fault that would is better off under mmap_lock), but other readers -
+ * faults of other threads in the same VMA - do not make it give up. */
 static bool vma_start_read(struct mm_struct *mm, struct vm_area *v)
 {
 	s32 readers = __atomic_load_n(&v->vm_lock, __ATOMIC_RELAXED);
-	if (readers < 0 || !__atomic_compare_exchange_n(&v->vm_lock, &readers, readers + 1, false,
-							__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-		return false;
+	do {
+		if (readers < 0)
+			return false;
+	} while (!__atomic_compare_exchange_n(&v->vm_lock, &readers, readers + 1, false,
+					      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
 	/* Locked by the current write section? (The acquire above orders
 	 * this load after the writer's marking, which it did holding -1.) */
 	if (!vma_debug_skip_seq_check &&

@@ -7,7 +7,8 @@
  *
  * The fast path (handle_mm_fault): look the VMA up under RCU with no lock
  * (vma_find_rcu: the set is RCU-safe, mm/vma.h), take that VMA's own lock
- * for reading - a try, never a wait - and check under it that the VMA is
+ * for reading - never waiting for a writer (other faults in the same VMA
+ * do not stop it) - and check under it that the VMA is
  * not being changed (vma_lock_seq, below) and is still in the set around
  * the address. Then handle the fault holding only that lock. Whenever that
  * cannot be done, drop everything and fault the old way, under mmap_lock:
@@ -74,8 +75,6 @@ void mmap_assert_write_locked(struct mm_struct *mm);
 void vma_start_write(struct vm_area *v);
 /* The same for every VMA of mm. */
 void vma_start_write_all(struct mm_struct *mm);
-/* Panics unless v is write-locked in the current section. */
-void vma_assert_write_locked(const struct vm_area *v);
 
 /* The fast path: the VMA around addr, read-locked, or NULL (fall back to
  * mmap_lock; the counters say why). vma_end_read() when done. */
