@@ -28,7 +28,8 @@
  * on it, and ctx->released; faulters and blocking readers sleep on ctx->wq,
  * and every change they wait for is followed by wake_up_all(&ctx->wq). The
  * features are written once, before api_done, and read without a lock (the
- * mm side reads them under mmap_lock, once a VMA points at the context).
+ * mm side reads them under mmap_lock or a VMA's read lock, once a VMA
+ * points at the context).
  * ctx_list_lock (irq-safe) protects the list of live contexts, walked to
  * wake every sleeper when a process is killed; order: ctx_list_lock, then
  * ctx->wq.lock. No lock of ours is held while calling the mm side (which
@@ -508,7 +509,9 @@ static void uffd_release(struct file *f)
 	ctx->released = true;
 	spin_unlock_irqrestore(&ctx->wq.lock, fl);
 	/* Takes mmap_lock for write: no fault is between its VMA lookup and
-	 * its queueing while it runs, and none finds the context after. An
+	 * its queueing while it runs (a fault on the per-VMA fast path never
+	 * queues: it retries under mmap_lock first), and each VMA it
+	 * unregisters is write-locked, so none finds the context after. An
 	 * address space already gone has no VMA left that points here. */
 	if (mm_get_not_zero(ctx->mm)) {
 		uffd_release_mm(ctx->mm, ctx);

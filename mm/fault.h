@@ -9,8 +9,9 @@
  * read-only: a read-only pin must see a page no other address space can
  * change or take back, yet must not gain the right to write.
  *
- * Locking: as handle_mm_fault - mmap_lock for read (taken here by
- * mm_unshare_page), the page-table locks inside (mm/pgtable.h).
+ * Locking: as handle_mm_fault - the faulting VMA's read lock taken under
+ * RCU (lock_vma_under_rcu, mm/vma_lock.h) or mmap_lock for read (taken
+ * here by mm_unshare_page), the page-table locks inside (mm/pgtable.h).
  */
 #ifndef PAGODA_MM_FAULT_H
 #define PAGODA_MM_FAULT_H
@@ -48,7 +49,9 @@ void fork_debug_init(void);     /* mm/mm_struct.c: reads the command line */
 extern void (*fault_debug_shared_hook)(struct mm_struct *mm, u64 addr);
 
 /* Resolve one access at addr in vma as a fault would (flags: FAULT_*).
- * Caller holds mmap_lock for read and has checked the VMA's rights. */
+ * Caller holds mmap_lock for read, or vma's read lock from
+ * lock_vma_under_rcu (then a FAULT_USERFAULT answer must be retried under
+ * mmap_lock: the wait drops it), and has checked the VMA's rights. */
 struct vm_area;
 int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags);
 
