@@ -891,7 +891,7 @@ static void sync_many_cpus(void)
 /* ------------------------------------------------------------------ */
 
 #define RACE_ROUNDS 200
-#define RACE_SPREAD 40000	/* TSC cycles: the handler's head start, 0 to this */
+#define RACE_SPREAD 400000	/* TSC cycles: the handler's head start, 0 to this */
 #define RACE_MAX_STRANDED 4	/* stop counting there: each costs STRAND_NS */
 #define STRAND_NS (2UL * 1000 * 1000 * 1000)
 
