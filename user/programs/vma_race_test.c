@@ -23,24 +23,30 @@
  *      thread loops: mprotect a sub-range RW -> RW|EXEC, MADV_HUGEPAGE a
  *      sub-range (under 2 MiB: no huge page can fit), write and zap its own
  *      blocks, then undo both changes, so VMAs split and merge under the
- *      faults. Between rounds every page must match the model exactly.
- *   2. Replace under faults. Region L|S|H; workers read it at random. The
- *      control thread maps S again with MAP_FIXED, alternately shared
- *      (filled with this generation's tags, then zapped: the contents stay
- *      in the object and every read faults them back in) and private
- *      (reads zero; MADV_NOHUGEPAGE merges it with L and H), and zaps S
- *      between replacements so the workers keep faulting. A sequence word
- *      (odd while a replacement runs) tells readers what S must hold: a
- *      read that saw no replacement begin or end must see exactly the
- *      current mapping; a fault served from the replaced VMA shows as the
- *      old tag or a zero where the new mapping has none.
- *   3. fork under faults. Each worker writes its own pages with increasing
- *      generations (after each fork every write is a copy-on-write fault).
- *      The child must find in every page a generation between the last one
- *      completed before fork began and the last one started before fork
- *      returned (Linux 6.4's fork raced per-VMA-locked faults and broke
- *      exactly this); it then writes its pages, which the parent must never
- *      see.
+ *      faults. Between rounds every page must match the model exactly,
+ *      and on Pagoda mm_check must find no entry allowing more than its
+ *      VMA (a fault that used the rights of a VMA from before an mprotect
+ *      leaves an executable entry in a VMA without VM_EXEC).
+ *   2. Replace under faults. Region L | S1 | S2 | H; workers read it at
+ *      random, S1 mostly. The control thread maps again with MAP_FIXED,
+ *      in turn, all of S as a new shared object (filled with this
+ *      generation's tags, then zapped: the contents stay in the object and
+ *      every read faults them in) and S1 alone as private memory (reads
+ *      zero; MADV_NOHUGEPAGE merges it with L). S2 keeps the old object
+ *      alive, so a fault served from the removed shared VMA would find its
+ *      page and map it into the private S1. The next replacement follows
+ *      as soon as the workers have moved on: they are still faulting the
+ *      8 MiB of S1 in. A sequence word (odd while a replacement runs) says
+ *      what a read may see: exactly the mapping in place if none began or
+ *      ended around the read, else zero or what one of those held.
+ *   3. fork under faults. Each page has a slot per worker, written by that
+ *      worker alone with increasing generations, so several CPUs write
+ *      every page (after each fork every first write is a copy-on-write
+ *      fault). The child must find in every slot a generation between the
+ *      last one completed before fork began and the last one started
+ *      before fork returned (Linux 6.4's fork raced per-VMA-locked faults
+ *      and broke exactly this); it then writes its copy, which the parent
+ *      must never see, and each worker reads its own slots back exactly.
  *
  * After each part a single-threaded sweep compares every page with the
  * model, /proc/self/mm_check must read 0 (Pagoda only: Linux has no such
