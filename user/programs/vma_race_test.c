@@ -275,10 +275,11 @@ static void check_mm(const char *when)
 		return;
 	}
 	if (strtoul(buf, NULL, 10) != 0) {
+		/* "N first problem\n...": one diagnostic line. */
 		char *nl = strchr(buf, '\n');
 
 		if (nl)
-			*nl = ' ';
+			*nl = 0;
 		fail("mm_check %s: %s", when, buf);
 	}
 }
@@ -367,7 +368,7 @@ static long p1_worker(void *arg)
 			 * acquire order the model's plain stores around it. */
 			__atomic_store_n(&p1_ack[w->index], r, __ATOMIC_RELEASE);
 			while (__atomic_load_n(&p1_go, __ATOMIC_ACQUIRE) != r && !READ_ONCE(stop))
-				__asm__ volatile("pause");
+				sched_yield();	/* the control may share this CPU */
 			round = r;
 			continue;
 		}
