@@ -275,11 +275,14 @@ static void check_mm(const char *when)
 		return;
 	}
 	if (strtoul(buf, NULL, 10) != 0) {
-		/* "N first problem\n...": one diagnostic line. */
-		char *nl = strchr(buf, '\n');
+		/* "N\nfirst problem\n": one diagnostic line. */
+		size_t n = strlen(buf);
 
-		if (nl)
-			*nl = 0;
+		while (n && buf[n - 1] == '\n')
+			buf[--n] = 0;
+		for (char *c = buf; *c; c++)
+			if (*c == '\n')
+				*c = ' ';
 		fail("mm_check %s: %s", when, buf);
 	}
 }
