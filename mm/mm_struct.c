@@ -250,7 +250,8 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 	 * fast path, may change the parent's tables while we copy them
 	 * (Linux learned this the hard way with per-VMA locks, 6.4). */
 	mmap_write_lock(parent);
-	vma_start_write_all(parent);
+	if (!vma_debug_fork_skip_lock)
+		vma_start_write_all(parent);
 	/* The child's too, though nobody can see it yet (as Linux's
 	 * dup_mmap): the VMA code checks that it is held. */
 	mmap_write_lock(child);

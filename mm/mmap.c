@@ -93,7 +93,8 @@ static int do_munmap(struct mm_struct *mm, u64 start, u64 end)
 	/* Fast-path faults out of the VMAs before the zap, not only before
 	 * they leave the set: one that ran after the zap would leave an entry
 	 * behind in a range that is no longer this VMA's (vma_lock.h). */
-	for (u32 k = vma_index(s, start); k < s->nr && s->v[k]->start < end; k++)
+	for (u32 k = vma_index(s, start); k < s->nr && s->v[k]->start < end &&
+					   !vma_debug_lock_after_zap; k++)
 		vma_start_write(s->v[k]);
 	struct mmu_gather tlb;
 	tlb_gather_mmu(&tlb, mm);

@@ -11,7 +11,11 @@
  *                             obey the new VMA. Under "vma_debug_skip_seq_
  *                             check" it obeys the old one; under "vma_debug_
  *                             free_now" the old VMA's memory is reused by
- *                             then, and the fault obeys what it holds now.
+ *                             then, and the fault obeys what it holds now;
+ *   fork_waits_for_fault      fork does not copy a VMA a fault is in
+ *                             ("vma_debug_fork_skip_lock" breaks it);
+ *   munmap_waits_before_zap   munmap zaps nothing of a VMA a fault is in
+ *                             ("vma_debug_lock_after_zap" breaks it).
  * The stress side is user/programs/vma_race_test.c.
  */
 #include "kernel/ktest.h"
@@ -229,9 +233,118 @@ static void test_replaced_after_lookup(struct ktest *t)
 	kfree(rp.decoy);
 }
 
+/* --- writers that must wait for a fault before they touch its VMA --- */
+
+/* What a writer does on another CPU while this thread holds the VMA at
+ * BASE read-locked, as a fault on the fast path does. */
+static struct {
+	struct mm_struct *mm, *child;
+	int (*op)(void);
+	u32 started, done;
+	int result;
+} hw;
+
+static void held_writer(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&hw.started, 1, __ATOMIC_SEQ_CST);
+	hw.result = hw.op();
+	__atomic_store_n(&hw.done, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Hold the VMA, start the writer, give it time to go wrong, look with
+ * probe (true: nothing happened to the VMA yet), let go, wait for it. */
+static bool writer_waited(struct ktest *t, bool (*probe)(void))
+{
+	u32 me = (u32)__builtin_ctzl(cpu_online_mask);
+	u32 other = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << me));
+	thread_set_affinity(1UL << me);
+	struct vm_area *held = lock_vma_under_rcu(hw.mm, BASE);
+	struct thread *th = kthread_create("held", held_writer, NULL, 1UL << other);
+	if (!th || !held) {
+		if (held)
+			vma_end_read(held);
+		thread_set_affinity(cpu_online_mask);
+		ktest_log(t, "could not hold the VMA or start the writer");
+		return false;
+	}
+	test_wait_until(&hw.started, 1);
+	for (int i = 0; i < 400000; i++)
+		cpu_relax();
+	bool untouched = !__atomic_load_n(&hw.done, __ATOMIC_SEQ_CST) && probe();
+	vma_end_read(held);
+	thread_join(th);
+	thread_set_affinity(cpu_online_mask);
+	return untouched;
+}
+
+static int fork_op(void)
+{
+	return mm_fork(hw.mm, &hw.child);
+}
+
+static bool fork_not_done(void)
+{
+	return true;    /* done is the whole question for fork */
+}
+
+static void test_fork_waits_for_fault(struct ktest *t)
+{
+	if (cpumask_weight(cpu_online_mask) < 2 || !vma_lock_enabled) {
+		ktest_skip(t, vma_lock_enabled ? "needs two CPUs" : "vma_lock=0: no fast path");
+		return;
+	}
+	memset(&hw, 0, sizeof(hw));
+	hw.mm = setup_mm(t, RW);
+	KTEST_ASSERT_TRUE(t, hw.mm);
+	KTEST_EXPECT_EQ(t, test_poke(hw.mm, BASE, 7), 0);
+	hw.op = fork_op;
+	bool waited = writer_waited(t, fork_not_done);
+	ktest_log(t, "fork while a fault held a VMA of the parent: %s",
+		  waited ? "waited for it" : "copied it meanwhile");
+	KTEST_EXPECT_TRUE(t, waited);
+	KTEST_EXPECT_EQ(t, hw.result, 0);
+	if (hw.child)
+		mm_put(hw.child);
+	mm_put(hw.mm);
+}
+
+static int munmap_op(void)
+{
+	return (int)do_munmap_range(hw.mm, BASE, P(8));
+}
+
+/* The page the fault's VMA maps is still there: no zap has run. */
+static bool page_still_mapped(void)
+{
+	u64 *pte = pgtable_walk(hw.mm, BASE, 1);
+	return pte && pte_mapped(*pte);
+}
+
+static void test_munmap_waits_before_zap(struct ktest *t)
+{
+	if (cpumask_weight(cpu_online_mask) < 2 || !vma_lock_enabled) {
+		ktest_skip(t, vma_lock_enabled ? "needs two CPUs" : "vma_lock=0: no fast path");
+		return;
+	}
+	memset(&hw, 0, sizeof(hw));
+	hw.mm = setup_mm(t, RW);
+	KTEST_ASSERT_TRUE(t, hw.mm);
+	KTEST_EXPECT_EQ(t, test_poke(hw.mm, BASE, 7), 0);
+	hw.op = munmap_op;
+	bool waited = writer_waited(t, page_still_mapped);
+	ktest_log(t, "munmap while a fault held the VMA: %s",
+		  waited ? "zapped nothing before it let go" : "zapped meanwhile");
+	KTEST_EXPECT_TRUE(t, waited);
+	KTEST_EXPECT_EQ(t, hw.result, 0);
+	mm_put(hw.mm);
+}
+
 static const struct ktest_case vma_lock_cases[] = {
 	{ "fast_path_serves_faults", test_fast_path_serves_faults },
 	{ "writer_waits_for_fault", test_writer_waits_for_fault },
 	{ "replaced_after_lookup", test_replaced_after_lookup },
+	{ "fork_waits_for_fault", test_fork_waits_for_fault },
+	{ "munmap_waits_before_zap", test_munmap_waits_before_zap },
 };
 KTEST_SUITE(vma_lock, vma_lock_cases);

@@ -12,6 +12,8 @@
 bool vma_lock_enabled = true;
 bool vma_debug_skip_seq_check;
 bool vma_debug_free_now;
+bool vma_debug_fork_skip_lock;
+bool vma_debug_lock_after_zap;
 void (*vma_debug_lookup_hook)(struct mm_struct *mm, struct vm_area *found);
 
 /* Per CPU, each on its own cache line: every fault counts one, and faults
@@ -163,6 +165,16 @@ void vma_lock_init(void)
 		vma_debug_skip_seq_check = true;
 		printk(KERN_WARNING "mm: vma_debug_skip_seq_check: the fault fast path trusts "
 		       "its lookup (negative control)\n");
+	}
+	if (cmdline_has("vma_debug_fork_skip_lock")) {
+		vma_debug_fork_skip_lock = true;
+		printk(KERN_WARNING "mm: vma_debug_fork_skip_lock: fork copies the parent's page "
+		       "tables with its VMAs open to fast-path faults (negative control)\n");
+	}
+	if (cmdline_has("vma_debug_lock_after_zap")) {
+		vma_debug_lock_after_zap = true;
+		printk(KERN_WARNING "mm: vma_debug_lock_after_zap: munmap write-locks its VMAs only "
+		       "when it removes them, after the zap (negative control)\n");
 	}
 	if (cmdline_has("vma_debug_free_now")) {
 		vma_debug_free_now = true;

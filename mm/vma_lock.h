@@ -50,10 +50,12 @@
  *
  * Boot words: "vma_lock=0" turns the fast path off (every fault under
  * mmap_lock, for comparison). Negative controls: "vma_debug_skip_seq_check"
- * (the fast path trusts its lookup: no write-lock or detached check;
- * vma_race_test and the vma_lock suite must fail) and "vma_debug_free_now"
- * (VMAs freed without waiting for a grace period; the vma_lock suite must
- * fail).
+ * (the fast path trusts its lookup: no write-lock or detached check),
+ * "vma_debug_free_now" (VMAs freed without waiting for a grace period),
+ * "vma_debug_fork_skip_lock" (fork leaves the parent's VMAs open to
+ * fast-path faults while it copies) and "vma_debug_lock_after_zap" (munmap
+ * write-locks its VMAs only as it removes them, after the zap): each makes
+ * a case of the vma_lock suite fail.
  */
 #ifndef PAGODA_MM_VMA_LOCK_H
 #define PAGODA_MM_VMA_LOCK_H
@@ -86,6 +88,8 @@ extern bool vma_lock_enabled;
 /* The negative controls above. */
 extern bool vma_debug_skip_seq_check;
 extern bool vma_debug_free_now;
+extern bool vma_debug_fork_skip_lock;
+extern bool vma_debug_lock_after_zap;
 
 enum vma_lock_event { VMA_LOCK_SUCCESS, VMA_LOCK_ABORT, VMA_LOCK_RETRY, VMA_LOCK_MISS,
 		      NR_VMA_LOCK_EVENTS };
