@@ -278,17 +278,9 @@ static bool writer_waited(struct ktest *t, bool (*probe)(void))
 	return untouched;
 }
 
-static int fork_op(void)
-{
-	return mm_fork(hw.mm, &hw.child);
-}
-
-static bool fork_not_done(void)
-{
-	return true;    /* done is the whole question for fork */
-}
-
-static void test_fork_waits_for_fault(struct ktest *t)
+/* One case: mm with a written page at BASE, op run by a writer while the
+ * VMA is held; the writer must wait (probe: it has touched nothing yet). */
+static void held_case(struct ktest *t, int (*op)(void), bool (*probe)(void), const char *what)
 {
 	if (cpumask_weight(cpu_online_mask) < 2 || !vma_lock_enabled) {
 		ktest_skip(t, vma_lock_enabled ? "needs two CPUs" : "vma_lock=0: no fast path");
@@ -298,15 +290,30 @@ static void test_fork_waits_for_fault(struct ktest *t)
 	hw.mm = setup_mm(t, RW);
 	KTEST_ASSERT_TRUE(t, hw.mm);
 	KTEST_EXPECT_EQ(t, test_poke(hw.mm, BASE, 7), 0);
-	hw.op = fork_op;
-	bool waited = writer_waited(t, fork_not_done);
-	ktest_log(t, "fork while a fault held a VMA of the parent: %s",
-		  waited ? "waited for it" : "copied it meanwhile");
+	hw.op = op;
+	bool waited = writer_waited(t, probe);
+	ktest_log(t, "%s while a fault held the VMA: %s", what,
+		  waited ? "waited for it" : "went ahead meanwhile");
 	KTEST_EXPECT_TRUE(t, waited);
 	KTEST_EXPECT_EQ(t, hw.result, 0);
 	if (hw.child)
 		mm_put(hw.child);
 	mm_put(hw.mm);
+}
+
+static int fork_op(void)
+{
+	return mm_fork(hw.mm, &hw.child);
+}
+
+static bool nothing_to_see(void)
+{
+	return true;    /* for fork, whether it finished is the whole question */
+}
+
+static void test_fork_waits_for_fault(struct ktest *t)
+{
+	held_case(t, fork_op, nothing_to_see, "fork");
 }
 
 static int munmap_op(void)
@@ -323,21 +330,7 @@ static bool page_still_mapped(void)
 
 static void test_munmap_waits_before_zap(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2 || !vma_lock_enabled) {
-		ktest_skip(t, vma_lock_enabled ? "needs two CPUs" : "vma_lock=0: no fast path");
-		return;
-	}
-	memset(&hw, 0, sizeof(hw));
-	hw.mm = setup_mm(t, RW);
-	KTEST_ASSERT_TRUE(t, hw.mm);
-	KTEST_EXPECT_EQ(t, test_poke(hw.mm, BASE, 7), 0);
-	hw.op = munmap_op;
-	bool waited = writer_waited(t, page_still_mapped);
-	ktest_log(t, "munmap while a fault held the VMA: %s",
-		  waited ? "zapped nothing before it let go" : "zapped meanwhile");
-	KTEST_EXPECT_TRUE(t, waited);
-	KTEST_EXPECT_EQ(t, hw.result, 0);
-	mm_put(hw.mm);
+	held_case(t, munmap_op, page_still_mapped, "munmap (zap included)");
 }
 
 static const struct ktest_case vma_lock_cases[] = {

@@ -89,6 +89,17 @@ bool text_counter(const char *text, const char *name, u64 *value)
 	return false;
 }
 
+void proc_counters(const char *path, const char *const *names, int n, u64 *value, bool *have)
+{
+	static char buf[32 * 1024];
+	bool read = read_file(path, buf, sizeof(buf)) >= 0;
+
+	for (int i = 0; i < n; i++) {
+		value[i] = 0;
+		have[i] = read && text_counter(buf, names[i], &value[i]);
+	}
+}
+
 long proc_counter(const char *path, const char *name)
 {
 	static char buf[16 * 1024];

@@ -30,5 +30,9 @@ long proc_field(const char *path, const char *key);
  * the file first and returns the value or -1. */
 bool text_counter(const char *text, const char *name, u64 *value);
 long proc_counter(const char *path, const char *name);
+/* n lines of one file read once (a consistent set): value[i] and have[i]
+ * (false where no line has names[i], e.g. on another kernel, or when the
+ * file cannot be read). */
+void proc_counters(const char *path, const char *const *names, int n, u64 *value, bool *have);
 
 #endif

@@ -50,15 +50,9 @@ struct counters {
 	bool have[NCOUNTERS];
 };
 
-static char vmstat_buf[32 * 1024];
-
 static void read_counters(struct counters *c)
 {
-	memset(c, 0, sizeof(*c));
-	if (read_file("/proc/vmstat", vmstat_buf, sizeof(vmstat_buf)) < 0)
-		return;
-	for (int i = 0; i < NCOUNTERS; i++)
-		c->have[i] = text_counter(vmstat_buf, counter_names[i], &c->value[i]);
+	proc_counters("/proc/vmstat", counter_names, NCOUNTERS, c->value, c->have);
 }
 
 /* "total/ops" with two decimals, or "n/a" when the counter is missing. */

@@ -295,11 +295,26 @@ static void report(bool pass, const char *desc)
 		ktap_diag("%s", fail_msg);
 }
 
+/* Memory once what the part before freed after a grace period (page
+ * tables, VMAs) has come back: the same twice, 20 ms apart (at most 3 s). */
+static struct mem settled_mem(void)
+{
+	struct mem m = mem_now(), again;
+	for (int i = 0; i < 150; i++) {
+		sleep_ns(20 * 1000 * 1000);
+		again = mem_now();
+		if (again.free_slab == m.free_slab && again.anon_huge == m.anon_huge)
+			break;
+		m = again;
+	}
+	return m;
+}
+
 static void begin_part(struct mem *before)
 {
 	failed = 0;
 	fail_msg[0] = 0;
-	*before = mem_now();
+	*before = settled_mem();
 }
 
 /* ------------------------------------------------------------------ */
