@@ -774,6 +774,20 @@ static u64 free_and_slab_pages(void)
 	return c.free_pages + (u64)c.stat[NR_SLAB_PAGES];
 }
 
+#define VICTIM_PAGES 64
+
+/* The address space of a process about to exit: VICTIM_PAGES pages at
+ * BASE, all present. NULL (the failure reported) if it cannot be made. */
+static struct mm_struct *victim_create(struct ktest *t)
+{
+	struct mm_struct *victim = mm_create();
+	if (!KTEST_EXPECT_TRUE(t, victim != NULL))
+		return NULL;
+	KTEST_EXPECT_EQ(t, do_mmap(victim, BASE, P(VICTIM_PAGES), RW, ANON | MAP_POPULATE, -1, 0),
+			BASE);
+	return victim;
+}
+
 /* The context pins the mm_struct, not the address space: when the last
  * thread of a process leaves while another process still holds its
  * userfaultfd (a fork child inherits the fd), every page and page table
@@ -785,12 +799,9 @@ static void test_exit_frees_while_open(struct ktest *t)
 	struct env e;
 	if (!env_setup(t, &e))
 		return;
-	enum { VICTIM_PAGES = 64 };
 	u64 before = free_and_slab_pages();
-	struct mm_struct *victim = mm_create();
+	struct mm_struct *victim = victim_create(t);
 	KTEST_ASSERT_TRUE(t, victim);
-	KTEST_EXPECT_EQ(t, do_mmap(victim, BASE, P(VICTIM_PAGES), RW, ANON | MAP_POPULATE, -1, 0),
-			BASE);
 	long err = 0;
 	struct file *f = userfaultfd_create(victim, O_NONBLOCK, &err);
 	if (!KTEST_EXPECT_TRUE(t, f != NULL)) {
@@ -960,12 +971,9 @@ static void test_pagemap_exit_frees_while_open(struct ktest *t)
 	struct env e;
 	if (!env_setup(t, &e))
 		return;
-	enum { VICTIM_PAGES = 64 };
 	u64 before = free_and_slab_pages();
-	struct mm_struct *victim = mm_create();
+	struct mm_struct *victim = victim_create(t);
 	KTEST_ASSERT_TRUE(t, victim);
-	KTEST_EXPECT_EQ(t, do_mmap(victim, BASE, P(VICTIM_PAGES), RW, ANON | MAP_POPULATE, -1, 0),
-			BASE);
 	struct process *p = proc_alloc(NULL, "pagemap_victim");
 	KTEST_ASSERT_TRUE(t, p);
 	files_init(p);

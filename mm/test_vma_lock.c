@@ -35,6 +35,15 @@
 #define RW (PROT_READ | PROT_WRITE)
 #define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
 
+/* The races below need the fast path and a second CPU: else skip. */
+static bool skipped_without_race(struct ktest *t)
+{
+	if (cpumask_weight(cpu_online_mask) >= 2 && vma_lock_enabled)
+		return false;
+	ktest_skip(t, vma_lock_enabled ? "needs two CPUs" : "vma_lock=0: no fast path");
+	return true;
+}
+
 static struct mm_struct *setup_mm(struct ktest *t, u64 prot)
 {
 	struct mm_struct *mm = mm_create();
@@ -205,10 +214,8 @@ static void rp_worker(void *arg)
 
 static void test_replaced_after_lookup(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2 || !vma_lock_enabled) {
-		ktest_skip(t, vma_lock_enabled ? "needs two CPUs" : "vma_lock=0: no fast path");
+	if (skipped_without_race(t))
 		return;
-	}
 	memset(&rp, 0, sizeof(rp));
 	rp.mm = setup_mm(t, RW);
 	KTEST_ASSERT_TRUE(t, rp.mm);
@@ -282,10 +289,8 @@ static bool writer_waited(struct ktest *t, bool (*probe)(void))
  * VMA is held; the writer must wait (probe: it has touched nothing yet). */
 static void held_case(struct ktest *t, int (*op)(void), bool (*probe)(void), const char *what)
 {
-	if (cpumask_weight(cpu_online_mask) < 2 || !vma_lock_enabled) {
-		ktest_skip(t, vma_lock_enabled ? "needs two CPUs" : "vma_lock=0: no fast path");
+	if (skipped_without_race(t))
 		return;
-	}
 	memset(&hw, 0, sizeof(hw));
 	hw.mm = setup_mm(t, RW);
 	KTEST_ASSERT_TRUE(t, hw.mm);
