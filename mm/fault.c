@@ -14,8 +14,9 @@
  *                                     entry once the new page is written);
  *   write to a read-only private   -> copy-on-write: reuse the page in place
  *     page (after fork)               when this mm is known to be its only
- *                                     user (PG_exclusive, or no other
- *                                     reference at all), else copy it: clear
+ *                                     user (PG_exclusive, or no reference
+ *                                     but this mm's entries: mm/
+ *                                     anon_exclusive.h), else copy it: clear
  *                                     the old entry and flush, install the
  *                                     copy, and only then drop the old page's
  *                                     map count and reference;
@@ -38,6 +39,7 @@
 #include "mm/fault.h"
 #include "mm/vma_lock.h"
 #include "mm/thp.h"
+#include "mm/anon_exclusive.h"
 #include "mm/userfaultfd.h"
 #include "kernel/userfaultfd.h"
 #include "kernel/errno.h"
@@ -58,25 +60,6 @@ struct cow_stats cow_stats;
 static void cow_count(u64 *counter)
 {
 	__atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
-}
-
-/* May this mm take the private page p mapped read-only at addr as its own?
- * Yes when it is marked exclusive, or when nobody else holds it at all: one
- * reference (our PTE's) and one mapping. An mmu_gather that still holds the
- * page of another mm's unmap keeps the count above one, so a page is never
- * reused while a stale TLB entry elsewhere may still reach it. */
-static bool can_reuse_anon_page(struct page *p)
-{
-	/* A 4 KiB page of a split 2 MiB one (mm/thp.h): exclusivity is the
-	 * whole compound's, kept on its head; fork clears it there. */
-	struct page *head = compound_head(p);
-	if (head->flags & PG_exclusive)
-		return true;
-	if (head == p && page_refcount(p) == 1 && page_mapcount(p) == 1) {
-		__atomic_or_fetch(&p->flags, PG_exclusive, __ATOMIC_RELAXED);
-		return true;
-	}
-	return false;
 }
 
 void (*fault_debug_shared_hook)(struct mm_struct *mm, u64 addr);
@@ -115,7 +98,12 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 	}
 	if (pte_mapped(old)) {
 		bool real = !pte_special(old);
-		bool exclusive = real && (shared || can_reuse_anon_page(pte_page(old)));
+		/* May this mm take the page as its own (mm/anon_exclusive.h)?
+		 * An mmu_gather that still holds the page of another mm's
+		 * unmap keeps its count up, so a page is never reused while a
+		 * stale TLB entry elsewhere may still reach it. */
+		bool exclusive = real && (shared ||
+			can_reuse_anon_page(pte_page(old), (const u64 *)((u64)e & PAGE_MASK)));
 		if (flags & FAULT_UNSHARE) {
 			if (exclusive || !real) {
 				/* Already ours (or the zero page, which a read-only

@@ -4,6 +4,7 @@
 #include "mm/vma.h"
 #include "mm/pgtable.h"
 #include "mm/thp.h"
+#include "mm/anon_exclusive.h"
 #include "kernel/string.h"
 
 /* Does a read-only pin of the page behind entry e need a private copy? Only
@@ -12,9 +13,8 @@ static bool must_unshare(const struct vm_area *vma, u64 e)
 {
 	if ((vma->flags & VM_SHARED) || pte_special(e))
 		return false;
-	struct page *p = pte_page(e), *head = compound_head(p);
-	return !(head->flags & PG_exclusive) &&
-	       !(head == p && page_refcount(p) == 1 && page_mapcount(p) == 1);
+	/* A huge PMD's entry gives the head: its bit stands for the whole. */
+	return anon_page_maybe_shared(pte_page(e));
 }
 
 /* A write pin: the caller writes through the direct map, where no MMU

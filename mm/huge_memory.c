@@ -6,6 +6,7 @@
 #include "mm/mmu_gather.h"
 #include "mm/tlbflush.h"
 #include "mm/fault.h"
+#include "mm/anon_exclusive.h"
 #include "mm/buddy.h"
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
@@ -177,6 +178,8 @@ void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr)
 			__atomic_add_fetch(&head[i].mapcount, 1, __ATOMIC_RELAXED);
 			ptes[i] = (phys + (u64)i * PAGE_SIZE) | bits;
 		}
+		/* From here each piece says on its own whether it is ours. */
+		split_anon_exclusive(head);
 		stat_inc(NR_ANON_THPS, -1);
 	}
 	pte_set(pmd, page_to_phys(pt) | TABLE_ENTRY_FLAGS);
@@ -475,6 +478,7 @@ void thp_init(void)
 	char mode[16];
 	if (cmdline_get("thp", mode, sizeof(mode)))
 		set_mode(mode);
+	anon_exclusive_init();
 	thp_debug_skip_vma_split = cmdline_has("thp_debug_skip_vma_split");
 	if (thp_debug_skip_vma_split)
 		printk(KERN_WARNING "thp: thp_debug_skip_vma_split: VMA boundaries do NOT split huge PMDs (negative control)\n");

@@ -27,6 +27,7 @@
 #include "mm/tlbflush.h"
 #include "mm/mmu_gather.h"
 #include "mm/thp.h"
+#include "mm/anon_exclusive.h"
 #include "mm/userfaultfd.h"
 
 struct page *zero_page;
@@ -224,10 +225,9 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 					e = __atomic_and_fetch(pe, ~PTE_W, __ATOMIC_SEQ_CST);
 					*wrprotected = true;
 				}
-				/* On the head: a 4 KiB page of a split 2 MiB
-				 * one shares the compound's exclusivity. */
-				__atomic_and_fetch(&compound_head(p)->flags, ~PG_exclusive,
-						   __ATOMIC_RELAXED);
+				/* On the piece itself: the other pieces of a
+				 * split THP stay this mm's if not shared. */
+				clear_page_anon_exclusive(p);
 			}
 			get_page(p);
 			__atomic_add_fetch(&p->mapcount, 1, __ATOMIC_RELAXED);

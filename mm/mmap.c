@@ -16,6 +16,7 @@
 #include "mm/shared_anon.h"
 #include "mm/mmu_gather.h"
 #include "mm/thp.h"
+#include "mm/anon_exclusive.h"
 #include "mm/madvise.h"
 #include "mm/userfaultfd.h"
 #include "kernel/errno.h"
@@ -147,7 +148,7 @@ static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags,
 			 * skip the copy. A userfaultfd-protected one too. */
 			bool writable = !pte_special(old) && !(old & PTE_UFFD_WP) &&
 				((flags & VM_SHARED) ||
-				 (compound_head(pte_page(old))->flags & PG_exclusive));
+				 page_anon_exclusive(pte_page(old)));
 			u64 new = mk_pte(old & PTE_ADDR_MASK, flags, writable) | keep;
 			/* A CPU may be writing through the entry right now:
 			 * its D must survive the rewrite (pgtable.h). */

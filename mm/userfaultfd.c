@@ -24,6 +24,7 @@
 #include "mm/pgtable.h"
 #include "mm/mmu_gather.h"
 #include "mm/thp.h"
+#include "mm/anon_exclusive.h"
 #include "kernel/userfaultfd.h"
 #include "kernel/errno.h"
 #include "kernel/sched.h"
@@ -175,7 +176,7 @@ int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 bool uffd_may_restore_write(u64 entry, u32 vm_flags)
 {
 	return (vm_flags & VM_WRITE) && pte_present(entry) && !pte_special(entry) &&
-	       (compound_head(pte_page(entry))->flags & PG_exclusive);
+	       page_anon_exclusive(pte_page(entry));
 }
 
 /* Set (wp) or clear the protection of the PTE *e mapping addr, in a VMA
