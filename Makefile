@@ -10,6 +10,7 @@
 #   make bench-cow  fork and copy-on-write figures on Pagoda and on Linux
 #   make bench-madvise  batched process_madvise and page-table reclaim, Pagoda and Linux
 #   make bench-uffd  userfaultfd write protection: protecting 1 GiB, wp faults, Pagoda and Linux
+#   make bench-thp-cow  write faults on a forked, split THP's pieces, Pagoda and Linux
 #   make bench-vma  faults beside mmap/munmap/mprotect, 1-4 threads; Pagoda with and
 #                   without per-VMA locks (vma_lock=0), and Linux
 #   make soak       long runs of the interplay tester (SOAK_MINUTES, SOAK_SEED,
@@ -47,7 +48,7 @@ RUN_MEM   ?= 512M
 RUN_CMDLINE ?= trace
 
 .PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check bench-tlb bench-thp bench-cow \
-	bench-madvise bench-uffd bench-vma soak interplay-linux
+	bench-madvise bench-uffd bench-vma bench-thp-cow soak interplay-linux
 
 all: $(BUILD)/pagoda.iso
 
@@ -162,6 +163,18 @@ bench-vma: deps
 	@for c in "" nolock-; do echo "=== Pagoda, -smp 2, bench-vma-$${c}2cpu"; \
 	  cat $(BUILD)/pagoda-out/bench-vma-$${c}2cpu/bench_vma.txt; done
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_vma
+
+# Write faults on the pieces of a THP that fork shared and the parent split
+# (user/programs/bench_thp_cow.c, docs/thp.md): after the child exited, with
+# it alive, unsplit, and on 4 KiB pages; Pagoda as it boots (per-piece
+# exclusivity), with thp_whole_exclusive (one bit per compound), then
+# Debian's Linux 6.1 (the program asks it for THP "madvise"), all with 2 CPUs.
+bench-thp-cow: deps
+	$(MAKE) all
+	tools/run-tests -j 1 --timeout 900 --only bench-thp-cow-2cpu,bench-thp-cow-whole-2cpu
+	@for c in "" whole-; do echo "=== Pagoda, -smp 2, bench-thp-cow-$${c}2cpu"; \
+	  cat $(BUILD)/pagoda-out/bench-thp-cow-$${c}2cpu/bench_thp_cow.txt; done
+	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_thp_cow
 
 # The interplay tester (user/programs/interplay/, docs/testing-mm.md).
 soak: deps
