@@ -82,8 +82,10 @@ static bool take_back_pieces(struct page *p, const u64 *table)
 {
 	struct page *head = compound_head(p);
 	s32 refs = page_refcount(head);
-	if (refs > PT_ENTRIES)
-		return false;           /* more than one table can explain */
+	/* Cheap answers first: the scan costs 512 reads per fault. */
+	if (refs > PT_ENTRIES || page_mapcount(p) > 1)
+		return false;           /* more than one table can explain, or
+					   this piece is mapped elsewhere too */
 	u64 marks[PT_ENTRIES / 64] = { 0 };
 	if (pieces_in_table(head, table, marks) != (u32)refs)
 		return false;
