@@ -47,6 +47,18 @@ static u32 pieces_in_table(const struct page *head, const u64 *table, u64 marks[
 	return n;
 }
 
+/* A quick "no" without the scan: the head's map count holds more than
+ * this table's entry for it at its aligned place (a huge PMD elsewhere -
+ * typically the child's, never split - or another PTE). A head this table
+ * maps at another place only makes us copy: always safe. */
+static bool head_mapped_elsewhere(struct page *head, struct page *p, const u64 *pte)
+{
+	s64 at = (s64)(((u64)pte & ~PAGE_MASK) / sizeof(u64)) - (s64)(p - head);
+	u64 e = at >= 0 && at < PT_ENTRIES ? pte_read(pte - (p - head)) : 0;
+	bool ours = pte_mapped(e) && !pte_special(e) && pte_page(e) == head;
+	return page_mapcount(head) > (ours ? 1 : 0);
+}
+
 /* Take back the pieces of a compound page (a split THP) that this table
  * maps, if every reference to the compound is one of their entries.
  *
@@ -78,14 +90,14 @@ static u32 pieces_in_table(const struct page *head, const u64 *table, u64 marks[
  *     with the owner's own reuse).
  * The count can only err high (a transient GUP-fast reference): then we
  * copy, which is always safe. */
-static bool take_back_pieces(struct page *p, const u64 *table)
+static bool take_back_pieces(struct page *p, const u64 *pte)
 {
+	const u64 *table = (const u64 *)((u64)pte & PAGE_MASK);
 	struct page *head = compound_head(p);
 	s32 refs = page_refcount(head);
 	/* Cheap answers first: the scan costs 512 reads per fault. */
-	if (refs > PT_ENTRIES || page_mapcount(p) > 1)
-		return false;           /* more than one table can explain, or
-					   this piece is mapped elsewhere too */
+	if (refs > PT_ENTRIES || page_mapcount(p) > 1 || head_mapped_elsewhere(head, p, pte))
+		return false;
 	u64 marks[PT_ENTRIES / 64] = { 0 };
 	if (pieces_in_table(head, table, marks) != (u32)refs)
 		return false;
@@ -95,7 +107,7 @@ static bool take_back_pieces(struct page *p, const u64 *table)
 	return true;
 }
 
-bool can_reuse_anon_page(struct page *p, const u64 *table)
+bool can_reuse_anon_page(struct page *p, const u64 *pte)
 {
 	if (page_anon_exclusive(p))
 		return true;
@@ -111,7 +123,7 @@ bool can_reuse_anon_page(struct page *p, const u64 *table)
 		set_page_anon_exclusive(p);     /* the bug: nothing checked */
 		return true;
 	}
-	return take_back_pieces(p, table);
+	return take_back_pieces(p, pte);
 }
 
 bool anon_page_maybe_shared(struct page *p)

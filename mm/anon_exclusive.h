@@ -71,12 +71,12 @@ static inline void clear_page_anon_exclusive(struct page *p)
  * new PTE table (no fault can look at a piece meanwhile). */
 void split_anon_exclusive(struct page *head);
 
-/* A write (or unshare) fault on the private page p, mapped read-only by an
- * entry of the PTE table `table` whose lock the caller holds: may this
- * address space take p as its own? True when p is marked exclusive, or when
- * nothing but this table's entries holds p's page (then those entries'
- * pieces are marked). */
-bool can_reuse_anon_page(struct page *p, const u64 *table);
+/* A write (or unshare) fault on the private page p, mapped read-only by the
+ * PTE *pte, whose table's lock the caller holds: may this address space
+ * take p as its own? True when p is marked exclusive, or when nothing but
+ * that table's entries holds p's page (then those entries' pieces are
+ * marked). */
+bool can_reuse_anon_page(struct page *p, const u64 *pte);
 
 /* A read-only pin of p: does it need a private copy first (an unshare
  * fault, which reuses p if can_reuse_anon_page allows)? The cheap test,

@@ -103,7 +103,7 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 		 * unmap keeps its count up, so a page is never reused while a
 		 * stale TLB entry elsewhere may still reach it. */
 		bool exclusive = real && (shared ||
-			can_reuse_anon_page(pte_page(old), (const u64 *)((u64)e & PAGE_MASK)));
+			can_reuse_anon_page(pte_page(old), e));
 		if (flags & FAULT_UNSHARE) {
 			if (exclusive || !real) {
 				/* Already ours (or the zero page, which a read-only
