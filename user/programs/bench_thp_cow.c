@@ -32,7 +32,7 @@
 #define REGION (NHUGE * HUGE)
 #define NPAGES (REGION / PAGE_SIZE)
 #define REPS 7
-#define WAIT_NS (10L * 1000 * 1000 * 1000)
+#define WAIT_NS (60L * 1000 * 1000 * 1000)
 
 enum shape { SPLIT, WHOLE, SMALL };
 

@@ -24,7 +24,7 @@
 #define NTESTS 7
 #define HUGE (2UL << 20)
 #define NPIECES (HUGE / PAGE_SIZE)
-#define WAIT_NS (10L * 1000 * 1000 * 1000)
+#define WAIT_NS (60L * 1000 * 1000 * 1000)
 
 struct shared {
 	volatile int parent_wrote;
