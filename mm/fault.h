@@ -4,7 +4,8 @@
  * Copy-on-write (docs/cow.md): fork shares private pages read-only in both
  * address spaces and clears PG_exclusive on them. A write fault on such a
  * page then either reuses it in place - when PG_exclusive is set, or when
- * no other reference and no other mapping exists - or copies it. An unshare
+ * no reference but this mm's page-table entries exists (mm/
+ * anon_exclusive.h) - or copies it. An unshare
  * fault (Linux's FAULT_FLAG_UNSHARE) makes the same copy but keeps it
  * read-only: a read-only pin must see a page no other address space can
  * change or take back, yet must not gain the right to write.

@@ -22,7 +22,8 @@
  * Counting: a PMD mapping holds one reference and one map count on the head
  * page, and counts 512 pages in rss. Splitting turns it into 512 PTEs, each
  * with a reference (on the head, as for any compound page) and a map count
- * on its own 4 KiB page.
+ * on its own 4 KiB page. Exclusivity (PG_exclusive) is the head's while a
+ * PMD maps it, then each piece's own (mm/anon_exclusive.h).
  *
  * Splitting never fails: every huge PMD has a page table deposited beside it
  * when it is mapped (mm->pgtable_deposit, counted in VmPTE), which the split
