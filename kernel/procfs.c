@@ -57,6 +57,7 @@
 #include "kernel/trace.h"
 #include "kernel/sysrq.h"
 #include "mm/vma_lock.h"
+#include "mm/deferred_split.h"
 #include "arch/x86_64/smp.h"      /* cpu_online_mask */
 
 #define PROCFS_ORDER 2          /* 16 KiB per open file: maps of ~200 VMAs */
@@ -156,6 +157,11 @@ static void gen_vmstat(struct text *t)
 	put(t, "thp_fault_alloc %ld\n", c.stat[NR_THP_FAULT_ALLOC]);
 	put(t, "thp_fault_fallback %ld\n", c.stat[NR_THP_FAULT_FALLBACK]);
 	put(t, "thp_split_pmd %ld\n", c.stat[NR_THP_SPLIT_PMD]);
+	/* Deferred split (mm/deferred_split.h): Linux's two counters, then
+	 * Pagoda's own line for the queue's length (Linux has none). */
+	put(t, "thp_split_page %ld\n", c.stat[NR_THP_SPLIT_PAGE]);
+	put(t, "thp_deferred_split_page %ld\n", c.stat[NR_THP_DEFERRED_SPLIT_PAGE]);
+	put(t, "pagoda_thp_deferred_split_queue %lu\n", deferred_split_queue_len());
 	/* Linux's CONFIG_PER_VMA_LOCK_STATS lines (mm/vma_lock.h). */
 	put(t, "vma_lock_success %lu\n", vma_lock_events(VMA_LOCK_SUCCESS));
 	put(t, "vma_lock_abort %lu\n", vma_lock_events(VMA_LOCK_ABORT));

@@ -38,6 +38,7 @@
 #include "mm/fault.h"
 #include "mm/vma_lock.h"
 #include "mm/thp.h"
+#include "mm/deferred_split.h"
 #include "mm/userfaultfd.h"
 #include "kernel/userfaultfd.h"
 #include "kernel/errno.h"
@@ -155,7 +156,7 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 		if (fault_debug_shared_hook)
 			fault_debug_shared_hook(mm, addr);
 	} else if (old_page) {
-		page = alloc_page(0);
+		page = alloc_page(__GFP_DIRECT_RECLAIM);     /* no spinlock held */
 		if (!page) {
 			put_page(old_page);
 			return -ENOMEM;
@@ -163,7 +164,7 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 		memcpy(page_address(page), page_address(old_page), PAGE_SIZE);
 		page->flags |= PG_anon | PG_exclusive;
 	} else if (write || need_page) {
-		page = alloc_page(__GFP_ZERO);
+		page = alloc_page(__GFP_ZERO | __GFP_DIRECT_RECLAIM);
 		if (!page)
 			return -ENOMEM;
 		page->flags |= PG_anon | PG_exclusive;
@@ -223,6 +224,7 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 		/* The new entry is in place and no TLB holds the old one: now
 		 * the old page may lose this mapping and its reference. */
 		__atomic_sub_fetch(&old_page->mapcount, 1, __ATOMIC_RELAXED);
+		page_remove_pte_map(old_page, mm);      /* a piece of a 2 MiB page? */
 		put_page(old_page);     /* the old PTE's reference */
 		cow_count(flags & FAULT_UNSHARE ? &cow_stats.unshare : &cow_stats.copy);
 	}

@@ -26,15 +26,25 @@ u64 pgtable_lockless_walk(struct mm_struct *mm, u64 addr, struct lockless_walk *
 }
 
 /* A reference, unless the count already reached zero (the page is on its
- * way to the allocator: it must not come back to life). */
+ * way to the allocator, or frozen for a split: it must not come back to
+ * life). The count is p's head's; if p is no longer a piece of that head
+ * once we hold it - a deferred split (mm/deferred_split.h) ran between our
+ * compound_head() and our reference, so the reference landed on another
+ * page than p's - give it back and fail (Linux re-checks the folio the
+ * same way). The split stores the head's count last, so a reference that
+ * succeeds after it sees p's new flags. */
 static bool get_page_unless_zero(struct page *p)
 {
 	struct page *head = compound_head(p);
 	s32 c = __atomic_load_n(&head->refcount, __ATOMIC_RELAXED);
 	while (c > 0) {
 		if (__atomic_compare_exchange_n(&head->refcount, &c, c + 1, false,
-						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-			return true;
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			if (likely(compound_head(p) == head))
+				return true;
+			put_page(head);
+			return false;
+		}
 	}
 	return false;
 }
