@@ -137,15 +137,15 @@ static bool map_counts_agree(struct page *head, const u64 *bitmap)
 	return true;
 }
 
-/* Freeze head's count at `expected` (Linux's page_ref_freeze): from here
+/* Freeze head's count at *expected (Linux's page_ref_freeze): from here
  * on no GUP-fast can take a reference. */
-static bool ref_freeze(struct page *head, s32 expected)
+static bool ref_freeze(struct page *head, s32 *expected)
 {
-	if (deferred_split_debug_skip_refcheck)
-		expected = page_refcount(head);         /* the negative control */
 	if (deferred_split_debug_skip_freeze)
-		return page_refcount(head) == expected; /* the negative control */
-	return __atomic_compare_exchange_n(&head->refcount, &expected, 0, false,
+		return true;    /* the negative control: trusts the check made before */
+	if (deferred_split_debug_skip_refcheck)
+		*expected = page_refcount(head);        /* the negative control */
+	return __atomic_compare_exchange_n(&head->refcount, expected, 0, false,
 					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
@@ -182,12 +182,13 @@ static bool freeze_if_explained(struct page *head, const u64 *ptes, u64 *bitmap)
 		return false;
 	if (deferred_split_debug_hook)
 		deferred_split_debug_hook(head);
-	if (!ref_freeze(head, expected))
+	if (!ref_freeze(head, &expected))
 		return false;
 	if (!map_counts_agree(head, bitmap)) {
 		printk(KERN_ERR "deferred_split: BUG: map counts of pfn %lx disagree with its table\n",
 		       page_to_pfn(head));
-		__atomic_store_n(&head->refcount, expected, __ATOMIC_RELEASE);
+		if (!deferred_split_debug_skip_freeze)
+			__atomic_store_n(&head->refcount, expected, __ATOMIC_RELEASE);
 		return false;
 	}
 	return true;
