@@ -270,7 +270,24 @@ static bool fault_under_vma_lock(struct mm_struct *mm, u64 addr, u64 error_code,
 	return true;
 }
 
+static int do_handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code);
+
+/* Out of memory, with every lock of the fault dropped: before the process
+ * is killed, the 2 MiB pages with unmapped pieces give those back
+ * (mm/deferred_split.h; only tried: the faulting kernel access may come
+ * from a section holding some mmap_lock), and the access is retried. A
+ * page table, which the fault allocates under page_table_lock, gets its
+ * memory this way too. */
 int handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
+{
+	int r = do_handle_mm_fault(mm, addr, error_code);
+	if (r == -ENOMEM && deferred_split_queue_len() &&
+	    deferred_split_reclaim(deferred_split_queue_len()))
+		return 0;
+	return r;
+}
+
+static int do_handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
 {
 	if (!mm || addr >= USER_SPACE_END)
 		return -EFAULT;
