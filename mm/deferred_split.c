@@ -11,6 +11,7 @@
 
 bool deferred_split_debug_skip_freeze;
 bool deferred_split_debug_skip_refcheck;
+bool deferred_split_debug_skip_gup_recheck;
 void (*deferred_split_debug_hook)(struct page *head);
 
 /* The queue, its length, every PG_deferred_split flag and every record:
@@ -299,6 +300,9 @@ void deferred_split_init(void)
 {
 	deferred_split_debug_skip_freeze = cmdline_has("deferred_split_debug_skip_freeze");
 	deferred_split_debug_skip_refcheck = cmdline_has("deferred_split_debug_skip_refcheck");
+	deferred_split_debug_skip_gup_recheck = cmdline_has("deferred_split_debug_skip_gup_recheck");
+	if (deferred_split_debug_skip_gup_recheck)
+		printk(KERN_WARNING "deferred_split: deferred_split_debug_skip_gup_recheck: GUP-fast keeps a reference on a head its page left (negative control)\n");
 	if (deferred_split_debug_skip_freeze)
 		printk(KERN_WARNING "deferred_split: deferred_split_debug_skip_freeze: splits WITHOUT freezing the count (negative control)\n");
 	if (deferred_split_debug_skip_refcheck)

@@ -89,10 +89,13 @@ u64 deferred_split_queue_len(void);
 /* Negative controls (boot words of the same names): the drain splits
  * without freezing the count (GUP-fast can take a reference between the
  * check and the split), or without checking that every reference is
- * explained (a pinned or shared page is split). The deferred_split suite
- * must fail with each. */
+ * explained (a pinned page is split). The deferred_split suite must fail
+ * with each. */
 extern bool deferred_split_debug_skip_freeze;
 extern bool deferred_split_debug_skip_refcheck;
+/* And GUP-fast keeps a reference taken on a head its page no longer
+ * belongs to (mm/gup_fast.c skips the re-check). */
+extern bool deferred_split_debug_skip_gup_recheck;
 /* Test hook: runs in a drain after the references were counted and before
  * the freeze, with the PTE lock held. */
 extern void (*deferred_split_debug_hook)(struct page *head);

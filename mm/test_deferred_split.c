@@ -5,7 +5,8 @@
  *
  * Negative controls (tools/run-tests): "deferred_split_debug_skip_freeze"
  * makes freeze_stops_gup_fast fail, "deferred_split_debug_skip_refcheck"
- * makes not_split_while_pinned fail.
+ * makes not_split_while_pinned fail, "deferred_split_debug_skip_gup_recheck"
+ * makes gup_fast_recheck fail.
  */
 #include "kernel/ktest.h"
 #include "kernel/errno.h"
@@ -311,6 +312,76 @@ static void test_freeze_stops_gup_fast(struct ktest *t)
 	KTEST_EXPECT_EQ(t, test_settled_free_pages(), baseline);
 }
 
+/* A GUP-fast that computed the head just before a split, and takes its
+ * reference just after: the reference lands on page 0, which is no longer
+ * its page's head, and must be given back (gup_fast.c's re-check). The
+ * hook stops GUP-fast in that window while the other CPU drains. */
+static struct {
+	struct mm_struct *mm;
+	struct page *got;
+	u32 armed, go, done;
+	u64 split;
+} rc;
+
+static void recheck_hook(struct page *p)
+{
+	(void)p;
+	if (!__atomic_exchange_n(&rc.armed, 0, __ATOMIC_ACQ_REL))
+		return;
+	__atomic_store_n(&rc.go, 1, __ATOMIC_RELEASE);
+	test_wait_until(&rc.done, 1);
+}
+
+static u32 recheck_gup_cpu;
+
+static void recheck_worker(void *arg)
+{
+	(void)arg;
+	if (smp_processor_id() == recheck_gup_cpu) {
+		rc.got = get_user_page_fast(rc.mm, BASE + P(5), false);
+		return;
+	}
+	test_wait_until(&rc.go, 1);
+	rc.split = deferred_split_scan(ALL);
+	__atomic_store_n(&rc.done, 1, __ATOMIC_RELEASE);
+}
+
+static void test_gup_fast_recheck(struct ktest *t)
+{
+	if (no_thp(t))
+		return;
+	if (!(cpu_online_mask & (cpu_online_mask - 1))) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	u64 baseline = baseline_free();
+	memset(&rc, 0, sizeof(rc));
+	rc.mm = ds_mm(1);
+	KTEST_ASSERT_TRUE(t, rc.mm);
+	struct page *head = make_thp(t, rc.mm, BASE);
+	KTEST_ASSERT_TRUE(t, head);
+	KTEST_EXPECT_EQ(t, do_munmap_range(rc.mm, BASE + P(256), P(256)), 0);
+	recheck_gup_cpu = (u32)__builtin_ctzl(cpu_online_mask);
+	u32 other = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << recheck_gup_cpu));
+	rc.armed = 1;
+	gup_fast_debug_hook = recheck_hook;
+	ktest_on_cpus((1UL << recheck_gup_cpu) | (1UL << other), recheck_worker, NULL);
+	gup_fast_debug_hook = NULL;
+	ktest_log(t, "split in the window: %lu; GUP-fast returned %s; refcounts: page 0 %d, page 5 %d",
+		  rc.split, rc.got ? "the page" : "nothing", page_refcount(head),
+		  page_refcount(head + 5));
+	KTEST_EXPECT_EQ(t, rc.split, 1);
+	KTEST_EXPECT_TRUE(t, rc.got == NULL);
+	KTEST_EXPECT_EQ(t, page_refcount(head), 1);
+	KTEST_EXPECT_EQ(t, page_refcount(head + 5), 1);
+	if (rc.got)
+		put_page(head);         /* where the reference really went */
+	KTEST_EXPECT_EQ(t, check(rc.mm, BASE, 256), 0);
+	counts_ok(t, rc.mm);
+	mm_put(rc.mm);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), baseline);
+}
+
 /* The mm that queued it exits while a pin keeps the page: its record is
  * dropped, the page stays queued, and freeing it takes it off the queue. */
 static void test_queued_by_exited_mm(struct ktest *t)
@@ -428,7 +499,8 @@ static struct {
 } race;
 
 /* Take and drop references on the kept pieces as fast as possible; a page
- * returned must be the one mapped there. */
+ * returned must be the one mapped there while the entry did not change
+ * (read before and after: between rounds the address gets new pages). */
 static void race_gup(void)
 {
 	u32 i = 0;
@@ -440,7 +512,7 @@ static void race_gup(void)
 			race.refused++;
 			continue;
 		}
-		if (pte_present(e) && p != pte_page(e))
+		if (pte_present(e) && pgtable_leaf(race.mm, addr) == e && p != pte_page(e))
 			race.wrong++;
 		race.got++;
 		put_page(p);
@@ -483,7 +555,8 @@ static void test_gup_fast_race(struct ktest *t)
 {
 	if (no_thp(t))
 		return;
-	if (deferred_split_debug_skip_freeze || deferred_split_debug_skip_refcheck) {
+	if (deferred_split_debug_skip_freeze || deferred_split_debug_skip_refcheck ||
+	    deferred_split_debug_skip_gup_recheck) {
 		/* Lost references would free mapped pages: a panic, not a
 		 * result. The controls are caught by the cases above. */
 		ktest_skip(t, "a deferred_split negative control is on");
@@ -518,6 +591,7 @@ static const struct ktest_case deferred_split_cases[] = {
 	{ "not_split_while_shared", test_not_split_while_shared },
 	{ "not_split_while_pinned", test_not_split_while_pinned },
 	{ "freeze_stops_gup_fast", test_freeze_stops_gup_fast },
+	{ "gup_fast_recheck", test_gup_fast_recheck },
 	{ "queued_by_exited_mm", test_queued_by_exited_mm },
 	{ "pressure_every_byte", test_pressure_every_byte },
 	{ "gup_fast_race", test_gup_fast_race },
