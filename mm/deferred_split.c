@@ -69,12 +69,15 @@ void deferred_split_folio(struct page *head, struct mm_struct *mm)
 		mm_drop(old);
 }
 
+/* A reference count of 1 is the caller's last: the page is about to be
+ * freed whole (a huge PMD zapped, its head's map count dropping here, or
+ * the last piece of one), with nothing to split. */
 void page_remove_pte_map(struct page *p, struct mm_struct *mm)
 {
 	if (!(p->flags & (PG_head | PG_tail)) || page_mapcount(p) != 0)
 		return;
 	struct page *head = compound_head(p);
-	if ((head->flags & PG_anon) && head->order == HPAGE_ORDER)
+	if ((head->flags & PG_anon) && head->order == HPAGE_ORDER && page_refcount(head) > 1)
 		deferred_split_folio(head, mm);
 }
 

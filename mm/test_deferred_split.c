@@ -140,8 +140,13 @@ static void test_partial_munmap_drain(struct ktest *t)
 	s64 anon0 = stat(NR_ANON_THPS), queued0 = stat(NR_THP_DEFERRED_SPLIT_PAGE);
 	s64 split0 = stat(NR_THP_SPLIT_PAGE);
 	u64 len0 = deferred_split_queue_len();
-	struct mm_struct *mm = ds_mm(1);
+	struct mm_struct *mm = ds_mm(2);
 	KTEST_ASSERT_TRUE(t, mm);
+	/* A THP unmapped whole is freed whole: never queued. */
+	KTEST_ASSERT_TRUE(t, make_thp(t, mm, BASE + HPAGE_SIZE));
+	KTEST_EXPECT_EQ(t, do_munmap_range(mm, BASE + HPAGE_SIZE, HPAGE_SIZE), 0);
+	KTEST_EXPECT_EQ(t, stat(NR_THP_DEFERRED_SPLIT_PAGE), queued0);
+	KTEST_EXPECT_EQ(t, stat(NR_ANON_THPS), anon0);
 	struct page *head = make_thp(t, mm, BASE);
 	KTEST_ASSERT_TRUE(t, head);
 	KTEST_EXPECT_EQ(t, stat(NR_ANON_THPS) - anon0, 1);
