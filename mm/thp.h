@@ -20,9 +20,11 @@
  *     PMD                              huge PMD: vma_adjust_trans_huge)
  *
  * Counting: a PMD mapping holds one reference and one map count on the head
- * page, and counts 512 pages in rss. Splitting turns it into 512 PTEs, each
- * with a reference (on the head, as for any compound page) and a map count
- * on its own 4 KiB page.
+ * page, one entire map count (below), and counts 512 pages in rss.
+ * Splitting turns it into 512 PTEs, each with a reference (on the head, as
+ * for any compound page) and a map count on its own 4 KiB page. The
+ * compound allocation stays whole until the deferred split (mm/deferred_split.h)
+ * gives back the pieces nobody maps.
  *
  * Splitting never fails: every huge PMD has a page table deposited beside it
  * when it is mapped (mm->pgtable_deposit, counted in VmPTE), which the split
