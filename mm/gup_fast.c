@@ -26,6 +26,8 @@ u64 pgtable_lockless_walk(struct mm_struct *mm, u64 addr, struct lockless_walk *
 	return 0;
 }
 
+void (*gup_fast_debug_hook)(struct page *p);
+
 /* A reference, unless the count already reached zero (the page is on its
  * way to the allocator, or frozen for a split: it must not come back to
  * life). The count is p's head's; if p is no longer a piece of that head
@@ -34,8 +36,6 @@ u64 pgtable_lockless_walk(struct mm_struct *mm, u64 addr, struct lockless_walk *
  * page than p's - give it back and fail (Linux re-checks the folio the
  * same way). The split stores the head's count last, so a reference that
  * succeeds after it sees p's new flags. */
-void (*gup_fast_debug_hook)(struct page *p);
-
 static bool get_page_unless_zero(struct page *p)
 {
 	struct page *head = compound_head(p);
