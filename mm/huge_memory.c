@@ -385,7 +385,7 @@ static void map_thp(struct mm_struct *mm, struct vm_area *vma, u64 *pmd, u64 had
 		pte_clear(pmd);
 		flush_tlb_mm_range(mm, haddr, haddr + HPAGE_SIZE, HPAGE_SHIFT, false);
 	}
-	page[2].lru.prev = (struct list_head *)haddr;
+	thp_set_mapped_address(page, haddr);
 	thp_add_pmd_map(page);
 	mm_add_rss(mm, HPAGE_NR);
 	pte_set(pmd, pte_mkdirty(mk_pmd(page_to_phys(page), vma->flags, true)));  /* a write fault's */

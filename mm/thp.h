@@ -144,6 +144,11 @@ static inline u64 thp_mapped_address(const struct page *head)
 	return (u64)head[2].lru.prev;
 }
 
+static inline void thp_set_mapped_address(struct page *head, u64 haddr)
+{
+	head[2].lru.prev = (struct list_head *)haddr;
+}
+
 /* Free the page tables still deposited when an address space dies. */
 void thp_free_deposits(struct mm_struct *mm);
 
