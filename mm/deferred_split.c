@@ -30,7 +30,20 @@ static struct page *link_to_head(struct list_head *l)
 	return container_of(l, struct page, lru) - 1;
 }
 
-static bool queued(const struct page *head) { return head[1].flags & PG_deferred_split; }
+/* head[1].flags has other bits that others change (PG_exclusive of the
+ * 4 KiB page itself, under its PTE lock): change ours atomically. */
+static bool queued(const struct page *head)
+{
+	return __atomic_load_n(&head[1].flags, __ATOMIC_RELAXED) & PG_deferred_split;
+}
+
+static void set_queued(struct page *head, bool on)
+{
+	if (on)
+		__atomic_or_fetch(&head[1].flags, PG_deferred_split, __ATOMIC_RELAXED);
+	else
+		__atomic_and_fetch(&head[1].flags, ~PG_deferred_split, __ATOMIC_RELAXED);
+}
 
 static struct mm_struct *record_mm(const struct page *head)
 {
@@ -52,7 +65,7 @@ void deferred_split_folio(struct page *head, struct mm_struct *mm)
 	struct mm_struct *old = NULL;
 	u64 flags = spin_lock_irqsave(&queue_lock);
 	if (!queued(head)) {
-		head[1].flags |= PG_deferred_split;
+		set_queued(head, true);
 		set_record_mm(head, NULL);
 		list_add_tail(queue_link(head), &queue);
 		queue_len++;
@@ -86,7 +99,7 @@ static struct mm_struct *dequeue_locked(struct page *head)
 {
 	struct mm_struct *mm = record_mm(head);
 	list_del(queue_link(head));
-	head[1].flags &= ~PG_deferred_split;
+	set_queued(head, false);
 	set_record_mm(head, NULL);
 	queue_len--;
 	return mm;
