@@ -40,9 +40,11 @@
  * Freeing a queued page (its last reference gone) takes it off the queue.
  *
  * Who drains: deferred_split_scan() (the background collapser thread;
- * tests), and the page allocator before it fails a request made with
- * __GFP_DIRECT_RECLAIM (mm/buddy.h: the caller holds no spinlock), which
- * only tries the mmap_lock.
+ * a write of 2 or 3 to /proc/sys/vm/drop_caches; tests), and, with the
+ * mmap_lock only tried (deferred_split_reclaim), the page allocator before
+ * it fails a request made with __GFP_DIRECT_RECLAIM (mm/buddy.h: the
+ * caller holds no spinlock) and an out-of-memory fault before it gives up
+ * (handle_mm_fault, every lock of the fault dropped).
  *
  * Locking: one global spinlock (taken with interrupts off) protects the
  * queue, the PG_deferred_split flags and the records; it is the innermost
