@@ -11,6 +11,9 @@
 #   make bench-madvise  batched process_madvise and page-table reclaim, Pagoda and Linux
 #   make bench-uffd  userfaultfd write protection: protecting 1 GiB, wp faults, Pagoda and Linux
 #   make bench-thp-cow  write faults on a forked, split THP's pieces, Pagoda and Linux
+#   make bench-dsplit  MemFree after a partial munmap of 100 THPs, before and
+#                   after the deferred split (made by memory pressure); Pagoda
+#                   and Linux
 #   make bench-vma  faults beside mmap/munmap/mprotect, 1-4 threads; Pagoda with and
 #                   without per-VMA locks (vma_lock=0), and Linux
 #   make soak       long runs of the interplay tester (SOAK_MINUTES, SOAK_SEED,
@@ -48,7 +51,7 @@ RUN_MEM   ?= 512M
 RUN_CMDLINE ?= trace
 
 .PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check bench-tlb bench-thp bench-cow \
-	bench-madvise bench-uffd bench-vma bench-thp-cow soak interplay-linux
+	bench-madvise bench-uffd bench-vma bench-thp-cow bench-dsplit soak interplay-linux
 
 all: $(BUILD)/pagoda.iso
 
@@ -175,6 +178,14 @@ bench-thp-cow: deps
 	@for c in "" whole-; do echo "=== Pagoda, -smp 2, bench-thp-cow-$${c}2cpu"; \
 	  cat $(BUILD)/pagoda-out/bench-thp-cow-$${c}2cpu/bench_thp_cow.txt; done
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_thp_cow
+# The deferred split (user/programs/bench_deferred_split.c): MemFree after
+# a partial munmap of 100 THPs, and after memory pressure made each kernel
+# split them (Pagoda's allocator, Linux's shrinker); both with 2 CPUs.
+bench-dsplit: deps
+	$(MAKE) all
+	tools/run-tests -j 1 --timeout 900 --only bench-dsplit-2cpu
+	@echo "=== Pagoda, -smp 2"; cat $(BUILD)/pagoda-out/bench-dsplit-2cpu/bench_deferred_split.txt
+	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_deferred_split
 
 # The interplay tester (user/programs/interplay/, docs/testing-mm.md).
 soak: deps

@@ -24,6 +24,9 @@
  *                       also /proc/PID/clear_refs of any live process.
  *   /proc/sysrq-trigger  write-only: "t" prints every thread and where it
  *                       sleeps, "w" the blocked ones (kernel/sysrq.h)
+ *   /proc/sys/vm/drop_caches  write-only: 2 or 3 drains the deferred split
+ *                       queue (mm/deferred_split.h), 1 and 4 find nothing
+ *                       to drop (no page cache); Linux's values and EINVAL
  * "/proc/PID/..." with the caller's own pid is the same as /proc/self.
  *
  * Two kinds of open file (kernel/file.h):
@@ -57,6 +60,7 @@
 #include "kernel/trace.h"
 #include "kernel/sysrq.h"
 #include "mm/vma_lock.h"
+#include "mm/deferred_split.h"
 #include "arch/x86_64/smp.h"      /* cpu_online_mask */
 
 #define PROCFS_ORDER 2          /* 16 KiB per open file: maps of ~200 VMAs */
@@ -156,6 +160,11 @@ static void gen_vmstat(struct text *t)
 	put(t, "thp_fault_alloc %ld\n", c.stat[NR_THP_FAULT_ALLOC]);
 	put(t, "thp_fault_fallback %ld\n", c.stat[NR_THP_FAULT_FALLBACK]);
 	put(t, "thp_split_pmd %ld\n", c.stat[NR_THP_SPLIT_PMD]);
+	/* Deferred split (mm/deferred_split.h): Linux's two counters, then
+	 * Pagoda's own line for the queue's length (Linux has none). */
+	put(t, "thp_split_page %ld\n", c.stat[NR_THP_SPLIT_PAGE]);
+	put(t, "thp_deferred_split_page %ld\n", c.stat[NR_THP_DEFERRED_SPLIT_PAGE]);
+	put(t, "pagoda_thp_deferred_split_queue %lu\n", deferred_split_queue_len());
 	/* Linux's CONFIG_PER_VMA_LOCK_STATS lines (mm/vma_lock.h). */
 	put(t, "vma_lock_success %lu\n", vma_lock_events(VMA_LOCK_SUCCESS));
 	put(t, "vma_lock_abort %lu\n", vma_lock_events(VMA_LOCK_ABORT));
@@ -452,6 +461,38 @@ static const struct file_ops clear_refs_ops = {
 	.procfs = true,
 };
 
+/* ---- /proc/sys/vm/drop_caches ---- */
+
+/* Linux's drop_caches_sysctl_handler (an int from 1 to 4, else EINVAL): 1
+ * drops the page cache, 2 what the shrinkers hold ("reclaimable slab
+ * objects"; Linux's deferred split queue is one of them), 3 both, 4 only
+ * silences its message. Pagoda has no page cache, and its one shrinkable
+ * cache is the deferred split queue (mm/deferred_split.h): 2 and 3 drain it
+ * here, in the writer's context, waiting for mmap_locks. */
+static long drop_caches_write(struct file *f, u64 ubuf, u64 count)
+{
+	(void)f;
+	char buf[13] = { 0 };
+	u64 n = count < sizeof(buf) - 1 ? count : sizeof(buf) - 1;
+	if (copy_from_user(buf, ubuf, n))
+		return -EFAULT;
+	long v;
+	long err = parse_int(buf, &v);
+	if (!err && (v < 1 || v > 4))
+		err = -EINVAL;
+	if (err)
+		return err;
+	if (v & 2)
+		deferred_split_scan(deferred_split_queue_len());
+	return (long)count;
+}
+
+static const struct file_ops drop_caches_ops = {
+	.name = "drop_caches",
+	.write = drop_caches_write,
+	.procfs = true,
+};
+
 /* "/proc/PID/<name>": PID's address space (a reference), else NULL. */
 static struct mm_struct *mm_file_target(const char *path, const char *name, bool *matched)
 {
@@ -520,6 +561,12 @@ struct file *procfs_open(const char *path, long *err)
 	}
 	if (!strcmp(path, "/proc/sysrq-trigger"))
 		return sysrq_open(err);
+	if (!strcmp(path, "/proc/sys/vm/drop_caches")) {
+		struct file *f = file_alloc(&drop_caches_ops, FMODE_WRITE, 0, NULL);
+		if (!f)
+			*err = -ENOMEM;
+		return f;
+	}
 	int which;
 	if (rest && !strcmp(rest, "maps"))
 		which = 0;

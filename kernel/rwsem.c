@@ -18,6 +18,16 @@ void down_read(struct rwsem *s)
 	spin_unlock_irqrestore(&s->wq.lock, f);
 }
 
+bool down_read_trylock(struct rwsem *s)
+{
+	u64 f = spin_lock_irqsave(&s->wq.lock);
+	bool ok = s->readers >= 0 && !s->writers_waiting;
+	if (ok)
+		s->readers++;
+	spin_unlock_irqrestore(&s->wq.lock, f);
+	return ok;
+}
+
 void up_read(struct rwsem *s)
 {
 	u64 f = spin_lock_irqsave(&s->wq.lock);

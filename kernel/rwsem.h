@@ -16,6 +16,9 @@ struct rwsem {
 
 void rwsem_init(struct rwsem *s, const char *name);
 void down_read(struct rwsem *s);
+/* Enter as a reader only if that needs no wait (no writer inside or
+ * waiting): true if entered. Never sleeps. */
+bool down_read_trylock(struct rwsem *s);
 void up_read(struct rwsem *s);
 void down_write(struct rwsem *s);
 void up_write(struct rwsem *s);

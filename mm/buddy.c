@@ -16,6 +16,9 @@
  */
 #include "mm/buddy.h"
 #include "mm/fault_inject.h"
+#ifndef HOST_TEST
+#include "mm/deferred_split.h"
+#endif
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #ifndef HOST_TEST
@@ -43,7 +46,7 @@ void page_fill(void *addr, u8 byte, u64 size)
 
 static const char *const flag_names[] = {
 	"reserved", "buddy", "pcp", "pagetable", "anon", "zero", "head", "tail",
-	"exclusive", "slab", "poisoned",
+	"exclusive", "slab", "poisoned", "deferred_split",
 };
 
 void dump_page(const struct page *p, const char *why)
@@ -299,6 +302,36 @@ void page_prep_free(struct page *p, unsigned order)
 
 /* --- entry points --- */
 
+/* The buddy lists or this CPU's cache; other CPUs' caches are taken back
+ * once before giving up. */
+static struct page *get_page_from_lists(unsigned order)
+{
+	struct page *p = NULL;
+	for (int attempt = 0; attempt < 2 && !p; attempt++) {
+		if (order == 0 && !READ_ONCE(pcp_bypass))
+			p = pcp_alloc();
+		else
+			p = buddy_alloc(order);
+		if (!p && attempt == 0)
+			pcp_drain_all();
+	}
+	return p;
+}
+
+/* The slow path: memory gives back before a request fails. Only for a
+ * caller that holds no spinlock (mm/deferred_split.h takes PTE locks). */
+static struct page *alloc_pages_reclaim(gfp_t gfp, unsigned order)
+{
+#ifndef HOST_TEST
+	if ((gfp & __GFP_DIRECT_RECLAIM) && deferred_split_queue_len() &&
+	    deferred_split_reclaim(deferred_split_queue_len()))
+		return get_page_from_lists(order);
+#endif
+	(void)gfp;
+	(void)order;
+	return NULL;
+}
+
 struct page *alloc_pages(gfp_t gfp, unsigned order)
 {
 	if (order > MAX_ORDER)
@@ -312,17 +345,9 @@ struct page *alloc_pages(gfp_t gfp, unsigned order)
 		vm_stat_add(NR_ALLOC_FAILED, 1);
 		return NULL;
 	}
-	struct page *p = NULL;
-	for (int attempt = 0; attempt < 2 && !p; attempt++) {
-		if (order == 0 && !READ_ONCE(pcp_bypass))
-			p = pcp_alloc();
-		else
-			p = buddy_alloc(order);
-		/* Other CPUs' caches may hold the pages we need: take them
-		 * back once before failing. */
-		if (!p && attempt == 0)
-			pcp_drain_all();
-	}
+	struct page *p = get_page_from_lists(order);
+	if (!p)
+		p = alloc_pages_reclaim(gfp, order);
 	if (!p) {
 		vm_stat_add(NR_ALLOC_FAILED, 1);
 		return NULL;
@@ -338,6 +363,13 @@ static void free_pages_final(struct page *p, unsigned order)
 		pcp_free(p);
 	else
 		buddy_free(p, order);
+}
+
+void free_frozen_page(struct page *p)
+{
+	if (page_refcount(p) != 0 || (p->flags & (PG_head | PG_tail)))
+		bad_page(p, "free_frozen_page", "not a frozen order-0 page");
+	free_pages_final(p, 0);
 }
 
 void free_pages(struct page *p, unsigned order)
@@ -361,6 +393,10 @@ void put_page(struct page *p)
 		return;
 	if (ref < 0)
 		bad_page(head, "put_page", "reference count dropped below zero");
+#ifndef HOST_TEST
+	if ((head->flags & PG_head) && head->order >= 2)
+		deferred_split_free(head);      /* off the queue, if it was on it */
+#endif
 	free_pages_final(head, (head->flags & PG_head) ? head->order : 0);
 }
 

@@ -35,11 +35,20 @@ typedef u32 gfp_t;
 #define GFP_KERNEL 0u
 #define __GFP_ZERO (1u << 0)
 #define __GFP_COMP (1u << 1)
+/* The caller holds no spinlock (it may hold an mmap_lock or a VMA lock):
+ * before failing, the allocator may drain the deferred split queue
+ * (mm/deferred_split.h), which takes mmap_locks (only tried) and PTE locks.
+ * Linux's name; Pagoda never sleeps in the allocator. */
+#define __GFP_DIRECT_RECLAIM (1u << 2)
 
 struct page *alloc_pages(gfp_t gfp, unsigned order);
 static inline struct page *alloc_page(gfp_t gfp) { return alloc_pages(gfp, 0); }
 void free_pages(struct page *p, unsigned order);
 static inline void free_page(struct page *p) { free_pages(p, 0); }
+
+/* A page whose count the caller froze at 0 (not compound: a piece of a
+ * split one, mm/deferred_split.c) goes back to the allocator. */
+void free_frozen_page(struct page *p);
 
 /* Convenience for kernel buffers: direct-map address or NULL. */
 void *get_free_pages(gfp_t gfp, unsigned order);
@@ -58,6 +67,9 @@ enum vm_stat_item {
 	NR_THP_FAULT_ALLOC,     /* faults that mapped a new 2 MiB page (thp_fault_alloc) */
 	NR_THP_FAULT_FALLBACK,  /* faults that wanted one and fell back (thp_fault_fallback) */
 	NR_THP_SPLIT_PMD,       /* huge PMDs split into 512 PTEs (thp_split_pmd) */
+	NR_THP_SPLIT_PAGE,      /* 2 MiB pages split into 512 (thp_split_page) */
+	NR_THP_DEFERRED_SPLIT_PAGE,     /* 2 MiB pages queued for a deferred split
+					   (thp_deferred_split_page) */
 	NR_VM_STAT_ITEMS
 };
 extern s64 vm_stat[NR_VM_STAT_ITEMS];

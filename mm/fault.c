@@ -40,6 +40,7 @@
 #include "mm/vma_lock.h"
 #include "mm/thp.h"
 #include "mm/anon_exclusive.h"
+#include "mm/deferred_split.h"
 #include "mm/userfaultfd.h"
 #include "kernel/userfaultfd.h"
 #include "kernel/errno.h"
@@ -143,7 +144,7 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 		if (fault_debug_shared_hook)
 			fault_debug_shared_hook(mm, addr);
 	} else if (old_page) {
-		page = alloc_page(0);
+		page = alloc_page(__GFP_DIRECT_RECLAIM);     /* no spinlock held */
 		if (!page) {
 			put_page(old_page);
 			return -ENOMEM;
@@ -151,7 +152,7 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 		memcpy(page_address(page), page_address(old_page), PAGE_SIZE);
 		page->flags |= PG_anon | PG_exclusive;
 	} else if (write || need_page) {
-		page = alloc_page(__GFP_ZERO);
+		page = alloc_page(__GFP_ZERO | __GFP_DIRECT_RECLAIM);
 		if (!page)
 			return -ENOMEM;
 		page->flags |= PG_anon | PG_exclusive;
@@ -211,6 +212,7 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 		/* The new entry is in place and no TLB holds the old one: now
 		 * the old page may lose this mapping and its reference. */
 		__atomic_sub_fetch(&old_page->mapcount, 1, __ATOMIC_RELAXED);
+		page_remove_pte_map(old_page, mm);      /* a piece of a 2 MiB page? */
 		put_page(old_page);     /* the old PTE's reference */
 		cow_count(flags & FAULT_UNSHARE ? &cow_stats.unshare : &cow_stats.copy);
 	}
@@ -256,7 +258,24 @@ static bool fault_under_vma_lock(struct mm_struct *mm, u64 addr, u64 error_code,
 	return true;
 }
 
+static int do_handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code);
+
+/* Out of memory, with every lock of the fault dropped: before the process
+ * is killed, the 2 MiB pages with unmapped pieces give those back
+ * (mm/deferred_split.h; only tried: the faulting kernel access may come
+ * from a section holding some mmap_lock), and the access is retried. A
+ * page table, which the fault allocates under page_table_lock, gets its
+ * memory this way too. */
 int handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
+{
+	int r = do_handle_mm_fault(mm, addr, error_code);
+	if (r == -ENOMEM && deferred_split_queue_len() &&
+	    deferred_split_reclaim(deferred_split_queue_len()))
+		return 0;
+	return r;
+}
+
+static int do_handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
 {
 	if (!mm || addr >= USER_SPACE_END)
 		return -EFAULT;

@@ -1,5 +1,6 @@
 /* mm/gup_fast.c - lockless page-table walks; see gup_fast.h. */
 #include "mm/gup_fast.h"
+#include "mm/deferred_split.h"
 #include "kernel/rcu.h"
 #include "arch/x86_64/cpu.h"
 
@@ -25,16 +26,31 @@ u64 pgtable_lockless_walk(struct mm_struct *mm, u64 addr, struct lockless_walk *
 	return 0;
 }
 
+void (*gup_fast_debug_hook)(struct page *p);
+
 /* A reference, unless the count already reached zero (the page is on its
- * way to the allocator: it must not come back to life). */
+ * way to the allocator, or frozen for a split: it must not come back to
+ * life). The count is p's head's; if p is no longer a piece of that head
+ * once we hold it - a deferred split (mm/deferred_split.h) ran between our
+ * compound_head() and our reference, so the reference landed on another
+ * page than p's - give it back and fail (Linux re-checks the folio the
+ * same way). The split stores the head's count last, so a reference that
+ * succeeds after it sees p's new flags. */
 static bool get_page_unless_zero(struct page *p)
 {
 	struct page *head = compound_head(p);
+	if (gup_fast_debug_hook)
+		gup_fast_debug_hook(p);
 	s32 c = __atomic_load_n(&head->refcount, __ATOMIC_RELAXED);
 	while (c > 0) {
 		if (__atomic_compare_exchange_n(&head->refcount, &c, c + 1, false,
-						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-			return true;
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			if (likely(compound_head(p) == head) ||
+			    deferred_split_debug_skip_gup_recheck)
+				return true;
+			put_page(head);
+			return false;
+		}
 	}
 	return false;
 }

@@ -15,6 +15,11 @@
  * get_user_page_fast() on a futex in shared memory, is not in it).
  *
  * Huge entries (PS) end the walk at their level; nothing maps them yet.
+ *
+ * The reference is counted on the head of a compound page; a deferred
+ * split (mm/deferred_split.h) may turn the page into 512 single pages
+ * between our compound_head() and our reference, so the head is checked
+ * again once the reference is held.
  */
 #ifndef PAGODA_MM_GUP_FAST_H
 #define PAGODA_MM_GUP_FAST_H
@@ -43,5 +48,9 @@ u64 pgtable_lockless_walk(struct mm_struct *mm, u64 addr, struct lockless_walk *
  * mapping such as the zero page, or the entry changed under us - and the
  * caller falls back to the slow path (mmap_lock and a fault). */
 struct page *get_user_page_fast(struct mm_struct *mm, u64 addr, bool write);
+
+/* Test hook: runs in get_user_page_fast() between compound_head() and
+ * the reference on that head (interrupts off, in the RCU section). */
+extern void (*gup_fast_debug_hook)(struct page *p);
 
 #endif

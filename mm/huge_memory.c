@@ -8,6 +8,7 @@
 #include "mm/fault.h"
 #include "mm/anon_exclusive.h"
 #include "mm/buddy.h"
+#include "mm/deferred_split.h"
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
 #include "kernel/errno.h"
@@ -146,6 +147,35 @@ static bool can_reuse_huge(struct page *head)
 	return false;
 }
 
+/* --- PMD map counts (thp.h) --- */
+
+void thp_add_pmd_map(struct page *head)
+{
+	__atomic_add_fetch(&head->mapcount, 1, __ATOMIC_RELAXED);
+	if (__atomic_add_fetch(&head[1].refcount, 1, __ATOMIC_RELAXED) == 1)
+		stat_inc(NR_ANON_THPS, 1);
+}
+
+s32 thp_remove_pmd_map(struct page *head)
+{
+	s32 left = __atomic_sub_fetch(&head[1].refcount, 1, __ATOMIC_RELAXED);
+	if (left == 0)
+		stat_inc(NR_ANON_THPS, -1);
+	return left;
+}
+
+/* Is a piece of head mapped by a PTE (the PMD being zapped aside)? Linux
+ * 6.1 looks at every piece too, when the last PMD mapping goes. */
+static bool pte_mapped_pieces(struct page *head)
+{
+	if (page_mapcount(head) > 1)
+		return true;            /* one is the PMD's own, until the flush */
+	for (u32 i = 1; i < HPAGE_NR; i++)
+		if (page_mapcount(&head[i]) > 0)
+			return true;
+	return false;
+}
+
 /* --- splitting --- */
 
 void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr)
@@ -173,14 +203,14 @@ void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr)
 		/* The PMD's one reference and one (whole) mapping become 512
 		 * references and one mapping per 4 KiB page. */
 		__atomic_add_fetch(&head->refcount, HPAGE_NR - 1, __ATOMIC_RELAXED);
-		__atomic_sub_fetch(&head->mapcount, 1, __ATOMIC_RELAXED);
 		for (u32 i = 0; i < HPAGE_NR; i++) {
 			__atomic_add_fetch(&head[i].mapcount, 1, __ATOMIC_RELAXED);
 			ptes[i] = (phys + (u64)i * PAGE_SIZE) | bits;
 		}
 		/* From here each piece says on its own whether it is ours. */
 		split_anon_exclusive(head);
-		stat_inc(NR_ANON_THPS, -1);
+		__atomic_sub_fetch(&head->mapcount, 1, __ATOMIC_RELAXED);
+		thp_remove_pmd_map(head);
 	}
 	pte_set(pmd, page_to_phys(pt) | TABLE_ENTRY_FLAGS);
 	stat_inc(NR_THP_SPLIT_PMD, 1);
@@ -238,10 +268,17 @@ void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *
 			tlb_track_range(tlb, a, HPAGE_SIZE, 2);
 			free_deposited_table(mm);
 			if (!(v & PTE_SPECIAL)) {
+				struct page *head = pte_page(v);
 				mm_add_rss(mm, -HPAGE_NR);
-				stat_inc(NR_ANON_THPS, -1);
+				/* The entire map count drops now, the head's
+				 * map count after the flush (mmu_gather.h). The
+				 * last PMD gone while pieces are PTE-mapped
+				 * elsewhere (a fork partner split it): queue it,
+				 * keeping the record of whoever unmapped one. */
+				if (thp_remove_pmd_map(head) == 0 && pte_mapped_pieces(head))
+					deferred_split_folio(head, NULL);
 				/* One reference, one map count: on the head. */
-				if (tlb_remove_page(tlb, pte_page(v)))
+				if (tlb_remove_page(tlb, head))
 					tlb_flush_mmu(tlb);
 			}
 		} else {
@@ -317,9 +354,8 @@ int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
 			}
 			__atomic_and_fetch(&head->flags, ~PG_exclusive, __ATOMIC_RELAXED);
 			get_page(head);
-			__atomic_add_fetch(&head->mapcount, 1, __ATOMIC_RELAXED);
+			thp_add_pmd_map(head);          /* AnonHugePages: counted once */
 			mm_add_rss(child, HPAGE_NR);
-			stat_inc(NR_ANON_THPS, 1);
 		}
 		/* The child is not registered with userfaultfd (no
 		 * EVENT_FORK): no protection either. */
@@ -330,16 +366,19 @@ int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
 
 /* --- faults --- */
 
+/* Called with no spinlock held: the allocator may drain the deferred
+ * split queue before it gives up. */
 static struct page *alloc_thp(void)
 {
-	struct page *p = alloc_pages(__GFP_ZERO | __GFP_COMP, HPAGE_ORDER);
+	struct page *p = alloc_pages(__GFP_ZERO | __GFP_COMP | __GFP_DIRECT_RECLAIM, HPAGE_ORDER);
 	if (p)
 		p->flags |= PG_anon | PG_exclusive;
 	return p;
 }
 
 /* Map the new THP page at *pmd (empty, or the huge zero page being
- * replaced). page_table_lock held. */
+ * replaced). page_table_lock held. Every 2 MiB page is mapped whole here
+ * first: its address is recorded for the deferred split (thp.h). */
 static void map_thp(struct mm_struct *mm, struct vm_area *vma, u64 *pmd, u64 haddr,
 		    struct page *page)
 {
@@ -349,10 +388,10 @@ static void map_thp(struct mm_struct *mm, struct vm_area *vma, u64 *pmd, u64 had
 		pte_clear(pmd);
 		flush_tlb_mm_range(mm, haddr, haddr + HPAGE_SIZE, HPAGE_SHIFT, false);
 	}
-	__atomic_store_n(&page->mapcount, 1, __ATOMIC_RELAXED);
+	thp_set_mapped_address(page, haddr);
+	thp_add_pmd_map(page);
 	mm_add_rss(mm, HPAGE_NR);
 	pte_set(pmd, pte_mkdirty(mk_pmd(page_to_phys(page), vma->flags, true)));  /* a write fault's */
-	stat_inc(NR_ANON_THPS, 1);
 	stat_inc(NR_THP_FAULT_ALLOC, 1);
 }
 
@@ -480,6 +519,7 @@ void thp_init(void)
 		set_mode(mode);
 	anon_exclusive_init();
 	thp_debug_skip_vma_split = cmdline_has("thp_debug_skip_vma_split");
+	deferred_split_init();
 	if (thp_debug_skip_vma_split)
 		printk(KERN_WARNING "thp: thp_debug_skip_vma_split: VMA boundaries do NOT split huge PMDs (negative control)\n");
 	/* The huge zero page lives for good (as the 4 KiB one): take it now,

@@ -7,6 +7,7 @@
  * sort instead of a search per entry.
  */
 #include "mm/mm_debug.h"
+#include "mm/thp.h"
 #include "mm/vma_lock.h"
 #include "mm/pgtable.h"
 #include "mm/userfaultfd.h"
@@ -156,6 +157,11 @@ static void walk_table(struct check *c, const u64 *table, int level, u64 base)
 				if (page_mapcount(h) < 1 || page_refcount(h) < page_mapcount(h))
 					problem(c, "huge PMD at %lx: ref %d map %d", a,
 						page_refcount(h), page_mapcount(h));
+				/* Every huge PMD is counted in the entire map
+				 * count, which the head's map count includes. */
+				if (thp_entire_mapcount(h) < 1 || thp_entire_mapcount(h) > page_mapcount(h))
+					problem(c, "huge PMD at %lx: entire map count %d, map %d", a,
+						thp_entire_mapcount(h), page_mapcount(h));
 			}
 			/* Inside ONE VMA: a VMA boundary within it splits it
 			 * first (docs/thp.md, "VMA boundaries"). */

@@ -16,7 +16,8 @@
  *              no more than it (present only if the VMA is accessible,
  *              PROTNONE only if it is not, writable only in a VM_WRITE VMA);
  *              a special entry maps the zero page, read-only; a huge PMD
- *              lies inside one VMA (mm/thp.h);
+ *              lies inside one VMA (mm/thp.h) and is counted in its page's
+ *              entire map count (thp_entire_mapcount);
  *   pages      every page a non-special entry maps is live (not free, not
  *              poisoned, not a table, not the zero page, anonymous) and
  *              refcount >= mapcount >= (entries of this mm mapping it) >= 1.

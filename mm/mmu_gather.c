@@ -6,6 +6,7 @@
 #include "mm/tlbflush.h"
 #include "mm/paging.h"
 #include "mm/buddy.h"
+#include "mm/deferred_split.h"
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
 #include "kernel/trace.h"
@@ -97,9 +98,14 @@ static void free_queued_pages(struct mmu_gather *tlb)
 	for (struct gather_batch *b = &tlb->local; b; b = b->next) {
 		for (u32 i = 0; i < b->nr; i++) {
 			/* Flushed: no TLB maps it now, so the mapping it
-			 * stood for is really gone (rule 3), then the page. */
-			__atomic_sub_fetch(&b->pages[i]->mapcount, 1, __ATOMIC_RELAXED);
-			put_page(b->pages[i]);
+			 * stood for is really gone (rule 3), then the page.
+			 * A piece of a 2 MiB page unmapped for good while
+			 * the rest stays: queue the page for a deferred
+			 * split (an exiting mm records nothing). */
+			struct page *p = b->pages[i];
+			__atomic_sub_fetch(&p->mapcount, 1, __ATOMIC_RELAXED);
+			page_remove_pte_map(p, tlb->fullmm ? NULL : tlb->mm);
+			put_page(p);
 		}
 		tlb->pages_freed += b->nr;
 		b->nr = 0;

@@ -50,6 +50,8 @@
 #define PG_exclusive  (1u << 8)  /* anonymous page known to belong to one address space */
 #define PG_slab       (1u << 9)  /* first page of a slab (mm/slab.c) */
 #define PG_poisoned   (1u << 10) /* filled with PAGE_POISON when freed (debug build) */
+#define PG_deferred_split (1u << 11) /* on a THP's first tail: queued for a deferred split
+				      * (mm/deferred_split.h) */
 
 #define PAGE_POISON 0xaa         /* byte written over freed pages in the debug build */
 

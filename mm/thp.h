@@ -20,10 +20,13 @@
  *     PMD                              huge PMD: vma_adjust_trans_huge)
  *
  * Counting: a PMD mapping holds one reference and one map count on the head
- * page, and counts 512 pages in rss. Splitting turns it into 512 PTEs, each
- * with a reference (on the head, as for any compound page) and a map count
- * on its own 4 KiB page. Exclusivity (PG_exclusive) is the head's while a
- * PMD maps it, then each piece's own (mm/anon_exclusive.h).
+ * page, one entire map count (below), and counts 512 pages in rss.
+ * Splitting turns it into 512 PTEs, each with a reference (on the head, as
+ * for any compound page) and a map count on its own 4 KiB page. The
+ * compound allocation stays whole until the deferred split (mm/deferred_split.h)
+ * gives back the pieces nobody maps.
+ * Exclusivity (PG_exclusive) is the head's while a PMD maps it, then each
+ * piece's own (mm/anon_exclusive.h).
  *
  * Splitting never fails: every huge PMD has a page table deposited beside it
  * when it is mapped (mm->pgtable_deposit, counted in VmPTE), which the split
@@ -108,6 +111,45 @@ void clear_refs_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u64 clear,
  * instead, for the PTE copy. 0 or -ENOMEM. *wrprotected as copy_vma_pages. */
 int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
 		   const struct vm_area *vma, bool *wrprotected);
+
+/* --- what a THP keeps in its tail pages ---
+ * A tail page's refcount, lru and flags are unused (references are counted
+ * on the head, map counts per page in mapcount), so a 2 MiB page keeps its
+ * own bookkeeping there, as Linux keeps its folio fields in tail pages:
+ *   head[1].refcount   the entire map count: huge PMDs mapping it (Linux's
+ *                      entire_mapcount). It must be 0 again when the page is
+ *                      freed: buddy.c refuses a tail with a nonzero refcount.
+ *   head[1].lru        its link in the deferred split queue, and
+ *   head[1].flags      PG_deferred_split while it is queued (deferred_split.h);
+ *   head[2].lru        the mm recorded for the deferred split (.next, grabbed)
+ *                      and the user address its 2 MiB are mapped at (.prev:
+ *                      set once by map_thp; Pagoda has no mremap, and fork
+ *                      keeps addresses, so it is the same in every mm).
+ * head->mapcount keeps its meaning: PMD maps plus page 0's PTE maps. */
+static inline s32 thp_entire_mapcount(const struct page *head)
+{
+	return __atomic_load_n(&head[1].refcount, __ATOMIC_RELAXED);
+}
+
+/* A huge PMD now maps head / no longer does (under page_table_lock).
+ * AnonHugePages counts each 2 MiB page once: it changes only when the
+ * entire map count goes 0 -> 1 and 1 -> 0 (Linux 6.1). thp_add_pmd_map
+ * also adds the PMD's map count on head->mapcount; thp_remove_pmd_map does
+ * not (the caller drops it: split_huge_pmd at once, a zap after the TLB
+ * flush, through the mmu_gather). thp_remove_pmd_map returns the new
+ * entire map count. */
+void thp_add_pmd_map(struct page *head);
+s32 thp_remove_pmd_map(struct page *head);
+
+static inline u64 thp_mapped_address(const struct page *head)
+{
+	return (u64)head[2].lru.prev;
+}
+
+static inline void thp_set_mapped_address(struct page *head, u64 haddr)
+{
+	head[2].lru.prev = (struct list_head *)haddr;
+}
 
 /* Free the page tables still deposited when an address space dies. */
 void thp_free_deposits(struct mm_struct *mm);
