@@ -156,6 +156,8 @@ static void gen_vmstat(struct text *t)
 	put(t, "thp_fault_alloc %ld\n", c.stat[NR_THP_FAULT_ALLOC]);
 	put(t, "thp_fault_fallback %ld\n", c.stat[NR_THP_FAULT_FALLBACK]);
 	put(t, "thp_split_pmd %ld\n", c.stat[NR_THP_SPLIT_PMD]);
+	put(t, "thp_collapse_alloc %ld\n", c.stat[NR_THP_COLLAPSE_ALLOC]);
+	put(t, "thp_collapse_alloc_failed %ld\n", c.stat[NR_THP_COLLAPSE_ALLOC_FAILED]);
 	/* Linux's CONFIG_PER_VMA_LOCK_STATS lines (mm/vma_lock.h). */
 	put(t, "vma_lock_success %lu\n", vma_lock_events(VMA_LOCK_SUCCESS));
 	put(t, "vma_lock_abort %lu\n", vma_lock_events(VMA_LOCK_ABORT));

@@ -173,7 +173,7 @@ static long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 f
 	 * list). Ourselves: any advice, as Linux allows since 6.13. */
 	bool self = target == p->pid;
 	if (!ret && !self && advice != MADV_COLD && advice != MADV_PAGEOUT &&
-	    advice != MADV_WILLNEED)
+	    advice != MADV_WILLNEED && advice != MADV_COLLAPSE)
 		ret = -EINVAL;
 	if (!ret && self && !madvise_valid(advice))
 		ret = -EINVAL;

@@ -108,6 +108,15 @@ void clear_refs_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u64 clear,
 int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
 		   const struct vm_area *vma, bool *wrprotected);
 
+/* For the collapse (mm/khugepaged.c), shared with the fault path:
+ * deposit a spare page table for a huge PMD about to be installed (false:
+ * no memory), and install the huge PMD mapping page (a new PG_anon 2 MiB
+ * page, referenced once) at the empty *pmd of vma: one map count, rss,
+ * AnonHugePages; dirty, writable iff the VMA is. page_table_lock held. */
+bool thp_deposit_table(struct mm_struct *mm);
+void thp_install_pmd(struct mm_struct *mm, const struct vm_area *vma, u64 *pmd,
+		     struct page *page);
+
 /* Free the page tables still deposited when an address space dies. */
 void thp_free_deposits(struct mm_struct *mm);
 
