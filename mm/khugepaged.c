@@ -438,6 +438,8 @@ static bool khugepaged_kicked;
 
 void khugepaged_enter(struct mm_struct *mm)
 {
+	if (!READ_ONCE(khugepaged_enabled))
+		return;
 	spin_lock(&slots_lock);
 	bool known = false;
 	for (u32 i = 0; i < nr_slots && !known; i++)
@@ -448,6 +450,27 @@ void khugepaged_enter(struct mm_struct *mm)
 		slots[nr_slots++] = mm;
 	}
 	spin_unlock(&slots_lock);
+}
+
+/* Remove slot i (slots_lock held): the last one takes its place. */
+static struct mm_struct *remove_slot(u32 i)
+{
+	struct mm_struct *mm = slots[i];
+	slots[i] = slots[--nr_slots];
+	slot_address[i] = slot_address[nr_slots];
+	return mm;
+}
+
+void khugepaged_exit(struct mm_struct *mm)
+{
+	struct mm_struct *gone = NULL;
+	spin_lock(&slots_lock);
+	for (u32 i = 0; i < nr_slots && !gone; i++)
+		if (slots[i] == mm)
+			gone = remove_slot(i);
+	spin_unlock(&slots_lock);
+	if (gone)
+		mm_drop(gone);          /* not the last reference: the users' is */
 }
 
 /* The slot at the cursor, a user of its mm for the pass (NULL at the end
@@ -468,9 +491,8 @@ static struct mm_struct *next_slot_mm(u32 *index)
 			*index = i;
 			return mm;
 		}
-		/* Gone: take the last slot's place (a pass may skip it once). */
-		slots[i] = slots[--nr_slots];
-		slot_address[i] = slot_address[nr_slots];
+		/* Gone (its last user is on its way out). */
+		remove_slot(i);
 		spin_unlock(&slots_lock);
 		mm_drop(mm);
 	}

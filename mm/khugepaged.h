@@ -120,10 +120,16 @@ long madvise_collapse(struct mm_struct *mm, u64 start, u64 end);
 bool collapse_vma_allowed(const struct vm_area *vma, u64 haddr, bool enforce_sysfs);
 
 /* The background collapser learns of an address space that has (or may
- * get) THP-eligible VMAs: MADV_HUGEPAGE and THP faults call it. Cheap when
- * mm is known already; takes a reference on the struct (mm_grab), dropped
- * once the thread finds the address space gone. Never sleeps. */
+ * get) THP-eligible VMAs: MADV_HUGEPAGE and THP faults call it. Nothing
+ * while the collapser is off (khugepaged=0). Cheap when mm is known
+ * already; takes a reference on the struct (mm_grab), dropped by
+ * khugepaged_exit or once the thread finds the address space gone. Never
+ * sleeps. */
 void khugepaged_enter(struct mm_struct *mm);
+
+/* The last user of mm is gone (mm_put): forget it now, so that its struct
+ * is not kept until the next pass (Linux's khugepaged_exit). */
+void khugepaged_exit(struct mm_struct *mm);
 
 /* One pass of the background collapser: up to pages_to_scan pages of the
  * registered address spaces, collapsing what qualifies. The thread calls it
