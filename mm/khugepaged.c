@@ -379,7 +379,10 @@ static enum scan_result collapse_one(struct mm_struct *mm, u64 haddr, bool khuge
 static long collapse_vma_range(struct mm_struct *mm, u64 start, u64 end)
 {
 	u64 hstart = (start + HPAGE_SIZE - 1) & HPAGE_MASK, hend = end & HPAGE_MASK;
-	u64 wanted = hend > hstart ? (hend - hstart) / HPAGE_SIZE : 0, thps = 0;
+	/* Linux 6.1's count, unsigned: a range inside one piece (hend below
+	 * hstart) "wants" a huge number of pieces and fails with EINVAL; one
+	 * that only meets a piece boundary wants none and succeeds. */
+	u64 wanted = (hend - hstart) >> HPAGE_SHIFT, thps = 0;
 	enum scan_result last_fail = SCAN_FAIL;
 	for (u64 a = hstart; a < hend; a += HPAGE_SIZE) {
 		enum scan_result r = collapse_one(mm, a, false);

@@ -105,8 +105,10 @@ enum scan_result {
 
 /* MADV_COLLAPSE of [start, end) (page-aligned, start < end) in mm: every
  * 2 MiB-aligned piece wholly inside a VMA of the range. Linux 6.1's
- * semantics: 0 when every piece is (now) huge - also when the range holds
- * no whole piece; else the errno of the last failure: -ENOMEM (no huge page),
+ * semantics: 0 when every piece is (now) huge - also when the range meets
+ * a piece boundary but holds no whole piece, while one inside a single
+ * piece gives EINVAL (Linux's unsigned count of pieces); else the errno of
+ * the last failure: -ENOMEM (no huge page),
  * -EAGAIN (a page with an extra reference: try again), -EINVAL (anything
  * intrinsic to the range: a VMA THP may not use - VM_NOHUGEPAGE, shared,
  * PROT_NONE -, uffd-wp, nothing written, an empty PMD, ...). -ENOMEM as
