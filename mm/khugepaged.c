@@ -508,9 +508,11 @@ static u64 next_eligible_piece(struct mm_struct *mm, u64 a)
 	for (u32 i = vma_index(s, a); i < s->nr; i++) {
 		struct vm_area *v = s->v[i];
 		u64 h = (MAX(a, v->start) + HPAGE_SIZE - 1) & HPAGE_MASK;
-		for (; h + HPAGE_SIZE <= v->end && h >= v->start; h += HPAGE_SIZE)
-			if (collapse_vma_allowed(v, h, true))
-				return h;
+		/* The mode and the flags are the VMA's: if its first whole
+		 * piece may not, none of them may. */
+		if (h >= v->start && h + HPAGE_SIZE > h && h + HPAGE_SIZE <= v->end &&
+		    collapse_vma_allowed(v, h, true))
+			return h;
 	}
 	return 0;
 }
@@ -549,13 +551,16 @@ u32 khugepaged_scan_pass(void)
 	while (budget && (mm = next_slot_mm(&i)) != NULL) {
 		u64 addr = slot_address[i];
 		collapsed += scan_mm(mm, &addr, &budget);
-		mm_put(mm);             /* may be the last user: it is torn down here */
 		spin_lock(&slots_lock);
-		slot_address[i] = addr;
-		bool wrapped = false;
-		if (!addr && ++scan_cursor >= nr_slots)
+		/* Unless an exit removed it meanwhile (khugepaged_exit moves
+		 * the last slot into its place): then the cursor stays. */
+		bool here = i < nr_slots && slots[i] == mm, wrapped = false;
+		if (here)
+			slot_address[i] = addr;
+		if (here && !addr && ++scan_cursor >= nr_slots)
 			wrapped = true; /* next_slot_mm starts over */
 		spin_unlock(&slots_lock);
+		mm_put(mm);             /* may be the last user: it is torn down here */
 		if (wrapped)
 			__atomic_add_fetch(&khugepaged_full_scans, 1, __ATOMIC_RELAXED);
 	}

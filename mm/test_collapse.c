@@ -488,6 +488,19 @@ static void race_leader(struct race_ctx *c)
 	__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
 }
 
+/* Does word 0 of page i hold what fill_small writes there (seed aside), or
+ * a part of it? The fill copies with rep movsb, lowest byte first, so a
+ * reader beside it may see the first bytes of the word written and the
+ * rest still zero. Another page's data, or a freed page's, never fits. */
+static bool word0_fits(u64 v, u32 i)
+{
+	u32 lo = (u32)v, want = (u32)pattern(0, P(i), 0);
+	for (u32 k = 1; k <= 4; k++)
+		if (lo == (want & (k == 4 ? ~0u : (1u << (8 * k)) - 1)))
+			return true;
+	return false;
+}
+
 /* Even CPUs: pin pages of the first piece with no lock and read them. */
 static void race_gup(struct race_ctx *c, u32 cpu)
 {
@@ -500,7 +513,7 @@ static void race_gup(struct race_ctx *c, u32 cpu)
 		bump(&c->gups);
 		if (v == POISON64)
 			bump(&c->poison);
-		else if (v && ((v >> 12) & 0x1ff) != i) {
+		else if (v && !word0_fits(v, i)) {
 			c->wrong_v = v;
 			c->wrong_i = i;
 			bump(&c->wrong_page);
