@@ -570,6 +570,85 @@ static void test_races(struct ktest *t)
 	mm_put(c.mm);
 }
 
+/* --- 5b. collapse while other CPUs write into the same piece --- */
+
+/* The other CPUs keep writing words into the piece (each its own pages,
+ * faulting when they must) while CPU 0, round after round, splits the huge
+ * PMD (MADV_DONTNEED of the last page, which nobody writes) and collapses
+ * the piece again. A write that lands in an old page after the copy, or a
+ * fault that puts a table in while the PMD is clear, loses a word: at the
+ * end every page must hold the last word its writer wrote. */
+#define WRITE_ROUNDS 12
+
+struct write_ctx {
+	struct mm_struct *mm;
+	u32 leader, writers, stop, started;
+	u32 collapsed, other_err, put_err;
+	u64 last[HPAGE_NR];
+};
+
+static void write_leader(struct write_ctx *c)
+{
+	test_wait_until(&c->started, c->writers);
+	for (u32 r = 0; r < WRITE_ROUNDS; r++) {
+		do_madvise(c->mm, BASE + P(HPAGE_NR - 1), P(1), MADV_DONTNEED);
+		long e = collapse(c->mm, BASE, HPAGE_SIZE);
+		if (e == 0)
+			c->collapsed++;
+		else if (e != -EAGAIN)
+			c->other_err++;
+	}
+	__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
+}
+
+static void write_worker(void *arg)
+{
+	struct write_ctx *c = arg;
+	u32 cpu = smp_processor_id();
+	if (cpu == c->leader) {
+		write_leader(c);
+		return;
+	}
+	u32 me = cpu < c->leader ? cpu : cpu - 1;      /* 0 .. writers-1 */
+	kthread_use_mm(c->mm);
+	bump(&c->started);
+	for (u64 seq = 1; !__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST); seq++)
+		for (u32 p = me; p < HPAGE_NR - 1; p += c->writers) {
+			u64 v = (seq << 16) | p;
+			if (test_put_u64(c->mm, BASE + P(p), v))
+				bump(&c->put_err);
+			else
+				c->last[p] = v;
+		}
+	kthread_unuse_mm(c->mm);
+}
+
+static void test_faults_during_collapse(struct ktest *t)
+{
+	if (online_count() < 2) {
+		ktest_skip(t, "needs two CPUs");
+		return;
+	}
+	struct write_ctx c = { .mm = region_mm(HPAGE_SIZE), .leader = first_cpu(),
+			       .writers = online_count() - 1 };
+	KTEST_ASSERT_TRUE(t, c.mm);
+	KTEST_ASSERT_TRUE(t, fill_small(c.mm, BASE, all_data, 7));
+	ktest_on_cpus(cpu_online_mask, write_worker, &c);
+	u32 lost = 0;
+	for (u32 p = 0; p < HPAGE_NR - 1; p++)
+		if (c.last[p] && test_peek(c.mm, BASE + P(p)) != c.last[p])
+			lost++;
+	ktest_log(t, "%u rounds, %u collapsed beside %u writing CPUs; %u words lost", WRITE_ROUNDS,
+		  c.collapsed, c.writers, lost);
+	KTEST_EXPECT_GT(t, c.collapsed, 0);
+	KTEST_EXPECT_EQ(t, c.other_err, 0);
+	KTEST_EXPECT_EQ(t, c.put_err, 0);
+	KTEST_EXPECT_EQ(t, lost, 0);
+	KTEST_EXPECT_EQ(t, test_peek(c.mm, BASE + P(HPAGE_NR - 1)), 0);
+	counts_ok(t, c.mm);
+	mm_put(c.mm);
+}
+
 /* --- 6. collapse racing userfaultfd write-protection --- */
 
 /* Each round CPU 0 refills the piece with small pages and collapses it
@@ -693,6 +772,7 @@ QUIET(uffd_wp)
 QUIET(lockless_walkers)
 QUIET(table_replaced_before_retract)
 QUIET(races)
+QUIET(faults_during_collapse)
 QUIET(uffd_protect_race)
 
 static const struct ktest_case collapse_cases[] = {
@@ -703,6 +783,7 @@ static const struct ktest_case collapse_cases[] = {
 	{ "lockless_walkers", quiet_lockless_walkers },
 	{ "table_replaced_before_retract", quiet_table_replaced_before_retract },
 	{ "races", quiet_races },
+	{ "faults_during_collapse", quiet_faults_during_collapse },
 	{ "uffd_protect_race", quiet_uffd_protect_race },
 	{ "background", test_background },
 };
