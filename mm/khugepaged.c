@@ -27,6 +27,7 @@ u64 khugepaged_pages_collapsed;
 u64 khugepaged_full_scans;
 bool collapse_debug_free_table_now;
 bool collapse_debug_skip_pmd_recheck;
+bool collapse_debug_skip_flush;
 void (*collapse_debug_window_hook)(struct mm_struct *mm, u64 haddr);
 
 /* What one collapse carries from its scan to its retract. */
@@ -215,7 +216,8 @@ static enum scan_result retract_pte_table(struct mm_struct *mm, struct vm_area *
 	 * (lazy CPUs too: a table leaves): from here no MMU sets A or D in
 	 * its entries and no CPU writes the old pages through a stale entry. */
 	pte_clear(pmd);
-	flush_tlb_mm_range(mm, haddr, haddr + HPAGE_SIZE, PAGE_SHIFT, true);
+	if (!collapse_debug_skip_flush)
+		flush_tlb_mm_range(mm, haddr, haddr + HPAGE_SIZE, PAGE_SHIFT, true);
 	u32 *ptl = pmd_ptl(cc->pmdval);
 	u64 *ptes = entry_table(cc->pmdval);
 	word_lock(ptl);
@@ -621,6 +623,9 @@ void khugepaged_init(void)
 	read_u32_word("khugepaged.max_ptes_shared", &khugepaged_max_ptes_shared, HPAGE_NR - 1);
 	collapse_debug_free_table_now = cmdline_has("collapse_debug_free_table_now");
 	collapse_debug_skip_pmd_recheck = cmdline_has("collapse_debug_skip_pmd_recheck");
+	collapse_debug_skip_flush = cmdline_has("collapse_debug_skip_flush");
+	if (collapse_debug_skip_flush)
+		printk(KERN_WARNING "khugepaged: collapse_debug_skip_flush: the retract reads the PTE table WITHOUT flushing the TLBs first (negative control)\n");
 	if (collapse_debug_free_table_now)
 		printk(KERN_WARNING "khugepaged: collapse_debug_free_table_now: the retract frees the old PTE table WITHOUT a grace period (negative control)\n");
 	if (collapse_debug_skip_pmd_recheck)

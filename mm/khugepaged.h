@@ -70,7 +70,10 @@
  * Negative controls: "collapse_debug_free_table_now" (the retract frees the
  * old table at once, without the grace period: collapse.lockless_walkers
  * fails) and "collapse_debug_skip_pmd_recheck" (the retract trusts the scan's
- * PMD: collapse.table_replaced_before_retract fails).
+ * PMD: collapse.table_replaced_before_retract fails) and
+ * "collapse_debug_skip_flush" (the retract takes the entries out and copies
+ * without flushing the TLBs first: CPUs keep writing into old pages through
+ * cached entries, and collapse.faults_during_collapse loses their words).
  */
 #ifndef PAGODA_MM_KHUGEPAGED_H
 #define PAGODA_MM_KHUGEPAGED_H
@@ -158,6 +161,7 @@ extern u64 khugepaged_full_scans;
  * a page-table reclaim may free or replace the scanned table). */
 extern bool collapse_debug_free_table_now;
 extern bool collapse_debug_skip_pmd_recheck;
+extern bool collapse_debug_skip_flush;
 extern void (*collapse_debug_window_hook)(struct mm_struct *mm, u64 haddr);
 
 /* Reads the boot words and starts the thread (after the scheduler). */
