@@ -1,8 +1,8 @@
 /* collapse_test - madvise(MADV_COLLAPSE): 512 small pages become one huge
  * page (docs/thp.md, "Collapse"), with Linux 6.1's answers: a full piece, a
  * half-full one, zero-page entries, nothing written (EINVAL), a range with
- * no whole 2 MiB piece (0, nothing done), already huge (0), MADV_NOHUGEPAGE
- * and a VMA too small (EINVAL), a hole (ENOMEM), pages shared with a fork
+ * no whole 2 MiB piece (0, nothing done), already huge (0), a piece never
+ * touched, MADV_NOHUGEPAGE and a VMA too small (EINVAL), a hole (ENOMEM), pages shared with a fork
  * child (copied: the child keeps its own; all read-only: EINVAL), a page
  * write-protected by userfaultfd (EINVAL). Huge pages are counted by the
  * AnonHugePages line of /proc/meminfo, every byte is checked.
@@ -128,6 +128,21 @@ static void ranges(void)
 	ktap_ok(bytes_ok(p, all_data, 5) && bytes_ok(p + HUGE, all_data, 6), "every byte kept");
 	munmap(p, 2 * HUGE);
 
+	/* Nothing ever mapped in a piece: EINVAL (the pieces before it are
+	 * done); a mapping never touched at all: EINVAL. */
+	p = map_pieces(2);
+	fill(p, all_data, 7);
+	before = anon_huge_kb();
+	r = madv(p, 2 * HUGE, MADV_COLLAPSE);
+	if (!ktap_ok(r == -EINVAL && anon_huge_kb() - before == 2048 && bytes_ok(p, all_data, 7),
+		     "a written piece, then one never touched -> EINVAL, the first collapsed"))
+		ktap_diag("got %s, AnonHugePages +%ld kB", err_name(r), anon_huge_kb() - before);
+	munmap(p, 2 * HUGE);
+	p = map_pieces(1);
+	r = madv(p, HUGE, MADV_COLLAPSE);
+	ktap_ok(r == -EINVAL, "a mapping never touched -> EINVAL");
+	munmap(p, HUGE);
+
 	u8 *s = mmap(NULL, HUGE / 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	memset(s, 1, HUGE / 2);
 	r = madv(s, HUGE / 2, MADV_COLLAPSE);
@@ -191,7 +206,7 @@ static void uffd_protected(void)
 
 int main(void)
 {
-	ktap_plan(20);
+	ktap_plan(22);
 	piece(all_data, 0, "512 written pages");
 	piece(odd_data, 0, "256 written pages, 256 empty");
 	piece(zero_or_data, 0, "256 written pages, 256 zero-page reads");
