@@ -6,6 +6,7 @@
  * (tools/run-tests):
  *   collapse_debug_free_table_now     lockless_walkers fails
  *   collapse_debug_skip_pmd_recheck   table_replaced_before_retract fails
+ *   collapse_debug_skip_flush         faults_during_collapse fails
  */
 #include "kernel/ktest.h"
 #include "kernel/rcu.h"
@@ -775,6 +776,73 @@ QUIET(races)
 QUIET(faults_during_collapse)
 QUIET(uffd_protect_race)
 
+/* Put mm on the collapser's list, with the thread itself kept idle (it
+ * scans only while khugepaged_enabled). */
+static void register_mm(struct mm_struct *mm)
+{
+	khugepaged_enabled = true;
+	khugepaged_enter(mm);
+	khugepaged_enabled = false;
+}
+
+/* The background collapser's limits, one pass at a time (called directly,
+ * the thread left idle): max_ptes_none against a piece of one written page,
+ * max_ptes_shared against pages shared with a fork child. */
+static void limits_none(struct ktest *t)
+{
+	struct mm_struct *mm = region_mm(HPAGE_SIZE);
+	KTEST_ASSERT_TRUE(t, mm);
+	register_mm(mm);
+	KTEST_ASSERT_EQ(t, do_madvise(mm, BASE, HPAGE_SIZE, MADV_NOHUGEPAGE), 0);
+	KTEST_EXPECT_EQ(t, test_poke(mm, BASE + P(9), 99), 0);
+	KTEST_ASSERT_EQ(t, do_madvise(mm, BASE, HPAGE_SIZE, MADV_HUGEPAGE), 0);
+	u32 none = khugepaged_max_ptes_none;
+	khugepaged_max_ptes_none = HPAGE_NR - 2;
+	khugepaged_scan_pass();
+	KTEST_EXPECT_FALSE(t, is_huge(mm, BASE));       /* 511 empty > 510 */
+	khugepaged_max_ptes_none = HPAGE_NR - 1;
+	khugepaged_scan_pass();
+	khugepaged_max_ptes_none = none;
+	KTEST_EXPECT_TRUE(t, is_huge(mm, BASE));        /* 511 <= 511 */
+	KTEST_EXPECT_EQ(t, test_peek(mm, BASE + P(9)), 99);
+	counts_ok(t, mm);
+	mm_put(mm);
+}
+
+static void limits_shared(struct ktest *t)
+{
+	struct mm_struct *mm = region_mm(HPAGE_SIZE), *child = NULL;
+	KTEST_ASSERT_TRUE(t, mm);
+	register_mm(mm);
+	KTEST_ASSERT_TRUE(t, fill_small(mm, BASE, all_data, 8));
+	KTEST_ASSERT_EQ(t, mm_fork(mm, &child), 0);
+	/* Copy-on-write makes 200, then 300 of the 512 pages ours alone. */
+	for (u32 i = 0; i < 200; i++)
+		test_poke(mm, BASE + P(i), pattern(8, BASE + P(i), 0));
+	khugepaged_scan_pass();
+	KTEST_EXPECT_FALSE(t, is_huge(mm, BASE));       /* 312 shared > 256 */
+	for (u32 i = 200; i < 300; i++)
+		test_poke(mm, BASE + P(i), pattern(8, BASE + P(i), 0));
+	khugepaged_scan_pass();
+	KTEST_EXPECT_TRUE(t, is_huge(mm, BASE));        /* 212 shared <= 256 */
+	KTEST_EXPECT_EQ(t, bad_pages(mm, BASE, all_data, 8), 0);
+	KTEST_EXPECT_EQ(t, bad_pages(child, BASE, all_data, 8), 0);
+	counts_ok(t, mm);
+	counts_ok(t, child);
+	mm_put(child);
+	mm_put(mm);
+}
+
+static void test_khugepaged_limits(struct ktest *t)
+{
+	if (thp_mode == THP_NEVER || khugepaged_enabled) {
+		ktest_skip(t, thp_mode == THP_NEVER ? "thp=never" : "khugepaged=1: the thread would race the passes");
+		return;
+	}
+	limits_none(t);
+	limits_shared(t);
+}
+
 static const struct ktest_case collapse_cases[] = {
 	{ "full_and_partial", quiet_full_and_partial },
 	{ "zero_page_ptes", quiet_zero_page_ptes },
@@ -785,6 +853,7 @@ static const struct ktest_case collapse_cases[] = {
 	{ "races", quiet_races },
 	{ "faults_during_collapse", quiet_faults_during_collapse },
 	{ "uffd_protect_race", quiet_uffd_protect_race },
+	{ "khugepaged_limits", test_khugepaged_limits },
 	{ "background", test_background },
 };
 KTEST_SUITE(collapse, collapse_cases);
