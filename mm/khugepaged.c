@@ -29,6 +29,7 @@ bool collapse_debug_free_table_now;
 bool collapse_debug_skip_pmd_recheck;
 bool collapse_debug_skip_flush;
 void (*collapse_debug_window_hook)(struct mm_struct *mm, u64 haddr);
+void (*collapse_debug_copied_hook)(struct mm_struct *mm, u64 haddr);
 
 /* What one collapse carries from its scan to its retract. */
 struct collapse_control {
@@ -282,6 +283,8 @@ static enum scan_result collapse_locked(struct mm_struct *mm, struct vm_area *vm
 	/* Nobody else can fill the empty PMD: faults, zaps and GUP of this
 	 * range all need the locks we hold. Copy with no spinlock held. */
 	copy_old_pages(page, old);
+	if (collapse_debug_copied_hook)
+		collapse_debug_copied_hook(mm, haddr);
 	spin_lock(&mm->page_table_lock);
 	if (!thp_deposit_table(mm)) {
 		restore_pte_table(pmd, cc->pmdval, old);

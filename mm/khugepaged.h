@@ -163,6 +163,10 @@ extern bool collapse_debug_free_table_now;
 extern bool collapse_debug_skip_pmd_recheck;
 extern bool collapse_debug_skip_flush;
 extern void (*collapse_debug_window_hook)(struct mm_struct *mm, u64 haddr);
+/* Test hook: called once the old pages are copied, before the huge PMD
+ * goes in (mmap_lock held for write, no spinlock): a write that lands in
+ * an old page from here on is lost, unless no CPU can still write there. */
+extern void (*collapse_debug_copied_hook)(struct mm_struct *mm, u64 haddr);
 
 /* Reads the boot words and starts the thread (after the scheduler). */
 void khugepaged_init(void);

@@ -573,55 +573,104 @@ static void test_races(struct ktest *t)
 
 /* --- 5b. collapse while other CPUs write into the same piece --- */
 
-/* The other CPUs keep writing words into the piece (each its own pages,
- * faulting when they must) while CPU 0, round after round, splits the huge
- * PMD (MADV_DONTNEED of the last page, which nobody writes) and collapses
- * the piece again. A write that lands in an old page after the copy, or a
- * fault that puts a table in while the PMD is clear, loses a word: at the
- * end every page must hold the last word its writer wrote. */
+/* The other CPUs keep writing words into the piece (each its own few
+ * pages, faulting when they must) while CPU 0, round after round, splits
+ * the huge PMD (MADV_DONTNEED of the last page, which nobody writes) and
+ * collapses the piece again. Once the collapse has copied the old pages
+ * (collapse_debug_copied_hook) the writers are told to stop; when it has
+ * returned, every page must hold the last word its writer wrote. A write
+ * that went to an old page after the copy (a CPU still writing through a
+ * cached entry: no flush) is lost; so is one that a fault put into a new
+ * table while the PMD was clear (no vma_start_write). */
 #define WRITE_ROUNDS 12
+#define WRITE_PAGES 8                   /* per writing CPU */
+#define STOP_WAIT_NS 20000000UL          /* 20 ms */
 
 struct write_ctx {
 	struct mm_struct *mm;
-	u32 leader, writers, stop, started;
-	u32 collapsed, other_err, put_err;
+	u32 leader, writers, round, stop, acks, done;
+	u32 collapsed, other_err, put_err, lost;
+	u64 writes, writes_during;
 	u64 last[HPAGE_NR];
 };
 
+static struct write_ctx *copied_ctx;
+
+/* Inside the collapse, after the copy: stop the writers, and wait a while
+ * for those that are not held in a fault (by the collapse's own locks). */
+static void stop_writers_hook(struct mm_struct *mm, u64 haddr)
+{
+	(void)mm;
+	(void)haddr;
+	struct write_ctx *c = copied_ctx;
+	u32 acks = __atomic_load_n(&c->acks, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
+	u64 t0 = ktime_ns();
+	while (__atomic_load_n(&c->acks, __ATOMIC_SEQ_CST) < acks + c->writers &&
+	       ktime_ns() - t0 < STOP_WAIT_NS)
+		cpu_relax();
+}
+
 static void write_leader(struct write_ctx *c)
 {
-	test_wait_until(&c->started, c->writers);
 	for (u32 r = 0; r < WRITE_ROUNDS; r++) {
 		do_madvise(c->mm, BASE + P(HPAGE_NR - 1), P(1), MADV_DONTNEED);
+		__atomic_store_n(&c->stop, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&c->round, r + 1, __ATOMIC_SEQ_CST);
+		u64 w0 = __atomic_load_n(&c->writes, __ATOMIC_SEQ_CST);
+		while (__atomic_load_n(&c->writes, __ATOMIC_SEQ_CST) < w0 + 100)
+			cpu_relax();    /* the writers are under way */
+		collapse_debug_copied_hook = stop_writers_hook;
 		long e = collapse(c->mm, BASE, HPAGE_SIZE);
+		collapse_debug_copied_hook = NULL;
+		__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);       /* if it failed early */
+		test_wait_until(&c->done, (r + 1) * c->writers);
+		c->writes_during += __atomic_load_n(&c->writes, __ATOMIC_SEQ_CST) - w0;
 		if (e == 0)
 			c->collapsed++;
 		else if (e != -EAGAIN)
 			c->other_err++;
+		kthread_use_mm(c->mm);
+		for (u32 p = 0; p < WRITE_PAGES * c->writers; p++) {
+			u64 now = 0;
+			if (test_get_u64(c->mm, BASE + P(p), &now) || now != c->last[p])
+				c->lost++;
+		}
+		kthread_unuse_mm(c->mm);
 	}
-	__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Writer `me`: each round, write its pages over and over until told to
+ * stop, then say so (acks) and that the round is done for it (done). */
+static void write_writer(struct write_ctx *c, u32 me)
+{
+	kthread_use_mm(c->mm);
+	u64 seq = 0;
+	for (u32 r = 0; r < WRITE_ROUNDS; r++) {
+		test_wait_until(&c->round, r + 1);
+		while (!__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST))
+			for (u32 p = me; p < WRITE_PAGES * c->writers; p += c->writers) {
+				u64 v = (++seq << 16) | p;
+				if (test_put_u64(c->mm, BASE + P(p), v))
+					bump(&c->put_err);
+				else
+					c->last[p] = v;
+				__atomic_add_fetch(&c->writes, 1, __ATOMIC_SEQ_CST);
+			}
+		bump(&c->acks);
+		bump(&c->done);
+	}
+	kthread_unuse_mm(c->mm);
 }
 
 static void write_worker(void *arg)
 {
 	struct write_ctx *c = arg;
 	u32 cpu = smp_processor_id();
-	if (cpu == c->leader) {
+	if (cpu == c->leader)
 		write_leader(c);
-		return;
-	}
-	u32 me = cpu < c->leader ? cpu : cpu - 1;      /* 0 .. writers-1 */
-	kthread_use_mm(c->mm);
-	bump(&c->started);
-	for (u64 seq = 1; !__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST); seq++)
-		for (u32 p = me; p < HPAGE_NR - 1; p += c->writers) {
-			u64 v = (seq << 16) | p;
-			if (test_put_u64(c->mm, BASE + P(p), v))
-				bump(&c->put_err);
-			else
-				c->last[p] = v;
-		}
-	kthread_unuse_mm(c->mm);
+	else
+		write_writer(c, cpu < c->leader ? cpu : cpu - 1);
 }
 
 static void test_faults_during_collapse(struct ktest *t)
@@ -634,17 +683,14 @@ static void test_faults_during_collapse(struct ktest *t)
 			       .writers = online_count() - 1 };
 	KTEST_ASSERT_TRUE(t, c.mm);
 	KTEST_ASSERT_TRUE(t, fill_small(c.mm, BASE, all_data, 7));
+	copied_ctx = &c;
 	ktest_on_cpus(cpu_online_mask, write_worker, &c);
-	u32 lost = 0;
-	for (u32 p = 0; p < HPAGE_NR - 1; p++)
-		if (c.last[p] && test_peek(c.mm, BASE + P(p)) != c.last[p])
-			lost++;
-	ktest_log(t, "%u rounds, %u collapsed beside %u writing CPUs; %u words lost", WRITE_ROUNDS,
-		  c.collapsed, c.writers, lost);
+	ktest_log(t, "%u rounds, %u collapsed beside %u writing CPUs (%lu words written); %u words lost",
+		  WRITE_ROUNDS, c.collapsed, c.writers, c.writes_during, c.lost);
 	KTEST_EXPECT_GT(t, c.collapsed, 0);
 	KTEST_EXPECT_EQ(t, c.other_err, 0);
 	KTEST_EXPECT_EQ(t, c.put_err, 0);
-	KTEST_EXPECT_EQ(t, lost, 0);
+	KTEST_EXPECT_EQ(t, c.lost, 0);
 	KTEST_EXPECT_EQ(t, test_peek(c.mm, BASE + P(HPAGE_NR - 1)), 0);
 	counts_ok(t, c.mm);
 	mm_put(c.mm);
