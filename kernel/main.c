@@ -20,6 +20,7 @@
 #include "mm/mmu_gather.h"
 #include "mm/thp.h"
 #include "mm/madvise.h"
+#include "mm/khugepaged.h"
 #include "kernel/sched.h"
 #include "kernel/rcu.h"
 #include "kernel/syscall.h"
@@ -80,6 +81,7 @@ void kmain(u32 magic, u32 info_phys)
 	madvise_init();
 	smp_init();
 	rcu_init();
+	khugepaged_init();      /* a kernel thread: after the scheduler */
 	lapic_timer_start(100);
 	local_irq_enable();
 

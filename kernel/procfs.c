@@ -160,6 +160,8 @@ static void gen_vmstat(struct text *t)
 	put(t, "thp_fault_alloc %ld\n", c.stat[NR_THP_FAULT_ALLOC]);
 	put(t, "thp_fault_fallback %ld\n", c.stat[NR_THP_FAULT_FALLBACK]);
 	put(t, "thp_split_pmd %ld\n", c.stat[NR_THP_SPLIT_PMD]);
+	put(t, "thp_collapse_alloc %ld\n", c.stat[NR_THP_COLLAPSE_ALLOC]);
+	put(t, "thp_collapse_alloc_failed %ld\n", c.stat[NR_THP_COLLAPSE_ALLOC_FAILED]);
 	/* Deferred split (mm/deferred_split.h): Linux's two counters, then
 	 * Pagoda's own line for the queue's length (Linux has none). */
 	put(t, "thp_split_page %ld\n", c.stat[NR_THP_SPLIT_PAGE]);

@@ -148,9 +148,9 @@ static long sys_pidfd_open(u64 upid, u64 flags)
 /* process_madvise: madvise on the address space a pidfd names, for a
  * vector of ranges. Linux 6.1's checks, in its order: flags, the vector
  * (at most UIO_MAXIOV entries, readable), the pidfd, the advice (for
- * another process only the non-destructive COLD, PAGEOUT, WILLNEED - and
- * COLLAPSE on Linux 6.1, which Pagoda refuses as a Linux without it does,
- * docs/madvise.md; for the caller any advice, as Linux since 6.13). Returns the
+ * another process only the non-destructive COLD, PAGEOUT, WILLNEED and
+ * COLLAPSE, Linux 6.1's list; for the caller any advice, as Linux since
+ * 6.13). Returns the
  * bytes advised before the first failure, or that failure. */
 _Static_assert(sizeof(struct iovec_k) == sizeof(struct madvise_range), "iovec = madvise_range");
 
@@ -173,7 +173,7 @@ static long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 f
 	 * list). Ourselves: any advice, as Linux allows since 6.13. */
 	bool self = target == p->pid;
 	if (!ret && !self && advice != MADV_COLD && advice != MADV_PAGEOUT &&
-	    advice != MADV_WILLNEED)
+	    advice != MADV_WILLNEED && advice != MADV_COLLAPSE)
 		ret = -EINVAL;
 	if (!ret && self && !madvise_valid(advice))
 		ret = -EINVAL;

@@ -67,6 +67,8 @@ enum vm_stat_item {
 	NR_THP_FAULT_ALLOC,     /* faults that mapped a new 2 MiB page (thp_fault_alloc) */
 	NR_THP_FAULT_FALLBACK,  /* faults that wanted one and fell back (thp_fault_fallback) */
 	NR_THP_SPLIT_PMD,       /* huge PMDs split into 512 PTEs (thp_split_pmd) */
+	NR_THP_COLLAPSE_ALLOC,  /* huge pages allocated for a collapse (mm/khugepaged.h) */
+	NR_THP_COLLAPSE_ALLOC_FAILED,   /* ...and allocations that failed */
 	NR_THP_SPLIT_PAGE,      /* 2 MiB pages split into 512 (thp_split_page) */
 	NR_THP_DEFERRED_SPLIT_PAGE,     /* 2 MiB pages queued for a deferred split
 					   (thp_deferred_split_page) */

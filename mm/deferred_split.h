@@ -39,7 +39,8 @@
  * record is dropped: only a later unmap by a live mm records a new one).
  * Freeing a queued page (its last reference gone) takes it off the queue.
  *
- * Who drains: deferred_split_scan() (the background collapser thread;
+ * Who drains: deferred_split_scan() (the background collapser thread after
+ * each pass, when khugepaged=1 runs it: mm/khugepaged.h;
  * a write of 2 or 3 to /proc/sys/vm/drop_caches; tests), and, with the
  * mmap_lock only tried (deferred_split_reclaim), the page allocator before
  * it fails a request made with __GFP_DIRECT_RECLAIM (mm/buddy.h: the

@@ -9,6 +9,7 @@
 #include "mm/anon_exclusive.h"
 #include "mm/buddy.h"
 #include "mm/deferred_split.h"
+#include "mm/khugepaged.h"
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
 #include "kernel/errno.h"
@@ -46,7 +47,7 @@ static struct page *get_huge_zero_page(void)
 
 /* --- deposited page tables (thp.h: splitting never fails) --- */
 
-static bool deposit_table(struct mm_struct *mm)
+bool thp_deposit_table(struct mm_struct *mm)
 {
 	struct page *pt = pagetable_alloc();
 	if (!pt)
@@ -344,7 +345,7 @@ int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
 		}
 		u64 v = pte_read(pmd);
 		u64 *cpmd = pgtable_walk_alloc(child, a, 2);
-		if (!cpmd || !deposit_table(child))
+		if (!cpmd || !thp_deposit_table(child))
 			return -ENOMEM;
 		if (!(v & PTE_SPECIAL)) {
 			struct page *head = pte_page(v);
@@ -376,9 +377,21 @@ static struct page *alloc_thp(void)
 	return p;
 }
 
+/* Every 2 MiB page is mapped whole here first: its address is recorded
+ * for the deferred split (thp.h). */
+void thp_install_pmd(struct mm_struct *mm, const struct vm_area *vma, u64 *pmd,
+		     u64 haddr, struct page *page)
+{
+	thp_set_mapped_address(page, haddr);
+	thp_add_pmd_map(page);
+	mm_add_rss(mm, HPAGE_NR);
+	/* Dirty: the page holds data no file has (a write fault's, or a
+	 * collapse's copy); writable where the VMA is: the page is ours alone. */
+	pte_set(pmd, pte_mkdirty(mk_pmd(page_to_phys(page), vma->flags, true)));
+}
+
 /* Map the new THP page at *pmd (empty, or the huge zero page being
- * replaced). page_table_lock held. Every 2 MiB page is mapped whole here
- * first: its address is recorded for the deferred split (thp.h). */
+ * replaced). page_table_lock held. */
 static void map_thp(struct mm_struct *mm, struct vm_area *vma, u64 *pmd, u64 haddr,
 		    struct page *page)
 {
@@ -388,10 +401,7 @@ static void map_thp(struct mm_struct *mm, struct vm_area *vma, u64 *pmd, u64 had
 		pte_clear(pmd);
 		flush_tlb_mm_range(mm, haddr, haddr + HPAGE_SIZE, HPAGE_SHIFT, false);
 	}
-	thp_set_mapped_address(page, haddr);
-	thp_add_pmd_map(page);
-	mm_add_rss(mm, HPAGE_NR);
-	pte_set(pmd, pte_mkdirty(mk_pmd(page_to_phys(page), vma->flags, true)));  /* a write fault's */
+	thp_install_pmd(mm, vma, pmd, haddr, page);
 	stat_inc(NR_THP_FAULT_ALLOC, 1);
 }
 
@@ -456,6 +466,7 @@ int thp_handle_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 fl
 	spin_unlock(&mm->page_table_lock);
 	if (small_only || !thp_vma_allowed(vma, addr))
 		return 1;
+	khugepaged_enter(mm);           /* its small pages may be collapsed later */
 
 	/* Nothing mapped in an eligible range. */
 	struct page *page = NULL, *hzp = NULL;
@@ -472,7 +483,7 @@ int thp_handle_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 fl
 	}
 	spin_lock(&mm->page_table_lock);
 	pmd = pgtable_walk_alloc(mm, haddr, 2);
-	if (!pmd || pte_read(pmd) != 0 || !deposit_table(mm)) {
+	if (!pmd || pte_read(pmd) != 0 || !thp_deposit_table(mm)) {
 		/* No memory for a table, or someone mapped here meanwhile. */
 		bool raced = pmd && pte_read(pmd) != 0;
 		spin_unlock(&mm->page_table_lock);

@@ -10,6 +10,7 @@
 #include "mm/pgtable.h"
 #include "mm/mmu_gather.h"
 #include "mm/shared_anon.h"
+#include "mm/khugepaged.h"
 #include "kernel/errno.h"
 #include "kernel/cmdline.h"
 #include "kernel/sched.h"
@@ -20,12 +21,11 @@ bool madvise_batch = true;
 static inline u64 page_align(u64 x) { return (x + PAGE_SIZE - 1) & PAGE_MASK; }
 
 /* The advice Pagoda knows: Linux 6.1's list (madvise_behavior_valid there)
- * as a Linux built without three options has it, so that a refusal is one
- * a real Linux gives (docs/madvise.md has the table):
+ * as a Linux built without two options has it (MADV_COLLAPSE is known: it
+ * builds huge pages now, mm/khugepaged.h), so that a refusal is one a real
+ * Linux gives (docs/madvise.md has the table):
  *   MERGEABLE, UNMERGEABLE   no KSM (CONFIG_KSM=n): same-page merging is
  *                            not implemented;
- *   COLLAPSE                 no khugepaged-style collapse yet: refused as a
- *                            Linux before 6.1 refuses the unknown value 25;
  *   HWPOISON, SOFT_OFFLINE   no memory-failure handling
  *                            (CONFIG_MEMORY_FAILURE=n).
  * Accepting them and doing nothing would tell the caller a promise was kept
@@ -38,7 +38,7 @@ bool madvise_valid(u64 advice)
 	case MADV_DOFORK: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE: case MADV_DONTDUMP:
 	case MADV_DODUMP: case MADV_WIPEONFORK: case MADV_KEEPONFORK: case MADV_COLD:
 	case MADV_PAGEOUT: case MADV_POPULATE_READ: case MADV_POPULATE_WRITE:
-	case MADV_DONTNEED_LOCKED:
+	case MADV_DONTNEED_LOCKED: case MADV_COLLAPSE:
 		return true;
 	default:
 		return false;
@@ -212,6 +212,8 @@ static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 				if (err)
 					return err;
 			}
+			if (advice == MADV_HUGEPAGE)
+				khugepaged_enter(mm);   /* its small pages may be collapsed */
 			break;
 		}
 		case MADV_POPULATE_READ:
@@ -245,6 +247,8 @@ long do_madvise(struct mm_struct *mm, u64 start, u64 len_in, u64 advice)
 	long r = check_range(start, len_in, advice, &end);
 	if (r <= 0)
 		return r;
+	if (advice == MADV_COLLAPSE)
+		return madvise_collapse(mm, start, end);   /* locks itself (mm/khugepaged.h) */
 	if (zap_advice(advice)) {
 		/* Read: faults may run beside the zap, each under the lock of
 		 * its own PTE table (mm/pgtable.h). */

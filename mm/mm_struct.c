@@ -28,6 +28,7 @@
 #include "mm/mmu_gather.h"
 #include "mm/thp.h"
 #include "mm/anon_exclusive.h"
+#include "mm/khugepaged.h"
 #include "mm/userfaultfd.h"
 
 struct page *zero_page;
@@ -171,6 +172,7 @@ void mm_put(struct mm_struct *mm)
 {
 	if (__atomic_sub_fetch(&mm->users, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
+	khugepaged_exit(mm);            /* its struct is not kept for the collapser */
 	exit_mmap(mm);
 	thp_free_deposits(mm);          /* none should be left: zaps free them */
 	if (mm->rss_pages != 0 || mm->pgtable_pages != 0)

@@ -151,6 +151,15 @@ static inline void thp_set_mapped_address(struct page *head, u64 haddr)
 	head[2].lru.prev = (struct list_head *)haddr;
 }
 
+/* For the collapse (mm/khugepaged.c), shared with the fault path:
+ * deposit a spare page table for a huge PMD about to be installed (false:
+ * no memory), and install the huge PMD mapping page (a new PG_anon 2 MiB
+ * page, referenced once) at the empty *pmd of vma: one map count and the entire map count,
+ * rss, AnonHugePages, the address it is mapped at (for the deferred split); dirty, writable iff the VMA is. page_table_lock held. */
+bool thp_deposit_table(struct mm_struct *mm);
+void thp_install_pmd(struct mm_struct *mm, const struct vm_area *vma, u64 *pmd,
+		     u64 haddr, struct page *page);
+
 /* Free the page tables still deposited when an address space dies. */
 void thp_free_deposits(struct mm_struct *mm);
 

@@ -17,10 +17,10 @@
  * Only behaviour Linux 6.1 already has is tested here, so the output is the
  * same on Linux and Pagoda (`make linux-check`); process_madvise with
  * MADV_DONTNEED, which Linux allows only since 6.13, is process_madvise_test.
- * Three lines differ, each naming a kernel option Debian's Linux has and
+ * Two lines differ, each naming a kernel option Debian's Linux has and
  * Pagoda has not (docs/madvise.md, "Every advice value"): KSM (MERGEABLE,
- * UNMERGEABLE), MADV_COLLAPSE, memory-failure handling (HWPOISON,
- * SOFT_OFFLINE).
+ * UNMERGEABLE), memory-failure handling (HWPOISON, SOFT_OFFLINE). The
+ * MADV_COLLAPSE line is the same (mm/khugepaged.h).
  */
 #include "libc.h"
 
