@@ -67,9 +67,27 @@ static void sd_vma_changed(struct view *v, int s, int a, int n)
 		lo--;
 	while (hi < MAX_PAGES && v->pg[s][hi].mapped)
 		hi++;
-	for (int p = lo; p < hi; p++)
+	for (int p = lo; p < hi; p++) {
 		if (v->pg[s][p].sd == NO)
 			v->pg[s][p].sd = MAYBE;
+		/* A merge gives a VMA without anon_vma its neighbour's. */
+		if (v->pg[s][p].anon == NO && (lo < a || hi > a + n))
+			v->pg[s][p].anon = MAYBE;
+	}
+}
+
+/* This process faulted an anonymous page in at p (a write): Linux gives
+ * the VMA its anon_vma then, which it keeps through splits and merges and
+ * which MADV_COLLAPSE asks for; every page of the model's VMA shares it. */
+void anon_faulted(struct view *v, int s, int p)
+{
+	u32 vma = v->pg[s][p].vma;
+	if (v->pg[s][p].anon == YES)
+		return;
+	for (int q = p; q >= 0 && v->pg[s][q].mapped && v->pg[s][q].vma == vma; q--)
+		v->pg[s][q].anon = YES;
+	for (int q = p + 1; q < MAX_PAGES && v->pg[s][q].mapped && v->pg[s][q].vma == vma; q++)
+		v->pg[s][q].anon = YES;
 }
 
 /* This process wrote page p: soft-dirty until the next clear, whatever
@@ -115,9 +133,13 @@ void fault_around(struct view *v, int s, int p)
  * which is all the model needs to know). */
 void new_vma(struct view *v, int s, int a, int n)
 {
+	/* No anon_vma yet, unless it merged with a mapped neighbour
+	 * (sd_vma_changed). */
 	next_vma++;
-	for (int p = a; p < a + n; p++)
+	for (int p = a; p < a + n; p++) {
 		v->pg[s][p].vma = next_vma;
+		v->pg[s][p].anon = NO;
+	}
 	sd_vma_changed(v, s, a, n);
 }
 
