@@ -724,11 +724,14 @@ static void op_clear_refs(const struct op *o)
  * pages the same objects, private pages a copy. */
 static void model_fork(void)
 {
-	/* Private entries become read-only in both (copy-on-write). */
+	/* Private entries become read-only in both (copy-on-write), except
+	 * where the child gets no copy (DONTFORK, WIPEONFORK). */
 	for (int s = 0; s < NSLOT; s++)
-		for (int p = 0; p < MAX_PAGES; p++)
-			if (parent_view.pg[s][p].wpte == YES)
-				parent_view.pg[s][p].wpte = MAYBE;
+		for (int p = 0; p < MAX_PAGES; p++) {
+			struct page_state *ps = &parent_view.pg[s][p];
+			if (ps->wpte == YES && !ps->shared && !ps->dontfork && !ps->wipeonfork)
+				ps->wpte = NO;
+		}
 	child_view = parent_view;
 	for (int s = 0; s < NSLOT; s++)
 		for (int p = 0; p < MAX_PAGES; p++) {

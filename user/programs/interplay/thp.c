@@ -125,6 +125,13 @@ static void vma_rules(const struct view *v, int s, int p, struct verdict *d)
 		einval(d, false, NULL);		/* unless merged with a neighbour */
 	if (ps->shared && (p - (int)ps->opage) % UNIT)
 		einval(d, true, "R2 shared memory at an offset not aligned like its address");
+	/* Shared memory otherwise: Linux 6.1 collapses the object's pages in
+	 * its page cache even where shmem_enabled is "never" (MADV_COLLAPSE
+	 * forces it), and answers 0 for a range without a whole unit; Pagoda
+	 * has no huge pages for shared memory and refuses, as Linux does with
+	 * shmem_enabled "deny". Both are Linux's answers: either is right. */
+	if (ps->shared)
+		einval(d, false, NULL);
 	if (!ps->shared && ps->anon == NO)
 		einval(d, true, "R3 no anon_vma (nothing faulted in the VMA)");
 	else if (!ps->shared && ps->anon == MAYBE)
@@ -143,7 +150,7 @@ static void part_rule(int p, int end, bool sure, struct verdict *d)
 /* U1-U3 for the unit [u, u + UNIT), wholly mapped. */
 static void unit_rules(const struct view *v, int s, int u, struct verdict *d)
 {
-	bool one_vma = true, pmd_possible = false, writable = false, none_sure = true;
+	bool one_vma = true, pmd_possible = false, writable = false, may_write = false;
 	bool u1 = false, u1_maybe = false, u2 = false, u2_maybe = false, shared = false;
 	for (int p = u; p < u + UNIT; p++) {
 		const struct page_state *ps = &v->pg[s][p];
@@ -151,7 +158,8 @@ static void unit_rules(const struct view *v, int s, int u, struct verdict *d)
 		pmd_possible |= ps->ever_thp;
 		shared |= ps->shared;
 		writable |= ps->wpte == YES && ps->present == YES && !ps->unknown;
-		none_sure &= ps->present == NO;
+		may_write |= ps->present != NO && ps->wpte != NO &&
+			     ps->prot == (PROT_READ | PROT_WRITE);
 		u1 |= ps->wp == YES;
 		u1_maybe |= ps->wp == MAYBE || ps->unknown;
 		if (ps->uffd) {
@@ -170,8 +178,8 @@ static void unit_rules(const struct view *v, int s, int u, struct verdict *d)
 		einval(d, sure, "U1 a uffd-wp entry");
 	else if (u2)
 		einval(d, sure, "U2 an empty entry in a VMA registered with userfaultfd");
-	else if (none_sure)
-		einval(d, sure, "U3 nothing mapped in the unit");
+	else if (!may_write)
+		einval(d, sure, "U3 no writable entry in the unit");
 	else if (u1_maybe || u2_maybe || !writable || !one_vma)
 		einval(d, false, NULL);
 }
