@@ -122,6 +122,12 @@ void fault_around(struct view *v, int s, int p)
 {
 	if (!v->pg[s][p].shared)
 		return;
+	/* A huge page of the object (MADV_COLLAPSE made one on Linux) is
+	 * mapped whole, by the PMD, on a read fault. */
+	if (v->pg[s][p].ever_thp)
+		for (int q = p / 512 * 512; q < p / 512 * 512 + 512; q++)
+			if (v->pg[s][q].shared && v->pg[s][q].present == NO)
+				v->pg[s][q].present = MAYBE;
 	for (int q = p / 16 * 16; q < p / 16 * 16 + 32 && q < MAX_PAGES; q++)
 		if (v->pg[s][q].shared && v->pg[s][q].present == NO)
 			v->pg[s][q].present = MAYBE;

@@ -307,9 +307,14 @@ static void punch(const struct page_state *at)
 		for (int s = 0; s < NSLOT; s++)
 			for (int p = 0; p < MAX_PAGES; p++) {
 				struct page_state *ps = &views[v]->pg[s][p];
-				if (ps->mapped && ps->shared && ps->obj == at->obj &&
-				    ps->opage == at->opage) {
-					ps->present = after_zap(ps);
+				if (!ps->mapped || !ps->shared || ps->obj != at->obj)
+					continue;
+				/* A punch inside a huge page of the object
+				 * (MADV_COLLAPSE made one on Linux) splits it,
+				 * and the split unmaps all of it everywhere. */
+				if (ps->opage == at->opage ||
+				    (ps->ever_thp && ps->opage / 512 == at->opage / 512)) {
+					ps->present = ps->opage == at->opage ? after_zap(ps) : MAYBE;
 					sd_dropped(ps);
 				}
 			}

@@ -215,7 +215,9 @@ static struct verdict collapse_verdict(const struct view *v, int s, int a, int n
 /* After MADV_COLLAPSE of [a, a + n), whatever it answered (a unit before
  * the one that failed may be done): each whole unit may now be one huge
  * page, every entry present and dirty; shared memory collapsed in the page
- * cache is unmapped from every process (Linux's collapse_file). */
+ * cache is unmapped from every process (Linux's collapse_file), a read
+ * fault then maps the whole huge page, and a punch in it splits it and
+ * unmaps it whole (fault_around, punch: ever_thp on a shared page). */
 static void model_collapse(int s, int a, int n)
 {
 	for (int u = (a + UNIT - 1) / UNIT * UNIT; u + UNIT <= a + n; u += UNIT)
@@ -232,6 +234,7 @@ static void model_collapse(int s, int a, int n)
 							if (o->mapped && o->shared && o->obj == ps->obj &&
 							    o->opage == ps->opage) {
 								o->present = MAYBE;
+								o->ever_thp = 1;
 								sd_dropped(o);
 							}
 						}
