@@ -182,6 +182,7 @@ void sd_written(struct view *v, int s, int p);
 void sd_dropped(struct page_state *ps);
 void fault_around(struct view *v, int s, int p);
 void anon_faulted(struct view *v, int s, int p);
+void anon_read(struct view *v, int s, int p);
 u64 page_addr(int s, int p);
 u64 page_key(int s, int p, const struct page_state *ps);
 u32 *obj_slot(const struct page_state *ps);

@@ -79,15 +79,29 @@ static void sd_vma_changed(struct view *v, int s, int a, int n)
 /* This process faulted an anonymous page in at p (a write): Linux gives
  * the VMA its anon_vma then, which it keeps through splits and merges and
  * which MADV_COLLAPSE asks for; every page of the model's VMA shares it. */
-void anon_faulted(struct view *v, int s, int p)
+static void anon_set(struct view *v, int s, int p, u8 to)
 {
 	u32 vma = v->pg[s][p].vma;
-	if (v->pg[s][p].anon == YES)
-		return;
 	for (int q = p; q >= 0 && v->pg[s][q].mapped && v->pg[s][q].vma == vma; q--)
-		v->pg[s][q].anon = YES;
+		if (v->pg[s][q].anon != YES)
+			v->pg[s][q].anon = to;
 	for (int q = p + 1; q < MAX_PAGES && v->pg[s][q].mapped && v->pg[s][q].vma == vma; q++)
-		v->pg[s][q].anon = YES;
+		if (v->pg[s][q].anon != YES)
+			v->pg[s][q].anon = to;
+}
+
+void anon_faulted(struct view *v, int s, int p)
+{
+	anon_set(v, s, p, YES);
+}
+
+/* A read fault at p: in a VMA where a huge page may be mapped it gives the
+ * VMA an anon_vma too (Linux's do_huge_pmd_anonymous_page, before it maps
+ * the huge zero page); elsewhere it maps the zero page without one. */
+void anon_read(struct view *v, int s, int p)
+{
+	if (v->pg[s][p].anon == NO)
+		anon_set(v, s, p, MAYBE);
 }
 
 /* This process wrote page p: soft-dirty until the next clear, whatever

@@ -549,8 +549,7 @@ void read_range(struct view *v, int s, int a, int n, int cpu, bool in_child)
 		if (j.e[p - a].kind == EXP_CONTENT) {
 			fault_around(v, s, p);
 			v->pg[s][p].present = YES;
-			if (v->pg[s][p].anon == NO)
-				v->pg[s][p].anon = MAYBE;	/* a THP-eligible read fault makes one */
+			anon_read(v, s, p);
 		}
 	}
 	logop("%sread slot %d pages %d..%d on cpu %d", in_child ? "child: " : "", s, a,
@@ -917,8 +916,7 @@ static void op_pvm(const struct op *o)
 		char msg[200];
 		fault_around(v, s, p);
 		v->pg[s][p].present = YES;
-		if (v->pg[s][p].anon == NO)
-			v->pg[s][p].anon = MAYBE;
+		anon_read(v, s, p);
 		if (!page_matches(pvm_buf[p - a], &e, msg, sizeof(msg))) {
 			fail("process_vm_readv: %s", msg);
 			return;
@@ -976,6 +974,7 @@ static void sweep_parent(void)
 			else if (e.kind == EXP_CONTENT) {
 				fault_around(&parent_view, s, p);
 				parent_view.pg[s][p].present = YES;
+				anon_read(&parent_view, s, p);
 			}
 		}
 		if (!failed)
