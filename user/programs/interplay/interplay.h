@@ -17,6 +17,10 @@ struct params {
 	u64 child_dies;		/* 1 in N commands kills the fork child instead (0: never) */
 	bool threaded;		/* writes from another CPU beside each VMA change */
 	bool seeds_given, shrink, races, faultinject;
+	bool collapse;		/* MADV_COLLAPSE operations (interplay.collapse=0: none) */
+	bool thp_mix;		/* interplay.mix=thp: the huge-page kinds four times as often */
+	bool thpstat;		/* a line per seed with the THP counters of /proc/vmstat */
+	bool thp_always;	/* thp=always (Pagoda) or transparent_hugepage=always (Linux) */
 	char keep[1024];	/* "i,j,k" or empty */
 	char without[256];	/* ",name,name," operation kinds or advice left out */
 	u64 list[16];		/* interplay.seed=a,b,c (MAX_LIST) */
@@ -49,6 +53,11 @@ struct page_state {
 	u8 prot;		/* PROT_READ | PROT_WRITE */
 	u8 shared;		/* content lives in object obj, page opage */
 	u8 thp;			/* the VMA is MADV_HUGEPAGE */
+	u8 nohuge;		/* the VMA is MADV_NOHUGEPAGE (VM_NOHUGEPAGE) */
+	u8 anon;		/* enum tri: the VMA has had an anonymous fault
+				 * (Linux: vma->anon_vma, which MADV_COLLAPSE needs) */
+	u8 wpte;		/* enum tri: the entry is writable (a write since
+				 * the last thing that may have taken W away) */
 	u8 ever_thp;		/* was: a huge page may cover it */
 	u8 maybe_zero;		/* MADV_FREE: old content or zeros */
 	u8 present;		/* enum tri */
@@ -99,7 +108,7 @@ struct worker {
 
 struct ctl {
 	int seq, ack;		/* polled: futexes do not cross processes here */
-	int cmd, n, advice;
+	int cmd, n, advice;	/* advice: also the protection of CMD_MPROTECT */
 	u64 addr, len;
 	struct expect e[MAX_RW];
 	long result;		/* 0 or -errno */
@@ -113,7 +122,7 @@ struct ctl {
 enum op_kind {
 	OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_WRITE, OP_READ,
 	OP_PAGEMAP, OP_FORK, OP_CHILD_EXIT, OP_UREG, OP_UUNREG, OP_UWP,
-	OP_PVM, OP_PMADV, OP_RETOUCH, OP_CLEAR_REFS, NR_OPS
+	OP_PVM, OP_PMADV, OP_RETOUCH, OP_CLEAR_REFS, OP_THP, OP_COLLAPSE, NR_OPS
 };
 
 /* An operation is its kind and random numbers; what they mean (which
@@ -138,7 +147,7 @@ enum { EXP_SKIP, EXP_CONTENT, EXP_UNMAPPED };
 
 enum { JOB_READ, JOB_WRITE, JOB_STOP };
 
-enum { CMD_CHECK, CMD_WRITE, CMD_MADVISE, CMD_EXIT };
+enum { CMD_CHECK, CMD_WRITE, CMD_MADVISE, CMD_MUNMAP, CMD_MPROTECT, CMD_EXIT };
 
 extern struct params prm;
 
@@ -172,6 +181,8 @@ void split_vmas(struct view *v, int s, int a, int n);
 void sd_written(struct view *v, int s, int p);
 void sd_dropped(struct page_state *ps);
 void fault_around(struct view *v, int s, int p);
+void anon_faulted(struct view *v, int s, int p);
+void anon_read(struct view *v, int s, int p);
 u64 page_addr(int s, int p);
 u64 page_key(int s, int p, const struct page_state *ps);
 u32 *obj_slot(const struct page_state *ps);
@@ -219,6 +230,30 @@ void gen_ops(u64 seed, int n);
 const char *errstr(long r);
 void op_retouch(const struct op *o);
 long runner_main(void *arg);
+
+/* thp.c */
+struct thp_stats {
+	int regions, cuts, collapse_ok, collapse_refused;
+	int sure_ok, sure_einval, either;	/* what the model predicted */
+	long vm_start[3];	/* thp_fault_alloc, thp_split_pmd, thp_collapse_alloc */
+};
+extern struct thp_stats thp_stats;
+void op_thp(const struct op *o);
+void op_collapse(const struct op *o);
+void thp_stats_begin(void);
+void thp_stats_print(u64 seed);
+
+/* ops.c, for thp.c */
+extern u32 next_gen;
+extern const u8 op_weight[NR_OPS];
+long model_madvise(struct view *v, int s, int a, int n, int advice);
+void unmap_pages(struct view *v, int s, int a, int n);
+void fresh_pages(struct view *v, int s, int a, int n, bool shared, bool thp);
+bool expect_ret(long got, long want, const char *what, int s, int a, int n);
+void write_range(struct view *v, int s, int a, int n, int cpu, bool in_child, bool huge_only);
+void read_range(struct view *v, int s, int a, int n, int cpu, bool in_child);
+void op_fork(const struct op *o);
+void child_lost_range(int s, int a, int n);
 
 /* races.c */
 bool races(bool in_soak);

@@ -57,7 +57,8 @@
 /* parameters                                                          */
 /* ------------------------------------------------------------------ */
 
-struct params prm = { .seed = 1, .seeds = 3, .ops = 300, .shrink = true, .races = true };
+struct params prm = { .seed = 1, .seeds = 3, .ops = 300, .shrink = true, .races = true,
+		      .collapse = true };
 
 bool is_pagoda;
 int ncpus;
@@ -126,6 +127,17 @@ static void read_params(void)
 	/* Fault injection is a kernel word: a boot with it is such a run. */
 	if (cmdline_word(cmdline, "fail_page_alloc_every", v, sizeof(v)))
 		prm.faultinject = true;
+	if (cmdline_word(cmdline, "interplay.collapse", v, sizeof(v)))
+		prm.collapse = strtoul(v, NULL, 10) != 0;
+	if (cmdline_word(cmdline, "interplay.mix", v, sizeof(v)))
+		prm.thp_mix = !strcmp(v, "thp");
+	if (cmdline_word(cmdline, "interplay.thpstat", v, sizeof(v)))
+		prm.thpstat = strtoul(v, NULL, 10) != 0;
+	/* Huge pages in every private VMA, not only MADV_HUGEPAGE ones: the
+	 * model then treats every private page as one a THP may cover. */
+	if ((cmdline_word(cmdline, "thp", v, sizeof(v)) ||
+	     cmdline_word(cmdline, "transparent_hugepage", v, sizeof(v))) && !strcmp(v, "always"))
+		prm.thp_always = true;
 	if (cmdline_word(cmdline, "interplay.keep", v, sizeof(v)))
 		strlcpy(prm.keep, v, sizeof(prm.keep));
 	if (cmdline_word(cmdline, "interplay.without", v, sizeof(v)))

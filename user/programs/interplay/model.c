@@ -67,9 +67,41 @@ static void sd_vma_changed(struct view *v, int s, int a, int n)
 		lo--;
 	while (hi < MAX_PAGES && v->pg[s][hi].mapped)
 		hi++;
-	for (int p = lo; p < hi; p++)
+	for (int p = lo; p < hi; p++) {
 		if (v->pg[s][p].sd == NO)
 			v->pg[s][p].sd = MAYBE;
+		/* A merge gives a VMA without anon_vma its neighbour's. */
+		if (v->pg[s][p].anon == NO && (lo < a || hi > a + n))
+			v->pg[s][p].anon = MAYBE;
+	}
+}
+
+/* This process faulted an anonymous page in at p (a write): Linux gives
+ * the VMA its anon_vma then, which it keeps through splits and merges and
+ * which MADV_COLLAPSE asks for; every page of the model's VMA shares it. */
+static void anon_set(struct view *v, int s, int p, u8 to)
+{
+	u32 vma = v->pg[s][p].vma;
+	for (int q = p; q >= 0 && v->pg[s][q].mapped && v->pg[s][q].vma == vma; q--)
+		if (v->pg[s][q].anon != YES)
+			v->pg[s][q].anon = to;
+	for (int q = p + 1; q < MAX_PAGES && v->pg[s][q].mapped && v->pg[s][q].vma == vma; q++)
+		if (v->pg[s][q].anon != YES)
+			v->pg[s][q].anon = to;
+}
+
+void anon_faulted(struct view *v, int s, int p)
+{
+	anon_set(v, s, p, YES);
+}
+
+/* A read fault at p: in a VMA where a huge page may be mapped it gives the
+ * VMA an anon_vma too (Linux's do_huge_pmd_anonymous_page, before it maps
+ * the huge zero page); elsewhere it maps the zero page without one. */
+void anon_read(struct view *v, int s, int p)
+{
+	if (v->pg[s][p].anon == NO)
+		anon_set(v, s, p, MAYBE);
 }
 
 /* This process wrote page p: soft-dirty until the next clear, whatever
@@ -104,6 +136,12 @@ void fault_around(struct view *v, int s, int p)
 {
 	if (!v->pg[s][p].shared)
 		return;
+	/* A huge page of the object (MADV_COLLAPSE made one on Linux) is
+	 * mapped whole, by the PMD, on a read fault. */
+	if (v->pg[s][p].ever_thp)
+		for (int q = p / 512 * 512; q < p / 512 * 512 + 512; q++)
+			if (v->pg[s][q].shared && v->pg[s][q].present == NO)
+				v->pg[s][q].present = MAYBE;
 	for (int q = p / 16 * 16; q < p / 16 * 16 + 32 && q < MAX_PAGES; q++)
 		if (v->pg[s][q].shared && v->pg[s][q].present == NO)
 			v->pg[s][q].present = MAYBE;
@@ -115,9 +153,13 @@ void fault_around(struct view *v, int s, int p)
  * which is all the model needs to know). */
 void new_vma(struct view *v, int s, int a, int n)
 {
+	/* No anon_vma yet, unless it merged with a mapped neighbour
+	 * (sd_vma_changed). */
 	next_vma++;
-	for (int p = a; p < a + n; p++)
+	for (int p = a; p < a + n; p++) {
 		v->pg[s][p].vma = next_vma;
+		v->pg[s][p].anon = NO;
+	}
 	sd_vma_changed(v, s, a, n);
 }
 

@@ -7,33 +7,41 @@
 /* ------------------------------------------------------------------ */
 
 /* How often each kind is drawn (out of the sum). */
-static const u8 op_weight[NR_OPS] = {
+const u8 op_weight[NR_OPS] = {
 	[OP_MMAP] = 10, [OP_MUNMAP] = 3, [OP_MPROTECT] = 7, [OP_MADVISE] = 14,
 	[OP_WRITE] = 22, [OP_READ] = 14, [OP_PAGEMAP] = 5, [OP_FORK] = 5,
 	[OP_CHILD_EXIT] = 2, [OP_UREG] = 7, [OP_UUNREG] = 2, [OP_UWP] = 8,
 	[OP_PVM] = 3, [OP_PMADV] = 2, [OP_RETOUCH] = 10, [OP_CLEAR_REFS] = 4,
+	[OP_THP] = 3, [OP_COLLAPSE] = 4,
 };
 
 const char *kind_name[NR_OPS] = {
 	"mmap", "munmap", "mprotect", "madvise", "write", "read", "pagemap", "fork",
 	"child-exit", "uffd-register", "uffd-unregister", "uffd-protect", "process_vm_readv",
-	"process_madvise", "retouch", "clear-refs",
+	"process_madvise", "retouch", "clear-refs", "thp", "collapse",
 };
 
 struct op ops[MAX_OPS];
 u64 cur_seed;
 bool keep[MAX_OPS];
 
+/* interplay.mix=thp: the huge-page kinds (a touched THP region cut at
+ * 4 KiB, MADV_COLLAPSE) four times as often as their weight says. */
+static int weight(int k)
+{
+	return op_weight[k] * (prm.thp_mix && (k == OP_THP || k == OP_COLLAPSE) ? 4 : 1);
+}
+
 void gen_ops(u64 seed, int n)
 {
 	int total = 0;
 	for (int k = 0; k < NR_OPS; k++)
-		total += op_weight[k];
+		total += weight(k);
 	rng_state = mix(seed) | 1;
 	for (int i = 0; i < n; i++) {
 		int x = (int)(rnd() % (u64)total), k = 0;
-		while (x >= op_weight[k])
-			x -= op_weight[k++];
+		while (x >= weight(k))
+			x -= weight(k++);
 		ops[i].kind = (u8)k;
 		for (int j = 0; j < 4; j++)
 			ops[i].r[j] = (u32)(rnd() >> 16);
@@ -81,7 +89,7 @@ const char *errstr(long r)
 
 /* A call's result against the model's; in fault-injection mode ENOMEM is
  * always a possible answer, and then the pages are what is unknown. */
-static bool expect_ret(long got, long want, const char *what, int s, int a, int n)
+bool expect_ret(long got, long want, const char *what, int s, int a, int n)
 {
 	if (got == want)
 		return true;
@@ -89,7 +97,7 @@ static bool expect_ret(long got, long want, const char *what, int s, int a, int 
 		for (int p = a; p < a + n; p++) {
 			struct page_state *ps = &parent_view.pg[s][p];
 			ps->unknown = 1;
-			ps->present = ps->wp = ps->sd = MAYBE;
+			ps->present = ps->wp = ps->sd = ps->anon = ps->wpte = MAYBE;
 			ps->mapped = is_mapped(page_addr(s, p));
 			ps->prot = 0;	/* unknown: neither read nor write it */
 		}
@@ -101,10 +109,8 @@ static bool expect_ret(long got, long want, const char *what, int s, int a, int 
 }
 
 static void maybe_retouch(const struct op *o);
-void op_retouch(const struct op *o);
-static void read_range(struct view *v, int s, int a, int n, int cpu, bool in_child);
 
-static void fresh_pages(struct view *v, int s, int a, int n, bool shared, bool thp)
+void fresh_pages(struct view *v, int s, int a, int n, bool shared, bool thp)
 {
 	int obj = -1;
 	if (shared && nobj < MAX_OBJ && obj_used + (u32)n <= OBJ_POOL) {
@@ -117,7 +123,8 @@ static void fresh_pages(struct view *v, int s, int a, int n, bool shared, bool t
 	for (int p = a; p < a + n; p++) {
 		struct page_state *ps = &v->pg[s][p];
 		*ps = (struct page_state){ .mapped = 1, .prot = PROT_READ | PROT_WRITE,
-					   .thp = thp, .ever_thp = thp };
+					   .thp = thp, .ever_thp = thp || (prm.thp_always && !shared),
+					   .wpte = NO };
 		ps->present = after_zap(ps);
 		if (obj >= 0) {
 			ps->shared = 1;
@@ -242,7 +249,7 @@ static void op_mmap(const struct op *o)
 	}
 }
 
-static void unmap_pages(struct view *v, int s, int a, int n)
+void unmap_pages(struct view *v, int s, int a, int n)
 {
 	for (int p = a; p < a + n; p++)
 		v->pg[s][p] = (struct page_state){ 0 };
@@ -280,8 +287,12 @@ static void op_mprotect(const struct op *o)
 	long r = mprotect((void *)page_addr(s, a), (size_t)n * PAGE_SIZE, prot) ? -errno : 0;
 	beside_finish();
 	if (expect_ret(r, 0, "mprotect", s, a, n))
-		for (int p = a; p < a + n; p++)
+		for (int p = a; p < a + n; p++) {
 			parent_view.pg[s][p].prot = (u8)prot;
+			/* Read-only now, or (rw) writable again only where the
+			 * kernel chooses to (Linux: an exclusive dirty page). */
+			parent_view.pg[s][p].wpte = prot == (PROT_READ | PROT_WRITE) ? MAYBE : NO;
+		}
 	split_vmas(&parent_view, s, a, n);
 	maybe_retouch(o);
 }
@@ -296,9 +307,14 @@ static void punch(const struct page_state *at)
 		for (int s = 0; s < NSLOT; s++)
 			for (int p = 0; p < MAX_PAGES; p++) {
 				struct page_state *ps = &views[v]->pg[s][p];
-				if (ps->mapped && ps->shared && ps->obj == at->obj &&
-				    ps->opage == at->opage) {
-					ps->present = after_zap(ps);
+				if (!ps->mapped || !ps->shared || ps->obj != at->obj)
+					continue;
+				/* A punch inside a huge page of the object
+				 * (MADV_COLLAPSE made one on Linux) splits it,
+				 * and the split unmaps all of it everywhere. */
+				if (ps->opage == at->opage ||
+				    (ps->ever_thp && ps->opage / 512 == at->opage / 512)) {
+					ps->present = ps->opage == at->opage ? after_zap(ps) : MAYBE;
 					sd_dropped(ps);
 				}
 			}
@@ -307,7 +323,7 @@ static void punch(const struct page_state *at)
 /* What madvise(advice) does to pages a..a+n-1 of view v: applied page by
  * page in address order until the first VMA that refuses the advice, whose
  * error is returned (Linux advises VMA by VMA and stops at an error). */
-static long model_madvise(struct view *v, int s, int a, int n, int advice)
+long model_madvise(struct view *v, int s, int a, int n, int advice)
 {
 	for (int p = a; p < a + n; p++) {
 		struct page_state *ps = &v->pg[s][p];
@@ -320,13 +336,14 @@ static long model_madvise(struct view *v, int s, int a, int n, int advice)
 			}
 			ps->present = after_zap(ps);
 			ps->wp = NO;
+			ps->wpte = ps->ever_thp ? MAYBE : NO;
 			sd_dropped(ps);
 			break;
 		case MADV_FREE:
 			if (ps->shared)
 				return -EINVAL;
 			ps->maybe_zero = ps->gen != 0;
-			ps->present = ps->wp = MAYBE;
+			ps->present = ps->wp = ps->wpte = MAYBE;
 			sd_dropped(ps);	/* Linux keeps the page, Pagoda drops it */
 			break;
 		case MADV_REMOVE:
@@ -339,9 +356,11 @@ static long model_madvise(struct view *v, int s, int a, int n, int advice)
 			break;
 		case MADV_HUGEPAGE:
 			ps->thp = ps->ever_thp = 1;
+			ps->nohuge = 0;
 			break;
 		case MADV_NOHUGEPAGE:
 			ps->thp = 0;
+			ps->nohuge = 1;
 			break;
 		case MADV_DONTFORK:
 		case MADV_DOFORK:
@@ -380,7 +399,7 @@ static const char *advice_name(int advice)
 /* The fork child was killed (fault injection) in the middle of a write or
  * a madvise of [a, a + n) in slot s: where that range is shared memory the
  * parent maps too, the child may have changed some pages and not others. */
-static void child_lost_range(int s, int a, int n)
+void child_lost_range(int s, int a, int n)
 {
 	for (int p = a; p < a + n; p++) {
 		struct page_state *ps = &parent_view.pg[s][p];
@@ -455,7 +474,7 @@ static void op_madvise(const struct op *o)
 	maybe_retouch(o);
 }
 
-static u32 next_gen;
+u32 next_gen;
 
 /* Writes: from the parent (a thread on the chosen CPU) or the child, to
  * every writable page of a run; a protected page's write waits for the
@@ -487,6 +506,8 @@ static void prepare_writes(struct view *v, int s, int a, int n, bool in_child, b
 		ps->maybe_zero = ps->unknown = 0;
 		ps->present = YES;
 		ps->wp = NO;
+		ps->wpte = YES;
+		anon_faulted(v, s, p);
 		if (!in_child)
 			sd_written(v, s, p);	/* the child's write dirties its own entry */
 		j.e[j.n++] = (struct expect){ .addr = page_addr(s, p), .key = page_key(s, p, ps),
@@ -496,8 +517,8 @@ static void prepare_writes(struct view *v, int s, int a, int n, bool in_child, b
 	*must_faultp = must_fault;
 }
 
-static void write_range(struct view *v, int s, int a, int n, int cpu, bool in_child,
-			bool huge_only)
+void write_range(struct view *v, int s, int a, int n, int cpu, bool in_child,
+		 bool huge_only)
 {
 	struct job j;
 	long must_fault;
@@ -520,7 +541,7 @@ static void write_range(struct view *v, int s, int a, int n, int cpu, bool in_ch
 		     READ_ONCE(handler_faults) - faults, must_fault);
 }
 
-static void read_range(struct view *v, int s, int a, int n, int cpu, bool in_child)
+void read_range(struct view *v, int s, int a, int n, int cpu, bool in_child)
 {
 	struct job j = { .kind = JOB_READ, .n = n };
 	for (int p = a; p < a + n; p++) {
@@ -528,6 +549,7 @@ static void read_range(struct view *v, int s, int a, int n, int cpu, bool in_chi
 		if (j.e[p - a].kind == EXP_CONTENT) {
 			fault_around(v, s, p);
 			v->pg[s][p].present = YES;
+			anon_read(v, s, p);
 		}
 	}
 	logop("%sread slot %d pages %d..%d on cpu %d", in_child ? "child: " : "", s, a,
@@ -685,6 +707,8 @@ static void op_clear_refs(const struct op *o)
 			struct page_state *ps = &parent_view.pg[s][p];
 			if (ps->mapped)
 				ps->sd = ps->ever_thp || ps->unknown || !done ? MAYBE : NO;
+			/* Linux write-protects the entries it cleans. */
+			ps->wpte = ps->wpte == YES ? MAYBE : ps->wpte;
 		}
 	if (!done)
 		return;
@@ -704,6 +728,14 @@ static void op_clear_refs(const struct op *o)
  * pages the same objects, private pages a copy. */
 static void model_fork(void)
 {
+	/* Private entries become read-only in both (copy-on-write), except
+	 * where the child gets no copy (DONTFORK, WIPEONFORK). */
+	for (int s = 0; s < NSLOT; s++)
+		for (int p = 0; p < MAX_PAGES; p++) {
+			struct page_state *ps = &parent_view.pg[s][p];
+			if (ps->wpte == YES && !ps->shared && !ps->dontfork && !ps->wipeonfork)
+				ps->wpte = NO;
+		}
 	child_view = parent_view;
 	for (int s = 0; s < NSLOT; s++)
 		for (int p = 0; p < MAX_PAGES; p++) {
@@ -759,7 +791,7 @@ static void op_child_exit(const struct op *o)
 	child_exit();
 }
 
-static void op_fork(const struct op *o)
+void op_fork(const struct op *o)
 {
 	(void)o;
 	if (child_alive) {
@@ -839,6 +871,7 @@ static void op_uffd_wp(const struct op *o)
 	for (int p = a; p < a + n; p++) {
 		struct page_state *ps = &parent_view.pg[s][p];
 		ps->wp = !on ? NO : have_markers ? YES : ps->present;
+		ps->wpte = on ? NO : MAYBE;
 	}
 	maybe_retouch(o);
 }
@@ -883,6 +916,7 @@ static void op_pvm(const struct op *o)
 		char msg[200];
 		fault_around(v, s, p);
 		v->pg[s][p].present = YES;
+		anon_read(v, s, p);
 		if (!page_matches(pvm_buf[p - a], &e, msg, sizeof(msg))) {
 			fail("process_vm_readv: %s", msg);
 			return;
@@ -925,6 +959,7 @@ static void (*const op_fn[NR_OPS])(const struct op *) = {
 	[OP_UREG] = op_uffd_register, [OP_UUNREG] = op_uffd_unregister,
 	[OP_UWP] = op_uffd_wp, [OP_PVM] = op_pvm, [OP_PMADV] = op_pmadv,
 	[OP_RETOUCH] = op_retouch, [OP_CLEAR_REFS] = op_clear_refs,
+	[OP_THP] = op_thp, [OP_COLLAPSE] = op_collapse,
 };
 
 /* The whole parent view, page by page, on CPU 0; then pagemap. */
@@ -939,6 +974,7 @@ static void sweep_parent(void)
 			else if (e.kind == EXP_CONTENT) {
 				fault_around(&parent_view, s, p);
 				parent_view.pg[s][p].present = YES;
+				anon_read(&parent_view, s, p);
 			}
 		}
 		if (!failed)
@@ -992,6 +1028,7 @@ long runner_main(void *arg)
 		ktap_bail("mmap: %s", errno_name(errno));
 	start_workers();
 	uffd_setup(seed);
+	thp_stats_begin();
 	for (int i = 0; i < (int)prm.ops && !failed; i++) {
 		if (!keep[i] || left_out(kind_name[ops[i].kind]))
 			continue;
@@ -1022,6 +1059,8 @@ long runner_main(void *arg)
 	if (prm.threaded && !quiet)
 		printf("# seed %lu: %d VMA changes with writes beside them (interplay.threaded)\n",
 		       (unsigned long)seed, beside.count);
+	if (prm.thpstat && !quiet)
+		thp_stats_print(seed);
 	if (prm.child_dies && !quiet)
 		printf("# seed %lu: %d commands ended the fork child (interplay.child_dies)\n",
 		       (unsigned long)seed, child_deaths);

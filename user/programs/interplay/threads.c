@@ -263,6 +263,10 @@ long child_main(void *arg)
 			memcpy(ctl->msg, j.msg, sizeof(ctl->msg));
 		} else if (ctl->cmd == CMD_MADVISE) {
 			ctl->result = madvise((void *)ctl->addr, ctl->len, ctl->advice) ? -errno : 0;
+		} else if (ctl->cmd == CMD_MUNMAP) {
+			ctl->result = munmap((void *)ctl->addr, ctl->len) ? -errno : 0;
+		} else if (ctl->cmd == CMD_MPROTECT) {
+			ctl->result = mprotect((void *)ctl->addr, ctl->len, ctl->advice) ? -errno : 0;
 		}
 		int cmd = ctl->cmd;
 		__atomic_store_n(&ctl->ack, seen, __ATOMIC_RELEASE);
