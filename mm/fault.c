@@ -144,6 +144,7 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 		if (fault_debug_shared_hook)
 			fault_debug_shared_hook(mm, addr);
 	} else if (old_page) {
+		vma_anon_prepare(vma);
 		page = alloc_page(__GFP_DIRECT_RECLAIM);     /* no spinlock held */
 		if (!page) {
 			put_page(old_page);
@@ -152,6 +153,7 @@ int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 		memcpy(page_address(page), page_address(old_page), PAGE_SIZE);
 		page->flags |= PG_anon | PG_exclusive;
 	} else if (write || need_page) {
+		vma_anon_prepare(vma);
 		page = alloc_page(__GFP_ZERO | __GFP_DIRECT_RECLAIM);
 		if (!page)
 			return -ENOMEM;

@@ -468,7 +468,9 @@ int thp_handle_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 fl
 		return 1;
 	khugepaged_enter(mm);           /* its small pages may be collapsed later */
 
-	/* Nothing mapped in an eligible range. */
+	/* Nothing mapped in an eligible range. Linux prepares the anon_vma
+	 * here, before it knows whether the fault gets a huge page at all. */
+	vma_anon_prepare(vma);
 	struct page *page = NULL, *hzp = NULL;
 	if (write) {
 		page = alloc_thp();

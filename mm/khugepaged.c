@@ -42,6 +42,10 @@ struct collapse_control {
 
 bool collapse_vma_allowed(const struct vm_area *vma, u64 haddr, bool enforce_sysfs)
 {
+	/* Linux: a VMA without an anon_vma (no anonymous fault yet) is not
+	 * eligible, even where its pieces are empty and the call would give 0. */
+	if (!(vma->flags & VM_ANON_VMA))
+		return false;
 	if (enforce_sysfs)
 		return thp_vma_allowed(vma, haddr);
 	/* Linux 6.1's hugepage_vma_check without enforce_sysfs: "thp=" does

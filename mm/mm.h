@@ -70,6 +70,14 @@
  * is all new to a tracker (docs/soft-dirty.md). Linux's value. Ignored by
  * merging (the merged VMA keeps it if either half had it). */
 #define VM_SOFTDIRTY 0x08000000
+/* The VMA has had anonymous memory: a private page allocated by a fault
+ * (a write, a copy-on-write, a huge page fault, even a read one), kept by
+ * its splits and by fork (not across MADV_WIPEONFORK). Linux's
+ * vma->anon_vma != NULL, which MADV_COLLAPSE and khugepaged require
+ * (mm/khugepaged.h). Ignored by merging (either half's is kept), as Linux
+ * merges a VMA without an anon_vma into one with it. Set with an atomic OR
+ * under mmap_lock for read or the VMA's read lock: vma_anon_prepare(). */
+#define VM_ANON_VMA 0x10000000
 
 struct vm_area;                 /* mm/vma.h */
 

@@ -273,6 +273,10 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 			break;
 		}
 		c->mm = child;
+		/* A wiped child's VMA starts without anonymous memory, as on
+		 * Linux (no anon_vma until its first fault). */
+		if ((v->flags & VM_WIPEONFORK) && !fork_debug_ignore_advice)
+			c->flags &= ~VM_ANON_VMA;
 		if (v->shared) {
 			c->shared = v->shared;
 			c->pgoff = v->pgoff;

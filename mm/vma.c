@@ -246,7 +246,7 @@ static void vma_set_end(struct vm_area *v, u64 end)
 
 bool vma_can_merge(const struct vm_area *a, const struct vm_area *b)
 {
-	if (a->end != b->start || ((a->flags ^ b->flags) & ~VM_SOFTDIRTY) || a->shared != b->shared ||
+	if (a->end != b->start || ((a->flags ^ b->flags) & ~(VM_SOFTDIRTY | VM_ANON_VMA)) || a->shared != b->shared ||
 	    a->uffd_ctx != b->uffd_ctx)
 		return false;
 	/* Pieces of one shared object merge only where the pages line up
@@ -256,13 +256,19 @@ bool vma_can_merge(const struct vm_area *a, const struct vm_area *b)
 	return true;
 }
 
+void vma_anon_prepare(struct vm_area *vma)
+{
+	if (!(__atomic_load_n(&vma->flags, __ATOMIC_RELAXED) & VM_ANON_VMA))
+		__atomic_or_fetch(&vma->flags, VM_ANON_VMA, __ATOMIC_RELAXED);
+}
+
 u32 vma_merge(struct vma_set *s, u32 i)
 {
 	if (i + 1 < s->nr && vma_can_merge(s->v[i], s->v[i + 1])) {
 		struct vm_area *next = s->v[i + 1];
 		vma_start_write(s->v[i]);
 		vma_set_end(s->v[i], next->end);
-		s->v[i]->flags |= next->flags & VM_SOFTDIRTY;   /* soft-dirty wins */
+		s->v[i]->flags |= next->flags & (VM_SOFTDIRTY | VM_ANON_VMA);   /* these win */
 		vma_remove_at(s, i + 1);
 		vma_free(next);
 	}
@@ -270,7 +276,7 @@ u32 vma_merge(struct vma_set *s, u32 i)
 		struct vm_area *cur = s->v[i];
 		vma_start_write(s->v[i - 1]);
 		vma_set_end(s->v[i - 1], cur->end);
-		s->v[i - 1]->flags |= cur->flags & VM_SOFTDIRTY;
+		s->v[i - 1]->flags |= cur->flags & (VM_SOFTDIRTY | VM_ANON_VMA);
 		vma_remove_at(s, i);
 		vma_free(cur);
 		i--;

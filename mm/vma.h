@@ -127,6 +127,11 @@ void vma_remove_at(struct vma_set *s, u32 i);
 int vma_split(struct vma_set *s, u32 i, u64 addr);
 /* Can a and b (a directly below b) become one VMA? */
 bool vma_can_merge(const struct vm_area *a, const struct vm_area *b);
+
+/* A fault is about to give vma private anonymous memory (Linux's
+ * anon_vma_prepare): mark it VM_ANON_VMA (mm/mm.h). Faults run side by
+ * side under read locks, hence the atomic OR. */
+void vma_anon_prepare(struct vm_area *vma);
 /* Merge the VMA at index i with its neighbours where vma_can_merge() allows.
  * Returns the index of the VMA that now covers the old one. */
 u32 vma_merge(struct vma_set *s, u32 i);

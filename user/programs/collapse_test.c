@@ -142,6 +142,13 @@ static void ranges(void)
 	r = madv(p, HUGE, MADV_COLLAPSE);
 	ktap_ok(r == -EINVAL, "a mapping never touched -> EINVAL");
 	munmap(p, HUGE);
+	/* The VMA is refused before its pieces are looked at (Linux: no
+	 * anon_vma yet): even a range that holds no whole piece, 0 above. */
+	p = map_pieces(2);
+	r = madv(p + HUGE / 2, HUGE, MADV_COLLAPSE);
+	if (!ktap_ok(r == -EINVAL, "a mapping never touched, a range holding no whole piece -> EINVAL"))
+		ktap_diag("got %s", err_name(r));
+	munmap(p, 2 * HUGE);
 
 	u8 *s = mmap(NULL, HUGE / 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	memset(s, 1, HUGE / 2);
@@ -206,7 +213,7 @@ static void uffd_protected(void)
 
 int main(void)
 {
-	ktap_plan(22);
+	ktap_plan(23);
 	piece(all_data, 0, "512 written pages");
 	piece(odd_data, 0, "256 written pages, 256 empty");
 	piece(zero_or_data, 0, "256 written pages, 256 zero-page reads");
