@@ -568,14 +568,13 @@ static void test_table_fallback(struct ktest *t)
  * before munmap returns, and every walker sees it. */
 #define WALK_ROUNDS 30
 #define WALK_PAGES 1024                 /* 4 MiB: two page tables */
-#define WALK_SPIN_LIMIT 200000000UL
 
 struct walk_ctx {
 	struct mm_struct *mm;
 	u32 leader, walkers;
 	u32 phase;              /* r+1: round r mapped */
-	u32 armed, returned, done;
-	u32 reached, poison, not_table, timeouts;
+	u32 done;
+	struct test_walk_race race;
 };
 
 static void walk_leader(struct walk_ctx *c)
@@ -583,9 +582,9 @@ static void walk_leader(struct walk_ctx *c)
 	for (u32 r = 0; r < WALK_ROUNDS; r++) {
 		map_small(c->mm, FAR, P(WALK_PAGES), PROT_READ, ANON | MAP_FIXED | MAP_POPULATE, -1, 0);
 		__atomic_store_n(&c->phase, r + 1, __ATOMIC_SEQ_CST);
-		test_wait_until(&c->armed, (r + 1) * c->walkers);
+		test_wait_until(&c->race.armed, (r + 1) * c->walkers);
 		do_munmap_range(c->mm, FAR, P(WALK_PAGES));
-		__atomic_store_n(&c->returned, r + 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&c->race.returned, r + 1, __ATOMIC_SEQ_CST);
 		test_wait_until(&c->done, (r + 1) * c->walkers);
 	}
 }
@@ -595,32 +594,9 @@ static void walk_reader(struct walk_ctx *c)
 	u32 cpu = smp_processor_id();
 	for (u32 r = 0; r < WALK_ROUNDS; r++) {
 		test_wait_until(&c->phase, r + 1);
-		struct lockless_walk w;
-		u64 flags = local_irq_save();
-		rcu_read_lock();
-		pgtable_lockless_walk(c->mm, FAR + P((cpu * 97 + r * 131) % WALK_PAGES), &w);
-		if (w.level == 1)
-			bump(&c->reached);
-		bump(&c->armed);
-		u64 spins = 0;
-		while (__atomic_load_n(&c->returned, __ATOMIC_SEQ_CST) < r + 1 && spins < WALK_SPIN_LIMIT) {
-			cpu_relax();
-			spins++;
-		}
-		if (spins == WALK_SPIN_LIMIT)
-			bump(&c->timeouts);
-		/* munmap has returned; we are still inside our section. */
-		for (int l = PT_LEVELS - 1; l >= w.level; l--) {
-			if (!(virt_to_page(w.table[l])->flags & PG_pagetable))
-				bump(&c->not_table);
-			for (u32 i = 0; i < PT_ENTRIES; i++)
-				if (pte_read(&w.table[l][i]) == POISON64) {
-					bump(&c->poison);
-					break;
-				}
-		}
-		rcu_read_unlock();
-		local_irq_restore(flags);
+		/* Every table below the top level: munmap may free each. */
+		test_walk_race_round(&c->race, c->mm, FAR + P((cpu * 97 + r * 131) % WALK_PAGES), r,
+				     PT_LEVELS - 1);
 		bump(&c->done);
 	}
 }
@@ -646,11 +622,11 @@ static void test_walkers_vs_table_free(struct ktest *t)
 	KTEST_ASSERT_TRUE(t, c.mm);
 	ktest_on_cpus(cpu_online_mask, walk_worker, &c);
 	ktest_log(t, "%u map/unmap rounds, %u walks reached a page table; after munmap returned: %u tables freed, %u with poison",
-		  WALK_ROUNDS, c.reached, c.not_table, c.poison);
-	KTEST_EXPECT_EQ(t, c.reached, WALK_ROUNDS * c.walkers);        /* the walks did go down */
-	KTEST_EXPECT_EQ(t, c.timeouts, 0);
-	KTEST_EXPECT_EQ(t, c.poison, 0);
-	KTEST_EXPECT_EQ(t, c.not_table, 0);
+		  WALK_ROUNDS, c.race.reached, c.race.not_table, c.race.poison);
+	KTEST_EXPECT_EQ(t, c.race.reached, WALK_ROUNDS * c.walkers);        /* the walks did go down */
+	KTEST_EXPECT_EQ(t, c.race.timeouts, 0);
+	KTEST_EXPECT_EQ(t, c.race.poison, 0);
+	KTEST_EXPECT_EQ(t, c.race.not_table, 0);
 	KTEST_EXPECT_EQ(t, c.mm->pgtable_pages, 0);
 	mm_put(c.mm);
 	rcu_barrier();
