@@ -569,45 +569,16 @@ static void test_table_fallback(struct ktest *t)
 #define WALK_ROUNDS 30
 #define WALK_PAGES 1024                 /* 4 MiB: two page tables */
 
-struct walk_ctx {
-	struct mm_struct *mm;
-	u32 leader, walkers;
-	u32 phase;              /* r+1: round r mapped */
-	u32 done;
-	struct test_walk_race race;
-};
-
-static void walk_leader(struct walk_ctx *c)
+static void walk_map(struct test_walk_race *race, u32 r)
 {
-	for (u32 r = 0; r < WALK_ROUNDS; r++) {
-		map_small(c->mm, FAR, P(WALK_PAGES), PROT_READ, ANON | MAP_FIXED | MAP_POPULATE, -1, 0);
-		__atomic_store_n(&c->phase, r + 1, __ATOMIC_SEQ_CST);
-		test_wait_until(&c->race.armed, (r + 1) * c->walkers);
-		do_munmap_range(c->mm, FAR, P(WALK_PAGES));
-		__atomic_store_n(&c->race.returned, r + 1, __ATOMIC_SEQ_CST);
-		test_wait_until(&c->done, (r + 1) * c->walkers);
-	}
+	(void)r;
+	map_small(race->mm, FAR, P(WALK_PAGES), PROT_READ, ANON | MAP_FIXED | MAP_POPULATE, -1, 0);
 }
 
-static void walk_reader(struct walk_ctx *c)
+static void walk_munmap(struct test_walk_race *race, u32 r)
 {
-	u32 cpu = smp_processor_id();
-	for (u32 r = 0; r < WALK_ROUNDS; r++) {
-		test_wait_until(&c->phase, r + 1);
-		/* Every table below the top level: munmap may free each. */
-		test_walk_race_round(&c->race, c->mm, FAR + P((cpu * 97 + r * 131) % WALK_PAGES), r,
-				     PT_LEVELS - 1);
-		bump(&c->done);
-	}
-}
-
-static void walk_worker(void *arg)
-{
-	struct walk_ctx *c = arg;
-	if (smp_processor_id() == c->leader)
-		walk_leader(c);
-	else
-		walk_reader(c);
+	(void)r;
+	do_munmap_range(race->mm, FAR, P(WALK_PAGES));
 }
 
 static void test_walkers_vs_table_free(struct ktest *t)
@@ -618,15 +589,18 @@ static void test_walkers_vs_table_free(struct ktest *t)
 	}
 	rcu_barrier();
 	s64 tables_before = vm_stat[NR_PAGETABLE];
-	struct walk_ctx c = { .mm = mm_create(), .leader = first_cpu(), .walkers = online_count() - 1 };
+	/* Every table below the top level is checked: munmap may free each. */
+	struct test_walk_race c = { .mm = mm_create(), .base = FAR, .pages = WALK_PAGES,
+				    .rounds = WALK_ROUNDS, .top = PT_LEVELS - 1,
+				    .prepare = walk_map, .free_tables = walk_munmap };
 	KTEST_ASSERT_TRUE(t, c.mm);
-	ktest_on_cpus(cpu_online_mask, walk_worker, &c);
+	test_walk_race_run(&c);
 	ktest_log(t, "%u map/unmap rounds, %u walks reached a page table; after munmap returned: %u tables freed, %u with poison",
-		  WALK_ROUNDS, c.race.reached, c.race.not_table, c.race.poison);
-	KTEST_EXPECT_EQ(t, c.race.reached, WALK_ROUNDS * c.walkers);        /* the walks did go down */
-	KTEST_EXPECT_EQ(t, c.race.timeouts, 0);
-	KTEST_EXPECT_EQ(t, c.race.poison, 0);
-	KTEST_EXPECT_EQ(t, c.race.not_table, 0);
+		  WALK_ROUNDS, c.reached, c.not_table, c.poison);
+	KTEST_EXPECT_EQ(t, c.reached, WALK_ROUNDS * c.walkers);        /* the walks did go down */
+	KTEST_EXPECT_EQ(t, c.timeouts, 0);
+	KTEST_EXPECT_EQ(t, c.poison, 0);
+	KTEST_EXPECT_EQ(t, c.not_table, 0);
 	KTEST_EXPECT_EQ(t, c.mm->pgtable_pages, 0);
 	mm_put(c.mm);
 	rcu_barrier();
