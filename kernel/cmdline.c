@@ -2,6 +2,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/bootinfo.h"
 #include "kernel/string.h"
+#include "kernel/printk.h"
 
 /* Find "key" or "key=..." as a whole word; return a pointer past the key. */
 static const char *find_key(const char *key)
@@ -73,4 +74,11 @@ bool list_contains(const char *list, const char *item)
 			p++;
 	}
 	return false;
+}
+
+void cmdline_debug_switch(const char *who, const char *word, bool *flag, const char *what)
+{
+	*flag = cmdline_has(word);
+	if (*flag)
+		printk(KERN_WARNING "%s: %s: %s (negative control)\n", who, word, what);
 }

@@ -16,5 +16,9 @@ bool cmdline_has(const char *key);
 long cmdline_long(const char *key, long def);
 /* Is item one of the comma-separated words in list ("a,b,c")? */
 bool list_contains(const char *list, const char *item);
+/* A negative control's bare word: *flag says whether word is on the line,
+ * and when it is the console says "who: word: what (negative control)", so
+ * that a rule broken on purpose never goes unnoticed in a log. */
+void cmdline_debug_switch(const char *who, const char *word, bool *flag, const char *what);
 
 #endif

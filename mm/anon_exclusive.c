@@ -136,7 +136,6 @@ void anon_exclusive_init(void)
 	thp_whole_exclusive = cmdline_has("thp_whole_exclusive");
 	if (thp_whole_exclusive)
 		printk(KERN_INFO "thp: thp_whole_exclusive: a split THP's pieces share one exclusive bit\n");
-	thp_debug_reuse_shared_pieces = cmdline_has("thp_debug_reuse_shared_pieces");
-	if (thp_debug_reuse_shared_pieces)
-		printk(KERN_WARNING "thp: thp_debug_reuse_shared_pieces: pieces of a compound page reused unchecked (negative control)\n");
+	cmdline_debug_switch("thp", "thp_debug_reuse_shared_pieces", &thp_debug_reuse_shared_pieces,
+			     "pieces of a compound page reused unchecked");
 }

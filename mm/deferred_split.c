@@ -314,13 +314,12 @@ u64 deferred_split_reclaim(u64 nr) { return drain(nr, false); }
 
 void deferred_split_init(void)
 {
-	deferred_split_debug_skip_freeze = cmdline_has("deferred_split_debug_skip_freeze");
-	deferred_split_debug_skip_refcheck = cmdline_has("deferred_split_debug_skip_refcheck");
-	deferred_split_debug_skip_gup_recheck = cmdline_has("deferred_split_debug_skip_gup_recheck");
-	if (deferred_split_debug_skip_gup_recheck)
-		printk(KERN_WARNING "deferred_split: deferred_split_debug_skip_gup_recheck: GUP-fast keeps a reference on a head its page left (negative control)\n");
-	if (deferred_split_debug_skip_freeze)
-		printk(KERN_WARNING "deferred_split: deferred_split_debug_skip_freeze: splits WITHOUT freezing the count (negative control)\n");
-	if (deferred_split_debug_skip_refcheck)
-		printk(KERN_WARNING "deferred_split: deferred_split_debug_skip_refcheck: splits pages with unexplained references (negative control)\n");
+	cmdline_debug_switch("deferred_split", "deferred_split_debug_skip_gup_recheck",
+			     &deferred_split_debug_skip_gup_recheck,
+			     "GUP-fast keeps a reference on a head its page left");
+	cmdline_debug_switch("deferred_split", "deferred_split_debug_skip_freeze",
+			     &deferred_split_debug_skip_freeze, "splits WITHOUT freezing the count");
+	cmdline_debug_switch("deferred_split", "deferred_split_debug_skip_refcheck",
+			     &deferred_split_debug_skip_refcheck,
+			     "splits pages with unexplained references");
 }

@@ -634,15 +634,13 @@ void khugepaged_init(void)
 	read_u32_word("khugepaged.sleep_ms", &khugepaged_sleep_ms, 3600000);
 	read_u32_word("khugepaged.max_ptes_none", &khugepaged_max_ptes_none, HPAGE_NR - 1);
 	read_u32_word("khugepaged.max_ptes_shared", &khugepaged_max_ptes_shared, HPAGE_NR - 1);
-	collapse_debug_free_table_now = cmdline_has("collapse_debug_free_table_now");
-	collapse_debug_skip_pmd_recheck = cmdline_has("collapse_debug_skip_pmd_recheck");
-	collapse_debug_skip_flush = cmdline_has("collapse_debug_skip_flush");
-	if (collapse_debug_skip_flush)
-		printk(KERN_WARNING "khugepaged: collapse_debug_skip_flush: the retract reads the PTE table WITHOUT flushing the TLBs first (negative control)\n");
-	if (collapse_debug_free_table_now)
-		printk(KERN_WARNING "khugepaged: collapse_debug_free_table_now: the retract frees the old PTE table WITHOUT a grace period (negative control)\n");
-	if (collapse_debug_skip_pmd_recheck)
-		printk(KERN_WARNING "khugepaged: collapse_debug_skip_pmd_recheck: the retract does NOT re-check the PMD (negative control)\n");
+	cmdline_debug_switch("khugepaged", "collapse_debug_skip_flush", &collapse_debug_skip_flush,
+			     "the retract reads the PTE table WITHOUT flushing the TLBs first");
+	cmdline_debug_switch("khugepaged", "collapse_debug_free_table_now",
+			     &collapse_debug_free_table_now,
+			     "the retract frees the old PTE table WITHOUT a grace period");
+	cmdline_debug_switch("khugepaged", "collapse_debug_skip_pmd_recheck",
+			     &collapse_debug_skip_pmd_recheck, "the retract does NOT re-check the PMD");
 	if (!kthread_create("khugepaged", khugepaged_thread, NULL, 0))
 		panic("khugepaged: cannot start the thread");
 	if (khugepaged_enabled)

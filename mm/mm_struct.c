@@ -43,12 +43,10 @@ static bool fork_debug_ignore_advice;
 
 void fork_debug_init(void)
 {
-	fork_debug_skip_flush = cmdline_has("fork_debug_skip_flush");
-	if (fork_debug_skip_flush)
-		printk(KERN_WARNING "mm: fork_debug_skip_flush: fork does NOT flush the parent's TLBs (negative control)\n");
-	fork_debug_ignore_advice = cmdline_has("fork_debug_ignore_advice");
-	if (fork_debug_ignore_advice)
-		printk(KERN_WARNING "mm: fork_debug_ignore_advice: fork copies DONTFORK and WIPEONFORK ranges (negative control)\n");
+	cmdline_debug_switch("mm", "fork_debug_skip_flush", &fork_debug_skip_flush,
+			     "fork does NOT flush the parent's TLBs");
+	cmdline_debug_switch("mm", "fork_debug_ignore_advice", &fork_debug_ignore_advice,
+			     "fork copies DONTFORK and WIPEONFORK ranges");
 }
 
 void zero_page_init(void)

@@ -320,70 +320,24 @@ static void test_uffd_wp(struct ktest *t)
  * a page table, without poison - freed only after a grace period, which
  * their section holds off. collapse_debug_free_table_now must fail here. */
 #define WALK_ROUNDS 12
-#define SPIN_LIMIT 200000000UL
 
 struct walk_ctx {
-	struct mm_struct *mm;
-	u32 leader, walkers;
-	u32 phase, armed, returned, done;
-	u32 reached, poison, not_table, timeouts, collapsed;
+	struct test_walk_race race;
+	u32 collapsed;
 };
 
-static void walk_leader(struct walk_ctx *c)
+static void walk_prepare(struct test_walk_race *race, u32 r)
 {
-	for (u32 r = 0; r < WALK_ROUNDS; r++) {
-		do_madvise(c->mm, BASE, HPAGE_SIZE, MADV_DONTNEED);
-		fill_small(c->mm, BASE, all_data, 10 + r);
-		__atomic_store_n(&c->phase, r + 1, __ATOMIC_SEQ_CST);
-		test_wait_until(&c->armed, (r + 1) * c->walkers);
-		if (collapse(c->mm, BASE, HPAGE_SIZE) == 0 && is_huge(c->mm, BASE))
-			c->collapsed++;
-		__atomic_store_n(&c->returned, r + 1, __ATOMIC_SEQ_CST);
-		test_wait_until(&c->done, (r + 1) * c->walkers);
-	}
+	do_madvise(race->mm, BASE, HPAGE_SIZE, MADV_DONTNEED);
+	fill_small(race->mm, BASE, all_data, 10 + r);
 }
 
-static void walk_reader(struct walk_ctx *c)
+static void walk_collapse(struct test_walk_race *race, u32 r)
 {
-	u32 cpu = smp_processor_id();
-	for (u32 r = 0; r < WALK_ROUNDS; r++) {
-		test_wait_until(&c->phase, r + 1);
-		struct lockless_walk w;
-		u64 flags = local_irq_save();
-		rcu_read_lock();
-		pgtable_lockless_walk(c->mm, BASE + P((cpu * 97 + r * 131) % HPAGE_NR), &w);
-		if (w.level == 1)
-			bump(&c->reached);
-		bump(&c->armed);
-		u64 spins = 0;
-		while (__atomic_load_n(&c->returned, __ATOMIC_SEQ_CST) < r + 1 && spins < SPIN_LIMIT) {
-			cpu_relax();
-			spins++;
-		}
-		if (spins == SPIN_LIMIT)
-			bump(&c->timeouts);
-		if (w.level == 1) {
-			if (!(virt_to_page(w.table[1])->flags & PG_pagetable))
-				bump(&c->not_table);
-			for (u32 i = 0; i < PT_ENTRIES; i++)
-				if (pte_read(&w.table[1][i]) == POISON64) {
-					bump(&c->poison);
-					break;
-				}
-		}
-		rcu_read_unlock();
-		local_irq_restore(flags);
-		bump(&c->done);
-	}
-}
-
-static void walk_worker(void *arg)
-{
-	struct walk_ctx *c = arg;
-	if (smp_processor_id() == c->leader)
-		walk_leader(c);
-	else
-		walk_reader(c);
+	(void)r;
+	struct walk_ctx *c = container_of(race, struct walk_ctx, race);
+	if (collapse(race->mm, BASE, HPAGE_SIZE) == 0 && is_huge(race->mm, BASE))
+		c->collapsed++;
 }
 
 static void test_lockless_walkers(struct ktest *t)
@@ -394,20 +348,22 @@ static void test_lockless_walkers(struct ktest *t)
 	}
 	rcu_barrier();
 	s64 tables0 = stat(NR_PAGETABLE);
-	struct walk_ctx c = { .mm = region_mm(HPAGE_SIZE), .leader = first_cpu(),
-			      .walkers = online_count() - 1 };
-	KTEST_ASSERT_TRUE(t, c.mm);
-	ktest_on_cpus(cpu_online_mask, walk_worker, &c);
+	/* The PTE table alone is checked (top 1): the collapse frees no other. */
+	struct walk_ctx c = { .race = { .mm = region_mm(HPAGE_SIZE), .base = BASE,
+					.pages = HPAGE_NR, .rounds = WALK_ROUNDS, .top = 1,
+					.prepare = walk_prepare, .free_tables = walk_collapse } };
+	KTEST_ASSERT_TRUE(t, c.race.mm);
+	test_walk_race_run(&c.race);
 	ktest_log(t, "%u rounds, %u collapsed, %u walks reached the PTE table; after the collapse: "
-		  "%u tables freed, %u with poison", WALK_ROUNDS, c.collapsed, c.reached, c.not_table,
-		  c.poison);
+		  "%u tables freed, %u with poison", WALK_ROUNDS, c.collapsed, c.race.reached,
+		  c.race.not_table, c.race.poison);
 	KTEST_EXPECT_EQ(t, c.collapsed, WALK_ROUNDS);
-	KTEST_EXPECT_EQ(t, c.reached, WALK_ROUNDS * c.walkers);
-	KTEST_EXPECT_EQ(t, c.timeouts, 0);
-	KTEST_EXPECT_EQ(t, c.not_table, 0);
-	KTEST_EXPECT_EQ(t, c.poison, 0);
-	counts_ok(t, c.mm);
-	mm_put(c.mm);
+	KTEST_EXPECT_EQ(t, c.race.reached, WALK_ROUNDS * c.race.walkers);
+	KTEST_EXPECT_EQ(t, c.race.timeouts, 0);
+	KTEST_EXPECT_EQ(t, c.race.not_table, 0);
+	KTEST_EXPECT_EQ(t, c.race.poison, 0);
+	counts_ok(t, c.race.mm);
+	mm_put(c.race.mm);
 	rcu_barrier();
 	KTEST_EXPECT_EQ(t, stat(NR_PAGETABLE), tables0);
 }

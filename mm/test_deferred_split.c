@@ -129,6 +129,37 @@ static struct page *make_thp(struct ktest *t, struct mm_struct *mm, u64 addr)
 	return pte_page(pmd_of(mm, addr));
 }
 
+/* One THP at BASE, written whole, its upper half unmapped: queued for the
+ * deferred split, mapped by PTEs. The mm and in *head the THP's head;
+ * NULL when either did not come. */
+static struct mm_struct *half_unmapped_thp(struct ktest *t, struct page **head)
+{
+	struct mm_struct *mm = ds_mm(1);
+	*head = NULL;
+	if (!KTEST_EXPECT_TRUE(t, mm))
+		return NULL;
+	*head = make_thp(t, mm, BASE);
+	if (!*head) {
+		mm_put(mm);
+		return NULL;
+	}
+	KTEST_EXPECT_EQ(t, do_munmap_range(mm, BASE + P(256), P(256)), 0);
+	return mm;
+}
+
+/* Nothing holds the page of half_unmapped_thp any more: a drain splits it,
+ * the kept half reads back, the counts hold, and once mm is gone every page
+ * is free again. */
+static void drain_splits_and_frees(struct ktest *t, struct mm_struct *mm, s64 split0, u64 baseline)
+{
+	KTEST_EXPECT_GE(t, deferred_split_scan(ALL), 1);
+	KTEST_EXPECT_EQ(t, stat(NR_THP_SPLIT_PAGE) - split0, 1);
+	KTEST_EXPECT_EQ(t, check(mm, BASE, 256), 0);
+	counts_ok(t, mm);
+	mm_put(mm);
+	KTEST_EXPECT_EQ(t, test_settled_free_pages(), baseline);
+}
+
 /* --- the cases --- */
 
 /* munmap of the upper half: queued; a drain frees those 256 pages. */
@@ -214,11 +245,9 @@ static void test_not_split_while_shared(struct ktest *t)
 		return;
 	u64 baseline = baseline_free();
 	s64 split0 = stat(NR_THP_SPLIT_PAGE);
-	struct mm_struct *mm = ds_mm(1), *child = NULL;
+	struct page *head;
+	struct mm_struct *mm = half_unmapped_thp(t, &head), *child = NULL;
 	KTEST_ASSERT_TRUE(t, mm);
-	struct page *head = make_thp(t, mm, BASE);
-	KTEST_ASSERT_TRUE(t, head);
-	KTEST_EXPECT_EQ(t, do_munmap_range(mm, BASE + P(256), P(256)), 0);
 	KTEST_ASSERT_EQ(t, mm_fork(mm, &child), 0);
 	deferred_split_scan(ALL);
 	if (!KTEST_EXPECT_EQ(t, stat(NR_THP_SPLIT_PAGE), split0)) {
@@ -248,11 +277,9 @@ static void test_not_split_while_pinned(struct ktest *t)
 		return;
 	u64 baseline = baseline_free();
 	s64 split0 = stat(NR_THP_SPLIT_PAGE);
-	struct mm_struct *mm = ds_mm(1);
+	struct page *head;
+	struct mm_struct *mm = half_unmapped_thp(t, &head);
 	KTEST_ASSERT_TRUE(t, mm);
-	struct page *head = make_thp(t, mm, BASE);
-	KTEST_ASSERT_TRUE(t, head);
-	KTEST_EXPECT_EQ(t, do_munmap_range(mm, BASE + P(256), P(256)), 0);
 	struct page *pin = pin_user_page(mm, BASE + P(10), false);
 	KTEST_ASSERT_TRUE(t, pin == head + 10);
 	deferred_split_scan(ALL);
@@ -264,12 +291,7 @@ static void test_not_split_while_pinned(struct ktest *t)
 		return;
 	}
 	put_page(pin);
-	KTEST_EXPECT_GE(t, deferred_split_scan(ALL), 1);
-	KTEST_EXPECT_EQ(t, stat(NR_THP_SPLIT_PAGE) - split0, 1);
-	KTEST_EXPECT_EQ(t, check(mm, BASE, 256), 0);
-	counts_ok(t, mm);
-	mm_put(mm);
-	KTEST_EXPECT_EQ(t, test_settled_free_pages(), baseline);
+	drain_splits_and_frees(t, mm, split0, baseline);
 }
 
 /* A GUP-fast reference taken after the drain counted the references and
@@ -290,11 +312,9 @@ static void test_freeze_stops_gup_fast(struct ktest *t)
 		return;
 	u64 baseline = baseline_free();
 	s64 split0 = stat(NR_THP_SPLIT_PAGE);
-	struct mm_struct *mm = ds_mm(1);
+	struct page *head;
+	struct mm_struct *mm = half_unmapped_thp(t, &head);
 	KTEST_ASSERT_TRUE(t, mm);
-	struct page *head = make_thp(t, mm, BASE);
-	KTEST_ASSERT_TRUE(t, head);
-	KTEST_EXPECT_EQ(t, do_munmap_range(mm, BASE + P(256), P(256)), 0);
 	hook_mm = mm;
 	hook_page = NULL;
 	deferred_split_debug_hook = take_gup_fast_ref;
@@ -309,12 +329,7 @@ static void test_freeze_stops_gup_fast(struct ktest *t)
 	}
 	KTEST_EXPECT_EQ(t, page_refcount(head), 256 + 1);
 	put_page(hook_page);
-	KTEST_EXPECT_GE(t, deferred_split_scan(ALL), 1);
-	KTEST_EXPECT_EQ(t, stat(NR_THP_SPLIT_PAGE) - split0, 1);
-	KTEST_EXPECT_EQ(t, check(mm, BASE, 256), 0);
-	counts_ok(t, mm);
-	mm_put(mm);
-	KTEST_EXPECT_EQ(t, test_settled_free_pages(), baseline);
+	drain_splits_and_frees(t, mm, split0, baseline);
 }
 
 /* A GUP-fast that computed the head just before a split, and takes its
@@ -361,11 +376,9 @@ static void test_gup_fast_recheck(struct ktest *t)
 	}
 	u64 baseline = baseline_free();
 	memset(&rc, 0, sizeof(rc));
-	rc.mm = ds_mm(1);
+	struct page *head;
+	rc.mm = half_unmapped_thp(t, &head);
 	KTEST_ASSERT_TRUE(t, rc.mm);
-	struct page *head = make_thp(t, rc.mm, BASE);
-	KTEST_ASSERT_TRUE(t, head);
-	KTEST_EXPECT_EQ(t, do_munmap_range(rc.mm, BASE + P(256), P(256)), 0);
 	recheck_gup_cpu = (u32)__builtin_ctzl(cpu_online_mask);
 	u32 other = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << recheck_gup_cpu));
 	rc.armed = 1;
@@ -396,11 +409,9 @@ static void test_queued_by_exited_mm(struct ktest *t)
 	u64 baseline = baseline_free();
 	u64 len0 = deferred_split_queue_len();
 	s64 split0 = stat(NR_THP_SPLIT_PAGE);
-	struct mm_struct *mm = ds_mm(1);
+	struct page *head;
+	struct mm_struct *mm = half_unmapped_thp(t, &head);
 	KTEST_ASSERT_TRUE(t, mm);
-	struct page *head = make_thp(t, mm, BASE);
-	KTEST_ASSERT_TRUE(t, head);
-	KTEST_EXPECT_EQ(t, do_munmap_range(mm, BASE + P(256), P(256)), 0);
 	struct page *pin = pin_user_page(mm, BASE + P(1), false);
 	KTEST_ASSERT_TRUE(t, pin);
 	mm_put(mm);

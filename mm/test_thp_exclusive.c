@@ -41,15 +41,10 @@ static struct page *page_at(struct mm_struct *mm, u64 addr)
 	return pte_mapped(e) && !pte_special(e) ? pte_page(e) : NULL;
 }
 
-/* A parent whose 2 MiB at BASE is one THP, piece i holding VAL(i, 1),
- * forked (*child), and split in the parent by a VMA boundary made and
- * removed again. Returns the THP's head, NULL on failure. */
-static struct page *fork_and_split(struct ktest *t, struct mm_struct **parent,
-				   struct mm_struct **child)
+/* mm's 2 MiB at BASE made one THP, piece i holding VAL(i, 1). Returns the
+ * THP's head, NULL on failure. */
+static struct page *thp_at_base(struct mm_struct *mm)
 {
-	struct mm_struct *mm = mm_create();
-	*parent = mm;
-	*child = NULL;
 	if (!mm || do_mmap(mm, BASE, HPAGE_SIZE, RW, ANON | MAP_FIXED, -1, 0) != (long)BASE ||
 	    do_madvise(mm, BASE, HPAGE_SIZE, MADV_HUGEPAGE) != 0)
 		return NULL;
@@ -57,15 +52,34 @@ static struct page *fork_and_split(struct ktest *t, struct mm_struct **parent,
 		test_poke(mm, BASE + P(i), VAL(i, 1));
 	if (!pmd_huge(pmd_of(mm, BASE)))
 		return NULL;
-	struct page *head = pte_page(pmd_of(mm, BASE));
-	if (mm_fork(mm, child))
-		return NULL;
+	return pte_page(pmd_of(mm, BASE));
+}
+
+/* A VMA boundary made in the THP and removed again: its PMD is split in
+ * mm, the VMA is whole again. */
+static void split_by_vma_boundary(struct ktest *t, struct mm_struct *mm)
+{
 	KTEST_EXPECT_EQ(t, do_mprotect(mm, BASE + P(7), P(1), PROT_READ), 0);
 	KTEST_EXPECT_EQ(t, do_mprotect(mm, BASE + P(7), P(1), RW), 0);
+}
+
+/* A parent whose 2 MiB at BASE is one THP (thp_at_base), forked (*child),
+ * and split in the parent by split_by_vma_boundary. Returns the THP's head,
+ * NULL on failure. */
+static struct page *fork_and_split(struct ktest *t, struct mm_struct **parent,
+				   struct mm_struct **child)
+{
+	struct mm_struct *mm = mm_create();
+	*parent = mm;
+	*child = NULL;
+	struct page *head = thp_at_base(mm);
+	if (!head || mm_fork(mm, child))
+		return NULL;
+	split_by_vma_boundary(t, mm);
 	return pmd_huge(pmd_of(mm, BASE)) ? NULL : head;
 }
 
-/* Write generation gen into every piece of the parent; count the pieces
+/* Write generation gen into every piece in mm; count the pieces
  * still backed by the THP's own page afterwards (page identity). */
 static u32 write_all(struct mm_struct *mm, struct page *head, u32 gen)
 {
@@ -139,12 +153,7 @@ static void test_child_alive_copies(struct ktest *t)
 	/* The child's own writes: now it alone maps the THP (split in it
 	 * by its first write), so its pieces are taken back in place. */
 	s0 = cow_stats;
-	u32 same = 0;
-	for (u32 i = 0; i < HPAGE_NR; i++) {
-		test_poke(child, BASE + P(i), VAL(i, 3));
-		same += page_at(child, BASE + P(i)) == head + i;
-	}
-	KTEST_EXPECT_EQ(t, same, HPAGE_NR);
+	KTEST_EXPECT_EQ(t, write_all(child, head, 3), HPAGE_NR);
 	KTEST_EXPECT_EQ(t, cow_stats.copy - s0.copy, 0);
 	KTEST_EXPECT_EQ(t, pieces_holding(mm, 2), HPAGE_NR);
 	mm_put(child);
@@ -163,17 +172,12 @@ static void test_pinned_piece_copied(struct ktest *t)
 	u64 before = test_settled_free_pages();
 	struct mm_struct *mm = mm_create(), *child = NULL;
 	KTEST_ASSERT_TRUE(t, mm);
-	KTEST_ASSERT_EQ(t, do_mmap(mm, BASE, HPAGE_SIZE, RW, ANON | MAP_FIXED, -1, 0), (long)BASE);
-	KTEST_ASSERT_EQ(t, do_madvise(mm, BASE, HPAGE_SIZE, MADV_HUGEPAGE), 0);
-	for (u32 i = 0; i < HPAGE_NR; i++)
-		test_poke(mm, BASE + P(i), VAL(i, 1));
-	KTEST_ASSERT_TRUE(t, pmd_huge(pmd_of(mm, BASE)));
-	struct page *head = pte_page(pmd_of(mm, BASE));
+	struct page *head = thp_at_base(mm);
+	KTEST_ASSERT_TRUE(t, head);
 	struct page *pin = pin_user_page(mm, BASE + P(5), false);
 	KTEST_ASSERT_TRUE(t, pin == head + 5);
 	KTEST_ASSERT_EQ(t, mm_fork(mm, &child), 0);
-	KTEST_EXPECT_EQ(t, do_mprotect(mm, BASE + P(7), P(1), PROT_READ), 0);
-	KTEST_EXPECT_EQ(t, do_mprotect(mm, BASE + P(7), P(1), RW), 0);
+	split_by_vma_boundary(t, mm);
 	mm_put(child);
 	struct cow_stats s0 = cow_stats;
 	KTEST_EXPECT_EQ(t, write_all(mm, head, 2), 0);

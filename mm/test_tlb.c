@@ -568,70 +568,17 @@ static void test_table_fallback(struct ktest *t)
  * before munmap returns, and every walker sees it. */
 #define WALK_ROUNDS 30
 #define WALK_PAGES 1024                 /* 4 MiB: two page tables */
-#define WALK_SPIN_LIMIT 200000000UL
 
-struct walk_ctx {
-	struct mm_struct *mm;
-	u32 leader, walkers;
-	u32 phase;              /* r+1: round r mapped */
-	u32 armed, returned, done;
-	u32 reached, poison, not_table, timeouts;
-};
-
-static void walk_leader(struct walk_ctx *c)
+static void walk_map(struct test_walk_race *race, u32 r)
 {
-	for (u32 r = 0; r < WALK_ROUNDS; r++) {
-		map_small(c->mm, FAR, P(WALK_PAGES), PROT_READ, ANON | MAP_FIXED | MAP_POPULATE, -1, 0);
-		__atomic_store_n(&c->phase, r + 1, __ATOMIC_SEQ_CST);
-		test_wait_until(&c->armed, (r + 1) * c->walkers);
-		do_munmap_range(c->mm, FAR, P(WALK_PAGES));
-		__atomic_store_n(&c->returned, r + 1, __ATOMIC_SEQ_CST);
-		test_wait_until(&c->done, (r + 1) * c->walkers);
-	}
+	(void)r;
+	map_small(race->mm, FAR, P(WALK_PAGES), PROT_READ, ANON | MAP_FIXED | MAP_POPULATE, -1, 0);
 }
 
-static void walk_reader(struct walk_ctx *c)
+static void walk_munmap(struct test_walk_race *race, u32 r)
 {
-	u32 cpu = smp_processor_id();
-	for (u32 r = 0; r < WALK_ROUNDS; r++) {
-		test_wait_until(&c->phase, r + 1);
-		struct lockless_walk w;
-		u64 flags = local_irq_save();
-		rcu_read_lock();
-		pgtable_lockless_walk(c->mm, FAR + P((cpu * 97 + r * 131) % WALK_PAGES), &w);
-		if (w.level == 1)
-			bump(&c->reached);
-		bump(&c->armed);
-		u64 spins = 0;
-		while (__atomic_load_n(&c->returned, __ATOMIC_SEQ_CST) < r + 1 && spins < WALK_SPIN_LIMIT) {
-			cpu_relax();
-			spins++;
-		}
-		if (spins == WALK_SPIN_LIMIT)
-			bump(&c->timeouts);
-		/* munmap has returned; we are still inside our section. */
-		for (int l = PT_LEVELS - 1; l >= w.level; l--) {
-			if (!(virt_to_page(w.table[l])->flags & PG_pagetable))
-				bump(&c->not_table);
-			for (u32 i = 0; i < PT_ENTRIES; i++)
-				if (pte_read(&w.table[l][i]) == POISON64) {
-					bump(&c->poison);
-					break;
-				}
-		}
-		rcu_read_unlock();
-		local_irq_restore(flags);
-		bump(&c->done);
-	}
-}
-
-static void walk_worker(void *arg)
-{
-	struct walk_ctx *c = arg;
-	if (smp_processor_id() == c->leader)
-		walk_leader(c);
-	else
-		walk_reader(c);
+	(void)r;
+	do_munmap_range(race->mm, FAR, P(WALK_PAGES));
 }
 
 static void test_walkers_vs_table_free(struct ktest *t)
@@ -642,9 +589,12 @@ static void test_walkers_vs_table_free(struct ktest *t)
 	}
 	rcu_barrier();
 	s64 tables_before = vm_stat[NR_PAGETABLE];
-	struct walk_ctx c = { .mm = mm_create(), .leader = first_cpu(), .walkers = online_count() - 1 };
+	/* Every table below the top level is checked: munmap may free each. */
+	struct test_walk_race c = { .mm = mm_create(), .base = FAR, .pages = WALK_PAGES,
+				    .rounds = WALK_ROUNDS, .top = PT_LEVELS - 1,
+				    .prepare = walk_map, .free_tables = walk_munmap };
 	KTEST_ASSERT_TRUE(t, c.mm);
-	ktest_on_cpus(cpu_online_mask, walk_worker, &c);
+	test_walk_race_run(&c);
 	ktest_log(t, "%u map/unmap rounds, %u walks reached a page table; after munmap returned: %u tables freed, %u with poison",
 		  WALK_ROUNDS, c.reached, c.not_table, c.poison);
 	KTEST_EXPECT_EQ(t, c.reached, WALK_ROUNDS * c.walkers);        /* the walks did go down */

@@ -1,6 +1,7 @@
 /* mm/test_user.c - see test_user.h. */
 #include "mm/test_user.h"
 #include "mm/pgtable.h"
+#include "mm/gup_fast.h"
 #include "kernel/uaccess.h"
 #include "kernel/errno.h"
 #include "arch/x86_64/cpu.h"
@@ -115,4 +116,78 @@ void test_wait_until(u32 *var, u32 value)
 {
 	while (__atomic_load_n(var, __ATOMIC_SEQ_CST) < value)
 		cpu_relax();
+}
+
+#define WALK_SPIN_LIMIT 200000000UL     /* a bound, in case the operation never returns */
+#define POISON64 0xaaaaaaaaaaaaaaaaUL   /* freed pages, debug build (PAGE_POISON) */
+
+static void bump(u32 *v) { __atomic_add_fetch(v, 1, __ATOMIC_SEQ_CST); }
+
+static void walk_round(struct test_walk_race *race, u64 addr, u32 r)
+{
+	struct lockless_walk w;
+	u64 flags = local_irq_save();
+	rcu_read_lock();
+	pgtable_lockless_walk(race->mm, addr, &w);
+	if (w.level == 1)
+		bump(&race->reached);
+	bump(&race->armed);
+	u64 spins = 0;
+	while (__atomic_load_n(&race->returned, __ATOMIC_SEQ_CST) < r + 1 && spins < WALK_SPIN_LIMIT) {
+		cpu_relax();
+		spins++;
+	}
+	if (spins == WALK_SPIN_LIMIT)
+		bump(&race->timeouts);
+	/* The leader has returned; we are still inside our section. */
+	for (int l = race->top; l >= w.level; l--) {
+		if (!(virt_to_page(w.table[l])->flags & PG_pagetable))
+			bump(&race->not_table);
+		for (u32 i = 0; i < PT_ENTRIES; i++)
+			if (pte_read(&w.table[l][i]) == POISON64) {
+				bump(&race->poison);
+				break;
+			}
+	}
+	rcu_read_unlock();
+	local_irq_restore(flags);
+}
+
+static void walk_leader(struct test_walk_race *race)
+{
+	for (u32 r = 0; r < race->rounds; r++) {
+		race->prepare(race, r);
+		__atomic_store_n(&race->phase, r + 1, __ATOMIC_SEQ_CST);
+		test_wait_until(&race->armed, (r + 1) * race->walkers);
+		race->free_tables(race, r);
+		__atomic_store_n(&race->returned, r + 1, __ATOMIC_SEQ_CST);
+		test_wait_until(&race->done, (r + 1) * race->walkers);
+	}
+}
+
+static void walk_reader(struct test_walk_race *race)
+{
+	u32 cpu = smp_processor_id();
+	for (u32 r = 0; r < race->rounds; r++) {
+		test_wait_until(&race->phase, r + 1);
+		walk_round(race, race->base + (u64)((cpu * 97 + r * 131) % race->pages) * PAGE_SIZE, r);
+		bump(&race->done);
+	}
+}
+
+static void walk_worker(void *arg)
+{
+	struct test_walk_race *race = arg;
+	if (smp_processor_id() == race->leader)
+		walk_leader(race);
+	else
+		walk_reader(race);
+}
+
+void test_walk_race_run(struct test_walk_race *race)
+{
+	cpumask_t online = READ_ONCE(cpu_online_mask);
+	race->leader = (u32)__builtin_ctzl(online);
+	race->walkers = cpumask_weight(online) - 1;
+	ktest_on_cpus(online, walk_worker, race);
 }

@@ -43,4 +43,31 @@ u64 test_slab_objects(void);
 /* Spin until *var >= value (counters other CPUs increment). */
 void test_wait_until(u32 *var, u32 value);
 
+/* Lockless walkers against a CPU that frees page tables (munmap, a
+ * collapse). Each round the leader (the first online CPU) maps (prepare);
+ * every other CPU walks to an address in [base, base + pages pages) with
+ * interrupts off and RCU held (Linux's GUP-fast) and holds on to the tables
+ * it walked while the leader frees them (free_tables). Once that has
+ * returned the walker looks again: the tables at levels top down to where
+ * its walk stopped must still be page tables without poison - freed tables
+ * wait for a grace period, which the walker's section holds off. */
+struct test_walk_race {
+	struct mm_struct *mm;
+	u64 base;
+	u32 pages, rounds;
+	int top;                                /* 1: the PTE table alone */
+	void (*prepare)(struct test_walk_race *race, u32 r);
+	void (*free_tables)(struct test_walk_race *race, u32 r);
+	/* Set by test_walk_race_run. */
+	u32 leader, walkers;
+	u32 phase, armed, returned, done;       /* round r: r + 1 */
+	u32 reached;                            /* walks that got to a PTE table */
+	u32 poison, not_table, timeouts;        /* what must stay 0 */
+};
+
+/* Run the rounds on every online CPU (at least two); call from a test's own
+ * thread. A walker gives up waiting for the leader after a bound, counted
+ * in timeouts. */
+void test_walk_race_run(struct test_walk_race *race);
+
 #endif

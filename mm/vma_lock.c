@@ -155,27 +155,18 @@ struct vm_area *lock_vma_under_rcu(struct mm_struct *mm, u64 addr)
 	return NULL;
 }
 
-/* A negative control's word: set *flag and say so. */
-static void debug_switch(const char *word, bool *flag, const char *what)
-{
-	if (!cmdline_has(word))
-		return;
-	*flag = true;
-	printk(KERN_WARNING "mm: %s: %s (negative control)\n", word, what);
-}
-
 void vma_lock_init(void)
 {
 	if (cmdline_long("vma_lock", 1) == 0) {
 		vma_lock_enabled = false;
 		printk("mm: vma_lock=0: every page fault takes mmap_lock\n");
 	}
-	debug_switch("vma_debug_skip_seq_check", &vma_debug_skip_seq_check,
-		     "the fault fast path trusts its lookup");
-	debug_switch("vma_debug_fork_skip_lock", &vma_debug_fork_skip_lock,
-		     "fork copies the parent's page tables with its VMAs open to fast-path faults");
-	debug_switch("vma_debug_lock_after_zap", &vma_debug_lock_after_zap,
-		     "munmap write-locks its VMAs only when it removes them, after the zap");
-	debug_switch("vma_debug_free_now", &vma_debug_free_now,
-		     "VMAs are freed without an RCU grace period");
+	cmdline_debug_switch("mm", "vma_debug_skip_seq_check", &vma_debug_skip_seq_check,
+			     "the fault fast path trusts its lookup");
+	cmdline_debug_switch("mm", "vma_debug_fork_skip_lock", &vma_debug_fork_skip_lock,
+			     "fork copies the parent's page tables with its VMAs open to fast-path faults");
+	cmdline_debug_switch("mm", "vma_debug_lock_after_zap", &vma_debug_lock_after_zap,
+			     "munmap write-locks its VMAs only when it removes them, after the zap");
+	cmdline_debug_switch("mm", "vma_debug_free_now", &vma_debug_free_now,
+			     "VMAs are freed without an RCU grace period");
 }

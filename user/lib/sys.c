@@ -89,6 +89,14 @@ pid_t wait4(pid_t pid, int *status, int options, void *rusage)
 	return (pid_t)S4(__NR_wait4, pid, status, options, rusage);
 }
 
+int reap_child(pid_t pid)
+{
+	int status = 0;
+	if (pid <= 0 || wait4(pid, &status, 0, NULL) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + status;
+}
+
 void exit(int status)
 {
 	for (;;)

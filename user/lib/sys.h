@@ -241,6 +241,10 @@ pid_t fork(void);
  * not return into this function, so threads use thread_create() instead. */
 long clone(unsigned long flags, void *stack, int *ptid, int *ctid, unsigned long tls);
 pid_t wait4(pid_t pid, int *status, int options, void *rusage);
+/* Wait for the child pid: its exit code (0 = every check it made passed),
+ * 1000 plus the wait status when it did not exit normally, -1 if wait4
+ * failed (or pid <= 0: a fork that failed). */
+int reap_child(pid_t pid);
 __noreturn void exit(int status);	/* exit_group: the whole process */
 __noreturn void exit_thread(int status);	/* exit: this thread only */
 pid_t getpid(void);

@@ -1,5 +1,5 @@
 /* user/lib/uffd.c - opening a userfaultfd the way every test and benchmark
- * program does (uffd.h). */
+ * program does, and reading a frame from /proc/self/pagemap (uffd.h). */
 #include "libc.h"
 #include "uffd.h"
 
@@ -14,4 +14,13 @@ int uffd_open(u64 features, u64 *got)
 	if (got)
 		*got = api.features;
 	return fd;
+}
+
+int pagemap_pfn(int fd, const void *addr, u64 *pfn)
+{
+	u64 e = 0;
+	if (pread(fd, &e, sizeof(e), (off_t)((u64)addr / PAGE_SIZE * 8)) != sizeof(e))
+		return -1;
+	*pfn = (e & PM_PRESENT) ? (e & PM_PFN_MASK) : 0;
+	return 0;
 }

@@ -167,6 +167,10 @@ _Static_assert(sizeof(struct uffd_msg) == 32, "uffd_msg is 32 bytes");
 #define PM_FILE           (1UL << 61)
 #define PM_SWAP           (1UL << 62)
 #define PM_PRESENT        (1UL << 63)
+/* The frame mapped at addr, read from the pagemap file open as fd: 0 when
+ * nothing is present there or the frames are hidden (Linux shows them to
+ * root only). Returns 0, or -1 with errno when the read fails. */
+int pagemap_pfn(int fd, const void *addr, u64 *pfn);
 
 /* --- PAGEMAP_SCAN, an ioctl of the pagemap file (Linux 6.7) --- */
 /* Page categories, for the masks and in struct page_region. */

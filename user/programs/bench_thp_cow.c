@@ -53,12 +53,11 @@ struct shared {
 static struct shared *sh;
 static int pagemap_fd = -1;
 
+/* 0 when the frames cannot be read: then no page counts as kept. */
 static u64 pfn_of(const void *addr)
 {
-	u64 e = 0;
-	if (pread(pagemap_fd, &e, sizeof(e), (off_t)((u64)addr / PAGE_SIZE * 8)) != sizeof(e))
-		return 0;
-	return (e & PM_PRESENT) ? (e & PM_PFN_MASK) : 0;
+	u64 pfn = 0;
+	return pagemap_pfn(pagemap_fd, addr, &pfn) ? 0 : pfn;
 }
 
 static void fill(u8 *p, u8 v)
@@ -73,14 +72,6 @@ static bool pages_hold(const u8 *p, u8 v)
 		if (*(const volatile u8 *)(p + i * PAGE_SIZE + (i % 64) * 64) != v)
 			return false;
 	return true;
-}
-
-static int reap(pid_t pid)
-{
-	int status = 0;
-	if (pid <= 0 || wait4(pid, &status, 0, NULL) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + status;
 }
 
 static bool split_all(u8 *p)
@@ -116,14 +107,14 @@ static bool one_run(struct result *r, enum shape shape, bool child_alive)
 	}
 	while (!sh->child_ready)
 		sleep_ns(100000);
-	int code = child_alive ? 0 : reap(pid);
+	int code = child_alive ? 0 : reap_child(pid);
 	bool ok = shape != SPLIT || split_all(p);
 	u64 t0 = rdtsc();
 	fill(p, 2);
 	u64 cycles = (rdtsc() - t0) / NPAGES;
 	sh->parent_wrote = 1;
 	if (child_alive)
-		code = reap(pid);
+		code = reap_child(pid);
 	ok = ok && code == 0 && pages_hold(p, 2);
 	for (unsigned long i = 0; i < NPAGES; i++) {
 		u64 now = pfn_of(p + i * PAGE_SIZE);

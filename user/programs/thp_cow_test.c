@@ -36,10 +36,10 @@ static int pagemap_fd = -1;
 
 static u64 pfn_of(const void *addr)
 {
-	u64 e = 0;
-	if (pread(pagemap_fd, &e, sizeof(e), (off_t)((u64)addr / PAGE_SIZE * 8)) != sizeof(e))
+	u64 pfn = 0;
+	if (pagemap_pfn(pagemap_fd, addr, &pfn))
 		ktap_bail("pread /proc/self/pagemap: %s", errno_name(errno));
-	return (e & PM_PRESENT) ? (e & PM_PFN_MASK) : 0;
+	return pfn;
 }
 
 static u64 val(size_t i, u64 gen) { return (gen << 32) | i; }
@@ -65,14 +65,6 @@ static size_t same_frames(const u8 *r, u64 pfn0)
 	for (size_t i = 0; i < NPIECES; i++)
 		n += pfn_of(r + i * PAGE_SIZE) == pfn0 + i;
 	return n;
-}
-
-static int reap(pid_t pid)
-{
-	int status = 0;
-	if (pid <= 0 || wait4(pid, &status, 0, NULL) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + status;
 }
 
 /* A written huge page at a new region: its first frame, 0 when the frames
@@ -123,7 +115,7 @@ static void child_exits(void)
 	if (pid == 0)
 		exit(holding(r, 1) == NPIECES ? 0 : 1);
 	bool split = split_by_mprotect(r);
-	int code = reap(pid);
+	int code = reap_child(pid);
 	if (frames_ok(pfn0, "fork, split in the parent, the child exits: the parent keeps its frames"))
 		ktap_ok(split && code == 0 && same_frames(r, pfn0) == NPIECES,
 			"fork, split in the parent, the child exits: the parent keeps its frames");
@@ -168,7 +160,7 @@ static void child_stays(void)
 	size_t same = pfn0 && pfn0 != ~0UL ? same_frames(r, pfn0) : 0;
 	bool mine = holding(r, 2) == NPIECES;
 	sh->parent_wrote = 1;
-	int code = reap(pid);
+	int code = reap_child(pid);
 	ktap_ok(split && mine, "with the child alive, the parent writes every page of its split THP");
 	if (frames_ok(pfn0, "with the child alive, every write copies (no frame kept)"))
 		ktap_ok(same == 0, "with the child alive, every write copies (no frame kept)");
