@@ -232,10 +232,14 @@ void op_retouch(const struct op *o);
 long runner_main(void *arg);
 
 /* thp.c */
+/* The /proc/vmstat THP counters interplay.thpstat=1 prints (thp.c). */
+#define NR_THP_VM 4
+
 struct thp_stats {
 	int regions, cuts, collapse_ok, collapse_refused;
 	int sure_ok, sure_einval, either;	/* what the model predicted */
-	long vm_start[3];	/* thp_fault_alloc, thp_split_pmd, thp_collapse_alloc */
+	long vm_start[NR_THP_VM];	/* thp_fault_alloc, thp_split_pmd,
+					   thp_collapse_alloc, thp_split_page */
 };
 extern struct thp_stats thp_stats;
 void op_thp(const struct op *o);

@@ -12,14 +12,15 @@ struct thp_stats thp_stats;
 /* the THP counters of /proc/vmstat (interplay.thpstat=1)               */
 /* ------------------------------------------------------------------ */
 
-static const char *const vm_names[3] = { "thp_fault_alloc", "thp_split_pmd", "thp_collapse_alloc" };
+static const char *const vm_names[NR_THP_VM] = { "thp_fault_alloc", "thp_split_pmd",
+						 "thp_collapse_alloc", "thp_split_page" };
 
-static void vm_read(long out[3])
+static void vm_read(long out[NR_THP_VM])
 {
-	u64 val[3];
-	bool have[3];
-	proc_counters("/proc/vmstat", vm_names, 3, val, have);
-	for (int i = 0; i < 3; i++)
+	u64 val[NR_THP_VM];
+	bool have[NR_THP_VM];
+	proc_counters("/proc/vmstat", vm_names, NR_THP_VM, val, have);
+	for (int i = 0; i < NR_THP_VM; i++)
 		out[i] = have[i] ? (long)val[i] : -1;
 }
 
@@ -34,13 +35,13 @@ void thp_stats_begin(void)
  * kernels split and collapse at different moments): only printed. */
 void thp_stats_print(u64 seed)
 {
-	long now[3];
+	long now[NR_THP_VM];
 	vm_read(now);
 	printf("# seed %lu: %d THP regions touched, %d cuts inside them; MADV_COLLAPSE %d done, "
 	       "%d refused (predicted: %d done, %d EINVAL, %d either);", (unsigned long)seed,
 	       thp_stats.regions, thp_stats.cuts, thp_stats.collapse_ok, thp_stats.collapse_refused,
 	       thp_stats.sure_ok, thp_stats.sure_einval, thp_stats.either);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < NR_THP_VM; i++) {
 		if (now[i] < 0 || thp_stats.vm_start[i] < 0)
 			printf(" %s -", vm_names[i]);
 		else
@@ -384,13 +385,28 @@ static void thp_check(int s, int a, int n, int cpu)
 		read_range(&child_view, s, p, MAX_RW, 0, true);
 }
 
+/* Ask the kernel to split the partly unmapped huge pages now: Pagoda
+ * drains its deferred split queue, Linux runs its shrinkers (the deferred
+ * split one among them). No byte changes, so the model does not either;
+ * the read-back that follows checks the pieces kept. Root only on both. */
+static void drain_deferred_splits(int s, int a, int n)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY, 0);
+	long r = fd < 0 ? -errno : 0;
+	if (fd >= 0) {
+		r = write(fd, "2", 1) == 1 ? 0 : -errno;
+		close(fd);
+	}
+	expect_ret(r, 0, "drop_caches", s, a, n);
+}
+
 /* A private region of 2 or 4 MiB at a 2 MiB boundary of the slot (the
  * slots are 2 MiB-aligned), MADV_HUGEPAGE, written through: the first
  * page of each unit first (the write fault maps a whole huge page on both
  * kernels), then every page (so every byte has a generation). Then,
  * sometimes after a fork, 1 to 3 cuts at 4 KiB inside the huge pages,
- * every page read back in both processes, and sometimes MADV_COLLAPSE of
- * the region and a second read. */
+ * the deferred splits drained, every page read back in both processes,
+ * and sometimes MADV_COLLAPSE of the region and a second read. */
 void op_thp(const struct op *o)
 {
 	int s = (int)(o->r[0] % NSLOT), layout = (int)(o->r[1] % 3);
@@ -421,6 +437,7 @@ void op_thp(const struct op *o)
 		thp_cut(s, a, n, (u32)mix(((u64)o->r[3] << 8) ^ (u64)i));
 	if (failed)
 		return;
+	drain_deferred_splits(s, a, n);
 	thp_check(s, a, n, cpu);
 	if (prm.collapse && !failed && (o->r[2] >> 12) % 3 == 0) {
 		collapse_range(s, a, n);
