@@ -424,17 +424,25 @@ static long parse_int(const char *s, long *out)
 	return 0;
 }
 
-/* Linux's clear_refs_write: at most 12 bytes are looked at (its
- * PROC_NUMBUF buffer), and a write that is obeyed returns how many of them
+/* The integer a write to a /proc control file gives: at most its first 12
+ * bytes are looked at (Linux's PROC_NUMBUF buffer; *looked is how many).
+ * 0, -EFAULT or parse_int's error. */
+static long user_int(u64 ubuf, u64 count, long *v, u64 *looked)
+{
+	char buf[13] = { 0 };
+	*looked = count < sizeof(buf) - 1 ? count : sizeof(buf) - 1;
+	if (copy_from_user(buf, ubuf, *looked))
+		return -EFAULT;
+	return parse_int(buf, v);
+}
+
+/* Linux's clear_refs_write: a write that is obeyed returns how many bytes
  * it looked at. */
 static long clear_refs_fwrite(struct file *f, u64 ubuf, u64 count)
 {
-	char buf[13] = { 0 };
-	u64 n = count < sizeof(buf) - 1 ? count : sizeof(buf) - 1;
-	if (copy_from_user(buf, ubuf, n))
-		return -EFAULT;
 	long type;
-	long err = parse_int(buf, &type);
+	u64 n;
+	long err = user_int(ubuf, count, &type, &n);
 	if (!err) {
 		/* The process has exited: Linux (get_task_mm of a zombie
 		 * gives no mm) does nothing and reports success. */
@@ -474,12 +482,9 @@ static const struct file_ops clear_refs_ops = {
 static long drop_caches_write(struct file *f, u64 ubuf, u64 count)
 {
 	(void)f;
-	char buf[13] = { 0 };
-	u64 n = count < sizeof(buf) - 1 ? count : sizeof(buf) - 1;
-	if (copy_from_user(buf, ubuf, n))
-		return -EFAULT;
 	long v;
-	long err = parse_int(buf, &v);
+	u64 n;
+	long err = user_int(ubuf, count, &v, &n);
 	if (!err && (v < 1 || v > 4))
 		err = -EINVAL;
 	if (err)
