@@ -73,6 +73,15 @@
 
 #define PT_LEVELS 4
 
+/* The level of a table, counted from the leaf: the number every walk takes.
+ * Linux's names for the same levels are pte, pmd, pud and pgd (p4d folded). */
+enum pt_level {
+	PT_PTE = 1,     /* a PT: entries map 4 KiB pages */
+	PT_PMD = 2,     /* a PD: entries point to PTs or map 2 MiB pages */
+	PT_PUD = 3,     /* a PDPT: entries point to PDs (1 GiB pages: kernel only) */
+	PT_PML4 = 4,    /* the root, mm->pgd_phys */
+};
+
 /* Bytes one entry of a level-`level` table covers. */
 static inline u64 pgtable_span(int level) { return 1UL << (PAGE_SHIFT + 9 * (level - 1)); }
 /* Index of addr's entry in a level-`level` table. */
