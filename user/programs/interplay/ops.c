@@ -800,6 +800,13 @@ void op_fork(const struct op *o)
 		if (failed)
 			return;
 	}
+	/* The last touched run written just before, from its CPU, so that CPU's
+	 * TLB holds writable entries for it when fork write-protects them (as
+	 * op_clear_refs does): a fork that did not flush that CPU lets the write
+	 * after it through to the page the child shares. */
+	op_retouch(o);
+	if (failed)
+		return;
 	logop("fork");
 	ctl->seq = ctl->ack = 0;
 	model_fork();
