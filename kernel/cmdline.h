@@ -1,7 +1,7 @@
 /* kernel/cmdline.h - the kernel command line: "key=value" and bare "flag"
  * words separated by spaces (GRUB's multiboot2 line, after the kernel path).
  *
- * Words Pagoda understands are listed in docs/boot.md.
+ * Words Pagoda understands are listed in docs/cmdline.md (one table of every word).
  */
 #ifndef PAGODA_CMDLINE_H
 #define PAGODA_CMDLINE_H

@@ -24,7 +24,7 @@ struct trap_frame {
 #define VEC_IRQ_BASE 32         /* legacy PIC remapped here, then masked */
 #define VEC_TIMER 0x40          /* LAPIC timer */
 #define VEC_CALL_FUNCTION 0xF0  /* smp_call_function IPI */
-#define VEC_TLB_FLUSH 0xF1      /* reserved for [tlb] */
+#define VEC_TLB_FLUSH 0xF1      /* TLB shootdown requests (mm/tlbflush.c) */
 #define VEC_RESCHEDULE 0xF2     /* wake a CPU to look at its run queue */
 #define VEC_APIC_ERROR 0xFE
 #define VEC_SPURIOUS 0xFF
