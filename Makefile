@@ -25,7 +25,10 @@
 #   make deps       install missing Debian packages (tools/deps)
 #
 # Kernel sources are picked up by wildcard: a new .c or .asm file in boot/,
-# arch/x86_64/, kernel/ or mm/ is built without editing this file.
+# arch/x86_64/, kernel/ or mm/ is built without editing this file; so is a new
+# in-kernel suite in tests/kernel/*/ or benchmark in tests/bench/kernel/
+# (tests/README.md): the image carries them, and kernel/ktest.c runs them
+# when the command line asks.
 
 CC      := gcc
 LD      := ld
@@ -42,7 +45,8 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 	-I. -MMD -MP
 NASMFLAGS := -f elf64 -g -F dwarf
 
-C_SRCS   := $(sort $(wildcard kernel/*.c arch/x86_64/*.c mm/*.c))
+C_SRCS   := $(sort $(wildcard kernel/*.c arch/x86_64/*.c mm/*.c)) \
+	$(sort $(wildcard tests/kernel/*/*.c tests/bench/kernel/*.c))
 ASM_SRCS := $(sort $(wildcard boot/*.asm arch/x86_64/*.asm))
 OBJS := $(patsubst %.c,$(BUILD)/%.o,$(C_SRCS)) $(patsubst %.asm,$(BUILD)/%.o,$(ASM_SRCS))
 
