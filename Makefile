@@ -90,6 +90,15 @@ $(BUILD)/pagoda.elf: $(OBJS) $(BUILD)/ksyms-empty.o linker.ld tools/gen-ksyms
 	@nm $@ | grep ' [tT] ' | sort > $(BUILD)/syms2.txt
 	@cmp -s $(BUILD)/syms1.txt $(BUILD)/syms2.txt || { echo "ksyms: second link moved code"; exit 1; }
 
+# The kernel stands without its tests (tests/README.md): its own objects link
+# alone, and no source outside tests/ includes a file from there. Production
+# reaches test code only through kernel/ktest.h's registration sections.
+PROD_OBJS := $(filter-out $(BUILD)/tests/%,$(OBJS))
+$(BUILD)/pagoda-notests.elf: $(PROD_OBJS) $(BUILD)/ksyms-empty.o linker.ld
+	$(LD) -n -T linker.ld -o $@ $(PROD_OBJS) $(BUILD)/ksyms-empty.o
+	@! grep -rn '#include "tests/' boot arch kernel mm || \
+		{ echo "production code includes a test header"; rm -f $@; exit 1; }
+
 # The image carries RUN_CMDLINE; remember the last one so that changing it
 # ("make run RUN_CMDLINE=nosmp") remakes the image.
 $(BUILD)/run-cmdline: FORCE
@@ -233,7 +242,7 @@ interplay-linux: deps
 		$(BUILD)/linux-ref/out-thp/interplay.cmp $(BUILD)/pagoda-out/interplay-thp.cmp && \
 		echo "interplay: Pagoda and Linux print the same lines (the race lines and THP counts aside)"
 
-$(BUILD)/pagoda.iso: $(BUILD)/pagoda.elf iso/boot/grub/grub.cfg.in tools/mkiso $(BUILD)/run-cmdline user-programs
+$(BUILD)/pagoda.iso: $(BUILD)/pagoda.elf $(BUILD)/pagoda-notests.elf iso/boot/grub/grub.cfg.in tools/mkiso $(BUILD)/run-cmdline user-programs
 	tools/mkiso $@ "$(RUN_CMDLINE)" 3
 
 iso: $(BUILD)/pagoda.iso
