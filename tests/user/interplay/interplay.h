@@ -1,4 +1,4 @@
-/* user/programs/interplay/interplay.h - what the parts of the interplay tester
+/* tests/user/interplay/interplay.h - what the parts of the interplay tester
  * share (docs/testing-mm.md, "The interplay tester"): the model's types,
  * the operations, the threads and the child, and the state of one run. */
 #ifndef INTERPLAY_H

@@ -1,4 +1,4 @@
-/* user/programs/interplay/threads.c - the threads pinned to CPUs, the userfaultfd handler and the fork child
+/* tests/user/interplay/threads.c - the threads pinned to CPUs, the userfaultfd handler and the fork child
  * (docs/testing-mm.md, "The interplay tester"). */
 #include "interplay.h"
 

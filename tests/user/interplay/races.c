@@ -1,4 +1,4 @@
-/* user/programs/interplay/races.c - the race episodes
+/* tests/user/interplay/races.c - the race episodes
  * (docs/testing-mm.md, "The interplay tester"). */
 #include "interplay.h"
 

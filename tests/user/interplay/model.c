@@ -1,4 +1,4 @@
-/* user/programs/interplay/model.c - the model: what every page must hold, and the checks of a page
+/* tests/user/interplay/model.c - the model: what every page must hold, and the checks of a page
  * (docs/testing-mm.md, "The interplay tester"). */
 #include "interplay.h"
 

@@ -1,4 +1,4 @@
-/* user/programs/interplay/ops.c - the operations of a seed, each against the model, and one run
+/* tests/user/interplay/ops.c - the operations of a seed, each against the model, and one run
  * (docs/testing-mm.md, "The interplay tester"). */
 #include "interplay.h"
 

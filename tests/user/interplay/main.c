@@ -1,4 +1,4 @@
-/* user/programs/interplay/main.c - interplay, a randomized, seed-reproducible, model-checked tester of the
+/* tests/user/interplay/main.c - interplay, a randomized, seed-reproducible, model-checked tester of the
  * whole memory manager at once (docs/testing-mm.md, "The interplay tester").
  *
  * A seed gives a list of operations over a handful of regions at fixed

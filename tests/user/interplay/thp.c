@@ -1,4 +1,4 @@
-/* user/programs/interplay/thp.c - huge pages in the interplay tester (docs/testing-mm.md,
+/* tests/user/interplay/thp.c - huge pages in the interplay tester (docs/testing-mm.md,
  * "Huge pages: whole, cut and collapsed"): a 2 MiB-aligned MADV_HUGEPAGE region written
  * through, so that THPs form on both kernels, then cut at 4 KiB inside a huge page before
  * and after fork; and MADV_COLLAPSE, whose answer the model predicts as Linux 6.1 gives it. */
