@@ -25,7 +25,10 @@
 #   make deps       install missing Debian packages (tools/deps)
 #
 # Kernel sources are picked up by wildcard: a new .c or .asm file in boot/,
-# arch/x86_64/, kernel/ or mm/ is built without editing this file.
+# arch/x86_64/, kernel/ or mm/ is built without editing this file; so is a new
+# in-kernel suite in tests/kernel/*/ or benchmark in tests/bench/kernel/
+# (tests/README.md): the image carries them, and kernel/ktest.c runs them
+# when the command line asks.
 
 CC      := gcc
 LD      := ld
@@ -42,7 +45,8 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 	-I. -MMD -MP
 NASMFLAGS := -f elf64 -g -F dwarf
 
-C_SRCS   := $(sort $(wildcard kernel/*.c arch/x86_64/*.c mm/*.c))
+C_SRCS   := $(sort $(wildcard kernel/*.c arch/x86_64/*.c mm/*.c)) \
+	$(sort $(wildcard tests/kernel/*/*.c tests/bench/kernel/*.c))
 ASM_SRCS := $(sort $(wildcard boot/*.asm arch/x86_64/*.asm))
 OBJS := $(patsubst %.c,$(BUILD)/%.o,$(C_SRCS)) $(patsubst %.asm,$(BUILD)/%.o,$(ASM_SRCS))
 
@@ -86,6 +90,15 @@ $(BUILD)/pagoda.elf: $(OBJS) $(BUILD)/ksyms-empty.o linker.ld tools/gen-ksyms
 	@nm $@ | grep ' [tT] ' | sort > $(BUILD)/syms2.txt
 	@cmp -s $(BUILD)/syms1.txt $(BUILD)/syms2.txt || { echo "ksyms: second link moved code"; exit 1; }
 
+# The kernel stands without its tests (tests/README.md): its own objects link
+# alone, and no source outside tests/ includes a file from there. Production
+# reaches test code only through kernel/ktest.h's registration sections.
+PROD_OBJS := $(filter-out $(BUILD)/tests/%,$(OBJS))
+$(BUILD)/pagoda-notests.elf: $(PROD_OBJS) $(BUILD)/ksyms-empty.o linker.ld
+	$(LD) -n -T linker.ld -o $@ $(PROD_OBJS) $(BUILD)/ksyms-empty.o
+	@! grep -rn '#include "tests/' boot arch kernel mm || \
+		{ echo "production code includes a test header"; rm -f $@; exit 1; }
+
 # The image carries RUN_CMDLINE; remember the last one so that changing it
 # ("make run RUN_CMDLINE=nosmp") remakes the image.
 $(BUILD)/run-cmdline: FORCE
@@ -104,7 +117,7 @@ linux-check: deps
 	tools/run-tests --only user-4cpu || true
 	$(MAKE) -C user linux-check
 
-# The TLB-shootdown benchmark (user/programs/bench_tlb.c, docs/benchmarks.md):
+# The TLB-shootdown benchmark (tests/bench/user/bench_tlb.c, docs/benchmarks.md):
 # Pagoda with 2 and 4 CPUs (tools/run-tests' bench configurations, one boot
 # at a time), then Debian's Linux with the same CPUs (tools/linux-ref).
 # Only a correctness check can fail it; the figures are "#" lines.
@@ -116,7 +129,7 @@ bench-tlb: deps
 	@for n in 2 4; do echo "=== Linux, -smp $$n"; \
 	  tools/linux-ref -smp $$n bench_tlb || exit 1; done
 
-# Transparent huge pages against 4 KiB pages (user/programs/bench_thp.c):
+# Transparent huge pages against 4 KiB pages (tests/bench/user/bench_thp.c):
 # Pagoda with 2 CPUs, then Debian's Linux the same way (the program switches
 # Linux's THP from Debian's "never" to "madvise", Pagoda's default).
 bench-thp: deps
@@ -126,7 +139,7 @@ bench-thp: deps
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_thp
 
 # MADV_COLLAPSE of a 2 MiB piece of 4 KiB pages against faulting those pages
-# in (user/programs/bench_collapse.c, docs/thp.md): Pagoda with 2 CPUs, then
+# in (tests/bench/user/bench_collapse.c, docs/thp.md): Pagoda with 2 CPUs, then
 # Debian's Linux the same way.
 bench-collapse: deps
 	$(MAKE) all
@@ -134,7 +147,7 @@ bench-collapse: deps
 	@echo "=== Pagoda, -smp 2"; cat $(BUILD)/pagoda-out/bench-collapse-2cpu/bench_collapse.txt
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_collapse
 
-# The fork and copy-on-write benchmark (user/programs/bench_cow.c,
+# The fork and copy-on-write benchmark (tests/bench/user/bench_cow.c,
 # docs/benchmarks.md): Pagoda with 2 CPUs, then Debian's Linux with 2.
 bench-cow: deps
 	$(MAKE) all
@@ -143,7 +156,7 @@ bench-cow: deps
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_cow
 
 # process_madvise(MADV_DONTNEED) latency by vector length, and page-table
-# memory after a sparse zap (user/programs/bench_madvise.c): Pagoda as it
+# memory after a sparse zap (tests/bench/user/bench_madvise.c): Pagoda as it
 # boots (batching and page-table reclaim on), with madvise_batch=0 and with
 # pt_reclaim=0, then Debian's Linux, all with 2 CPUs. A boot takes about
 # 90 s on an idle two-core host, longer when other QEMUs run: hence --timeout.
@@ -154,7 +167,7 @@ bench-madvise: deps
 	  cat $(BUILD)/pagoda-out/bench-madvise-$${c}2cpu/bench_madvise.txt; done
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_madvise
 
-# userfaultfd write protection (user/programs/bench_uffd.c): protecting and
+# userfaultfd write protection (tests/bench/user/bench_uffd.c): protecting and
 # clearing 1 GiB never touched (with and without markers), read-faulted and
 # written, and the cycles per sync and async wp fault; Pagoda with 2 CPUs,
 # then Debian's Linux the same way. 2 GiB of memory so that 1 GiB can be
@@ -165,7 +178,7 @@ bench-uffd: deps
 	@echo "=== Pagoda, -smp 2"; cat $(BUILD)/pagoda-out/bench-uffd-2cpu/bench_uffd.txt
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 -m 2G bench_uffd
 
-# Page faults and the address space's lock (user/programs/bench_vma.c): one
+# Page faults and the address space's lock (tests/bench/user/bench_vma.c): one
 # thread's faults alone and beside a thread that maps, unmaps and mprotects
 # other memory, and faults from 1, 2 and 4 threads into separate VMAs;
 # Pagoda as it boots (per-VMA locks) and with vma_lock=0 (every fault under
@@ -178,7 +191,7 @@ bench-vma: deps
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_vma
 
 # Write faults on the pieces of a THP that fork shared and the parent split
-# (user/programs/bench_thp_cow.c, docs/thp.md): after the child exited, with
+# (tests/bench/user/bench_thp_cow.c, docs/thp.md): after the child exited, with
 # it alive, unsplit, and on 4 KiB pages; Pagoda as it boots (per-piece
 # exclusivity), with thp_whole_exclusive (one bit per compound), then
 # Debian's Linux 6.1 (the program asks it for THP "madvise"), all with 2 CPUs.
@@ -188,7 +201,7 @@ bench-thp-cow: deps
 	@for c in "" whole-; do echo "=== Pagoda, -smp 2, bench-thp-cow-$${c}2cpu"; \
 	  cat $(BUILD)/pagoda-out/bench-thp-cow-$${c}2cpu/bench_thp_cow.txt; done
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_thp_cow
-# The deferred split (user/programs/bench_deferred_split.c): MemFree after
+# The deferred split (tests/bench/user/bench_deferred_split.c): MemFree after
 # a partial munmap of 100 THPs, and after memory pressure made each kernel
 # split them (Pagoda's allocator, Linux's shrinker); both with 2 CPUs.
 bench-dsplit: deps
@@ -197,7 +210,7 @@ bench-dsplit: deps
 	@echo "=== Pagoda, -smp 2"; cat $(BUILD)/pagoda-out/bench-dsplit-2cpu/bench_deferred_split.txt
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_deferred_split
 
-# The interplay tester (user/programs/interplay/, docs/testing-mm.md).
+# The interplay tester (tests/user/interplay/, docs/testing-mm.md).
 soak: deps
 	$(MAKE) all
 	tools/soak
@@ -229,7 +242,7 @@ interplay-linux: deps
 		$(BUILD)/linux-ref/out-thp/interplay.cmp $(BUILD)/pagoda-out/interplay-thp.cmp && \
 		echo "interplay: Pagoda and Linux print the same lines (the race lines and THP counts aside)"
 
-$(BUILD)/pagoda.iso: $(BUILD)/pagoda.elf iso/boot/grub/grub.cfg.in tools/mkiso $(BUILD)/run-cmdline user-programs
+$(BUILD)/pagoda.iso: $(BUILD)/pagoda.elf $(BUILD)/pagoda-notests.elf iso/boot/grub/grub.cfg.in tools/mkiso $(BUILD)/run-cmdline user-programs
 	tools/mkiso $@ "$(RUN_CMDLINE)" 3
 
 iso: $(BUILD)/pagoda.iso

@@ -14,7 +14,7 @@
  * touches nothing but the screen and its own grid: it cannot fault or wait.
  *
  * The rest of this header is the machinery, exposed so that the tests
- * (kernel/test_fbcon.c) can run a console on an off-screen buffer.
+ * (tests/kernel/kernel/test_fbcon.c) can run a console on an off-screen buffer.
  */
 #ifndef PAGODA_FBCON_H
 #define PAGODA_FBCON_H

@@ -1,4 +1,5 @@
-/* kernel/ktest.c - runs the registered suites and prints KTAP version 1. */
+/* kernel/ktest.c - runs the registered suites and prints KTAP version 1;
+ * runs the boot-time hooks (benchmarks, crash tests) asked for. */
 #include "kernel/ktest.h"
 #include "arch/x86_64/apic.h"        /* tsc_khz */
 #include "arch/x86_64/cpu.h"
@@ -7,6 +8,7 @@
 #include "kernel/cmdline.h"
 
 extern const struct ktest_suite __ktest_suites_start[], __ktest_suites_end[];
+extern const struct ktest_hook __ktest_hooks_start[], __ktest_hooks_end[];
 
 void ktest_fail(struct ktest *t, const char *file, int line, const char *fmt, ...)
 {
@@ -95,4 +97,16 @@ int ktest_run(const char *list)
 		printk("%s %lu %s\n", suite_failed ? "not ok" : "ok", n, s->name);
 	}
 	return failed_cases;
+}
+
+void ktest_run_hooks(enum ktest_hook_point point)
+{
+	for (const struct ktest_hook *h = __ktest_hooks_start; h < __ktest_hooks_end; h++) {
+		char value[128];
+		if (h->point != point || !cmdline_get(h->word, value, sizeof(value)))
+			continue;
+		if (h->name && !list_contains(value, h->name))
+			continue;
+		h->run();
+	}
 }

@@ -10,6 +10,12 @@
  * Inside a case, KTEST_EXPECT_* records a failure and continues;
  * KTEST_ASSERT_* records it and returns from the case. Failures print the
  * file, line, the expressions and their values.
+ *
+ * Test code that is not a suite - a benchmark, a deliberate crash - runs at
+ * a fixed point of the boot through a hook registered with KTEST_HOOK() or
+ * KTEST_BENCH() (the .ktest_hooks section). Production code names only the
+ * points (ktest_run_hooks below), never a test: the tests live in tests/
+ * (tests/README.md) and are linked in from there.
  */
 #ifndef PAGODA_KTEST_H
 #define PAGODA_KTEST_H
@@ -67,6 +73,36 @@ bool ktest_check_u64(struct ktest *t, const char *file, int line, const char *op
 /* Run the suites selected by "test=" (all when list is "all"). Returns the
  * number of failed cases. */
 int ktest_run(const char *list);
+
+/* --- boot-time hooks: test code run at a fixed point when asked for --- */
+enum ktest_hook_point {
+	/* The end of mm_init(): the page allocator and kmalloc work; one
+	 * CPU, no interrupts, no scheduler (what a crash test of the
+	 * allocator's debug checks needs: nothing else has run yet). */
+	KTEST_HOOK_MM_INIT,
+	/* The end of kmain(), after the suites and the user programs, before
+	 * "poweroff": every CPU online, kernel threads available. */
+	KTEST_HOOK_BOOT_END,
+};
+
+struct ktest_hook {
+	const char *word;       /* the command-line word that asks for it */
+	const char *name;       /* listed in the word's value; NULL: the word alone */
+	enum ktest_hook_point point;
+	void (*run)(void);
+};
+
+/* run() at point when the command line has "word" at all (run() reads the
+ * word's value itself, e.g. "mm_crash_test=CASE"). */
+#define KTEST_HOOK(hname, hpoint, hword, fn)                                   	static const struct ktest_hook ktest_hook_##hname                    		__section(".ktest_hooks") __used __aligned(8) = {            		.word = hword, .name = NULL, .point = hpoint, .run = fn }
+
+/* A benchmark: run() at the end of the boot when "bench=" lists bname
+ * ("bench=physmem,thp"). */
+#define KTEST_BENCH(bname, fn)                                                 	static const struct ktest_hook ktest_bench_##bname                   		__section(".ktest_hooks") __used __aligned(8) = {            		.word = "bench", .name = #bname, .point = KTEST_HOOK_BOOT_END, .run = fn }
+
+/* Run the hooks of point that the command line asks for, in link order
+ * (the order of their files' paths). Without such words it does nothing. */
+void ktest_run_hooks(enum ktest_hook_point point);
 
 /* --- helpers to run test code on chosen CPUs (arch/x86_64/smp.c) --- */
 /* Run fn(arg) on CPU cpu, in normal context with interrupts enabled, and

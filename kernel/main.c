@@ -100,11 +100,8 @@ void kmain(u32 magic, u32 info_phys)
 	else if (!ran_tests && !cmdline_has("bench") && boot_module_exists("demo"))
 		failed += run_user_programs("demo");
 
-	char bench[64];
-	if (cmdline_get("bench", bench, sizeof(bench)) && list_contains(bench, "physmem"))
-		bench_physmem();
-	if (cmdline_get("bench", bench, sizeof(bench)) && list_contains(bench, "thp"))
-		bench_thp();
+	/* bench=NAME[,NAME...]: the in-kernel benchmarks (tests/bench/kernel/). */
+	ktest_run_hooks(KTEST_HOOK_BOOT_END);
 
 	if (cmdline_has("poweroff"))
 		machine_exit(failed == 0);

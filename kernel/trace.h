@@ -93,9 +93,10 @@ const char *trace_event_name(u32 ev);
  * kernel/panic.c call this just before the machine stops. */
 void trace_dump_at_exit(void);
 
-/* For kernel/test_trace.c only: called by a dump between copying a record
- * of cpu and checking that it was not overwritten meanwhile, so that a test
- * can overwrite it right there. NULL (the default) for none. */
+/* For tests/kernel/kernel/test_trace.c only: called by a dump between
+ * copying a record of cpu and checking that it was not overwritten
+ * meanwhile, so that a test can overwrite it right there. NULL (the
+ * default) for none. */
 extern void (*trace_test_after_copy)(u32 cpu);
 
 /* Records per CPU; when a ring is full the oldest record is overwritten and

@@ -17,6 +17,7 @@
 #include "mm/fault_inject.h"
 #include "mm/fault.h"
 #include "kernel/cmdline.h"
+#include "kernel/ktest.h"
 #include "mm/userfaultfd.h"
 #include "mm/softdirty.h"
 #include "mm/shared_anon.h"
@@ -74,5 +75,7 @@ void mm_init(void)
 		"(%lu bytes each, %lu KiB); debug checks %s, poisoning %s\n",
 		zone.managed >> 8, mm_boot_free_pages >> 8, end_pfn, sizeof(struct page),
 		map_bytes >> 10, CONFIG_DEBUG_MM ? "on" : "off", page_poisoning ? "on" : "off");
-	mm_crash_test();
+	/* "mm_crash_test=CASE" (tests/kernel/mm/crash_test.c): now, before
+	 * anything else has allocated. */
+	ktest_run_hooks(KTEST_HOOK_MM_INIT);
 }

@@ -15,13 +15,4 @@ void mm_init(void);
 /* Free pages right after mm_init() (for reports and tests). */
 extern u64 mm_boot_free_pages;
 
-/* "mm_crash_test=CASE": a deliberate bug the debug checks must catch
- * (mm/crash_test.c); called at the end of mm_init(). */
-void mm_crash_test(void);
-
-/* "bench=physmem": cycles per allocation (mm/bench_physmem.c). */
-void bench_physmem(void);
-/* "bench=thp": a huge-zero write with and without a 2 MiB page (mm/bench_thp.c). */
-void bench_thp(void);
-
 #endif

@@ -1,0 +1,242 @@
+/* tests/kernel/mm/test_paging.c - the kernel page tables ("test=paging"): W^X on the
+ * kernel image, guard pages under the stacks, the direct map's coverage, and
+ * the CPU protections. Faults are provoked on purpose at instructions listed
+ * in the exception table, so they are reported back instead of panicking. */
+#include "kernel/ktest.h"
+#include "kernel/sched.h"
+#include "kernel/bootinfo.h"
+#include "mm/paging.h"
+#include "mm/buddy.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/trap.h"
+#include "arch/x86_64/desc.h"
+#include "arch/x86_64/percpu.h"
+#include "arch/x86_64/smp.h"
+
+extern char boot_stack_guard[];
+extern char __text_start[], __rodata_start[], __data_start[];
+
+/* One "ret" in .data: the target of the execute-from-data test. */
+__asm__(".pushsection .data\n"
+	".globl paging_exec_probe\n"
+	"paging_exec_probe: ret\n"
+	".popsection");
+extern char paging_exec_probe[];
+
+static const u64 test_rodata_word = 0x0123456789abcdefUL;
+
+#define PF_P 1UL
+#define PF_W 2UL
+#define PF_I 16UL
+
+/* Write one byte (the value already there) at p; true if it faulted. */
+static bool write_faults(volatile u8 *p)
+{
+	u32 faulted;
+	u8 v = *p;
+	__asm__ __volatile__(
+		"movl $0, %0\n\t"
+		"1: movb %b2, (%1)\n\t"
+		"jmp 2f\n\t"
+		"3: movl $1, %0\n\t"
+		"2:\n\t"
+		".pushsection .ex_table, \"a\"\n\t"
+		".quad 1b, 3b\n\t"
+		".popsection"
+		: "=&r"(faulted) : "r"(p), "q"(v) : "memory");
+	return faulted;
+}
+
+static bool read_faults(volatile u8 *p)
+{
+	u32 faulted;
+	u8 v;
+	__asm__ __volatile__(
+		"movl $0, %0\n\t"
+		"1: movb (%2), %b1\n\t"
+		"jmp 2f\n\t"
+		"3: movl $1, %0\n\t"
+		"2:\n\t"
+		".pushsection .ex_table, \"a\"\n\t"
+		".quad 1b, 3b\n\t"
+		".popsection"
+		: "=&r"(faulted), "=&q"(v) : "r"(p) : "memory");
+	return faulted;
+}
+
+static void test_text_not_writable(struct ktest *t)
+{
+	volatile u8 *p = (volatile u8 *)(u64)test_text_not_writable;
+	KTEST_EXPECT_TRUE(t, write_faults(p));
+	struct trap_frame tf;
+	trap_last_fixup(&tf);
+	KTEST_EXPECT_EQ(t, tf.vector, VEC_PAGE_FAULT);
+	KTEST_EXPECT_EQ(t, tf.error_code & (PF_P | PF_W), PF_P | PF_W);
+	KTEST_EXPECT_EQ(t, read_cr2(), (u64)p);
+	int level;
+	u64 *e = paging_lookup((u64)p, &level);
+	KTEST_ASSERT_TRUE(t, e != NULL);
+	KTEST_EXPECT_EQ(t, level, 1);
+	KTEST_EXPECT_EQ(t, *e & (PTE_W | PTE_NX), 0);
+	/* Nor through its alias in the direct map. */
+	volatile u8 *alias = phys_to_virt(virt_to_phys((const void *)p));
+	KTEST_EXPECT_TRUE(t, write_faults(alias));
+	e = paging_lookup((u64)alias, &level);
+	KTEST_ASSERT_TRUE(t, e != NULL);
+	KTEST_EXPECT_EQ(t, *e & PTE_W, 0);
+}
+
+static void test_rodata_not_writable(struct ktest *t)
+{
+	volatile u8 *p = (volatile u8 *)&test_rodata_word;
+	KTEST_EXPECT_TRUE(t, write_faults(p));
+	int level;
+	u64 *e = paging_lookup((u64)p, &level);
+	KTEST_ASSERT_TRUE(t, e != NULL);
+	KTEST_EXPECT_EQ(t, *e & PTE_W, 0);
+	if (paging_features.nx)
+		KTEST_EXPECT_EQ(t, *e & PTE_NX, PTE_NX);
+}
+
+static void test_data_not_executable(struct ktest *t)
+{
+	if (!paging_features.nx) {
+		ktest_skip(t, "the CPU has no NX");
+		return;
+	}
+	u32 faulted;
+	/* Call the "ret" in .data. If it runs, it returns to 2:. If the fetch
+	 * faults, the fault address is the probe itself: its exception-table
+	 * entry resumes at 3:, which drops the return address the call pushed. */
+	__asm__ __volatile__(
+		"movl $0, %0\n\t"
+		"leaq paging_exec_probe(%%rip), %%rax\n\t"
+		"call *%%rax\n\t"
+		"jmp 2f\n\t"
+		"3: addq $8, %%rsp\n\t"
+		"movl $1, %0\n\t"
+		"2:\n\t"
+		".pushsection .ex_table, \"a\"\n\t"
+		".quad paging_exec_probe, 3b\n\t"
+		".popsection"
+		: "=&r"(faulted) : : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
+		  "memory");
+	KTEST_EXPECT_EQ(t, faulted, 1);
+	struct trap_frame tf;
+	trap_last_fixup(&tf);
+	KTEST_EXPECT_EQ(t, tf.vector, VEC_PAGE_FAULT);
+	KTEST_EXPECT_EQ(t, tf.error_code & (PF_P | PF_I), PF_P | PF_I);
+	KTEST_EXPECT_EQ(t, tf.rip, (u64)paging_exec_probe);
+}
+
+static void test_stack_guards_unmapped(struct ktest *t)
+{
+	int level;
+	KTEST_EXPECT_TRUE(t, paging_lookup((u64)boot_stack_guard, &level) == NULL);
+	KTEST_EXPECT_TRUE(t, read_faults((volatile u8 *)boot_stack_guard + PAGE_SIZE - 8));
+	struct trap_frame tf;
+	trap_last_fixup(&tf);
+	KTEST_EXPECT_EQ(t, tf.error_code & PF_P, 0);            /* not present */
+	/* The stack itself, just above, is mapped. */
+	KTEST_EXPECT_FALSE(t, read_faults((volatile u8 *)boot_stack_guard + PAGE_SIZE));
+	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
+		for (u32 i = 0; i < IST_COUNT; i++)
+			KTEST_EXPECT_TRUE(t, paging_lookup((u64)ist_stack_guard(cpu, i), &level) == NULL);
+	u32 n = 0;
+	for (u32 cpu = 1; cpu < MAX_CPUS; cpu++) {
+		void *g = ap_stack_guard(cpu);
+		if (g) {
+			KTEST_EXPECT_TRUE(t, paging_lookup((u64)g, &level) == NULL);
+			n++;
+		}
+	}
+	void *g;
+	for (u32 slot = 0; (g = thread_stack_guard(slot)) != NULL; slot++, n++) {
+		KTEST_EXPECT_TRUE(t, paging_lookup((u64)g, &level) == NULL);
+		KTEST_EXPECT_TRUE(t, paging_lookup((u64)g + PAGE_SIZE, &level) != NULL);
+	}
+	ktest_log(t, "boot, %u IST and %u AP/thread stack guards unmapped", MAX_CPUS * IST_COUNT, n);
+}
+
+static void test_direct_map(struct ktest *t)
+{
+	int level;
+	unsigned huge = paging_features.gbpages ? 3 : 2;
+	/* All of 0..4 GiB, MMIO included; huge pages except around the
+	 * kernel image, whose alias was split to make text read-only. */
+	u64 probes[] = { 0, 0x100000, 0xFEC00000, 0xFEE00000, 0xFFFFF000 };
+	for (unsigned i = 0; i < ARRAY_SIZE(probes); i++) {
+		u64 *e = paging_lookup(DIRECT_MAP_BASE + probes[i], &level);
+		KTEST_ASSERT_TRUE(t, e != NULL);
+		if (probes[i] >= 0xC0000000UL)
+			KTEST_EXPECT_EQ(t, (unsigned)level, huge);
+		KTEST_EXPECT_EQ(t, *e & (PTE_W | PTE_G), PTE_W | PTE_G);
+		if (paging_features.nx)
+			KTEST_EXPECT_EQ(t, *e & PTE_NX, PTE_NX);
+	}
+	/* Every available range, first and last byte, above 4 GiB too. */
+	u64 above = 0;
+	for (u32 i = 0; i < boot_info.nr_mmap; i++) {
+		const struct boot_mmap_entry *m = &boot_info.mmap[i];
+		if (m->type != MMAP_AVAILABLE || m->length < PAGE_SIZE)
+			continue;
+		KTEST_EXPECT_TRUE(t, paging_lookup(DIRECT_MAP_BASE + m->base, &level) != NULL);
+		KTEST_EXPECT_TRUE(t, paging_lookup(DIRECT_MAP_BASE + m->base + m->length - 1, &level) != NULL);
+		if (m->base + m->length > 0x100000000UL)
+			above += m->base + m->length - MAX(m->base, 0x100000000UL);
+	}
+	if (above) {
+		/* Touch the last page of RAM through the direct map. */
+		struct page *last = pfn_to_page(max_pfn - 1);
+		volatile u64 *w = page_address(last);
+		KTEST_EXPECT_FALSE(t, read_faults((volatile u8 *)w));
+		ktest_log(t, "%lu MiB of RAM above 4 GiB mapped", above >> 20);
+	}
+}
+
+static void test_kernel_root_layout(struct ktest *t)
+{
+	u64 *root = phys_to_virt(kernel_root_phys);
+	KTEST_EXPECT_EQ(t, read_cr3() & PTE_ADDR_MASK, kernel_root_phys);
+	unsigned used_low = 0;
+	for (unsigned i = 0; i < 256; i++)
+		used_low += (root[i] & PTE_P) != 0;
+	KTEST_EXPECT_EQ(t, used_low, 0);                /* lower half: for user space */
+	int level;
+	u64 *e = paging_lookup((u64)__data_start, &level);
+	KTEST_ASSERT_TRUE(t, e != NULL);
+	KTEST_EXPECT_EQ(t, *e & (PTE_W | PTE_G), PTE_W | PTE_G);
+	if (paging_features.nx)
+		KTEST_EXPECT_EQ(t, *e & PTE_NX, PTE_NX);
+	u64 cr4 = read_cr4();
+	KTEST_EXPECT_EQ(t, (cr4 >> 7) & 1, paging_features.pge);
+	KTEST_EXPECT_EQ(t, (cr4 >> 20) & 1, paging_features.smep);
+	KTEST_EXPECT_EQ(t, (cr4 >> 21) & 1, paging_features.smap);
+	KTEST_EXPECT_EQ(t, (rdmsr(MSR_EFER) >> 11) & 1, paging_features.nx);
+}
+
+static void test_pagetable_pages_counted(struct ktest *t)
+{
+	struct mm_counters c;
+	mm_counters_read(&c);
+	s64 before = c.stat[NR_PAGETABLE];
+	struct page *p = pagetable_alloc();
+	KTEST_ASSERT_TRUE(t, p != NULL);
+	KTEST_EXPECT_TRUE(t, p->flags & PG_pagetable);
+	mm_counters_read(&c);
+	KTEST_EXPECT_EQ(t, c.stat[NR_PAGETABLE], before + 1);
+	pagetable_free(p);
+	mm_counters_read(&c);
+	KTEST_EXPECT_EQ(t, c.stat[NR_PAGETABLE], before);
+}
+
+static const struct ktest_case paging_cases[] = {
+	{ "text_not_writable", test_text_not_writable },
+	{ "rodata_not_writable", test_rodata_not_writable },
+	{ "data_not_executable", test_data_not_executable },
+	{ "stack_guards_unmapped", test_stack_guards_unmapped },
+	{ "direct_map", test_direct_map },
+	{ "kernel_root_layout", test_kernel_root_layout },
+	{ "pagetable_pages_counted", test_pagetable_pages_counted },
+};
+KTEST_SUITE(paging, paging_cases);
