@@ -15,9 +15,17 @@
  *   write fault on a read-only THP -> reuse it when this mm is its only user,
  *     (after fork)                    else split and copy-on-write one 4 KiB
  *                                     page at PTE level
+ *   write fault on a uffd-wp THP   -> sync: the handler; async: split, and
+ *                                     the PTE level clears the one 4 KiB page
+ *   unshare, or exec's need for a  -> split, and the PTE level makes the
+ *     real page, on a huge PMD        4 KiB copy (the PMD unshare)
  *   munmap/mprotect/madvise/uffd   -> split first, then work on PTEs
  *     register of a part of a huge    (a VMA boundary never falls inside a
  *     PMD                              huge PMD: vma_adjust_trans_huge)
+ * The faults are one function per kind in mm/huge_memory.c:
+ * do_huge_pmd_anonymous_page (the first two rows), do_huge_zero_wp_pmd,
+ * do_huge_pmd_wp_page, huge_pmd_uffd_wp and do_huge_pmd_unshare, reached
+ * through huge_pmd_fault (below).
  *
  * Counting: a PMD mapping holds one reference and one map count on the head
  * page, one entire map count (below), and counts 512 pages in rss.
