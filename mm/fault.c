@@ -2,34 +2,43 @@
  *
  * Path: find the VMA (read-locked on its own under RCU, or with mmap_lock
  * held for read when that cannot be done: mm/vma_lock.h) -> check the
- * access against its rights -> make the PTE satisfy it:
- *   read, nothing mapped, private  -> the shared zero page, read-only, with
- *                                     PTE_SPECIAL (it holds no reference and
- *                                     is not counted in rss);
- *   write, nothing mapped, private -> a fresh zeroed page, writable, marked
- *                                     PG_exclusive (only this mm maps it);
- *   write to a zero-page mapping   -> a fresh zeroed page: clear the PTE,
- *                                     flush the TLBs, then map it (no CPU may
- *                                     keep reading zeros through a stale
- *                                     entry once the new page is written);
- *   write to a read-only private   -> copy-on-write: reuse the page in place
- *     page (after fork)               when this mm is known to be its only
- *                                     user (PG_exclusive, or no reference
- *                                     but this mm's entries: mm/
- *                                     anon_exclusive.h), else copy it: clear
- *                                     the old entry and flush, install the
- *                                     copy, and only then drop the old page's
- *                                     map count and reference;
- *   unshare (FAULT_UNSHARE)        -> the same copy, but mapped read-only: a
- *                                     private copy for a read-only pin;
- *   shared VMA                     -> the shared object's page, read or write
- *                                     (mapped only if the object still holds
- *                                     it under our PTE lock: MADV_REMOVE).
+ * access against its rights -> a huge PMD, or room for one (mm/thp.h) ->
+ * make the PTE satisfy the access, one kind of fault per function:
+ *   read, nothing mapped, private  -> do_anonymous_page: the shared zero
+ *                                     page, read-only, with PTE_SPECIAL (it
+ *                                     holds no reference, is not in rss);
+ *   write, nothing mapped, private -> do_anonymous_page: a fresh zeroed
+ *                                     page, writable, marked PG_exclusive
+ *                                     (only this mm maps it);
+ *   nothing mapped, shared VMA     -> do_shared_fault: the shared object's
+ *                                     page, read or write (mapped only if
+ *                                     the object still holds it under our
+ *                                     PTE lock: MADV_REMOVE);
+ *   write to a read-only page      -> do_wp_page, copy-on-write:
+ *                                     wp_page_reuse makes it writable in
+ *                                     place when this mm is known to be its
+ *                                     only user (PG_exclusive, or no
+ *                                     reference but this mm's entries: mm/
+ *                                     anon_exclusive.h); else wp_page_copy
+ *                                     clears the old entry and flushes,
+ *                                     installs the copy, and only then drops
+ *                                     the old page's map count and reference.
+ *                                     A write to the zero page is a copy of
+ *                                     zeros (no CPU may keep reading zeros
+ *                                     through a stale entry once the new
+ *                                     page is written);
+ *   unshare (FAULT_UNSHARE)        -> wp_page_unshare: the same copy, but
+ *                                     mapped read-only: a private copy for a
+ *                                     read-only pin;
+ *   write to a uffd-wp entry       -> handle_pte_fault hands sync mode to the
+ *                                     handler (handle_userfault), clears the
+ *                                     protection in async mode.
  * Pages are allocated (and filled) before the PTE lock is taken (the lock of
- * this one PTE table: mm/pgtable.h); under it the PTE is read again, and if another CPU resolved the same fault
- * meanwhile our page is dropped and the instruction simply retries. The
- * filling stores come before the PTE store that publishes the page (a
- * release store: on x86 stores are not reordered with stores anyway).
+ * this one PTE table: mm/pgtable.h); under it the PTE is read again
+ * (pte_relock_same), and if another CPU resolved the same fault meanwhile
+ * our page is dropped and the instruction simply retries. The filling
+ * stores come before the PTE store that publishes the page (a release
+ * store: on x86 stores are not reordered with stores anyway).
  */
 #include "mm/mm.h"
 #include "mm/vma.h"
@@ -37,6 +46,7 @@
 #include "mm/shared_anon.h"
 #include "mm/buddy.h"
 #include "mm/fault.h"
+#include "mm/rmap.h"
 #include "mm/vma_lock.h"
 #include "mm/thp.h"
 #include "mm/anon_exclusive.h"
@@ -65,164 +75,295 @@ static void cow_count(u64 *counter)
 
 void (*fault_debug_shared_hook)(struct mm_struct *mm, u64 addr);
 
-/* Make addr's PTE allow the access `flags` asks for (FAULT_* in fault.h). */
-int mm_fault_in(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
+/* --- helpers of the PTE-level faults --- */
+
+/* The second look. MADV_DONTNEED runs under mmap_lock for read, like this
+ * fault, and may have freed our page table while we allocated (empty
+ * tables are reclaimed: pgtable.c); then vmf->pte points into a freed
+ * table and must not be touched. So lock whatever table maps the address
+ * now (allocating it again), and go on only if its entry still says what
+ * the first look saw, A and D aside: true, locked, with vmf->orig_pte
+ * updated to that value. Else false with nothing locked and *ret saying
+ * what to do: VM_FAULT_DONE (retry the access) or VM_FAULT_OOM. */
+static bool pte_relock_same(struct vm_fault *vmf, vm_fault_t *ret)
 {
-	bool write = flags & FAULT_WRITE;
-	bool need_page = flags & FAULT_NEED_PAGE;
-	bool shared = (vma->flags & VM_SHARED) != 0;
-	struct page *old_page = NULL;   /* the page a COW copies (referenced) */
-	if (!shared) {
-		/* A huge PMD, or room for one (mm/thp.h); 1: go on here. */
-		int r = thp_handle_fault(mm, vma, addr, flags);
-		if (r != 1)
-			return r;       /* done, an error, or FAULT_USERFAULT */
-	}
-	addr &= PAGE_MASK;
-	u32 *ptl;
 	int err;
-	u64 *e = pte_alloc_map_lock(mm, addr, &ptl, &err);
-	if (!e)
-		return err;     /* -ENOMEM, or 0: a huge PMD appeared, retry */
-	u64 old = pte_read(e);
-	if (write && (old & PTE_UFFD_WP)) {
-		/* A userfaultfd-protected entry (or marker): the handler
-		 * decides (sync), or the write itself clears the protection
-		 * - the page reads as "written" from now on (async). */
-		if (uffd_vma_wp_sync(vma)) {
-			pte_unmap_unlock(ptl);
-			return FAULT_USERFAULT;
-		}
-		/* A marker becomes an empty entry; a present entry keeps
-		 * the D bit a CPU may be setting right now (pgtable.h). */
-		old = pte_update(e, PTE_UFFD_WP, 0) & ~PTE_UFFD_WP;
+	vmf->pte = pte_alloc_map_lock(vmf->mm, vmf->address, &vmf->ptl, &err);
+	if (!vmf->pte) {
+		*ret = err ? VM_FAULT_OOM : VM_FAULT_DONE;  /* a huge PMD: retry */
+		return false;
 	}
-	if (pte_mapped(old)) {
-		bool real = !pte_special(old);
-		/* May this mm take the page as its own (mm/anon_exclusive.h)?
-		 * An mmu_gather that still holds the page of another mm's
-		 * unmap keeps its count up, so a page is never reused while a
-		 * stale TLB entry elsewhere may still reach it. */
-		bool exclusive = real && (shared ||
-			can_reuse_anon_page(pte_page(old), e));
-		if (flags & FAULT_UNSHARE) {
-			if (exclusive || !real) {
-				/* Already ours (or the zero page, which a read-only
-				 * pin may share: it never changes). */
-				pte_unmap_unlock(ptl);
-				return 0;
-			}
-		} else if ((!write || pte_write(old)) && (real || !need_page)) {
-			pte_unmap_unlock(ptl);
-			return 0;       /* already done (another CPU, or spurious) */
-		} else if (exclusive) {
-			/* Our own page mapped read-only in a writable VMA (after
-			 * a fork whose child has gone, or a shared page):
-			 * adding a right needs no flush. */
-			if (!shared)
-				cow_count(&cow_stats.reuse);
-			pte_modify(e, old, pte_mkdirty(old | PTE_W));
-			pte_unmap_unlock(ptl);
-			return 0;
-		}
-		if (real) {
-			/* Copy-on-write: keep the old page alive while we copy
-			 * it without the lock. */
-			old_page = pte_page(old);
-			get_page(old_page);
-		}
-		/* The zero page, or a page shared with another mm: below. */
+	u64 now = pte_read(vmf->pte);
+	if ((now & ~PTE_AD) != (vmf->orig_pte & ~PTE_AD)) {
+		pte_unmap_unlock(vmf->ptl);
+		*ret = VM_FAULT_DONE;   /* changed under us: retry the access */
+		return false;
 	}
-	pte_unmap_unlock(ptl);
+	vmf->orig_pte = now;
+	return true;
+}
 
+/* The bits a new entry takes over from the one it replaces (orig_pte).
+ * userfaultfd: a read of a marker, or an unshare of a protected page, stays
+ * protected (a write was handled before: sync never gets here). Soft-dirty
+ * (docs/soft-dirty.md): a write, or the loader's filling, dirties the new
+ * page; an unshare's copy is as dirty as the entry it replaces, and a read
+ * of nothing is clean. */
+static u64 fault_pte_bits(const struct vm_fault *vmf, u64 pte)
+{
+	bool write = vmf->flags & FAULT_WRITE;
+	if (!write)
+		pte |= vmf->orig_pte & PTE_UFFD_WP;
+	if (write || (vmf->flags & FAULT_NEED_PAGE))
+		pte = pte_mkdirty(pte);
+	else if (pte_soft_dirty(vmf->orig_pte))
+		pte |= PTE_SOFT_DIRTY;
+	return pte;
+}
+
+/* A new private page for vma: zeroed, or a copy of src. Called with no
+ * spinlock held: the allocator may reclaim (the deferred split queue). */
+static struct page *alloc_anon_page(struct vm_area *vma, const struct page *src)
+{
+	vma_anon_prepare(vma);
+	struct page *page = alloc_page(src ? __GFP_DIRECT_RECLAIM : __GFP_ZERO | __GFP_DIRECT_RECLAIM);
+	if (!page)
+		return NULL;
+	if (src)
+		memcpy(page_address(page), page_address(src), PAGE_SIZE);
+	page->flags |= PG_anon | PG_exclusive;
+	return page;
+}
+
+/* --- nothing mapped --- */
+
+/* A private VMA, nothing mapped (or a uffd marker): the zero page for a
+ * read, a new zeroed page for a write or the exec loader. PTE lock held on
+ * entry; released. */
+static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
+{
+	pte_unmap_unlock(vmf->ptl);
 	struct page *page = NULL;
-	u64 idx = vma->pgoff + (addr - vma->start) / PAGE_SIZE;  /* shared: object page */
-	if (shared) {
-		page = shared_anon_page(vma->shared, idx);
+	if (vmf->flags & (FAULT_WRITE | FAULT_NEED_PAGE)) {
+		page = alloc_anon_page(vmf->vma, NULL);
 		if (!page)
-			return -ENOMEM;
-		if (fault_debug_shared_hook)
-			fault_debug_shared_hook(mm, addr);
-	} else if (old_page) {
-		vma_anon_prepare(vma);
-		page = alloc_page(__GFP_DIRECT_RECLAIM);     /* no spinlock held */
-		if (!page) {
-			put_page(old_page);
-			return -ENOMEM;
-		}
-		memcpy(page_address(page), page_address(old_page), PAGE_SIZE);
-		page->flags |= PG_anon | PG_exclusive;
-	} else if (write || need_page) {
-		vma_anon_prepare(vma);
-		page = alloc_page(__GFP_ZERO | __GFP_DIRECT_RECLAIM);
-		if (!page)
-			return -ENOMEM;
-		page->flags |= PG_anon | PG_exclusive;
+			return VM_FAULT_OOM;
 	}
-
-	/* Look again, locked. MADV_DONTNEED runs under mmap_lock for read,
-	 * like this fault, and may have freed our page table meanwhile (empty
-	 * tables are reclaimed: pgtable.c); then e points into a freed table
-	 * and must not be touched. Whatever table maps addr now, we go on only
-	 * if its entry still says what we saw. */
-	e = pte_alloc_map_lock(mm, addr, &ptl, &err);
-	u64 now = e ? pte_read(e) : ~old;
-	/* A shared page is mapped only if the object still holds it: a
-	 * MADV_REMOVE that took it out meanwhile unmaps this entry after us
-	 * (its zap waits for this lock) or has already: then fault again for
-	 * the object's fresh page (mm/shared_anon.h). */
-	if (e && shared && page && !shared_anon_page_current(vma->shared, idx, page))
-		now = ~old;
-	if ((now & ~PTE_AD) != (old & ~PTE_AD)) {
-		if (e)
-			pte_unmap_unlock(ptl);
+	vm_fault_t ret;
+	if (!pte_relock_same(vmf, &ret)) {
 		if (page)
 			put_page(page);
-		if (old_page)
-			put_page(old_page);
-		return e || !err ? 0 : err;     /* changed under us: retry the access */
-	}
-	if (pte_mapped(now)) {
-		/* Replacing a mapping: unhook, flush, then map the new page. */
-		pte_clear(e);
-		flush_tlb_page(mm, addr);
+		return ret;
 	}
 	u64 pte;
 	if (page) {
-		__atomic_add_fetch(&page->mapcount, 1, __ATOMIC_RELAXED);
-		/* An unshare gives a private copy without the right to write. */
-		bool w = !(flags & FAULT_UNSHARE) || pte_write(now);
-		pte = mk_pte(page_to_phys(page), vma->flags, w);
-		if (!old_page)
-			mm_add_rss(mm, 1);        /* a COW copy replaces a counted page */
+		page_add_new_anon_rmap(page);
+		mm_add_rss(vmf->mm, 1);
+		pte = mk_pte(page_to_phys(page), vmf->vma->flags, !(vmf->flags & FAULT_UNSHARE));
 	} else {
-		pte = mk_pte(page_to_phys(zero_page), vma->flags, false) | PTE_SPECIAL;
+		pte = mk_pte(page_to_phys(zero_page), vmf->vma->flags, false) | PTE_SPECIAL;
 	}
-	/* A read of a marker, or an unshare of a protected page: still
-	 * protected (a write was handled above: sync never gets here). */
-	if (!write)
-		pte |= now & PTE_UFFD_WP;
-	/* Soft-dirty (docs/soft-dirty.md): a write, or the loader's filling,
-	 * dirties the new page; an unshare's copy is as dirty as the entry
-	 * it replaces, and a read of nothing is clean. */
-	if (write || need_page)
-		pte = pte_mkdirty(pte);
-	else if (pte_soft_dirty(now))
-		pte |= PTE_SOFT_DIRTY;
-	pte_set(e, pte);
+	pte_set(vmf->pte, fault_pte_bits(vmf, pte));
+	pte_unmap_unlock(vmf->ptl);
+	return VM_FAULT_DONE;
+}
+
+/* A shared VMA, nothing mapped: the object's page (mm/shared_anon.h). It
+ * is mapped only if the object still holds it under our PTE lock: a
+ * MADV_REMOVE that took it out meanwhile unmaps this entry after us (its
+ * zap waits for this lock) or has already - then the access faults again
+ * for the object's fresh page. PTE lock held on entry; released. */
+static vm_fault_t do_shared_fault(struct vm_fault *vmf)
+{
+	struct vm_area *vma = vmf->vma;
+	pte_unmap_unlock(vmf->ptl);
+	u64 idx = vma->pgoff + (vmf->address - vma->start) / PAGE_SIZE;
+	struct page *page = shared_anon_page(vma->shared, idx);
+	if (!page)
+		return VM_FAULT_OOM;
+	if (fault_debug_shared_hook)
+		fault_debug_shared_hook(vmf->mm, vmf->address);
+	vm_fault_t ret;
+	if (!pte_relock_same(vmf, &ret)) {
+		put_page(page);
+		return ret;
+	}
+	if (!shared_anon_page_current(vma->shared, idx, page)) {
+		pte_unmap_unlock(vmf->ptl);
+		put_page(page);
+		return VM_FAULT_DONE;
+	}
+	page_add_file_rmap(page);
+	mm_add_rss(vmf->mm, 1);
+	u64 pte = mk_pte(page_to_phys(page), vma->flags, !(vmf->flags & FAULT_UNSHARE));
+	pte_set(vmf->pte, fault_pte_bits(vmf, pte));
+	pte_unmap_unlock(vmf->ptl);
+	return VM_FAULT_DONE;
+}
+
+/* --- a page mapped read-only: copy-on-write and unshare --- */
+
+/* Our own page mapped read-only in a writable VMA (after a fork whose child
+ * has gone, or a shared page): adding a right needs no flush. PTE lock
+ * held; released. */
+static vm_fault_t wp_page_reuse(struct vm_fault *vmf)
+{
+	if (!(vmf->vma->flags & VM_SHARED))
+		cow_count(&cow_stats.reuse);
+	pte_modify(vmf->pte, vmf->orig_pte, pte_mkdirty(vmf->orig_pte | PTE_W));
+	pte_unmap_unlock(vmf->ptl);
+	return VM_FAULT_DONE;
+}
+
+/* Put the copy page in place of the old entry (PTE lock held): unhook and
+ * flush first, so that no CPU keeps using the old page through a stale TLB
+ * entry once the copy is written; then the old page (NULL: the zero page)
+ * loses this mapping and the old PTE's reference. */
+static void wp_page_replace(struct vm_fault *vmf, struct page *page, struct page *old_page)
+{
+	pte_clear(vmf->pte);
+	flush_tlb_page(vmf->mm, vmf->address);
+	page_add_new_anon_rmap(page);
+	/* An unshare gives a private copy without the right to write. */
+	bool w = !(vmf->flags & FAULT_UNSHARE) || pte_write(vmf->orig_pte);
+	u64 pte = mk_pte(page_to_phys(page), vmf->vma->flags, w);
+	if (!old_page)
+		mm_add_rss(vmf->mm, 1);   /* a COW copy replaces a counted page */
+	pte_set(vmf->pte, fault_pte_bits(vmf, pte));
 	if (old_page) {
-		/* The new entry is in place and no TLB holds the old one: now
-		 * the old page may lose this mapping and its reference. */
-		__atomic_sub_fetch(&old_page->mapcount, 1, __ATOMIC_RELAXED);
-		page_remove_pte_map(old_page, mm);      /* a piece of a 2 MiB page? */
+		page_remove_rmap(old_page, vmf->mm);
 		put_page(old_page);     /* the old PTE's reference */
-		cow_count(flags & FAULT_UNSHARE ? &cow_stats.unshare : &cow_stats.copy);
+		cow_count(vmf->flags & FAULT_UNSHARE ? &cow_stats.unshare : &cow_stats.copy);
 	}
-	pte_unmap_unlock(ptl);
+}
+
+/* Copy the page (a fresh zeroed page for the zero page) and map the copy.
+ * PTE lock held on entry; released. */
+static vm_fault_t wp_page_copy(struct vm_fault *vmf)
+{
+	struct page *old_page = NULL;
+	if (!pte_special(vmf->orig_pte)) {
+		/* Keep the old page alive while we copy it without the lock. */
+		old_page = pte_page(vmf->orig_pte);
+		get_page(old_page);
+	}
+	pte_unmap_unlock(vmf->ptl);
+	struct page *page = alloc_anon_page(vmf->vma, old_page);
+	vm_fault_t ret = VM_FAULT_OOM;
+	if (page && pte_relock_same(vmf, &ret)) {
+		wp_page_replace(vmf, page, old_page);
+		pte_unmap_unlock(vmf->ptl);
+		ret = VM_FAULT_DONE;
+	} else if (page) {
+		put_page(page);
+	}
 	if (old_page)
 		put_page(old_page);     /* ours, taken for the copy */
-	return 0;
+	return ret;
 }
+
+/* An unshare: a read-only pin wants a page no other address space can
+ * change or take back. Already ours, or the zero page (which a read-only
+ * pin may share: it never changes): nothing to do. Else copy, read-only.
+ * PTE lock held; released. */
+static vm_fault_t wp_page_unshare(struct vm_fault *vmf)
+{
+	if (vmf->exclusive || pte_special(vmf->orig_pte)) {
+		pte_unmap_unlock(vmf->ptl);
+		return VM_FAULT_DONE;
+	}
+	return wp_page_copy(vmf);
+}
+
+/* A mapped entry that does not allow the access (a write to a read-only
+ * page or to the zero page, the loader's need for a real page, an unshare).
+ * PTE lock held; released. */
+static vm_fault_t do_wp_page(struct vm_fault *vmf)
+{
+	if (vmf->flags & FAULT_UNSHARE)
+		return wp_page_unshare(vmf);
+	if (vmf->exclusive)
+		return wp_page_reuse(vmf);
+	return wp_page_copy(vmf);
+}
+
+/* --- the PTE level --- */
+
+/* A write hit a userfaultfd-protected entry (or marker): true when the
+ * handler decides (sync mode). In async mode the write itself clears the
+ * protection - the page reads as "written" from now on: a marker becomes
+ * an empty entry, and a present entry keeps the D bit a CPU may be setting
+ * right now (pgtable.h). PTE lock held. */
+static bool uffd_wp_must_wait(struct vm_fault *vmf)
+{
+	if (uffd_vma_wp_sync(vmf->vma))
+		return true;
+	vmf->orig_pte = pte_update(vmf->pte, PTE_UFFD_WP, 0) & ~PTE_UFFD_WP;
+	return false;
+}
+
+/* May this mm take the mapped page as its own (mm/anon_exclusive.h)? Asked
+ * for every mapped entry before anything else, as the answer is kept on the
+ * page (PG_exclusive) for later pins. An mmu_gather that still holds the
+ * page of another mm's unmap keeps its count up, so a page is never reused
+ * while a stale TLB entry elsewhere may still reach it. PTE lock held. */
+static bool pte_page_exclusive(const struct vm_fault *vmf)
+{
+	if (pte_special(vmf->orig_pte))
+		return false;
+	return (vmf->vma->flags & VM_SHARED) ||
+	       can_reuse_anon_page(pte_page(vmf->orig_pte), vmf->pte);
+}
+
+/* Already done: another CPU resolved it, or the fault was spurious. */
+static bool pte_fault_done(const struct vm_fault *vmf)
+{
+	u64 e = vmf->orig_pte;
+	if (vmf->flags & FAULT_UNSHARE)
+		return false;           /* decided by wp_page_unshare */
+	return (!(vmf->flags & FAULT_WRITE) || pte_write(e)) &&
+	       (!pte_special(e) || !(vmf->flags & FAULT_NEED_PAGE));
+}
+
+/* Lock the PTE, look at it, and send the fault to the function for its
+ * kind (the table at the top). */
+static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
+{
+	int err;
+	vmf->pte = pte_alloc_map_lock(vmf->mm, vmf->address, &vmf->ptl, &err);
+	if (!vmf->pte)
+		return err ? VM_FAULT_OOM : VM_FAULT_DONE;  /* a huge PMD: retry */
+	vmf->orig_pte = pte_read(vmf->pte);
+	if ((vmf->flags & FAULT_WRITE) && (vmf->orig_pte & PTE_UFFD_WP) &&
+	    uffd_wp_must_wait(vmf)) {
+		pte_unmap_unlock(vmf->ptl);
+		return VM_FAULT_USERFAULT;
+	}
+	if (!pte_mapped(vmf->orig_pte))
+		return vmf->vma->flags & VM_SHARED ? do_shared_fault(vmf) : do_anonymous_page(vmf);
+	vmf->exclusive = pte_page_exclusive(vmf);
+	if (pte_fault_done(vmf)) {
+		pte_unmap_unlock(vmf->ptl);
+		return VM_FAULT_DONE;
+	}
+	return do_wp_page(vmf);
+}
+
+vm_fault_t __handle_mm_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
+{
+	struct vm_fault vmf = {
+		.mm = mm, .vma = vma, .address = addr & PAGE_MASK, .flags = flags,
+	};
+	if (!(vma->flags & VM_SHARED)) {
+		/* A huge PMD, or room for one (mm/thp.h). */
+		vm_fault_t ret = huge_pmd_fault(&vmf);
+		if (ret != VM_FAULT_FALLBACK)
+			return ret;
+	}
+	return handle_pte_fault(&vmf);
+}
+
+/* --- the entry from the trap --- */
 
 /* Does vma refuse this access? (Then the fault is the process's error.) */
 static bool access_error(const struct vm_area *vma, u64 error_code)
@@ -234,10 +375,15 @@ static bool access_error(const struct vm_area *vma, u64 error_code)
 	return !(vma->flags & (VM_READ | VM_WRITE | VM_EXEC));     /* PROT_NONE */
 }
 
+static u32 fault_flags(u64 error_code)
+{
+	return (error_code & PF_WRITE) ? FAULT_WRITE : 0;
+}
+
 /* The fast path (mm/vma_lock.h): the fault under its VMA's lock alone.
  * true when it was handled (result in *ret); false to fault under
  * mmap_lock instead. */
-static bool fault_under_vma_lock(struct mm_struct *mm, u64 addr, u64 error_code, int *ret)
+static bool fault_under_vma_lock(struct mm_struct *mm, u64 addr, u64 error_code, vm_fault_t *ret)
 {
 	struct vm_area *vma = lock_vma_under_rcu(mm, addr);
 	if (!vma)
@@ -245,12 +391,12 @@ static bool fault_under_vma_lock(struct mm_struct *mm, u64 addr, u64 error_code,
 	if (access_error(vma, error_code)) {
 		vma_end_read(vma);
 		count_vma_lock_event(VMA_LOCK_SUCCESS);
-		*ret = -EFAULT;
+		*ret = VM_FAULT_SIGSEGV;
 		return true;
 	}
-	int r = mm_fault_in(mm, vma, addr, (error_code & PF_WRITE) ? FAULT_WRITE : 0);
+	vm_fault_t r = __handle_mm_fault(mm, vma, addr, fault_flags(error_code));
 	vma_end_read(vma);
-	if (r == FAULT_USERFAULT) {
+	if (r == VM_FAULT_USERFAULT) {
 		/* The handler's wait sleeps and drops mmap_lock: that path. */
 		count_vma_lock_event(VMA_LOCK_RETRY);
 		return false;
@@ -260,42 +406,31 @@ static bool fault_under_vma_lock(struct mm_struct *mm, u64 addr, u64 error_code,
 	return true;
 }
 
-static int do_handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code);
-
-/* Out of memory, with every lock of the fault dropped: before the process
- * is killed, the 2 MiB pages with unmapped pieces give those back
- * (mm/deferred_split.h; only tried: the faulting kernel access may come
- * from a section holding some mmap_lock), and the access is retried. A
- * page table, which the fault allocates under page_table_lock, gets its
- * memory this way too. */
-int handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
+/* The uffd-wp hand-off, mmap_lock held for read (released here). A context
+ * made with UFFD_USER_MODE_ONLY does not handle faults of the kernel's own
+ * accesses (a read(2) into a protected buffer): those fail, as on Linux.
+ * Otherwise queue a message for the handler and sleep until it resolves
+ * the fault; mmap_lock is released there. Then retry - unless killed while
+ * waiting: a kernel-mode fault (a copy in a system call) would otherwise
+ * fault again and again and never reach the way out to user mode. */
+static vm_fault_t do_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr,
+			       u64 error_code)
 {
-	int r = do_handle_mm_fault(mm, addr, error_code);
-	if (r == -ENOMEM && deferred_split_queue_len() &&
-	    deferred_split_reclaim(deferred_split_queue_len()))
-		return 0;
-	return r;
+	if (!(error_code & PF_USER) && uffd_ctx_user_mode_only(vma->uffd_ctx)) {
+		up_read(&mm->mmap_lock);
+		return VM_FAULT_SIGSEGV;
+	}
+	handle_userfault(mm, vma, addr, UFFD_REASON_WRITE | UFFD_REASON_WP);
+	if (READ_ONCE(current_thread()->killed))
+		return VM_FAULT_SIGSEGV;
+	return VM_FAULT_RETRY;
 }
 
-static int do_handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
+/* The slow path: the fault under mmap_lock for read. */
+static vm_fault_t fault_under_mmap_lock(struct mm_struct *mm, u64 addr, u64 error_code)
 {
-	if (!mm || addr >= USER_SPACE_END)
-		return -EFAULT;
-	if (error_code & PF_RSVD)
-		return -EFAULT;         /* a corrupt entry: never "resolved" */
-	/* A read or fetch that hit a present page was refused by the entry
-	 * itself (NX, or SMAP/SMEP for a kernel access): mapping cannot help,
-	 * and returning 0 would retry the access forever. Only writes to a
-	 * present page are ours to fix (the zero page). */
-	if ((error_code & PF_PROT) && !(error_code & PF_WRITE))
-		return -EFAULT;
-	if ((error_code & PF_INSTR) && !(error_code & PF_USER))
-		return -EFAULT;         /* the kernel never runs user code (SMEP) */
-	int ret;
-	if (vma_lock_enabled && fault_under_vma_lock(mm, addr, error_code, &ret))
-		return ret;
 	down_read(&mm->mmap_lock);
-	ret = -EFAULT;
+	vm_fault_t ret = VM_FAULT_SIGSEGV;
 	struct vm_area *vma = vma_find(mm->vma_root, addr);
 	if (!vma) {
 		/* Below a MAP_GROWSDOWN VMA: grow it (under the write lock),
@@ -304,33 +439,60 @@ static int do_handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
 		if (!next || !(next->flags & VM_GROWSDOWN))
 			goto out;
 		up_read(&mm->mmap_lock);
-		return mm_expand_stack(mm, addr);
+		return mm_expand_stack(mm, addr) ? VM_FAULT_SIGSEGV : VM_FAULT_DONE;
 	}
 	if (access_error(vma, error_code))
 		goto out;
-	ret = mm_fault_in(mm, vma, addr, (error_code & PF_WRITE) ? FAULT_WRITE : 0);
-	if (ret == FAULT_USERFAULT) {
-		/* A context made with UFFD_USER_MODE_ONLY does not handle
-		 * faults of the kernel's own accesses (a read(2) into a
-		 * protected buffer): those fail, as on Linux. */
-		if (!(error_code & PF_USER) && uffd_ctx_user_mode_only(vma->uffd_ctx)) {
-			ret = -EFAULT;
-			goto out;
-		}
-		/* Queue a message for the handler and sleep until it resolves
-		 * the fault; mmap_lock is released there. Then retry. */
-		handle_userfault(mm, vma, addr, UFFD_REASON_WRITE | UFFD_REASON_WP);
-		/* Killed while it waited: do not retry. A kernel-mode fault
-		 * (a copy in a system call) would otherwise fault again and
-		 * again and never reach the way out to user mode. */
-		if (READ_ONCE(current_thread()->killed))
-			return -EFAULT;
-		return 0;
-	}
+	ret = __handle_mm_fault(mm, vma, addr, fault_flags(error_code));
+	if (ret == VM_FAULT_USERFAULT)
+		return do_userfault(mm, vma, addr, error_code);
 out:
 	up_read(&mm->mmap_lock);
 	return ret;
 }
+
+/* Faults no mapping can resolve, whatever the VMA says. */
+static bool bad_fault(struct mm_struct *mm, u64 addr, u64 error_code)
+{
+	if (!mm || addr >= USER_SPACE_END)
+		return true;
+	if (error_code & PF_RSVD)
+		return true;            /* a corrupt entry: never "resolved" */
+	/* A read or fetch that hit a present page was refused by the entry
+	 * itself (NX, or SMAP/SMEP for a kernel access): mapping cannot help,
+	 * and "done" would retry the access forever. Only writes to a present
+	 * page are ours to fix (the zero page). */
+	if ((error_code & PF_PROT) && !(error_code & PF_WRITE))
+		return true;
+	return (error_code & PF_INSTR) && !(error_code & PF_USER);  /* SMEP */
+}
+
+static vm_fault_t do_user_addr_fault(struct mm_struct *mm, u64 addr, u64 error_code)
+{
+	if (bad_fault(mm, addr, error_code))
+		return VM_FAULT_SIGSEGV;
+	vm_fault_t ret;
+	if (vma_lock_enabled && fault_under_vma_lock(mm, addr, error_code, &ret))
+		return ret;
+	return fault_under_mmap_lock(mm, addr, error_code);
+}
+
+/* Out of memory, with every lock of the fault dropped: before the process
+ * is killed, the 2 MiB pages with unmapped pieces give those back
+ * (mm/deferred_split.h; only tried: the faulting kernel access may come
+ * from a section holding some mmap_lock), and the access is retried. A
+ * page table, which the fault allocates under page_table_lock, gets its
+ * memory this way too. */
+vm_fault_t handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
+{
+	vm_fault_t r = do_user_addr_fault(mm, addr, error_code);
+	if (r == VM_FAULT_OOM && deferred_split_queue_len() &&
+	    deferred_split_reclaim(deferred_split_queue_len()))
+		return VM_FAULT_DONE;
+	return r;
+}
+
+/* --- faults asked for by the kernel itself --- */
 
 int mm_populate(struct mm_struct *mm, u64 start, u64 end, bool write)
 {
@@ -341,9 +503,9 @@ int mm_populate(struct mm_struct *mm, u64 start, u64 end, bool write)
 		if (!(vma->flags & (VM_READ | VM_WRITE | VM_EXEC)))
 			continue;       /* PROT_NONE: nothing to fault in */
 		bool w = write && (vma->flags & VM_WRITE);
-		int err = mm_fault_in(mm, vma, a, w ? FAULT_WRITE : 0);
-		if (err)
-			return err == FAULT_USERFAULT ? -EFAULT : err;
+		vm_fault_t r = __handle_mm_fault(mm, vma, a, w ? FAULT_WRITE : 0);
+		if (r != VM_FAULT_DONE)
+			return vm_fault_to_errno(r);    /* a userfault: -EFAULT */
 	}
 	return 0;
 }
@@ -353,9 +515,9 @@ int mm_populate(struct mm_struct *mm, u64 start, u64 end, bool write)
 struct page *mm_get_private_page(struct mm_struct *mm, u64 addr)
 {
 	struct vm_area *vma = vma_find(mm->vma_root, addr);
-	if (!vma || mm_fault_in(mm, vma, addr, FAULT_NEED_PAGE))
+	if (!vma || __handle_mm_fault(mm, vma, addr, FAULT_NEED_PAGE) != VM_FAULT_DONE)
 		return NULL;
-	u64 *e = pgtable_walk(mm, addr, 1);
+	u64 *e = pgtable_walk(mm, addr, PT_PTE);
 	return e && pte_mapped(*e) && !pte_special(*e) ? pte_page(*e) : NULL;
 }
 
@@ -365,7 +527,7 @@ int mm_unshare_page(struct mm_struct *mm, u64 addr)
 	struct vm_area *vma = vma_find(mm->vma_root, addr);
 	int err = -EFAULT;
 	if (vma && (vma->flags & (VM_READ | VM_WRITE | VM_EXEC)))
-		err = mm_fault_in(mm, vma, addr, FAULT_UNSHARE);
+		err = vm_fault_to_errno(__handle_mm_fault(mm, vma, addr, FAULT_UNSHARE));
 	up_read(&mm->mmap_lock);
 	return err;
 }

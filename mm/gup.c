@@ -80,7 +80,7 @@ struct page *pin_user_page(struct mm_struct *mm, u64 addr, bool write)
 			}
 			spin_unlock(&mm->page_table_lock);
 		}
-		if (!page && mm_fault_in(mm, vma, addr, need))
+		if (!page && __handle_mm_fault(mm, vma, addr, need) != VM_FAULT_DONE)
 			break;
 	}
 out:

@@ -9,6 +9,7 @@
 #include "mm/anon_exclusive.h"
 #include "mm/buddy.h"
 #include "mm/deferred_split.h"
+#include "mm/rmap.h"
 #include "mm/khugepaged.h"
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
@@ -105,7 +106,7 @@ static u64 mk_pmd(u64 phys, u32 vm_flags, bool writable)
 static u64 *pmd_lookup(struct mm_struct *mm, u64 addr, u64 *skip_to)
 {
 	u64 *table = pgtable_root(mm);
-	for (int l = PT_LEVELS; l > 2; l--) {
+	for (enum pt_level l = PT_PML4; l > PT_PMD; l--) {
 		u64 v = pte_read(&table[pgtable_index(addr, l)]);
 		if (!(v & PTE_P)) {
 			u64 span = pgtable_span(l);
@@ -114,7 +115,7 @@ static u64 *pmd_lookup(struct mm_struct *mm, u64 addr, u64 *skip_to)
 		}
 		table = entry_table(v);
 	}
-	return &table[pgtable_index(addr, 2)];
+	return &table[pgtable_index(addr, PT_PMD)];
 }
 
 /* The next huge PMD meeting [*a, end) (*a is 2 MiB-aligned): its entry,
@@ -146,23 +147,6 @@ static bool can_reuse_huge(struct page *head)
 		return true;
 	}
 	return false;
-}
-
-/* --- PMD map counts (thp.h) --- */
-
-void thp_add_pmd_map(struct page *head)
-{
-	__atomic_add_fetch(&head->mapcount, 1, __ATOMIC_RELAXED);
-	if (__atomic_add_fetch(&head[1].refcount, 1, __ATOMIC_RELAXED) == 1)
-		stat_inc(NR_ANON_THPS, 1);
-}
-
-s32 thp_remove_pmd_map(struct page *head)
-{
-	s32 left = __atomic_sub_fetch(&head[1].refcount, 1, __ATOMIC_RELAXED);
-	if (left == 0)
-		stat_inc(NR_ANON_THPS, -1);
-	return left;
 }
 
 /* Is a piece of head mapped by a PTE (the PMD being zapped aside)? Linux
@@ -205,13 +189,15 @@ void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr)
 		 * references and one mapping per 4 KiB page. */
 		__atomic_add_fetch(&head->refcount, HPAGE_NR - 1, __ATOMIC_RELAXED);
 		for (u32 i = 0; i < HPAGE_NR; i++) {
-			__atomic_add_fetch(&head[i].mapcount, 1, __ATOMIC_RELAXED);
+			page_add_anon_rmap(&head[i]);
 			ptes[i] = (phys + (u64)i * PAGE_SIZE) | bits;
 		}
 		/* From here each piece says on its own whether it is ours. */
 		split_anon_exclusive(head);
-		__atomic_sub_fetch(&head->mapcount, 1, __ATOMIC_RELAXED);
-		thp_remove_pmd_map(head);
+		/* The PMD mapping is gone and flushed above: both its counts
+		 * drop now (the head stays mapped by page 0's PTE). */
+		page_remove_rmap(head, mm);
+		page_remove_pmd_rmap(head);
 	}
 	pte_set(pmd, page_to_phys(pt) | TABLE_ENTRY_FLAGS);
 	stat_inc(NR_THP_SPLIT_PMD, 1);
@@ -266,7 +252,7 @@ void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *
 		u64 v = pte_read(pmd);
 		if (a >= start && a + HPAGE_SIZE <= end && !huge_pmd_straddles(mm, NULL, a, "zap")) {
 			pte_clear(pmd);
-			tlb_track_range(tlb, a, HPAGE_SIZE, 2);
+			tlb_track_range(tlb, a, HPAGE_SIZE, PT_PMD);
 			free_deposited_table(mm);
 			if (!(v & PTE_SPECIAL)) {
 				struct page *head = pte_page(v);
@@ -276,7 +262,7 @@ void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *
 				 * last PMD gone while pieces are PTE-mapped
 				 * elsewhere (a fork partner split it): queue it,
 				 * keeping the record of whoever unmapped one. */
-				if (thp_remove_pmd_map(head) == 0 && pte_mapped_pieces(head))
+				if (page_remove_pmd_rmap(head) == 0 && pte_mapped_pieces(head))
 					deferred_split_folio(head, NULL);
 				/* One reference, one map count: on the head. */
 				if (tlb_remove_page(tlb, head))
@@ -309,7 +295,7 @@ void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 			u64 nv = mk_pmd(v & PTE_ADDR_MASK, vm_flags, writable) | keep;
 			pte_modify(pmd, v, nv);         /* keeps a D set meanwhile */
 			if (((v & PTE_W) && !(nv & PTE_W)) || (!(v & PTE_NX) && (nv & PTE_NX)))
-				tlb_track_range(tlb, a, HPAGE_SIZE, 2);
+				tlb_track_range(tlb, a, HPAGE_SIZE, PT_PMD);
 		}
 	}
 	spin_unlock(&mm->page_table_lock);
@@ -322,7 +308,7 @@ void uffd_wp_huge_pmd(u64 *pmd, u64 haddr, u32 vm_flags, bool wp, struct mmu_gat
 	if (wp && !(v & PTE_UFFD_WP)) {
 		u64 old = pte_update(pmd, PTE_W, PTE_UFFD_WP);
 		if ((old & PTE_W) && !uffd_debug_local_wp_flush)
-			tlb_track_range(tlb, haddr, HPAGE_SIZE, 2);
+			tlb_track_range(tlb, haddr, HPAGE_SIZE, PT_PMD);
 	} else if (!wp && (v & PTE_UFFD_WP)) {
 		/* Adding rights needs no flush. */
 		pte_update(pmd, PTE_UFFD_WP, uffd_may_restore_write(v, vm_flags) ? PTE_W : 0);
@@ -344,7 +330,7 @@ int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
 			continue;
 		}
 		u64 v = pte_read(pmd);
-		u64 *cpmd = pgtable_walk_alloc(child, a, 2);
+		u64 *cpmd = pgtable_walk_alloc(child, a, PT_PMD);
 		if (!cpmd || !thp_deposit_table(child))
 			return -ENOMEM;
 		if (!(v & PTE_SPECIAL)) {
@@ -355,7 +341,7 @@ int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
 			}
 			__atomic_and_fetch(&head->flags, ~PG_exclusive, __ATOMIC_RELAXED);
 			get_page(head);
-			thp_add_pmd_map(head);          /* AnonHugePages: counted once */
+			page_add_pmd_rmap(head);        /* AnonHugePages: counted once */
 			mm_add_rss(child, HPAGE_NR);
 		}
 		/* The child is not registered with userfaultfd (no
@@ -383,7 +369,7 @@ void thp_install_pmd(struct mm_struct *mm, const struct vm_area *vma, u64 *pmd,
 		     u64 haddr, struct page *page)
 {
 	thp_set_mapped_address(page, haddr);
-	thp_add_pmd_map(page);
+	page_add_pmd_rmap(page);
 	mm_add_rss(mm, HPAGE_NR);
 	/* Dirty: the page holds data no file has (a write fault's, or a
 	 * collapse's copy); writable where the VMA is: the page is ours alone. */
@@ -405,88 +391,99 @@ static void map_thp(struct mm_struct *mm, struct vm_area *vma, u64 *pmd, u64 had
 	stat_inc(NR_THP_FAULT_ALLOC, 1);
 }
 
-int thp_handle_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
+/* A huge PMD that cannot serve this fault whole: split it into 512 PTEs
+ * (thp.h: splitting never fails), and the PTE level handles the one 4 KiB
+ * page. page_table_lock held. */
+static vm_fault_t huge_pmd_fallback(struct vm_fault *vmf)
 {
-	bool write = flags & FAULT_WRITE;
-	bool small_only = flags & (FAULT_NEED_PAGE | FAULT_UNSHARE);
-	u64 haddr = addr & HPAGE_MASK;
-	u64 skip;
-	spin_lock(&mm->page_table_lock);
-	u64 *pmd = pmd_lookup(mm, haddr, &skip);
-	u64 v = pmd ? pte_read(pmd) : 0;
-	if (pmd_huge(v)) {
-		if (small_only) {
-			split_huge_pmd(mm, pmd, haddr);
-			goto pte_level;
-		}
-		if (!write || (v & PTE_W))
-			goto done;              /* spurious, or another CPU did it */
-		if (v & PTE_UFFD_WP) {
-			/* Write-protected by userfaultfd: sync mode asks the
-			 * handler; async mode splits, and the PTE level clears
-			 * the protection of the one 4 KiB page written (dirty
-			 * tracking stays per page, as on Linux). */
-			if (uffd_vma_wp_sync(vma)) {
-				spin_unlock(&mm->page_table_lock);
-				return FAULT_USERFAULT;
-			}
-			split_huge_pmd(mm, pmd, haddr);
-			goto pte_level;
-		}
-		if (!(v & PTE_SPECIAL)) {
-			if (can_reuse_huge(pte_page(v))) {
-				/* Adding a right: no flush. A write: dirty. */
-				pte_modify(pmd, v, pte_mkdirty(v | PTE_W));
-				goto done;
-			}
-			/* Shared after fork: copy 4 KiB, not 2 MiB. */
-			split_huge_pmd(mm, pmd, haddr);
-			goto pte_level;
-		}
-		/* A write to the huge zero page: try for a real 2 MiB page. */
-		spin_unlock(&mm->page_table_lock);
-		struct page *page = alloc_thp();
-		spin_lock(&mm->page_table_lock);
-		if (pte_read(pmd) != v) {               /* changed meanwhile: retry */
-			spin_unlock(&mm->page_table_lock);
-			if (page)
-				put_page(page);
-			return 0;
-		}
-		if (!page) {
-			stat_inc(NR_THP_FAULT_FALLBACK, 1);
-			split_huge_pmd(mm, pmd, haddr);         /* 512 zero-page PTEs */
-			goto pte_level;
-		}
-		map_thp(mm, vma, pmd, haddr, page);
-		goto done;
-	}
-	if (v & PTE_P)
-		goto pte_level;                 /* a page table is there already */
-	spin_unlock(&mm->page_table_lock);
-	if (small_only || !thp_vma_allowed(vma, addr))
-		return 1;
-	khugepaged_enter(mm);           /* its small pages may be collapsed later */
+	split_huge_pmd(vmf->mm, vmf->pmd, vmf->address & HPAGE_MASK);
+	return VM_FAULT_FALLBACK;
+}
 
-	/* Nothing mapped in an eligible range. Linux prepares the anon_vma
-	 * here, before it knows whether the fault gets a huge page at all. */
-	vma_anon_prepare(vma);
-	struct page *page = NULL, *hzp = NULL;
-	if (write) {
-		page = alloc_thp();
-		if (!page) {
-			stat_inc(NR_THP_FAULT_FALLBACK, 1);
-			return 1;
-		}
-	} else {
-		hzp = get_huge_zero_page();
-		if (!hzp)
-			return 1;               /* 4 KiB zero pages will do */
+/* The PMD unshare: an unshare fault, or the exec loader's need for a real
+ * page, on a huge PMD. Both want one 4 KiB page of their own, so the
+ * private copy (or the page) is made at the PTE level: 4 KiB, not 2 MiB.
+ * page_table_lock held. */
+static vm_fault_t do_huge_pmd_unshare(struct vm_fault *vmf)
+{
+	return huge_pmd_fallback(vmf);
+}
+
+/* A write to a huge PMD write-protected by userfaultfd: sync mode asks the
+ * handler; async mode splits, and the PTE level clears the protection of
+ * the one 4 KiB page written (dirty tracking stays per page, as on Linux).
+ * page_table_lock held. */
+static vm_fault_t huge_pmd_uffd_wp(struct vm_fault *vmf)
+{
+	if (uffd_vma_wp_sync(vmf->vma))
+		return VM_FAULT_USERFAULT;
+	return huge_pmd_fallback(vmf);
+}
+
+/* A write to the huge zero page: try for a real 2 MiB page; with none free,
+ * split into 512 zero-page PTEs and go on at the PTE level. Called with
+ * page_table_lock held, which is dropped for the allocation (the allocator
+ * may drain the deferred split queue) and held again on return. */
+static vm_fault_t do_huge_zero_wp_pmd(struct vm_fault *vmf)
+{
+	struct spinlock *ptl = &vmf->mm->page_table_lock;
+	spin_unlock(ptl);
+	struct page *page = alloc_thp();
+	spin_lock(ptl);
+	if (pte_read(vmf->pmd) != vmf->orig_pmd) {      /* changed meanwhile: retry */
+		if (page)
+			put_page(page);
+		return VM_FAULT_DONE;
 	}
+	if (!page) {
+		stat_inc(NR_THP_FAULT_FALLBACK, 1);
+		return huge_pmd_fallback(vmf);
+	}
+	map_thp(vmf->mm, vmf->vma, vmf->pmd, vmf->address & HPAGE_MASK, page);
+	return VM_FAULT_DONE;
+}
+
+/* Copy-on-write at PMD level: reuse the THP when this mm is its only user;
+ * shared after fork, split and copy 4 KiB at the PTE level, not 2 MiB.
+ * page_table_lock held. */
+static vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf)
+{
+	u64 v = vmf->orig_pmd;
+	if (v & PTE_SPECIAL)
+		return do_huge_zero_wp_pmd(vmf);
+	if (!can_reuse_huge(pte_page(v)))
+		return huge_pmd_fallback(vmf);
+	/* Adding a right: no flush. A write: dirty. */
+	pte_modify(vmf->pmd, v, pte_mkdirty(v | PTE_W));
+	return VM_FAULT_DONE;
+}
+
+/* A huge PMD maps the address: send the fault to its kind. page_table_lock
+ * held (and held on return). */
+static vm_fault_t huge_pmd_mapped_fault(struct vm_fault *vmf)
+{
+	u64 v = vmf->orig_pmd;
+	if (vmf->flags & (FAULT_NEED_PAGE | FAULT_UNSHARE))
+		return do_huge_pmd_unshare(vmf);
+	if (!(vmf->flags & FAULT_WRITE) || (v & PTE_W))
+		return VM_FAULT_DONE;   /* spurious, or another CPU did it */
+	if (v & PTE_UFFD_WP)
+		return huge_pmd_uffd_wp(vmf);
+	return do_huge_pmd_wp_page(vmf);
+}
+
+/* Install the new THP page (or, when NULL, the huge zero page hzp) at the
+ * empty PMD, with a page table deposited for its split. VM_FAULT_DONE also
+ * when someone mapped here meanwhile (retry the access); VM_FAULT_FALLBACK
+ * with no memory for the deposit; VM_FAULT_OOM with none for the tables
+ * above. No lock held (taken here). */
+static vm_fault_t set_huge_pmd(struct vm_fault *vmf, struct page *page, struct page *hzp)
+{
+	struct mm_struct *mm = vmf->mm;
+	u64 haddr = vmf->address & HPAGE_MASK;
 	spin_lock(&mm->page_table_lock);
-	pmd = pgtable_walk_alloc(mm, haddr, 2);
+	u64 *pmd = pgtable_walk_alloc(mm, haddr, PT_PMD);
 	if (!pmd || pte_read(pmd) != 0 || !thp_deposit_table(mm)) {
-		/* No memory for a table, or someone mapped here meanwhile. */
 		bool raced = pmd && pte_read(pmd) != 0;
 		spin_unlock(&mm->page_table_lock);
 		if (page) {
@@ -494,18 +491,55 @@ int thp_handle_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 fl
 			if (!raced)
 				stat_inc(NR_THP_FAULT_FALLBACK, 1);
 		}
-		return raced ? 0 : (pmd ? 1 : -ENOMEM);
+		return raced ? VM_FAULT_DONE : (pmd ? VM_FAULT_FALLBACK : VM_FAULT_OOM);
 	}
 	if (page)
-		map_thp(mm, vma, pmd, haddr, page);
+		map_thp(mm, vmf->vma, pmd, haddr, page);
 	else
-		pte_set(pmd, mk_pmd(page_to_phys(hzp), vma->flags, false) | PTE_SPECIAL);
-done:
+		pte_set(pmd, mk_pmd(page_to_phys(hzp), vmf->vma->flags, false) | PTE_SPECIAL);
 	spin_unlock(&mm->page_table_lock);
-	return 0;
-pte_level:
+	return VM_FAULT_DONE;
+}
+
+/* Nothing mapped in the 2 MiB around the address: where THP is allowed, a
+ * new 2 MiB page for a write, the huge zero page for a read; otherwise, or
+ * with no memory for them, the PTE level (4 KiB pages will do). No lock
+ * held. */
+static vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf)
+{
+	if ((vmf->flags & (FAULT_NEED_PAGE | FAULT_UNSHARE)) ||
+	    !thp_vma_allowed(vmf->vma, vmf->address))
+		return VM_FAULT_FALLBACK;
+	khugepaged_enter(vmf->mm);      /* its small pages may be collapsed later */
+	/* Linux prepares the anon_vma here, before it knows whether the
+	 * fault gets a huge page at all. */
+	vma_anon_prepare(vmf->vma);
+	if (!(vmf->flags & FAULT_WRITE)) {
+		struct page *hzp = get_huge_zero_page();
+		return hzp ? set_huge_pmd(vmf, NULL, hzp) : VM_FAULT_FALLBACK;
+	}
+	struct page *page = alloc_thp();
+	if (!page) {
+		stat_inc(NR_THP_FAULT_FALLBACK, 1);
+		return VM_FAULT_FALLBACK;
+	}
+	return set_huge_pmd(vmf, page, NULL);
+}
+
+vm_fault_t huge_pmd_fault(struct vm_fault *vmf)
+{
+	struct mm_struct *mm = vmf->mm;
+	u64 skip;
+	spin_lock(&mm->page_table_lock);
+	vmf->pmd = pmd_lookup(mm, vmf->address & HPAGE_MASK, &skip);
+	vmf->orig_pmd = vmf->pmd ? pte_read(vmf->pmd) : 0;
+	vm_fault_t ret = VM_FAULT_FALLBACK;     /* a page table is there already */
+	if (pmd_huge(vmf->orig_pmd))
+		ret = huge_pmd_mapped_fault(vmf);
 	spin_unlock(&mm->page_table_lock);
-	return 1;
+	if (vmf->orig_pmd & PTE_P)
+		return ret;
+	return do_huge_pmd_anonymous_page(vmf);
 }
 
 /* --- clear_refs --- */
@@ -520,7 +554,7 @@ void clear_refs_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u64 clear,
 		/* Atomic: a CPU may set D meanwhile (pgtable.h). */
 		u64 old = pte_update(pmd, clear, 0);
 		if (tlb && (old & clear & PTE_W))
-			tlb_track_range(tlb, a, HPAGE_SIZE, 2);
+			tlb_track_range(tlb, a, HPAGE_SIZE, PT_PMD);
 	}
 	spin_unlock(&mm->page_table_lock);
 }

@@ -187,11 +187,8 @@ int mm_map_segment(struct mm_struct *mm, u64 vaddr, u64 memsz, const void *data,
 int mm_setup_stack(struct mm_struct *mm, u64 top, u64 size);
 void mm_set_brk_start(struct mm_struct *mm, u64 start);
 
-/* A page fault at addr (error_code as pushed by the CPU) in mm.
- * 0: resolved, retry the instruction. -EFAULT: no VMA or not allowed
- * (SIGSEGV for a user access; exception-table fixup for uaccess).
- * -ENOMEM: out of memory (the process is killed). Takes mmap_lock itself. */
-int handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code);
+/* A page fault at addr in mm: handle_mm_fault() in mm/fault.h, with its
+ * result type (vm_fault_t). Takes mmap_lock itself. */
 
 /* Flush every translation of mm on every CPU that may cache it (this one
  * included), waiting for all (mm/tlbflush.h has the ranged form). */

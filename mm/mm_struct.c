@@ -28,6 +28,7 @@
 #include "mm/mmu_gather.h"
 #include "mm/thp.h"
 #include "mm/anon_exclusive.h"
+#include "mm/rmap.h"
 #include "mm/khugepaged.h"
 #include "mm/userfaultfd.h"
 
@@ -230,7 +231,7 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 				clear_page_anon_exclusive(p);
 			}
 			get_page(p);
-			__atomic_add_fetch(&p->mapcount, 1, __ATOMIC_RELAXED);
+			page_dup_rmap(p);
 			mm_add_rss(child, 1);
 			pte_set(ce, pte_fold_dirty(e) & ~(PTE_A | PTE_UFFD_WP));
 		}

@@ -6,7 +6,7 @@
 #include "mm/tlbflush.h"
 #include "mm/paging.h"
 #include "mm/buddy.h"
-#include "mm/deferred_split.h"
+#include "mm/rmap.h"
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
 #include "kernel/trace.h"
@@ -103,8 +103,7 @@ static void free_queued_pages(struct mmu_gather *tlb)
 			 * the rest stays: queue the page for a deferred
 			 * split (an exiting mm records nothing). */
 			struct page *p = b->pages[i];
-			__atomic_sub_fetch(&p->mapcount, 1, __ATOMIC_RELAXED);
-			page_remove_pte_map(p, tlb->fullmm ? NULL : tlb->mm);
+			page_remove_rmap(p, tlb->fullmm ? NULL : tlb->mm);
 			put_page(p);
 		}
 		tlb->pages_freed += b->nr;

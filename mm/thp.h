@@ -15,9 +15,17 @@
  *   write fault on a read-only THP -> reuse it when this mm is its only user,
  *     (after fork)                    else split and copy-on-write one 4 KiB
  *                                     page at PTE level
+ *   write fault on a uffd-wp THP   -> sync: the handler; async: split, and
+ *                                     the PTE level clears the one 4 KiB page
+ *   unshare, or exec's need for a  -> split, and the PTE level makes the
+ *     real page, on a huge PMD        4 KiB copy (the PMD unshare)
  *   munmap/mprotect/madvise/uffd   -> split first, then work on PTEs
  *     register of a part of a huge    (a VMA boundary never falls inside a
  *     PMD                              huge PMD: vma_adjust_trans_huge)
+ * The faults are one function per kind in mm/huge_memory.c:
+ * do_huge_pmd_anonymous_page (the first two rows), do_huge_zero_wp_pmd,
+ * do_huge_pmd_wp_page, huge_pmd_uffd_wp and do_huge_pmd_unshare, reached
+ * through huge_pmd_fault (below).
  *
  * Counting: a PMD mapping holds one reference and one map count on the head
  * page, one entire map count (below), and counts 512 pages in rss.
@@ -44,6 +52,7 @@
 #include "kernel/types.h"
 #include "mm/mm.h"
 #include "mm/paging.h"
+#include "mm/fault.h"
 
 #define HPAGE_SHIFT 21
 #define HPAGE_SIZE (1UL << HPAGE_SHIFT)
@@ -65,10 +74,15 @@ static inline bool pmd_huge(u64 e)
 /* May the 2 MiB range around addr in vma be mapped by one PMD? */
 bool thp_vma_allowed(const struct vm_area *vma, u64 addr);
 
-/* A fault at addr, at PMD level. Returns 0 when it was resolved there, 1
- * when the caller must go on at PTE level (nothing huge here, or a huge PMD
- * was split), or -ENOMEM. Caller holds mmap_lock for read. */
-int thp_handle_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags);
+/* A fault at PMD level (mm/fault.h), in a private VMA: a huge PMD maps
+ * the address (do_huge_pmd_wp_page, the uffd-wp hand-off, the PMD unshare)
+ * or nothing does and one may (do_huge_pmd_anonymous_page: a new 2 MiB
+ * page, or the huge zero page). VM_FAULT_DONE, _USERFAULT or _OOM when it
+ * was answered here; VM_FAULT_FALLBACK when the PTE level must go on
+ * (nothing huge here, or a huge PMD was split). Caller holds mmap_lock for
+ * read, or the VMA's read lock (mm/vma_lock.h); takes page_table_lock. */
+struct vm_fault;
+vm_fault_t huge_pmd_fault(struct vm_fault *vmf);
 
 /* Turn the huge PMD *pmd (covering haddr) into a table of 512 PTEs with the
  * same rights. Caller holds page_table_lock. It flushes the 2 MiB entry from
@@ -131,15 +145,9 @@ static inline s32 thp_entire_mapcount(const struct page *head)
 	return __atomic_load_n(&head[1].refcount, __ATOMIC_RELAXED);
 }
 
-/* A huge PMD now maps head / no longer does (under page_table_lock).
- * AnonHugePages counts each 2 MiB page once: it changes only when the
- * entire map count goes 0 -> 1 and 1 -> 0 (Linux 6.1). thp_add_pmd_map
- * also adds the PMD's map count on head->mapcount; thp_remove_pmd_map does
- * not (the caller drops it: split_huge_pmd at once, a zap after the TLB
- * flush, through the mmu_gather). thp_remove_pmd_map returns the new
- * entire map count. */
-void thp_add_pmd_map(struct page *head);
-s32 thp_remove_pmd_map(struct page *head);
+/* The PMD map counts (a map count on the head, the entire map count,
+ * AnonHugePages) change in page_add_pmd_rmap and page_remove_pmd_rmap
+ * (mm/rmap.h). */
 
 static inline u64 thp_mapped_address(const struct page *head)
 {

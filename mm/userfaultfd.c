@@ -241,7 +241,7 @@ static int change_wp_ptes(struct mm_struct *mm, u64 a, u64 stop, u32 vm_flags, b
 
 /* Decide the 2 MiB piece holding [a, stop) under the PMD lock, the lock a
  * THP or huge-zero-page fault holds to put a huge PMD into an empty PMD
- * (mm/huge_memory.c thp_handle_fault):
+ * (mm/huge_memory.c set_huge_pmd):
  *   - a huge PMD wholly inside gets (or loses) the bit right here; one only
  *     partly inside is split, and its PTEs are done below;
  *   - an empty PMD: nothing to protect, or, protecting with markers, a new

@@ -128,7 +128,7 @@ bool uffd_may_restore_write(u64 entry, u32 vm_flags);
 /* Does vma resolve its own write-protect faults (WP_ASYNC negotiated)? */
 bool uffd_vma_async(const struct vm_area *vma);
 /* Do write faults on protected entries of vma go to the handler (VM_UFFD_WP
- * and not async)? What mm_fault_in and thp_handle_fault decide on, and
+ * and not async)? What the faults decide on (mm/fault.c, mm/huge_memory.c), and
  * uffd_must_wait() checks again. */
 bool uffd_vma_wp_sync(const struct vm_area *vma);
 

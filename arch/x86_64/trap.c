@@ -12,6 +12,7 @@
 #include "kernel/elf.h"
 #include "kernel/uaccess.h"
 #include "mm/mm.h"
+#include "mm/fault.h"
 #include "mm/vma.h"
 
 static irq_handler_t irq_handlers[256];
@@ -114,20 +115,21 @@ void trap_last_fixup(struct trap_frame *out)
  * to the memory manager first, from user mode and from the kernel alike
  * (copy_to_user touching a page not yet faulted in). It may sleep, so only
  * when the faulting code could have: interrupts were on and no interrupt
- * handler is running. Returns 0 when the access can be retried, else
- * handle_mm_fault's -EFAULT or -ENOMEM. */
-static int handle_user_page_fault(struct trap_frame *tf, u64 addr)
+ * handler is running. Returns handle_mm_fault's answer (mm/fault.h):
+ * VM_FAULT_DONE or _RETRY when the access can be retried, else
+ * VM_FAULT_SIGSEGV or VM_FAULT_OOM. */
+static vm_fault_t handle_user_page_fault(struct trap_frame *tf, u64 addr)
 {
 	struct thread *t = current_thread();
 	if (!t || !t->mm || addr >= USER_SPACE_END || in_interrupt() || !(tf->rflags & RFLAGS_IF))
-		return -EFAULT;
+		return VM_FAULT_SIGSEGV;
 	/* From the kernel, only the user-access instructions (listed in the
 	 * exception table) may touch user memory: any other kernel access is a
 	 * bug, and gets the full report below rather than a quiet fix-up. */
 	if ((tf->cs & 3) == 0 && !search_exception_table(tf->rip))
-		return -EFAULT;
+		return VM_FAULT_SIGSEGV;
 	local_irq_enable();
-	int r = handle_mm_fault(t->mm, addr, tf->error_code);
+	vm_fault_t r = handle_mm_fault(t->mm, addr, tf->error_code);
 	local_irq_disable();
 	return r;
 }
@@ -184,11 +186,11 @@ static const char *fault_reason(u64 addr)
 /* An exception user code caused and nobody could resolve: report it on
  * the console (kernel lines start with "[pagoda]", so they can be told
  * from the program's own output) and kill the whole process. */
-static __noreturn void user_exception(struct trap_frame *tf, u64 addr, int fault_err)
+static __noreturn void user_exception(struct trap_frame *tf, u64 addr, vm_fault_t fault)
 {
 	struct process *p = current_proc();
 	int sig = exception_signal(tf->vector);
-	if (tf->vector == VEC_PAGE_FAULT && fault_err == -ENOMEM) {
+	if (tf->vector == VEC_PAGE_FAULT && fault == VM_FAULT_OOM) {
 		/* Linux's out-of-memory killer would pick a victim and send it
 		 * SIGKILL; here the process that could not get a page goes. */
 		sig = SIGKILL;
@@ -219,13 +221,13 @@ static void handle_exception(struct trap_frame *tf)
 {
 	if (tf->vector == VEC_PAGE_FAULT) {
 		u64 addr = read_cr2();
-		int err = handle_user_page_fault(tf, addr);
-		if (err == 0)
+		vm_fault_t r = handle_user_page_fault(tf, addr);
+		if (r == VM_FAULT_DONE || r == VM_FAULT_RETRY)
 			return;
 		if ((tf->cs & 3) == 3)
-			user_exception(tf, addr, err);
+			user_exception(tf, addr, r);
 	} else if ((tf->cs & 3) == 3) {
-		user_exception(tf, 0, 0);
+		user_exception(tf, 0, VM_FAULT_SIGSEGV);
 	}
 	if ((tf->cs & 3) == 0) {
 		const struct ex_entry *e = search_exception_table(tf->rip);

@@ -272,7 +272,7 @@ out:
  * once the call has returned every entry must carry the protection: a
  * huge PMD its bit, a PTE its bit or a marker, and no PMD be left empty.
  * A fault that comes after the visit finds a table of markers (a read maps
- * the zero page keeping the bit, a write is refused: FAULT_USERFAULT). */
+ * the zero page keeping the bit, a write is refused: VM_FAULT_USERFAULT). */
 struct race_ctx {
 	struct env e;
 	u32 leader, faulters;
@@ -286,7 +286,7 @@ static void race_fault(struct mm_struct *mm, u64 addr, bool write)
 	down_read(&mm->mmap_lock);
 	struct vm_area *v = vma_find(mm->vma_root, addr);
 	if (v)
-		mm_fault_in(mm, v, addr, write ? FAULT_WRITE : 0);
+		__handle_mm_fault(mm, v, addr, write ? FAULT_WRITE : 0);
 	up_read(&mm->mmap_lock);
 }
 
@@ -413,7 +413,7 @@ static void window_hook(struct mm_struct *mm, u64 addr)
 	zap_range(mm, haddr, haddr + SPAN2M, &tlb);
 	tlb_finish_mmu(&tlb);
 	struct vm_area *v = vma_find(mm->vma_root, haddr);
-	if (v && mm_fault_in(mm, v, haddr + P(3), haddr == WINDOW ? FAULT_WRITE : 0) == 0 &&
+	if (v && __handle_mm_fault(mm, v, haddr + P(3), haddr == WINDOW ? FAULT_WRITE : 0) == VM_FAULT_DONE &&
 	    pmd_huge(pte_read(pgtable_walk(mm, haddr, 2))))
 		window_huge++;
 }

@@ -1,6 +1,7 @@
 /* tests/kernel/mm/test_user.c - see test_user.h. */
 #include "tests/kernel/mm/test_user.h"
 #include "mm/pgtable.h"
+#include "mm/fault.h"
 #include "mm/gup_fast.h"
 #include "kernel/uaccess.h"
 #include "kernel/errno.h"
@@ -29,9 +30,9 @@ int test_user_access(struct mm_struct *mm, u64 addr, void *buf, size_t n, bool w
 		 * may free the table meanwhile). */
 		u64 e = pgtable_leaf(mm, addr);
 		u64 err = write ? PF_WRITE | (pte_present(e) ? PF_PROT : 0) : 0;
-		r = handle_mm_fault(mm, addr, err);
-		if (r)
-			return r;
+		vm_fault_t f = handle_mm_fault(mm, addr, err);
+		if (f != VM_FAULT_DONE && f != VM_FAULT_RETRY)
+			return vm_fault_to_errno(f);
 	}
 	return -EFAULT;
 }

@@ -19,6 +19,7 @@
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "mm/mm.h"
+#include "mm/fault.h"
 #include "mm/vma.h"
 #include "mm/pgtable.h"
 #include "mm/buddy.h"
@@ -268,16 +269,16 @@ static void test_protection(struct ktest *t)
 	KTEST_EXPECT_EQ(t, v, 77);
 	KTEST_EXPECT_EQ(t, put_u64(mm, a, 79), 0);
 	/* Exec of a non-exec VMA is refused by the fault path. */
-	KTEST_EXPECT_EQ(t, handle_mm_fault(mm, a + P(1), 16 | 4), (u64)-EFAULT);
+	KTEST_EXPECT_EQ(t, handle_mm_fault(mm, a + P(1), 16 | 4), VM_FAULT_SIGSEGV);
 	/* A read refused by a present entry (SMAP, say) is never "resolved":
 	 * returning 0 would retry it forever. */
-	KTEST_EXPECT_EQ(t, handle_mm_fault(mm, a, PF_PROT), (u64)-EFAULT);
+	KTEST_EXPECT_EQ(t, handle_mm_fault(mm, a, PF_PROT), VM_FAULT_SIGSEGV);
 	/* A user fetch from an executable VMA maps the page. */
 	KTEST_EXPECT_EQ(t, do_mprotect(mm, a + P(2), P(1), PROT_READ | PROT_EXEC), 0);
-	KTEST_EXPECT_EQ(t, handle_mm_fault(mm, a + P(2), 16 | 4), 0);
+	KTEST_EXPECT_EQ(t, handle_mm_fault(mm, a + P(2), 16 | 4), VM_FAULT_DONE);
 	KTEST_EXPECT_TRUE(t, pte_present(pte_of(mm, a + P(2))) &&
 			  !(pte_of(mm, a + P(2)) & PTE_NX));
-	KTEST_EXPECT_EQ(t, handle_mm_fault(mm, USER_SPACE_END, 0), (u64)-EFAULT);
+	KTEST_EXPECT_EQ(t, handle_mm_fault(mm, USER_SPACE_END, 0), VM_FAULT_SIGSEGV);
 	/* munmap: access faults, the tables go too. */
 	KTEST_EXPECT_EQ(t, do_munmap_range(mm, a, P(4)), 0);
 	KTEST_EXPECT_EQ(t, get_u64(mm, a, &v), (u64)-EFAULT);
