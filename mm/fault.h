@@ -24,6 +24,11 @@
  *       do_shared_fault       nothing mapped, shared: the object's page
  *       do_wp_page            mapped: wp_page_reuse, wp_page_copy, or
  *                             the unshare (wp_page_unshare)
+ * Linux cuts the top differently: x86's do_user_addr_fault (arch/x86/mm/
+ * fault.c) reads the error code, finds the VMA and calls handle_mm_fault,
+ * the per-VMA function. Here the trap calls handle_mm_fault with the error
+ * code, and __handle_mm_fault is the per-VMA function (the one Linux also
+ * names so); below it the names and the cut are Linux's.
  */
 #ifndef PAGODA_MM_FAULT_H
 #define PAGODA_MM_FAULT_H
