@@ -160,7 +160,7 @@ static enum scan_result pmd_result(u64 v)
 static enum scan_result hpage_collapse_scan_pmd(struct mm_struct *mm, struct vm_area *vma,
 						u64 haddr, struct collapse_control *cc)
 {
-	u64 *pmd = pgtable_walk(mm, haddr, 2);
+	u64 *pmd = pgtable_walk(mm, haddr, PT_PMD);
 	if (!pmd)
 		return SCAN_PMD_NULL;
 	u32 *ptl;
@@ -279,7 +279,7 @@ static void release_old(struct mm_struct *mm, struct mmu_gather *tlb, const u64 
 static enum scan_result collapse_locked(struct mm_struct *mm, struct vm_area *vma, u64 haddr,
 					struct page *page, struct collapse_control *cc, u64 *old)
 {
-	u64 *pmd = pgtable_walk(mm, haddr, 2);
+	u64 *pmd = pgtable_walk(mm, haddr, PT_PMD);
 	if (!pmd)
 		return SCAN_PMD_NULL;
 	enum scan_result r = retract_pte_table(mm, vma, pmd, haddr, cc, old);

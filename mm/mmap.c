@@ -133,7 +133,7 @@ static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags,
 {
 	change_huge_pmds(mm, start, end, flags, tlb);   /* whole huge PMDs, or split */
 	for (u64 a = pte_table_next(mm, start, end); a < end; a = pte_table_next(mm, a, end)) {
-		u64 table_end = (a | (pgtable_span(2) - 1)) + 1;
+		u64 table_end = (a | (pgtable_span(PT_PMD) - 1)) + 1;
 		u64 stop = table_end < end && table_end > a ? table_end : end;
 		u32 *ptl;
 		u64 *e = pte_offset_map_lock(mm, a, &ptl);
@@ -154,7 +154,7 @@ static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags,
 			 * its D must survive the rewrite (pgtable.h). */
 			pte_modify(e, old, new);
 			if (pte_narrowed(old, new))
-				tlb_track_range(tlb, a, PAGE_SIZE, 1);
+				tlb_track_range(tlb, a, PAGE_SIZE, PT_PTE);
 		}
 		if (e)
 			pte_unmap_unlock(ptl);

@@ -39,7 +39,7 @@ u32 pagemap_read_leaves(struct mm_struct *mm, u64 addr, u64 end, u64 *out, bool 
 	 * under the PMD lock, which keeps any table hooked (reclaim needs it
 	 * to unhook one). */
 	spin_lock(&mm->page_table_lock);
-	u64 *pmd = pgtable_walk(mm, addr, 2);
+	u64 *pmd = pgtable_walk(mm, addr, PT_PMD);
 	u64 pmdv = pmd ? pte_read(pmd) : 0;
 	if (pmd_huge(pmdv)) {
 		/* What each 4 KiB page's entry would be after a split (as
@@ -52,7 +52,7 @@ u32 pagemap_read_leaves(struct mm_struct *mm, u64 addr, u64 end, u64 *out, bool 
 	} else if (pmdv & PTE_P) {
 		u64 *pt = entry_table(pmdv);
 		for (u32 i = 0; i < n; i++)
-			out[i] = pte_read(&pt[pgtable_index(addr + (u64)i * PAGE_SIZE, 1)]);
+			out[i] = pte_read(&pt[pgtable_index(addr + (u64)i * PAGE_SIZE, PT_PTE)]);
 	} else {
 		memset(out, 0, n * sizeof(u64));
 	}

@@ -80,7 +80,7 @@ static bool uffd_entry_protected(struct mm_struct *mm, u64 addr)
 		}
 		/* No PTE table: a huge PMD, or nothing at all. */
 		spin_lock(&mm->page_table_lock);
-		u64 *pmd = pgtable_walk(mm, addr, 2);
+		u64 *pmd = pgtable_walk(mm, addr, PT_PMD);
 		u64 v = pmd ? pte_read(pmd) : 0;
 		spin_unlock(&mm->page_table_lock);
 		if (pmd_huge(v))
@@ -211,7 +211,7 @@ static void change_wp_pte(u64 *e, u64 addr, u32 vm_flags, bool wp, bool markers,
 		/* The write right went: every TLB must forget it before the
 		 * call returns. */
 		if (!uffd_debug_local_wp_flush)
-			tlb_track_range(tlb, addr, PAGE_SIZE, 1);
+			tlb_track_range(tlb, addr, PAGE_SIZE, PT_PTE);
 	} else {
 		pte_modify(e, old, new);        /* may be live: pgtable.h */
 	}
@@ -262,7 +262,7 @@ static int change_wp_pmd(struct mm_struct *mm, u64 a, u64 stop, u32 vm_flags, bo
 	 * only while the PMD still points to the table, and finding it gone
 	 * brings us to the locked look below (Linux's change_pmd_range reads
 	 * the PMD without its lock the same way). */
-	u64 *pmd = pgtable_walk(mm, a, 2);
+	u64 *pmd = pgtable_walk(mm, a, PT_PMD);
 	if (pmd && (pte_read(pmd) & (PTE_P | PTE_PS)) == PTE_P && (what & WP_PTES)) {
 		err = change_wp_ptes(mm, a, stop, vm_flags, wp, markers, tlb);
 		if (err != -EAGAIN)
@@ -270,7 +270,7 @@ static int change_wp_pmd(struct mm_struct *mm, u64 a, u64 stop, u32 vm_flags, bo
 		err = 0;
 	}
 	spin_lock(&mm->page_table_lock);
-	pmd = fill ? pgtable_walk_alloc(mm, a, 2) : pgtable_walk(mm, a, 2);
+	pmd = fill ? pgtable_walk_alloc(mm, a, PT_PMD) : pgtable_walk(mm, a, PT_PMD);
 	u64 v = pmd ? pte_read(pmd) : 0;
 	if (pmd_huge(v)) {
 		if (!(what & WP_HUGE))
@@ -285,7 +285,7 @@ static int change_wp_pmd(struct mm_struct *mm, u64 a, u64 stop, u32 vm_flags, bo
 			goto out;       /* nothing to protect, no marker wanted */
 		/* Markers need a table to live in, even where nothing was
 		 * ever mapped. */
-		if (!pmd || !pgtable_walk_alloc(mm, a, 1)) {
+		if (!pmd || !pgtable_walk_alloc(mm, a, PT_PTE)) {
 			err = -ENOMEM;
 			goto out;
 		}
@@ -308,11 +308,11 @@ out:
 static u64 skip_empty_pmds(struct mm_struct *mm, u64 a, u64 end)
 {
 	while (a < end) {
-		u64 *pmd = pgtable_walk(mm, a, 2);
+		u64 *pmd = pgtable_walk(mm, a, PT_PMD);
 		if (pmd && pte_read(pmd))
 			return a;
 		/* No table below the level-3 entry: skip its 1 GiB whole. */
-		u64 step = pmd ? HPAGE_SIZE : pgtable_span(3);
+		u64 step = pmd ? HPAGE_SIZE : pgtable_span(PT_PUD);
 		u64 next = (a & ~(step - 1)) + step;
 		if (next <= a)
 			break;          /* wrapped past the top */
