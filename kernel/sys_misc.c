@@ -13,7 +13,6 @@
 #include "kernel/errno.h"
 #include "kernel/string.h"
 #include "kernel/printk.h"
-#include "kernel/elf.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/smp.h"
 #include "mm/slab.h"

@@ -32,7 +32,7 @@
 #include "kernel/spinlock.h"
 #include "kernel/rwsem.h"
 #include "arch/x86_64/percpu.h"
-#include "kernel/elf.h"          /* USER_SPACE_END */
+#include "mm/user_layout.h"      /* USER_SPACE_END, TASK_SIZE, MMAP_MIN_ADDR */
 
 /* Linux's values (uapi asm-generic/mman-common.h, mman.h). */
 #define PROT_NONE 0x0
@@ -218,13 +218,7 @@ void mm_syscalls_init(void);
  *     loaded, so a scheduler may pass the previous thread's mm or NULL.
  */
 
-/* Highest user address + 1 that mmap hands out (Linux's TASK_SIZE: the
- * last page below USER_SPACE_END stays unmapped), the lowest address
- * MAP_FIXED may use (Linux's default vm.mmap_min_addr), and where mm_create()
- * puts mmap_base (TASK_SIZE minus Linux's minimum stack gap of 128 MiB). */
-#define TASK_SIZE 0x00007ffffffff000UL
-#define MMAP_MIN_ADDR 0x10000UL
-#define MMAP_BASE_DEFAULT (TASK_SIZE - (128UL << 20))
+/* TASK_SIZE, MMAP_MIN_ADDR and MMAP_BASE_DEFAULT: mm/user_layout.h. */
 
 /* A kernel thread borrowing an address space (Linux's kthread_use_mm):
  * takes a reference, sets current->mm and loads it; unuse loads the kernel's
