@@ -338,28 +338,28 @@ void misc_syscalls_init(void)
 	syscall_register(SYS_sched_yield, (void (*)(void))sys_sched_yield);
 }
 
-/* mm/mmap.c asks how a file mapping's fd is open (mm.h, MM_FD_*), to refuse
- * the mapping with Linux's errno: the console is a character device open
+/* mm/mmap.c asks how a file mapping's fd is open (file.h, FD_MMAP_*), to
+ * refuse the mapping with Linux's errno: the console is a character device open
  * for reading and writing, a /proc file a read-only regular file on a
  * noexec mount, a pidfd an anonymous file open read-write, a userfaultfd
  * one open read-only. None of them can be mapped (ENODEV, from mm/). */
-int mm_fd_mode(int fd)
+int fd_mmap_mode(int fd)
 {
 	struct process *p = current_proc();
 	if (fd < 0)
 		return -EBADF;
 	if (!p)                 /* a kernel thread (tests): the console's fds */
-		return fd <= 2 ? MM_FD_READ | MM_FD_WRITE : -EBADF;
+		return fd <= 2 ? FD_MMAP_READ | FD_MMAP_WRITE : -EBADF;
 	struct file *f = fget(p, fd);
 	if (!f)
 		return -EBADF;
 	int mode = 0;
 	if (f->mode & FMODE_READ)
-		mode |= MM_FD_READ;
+		mode |= FD_MMAP_READ;
 	if (f->mode & FMODE_WRITE)
-		mode |= MM_FD_WRITE;
+		mode |= FD_MMAP_WRITE;
 	if (f->ops->procfs)
-		mode |= MM_FD_NOEXEC | MM_FD_REGULAR;
+		mode |= FD_MMAP_NOEXEC | FD_MMAP_REGULAR;
 	file_put(f);
 	return mode;
 }

@@ -255,18 +255,8 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot);
 long do_brk(struct mm_struct *mm, u64 brk);
 long do_madvise(struct mm_struct *mm, u64 start, u64 len, u64 advice);
 
-/* How the calling process has fd open: -EBADF, or MM_FD_* bits. mmap() of
- * a descriptor needs them to give Linux's errno in Linux's order (EBADF;
- * EOVERFLOW; EOPNOTSUPP/EACCES; EPERM for PROT_EXEC on a noexec mount such
- * as /proc; then ENODEV, since no file can be mapped yet). mm/mmap.c has a
- * weak default (0, 1, 2 open for reading and writing, as a console);
- * kernel/ overrides it once it has file tables: a /proc file opened
- * read-only is MM_FD_READ | MM_FD_NOEXEC | MM_FD_REGULAR. */
-#define MM_FD_READ 1            /* opened for reading (FMODE_READ) */
-#define MM_FD_WRITE 2           /* opened for writing (FMODE_WRITE) */
-#define MM_FD_NOEXEC 4          /* on a noexec mount (procfs always is) */
-#define MM_FD_REGULAR 8         /* a regular file (else a character device) */
-int mm_fd_mode(int fd);
+/* mmap() of a descriptor asks the file side how it is open: fd_mmap_mode()
+ * in kernel/file.h. */
 
 /* Flush one page's translation of mm on every CPU that may cache it (INVLPG
  * there and here), waiting for all: a fault replacing one PTE needs no more. */

@@ -20,6 +20,7 @@
 #include "mm/madvise.h"
 #include "mm/userfaultfd.h"
 #include "kernel/errno.h"
+#include "kernel/file.h"         /* fd_mmap_mode */
 #include "kernel/sched.h"
 #include "kernel/string.h"
 #include "kernel/syscall.h"
@@ -351,13 +352,6 @@ static long mmap_region(struct mm_struct *mm, u64 addr, u64 len, u32 vm_flags)
 	return (long)addr;
 }
 
-/* kernel/ owns the file descriptors: it may provide this; until it does the
- * console's 0, 1 and 2 count as open for reading and writing. */
-__attribute__((weak)) int mm_fd_mode(int fd)
-{
-	return fd >= 0 && fd <= 2 ? MM_FD_READ | MM_FD_WRITE : -EBADF;
-}
-
 /* The flags every file's mmap understands (Linux's LEGACY_MAP_MASK). */
 #define MAP_DENYWRITE 0x0800
 #define MAP_EXECUTABLE 0x1000
@@ -376,7 +370,7 @@ __attribute__((weak)) int mm_fd_mode(int fd)
 static long file_mmap_error(u64 len, u64 pgoff, u64 prot, u64 flags, int mode)
 {
 	/* file_mmap_ok: the mapped range must fit in a file offset. */
-	u64 maxsize = (mode & MM_FD_REGULAR) ? 0x7fffffffffffffffUL : ~0UL;
+	u64 maxsize = (mode & FD_MMAP_REGULAR) ? 0x7fffffffffffffffUL : ~0UL;
 	if (len > maxsize || pgoff > (maxsize - len) >> PAGE_SHIFT)
 		return -EOVERFLOW;
 	switch (flags & MAP_TYPE) {
@@ -386,13 +380,13 @@ static long file_mmap_error(u64 len, u64 pgoff, u64 prot, u64 flags, int mode)
 	case MAP_SHARED_VALIDATE:
 		if (flags & ~(u64)LEGACY_MAP_MASK)
 			return -EOPNOTSUPP;
-		if ((prot & PROT_WRITE) && !(mode & MM_FD_WRITE))
+		if ((prot & PROT_WRITE) && !(mode & FD_MMAP_WRITE))
 			return -EACCES;
 		/* fall through */
 	case MAP_PRIVATE:
-		if (!(mode & MM_FD_READ))
+		if (!(mode & FD_MMAP_READ))
 			return -EACCES;
-		if ((mode & MM_FD_NOEXEC) && (prot & PROT_EXEC))
+		if ((mode & FD_MMAP_NOEXEC) && (prot & PROT_EXEC))
 			return -EPERM;
 		return -ENODEV;
 	default:
@@ -407,7 +401,7 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 	if (off & ~PAGE_MASK)
 		return -EINVAL;
 	if (!anon) {
-		mode = mm_fd_mode(fd);
+		mode = fd_mmap_mode(fd);
 		if (mode < 0)
 			return -EBADF;
 	}
