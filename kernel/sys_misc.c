@@ -1,5 +1,6 @@
 /* kernel/sys_misc.c - the small system calls: open and openat (the /proc
- * files), pidfd_open and process_madvise, uname, arch_prctl and the sched_*
+ * files), pidfd_open (process_madvise, which takes a pidfd, is mm's:
+ * mm/madvise.c), uname, arch_prctl and the sched_*
  * calls; it also registers the calls on open files (kernel/file.c) and
  * userfaultfd (kernel/userfaultfd.c). Each checks its arguments in the
  * order Linux does, so that a bad call gets Linux's errno (the fuzz program
@@ -17,7 +18,6 @@
 #include "arch/x86_64/smp.h"
 #include "mm/slab.h"
 #include "mm/mm.h"
-#include "mm/madvise.h"
 
 #define AT_FDCWD (-100)
 #define O_ACCMODE 3
@@ -123,8 +123,8 @@ u32 fd_pidfd(struct process *p, long fd)
 	return pid;
 }
 
-/* pidfd_open: an fd naming a process, for process_madvise below; it can be
- * closed. */
+/* pidfd_open: an fd naming a process, for process_madvise (mm/madvise.c);
+ * it can be closed. */
 #define PIDFD_NONBLOCK 04000
 static long sys_pidfd_open(u64 upid, u64 flags)
 {
@@ -142,56 +142,6 @@ static long sys_pidfd_open(u64 upid, u64 flags)
 	f->pid = (u32)pid;
 	/* A pidfd is always close-on-exec on Linux. */
 	return fd_install(current_proc(), f, FD_CLOEXEC);
-}
-
-/* process_madvise: madvise on the address space a pidfd names, for a
- * vector of ranges. Linux 6.1's checks, in its order: flags, the vector
- * (at most UIO_MAXIOV entries, readable), the pidfd, the advice (for
- * another process only the non-destructive COLD, PAGEOUT, WILLNEED and
- * COLLAPSE, Linux 6.1's list; for the caller any advice, as Linux since
- * 6.13). Returns the
- * bytes advised before the first failure, or that failure. */
-_Static_assert(sizeof(struct iovec_k) == sizeof(struct madvise_range), "iovec = madvise_range");
-
-static long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 flags)
-{
-	struct process *p = current_proc();
-	if (flags != 0)
-		return -EINVAL;
-	long ret = 0;
-	struct iovec_k *iov = import_iovec(uvec, vlen, &ret);
-	if (!iov)
-		return ret;
-	u32 target = 0;
-	if (!ret) {
-		target = fd_pidfd(p, (long)(u32)pidfd);
-		if (!target)
-			ret = -EBADF;
-	}
-	/* Another process: only the non-destructive advice (Linux 6.1's
-	 * list). Ourselves: any advice, as Linux allows since 6.13. */
-	bool self = target == p->pid;
-	if (!ret && !self && advice != MADV_COLD && advice != MADV_PAGEOUT &&
-	    advice != MADV_WILLNEED && advice != MADV_COLLAPSE)
-		ret = -EINVAL;
-	if (!ret && self && !madvise_valid(advice))
-		ret = -EINVAL;
-	struct mm_struct *mm = NULL;
-	if (!ret) {
-		mm = proc_get_mm(target);
-		if (!mm)
-			ret = -ESRCH;
-	}
-	if (!ret) {
-		/* One mmu_gather (one flush) for the whole vector (madvise.h). */
-		u64 done = 0;
-		ret = madvise_vec(mm, (const struct madvise_range *)iov, vlen, advice, &done);
-		if (done)
-			ret = (long)done;
-		mm_put(mm);
-	}
-	kfree(iov);
-	return ret;
 }
 
 /* ---- uname ---- */
@@ -330,7 +280,6 @@ void misc_syscalls_init(void)
 	syscall_register(SYS_open, (void (*)(void))sys_open);
 	syscall_register(SYS_openat, (void (*)(void))sys_openat);
 	syscall_register(SYS_pidfd_open, (void (*)(void))sys_pidfd_open);
-	syscall_register(SYS_process_madvise, (void (*)(void))sys_process_madvise);
 	syscall_register(SYS_uname, (void (*)(void))sys_uname);
 	syscall_register(SYS_arch_prctl, (void (*)(void))sys_arch_prctl);
 	syscall_register(SYS_sched_setaffinity, (void (*)(void))sys_sched_setaffinity);

@@ -12,6 +12,10 @@
 #include "mm/shared_anon.h"
 #include "mm/khugepaged.h"
 #include "kernel/errno.h"
+#include "kernel/file.h"         /* fd_pidfd */
+#include "kernel/proc.h"         /* current_proc, proc_get_mm */
+#include "kernel/uaccess.h"      /* import_iovec */
+#include "mm/slab.h"
 #include "kernel/cmdline.h"
 #include "kernel/sched.h"
 #include "kernel/printk.h"
@@ -310,6 +314,56 @@ long sys_madvise(u64 start, u64 len, u64 advice)
 	if (!mm)
 		return -ENOMEM;
 	return do_madvise(mm, start, len, advice);
+}
+
+/* process_madvise: madvise on the address space a pidfd names, for a
+ * vector of ranges. Linux 6.1's checks, in its order: flags, the vector
+ * (at most UIO_MAXIOV entries, readable), the pidfd, the advice (for
+ * another process only the non-destructive COLD, PAGEOUT, WILLNEED and
+ * COLLAPSE, Linux 6.1's list; for the caller any advice, as Linux since
+ * 6.13). Returns the
+ * bytes advised before the first failure, or that failure. */
+_Static_assert(sizeof(struct iovec_k) == sizeof(struct madvise_range), "iovec = madvise_range");
+
+long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 flags)
+{
+	struct process *p = current_proc();
+	if (flags != 0)
+		return -EINVAL;
+	long ret = 0;
+	struct iovec_k *iov = import_iovec(uvec, vlen, &ret);
+	if (!iov)
+		return ret;
+	u32 target = 0;
+	if (!ret) {
+		target = fd_pidfd(p, (long)(u32)pidfd);
+		if (!target)
+			ret = -EBADF;
+	}
+	/* Another process: only the non-destructive advice (Linux 6.1's
+	 * list). Ourselves: any advice, as Linux allows since 6.13. */
+	bool self = target == p->pid;
+	if (!ret && !self && advice != MADV_COLD && advice != MADV_PAGEOUT &&
+	    advice != MADV_WILLNEED && advice != MADV_COLLAPSE)
+		ret = -EINVAL;
+	if (!ret && self && !madvise_valid(advice))
+		ret = -EINVAL;
+	struct mm_struct *mm = NULL;
+	if (!ret) {
+		mm = proc_get_mm(target);
+		if (!mm)
+			ret = -ESRCH;
+	}
+	if (!ret) {
+		/* One mmu_gather (one flush) for the whole vector (madvise.h). */
+		u64 done = 0;
+		ret = madvise_vec(mm, (const struct madvise_range *)iov, vlen, advice, &done);
+		if (done)
+			ret = (long)done;
+		mm_put(mm);
+	}
+	kfree(iov);
+	return ret;
 }
 
 void madvise_init(void)

@@ -200,7 +200,7 @@ void flush_tlb_mm(struct mm_struct *mm);
 /* /proc/self/maps text in Linux's format; returns length written. */
 size_t mm_format_maps(struct mm_struct *mm, char *buf, size_t size);
 
-/* Registers mmap, munmap, mprotect, brk, madvise (mm/mmap.c). */
+/* Registers mmap, munmap, mprotect, brk, madvise, process_madvise (mm/mmap.c). */
 void mm_syscalls_init(void);
 
 /* --- additions beyond the first contract (mm/ side) --- */

@@ -662,6 +662,7 @@ void mm_syscalls_init(void)
 	syscall_register(SYS_mprotect, (void (*)(void))sys_mprotect);
 	syscall_register(SYS_brk, (void (*)(void))sys_brk);
 	syscall_register(SYS_madvise, (void (*)(void))sys_madvise);
+	syscall_register(SYS_process_madvise, (void (*)(void))sys_process_madvise);
 }
 
 /* --- exec --- */
