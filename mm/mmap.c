@@ -25,14 +25,6 @@
 #include "kernel/string.h"
 #include "kernel/syscall.h"
 
-/* Linux's values, until kernel/errno.h has them. */
-#ifndef EOPNOTSUPP
-#define EOPNOTSUPP 95
-#endif
-#ifndef EOVERFLOW
-#define EOVERFLOW 75
-#endif
-
 #define PROT_SEM 0x8
 #define PROT_GROWSDOWN 0x01000000
 #define PROT_GROWSUP 0x02000000

@@ -25,7 +25,6 @@ extern char __text_start[], __rodata_start[], __rodata_end[], __data_start[], __
 #define CR4_PGE (1UL << 7)
 #define CR4_SMEP (1UL << 20)
 #define CR4_SMAP (1UL << 21)
-#define FOUR_GIB 0x100000000UL
 #define GIB (1UL << 30)
 #define TWO_MIB (1UL << 21)
 

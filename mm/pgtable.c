@@ -8,9 +8,6 @@
 #include "kernel/errno.h"
 #include "kernel/rcu.h"
 
-/* Upper-level entries: the leaf decides the rights (see pgtable.h). */
-#define TABLE_ENTRY_FLAGS (PTE_P | PTE_W | PTE_U)
-
 u64 mk_pte(u64 phys, u32 vm_flags, bool writable)
 {
 	u64 e = phys | PTE_U;

@@ -71,6 +71,10 @@
  * by the MMU in PTEs and huge PMDs alike (59-62 are protection keys). */
 #define PTE_SOFT_DIRTY (1UL << 58)
 
+/* Every upper-level entry of a user table (one that points to a table):
+ * the leaf decides the rights (see above). */
+#define TABLE_ENTRY_FLAGS (PTE_P | PTE_W | PTE_U)
+
 /* The levels (enum pt_level, PT_PTE .. PT_PML4) and PT_LEVELS are in
  * mm/paging.h: the kernel's own tables have the same four. */
 
