@@ -202,6 +202,8 @@ size_t mm_format_maps(struct mm_struct *mm, char *buf, size_t size);
 
 /* Registers mmap, munmap, mprotect, brk, madvise, process_madvise (mm/mmap.c). */
 void mm_syscalls_init(void);
+/* Registers process_vm_readv (mm/process_vm_access.c). */
+void process_vm_init(void);
 
 /* --- additions beyond the first contract (mm/ side) --- */
 

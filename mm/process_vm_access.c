@@ -1,4 +1,4 @@
-/* kernel/process_vm.c - process_vm_readv(2): copy from another process's
+/* mm/process_vm_access.c - process_vm_readv(2): copy from another process's
  * memory (or our own) into ours, as debuggers and MPI libraries do.
  *
  * The remote pages are reached through read-only pins (mm/gup.h), never
@@ -17,6 +17,7 @@
 #include "kernel/syscall.h"
 #include "kernel/uaccess.h"
 #include "kernel/errno.h"
+#include "mm/mm.h"
 #include "mm/gup.h"
 #include "mm/slab.h"
 #include "mm/buddy.h"
