@@ -77,13 +77,10 @@ static long check_range(u64 start, u64 len_in, u64 advice, u64 *end)
 static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
 		     struct mmu_gather *tlb)
 {
-	struct vma_set *s = mm->vma_root;
+	struct vm_area *v;
 	bool hole = false;
-	for (u64 a = start; a < end;) {
-		u32 i = vma_index(s, a);
-		if (i >= s->nr || s->v[i]->start >= end)
-			return -ENOMEM;
-		struct vm_area *v = s->v[i];
+	u64 a = start;
+	for_each_vma_range(mm, v, a, end) {
 		if (v->start > a)
 			hole = true;    /* keep going: Linux advises every VMA */
 		if (advice == MADV_FREE && (v->flags & VM_SHARED))
@@ -91,11 +88,9 @@ static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
 		/* Locked memory stays: only DONTNEED_LOCKED may drop it. */
 		if (advice != MADV_DONTNEED_LOCKED && (v->flags & VM_LOCKED))
 			return -EINVAL;
-		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
-		zap_range(mm, lo, hi, tlb);
-		a = hi;
+		zap_range(mm, MAX(a, v->start), MIN(end, v->end), tlb);
 	}
-	return hole ? -ENOMEM : 0;
+	return hole || a < end ? -ENOMEM : 0;
 }
 
 /* A zap of [start, end) with its own gather: one flush. */
@@ -156,93 +151,85 @@ static long set_vma_flags(struct mm_struct *mm, u64 lo, u64 hi, u32 nf)
 	return err == -ENOMEM ? -EAGAIN : err;
 }
 
-/* The advice that change VMAs or shared objects: mmap_lock for write. */
-static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
+/* The advice that change VMAs or shared objects, on the piece [lo, hi) of
+ * one VMA v; mmap_lock held for write. The VMA set may change (a split). */
+static long advise_vma(struct mm_struct *mm, struct vm_area *v, u64 lo, u64 hi, u64 advice)
 {
-	struct vma_set *s = mm->vma_root;
-	long err = 0;
-	bool hole = false;
-	for (u64 a = start; a < end;) {
-		u32 i = vma_index(s, a);
-		if (i >= s->nr || s->v[i]->start >= end) {
-			hole = true;
-			break;
-		}
-		struct vm_area *v = s->v[i];
-		if (v->start > a)
-			hole = true;
-		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
-		/* Locked memory keeps its pages: no hole punched in it. */
-		if (advice == MADV_REMOVE && (v->flags & VM_LOCKED))
+	/* Locked memory keeps its pages: no hole punched in it. */
+	if (advice == MADV_REMOVE && (v->flags & VM_LOCKED))
+		return -EINVAL;
+	u32 nf;
+	int r = fork_dump_flags(v, advice, &nf);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return nf != v->flags ? set_vma_flags(mm, lo, hi, nf) : 0;
+	switch (advice) {
+	case MADV_REMOVE:
+		/* Punch a hole in the shared object: it reads back as
+		 * zero in every address space that maps it, at once
+		 * (mm/shared_anon.h). Private memory has no object:
+		 * -EINVAL. The right needed is the right to be made
+		 * writable (Linux 6.1's stable updates check
+		 * VM_MAYWRITE), which a read-only mprotect keeps. */
+		if (!(v->flags & VM_SHARED))
 			return -EINVAL;
-		u32 nf;
-		int r = fork_dump_flags(v, advice, &nf);
-		if (r < 0)
-			return r;
-		if (r == 0) {
-			if (nf != v->flags) {
-				err = set_vma_flags(mm, lo, hi, nf);
-				if (err)
-					return err;
-			}
-			a = hi;         /* a split changed the array: look again */
-			continue;
-		}
-		switch (advice) {
-		case MADV_REMOVE:
-			/* Punch a hole in the shared object: it reads back as
-			 * zero in every address space that maps it, at once
-			 * (mm/shared_anon.h). Private memory has no object:
-			 * -EINVAL. The right needed is the right to be made
-			 * writable (Linux 6.1's stable updates check
-			 * VM_MAYWRITE), which a read-only mprotect keeps. */
-			if (!(v->flags & VM_SHARED))
-				return -EINVAL;
-			if (!(v->flags & VM_MAYWRITE))
-				return -EACCES;
-			vma_start_write(v);     /* our own faults wait, as before */
-			shared_anon_punch(v->shared, v->pgoff + (lo - v->start) / PAGE_SIZE,
-					  (hi - lo) / PAGE_SIZE, mm);
-			break;
-		case MADV_HUGEPAGE:
-		case MADV_NOHUGEPAGE: {
-			/* Where THP may be used (mm/thp.h); pages already
-			 * mapped stay as they are, as on Linux. */
-			u32 nf = advice == MADV_HUGEPAGE ?
-				 (v->flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE :
-				 (v->flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
-			if (nf != v->flags) {
-				err = set_vma_flags(mm, lo, hi, nf);
-				if (err)
-					return err;
-			}
-			if (advice == MADV_HUGEPAGE)
-				khugepaged_enter(mm);   /* its small pages may be collapsed */
-			break;
-		}
-		case MADV_POPULATE_READ:
-		case MADV_POPULATE_WRITE:
-			if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC)) ||
-			    (advice == MADV_POPULATE_WRITE && !(v->flags & VM_WRITE)))
-				return advice == MADV_POPULATE_WRITE ? -EFAULT : -ENOMEM;
-			err = mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
+		if (!(v->flags & VM_MAYWRITE))
+			return -EACCES;
+		vma_start_write(v);     /* our own faults wait, as before */
+		shared_anon_punch(v->shared, v->pgoff + (lo - v->start) / PAGE_SIZE,
+				  (hi - lo) / PAGE_SIZE, mm);
+		break;
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE: {
+		/* Where THP may be used (mm/thp.h); pages already
+		 * mapped stay as they are, as on Linux. */
+		u32 nf = advice == MADV_HUGEPAGE ?
+			 (v->flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE :
+			 (v->flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
+		if (nf != v->flags) {
+			long err = set_vma_flags(mm, lo, hi, nf);
 			if (err)
 				return err;
-			break;
-		case MADV_COLD:
-		case MADV_PAGEOUT:
-			/* Hints about reclaim, which Pagoda does not do (no
-			 * swap); but locked memory refuses them, as on Linux. */
-			if (v->flags & VM_LOCKED)
-				return -EINVAL;
-			break;
-		default:
-			break;          /* hints: nothing to do */
 		}
-		/* The VMA array may have changed (a split): look again at hi. */
-		a = hi;
+		if (advice == MADV_HUGEPAGE)
+			khugepaged_enter(mm);   /* its small pages may be collapsed */
+		break;
 	}
-	return hole ? -ENOMEM : err;
+	case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE:
+		if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC)) ||
+		    (advice == MADV_POPULATE_WRITE && !(v->flags & VM_WRITE)))
+			return advice == MADV_POPULATE_WRITE ? -EFAULT : -ENOMEM;
+		return mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+		/* Hints about reclaim, which Pagoda does not do (no
+		 * swap); but locked memory refuses them, as on Linux. */
+		if (v->flags & VM_LOCKED)
+			return -EINVAL;
+		break;
+	default:
+		break;          /* hints: nothing to do */
+	}
+	return 0;
+}
+
+/* advise_vma on every VMA piece of [start, end): mmap_lock for write.
+ * -ENOMEM for a hole (after the rest is done). */
+static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
+{
+	struct vm_area *v;
+	bool hole = false;
+	u64 a = start;
+	for_each_vma_range(mm, v, a, end) {
+		if (v->start > a)
+			hole = true;    /* keep going: Linux advises every VMA */
+		long err = advise_vma(mm, v, MAX(a, v->start), MIN(end, v->end), advice);
+		if (err)
+			return err;
+	}
+	return hole || a < end ? -ENOMEM : 0;
 }
 
 long do_madvise(struct mm_struct *mm, u64 start, u64 len_in, u64 advice)

@@ -80,6 +80,7 @@
 #define VM_ANON_VMA 0x10000000
 
 struct vm_area;                 /* mm/vma.h */
+struct vma_set;                 /* mm/vma.h: an address space's VMAs */
 
 /* TLB-flush counters, under Linux's /proc/vmstat names; kept per CPU
  * (mm/tlbflush.c) and per address space (mm_struct.tlb_stat). */
@@ -98,7 +99,8 @@ struct mm_struct {
 					   ends: a VMA whose vm_lock_seq equals it
 					   is write-locked (mm/vma_lock.h) */
 	spinlock_t page_table_lock;
-	void *vma_root;                 /* mm/vma.h's struct vma_set */
+	struct vma_set *vma_root;       /* its VMAs, in address order (mm/vma.h:
+					   the set and its locking rules) */
 	u32 nr_vmas;
 	u32 users;                      /* threads using it, and holders that may
 					   touch its VMAs and pages (atomic): the

@@ -87,16 +87,17 @@ static int do_munmap(struct mm_struct *mm, u64 start, u64 end)
 	/* Fast-path faults out of the VMAs before the zap, not only before
 	 * they leave the set: one that ran after the zap would leave an entry
 	 * behind in a range that is no longer this VMA's (vma_lock.h). */
-	for (u32 k = vma_index(s, start); k < s->nr && s->v[k]->start < end &&
-					   !vma_debug_lock_after_zap; k++)
-		vma_start_write(s->v[k]);
+	struct vm_area *v;
+	u64 a = start;
+	if (!vma_debug_lock_after_zap)
+		for_each_vma_range(mm, v, a, end)
+			vma_start_write(v);
 	struct mmu_gather tlb;
 	tlb_gather_mmu(&tlb, mm);
 	zap_range(mm, start, end, &tlb);
-	u32 i = vma_index(s, start);
-	while (i < s->nr && s->v[i]->start < end) {
-		struct vm_area *v = s->v[i];
-		vma_remove_at(s, i);
+	a = start;
+	for_each_vma_range(mm, v, a, end) {
+		vma_remove_at(s, vma_index(s, v->start));
 		vma_free(v);            /* pages keep their PTE references in tlb */
 	}
 	sync_nr(mm);
@@ -563,8 +564,12 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot)
 	/* VMA by VMA, as Linux: a hole found part way leaves the VMAs before
 	 * it changed and returns -ENOMEM. */
 	u64 nstart = start;
-	for (;;) {
-		struct vm_area *v = s->v[vma_index(s, nstart)];
+	struct vm_area *v;
+	for_each_vma_range(mm, v, nstart, end) {
+		if (v->start > nstart) {
+			err = -ENOMEM;  /* a hole */
+			break;
+		}
 		u32 newflags = (v->flags & ~VM_ACCESS) | prot_to_vm(prot);
 		/* Each right asked for needs its VM_MAY* (VM_MAYREAD == VM_READ << 4...). */
 		if ((newflags & ~(newflags >> 4)) & VM_ACCESS) {
@@ -581,15 +586,9 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot)
 			break;
 		if (unshare)
 			mm_populate(mm, nstart, tmp, true);     /* errors ignored, as Linux */
-		nstart = tmp;
-		if (nstart >= end)
-			break;
-		struct vm_area *next = vma_find(s, nstart);
-		if (!next) {
-			err = -ENOMEM;
-			break;
-		}
 	}
+	if (!err && nstart < end)
+		err = -ENOMEM;          /* a hole at the end */
 out:
 	/* One flush for every entry that lost a right, before we return. */
 	tlb_finish_mmu(&tlb);

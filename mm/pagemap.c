@@ -101,10 +101,10 @@ void pagemap_read_entries(struct mm_struct *mm, u64 addr, u64 n, u64 *out)
 	memset(out, 0, n * sizeof(u64));
 	u64 end = addr + n * PAGE_SIZE;
 	down_read(&mm->mmap_lock);
-	struct vma_set *set = mm->vma_root;
-	for (u32 i = vma_index(set, addr); i < set->nr && set->v[i]->start < end; i++) {
-		struct vm_area *vma = set->v[i];
-		u64 a = vma->start > addr ? vma->start : addr;
+	struct vm_area *vma;
+	u64 cur = addr;
+	for_each_vma_range(mm, vma, cur, end) {
+		u64 a = vma->start > cur ? vma->start : cur;
 		u64 e = vma->end < end ? vma->end : end;
 		while (a < e) {
 			u64 *slot = &out[(a - addr) >> PAGE_SHIFT];
@@ -233,13 +233,9 @@ static enum scan_stop scan_chunk(struct scan *s, struct mm_struct *mm, u64 *addr
 	u64 a = *addr, end = s->arg.end;
 	u64 budget = SCAN_CHUNK_PAGES;
 	enum scan_stop stop = SCAN_GO;
-	struct vma_set *set = mm->vma_root;
-	for (u32 i = vma_index(set, a); i < set->nr && a < end && stop == SCAN_GO && budget; i++) {
-		struct vm_area *vma = set->v[i];
-		if (vma->start >= end) {
-			a = end;
-			break;
-		}
+	struct vm_area *vma;
+	u64 cur = a;
+	for_each_vma_range(mm, vma, cur, end) {
 		if (a < vma->start)
 			a = vma->start;
 		u64 vcat = 0;
@@ -286,6 +282,8 @@ static enum scan_stop scan_chunk(struct scan *s, struct mm_struct *mm, u64 *addr
 			a += (u64)j * PAGE_SIZE;
 			budget = budget > j ? budget - j : 0;
 		}
+		if (stop != SCAN_GO || !budget)
+			break;
 	}
 	/* Neither stopped nor out of budget: no VMA is left in the range. */
 	if (stop == SCAN_GO && budget)

@@ -121,18 +121,16 @@ static bool vma_can_userfault(const struct vm_area *vma)
  * between are allowed. Checked for all before any is changed. */
 static int check_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx, u64 start, u64 end)
 {
-	const struct vma_set *s = mm->vma_root;
-	u32 i = vma_index(s, start);
-	if (i >= s->nr || s->v[i]->start >= end)
-		return -EINVAL;
-	for (; i < s->nr && s->v[i]->start < end; i++) {
-		const struct vm_area *v = s->v[i];
+	struct vm_area *v;
+	bool met = false;
+	for_each_vma_range(mm, v, start, end) {
+		met = true;
 		if (!vma_can_userfault(v))
 			return -EINVAL;
 		if (v->uffd_ctx && v->uffd_ctx != ctx)
 			return -EBUSY;
 	}
-	return 0;
+	return met ? 0 : -EINVAL;
 }
 
 /* Set the flags of every VMA piece in [start, end) to (flags & ~clear) |
@@ -140,18 +138,13 @@ static int check_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx, u64 st
 static int set_range(struct mm_struct *mm, u64 start, u64 end, u32 set, u32 clear,
 		     struct userfaultfd_ctx *ctx)
 {
-	const struct vma_set *s = mm->vma_root;
+	struct vm_area *v;
 	u64 a = start;
-	while (a < end) {
-		u32 i = vma_index(s, a);
-		if (i >= s->nr || s->v[i]->start >= end)
-			break;
-		struct vm_area *v = s->v[i];
-		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
-		int err = mm_set_range_uffd(mm, lo, hi, (v->flags & ~clear) | set, ctx);
+	for_each_vma_range(mm, v, a, end) {
+		int err = mm_set_range_uffd(mm, MAX(a, v->start), MIN(end, v->end),
+					    (v->flags & ~clear) | set, ctx);
 		if (err)
 			return err;
-		a = hi;
 	}
 	return 0;
 }
@@ -364,15 +357,12 @@ static int change_wp(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, boo
  * VMA; newer kernels walk several, and uffd_test avoids the difference.) */
 static int check_wp_range(struct mm_struct *mm, u64 start, u64 end)
 {
-	const struct vma_set *s = mm->vma_root;
+	struct vm_area *v;
 	u64 a = start;
-	while (a < end) {
-		struct vm_area *v = vma_find(s, a);
-		if (!v || !(v->flags & VM_UFFD_WP))
+	for_each_vma_range(mm, v, a, end)
+		if (v->start > a || !(v->flags & VM_UFFD_WP))
 			return -ENOENT;
-		a = v->end;
-	}
-	return 0;
+	return a < end ? -ENOENT : 0;      /* a hole at the end */
 }
 
 int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp)
@@ -385,11 +375,13 @@ int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp)
 	}
 	struct mmu_gather tlb;
 	tlb_gather_mmu(&tlb, mm);
-	for (u64 a = start; a < end && !err;) {
-		struct vm_area *v = vma_find(mm->vma_root, a);
-		u64 hi = MIN(end, v->end);
-		err = change_wp(mm, a, hi, v->flags, wp, uffd_vma_markers(v), &tlb);
-		a = hi;
+	struct vm_area *v;
+	u64 a = start;
+	for_each_vma_range(mm, v, a, end) {
+		/* No hole (checked): v starts at or below a. */
+		err = change_wp(mm, a, MIN(end, v->end), v->flags, wp, uffd_vma_markers(v), &tlb);
+		if (err)
+			break;
 	}
 	/* One flush for every entry that lost its write right. */
 	tlb_finish_mmu(&tlb);
@@ -409,33 +401,41 @@ static void clear_wp(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags)
 	tlb_finish_mmu(&tlb);
 }
 
+/* Unregistering needs some VMA in [start, end), and every VMA met one that
+ * can be registered (EINVAL). mmap_lock held. */
+static int unregister_check(struct mm_struct *mm, u64 start, u64 end)
+{
+	struct vm_area *v;
+	bool met = false;
+	for_each_vma_range(mm, v, start, end) {
+		met = true;
+		if (!vma_can_userfault(v))
+			return -EINVAL;
+	}
+	return met ? 0 : -EINVAL;
+}
+
 int uffd_unregister_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 			  u64 start, u64 end)
 {
 	mmap_write_lock(mm);
-	const struct vma_set *s = mm->vma_root;
-	int err = 0;
-	u32 i = vma_index(s, start);
-	if (i >= s->nr || s->v[i]->start >= end)
-		err = -EINVAL;
-	for (; !err && i < s->nr && s->v[i]->start < end; i++)
-		if (!vma_can_userfault(s->v[i]))
-			err = -EINVAL;
+	int err = unregister_check(mm, start, end);
+	struct vm_area *v;
+	u64 a = start;
 	/* VMAs of this context lose registration and protection; others
 	 * (unregistered, or another context's) are left as they are. */
-	for (u64 a = start; !err && a < end;) {
-		i = vma_index(s, a);
-		if (i >= s->nr || s->v[i]->start >= end)
-			break;
-		struct vm_area *v = s->v[i];
-		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
-		if (v->uffd_ctx == ctx) {
+	if (!err) {
+		for_each_vma_range(mm, v, a, end) {
+			if (v->uffd_ctx != ctx)
+				continue;
+			u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
 			vma_start_write(v);     /* it changes from here on */
 			clear_wp(mm, lo, hi, v->flags);
 			err = mm_set_range_uffd(mm, lo, hi, v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING),
 						NULL);
+			if (err)
+				break;
 		}
-		a = hi;
 	}
 	mmap_write_unlock(mm);
 	return err;
@@ -444,17 +444,17 @@ int uffd_unregister_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 void uffd_release_mm(struct mm_struct *mm, struct userfaultfd_ctx *ctx)
 {
 	mmap_write_lock(mm);
-	const struct vma_set *s = mm->vma_root;
-	for (u32 i = 0; i < s->nr; i++) {
-		struct vm_area *v = s->v[i];
+	struct vm_area *v;
+	u64 a = 0;
+	for_each_vma_range(mm, v, a, USER_SPACE_END) {
 		if (v->uffd_ctx != ctx)
 			continue;
 		u64 lo = v->start, hi = v->end;
 		vma_start_write(v);
 		clear_wp(mm, lo, hi, v->flags);
-		/* May merge with neighbours: look again from lo. */
+		/* May merge with neighbours (the iterator looks again from
+		 * hi: a merged VMA has no context and is passed over). */
 		mm_set_range_uffd(mm, lo, hi, v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING), NULL);
-		i = vma_index(s, lo);
 	}
 	mmap_write_unlock(mm);
 }
