@@ -514,9 +514,9 @@ static struct mm_struct *next_slot_mm(u32 *index)
 /* The next eligible piece at or above a in mm (mmap_lock held), or 0. */
 static u64 next_eligible_piece(struct mm_struct *mm, u64 a)
 {
-	struct vma_set *s = mm->vma_root;
-	for (u32 i = vma_index(s, a); i < s->nr; i++) {
-		struct vm_area *v = s->v[i];
+	struct vm_area *v;
+	u64 cur = a;
+	for_each_vma_range(mm, v, cur, USER_SPACE_END) {
 		u64 h = (MAX(a, v->start) + HPAGE_SIZE - 1) & HPAGE_MASK;
 		/* The mode and the flags are the VMA's: if its first whole
 		 * piece may not, none of them may. */
