@@ -290,6 +290,38 @@ static void reclaim_pte_table_slow(struct mm_struct *mm, u64 haddr, struct mmu_g
 		tlb_remove_table(tlb, freed);
 }
 
+/* A zap covered the whole PTE table at haddr and saw `none` of its entries
+ * empty (or emptied them); dropped: it let go of the table's lock on the
+ * way. ptl: that lock if still held (released here), NULL if the zap ended
+ * unlocked. Free the table if it is empty, by the fast path when the walk's
+ * count can be trusted, else by looking again under both locks. */
+static void reclaim_pte_table(struct mm_struct *mm, u64 haddr, u32 *ptl, unsigned none,
+			      bool dropped, struct mmu_gather *tlb)
+{
+	if (!ptl) {
+		reclaim_pte_table_slow(mm, haddr, tlb);
+		return;
+	}
+	/* Fast path: we held the lock for the whole walk and saw all 512
+	 * entries empty, so the table IS empty now. The PMD lock comes
+	 * before ours in the lock order: only try it. If the lock was dropped
+	 * mid-walk, the count means nothing any more (a fault may have
+	 * refilled an entry already counted): Linux freed live tables that
+	 * way in 2025. pt_debug_trust_walk repeats that bug. */
+	if (none == PT_ENTRIES && (!dropped || pt_debug_trust_walk) &&
+	    spin_trylock(&mm->page_table_lock)) {
+		u64 *pmd = pgtable_walk(mm, haddr, PT_PMD);
+		struct page *freed = unhook_pte_table(mm, pmd, pte_read(pmd), haddr, tlb);
+		spin_unlock(&mm->page_table_lock);
+		pte_unmap_unlock(ptl);
+		tlb_remove_table(tlb, freed);
+		return;
+	}
+	pte_unmap_unlock(ptl);
+	if (none == PT_ENTRIES || dropped)
+		reclaim_pte_table_slow(mm, haddr, tlb);
+}
+
 /* Zap the PTEs of [a, end), all in the PTE table covering a (end is at most
  * that table's end). If the zap covered the whole table and left it empty,
  * and reclaim allows, free the table (docs/madvise.md, "Freeing empty page
@@ -356,28 +388,7 @@ static void zap_pte_table(struct mm_struct *mm, u64 a, u64 end, struct mmu_gathe
 			pte_unmap_unlock(ptl);
 		return;
 	}
-	if (!ptl) {
-		reclaim_pte_table_slow(mm, haddr, tlb);
-		return;
-	}
-	/* Fast path: we held the lock for the whole walk and saw all 512
-	 * entries empty, so the table IS empty now. The PMD lock comes
-	 * before ours in the lock order: only try it. If the lock was dropped
-	 * mid-walk, the count means nothing any more (a fault may have
-	 * refilled an entry already counted): Linux freed live tables that
-	 * way in 2025. pt_debug_trust_walk repeats that bug. */
-	if (none == PT_ENTRIES && (!dropped || pt_debug_trust_walk) &&
-	    spin_trylock(&mm->page_table_lock)) {
-		u64 *pmd = pgtable_walk(mm, haddr, PT_PMD);
-		struct page *freed = unhook_pte_table(mm, pmd, pte_read(pmd), haddr, tlb);
-		spin_unlock(&mm->page_table_lock);
-		pte_unmap_unlock(ptl);
-		tlb_remove_table(tlb, freed);
-		return;
-	}
-	pte_unmap_unlock(ptl);
-	if (none == PT_ENTRIES || dropped)
-		reclaim_pte_table_slow(mm, haddr, tlb);
+	reclaim_pte_table(mm, haddr, ptl, none, dropped, tlb);
 }
 
 /* The PTEs of [start, end), table by table. */
