@@ -387,6 +387,30 @@ static long file_mmap_error(u64 len, u64 pgoff, u64 prot, u64 flags, int mode)
 	}
 }
 
+/* Where the mapping goes (Linux's get_unmapped_area and the checks of a
+ * MAP_FIXED address), in *addr. 0 or -errno. mmap_lock held for write. */
+static long mmap_get_area(struct mm_struct *mm, u64 *addr, u64 len, u64 flags)
+{
+	if (len > TASK_SIZE)
+		return -ENOMEM;
+	if (flags & MAP_FIXED) {
+		if (*addr > TASK_SIZE - len)
+			return -ENOMEM;
+		if (*addr & ~PAGE_MASK)
+			return -EINVAL;
+		if (*addr < MMAP_MIN_ADDR)
+			return -EPERM;  /* security_mmap_addr */
+	} else {
+		*addr = (flags & MAP_32BIT) ? get_unmapped_area_32bit(mm, *addr, len) :
+					      get_unmapped_area(mm, *addr, len);
+		if (!*addr)
+			return -ENOMEM;
+	}
+	if ((flags & MAP_FIXED_NOREPLACE) && vma_find_intersection(vmas(mm), *addr, *addr + len))
+		return -EEXIST;
+	return 0;
+}
+
 long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int fd, u64 off)
 {
 	bool anon = (flags & MAP_ANONYMOUS) != 0;
@@ -419,37 +443,9 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 		return -ENOMEM;
 
 	mmap_write_lock(mm);
-	long ret;
-	/* get_unmapped_area */
-	if (len > TASK_SIZE) {
-		ret = -ENOMEM;
+	long ret = mmap_get_area(mm, &addr, len, flags);
+	if (ret)
 		goto out;
-	}
-	if (flags & MAP_FIXED) {
-		if (addr > TASK_SIZE - len) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		if (addr & ~PAGE_MASK) {
-			ret = -EINVAL;
-			goto out;
-		}
-		if (addr < MMAP_MIN_ADDR) {
-			ret = -EPERM;   /* security_mmap_addr */
-			goto out;
-		}
-	} else {
-		addr = (flags & MAP_32BIT) ? get_unmapped_area_32bit(mm, addr, len) :
-					     get_unmapped_area(mm, addr, len);
-		if (!addr) {
-			ret = -ENOMEM;
-			goto out;
-		}
-	}
-	if ((flags & MAP_FIXED_NOREPLACE) && vma_find_intersection(vmas(mm), addr, addr + len)) {
-		ret = -EEXIST;
-		goto out;
-	}
 	u32 vm_flags = prot_to_vm(prot) | VM_MAYALL;
 	/* MAP_LOCKED: Pagoda never pages memory out, so what is left of
 	 * mlock is Linux's other promises: populated now, and no advice that
