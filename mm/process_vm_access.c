@@ -22,7 +22,6 @@
 #include "mm/slab.h"
 #include "mm/buddy.h"
 
-#define SYS_process_vm_readv 310
 /* Copy n bytes from buf to the local vector at (*li, *loff). false when a
  * local address faults. */
 static bool copy_to_local(const struct iovec_k *lv, u64 lcnt, u64 *li, u64 *loff,
