@@ -1,8 +1,7 @@
 /* kernel/sys_misc.c - the small system calls: open and openat (the /proc
- * files), pidfd_open (process_madvise, which takes a pidfd, is mm's:
- * mm/madvise.c), uname, arch_prctl and the sched_*
- * calls; it also registers the calls on open files (kernel/file.c) and
- * userfaultfd (kernel/userfaultfd.c). Each checks its arguments in the
+ * files), pidfd_open (for process_madvise, mm/madvise.c), uname, arch_prctl
+ * and the sched_* calls; it also registers the calls on open files
+ * (kernel/file.c) and userfaultfd (kernel/userfaultfd.c). Each checks its arguments in the
  * order Linux does, so that a bad call gets Linux's errno (the fuzz program
  * compares them). */
 #include "kernel/proc.h"
@@ -16,8 +15,7 @@
 #include "kernel/printk.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/smp.h"
-#include "mm/slab.h"
-#include "mm/mm.h"
+#include "mm/user_layout.h"      /* USER_SPACE_END */
 
 #define AT_FDCWD (-100)
 #define O_ACCMODE 3
