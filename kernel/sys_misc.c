@@ -1,9 +1,9 @@
 /* kernel/sys_misc.c - the small system calls: open and openat (the /proc
  * files), pidfd_open (for process_madvise, mm/madvise.c), uname, arch_prctl
  * and the sched_* calls; it also registers the calls on open files
- * (kernel/file.c) and userfaultfd (kernel/userfaultfd.c). Each checks its arguments in the
- * order Linux does, so that a bad call gets Linux's errno (the fuzz program
- * compares them). */
+ * (kernel/file.c) and userfaultfd (kernel/userfaultfd.c). Each checks its
+ * arguments in the order Linux does, so that a bad call gets Linux's errno
+ * (the fuzz program compares them). */
 #include "kernel/proc.h"
 #include "kernel/file.h"
 #include "kernel/userfaultfd.h"
