@@ -1,4 +1,5 @@
-/* mm/madvise.c - madvise(2) and its batched form; see madvise.h.
+/* mm/madvise.c - madvise(2) and its batched form, process_madvise(2); see
+ * madvise.h.
  *
  * The checks follow Linux's order (mm/madvise.c there): the advice, the
  * alignment, the length; then VMA by VMA - a hole does not stop the work,
@@ -11,11 +12,11 @@
 #include "mm/mmu_gather.h"
 #include "mm/shared_anon.h"
 #include "mm/khugepaged.h"
+#include "mm/slab.h"
 #include "kernel/errno.h"
 #include "kernel/file.h"         /* fd_pidfd */
 #include "kernel/proc.h"         /* current_proc, proc_get_mm */
 #include "kernel/uaccess.h"      /* import_iovec */
-#include "mm/slab.h"
 #include "kernel/cmdline.h"
 #include "kernel/sched.h"
 #include "kernel/printk.h"
@@ -308,8 +309,8 @@ long sys_madvise(u64 start, u64 len, u64 advice)
  * (at most UIO_MAXIOV entries, readable), the pidfd, the advice (for
  * another process only the non-destructive COLD, PAGEOUT, WILLNEED and
  * COLLAPSE, Linux 6.1's list; for the caller any advice, as Linux since
- * 6.13). Returns the
- * bytes advised before the first failure, or that failure. */
+ * 6.13). Returns the bytes advised before the first failure, or that
+ * failure. */
 _Static_assert(sizeof(struct iovec_k) == sizeof(struct madvise_range), "iovec = madvise_range");
 
 long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 flags)
