@@ -122,7 +122,10 @@ struct vm_area *vma_find_intersection(const struct vma_set *s, u64 start, u64 en
  * afresh, by address, from this piece's end (read before the body runs).
  * So a body may change the VMAs of its own piece; VMAs it creates beyond
  * that piece are visited next, and a VMA it merges with one below the
- * piece is not visited again. */
+ * piece is not visited again.
+ *   (vma_find_from: the first VMA ending above addr that starts below end,
+ * or NULL when addr >= end. The macro's end_ is not called end because
+ * vma->end must stay the member.) */
 static inline struct vm_area *vma_find_from(const struct vma_set *s, u64 addr, u64 end)
 {
 	u32 i = vma_index(s, addr);
