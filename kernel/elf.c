@@ -3,6 +3,7 @@
  * bounds-checked against the file size first: the file comes from outside. */
 #include "kernel/elf.h"
 #include "kernel/errno.h"
+#include "mm/user_layout.h"     /* USER_SPACE_END */
 
 #define EI_NIDENT 16
 #define ELFCLASS64 2

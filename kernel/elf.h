@@ -13,7 +13,6 @@
 #include "kernel/types.h"
 
 #define ELF_MAX_SEGMENTS 16
-#define USER_SPACE_END 0x0000800000000000UL     /* first non-canonical address */
 
 #define SEG_READ 1
 #define SEG_WRITE 2

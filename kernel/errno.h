@@ -33,6 +33,7 @@
 #define ENAMETOOLONG 36
 #define ENOSYS 38
 #define EOVERFLOW 75
+#define EOPNOTSUPP 95
 #define ETIMEDOUT 110
 
 #endif

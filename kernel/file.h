@@ -93,7 +93,7 @@ struct file_ops {
 	 * and read/lseek update f->pos under pos_lock. Else pread gives
 	 * -ESPIPE and read passes a scratch position. */
 	bool positional;
-	/* mmap's view (mm_fd_mode): a regular file on a noexec mount (/proc)
+	/* mmap's view (fd_mmap_mode): a regular file on a noexec mount (/proc)
 	 * rather than a character device or an anonymous file. */
 	bool procfs;
 };
@@ -135,6 +135,20 @@ long fd_install(struct process *p, struct file *f, u32 fd_flags);
 int fd_close(struct process *p, long fd);
 /* Is fd open in p with these ops? (pidfd lookups.) Its file's pid, or 0. */
 u32 fd_pidfd(struct process *p, long fd);
+
+/* How the calling process has fd open, for mmap() of a descriptor
+ * (mm/mmap.c): -EBADF, or FD_MMAP_* bits. mmap needs them to give Linux's
+ * errno in Linux's order (EBADF; EOVERFLOW; EOPNOTSUPP/EACCES; EPERM for
+ * PROT_EXEC on a noexec mount such as /proc; then ENODEV, since no file can
+ * be mapped yet). A /proc file opened read-only is FD_MMAP_READ |
+ * FD_MMAP_NOEXEC | FD_MMAP_REGULAR; a kernel thread (tests) has the
+ * console's 0, 1 and 2, open for reading and writing. Takes and drops a
+ * file reference; may sleep (files_sem). */
+#define FD_MMAP_READ 1          /* opened for reading (FMODE_READ) */
+#define FD_MMAP_WRITE 2         /* opened for writing (FMODE_WRITE) */
+#define FD_MMAP_NOEXEC 4        /* on a noexec mount (procfs always is) */
+#define FD_MMAP_REGULAR 8       /* a regular file (else a character device) */
+int fd_mmap_mode(int fd);
 
 /* The shared console file (fds 0..2 of every process). */
 extern struct file console_file;

@@ -29,8 +29,10 @@
 
 extern char boot_stack_top[];
 
-void kmain(u32 magic, u32 info_phys);
-void kmain(u32 magic, u32 info_phys)
+/* The first steps of the boot CPU, up to a console that reports: this
+ * CPU's per-CPU area, the serial port, the boot information and command
+ * line, the event log and the screen console, then the banner. */
+static void boot_cpu_console_init(u32 magic, u32 info_phys)
 {
 	/* First: GS base, because spinlocks (and so printk) ask which CPU
 	 * they run on. */
@@ -52,6 +54,12 @@ void kmain(u32 magic, u32 info_phys)
 	printk("Booted by %s%s; command line: %s\n",
 	       boot_info.loader[0] ? boot_info.loader : "an unknown loader",
 	       boot_info.efi ? " (UEFI)" : " (BIOS)", boot_info.cmdline);
+}
+
+void kmain(u32 magic, u32 info_phys);
+void kmain(u32 magic, u32 info_phys)
+{
+	boot_cpu_console_init(magic, info_phys);
 
 	/* Our own GDT/TSS (IST stacks for double fault, NMI, machine check)
 	 * and the IDT, before anything can fault in an interesting way. */

@@ -119,7 +119,6 @@ void files_init(struct process *p);             /* fds 0..2: console */
 int files_copy(struct process *dst, struct process *src);
 void files_close_all(struct process *p);
 void misc_syscalls_init(void);
-void process_vm_init(void);         /* kernel/process_vm.c */
 /* kernel/procfs.c: open a /proc file (a new file with one reference), or
  * NULL with *err = -ENOENT (unknown name) or -ENOMEM. */
 struct file *procfs_open(const char *path, long *err);

@@ -533,47 +533,10 @@ static struct file *mm_file_open(const struct file_ops *ops, struct mm_struct *m
 	return f;
 }
 
-struct file *procfs_open(const char *path, long *err)
+/* Which text snapshot path names (rest: what follows "/proc/self/" or our
+ * own "/proc/PID/", or NULL): the case of text_file_open, or -1. */
+static int text_file_which(const char *path, const char *rest)
 {
-	struct process *p = current_proc();
-	const char *rest = NULL;
-	char own[32];
-	snprintf(own, sizeof(own), "/proc/%u/", p->pid);
-	if (!strncmp(path, "/proc/self/", 11))
-		rest = path + 11;
-	else if (!strncmp(path, own, strlen(own)))
-		rest = path + strlen(own);
-	static const struct { const char *name; const struct file_ops *ops; } mm_files[] = {
-		{ "pagemap", &pagemap_ops },
-		{ "clear_refs", &clear_refs_ops },
-	};
-	for (u32 i = 0; i < ARRAY_SIZE(mm_files); i++) {
-		if (rest && !strcmp(rest, mm_files[i].name)) {
-			if (!p->mm) {
-				*err = -ENOENT;
-				return NULL;
-			}
-			mm_get(p->mm);
-			return mm_file_open(mm_files[i].ops, p->mm, err);
-		}
-		bool matched;
-		struct mm_struct *other = mm_file_target(path, mm_files[i].name, &matched);
-		if (matched) {
-			if (!other) {
-				*err = -ENOENT;
-				return NULL;
-			}
-			return mm_file_open(mm_files[i].ops, other, err);
-		}
-	}
-	if (!strcmp(path, "/proc/sysrq-trigger"))
-		return sysrq_open(err);
-	if (!strcmp(path, "/proc/sys/vm/drop_caches")) {
-		struct file *f = file_alloc(&drop_caches_ops, FMODE_WRITE, 0, NULL);
-		if (!f)
-			*err = -ENOMEM;
-		return f;
-	}
 	int which;
 	if (rest && !strcmp(rest, "maps"))
 		which = 0;
@@ -595,11 +558,15 @@ struct file *procfs_open(const char *path, long *err)
 		which = 8;
 	else if (rest && !strcmp(rest, "mm_check"))
 		which = 9;
-	else {
-		*err = -ENOENT;
-		return NULL;
-	}
+	else
+		which = -1;
+	return which;
+}
 
+/* A /proc text file: a snapshot of case `which` (text_file_which) of
+ * process p, made now and read later. NULL with *err on failure. */
+static struct file *text_file_open(struct process *p, int which, long *err)
+{
 	struct snapshot *snap = kmalloc(sizeof(*snap), GFP_KERNEL);
 	struct text t = { get_free_pages(GFP_KERNEL, PROCFS_ORDER), 0, PROCFS_SIZE };
 	if (!t.buf || !snap) {
@@ -651,4 +618,53 @@ struct file *procfs_open(const char *path, long *err)
 		*err = -ENOMEM;
 	}
 	return f;
+}
+
+struct file *procfs_open(const char *path, long *err)
+{
+	struct process *p = current_proc();
+	const char *rest = NULL;
+	char own[32];
+	snprintf(own, sizeof(own), "/proc/%u/", p->pid);
+	if (!strncmp(path, "/proc/self/", 11))
+		rest = path + 11;
+	else if (!strncmp(path, own, strlen(own)))
+		rest = path + strlen(own);
+	static const struct { const char *name; const struct file_ops *ops; } mm_files[] = {
+		{ "pagemap", &pagemap_ops },
+		{ "clear_refs", &clear_refs_ops },
+	};
+	for (u32 i = 0; i < ARRAY_SIZE(mm_files); i++) {
+		if (rest && !strcmp(rest, mm_files[i].name)) {
+			if (!p->mm) {
+				*err = -ENOENT;
+				return NULL;
+			}
+			mm_get(p->mm);
+			return mm_file_open(mm_files[i].ops, p->mm, err);
+		}
+		bool matched;
+		struct mm_struct *other = mm_file_target(path, mm_files[i].name, &matched);
+		if (matched) {
+			if (!other) {
+				*err = -ENOENT;
+				return NULL;
+			}
+			return mm_file_open(mm_files[i].ops, other, err);
+		}
+	}
+	if (!strcmp(path, "/proc/sysrq-trigger"))
+		return sysrq_open(err);
+	if (!strcmp(path, "/proc/sys/vm/drop_caches")) {
+		struct file *f = file_alloc(&drop_caches_ops, FMODE_WRITE, 0, NULL);
+		if (!f)
+			*err = -ENOMEM;
+		return f;
+	}
+	int which = text_file_which(path, rest);
+	if (which < 0) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	return text_file_open(p, which, err);
 }

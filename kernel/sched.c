@@ -9,9 +9,8 @@
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/trap.h"
 #include "mm/mm.h"
+#include "mm/page.h"             /* PAGE_SIZE */
 #include "kernel/time.h"
-
-#define PAGE_SIZE 4096
 
 void switch_to(u64 *prev_ksp, u64 next_ksp);
 

@@ -1,9 +1,9 @@
 /* kernel/sys_misc.c - the small system calls: open and openat (the /proc
- * files), pidfd_open and process_madvise, uname, arch_prctl and the sched_*
- * calls; it also registers the calls on open files (kernel/file.c) and
- * userfaultfd (kernel/userfaultfd.c). Each checks its arguments in the
- * order Linux does, so that a bad call gets Linux's errno (the fuzz program
- * compares them). */
+ * files), pidfd_open (for process_madvise, mm/madvise.c), uname, arch_prctl
+ * and the sched_* calls; it also registers the calls on open files
+ * (kernel/file.c) and userfaultfd (kernel/userfaultfd.c). Each checks its
+ * arguments in the order Linux does, so that a bad call gets Linux's errno
+ * (the fuzz program compares them). */
 #include "kernel/proc.h"
 #include "kernel/file.h"
 #include "kernel/userfaultfd.h"
@@ -13,12 +13,9 @@
 #include "kernel/errno.h"
 #include "kernel/string.h"
 #include "kernel/printk.h"
-#include "kernel/elf.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/smp.h"
-#include "mm/slab.h"
-#include "mm/mm.h"
-#include "mm/madvise.h"
+#include "mm/user_layout.h"      /* USER_SPACE_END */
 
 #define AT_FDCWD (-100)
 #define O_ACCMODE 3
@@ -124,8 +121,8 @@ u32 fd_pidfd(struct process *p, long fd)
 	return pid;
 }
 
-/* pidfd_open: an fd naming a process, for process_madvise below; it can be
- * closed. */
+/* pidfd_open: an fd naming a process, for process_madvise (mm/madvise.c);
+ * it can be closed. */
 #define PIDFD_NONBLOCK 04000
 static long sys_pidfd_open(u64 upid, u64 flags)
 {
@@ -143,56 +140,6 @@ static long sys_pidfd_open(u64 upid, u64 flags)
 	f->pid = (u32)pid;
 	/* A pidfd is always close-on-exec on Linux. */
 	return fd_install(current_proc(), f, FD_CLOEXEC);
-}
-
-/* process_madvise: madvise on the address space a pidfd names, for a
- * vector of ranges. Linux 6.1's checks, in its order: flags, the vector
- * (at most UIO_MAXIOV entries, readable), the pidfd, the advice (for
- * another process only the non-destructive COLD, PAGEOUT, WILLNEED and
- * COLLAPSE, Linux 6.1's list; for the caller any advice, as Linux since
- * 6.13). Returns the
- * bytes advised before the first failure, or that failure. */
-_Static_assert(sizeof(struct iovec_k) == sizeof(struct madvise_range), "iovec = madvise_range");
-
-static long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 flags)
-{
-	struct process *p = current_proc();
-	if (flags != 0)
-		return -EINVAL;
-	long ret = 0;
-	struct iovec_k *iov = import_iovec(uvec, vlen, &ret);
-	if (!iov)
-		return ret;
-	u32 target = 0;
-	if (!ret) {
-		target = fd_pidfd(p, (long)(u32)pidfd);
-		if (!target)
-			ret = -EBADF;
-	}
-	/* Another process: only the non-destructive advice (Linux 6.1's
-	 * list). Ourselves: any advice, as Linux allows since 6.13. */
-	bool self = target == p->pid;
-	if (!ret && !self && advice != MADV_COLD && advice != MADV_PAGEOUT &&
-	    advice != MADV_WILLNEED && advice != MADV_COLLAPSE)
-		ret = -EINVAL;
-	if (!ret && self && !madvise_valid(advice))
-		ret = -EINVAL;
-	struct mm_struct *mm = NULL;
-	if (!ret) {
-		mm = proc_get_mm(target);
-		if (!mm)
-			ret = -ESRCH;
-	}
-	if (!ret) {
-		/* One mmu_gather (one flush) for the whole vector (madvise.h). */
-		u64 done = 0;
-		ret = madvise_vec(mm, (const struct madvise_range *)iov, vlen, advice, &done);
-		if (done)
-			ret = (long)done;
-		mm_put(mm);
-	}
-	kfree(iov);
-	return ret;
 }
 
 /* ---- uname ---- */
@@ -331,7 +278,6 @@ void misc_syscalls_init(void)
 	syscall_register(SYS_open, (void (*)(void))sys_open);
 	syscall_register(SYS_openat, (void (*)(void))sys_openat);
 	syscall_register(SYS_pidfd_open, (void (*)(void))sys_pidfd_open);
-	syscall_register(SYS_process_madvise, (void (*)(void))sys_process_madvise);
 	syscall_register(SYS_uname, (void (*)(void))sys_uname);
 	syscall_register(SYS_arch_prctl, (void (*)(void))sys_arch_prctl);
 	syscall_register(SYS_sched_setaffinity, (void (*)(void))sys_sched_setaffinity);
@@ -339,28 +285,28 @@ void misc_syscalls_init(void)
 	syscall_register(SYS_sched_yield, (void (*)(void))sys_sched_yield);
 }
 
-/* mm/mmap.c asks how a file mapping's fd is open (mm.h, MM_FD_*), to refuse
- * the mapping with Linux's errno: the console is a character device open
+/* mm/mmap.c asks how a file mapping's fd is open (file.h, FD_MMAP_*), to
+ * refuse the mapping with Linux's errno: the console is a character device open
  * for reading and writing, a /proc file a read-only regular file on a
  * noexec mount, a pidfd an anonymous file open read-write, a userfaultfd
  * one open read-only. None of them can be mapped (ENODEV, from mm/). */
-int mm_fd_mode(int fd)
+int fd_mmap_mode(int fd)
 {
 	struct process *p = current_proc();
 	if (fd < 0)
 		return -EBADF;
 	if (!p)                 /* a kernel thread (tests): the console's fds */
-		return fd <= 2 ? MM_FD_READ | MM_FD_WRITE : -EBADF;
+		return fd <= 2 ? FD_MMAP_READ | FD_MMAP_WRITE : -EBADF;
 	struct file *f = fget(p, fd);
 	if (!f)
 		return -EBADF;
 	int mode = 0;
 	if (f->mode & FMODE_READ)
-		mode |= MM_FD_READ;
+		mode |= FD_MMAP_READ;
 	if (f->mode & FMODE_WRITE)
-		mode |= MM_FD_WRITE;
+		mode |= FD_MMAP_WRITE;
 	if (f->ops->procfs)
-		mode |= MM_FD_NOEXEC | MM_FD_REGULAR;
+		mode |= FD_MMAP_NOEXEC | FD_MMAP_REGULAR;
 	file_put(f);
 	return mode;
 }

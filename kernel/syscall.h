@@ -42,6 +42,7 @@
 #define SYS_exit_group 231
 #define SYS_openat 257
 #define SYS_ppoll 271
+#define SYS_process_vm_readv 310
 #define SYS_userfaultfd 323
 #define SYS_pidfd_open 434
 #define SYS_process_madvise 440

@@ -48,5 +48,6 @@ typedef __builtin_va_list va_list;
 #define va_start(ap, last) __builtin_va_start(ap, last)
 #define va_end(ap) __builtin_va_end(ap)
 #define va_arg(ap, t) __builtin_va_arg(ap, t)
+#define va_copy(dst, src) __builtin_va_copy(dst, src)
 
 #endif

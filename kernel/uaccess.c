@@ -2,7 +2,7 @@
 #include "kernel/uaccess.h"
 #include "mm/slab.h"
 #include "kernel/errno.h"
-#include "kernel/elf.h"
+#include "mm/user_layout.h"
 
 bool cpu_has_smap;
 

@@ -221,7 +221,7 @@ static bool try_split(struct mm_struct *mm, struct page *head)
 	if (!e)
 		return false;                   /* a huge PMD, or nothing */
 	u64 bitmap[HPAGE_NR / 64] = { 0 };
-	bool split = freeze_if_explained(head, e - pgtable_index(addr, 1), bitmap);
+	bool split = freeze_if_explained(head, e - pgtable_index(addr, PT_PTE), bitmap);
 	struct mm_struct *rec = NULL;
 	if (split) {
 		u64 flags = spin_lock_irqsave(&queue_lock);

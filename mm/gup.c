@@ -62,7 +62,7 @@ struct page *pin_user_page(struct mm_struct *mm, u64 addr, bool write)
 			/* No PTE table: a huge PMD (under the PMD lock), or
 			 * nothing yet. */
 			spin_lock(&mm->page_table_lock);
-			u64 *pmd = pgtable_walk(mm, addr, 2);
+			u64 *pmd = pgtable_walk(mm, addr, PT_PMD);
 			u64 h = pmd ? pte_read(pmd) : 0;
 			if (!pmd_huge(h))
 				need = write ? FAULT_WRITE : 0;

@@ -7,7 +7,7 @@
 u64 pgtable_lockless_walk(struct mm_struct *mm, u64 addr, struct lockless_walk *w)
 {
 	u64 *table = pgtable_root(mm);
-	for (int l = PT_LEVELS; l >= 1; l--) {
+	for (enum pt_level l = PT_PML4; l >= PT_PTE; l--) {
 		/* One read per entry: the value may change right after, but a
 		 * table it points to stays a table until we leave the RCU
 		 * section. */
@@ -17,7 +17,7 @@ u64 pgtable_lockless_walk(struct mm_struct *mm, u64 addr, struct lockless_walk *
 			w->entry[l] = e;
 			w->level = l;
 		}
-		if (l == 1)
+		if (l == PT_PTE)
 			return e;
 		if (!(e & PTE_P) || (e & PTE_PS))
 			return 0;
@@ -71,7 +71,7 @@ struct page *get_user_page_fast(struct mm_struct *mm, u64 addr, bool write)
 		goto out;
 	/* The entry may have been cleared between our read and the reference
 	 * (then the page may already be queued for freeing): look again. */
-	u64 *entry = &w.table[1][pgtable_index(addr, 1)];
+	u64 *entry = &w.table[PT_PTE][pgtable_index(addr, PT_PTE)];
 	if (pte_read(entry) != e) {
 		put_page(p);
 		goto out;

@@ -29,11 +29,11 @@
 #include "mm/page.h"
 #include "mm/pgtable.h"
 
-/* What one walk saw, level by level (index = level, 4 .. 1). */
+/* What one walk saw, level by level (index = level, PT_PML4 .. PT_PTE). */
 struct lockless_walk {
 	u64 *table[PT_LEVELS + 1];      /* the table read at each level */
 	u64 entry[PT_LEVELS + 1];       /* the entry read there */
-	int level;                      /* the last level read */
+	enum pt_level level;            /* the last level read */
 };
 
 /* Walk mm's tables for addr. Caller: interrupts disabled and

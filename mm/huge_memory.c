@@ -20,7 +20,6 @@ enum thp_mode thp_mode = THP_MADVISE;
 
 static void set_mode(const char *mode);
 
-#define TABLE_ENTRY_FLAGS (PTE_P | PTE_W | PTE_U)
 
 static void stat_inc(enum vm_stat_item i, s64 d) { vm_stat_add(i, d); }
 

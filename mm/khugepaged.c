@@ -160,7 +160,7 @@ static enum scan_result pmd_result(u64 v)
 static enum scan_result hpage_collapse_scan_pmd(struct mm_struct *mm, struct vm_area *vma,
 						u64 haddr, struct collapse_control *cc)
 {
-	u64 *pmd = pgtable_walk(mm, haddr, 2);
+	u64 *pmd = pgtable_walk(mm, haddr, PT_PMD);
 	if (!pmd)
 		return SCAN_PMD_NULL;
 	u32 *ptl;
@@ -279,7 +279,7 @@ static void release_old(struct mm_struct *mm, struct mmu_gather *tlb, const u64 
 static enum scan_result collapse_locked(struct mm_struct *mm, struct vm_area *vma, u64 haddr,
 					struct page *page, struct collapse_control *cc, u64 *old)
 {
-	u64 *pmd = pgtable_walk(mm, haddr, 2);
+	u64 *pmd = pgtable_walk(mm, haddr, PT_PMD);
 	if (!pmd)
 		return SCAN_PMD_NULL;
 	enum scan_result r = retract_pte_table(mm, vma, pmd, haddr, cc, old);
@@ -514,9 +514,9 @@ static struct mm_struct *next_slot_mm(u32 *index)
 /* The next eligible piece at or above a in mm (mmap_lock held), or 0. */
 static u64 next_eligible_piece(struct mm_struct *mm, u64 a)
 {
-	struct vma_set *s = mm->vma_root;
-	for (u32 i = vma_index(s, a); i < s->nr; i++) {
-		struct vm_area *v = s->v[i];
+	struct vm_area *v;
+	u64 cur = a;
+	for_each_vma_range(mm, v, cur, USER_SPACE_END) {
 		u64 h = (MAX(a, v->start) + HPAGE_SIZE - 1) & HPAGE_MASK;
 		/* The mode and the flags are the VMA's: if its first whole
 		 * piece may not, none of them may. */

@@ -1,4 +1,5 @@
-/* mm/madvise.c - madvise(2) and its batched form; see madvise.h.
+/* mm/madvise.c - madvise(2) and its batched form, process_madvise(2); see
+ * madvise.h.
  *
  * The checks follow Linux's order (mm/madvise.c there): the advice, the
  * alignment, the length; then VMA by VMA - a hole does not stop the work,
@@ -11,7 +12,11 @@
 #include "mm/mmu_gather.h"
 #include "mm/shared_anon.h"
 #include "mm/khugepaged.h"
+#include "mm/slab.h"
 #include "kernel/errno.h"
+#include "kernel/file.h"         /* fd_pidfd */
+#include "kernel/proc.h"         /* current_proc, proc_get_mm */
+#include "kernel/uaccess.h"      /* import_iovec */
 #include "kernel/cmdline.h"
 #include "kernel/sched.h"
 #include "kernel/printk.h"
@@ -73,13 +78,10 @@ static long check_range(u64 start, u64 len_in, u64 advice, u64 *end)
 static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
 		     struct mmu_gather *tlb)
 {
-	struct vma_set *s = mm->vma_root;
+	struct vm_area *v;
 	bool hole = false;
-	for (u64 a = start; a < end;) {
-		u32 i = vma_index(s, a);
-		if (i >= s->nr || s->v[i]->start >= end)
-			return -ENOMEM;
-		struct vm_area *v = s->v[i];
+	u64 a = start;
+	for_each_vma_range(mm, v, a, end) {
 		if (v->start > a)
 			hole = true;    /* keep going: Linux advises every VMA */
 		if (advice == MADV_FREE && (v->flags & VM_SHARED))
@@ -87,11 +89,9 @@ static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
 		/* Locked memory stays: only DONTNEED_LOCKED may drop it. */
 		if (advice != MADV_DONTNEED_LOCKED && (v->flags & VM_LOCKED))
 			return -EINVAL;
-		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
-		zap_range(mm, lo, hi, tlb);
-		a = hi;
+		zap_range(mm, MAX(a, v->start), MIN(end, v->end), tlb);
 	}
-	return hole ? -ENOMEM : 0;
+	return hole || a < end ? -ENOMEM : 0;
 }
 
 /* A zap of [start, end) with its own gather: one flush. */
@@ -152,93 +152,85 @@ static long set_vma_flags(struct mm_struct *mm, u64 lo, u64 hi, u32 nf)
 	return err == -ENOMEM ? -EAGAIN : err;
 }
 
-/* The advice that change VMAs or shared objects: mmap_lock for write. */
-static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
+/* The advice that change VMAs or shared objects, on the piece [lo, hi) of
+ * one VMA v; mmap_lock held for write. The VMA set may change (a split). */
+static long advise_vma(struct mm_struct *mm, struct vm_area *v, u64 lo, u64 hi, u64 advice)
 {
-	struct vma_set *s = mm->vma_root;
-	long err = 0;
-	bool hole = false;
-	for (u64 a = start; a < end;) {
-		u32 i = vma_index(s, a);
-		if (i >= s->nr || s->v[i]->start >= end) {
-			hole = true;
-			break;
-		}
-		struct vm_area *v = s->v[i];
-		if (v->start > a)
-			hole = true;
-		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
-		/* Locked memory keeps its pages: no hole punched in it. */
-		if (advice == MADV_REMOVE && (v->flags & VM_LOCKED))
+	/* Locked memory keeps its pages: no hole punched in it. */
+	if (advice == MADV_REMOVE && (v->flags & VM_LOCKED))
+		return -EINVAL;
+	u32 nf;
+	int r = fork_dump_flags(v, advice, &nf);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return nf != v->flags ? set_vma_flags(mm, lo, hi, nf) : 0;
+	switch (advice) {
+	case MADV_REMOVE:
+		/* Punch a hole in the shared object: it reads back as
+		 * zero in every address space that maps it, at once
+		 * (mm/shared_anon.h). Private memory has no object:
+		 * -EINVAL. The right needed is the right to be made
+		 * writable (Linux 6.1's stable updates check
+		 * VM_MAYWRITE), which a read-only mprotect keeps. */
+		if (!(v->flags & VM_SHARED))
 			return -EINVAL;
-		u32 nf;
-		int r = fork_dump_flags(v, advice, &nf);
-		if (r < 0)
-			return r;
-		if (r == 0) {
-			if (nf != v->flags) {
-				err = set_vma_flags(mm, lo, hi, nf);
-				if (err)
-					return err;
-			}
-			a = hi;         /* a split changed the array: look again */
-			continue;
-		}
-		switch (advice) {
-		case MADV_REMOVE:
-			/* Punch a hole in the shared object: it reads back as
-			 * zero in every address space that maps it, at once
-			 * (mm/shared_anon.h). Private memory has no object:
-			 * -EINVAL. The right needed is the right to be made
-			 * writable (Linux 6.1's stable updates check
-			 * VM_MAYWRITE), which a read-only mprotect keeps. */
-			if (!(v->flags & VM_SHARED))
-				return -EINVAL;
-			if (!(v->flags & VM_MAYWRITE))
-				return -EACCES;
-			vma_start_write(v);     /* our own faults wait, as before */
-			shared_anon_punch(v->shared, v->pgoff + (lo - v->start) / PAGE_SIZE,
-					  (hi - lo) / PAGE_SIZE, mm);
-			break;
-		case MADV_HUGEPAGE:
-		case MADV_NOHUGEPAGE: {
-			/* Where THP may be used (mm/thp.h); pages already
-			 * mapped stay as they are, as on Linux. */
-			u32 nf = advice == MADV_HUGEPAGE ?
-				 (v->flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE :
-				 (v->flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
-			if (nf != v->flags) {
-				err = set_vma_flags(mm, lo, hi, nf);
-				if (err)
-					return err;
-			}
-			if (advice == MADV_HUGEPAGE)
-				khugepaged_enter(mm);   /* its small pages may be collapsed */
-			break;
-		}
-		case MADV_POPULATE_READ:
-		case MADV_POPULATE_WRITE:
-			if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC)) ||
-			    (advice == MADV_POPULATE_WRITE && !(v->flags & VM_WRITE)))
-				return advice == MADV_POPULATE_WRITE ? -EFAULT : -ENOMEM;
-			err = mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
+		if (!(v->flags & VM_MAYWRITE))
+			return -EACCES;
+		vma_start_write(v);     /* our own faults wait, as before */
+		shared_anon_punch(v->shared, v->pgoff + (lo - v->start) / PAGE_SIZE,
+				  (hi - lo) / PAGE_SIZE, mm);
+		break;
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE: {
+		/* Where THP may be used (mm/thp.h); pages already
+		 * mapped stay as they are, as on Linux. */
+		u32 nf = advice == MADV_HUGEPAGE ?
+			 (v->flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE :
+			 (v->flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
+		if (nf != v->flags) {
+			long err = set_vma_flags(mm, lo, hi, nf);
 			if (err)
 				return err;
-			break;
-		case MADV_COLD:
-		case MADV_PAGEOUT:
-			/* Hints about reclaim, which Pagoda does not do (no
-			 * swap); but locked memory refuses them, as on Linux. */
-			if (v->flags & VM_LOCKED)
-				return -EINVAL;
-			break;
-		default:
-			break;          /* hints: nothing to do */
 		}
-		/* The VMA array may have changed (a split): look again at hi. */
-		a = hi;
+		if (advice == MADV_HUGEPAGE)
+			khugepaged_enter(mm);   /* its small pages may be collapsed */
+		break;
 	}
-	return hole ? -ENOMEM : err;
+	case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE:
+		if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC)) ||
+		    (advice == MADV_POPULATE_WRITE && !(v->flags & VM_WRITE)))
+			return advice == MADV_POPULATE_WRITE ? -EFAULT : -ENOMEM;
+		return mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+		/* Hints about reclaim, which Pagoda does not do (no
+		 * swap); but locked memory refuses them, as on Linux. */
+		if (v->flags & VM_LOCKED)
+			return -EINVAL;
+		break;
+	default:
+		break;          /* hints: nothing to do */
+	}
+	return 0;
+}
+
+/* advise_vma on every VMA piece of [start, end): mmap_lock for write.
+ * -ENOMEM for a hole (after the rest is done). */
+static long advise_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice)
+{
+	struct vm_area *v;
+	bool hole = false;
+	u64 a = start;
+	for_each_vma_range(mm, v, a, end) {
+		if (v->start > a)
+			hole = true;    /* keep going: Linux advises every VMA */
+		long err = advise_vma(mm, v, MAX(a, v->start), MIN(end, v->end), advice);
+		if (err)
+			return err;
+	}
+	return hole || a < end ? -ENOMEM : 0;
 }
 
 long do_madvise(struct mm_struct *mm, u64 start, u64 len_in, u64 advice)
@@ -310,6 +302,56 @@ long sys_madvise(u64 start, u64 len, u64 advice)
 	if (!mm)
 		return -ENOMEM;
 	return do_madvise(mm, start, len, advice);
+}
+
+/* process_madvise: madvise on the address space a pidfd names, for a
+ * vector of ranges. Linux 6.1's checks, in its order: flags, the vector
+ * (at most UIO_MAXIOV entries, readable), the pidfd, the advice (for
+ * another process only the non-destructive COLD, PAGEOUT, WILLNEED and
+ * COLLAPSE, Linux 6.1's list; for the caller any advice, as Linux since
+ * 6.13). Returns the bytes advised before the first failure, or that
+ * failure. */
+_Static_assert(sizeof(struct iovec_k) == sizeof(struct madvise_range), "iovec = madvise_range");
+
+long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 flags)
+{
+	struct process *p = current_proc();
+	if (flags != 0)
+		return -EINVAL;
+	long ret = 0;
+	struct iovec_k *iov = import_iovec(uvec, vlen, &ret);
+	if (!iov)
+		return ret;
+	u32 target = 0;
+	if (!ret) {
+		target = fd_pidfd(p, (long)(u32)pidfd);
+		if (!target)
+			ret = -EBADF;
+	}
+	/* Another process: only the non-destructive advice (Linux 6.1's
+	 * list). Ourselves: any advice, as Linux allows since 6.13. */
+	bool self = target == p->pid;
+	if (!ret && !self && advice != MADV_COLD && advice != MADV_PAGEOUT &&
+	    advice != MADV_WILLNEED && advice != MADV_COLLAPSE)
+		ret = -EINVAL;
+	if (!ret && self && !madvise_valid(advice))
+		ret = -EINVAL;
+	struct mm_struct *mm = NULL;
+	if (!ret) {
+		mm = proc_get_mm(target);
+		if (!mm)
+			ret = -ESRCH;
+	}
+	if (!ret) {
+		/* One mmu_gather (one flush) for the whole vector (madvise.h). */
+		u64 done = 0;
+		ret = madvise_vec(mm, (const struct madvise_range *)iov, vlen, advice, &done);
+		if (done)
+			ret = (long)done;
+		mm_put(mm);
+	}
+	kfree(iov);
+	return ret;
 }
 
 void madvise_init(void)

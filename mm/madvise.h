@@ -73,7 +73,10 @@ long madvise_vec(struct mm_struct *mm, const struct madvise_range *r, u64 n, u64
 
 extern bool madvise_batch;              /* "madvise_batch=0": a gather per range */
 
-long sys_madvise(u64 start, u64 len, u64 advice);       /* for mm_syscalls_init */
+/* The system calls, registered by mm_syscalls_init. process_madvise names
+ * its address space by a pidfd (kernel/sys_misc.c's pidfd_open). */
+long sys_madvise(u64 start, u64 len, u64 advice);
+long sys_process_madvise(u64 pidfd, u64 uvec, u64 vlen, u64 advice, u64 flags);
 void madvise_init(void);                /* reads the command line */
 
 /* mm/mmap.c: give [start, end) (inside one VMA after splitting) new VMA

@@ -12,7 +12,6 @@ u32 nr_reserved;
 extern char __kernel_phys_start[], __kernel_phys_end[];
 
 #define LOW_MEMORY_END 0x100000UL       /* 1 MiB */
-#define FOUR_GIB 0x100000000UL
 
 void memmap_reserve(u64 start, u64 end, const char *what)
 {

@@ -17,6 +17,8 @@
 #include "kernel/types.h"
 
 #define MAX_RESERVED 128
+/* The reach of the boot direct map (and of early_alloc). */
+#define FOUR_GIB 0x100000000UL
 
 struct mem_range {
 	u64 start, end;         /* physical, [start, end), page-aligned outward */

@@ -32,7 +32,7 @@
 #include "kernel/spinlock.h"
 #include "kernel/rwsem.h"
 #include "arch/x86_64/percpu.h"
-#include "kernel/elf.h"          /* USER_SPACE_END */
+#include "mm/user_layout.h"      /* USER_SPACE_END, TASK_SIZE, MMAP_MIN_ADDR */
 
 /* Linux's values (uapi asm-generic/mman-common.h, mman.h). */
 #define PROT_NONE 0x0
@@ -80,6 +80,7 @@
 #define VM_ANON_VMA 0x10000000
 
 struct vm_area;                 /* mm/vma.h */
+struct vma_set;                 /* mm/vma.h: an address space's VMAs */
 
 /* TLB-flush counters, under Linux's /proc/vmstat names; kept per CPU
  * (mm/tlbflush.c) and per address space (mm_struct.tlb_stat). */
@@ -98,7 +99,8 @@ struct mm_struct {
 					   ends: a VMA whose vm_lock_seq equals it
 					   is write-locked (mm/vma_lock.h) */
 	spinlock_t page_table_lock;
-	void *vma_root;                 /* mm/vma.h's struct vma_set */
+	struct vma_set *vma_root;       /* its VMAs, in address order (mm/vma.h:
+					   the set and its locking rules) */
 	u32 nr_vmas;
 	u32 users;                      /* threads using it, and holders that may
 					   touch its VMAs and pages (atomic): the
@@ -197,8 +199,10 @@ void flush_tlb_mm(struct mm_struct *mm);
 /* /proc/self/maps text in Linux's format; returns length written. */
 size_t mm_format_maps(struct mm_struct *mm, char *buf, size_t size);
 
-/* Registers mmap, munmap, mprotect, brk, madvise (mm/mmap.c). */
+/* Registers mmap, munmap, mprotect, brk, madvise, process_madvise (mm/mmap.c). */
 void mm_syscalls_init(void);
+/* Registers process_vm_readv (mm/process_vm_access.c). */
+void process_vm_init(void);
 
 /* --- additions beyond the first contract (mm/ side) --- */
 
@@ -215,13 +219,7 @@ void mm_syscalls_init(void);
  *     loaded, so a scheduler may pass the previous thread's mm or NULL.
  */
 
-/* Highest user address + 1 that mmap hands out (Linux's TASK_SIZE: the
- * last page below USER_SPACE_END stays unmapped), the lowest address
- * MAP_FIXED may use (Linux's default vm.mmap_min_addr), and where mm_create()
- * puts mmap_base (TASK_SIZE minus Linux's minimum stack gap of 128 MiB). */
-#define TASK_SIZE 0x00007ffffffff000UL
-#define MMAP_MIN_ADDR 0x10000UL
-#define MMAP_BASE_DEFAULT (TASK_SIZE - (128UL << 20))
+/* TASK_SIZE, MMAP_MIN_ADDR and MMAP_BASE_DEFAULT: mm/user_layout.h. */
 
 /* A kernel thread borrowing an address space (Linux's kthread_use_mm):
  * takes a reference, sets current->mm and loads it; unuse loads the kernel's
@@ -258,18 +256,8 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot);
 long do_brk(struct mm_struct *mm, u64 brk);
 long do_madvise(struct mm_struct *mm, u64 start, u64 len, u64 advice);
 
-/* How the calling process has fd open: -EBADF, or MM_FD_* bits. mmap() of
- * a descriptor needs them to give Linux's errno in Linux's order (EBADF;
- * EOVERFLOW; EOPNOTSUPP/EACCES; EPERM for PROT_EXEC on a noexec mount such
- * as /proc; then ENODEV, since no file can be mapped yet). mm/mmap.c has a
- * weak default (0, 1, 2 open for reading and writing, as a console);
- * kernel/ overrides it once it has file tables: a /proc file opened
- * read-only is MM_FD_READ | MM_FD_NOEXEC | MM_FD_REGULAR. */
-#define MM_FD_READ 1            /* opened for reading (FMODE_READ) */
-#define MM_FD_WRITE 2           /* opened for writing (FMODE_WRITE) */
-#define MM_FD_NOEXEC 4          /* on a noexec mount (procfs always is) */
-#define MM_FD_REGULAR 8         /* a regular file (else a character device) */
-int mm_fd_mode(int fd);
+/* mmap() of a descriptor asks the file side how it is open: fd_mmap_mode()
+ * in kernel/file.h. */
 
 /* Flush one page's translation of mm on every CPU that may cache it (INVLPG
  * there and here), waiting for all: a fault replacing one PTE needs no more. */

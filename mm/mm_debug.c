@@ -131,24 +131,24 @@ static void check_leaf(struct check *c, u64 addr, u64 e)
 }
 
 /* Entries of a table at `level` covering [base, base + 512 spans). */
-static void walk_table(struct check *c, const u64 *table, int level, u64 base)
+static void walk_table(struct check *c, const u64 *table, enum pt_level level, u64 base)
 {
 	/* The PML4's upper half is the kernel's, shared by every mm. */
-	unsigned n = level == PT_LEVELS ? PT_ENTRIES / 2 : PT_ENTRIES;
+	unsigned n = level == PT_PML4 ? PT_ENTRIES / 2 : PT_ENTRIES;
 	u64 span = pgtable_span(level);
 	for (unsigned i = 0; i < n; i++) {
 		u64 a = base + i * span;
 		u64 e = pte_read(&table[i]);
-		if (level == 1) {
+		if (level == PT_PTE) {
 			check_leaf(c, a, e);
 			continue;
 		}
 		if (!(e & PTE_P)) {
 			if (e)
-				problem(c, "level-%d entry at %lx is not present but holds %lx", level, a, e);
+				problem(c, "level-%d entry at %lx is not present but holds %lx", (int)level, a, e);
 			continue;
 		}
-		if (level == 2 && (e & PTE_PS)) {
+		if (level == PT_PMD && (e & PTE_PS)) {
 			/* A huge PMD (mm/thp.h): a 2 MiB page, or the huge
 			 * zero page, mapped whole. */
 			struct page *h = live_page(c, e, a, "huge PMD");
@@ -174,19 +174,19 @@ static void walk_table(struct check *c, const u64 *table, int level, u64 base)
 		}
 		if ((e & (PTE_P | PTE_W | PTE_U)) != (PTE_P | PTE_W | PTE_U) || (e & (PTE_NX | PTE_PS)))
 			problem(c, "level-%d entry at %lx has rights %lx (want P|W|U, no NX or PS)",
-				level, a, e);
+				(int)level, a, e);
 		struct page *t = live_page(c, e, a, "table entry");
 		if (!t)
 			continue;       /* never walk into a freed page */
 		if (!(t->flags & PG_pagetable)) {
 			problem(c, "level-%d entry at %lx points at a page that is not a table (flags %x)",
-				level, a, t->flags);
+				(int)level, a, t->flags);
 			continue;
 		}
 		c->tables++;
 		if (!vma_find_intersection(c->vmas, a, a + span))
 			problem(c, "level-%d table for %lx-%lx covers no VMA (munmap should have freed it)",
-				level - 1, a, a + span);
+				(int)level - 1, a, a + span);
 		walk_table(c, entry_table(e), level - 1, a);
 	}
 }
@@ -295,7 +295,7 @@ int mm_check_counts(struct mm_struct *mm, char *why, size_t len)
 	 * hold it for read at least), but for a punch from another process
 	 * (above); page_table_lock for the deposits. */
 	spin_lock(&mm->page_table_lock);
-	walk_table(&c, pgtable_root(mm), PT_LEVELS, 0);
+	walk_table(&c, pgtable_root(mm), PT_PML4, 0);
 	/* Tables deposited beside huge PMDs count in VmPTE too (thp.h). */
 	for (struct page *d = mm->pgtable_deposit; d; d = (struct page *)d->lru.next)
 		c.tables++;

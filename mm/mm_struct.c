@@ -208,7 +208,7 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 	if (err)
 		return err;
 	while ((pe = pte_next_mapped(parent, &a, v->end)) != NULL) {
-		u64 *ce = pgtable_walk_alloc(child, a, 1);
+		u64 *ce = pgtable_walk_alloc(child, a, PT_PTE);
 		if (!ce)
 			return -ENOMEM;
 		u64 e = pte_read(pe);

@@ -20,17 +20,10 @@
 #include "mm/madvise.h"
 #include "mm/userfaultfd.h"
 #include "kernel/errno.h"
+#include "kernel/file.h"         /* fd_mmap_mode */
 #include "kernel/sched.h"
 #include "kernel/string.h"
 #include "kernel/syscall.h"
-
-/* Linux's values, until kernel/errno.h has them. */
-#ifndef EOPNOTSUPP
-#define EOPNOTSUPP 95
-#endif
-#ifndef EOVERFLOW
-#define EOVERFLOW 75
-#endif
 
 #define PROT_SEM 0x8
 #define PROT_GROWSDOWN 0x01000000
@@ -94,16 +87,17 @@ static int do_munmap(struct mm_struct *mm, u64 start, u64 end)
 	/* Fast-path faults out of the VMAs before the zap, not only before
 	 * they leave the set: one that ran after the zap would leave an entry
 	 * behind in a range that is no longer this VMA's (vma_lock.h). */
-	for (u32 k = vma_index(s, start); k < s->nr && s->v[k]->start < end &&
-					   !vma_debug_lock_after_zap; k++)
-		vma_start_write(s->v[k]);
+	struct vm_area *v;
+	u64 a = start;
+	if (!vma_debug_lock_after_zap)
+		for_each_vma_range(mm, v, a, end)
+			vma_start_write(v);
 	struct mmu_gather tlb;
 	tlb_gather_mmu(&tlb, mm);
 	zap_range(mm, start, end, &tlb);
-	u32 i = vma_index(s, start);
-	while (i < s->nr && s->v[i]->start < end) {
-		struct vm_area *v = s->v[i];
-		vma_remove_at(s, i);
+	a = start;
+	for_each_vma_range(mm, v, a, end) {
+		vma_remove_at(s, vma_index(s, v->start));
 		vma_free(v);            /* pages keep their PTE references in tlb */
 	}
 	sync_nr(mm);
@@ -133,7 +127,7 @@ static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags,
 {
 	change_huge_pmds(mm, start, end, flags, tlb);   /* whole huge PMDs, or split */
 	for (u64 a = pte_table_next(mm, start, end); a < end; a = pte_table_next(mm, a, end)) {
-		u64 table_end = (a | (pgtable_span(2) - 1)) + 1;
+		u64 table_end = (a | (pgtable_span(PT_PMD) - 1)) + 1;
 		u64 stop = table_end < end && table_end > a ? table_end : end;
 		u32 *ptl;
 		u64 *e = pte_offset_map_lock(mm, a, &ptl);
@@ -154,7 +148,7 @@ static void change_ptes(struct mm_struct *mm, u64 start, u64 end, u32 flags,
 			 * its D must survive the rewrite (pgtable.h). */
 			pte_modify(e, old, new);
 			if (pte_narrowed(old, new))
-				tlb_track_range(tlb, a, PAGE_SIZE, 1);
+				tlb_track_range(tlb, a, PAGE_SIZE, PT_PTE);
 		}
 		if (e)
 			pte_unmap_unlock(ptl);
@@ -351,13 +345,6 @@ static long mmap_region(struct mm_struct *mm, u64 addr, u64 len, u32 vm_flags)
 	return (long)addr;
 }
 
-/* kernel/ owns the file descriptors: it may provide this; until it does the
- * console's 0, 1 and 2 count as open for reading and writing. */
-__attribute__((weak)) int mm_fd_mode(int fd)
-{
-	return fd >= 0 && fd <= 2 ? MM_FD_READ | MM_FD_WRITE : -EBADF;
-}
-
 /* The flags every file's mmap understands (Linux's LEGACY_MAP_MASK). */
 #define MAP_DENYWRITE 0x0800
 #define MAP_EXECUTABLE 0x1000
@@ -376,7 +363,7 @@ __attribute__((weak)) int mm_fd_mode(int fd)
 static long file_mmap_error(u64 len, u64 pgoff, u64 prot, u64 flags, int mode)
 {
 	/* file_mmap_ok: the mapped range must fit in a file offset. */
-	u64 maxsize = (mode & MM_FD_REGULAR) ? 0x7fffffffffffffffUL : ~0UL;
+	u64 maxsize = (mode & FD_MMAP_REGULAR) ? 0x7fffffffffffffffUL : ~0UL;
 	if (len > maxsize || pgoff > (maxsize - len) >> PAGE_SHIFT)
 		return -EOVERFLOW;
 	switch (flags & MAP_TYPE) {
@@ -386,18 +373,42 @@ static long file_mmap_error(u64 len, u64 pgoff, u64 prot, u64 flags, int mode)
 	case MAP_SHARED_VALIDATE:
 		if (flags & ~(u64)LEGACY_MAP_MASK)
 			return -EOPNOTSUPP;
-		if ((prot & PROT_WRITE) && !(mode & MM_FD_WRITE))
+		if ((prot & PROT_WRITE) && !(mode & FD_MMAP_WRITE))
 			return -EACCES;
 		/* fall through */
 	case MAP_PRIVATE:
-		if (!(mode & MM_FD_READ))
+		if (!(mode & FD_MMAP_READ))
 			return -EACCES;
-		if ((mode & MM_FD_NOEXEC) && (prot & PROT_EXEC))
+		if ((mode & FD_MMAP_NOEXEC) && (prot & PROT_EXEC))
 			return -EPERM;
 		return -ENODEV;
 	default:
 		return -EINVAL;
 	}
+}
+
+/* Where the mapping goes (Linux's get_unmapped_area and the checks of a
+ * MAP_FIXED address), in *addr. 0 or -errno. mmap_lock held for write. */
+static long mmap_get_area(struct mm_struct *mm, u64 *addr, u64 len, u64 flags)
+{
+	if (len > TASK_SIZE)
+		return -ENOMEM;
+	if (flags & MAP_FIXED) {
+		if (*addr > TASK_SIZE - len)
+			return -ENOMEM;
+		if (*addr & ~PAGE_MASK)
+			return -EINVAL;
+		if (*addr < MMAP_MIN_ADDR)
+			return -EPERM;  /* security_mmap_addr */
+	} else {
+		*addr = (flags & MAP_32BIT) ? get_unmapped_area_32bit(mm, *addr, len) :
+					      get_unmapped_area(mm, *addr, len);
+		if (!*addr)
+			return -ENOMEM;
+	}
+	if ((flags & MAP_FIXED_NOREPLACE) && vma_find_intersection(vmas(mm), *addr, *addr + len))
+		return -EEXIST;
+	return 0;
 }
 
 long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int fd, u64 off)
@@ -407,7 +418,7 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 	if (off & ~PAGE_MASK)
 		return -EINVAL;
 	if (!anon) {
-		mode = mm_fd_mode(fd);
+		mode = fd_mmap_mode(fd);
 		if (mode < 0)
 			return -EBADF;
 	}
@@ -432,37 +443,9 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 		return -ENOMEM;
 
 	mmap_write_lock(mm);
-	long ret;
-	/* get_unmapped_area */
-	if (len > TASK_SIZE) {
-		ret = -ENOMEM;
+	long ret = mmap_get_area(mm, &addr, len, flags);
+	if (ret)
 		goto out;
-	}
-	if (flags & MAP_FIXED) {
-		if (addr > TASK_SIZE - len) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		if (addr & ~PAGE_MASK) {
-			ret = -EINVAL;
-			goto out;
-		}
-		if (addr < MMAP_MIN_ADDR) {
-			ret = -EPERM;   /* security_mmap_addr */
-			goto out;
-		}
-	} else {
-		addr = (flags & MAP_32BIT) ? get_unmapped_area_32bit(mm, addr, len) :
-					     get_unmapped_area(mm, addr, len);
-		if (!addr) {
-			ret = -ENOMEM;
-			goto out;
-		}
-	}
-	if ((flags & MAP_FIXED_NOREPLACE) && vma_find_intersection(vmas(mm), addr, addr + len)) {
-		ret = -EEXIST;
-		goto out;
-	}
 	u32 vm_flags = prot_to_vm(prot) | VM_MAYALL;
 	/* MAP_LOCKED: Pagoda never pages memory out, so what is left of
 	 * mlock is Linux's other promises: populated now, and no advice that
@@ -577,8 +560,12 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot)
 	/* VMA by VMA, as Linux: a hole found part way leaves the VMAs before
 	 * it changed and returns -ENOMEM. */
 	u64 nstart = start;
-	for (;;) {
-		struct vm_area *v = s->v[vma_index(s, nstart)];
+	struct vm_area *v;
+	for_each_vma_range(mm, v, nstart, end) {
+		if (v->start > nstart) {
+			err = -ENOMEM;  /* a hole */
+			break;
+		}
 		u32 newflags = (v->flags & ~VM_ACCESS) | prot_to_vm(prot);
 		/* Each right asked for needs its VM_MAY* (VM_MAYREAD == VM_READ << 4...). */
 		if ((newflags & ~(newflags >> 4)) & VM_ACCESS) {
@@ -595,15 +582,9 @@ long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot)
 			break;
 		if (unshare)
 			mm_populate(mm, nstart, tmp, true);     /* errors ignored, as Linux */
-		nstart = tmp;
-		if (nstart >= end)
-			break;
-		struct vm_area *next = vma_find(s, nstart);
-		if (!next) {
-			err = -ENOMEM;
-			break;
-		}
 	}
+	if (!err && nstart < end)
+		err = -ENOMEM;          /* a hole at the end */
 out:
 	/* One flush for every entry that lost a right, before we return. */
 	tlb_finish_mmu(&tlb);
@@ -668,6 +649,7 @@ void mm_syscalls_init(void)
 	syscall_register(SYS_mprotect, (void (*)(void))sys_mprotect);
 	syscall_register(SYS_brk, (void (*)(void))sys_brk);
 	syscall_register(SYS_madvise, (void (*)(void))sys_madvise);
+	syscall_register(SYS_process_madvise, (void (*)(void))sys_process_madvise);
 }
 
 /* --- exec --- */

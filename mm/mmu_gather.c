@@ -57,7 +57,7 @@ void tlb_gather_mmu_fullmm(struct mmu_gather *tlb, struct mm_struct *mm)
 	gather_init(tlb, mm, true);
 }
 
-void tlb_track_range(struct mmu_gather *tlb, u64 addr, u64 size, int level)
+void tlb_track_range(struct mmu_gather *tlb, u64 addr, u64 size, enum pt_level level)
 {
 	tlb->start = MIN(tlb->start, addr);
 	tlb->end = MAX(tlb->end, addr + size);

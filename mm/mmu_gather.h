@@ -51,6 +51,7 @@
 #include "kernel/types.h"
 #include "kernel/rcu.h"
 #include "mm/page.h"
+#include "mm/paging.h"          /* enum pt_level */
 #include "mm/mm.h"
 
 /* Pages in the struct itself, per extra batch page, and extra batch pages at
@@ -97,7 +98,7 @@ void tlb_gather_mmu_fullmm(struct mmu_gather *tlb, struct mm_struct *mm);
 void tlb_finish_mmu(struct mmu_gather *tlb);
 
 /* An entry at `level` covering [addr, addr + size) was cleared. */
-void tlb_track_range(struct mmu_gather *tlb, u64 addr, u64 size, int level);
+void tlb_track_range(struct mmu_gather *tlb, u64 addr, u64 size, enum pt_level level);
 
 /* Queue a page whose PTE was cleared (with the PTE's reference and map
  * count). Returns true when the batches are full: the caller must call

@@ -39,7 +39,7 @@ u32 pagemap_read_leaves(struct mm_struct *mm, u64 addr, u64 end, u64 *out, bool 
 	 * under the PMD lock, which keeps any table hooked (reclaim needs it
 	 * to unhook one). */
 	spin_lock(&mm->page_table_lock);
-	u64 *pmd = pgtable_walk(mm, addr, 2);
+	u64 *pmd = pgtable_walk(mm, addr, PT_PMD);
 	u64 pmdv = pmd ? pte_read(pmd) : 0;
 	if (pmd_huge(pmdv)) {
 		/* What each 4 KiB page's entry would be after a split (as
@@ -52,7 +52,7 @@ u32 pagemap_read_leaves(struct mm_struct *mm, u64 addr, u64 end, u64 *out, bool 
 	} else if (pmdv & PTE_P) {
 		u64 *pt = entry_table(pmdv);
 		for (u32 i = 0; i < n; i++)
-			out[i] = pte_read(&pt[pgtable_index(addr + (u64)i * PAGE_SIZE, 1)]);
+			out[i] = pte_read(&pt[pgtable_index(addr + (u64)i * PAGE_SIZE, PT_PTE)]);
 	} else {
 		memset(out, 0, n * sizeof(u64));
 	}
@@ -101,10 +101,10 @@ void pagemap_read_entries(struct mm_struct *mm, u64 addr, u64 n, u64 *out)
 	memset(out, 0, n * sizeof(u64));
 	u64 end = addr + n * PAGE_SIZE;
 	down_read(&mm->mmap_lock);
-	struct vma_set *set = mm->vma_root;
-	for (u32 i = vma_index(set, addr); i < set->nr && set->v[i]->start < end; i++) {
-		struct vm_area *vma = set->v[i];
-		u64 a = vma->start > addr ? vma->start : addr;
+	struct vm_area *vma;
+	u64 cur = addr;
+	for_each_vma_range(mm, vma, cur, end) {
+		u64 a = vma->start > cur ? vma->start : cur;
 		u64 e = vma->end < end ? vma->end : end;
 		while (a < e) {
 			u64 *slot = &out[(a - addr) >> PAGE_SHIFT];
@@ -233,13 +233,9 @@ static enum scan_stop scan_chunk(struct scan *s, struct mm_struct *mm, u64 *addr
 	u64 a = *addr, end = s->arg.end;
 	u64 budget = SCAN_CHUNK_PAGES;
 	enum scan_stop stop = SCAN_GO;
-	struct vma_set *set = mm->vma_root;
-	for (u32 i = vma_index(set, a); i < set->nr && a < end && stop == SCAN_GO && budget; i++) {
-		struct vm_area *vma = set->v[i];
-		if (vma->start >= end) {
-			a = end;
-			break;
-		}
+	struct vm_area *vma;
+	u64 cur = a;
+	for_each_vma_range(mm, vma, cur, end) {
 		if (a < vma->start)
 			a = vma->start;
 		u64 vcat = 0;
@@ -286,6 +282,8 @@ static enum scan_stop scan_chunk(struct scan *s, struct mm_struct *mm, u64 *addr
 			a += (u64)j * PAGE_SIZE;
 			budget = budget > j ? budget - j : 0;
 		}
+		if (stop != SCAN_GO || !budget)
+			break;
 	}
 	/* Neither stopped nor out of budget: no VMA is left in the range. */
 	if (stop == SCAN_GO && budget)

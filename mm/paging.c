@@ -25,7 +25,6 @@ extern char __text_start[], __rodata_start[], __rodata_end[], __data_start[], __
 #define CR4_PGE (1UL << 7)
 #define CR4_SMEP (1UL << 20)
 #define CR4_SMAP (1UL << 21)
-#define FOUR_GIB 0x100000000UL
 #define GIB (1UL << 30)
 #define TWO_MIB (1UL << 21)
 
@@ -119,16 +118,18 @@ static void map_range(u64 va, u64 pa, u64 size, u64 flags, bool huge)
 	}
 }
 
-u64 *paging_lookup(u64 va, int *level)
+u64 *paging_lookup(u64 va, enum pt_level *level)
 {
 	u64 *t = kernel_root;
-	static const unsigned shifts[4] = { PML4_SHIFT, PDPT_SHIFT, PD_SHIFT, PAGE_SHIFT };
-	for (int l = 0; l < 4; l++) {
+	static const unsigned shifts[PT_LEVELS + 1] = {
+		[PT_PML4] = PML4_SHIFT, [PT_PUD] = PDPT_SHIFT, [PT_PMD] = PD_SHIFT, [PT_PTE] = PAGE_SHIFT,
+	};
+	for (enum pt_level l = PT_PML4; l >= PT_PTE; l--) {
 		u64 *e = &t[pt_index(va, shifts[l])];
 		if (!(*e & PTE_P))
 			return NULL;
-		if (l == 3 || (l > 0 && (*e & PTE_PS))) {
-			*level = 4 - l;
+		if (l == PT_PTE || (l < PT_PML4 && (*e & PTE_PS))) {
+			*level = l;
 			return e;
 		}
 		t = phys_to_virt(*e & PTE_ADDR_MASK);
@@ -143,9 +144,9 @@ static inline void invlpg(u64 va)
 
 bool paging_unmap_kernel_page(u64 va)
 {
-	int level;
+	enum pt_level level;
 	u64 *e = paging_lookup(va, &level);
-	if (!e || level != 1)
+	if (!e || level != PT_PTE)
 		return false;
 	*e = 0;
 	invlpg(va);
@@ -215,7 +216,7 @@ static void map_direct_gaps(u64 start, u64 end, u64 flags)
 {
 	u64 a = start;
 	while (a < end) {
-		int level;
+		enum pt_level level;
 		if (paging_lookup(DIRECT_MAP_BASE + a, &level)) {
 			a += TWO_MIB;
 			continue;
@@ -256,15 +257,15 @@ static void map_direct(void)
 static u64 *split_to_4k(u64 va)
 {
 	for (;;) {
-		int level;
+		enum pt_level level;
 		u64 *e = paging_lookup(va, &level);
-		if (!e || level == 1)
+		if (!e || level == PT_PTE)
 			return e;
-		u64 size = level == 3 ? GIB : TWO_MIB;
-		u64 sub = level == 3 ? TWO_MIB : PAGE_SIZE;
+		u64 size = level == PT_PUD ? GIB : TWO_MIB;
+		u64 sub = level == PT_PUD ? TWO_MIB : PAGE_SIZE;
 		u64 base = *e & PTE_ADDR_MASK & ~(size - 1);
 		u64 flags = *e & ~PTE_ADDR_MASK;
-		if (level == 2)
+		if (level == PT_PMD)
 			flags &= ~PTE_PS;       /* in a 4 KiB entry bit 7 means PAT */
 		u64 *t = table_alloc();
 		if (!t)

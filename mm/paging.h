@@ -40,6 +40,17 @@
 #define PDPT_SHIFT 30
 #define PD_SHIFT 21
 
+/* The level of a table, counted from the leaf: the number every walk takes,
+ * of the kernel's tables (paging_lookup) and of user ones (mm/pgtable.h).
+ * Linux's names for the same levels are pte, pmd, pud and pgd (p4d folded). */
+enum pt_level {
+	PT_PTE = 1,     /* a PT: entries map 4 KiB pages */
+	PT_PMD = 2,     /* a PD: entries point to PTs or map 2 MiB pages */
+	PT_PUD = 3,     /* a PDPT: entries point to PDs or map 1 GiB pages (kernel only) */
+	PT_PML4 = 4,    /* the root: kernel_root, or an mm's pgd_phys */
+};
+#define PT_LEVELS PT_PML4
+
 /* CPU features found by paging_init(). */
 struct paging_features {
 	bool nx, gbpages, pge, smep, smap;
@@ -59,9 +70,9 @@ u64 paging_pool_estimate(void);
 /* APs need no call here: arch/x86_64/smp.c gives each AP the boot CPU's CR4
  * (so PGE, SMEP and SMAP) and EFER (NXE) and loads kernel_cr3. */
 
-/* The leaf entry mapping va in the kernel root and its level (1 = 4 KiB,
- * 2 = 2 MiB, 3 = 1 GiB), or NULL when nothing maps it. */
-u64 *paging_lookup(u64 va, int *level);
+/* The leaf entry mapping va in the kernel root and its level (PT_PTE =
+ * 4 KiB, PT_PMD = 2 MiB, PT_PUD = 1 GiB), or NULL when nothing maps it. */
+u64 *paging_lookup(u64 va, enum pt_level *level);
 /* Remove the 4 KiB mapping of va (a guard page); returns false if va was not
  * mapped by a 4 KiB entry. Flushes this CPU's TLB entry. */
 bool paging_unmap_kernel_page(u64 va);

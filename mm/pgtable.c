@@ -8,9 +8,6 @@
 #include "kernel/errno.h"
 #include "kernel/rcu.h"
 
-/* Upper-level entries: the leaf decides the rights (see pgtable.h). */
-#define TABLE_ENTRY_FLAGS (PTE_P | PTE_W | PTE_U)
-
 u64 mk_pte(u64 phys, u32 vm_flags, bool writable)
 {
 	u64 e = phys | PTE_U;
@@ -66,10 +63,10 @@ u64 pte_get_and_clear(u64 *p, u64 old)
 	return pte_clear(p);
 }
 
-static u64 *walk(struct mm_struct *mm, u64 addr, int level, bool alloc)
+static u64 *walk(struct mm_struct *mm, u64 addr, enum pt_level level, bool alloc)
 {
 	u64 *table = pgtable_root(mm);
-	for (int l = PT_LEVELS; l > level; l--) {
+	for (enum pt_level l = PT_PML4; l > level; l--) {
 		u64 *e = &table[pgtable_index(addr, l)];
 		u64 v = pte_read(e);
 		if (v & PTE_PS)
@@ -91,12 +88,12 @@ static u64 *walk(struct mm_struct *mm, u64 addr, int level, bool alloc)
 	return &table[pgtable_index(addr, level)];
 }
 
-u64 *pgtable_walk(struct mm_struct *mm, u64 addr, int level)
+u64 *pgtable_walk(struct mm_struct *mm, u64 addr, enum pt_level level)
 {
 	return walk(mm, addr, level, false);
 }
 
-u64 *pgtable_walk_alloc(struct mm_struct *mm, u64 addr, int level)
+u64 *pgtable_walk_alloc(struct mm_struct *mm, u64 addr, enum pt_level level)
 {
 	return walk(mm, addr, level, true);
 }
@@ -109,14 +106,14 @@ u64 pgtable_leaf(struct mm_struct *mm, u64 addr)
 	/* A reclaim beside us may unhook our PTE table: rcu_read_lock keeps
 	 * it readable (it is freed after a grace period). */
 	rcu_read_lock();
-	u64 *pmd = walk(mm, addr, 2, false);
+	u64 *pmd = walk(mm, addr, PT_PMD, false);
 	u64 v = pmd ? pte_read(pmd) : 0;
 	u64 leaf = 0;
 	if ((v & (PTE_P | PTE_PS)) == PTE_P) {
-		leaf = pte_read(&entry_table(v)[pgtable_index(addr, 1)]);
+		leaf = pte_read(&entry_table(v)[pgtable_index(addr, PT_PTE)]);
 	} else if (v & PTE_P) {
 		u64 sub = (addr >> PAGE_SHIFT) & (PT_ENTRIES - 1);
-		leaf = ((v & PTE_ADDR_MASK & ~(pgtable_span(2) - 1)) + sub * PAGE_SIZE) |
+		leaf = ((v & PTE_ADDR_MASK & ~(pgtable_span(PT_PMD) - 1)) + sub * PAGE_SIZE) |
 		       (v & ~(PTE_ADDR_MASK | PTE_PS));
 	}
 	rcu_read_unlock();
@@ -129,7 +126,7 @@ u64 *pte_offset_map_lock(struct mm_struct *mm, u64 addr, u32 **ptl)
 {
 	for (;;) {
 		rcu_read_lock();
-		u64 *pmd = walk(mm, addr, 2, false);
+		u64 *pmd = walk(mm, addr, PT_PMD, false);
 		u64 v = pmd ? pte_read(pmd) : 0;
 		if ((v & (PTE_P | PTE_PS)) != PTE_P) {
 			rcu_read_unlock();
@@ -143,7 +140,7 @@ u64 *pte_offset_map_lock(struct mm_struct *mm, u64 addr, u32 **ptl)
 		if (pte_read(pmd) == v) {
 			rcu_read_unlock();
 			*ptl = lock;
-			return &entry_table(v)[pgtable_index(addr, 1)];
+			return &entry_table(v)[pgtable_index(addr, PT_PTE)];
 		}
 		word_unlock(lock);
 		rcu_read_unlock();
@@ -157,8 +154,8 @@ u64 *pte_alloc_map_lock(struct mm_struct *mm, u64 addr, u32 **ptl, int *err)
 		if (e)
 			return e;
 		spin_lock(&mm->page_table_lock);
-		e = walk(mm, addr, 1, true);
-		u64 *pmd = e ? NULL : walk(mm, addr, 2, false);
+		e = walk(mm, addr, PT_PTE, true);
+		u64 *pmd = e ? NULL : walk(mm, addr, PT_PMD, false);
 		bool huge = pmd && (pte_read(pmd) & PTE_PS);
 		spin_unlock(&mm->page_table_lock);
 		if (!e) {
@@ -176,14 +173,14 @@ static u64 next_pte_table(struct mm_struct *mm, u64 a, u64 end, u64 **table)
 {
 	while (a < end) {
 		u64 *t = pgtable_root(mm);
-		int l;
-		for (l = PT_LEVELS; l > 1; l--) {
+		enum pt_level l;
+		for (l = PT_PML4; l > PT_PTE; l--) {
 			u64 v = pte_read(&t[pgtable_index(a, l)]);
 			if (!(v & PTE_P) || (v & PTE_PS))
 				break;  /* nothing, or a huge PMD (callers: thp.h) */
 			t = entry_table(v);
 		}
-		if (l == 1) {
+		if (l == PT_PTE) {
 			*table = t;     /* a PTE table covers a */
 			return a;
 		}
@@ -208,9 +205,9 @@ u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end)
 	for (u64 a = next_pte_table(mm, *addr, end, &table); a < end;
 	     a = next_pte_table(mm, a, end, &table)) {
 		/* Scan this PT from a to its end (or to end). */
-		u64 pt_end = align_up(a, pgtable_span(2));
+		u64 pt_end = align_up(a, pgtable_span(PT_PMD));
 		for (; a < end && a < pt_end; a += PAGE_SIZE) {
-			u64 *e = &table[pgtable_index(a, 1)];
+			u64 *e = &table[pgtable_index(a, PT_PTE)];
 			if (pte_mapped(pte_read(e))) {
 				*addr = a;
 				return e;
@@ -225,7 +222,7 @@ void pte_range_apply(struct mm_struct *mm, u64 start, u64 end,
 		     void (*fn)(u64 *e, u64 addr, void *arg), void *arg)
 {
 	for (u64 a = pte_table_next(mm, start, end); a < end; a = pte_table_next(mm, a, end)) {
-		u64 table_end = align_up(a, pgtable_span(2));
+		u64 table_end = align_up(a, pgtable_span(PT_PMD));
 		u64 stop = table_end < end && table_end > a ? table_end : end;
 		u32 *ptl;
 		u64 *e = pte_offset_map_lock(mm, a, &ptl);
@@ -265,7 +262,7 @@ static struct page *unhook_pte_table(struct mm_struct *mm, u64 *pmd, u64 v, u64 
 				     struct mmu_gather *tlb)
 {
 	pte_clear(pmd);
-	tlb_track_range(tlb, haddr, pgtable_span(2), 2);
+	tlb_track_range(tlb, haddr, pgtable_span(PT_PMD), PT_PMD);
 	mm->pgtable_pages--;
 	__atomic_add_fetch(&pt_reclaimed, 1, __ATOMIC_RELAXED);
 	return phys_to_page(v & PTE_ADDR_MASK);
@@ -279,7 +276,7 @@ static void reclaim_pte_table_slow(struct mm_struct *mm, u64 haddr, struct mmu_g
 	struct page *freed = NULL;
 	__atomic_add_fetch(&pt_reclaim_rescans, 1, __ATOMIC_RELAXED);
 	spin_lock(&mm->page_table_lock);
-	u64 *pmd = pgtable_walk(mm, haddr, 2);
+	u64 *pmd = pgtable_walk(mm, haddr, PT_PMD);
 	u64 v = pmd ? pte_read(pmd) : 0;
 	if ((v & (PTE_P | PTE_PS)) == PTE_P) {
 		u32 *ptl = pmd_ptl(v);
@@ -293,6 +290,38 @@ static void reclaim_pte_table_slow(struct mm_struct *mm, u64 haddr, struct mmu_g
 		tlb_remove_table(tlb, freed);
 }
 
+/* A zap covered the whole PTE table at haddr and saw `none` of its entries
+ * empty (or emptied them); dropped: it let go of the table's lock on the
+ * way. ptl: that lock if still held (released here), NULL if the zap ended
+ * unlocked. Free the table if it is empty, by the fast path when the walk's
+ * count can be trusted, else by looking again under both locks. */
+static void reclaim_pte_table(struct mm_struct *mm, u64 haddr, u32 *ptl, unsigned none,
+			      bool dropped, struct mmu_gather *tlb)
+{
+	if (!ptl) {
+		reclaim_pte_table_slow(mm, haddr, tlb);
+		return;
+	}
+	/* Fast path: we held the lock for the whole walk and saw all 512
+	 * entries empty, so the table IS empty now. The PMD lock comes
+	 * before ours in the lock order: only try it. If the lock was dropped
+	 * mid-walk, the count means nothing any more (a fault may have
+	 * refilled an entry already counted): Linux freed live tables that
+	 * way in 2025. pt_debug_trust_walk repeats that bug. */
+	if (none == PT_ENTRIES && (!dropped || pt_debug_trust_walk) &&
+	    spin_trylock(&mm->page_table_lock)) {
+		u64 *pmd = pgtable_walk(mm, haddr, PT_PMD);
+		struct page *freed = unhook_pte_table(mm, pmd, pte_read(pmd), haddr, tlb);
+		spin_unlock(&mm->page_table_lock);
+		pte_unmap_unlock(ptl);
+		tlb_remove_table(tlb, freed);
+		return;
+	}
+	pte_unmap_unlock(ptl);
+	if (none == PT_ENTRIES || dropped)
+		reclaim_pte_table_slow(mm, haddr, tlb);
+}
+
 /* Zap the PTEs of [a, end), all in the PTE table covering a (end is at most
  * that table's end). If the zap covered the whole table and left it empty,
  * and reclaim allows, free the table (docs/madvise.md, "Freeing empty page
@@ -300,7 +329,7 @@ static void reclaim_pte_table_slow(struct mm_struct *mm, u64 haddr, struct mmu_g
 static void zap_pte_table(struct mm_struct *mm, u64 a, u64 end, struct mmu_gather *tlb,
 			  bool reclaim)
 {
-	const u64 span = pgtable_span(2);
+	const u64 span = pgtable_span(PT_PMD);
 	u64 haddr = a & ~(span - 1);
 	bool whole = a == haddr && end - a == span;
 	u32 *ptl;
@@ -327,7 +356,7 @@ static void zap_pte_table(struct mm_struct *mm, u64 a, u64 end, struct mmu_gathe
 			continue;       /* nothing else is kept today */
 		u64 old = pte_clear(e);
 		none++;
-		tlb_track_range(tlb, a, PAGE_SIZE, 1);
+		tlb_track_range(tlb, a, PAGE_SIZE, PT_PTE);
 		if (pte_special(old))
 			continue;
 		mm_add_rss(mm, -1);
@@ -359,35 +388,14 @@ static void zap_pte_table(struct mm_struct *mm, u64 a, u64 end, struct mmu_gathe
 			pte_unmap_unlock(ptl);
 		return;
 	}
-	if (!ptl) {
-		reclaim_pte_table_slow(mm, haddr, tlb);
-		return;
-	}
-	/* Fast path: we held the lock for the whole walk and saw all 512
-	 * entries empty, so the table IS empty now. The PMD lock comes
-	 * before ours in the lock order: only try it. If the lock was dropped
-	 * mid-walk, the count means nothing any more (a fault may have
-	 * refilled an entry already counted): Linux freed live tables that
-	 * way in 2025. pt_debug_trust_walk repeats that bug. */
-	if (none == PT_ENTRIES && (!dropped || pt_debug_trust_walk) &&
-	    spin_trylock(&mm->page_table_lock)) {
-		u64 *pmd = pgtable_walk(mm, haddr, 2);
-		struct page *freed = unhook_pte_table(mm, pmd, pte_read(pmd), haddr, tlb);
-		spin_unlock(&mm->page_table_lock);
-		pte_unmap_unlock(ptl);
-		tlb_remove_table(tlb, freed);
-		return;
-	}
-	pte_unmap_unlock(ptl);
-	if (none == PT_ENTRIES || dropped)
-		reclaim_pte_table_slow(mm, haddr, tlb);
+	reclaim_pte_table(mm, haddr, ptl, none, dropped, tlb);
 }
 
 /* The PTEs of [start, end), table by table. */
 static void zap_pte_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb,
 			  bool reclaim)
 {
-	const u64 span = pgtable_span(2);
+	const u64 span = pgtable_span(PT_PMD);
 	for (u64 a = pte_table_next(mm, start, end); a < end; a = pte_table_next(mm, a, end)) {
 		u64 table_end = align_up(a, span);
 		u64 stop = table_end < end && table_end > a ? table_end : end;
@@ -410,13 +418,14 @@ void zap_mapping_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gath
 
 /* Queue a whole subtree (a table at `level` and every table below it) in
  * tlb. Its leaves must already be clear. */
-static void free_table_tree(struct mm_struct *mm, u64 *table, int level, struct mmu_gather *tlb)
+static void free_table_tree(struct mm_struct *mm, u64 *table, enum pt_level level,
+			    struct mmu_gather *tlb)
 {
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
 		u64 v = pte_read(&table[i]);
-		if (level > 1 && (v & PTE_PS))
+		if (level > PT_PTE && (v & PTE_PS))
 			panic("mm: freeing a page table that still maps a huge page %lx", v);
-		if (level == 1) {
+		if (level == PT_PTE) {
 			if (pte_mapped(v))
 				panic("mm: freeing a page table that still maps %lx", v);
 			continue;
@@ -430,7 +439,7 @@ static void free_table_tree(struct mm_struct *mm, u64 *table, int level, struct 
 
 /* Entries of `table` (level `level`, covering from base) that [start, end)
  * touches: a child whose span has no VMA goes whole; others are visited. */
-static void free_range(struct mm_struct *mm, u64 *table, int level, u64 start, u64 end,
+static void free_range(struct mm_struct *mm, u64 *table, enum pt_level level, u64 start, u64 end,
 		       struct mmu_gather *tlb)
 {
 	const struct vma_set *s = mm->vma_root;
@@ -446,7 +455,7 @@ static void free_range(struct mm_struct *mm, u64 *table, int level, u64 start, u
 			pte_clear(e);
 			tlb_track_range(tlb, a, span, level);
 			free_table_tree(mm, entry_table(v), level - 1, tlb);
-		} else if (level > 2) {
+		} else if (level > PT_PMD) {
 			free_range(mm, entry_table(v), level - 1, MAX(start, a), MIN(end, a + span), tlb);
 		}
 		if (a + span < a)
@@ -457,6 +466,6 @@ static void free_range(struct mm_struct *mm, u64 *table, int level, u64 start, u
 void free_pgtables(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
 {
 	spin_lock(&mm->page_table_lock);
-	free_range(mm, pgtable_root(mm), PT_LEVELS, start, end, tlb);
+	free_range(mm, pgtable_root(mm), PT_PML4, start, end, tlb);
 	spin_unlock(&mm->page_table_lock);
 }

@@ -1,10 +1,10 @@
 /* mm/pgtable.h - the user page tables of an address space: one API over the
  * four x86-64 levels.
  *
- *   level 4  PML4  (mm->pgd_phys)   one entry covers 512 GiB
- *   level 3  PDPT                   one entry covers 1 GiB
- *   level 2  PD                     one entry covers 2 MiB
- *   level 1  PT                     one entry maps one 4 KiB page (the PTE)
+ *   PT_PML4 (4)  PML4  (mm->pgd_phys)   one entry covers 512 GiB
+ *   PT_PUD  (3)  PDPT                   one entry covers 1 GiB
+ *   PT_PMD  (2)  PD                     one entry covers 2 MiB
+ *   PT_PTE  (1)  PT                     one entry maps one 4 KiB page (the PTE)
  *
  * Upper-level entries of user tables are always P|W|U and never NX: the
  * rights of a translation are the intersection over the levels, so the leaf
@@ -71,21 +71,17 @@
  * by the MMU in PTEs and huge PMDs alike (59-62 are protection keys). */
 #define PTE_SOFT_DIRTY (1UL << 58)
 
-#define PT_LEVELS 4
+/* Every upper-level entry of a user table (one that points to a table):
+ * the leaf decides the rights (see above). */
+#define TABLE_ENTRY_FLAGS (PTE_P | PTE_W | PTE_U)
 
-/* The level of a table, counted from the leaf: the number every walk takes.
- * Linux's names for the same levels are pte, pmd, pud and pgd (p4d folded). */
-enum pt_level {
-	PT_PTE = 1,     /* a PT: entries map 4 KiB pages */
-	PT_PMD = 2,     /* a PD: entries point to PTs or map 2 MiB pages */
-	PT_PUD = 3,     /* a PDPT: entries point to PDs (1 GiB pages: kernel only) */
-	PT_PML4 = 4,    /* the root, mm->pgd_phys */
-};
+/* The levels (enum pt_level, PT_PTE .. PT_PML4) and PT_LEVELS are in
+ * mm/paging.h: the kernel's own tables have the same four. */
 
 /* Bytes one entry of a level-`level` table covers. */
-static inline u64 pgtable_span(int level) { return 1UL << (PAGE_SHIFT + 9 * (level - 1)); }
+static inline u64 pgtable_span(enum pt_level level) { return 1UL << (PAGE_SHIFT + 9 * (level - 1)); }
 /* Index of addr's entry in a level-`level` table. */
-static inline unsigned pgtable_index(u64 addr, int level)
+static inline unsigned pgtable_index(u64 addr, enum pt_level level)
 {
 	return (unsigned)((addr >> (PAGE_SHIFT + 9 * (level - 1))) & (PT_ENTRIES - 1));
 }
@@ -166,12 +162,12 @@ extern void (*pte_debug_modify_hook)(u64 *p, u64 old);
  * when asked (a zero-page mapping never is). PROT_NONE gives PTE_PROTNONE. */
 u64 mk_pte(u64 phys, u32 vm_flags, bool writable);
 
-/* The level-`level` entry for addr (level 1 = the PTE), or NULL when a table
+/* The level-`level` entry for addr (PT_PTE = the PTE), or NULL when a table
  * above it is missing. */
-u64 *pgtable_walk(struct mm_struct *mm, u64 addr, int level);
+u64 *pgtable_walk(struct mm_struct *mm, u64 addr, enum pt_level level);
 /* The same, allocating missing tables; NULL on -ENOMEM. Caller holds
  * page_table_lock (or is the only user of mm). */
-u64 *pgtable_walk_alloc(struct mm_struct *mm, u64 addr, int level);
+u64 *pgtable_walk_alloc(struct mm_struct *mm, u64 addr, enum pt_level level);
 /* What maps the 4 KiB page at addr, as a PTE value: the PTE itself, or for
  * a huge PMD (mm/thp.h) the entry a split would give that page; 0 if
  * nothing. A snapshot read with no lock (inside rcu_read_lock, so the

@@ -35,7 +35,7 @@ static void clear_soft_dirty_pte(u64 *e, u64 addr, void *arg)
 	struct mmu_gather *tlb = arg;
 	u64 old = pte_update(e, SOFT_DIRTY_BITS, 0);
 	if (tlb && pte_write(old))
-		tlb_track_range(tlb, addr, PAGE_SIZE, 1);
+		tlb_track_range(tlb, addr, PAGE_SIZE, PT_PTE);
 }
 
 /* One PTE: clear the accessed bit. No flush, as Linux: a TLB entry that

@@ -80,7 +80,7 @@ static bool uffd_entry_protected(struct mm_struct *mm, u64 addr)
 		}
 		/* No PTE table: a huge PMD, or nothing at all. */
 		spin_lock(&mm->page_table_lock);
-		u64 *pmd = pgtable_walk(mm, addr, 2);
+		u64 *pmd = pgtable_walk(mm, addr, PT_PMD);
 		u64 v = pmd ? pte_read(pmd) : 0;
 		spin_unlock(&mm->page_table_lock);
 		if (pmd_huge(v))
@@ -121,18 +121,16 @@ static bool vma_can_userfault(const struct vm_area *vma)
  * between are allowed. Checked for all before any is changed. */
 static int check_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx, u64 start, u64 end)
 {
-	const struct vma_set *s = mm->vma_root;
-	u32 i = vma_index(s, start);
-	if (i >= s->nr || s->v[i]->start >= end)
-		return -EINVAL;
-	for (; i < s->nr && s->v[i]->start < end; i++) {
-		const struct vm_area *v = s->v[i];
+	struct vm_area *v;
+	bool met = false;
+	for_each_vma_range(mm, v, start, end) {
+		met = true;
 		if (!vma_can_userfault(v))
 			return -EINVAL;
 		if (v->uffd_ctx && v->uffd_ctx != ctx)
 			return -EBUSY;
 	}
-	return 0;
+	return met ? 0 : -EINVAL;
 }
 
 /* Set the flags of every VMA piece in [start, end) to (flags & ~clear) |
@@ -140,18 +138,13 @@ static int check_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx, u64 st
 static int set_range(struct mm_struct *mm, u64 start, u64 end, u32 set, u32 clear,
 		     struct userfaultfd_ctx *ctx)
 {
-	const struct vma_set *s = mm->vma_root;
+	struct vm_area *v;
 	u64 a = start;
-	while (a < end) {
-		u32 i = vma_index(s, a);
-		if (i >= s->nr || s->v[i]->start >= end)
-			break;
-		struct vm_area *v = s->v[i];
-		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
-		int err = mm_set_range_uffd(mm, lo, hi, (v->flags & ~clear) | set, ctx);
+	for_each_vma_range(mm, v, a, end) {
+		int err = mm_set_range_uffd(mm, MAX(a, v->start), MIN(end, v->end),
+					    (v->flags & ~clear) | set, ctx);
 		if (err)
 			return err;
-		a = hi;
 	}
 	return 0;
 }
@@ -211,7 +204,7 @@ static void change_wp_pte(u64 *e, u64 addr, u32 vm_flags, bool wp, bool markers,
 		/* The write right went: every TLB must forget it before the
 		 * call returns. */
 		if (!uffd_debug_local_wp_flush)
-			tlb_track_range(tlb, addr, PAGE_SIZE, 1);
+			tlb_track_range(tlb, addr, PAGE_SIZE, PT_PTE);
 	} else {
 		pte_modify(e, old, new);        /* may be live: pgtable.h */
 	}
@@ -262,7 +255,7 @@ static int change_wp_pmd(struct mm_struct *mm, u64 a, u64 stop, u32 vm_flags, bo
 	 * only while the PMD still points to the table, and finding it gone
 	 * brings us to the locked look below (Linux's change_pmd_range reads
 	 * the PMD without its lock the same way). */
-	u64 *pmd = pgtable_walk(mm, a, 2);
+	u64 *pmd = pgtable_walk(mm, a, PT_PMD);
 	if (pmd && (pte_read(pmd) & (PTE_P | PTE_PS)) == PTE_P && (what & WP_PTES)) {
 		err = change_wp_ptes(mm, a, stop, vm_flags, wp, markers, tlb);
 		if (err != -EAGAIN)
@@ -270,7 +263,7 @@ static int change_wp_pmd(struct mm_struct *mm, u64 a, u64 stop, u32 vm_flags, bo
 		err = 0;
 	}
 	spin_lock(&mm->page_table_lock);
-	pmd = fill ? pgtable_walk_alloc(mm, a, 2) : pgtable_walk(mm, a, 2);
+	pmd = fill ? pgtable_walk_alloc(mm, a, PT_PMD) : pgtable_walk(mm, a, PT_PMD);
 	u64 v = pmd ? pte_read(pmd) : 0;
 	if (pmd_huge(v)) {
 		if (!(what & WP_HUGE))
@@ -285,7 +278,7 @@ static int change_wp_pmd(struct mm_struct *mm, u64 a, u64 stop, u32 vm_flags, bo
 			goto out;       /* nothing to protect, no marker wanted */
 		/* Markers need a table to live in, even where nothing was
 		 * ever mapped. */
-		if (!pmd || !pgtable_walk_alloc(mm, a, 1)) {
+		if (!pmd || !pgtable_walk_alloc(mm, a, PT_PTE)) {
 			err = -ENOMEM;
 			goto out;
 		}
@@ -308,11 +301,11 @@ out:
 static u64 skip_empty_pmds(struct mm_struct *mm, u64 a, u64 end)
 {
 	while (a < end) {
-		u64 *pmd = pgtable_walk(mm, a, 2);
+		u64 *pmd = pgtable_walk(mm, a, PT_PMD);
 		if (pmd && pte_read(pmd))
 			return a;
 		/* No table below the level-3 entry: skip its 1 GiB whole. */
-		u64 step = pmd ? HPAGE_SIZE : pgtable_span(3);
+		u64 step = pmd ? HPAGE_SIZE : pgtable_span(PT_PUD);
 		u64 next = (a & ~(step - 1)) + step;
 		if (next <= a)
 			break;          /* wrapped past the top */
@@ -364,15 +357,12 @@ static int change_wp(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, boo
  * VMA; newer kernels walk several, and uffd_test avoids the difference.) */
 static int check_wp_range(struct mm_struct *mm, u64 start, u64 end)
 {
-	const struct vma_set *s = mm->vma_root;
+	struct vm_area *v;
 	u64 a = start;
-	while (a < end) {
-		struct vm_area *v = vma_find(s, a);
-		if (!v || !(v->flags & VM_UFFD_WP))
+	for_each_vma_range(mm, v, a, end)
+		if (v->start > a || !(v->flags & VM_UFFD_WP))
 			return -ENOENT;
-		a = v->end;
-	}
-	return 0;
+	return a < end ? -ENOENT : 0;      /* a hole at the end */
 }
 
 int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp)
@@ -385,11 +375,13 @@ int uffd_wp_range(struct mm_struct *mm, u64 start, u64 end, bool wp)
 	}
 	struct mmu_gather tlb;
 	tlb_gather_mmu(&tlb, mm);
-	for (u64 a = start; a < end && !err;) {
-		struct vm_area *v = vma_find(mm->vma_root, a);
-		u64 hi = MIN(end, v->end);
-		err = change_wp(mm, a, hi, v->flags, wp, uffd_vma_markers(v), &tlb);
-		a = hi;
+	struct vm_area *v;
+	u64 a = start;
+	for_each_vma_range(mm, v, a, end) {
+		/* No hole (checked): v starts at or below a. */
+		err = change_wp(mm, a, MIN(end, v->end), v->flags, wp, uffd_vma_markers(v), &tlb);
+		if (err)
+			break;
 	}
 	/* One flush for every entry that lost its write right. */
 	tlb_finish_mmu(&tlb);
@@ -409,33 +401,41 @@ static void clear_wp(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags)
 	tlb_finish_mmu(&tlb);
 }
 
+/* Unregistering needs some VMA in [start, end), and every VMA met one that
+ * can be registered (EINVAL). mmap_lock held. */
+static int unregister_check(struct mm_struct *mm, u64 start, u64 end)
+{
+	struct vm_area *v;
+	bool met = false;
+	for_each_vma_range(mm, v, start, end) {
+		met = true;
+		if (!vma_can_userfault(v))
+			return -EINVAL;
+	}
+	return met ? 0 : -EINVAL;
+}
+
 int uffd_unregister_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 			  u64 start, u64 end)
 {
 	mmap_write_lock(mm);
-	const struct vma_set *s = mm->vma_root;
-	int err = 0;
-	u32 i = vma_index(s, start);
-	if (i >= s->nr || s->v[i]->start >= end)
-		err = -EINVAL;
-	for (; !err && i < s->nr && s->v[i]->start < end; i++)
-		if (!vma_can_userfault(s->v[i]))
-			err = -EINVAL;
+	int err = unregister_check(mm, start, end);
+	struct vm_area *v;
+	u64 a = start;
 	/* VMAs of this context lose registration and protection; others
 	 * (unregistered, or another context's) are left as they are. */
-	for (u64 a = start; !err && a < end;) {
-		i = vma_index(s, a);
-		if (i >= s->nr || s->v[i]->start >= end)
-			break;
-		struct vm_area *v = s->v[i];
-		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
-		if (v->uffd_ctx == ctx) {
+	if (!err) {
+		for_each_vma_range(mm, v, a, end) {
+			if (v->uffd_ctx != ctx)
+				continue;
+			u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
 			vma_start_write(v);     /* it changes from here on */
 			clear_wp(mm, lo, hi, v->flags);
 			err = mm_set_range_uffd(mm, lo, hi, v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING),
 						NULL);
+			if (err)
+				break;
 		}
-		a = hi;
 	}
 	mmap_write_unlock(mm);
 	return err;
@@ -444,17 +444,17 @@ int uffd_unregister_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 void uffd_release_mm(struct mm_struct *mm, struct userfaultfd_ctx *ctx)
 {
 	mmap_write_lock(mm);
-	const struct vma_set *s = mm->vma_root;
-	for (u32 i = 0; i < s->nr; i++) {
-		struct vm_area *v = s->v[i];
+	struct vm_area *v;
+	u64 a = 0;
+	for_each_vma_range(mm, v, a, USER_SPACE_END) {
 		if (v->uffd_ctx != ctx)
 			continue;
 		u64 lo = v->start, hi = v->end;
 		vma_start_write(v);
 		clear_wp(mm, lo, hi, v->flags);
-		/* May merge with neighbours: look again from lo. */
+		/* May merge with neighbours (the iterator looks again from
+		 * hi: a merged VMA has no context and is passed over). */
 		mm_set_range_uffd(mm, lo, hi, v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING), NULL);
-		i = vma_index(s, lo);
 	}
 	mmap_write_unlock(mm);
 }

@@ -67,6 +67,10 @@ struct vm_area {
 	struct rcu_head rcu;            /* vma_free: freed after a grace period */
 };
 
+/* An address space's VMAs (mm_struct.vma_root: allocated with the mm by
+ * mm_create, emptied and freed by its teardown). The rules above: looked at
+ * under mmap_lock for read, changed under it for write, looked up under RCU
+ * only by the fault fast path (vma_find_rcu). */
 struct vma_set {
 	struct vm_area **v;             /* sorted by start; never overlapping;
 					   v[nr..cap) are NULL (see above) */
@@ -102,6 +106,36 @@ struct vm_area *vma_find(const struct vma_set *s, u64 addr);
 struct vm_area *vma_find_rcu(const struct vma_set *s, u64 addr);
 /* The first VMA intersecting [start, end), or NULL. */
 struct vm_area *vma_find_intersection(const struct vma_set *s, u64 start, u64 end);
+
+/* for_each_vma_range(mm, vma, addr, end): every VMA of mm that meets
+ * [addr, end), in address order (Linux's name; its iterator walks the maple
+ * tree, this one the sorted array). addr is the caller's u64 cursor: at the
+ * top of each pass it is where the part of the range not yet visited
+ * begins, so the piece of the range inside vma is
+ * [MAX(addr, vma->start), MIN(end, vma->end)), and vma->start > addr means
+ * a hole before vma; after the loop, addr < end means a hole at the end.
+ *   Locking: the caller holds mmap_lock, for read if the body only looks,
+ * for write if it changes the set.
+ *   The set may change inside the body (a split, a merge, a removal: the
+ * array moves and vma may even be freed): the iterator keeps no index and
+ * never reads vma again once the body has run. The next VMA is looked up
+ * afresh, by address, from this piece's end (read before the body runs).
+ * So a body may change the VMAs of its own piece; VMAs it creates beyond
+ * that piece are visited next, and a VMA it merges with one below the
+ * piece is not visited again.
+ *   (vma_find_from: the first VMA ending above addr that starts below end,
+ * or NULL when addr >= end. The macro's end_ is not called end because
+ * vma->end must stay the member.) */
+static inline struct vm_area *vma_find_from(const struct vma_set *s, u64 addr, u64 end)
+{
+	u32 i = vma_index(s, addr);
+	return addr < end && i < s->nr && s->v[i]->start < end ? s->v[i] : NULL;
+}
+#define for_each_vma_range(mm, vma, addr, end_)                                         \
+	for (u64 vmr_next_ = 0;                                                         \
+	     ((vma) = vma_find_from((mm)->vma_root, (addr), (end_))) != NULL &&         \
+	     (vmr_next_ = (vma)->end < (end_) ? (vma)->end : (end_), true);             \
+	     (addr) = vmr_next_)
 
 /* A new VMA (not in any set, mm NULL), NULL on -ENOMEM; vma_free() takes
  * it off its shared object's list, drops its reference and frees it after

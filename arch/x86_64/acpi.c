@@ -165,6 +165,100 @@ static bool madt_cpu_usable(u32 flags, u8 madt_revision)
 	return madt_revision >= 5 && (flags & ACPI_MADT_ONLINE_CAPABLE);
 }
 
+/* The entry at off in a MADT of end bytes, if it is whole: at least a
+ * header, no longer than what is left, and as long as its type needs.
+ * NULL (reported) if not. */
+static const struct acpi_madt_entry *madt_entry_at(const u8 *base, u32 off, u32 end)
+{
+	if (end - off < sizeof(struct acpi_madt_entry)) {
+		pr_err("ACPI: MADT ends with %u stray byte(s) at offset %u\n", end - off, off);
+		return NULL;
+	}
+	const struct acpi_madt_entry *e = (const void *)(base + off);
+	if (e->length < sizeof(*e)) {
+		pr_err("ACPI: MADT entry at offset %u (type %u) has length %u\n",
+		       off, e->type, e->length);
+		return NULL;
+	}
+	if (e->length > end - off) {
+		pr_err("ACPI: MADT entry at offset %u (type %u, length %u) runs past "
+		       "the table's end (%u)\n", off, e->type, e->length, end);
+		return NULL;
+	}
+	if (e->length < madt_entry_min_len(e->type)) {
+		pr_err("ACPI: MADT entry at offset %u (type %u) is %u bytes, needs %u\n",
+		       off, e->type, e->length, madt_entry_min_len(e->type));
+		return NULL;
+	}
+	return e;
+}
+
+/* How many entries of each kind the MADT has, kept or not (for the
+ * warnings about the ones past Pagoda's limits). */
+struct madt_seen {
+	u32 cpus, ioapics, overrides;
+};
+
+/* Record what one (whole) MADT entry says in out. */
+static void madt_apply_entry(struct acpi_info *out, const struct acpi_madt_entry *e, u8 revision,
+			     struct madt_seen *seen)
+{
+	switch (e->type) {
+	case ACPI_MADT_LAPIC: {
+		const struct acpi_madt_lapic *l = (const void *)e;
+		if (!madt_cpu_usable(l->flags, revision))
+			break;
+		/* 0xff is the xAPIC broadcast ID, never a CPU's. */
+		if (l->apic_id == 0xff) {
+			pr_warn("ACPI: MADT CPU entry with APIC ID 0xff ignored\n");
+			break;
+		}
+		madt_add_cpu(out, l->apic_id, &seen->cpus);
+		break;
+	}
+	case ACPI_MADT_X2APIC: {
+		const struct acpi_madt_x2apic *x = (const void *)e;
+		if (!madt_cpu_usable(x->flags, revision))
+			break;
+		if (x->x2apic_id == 0xffffffffu) {
+			pr_warn("ACPI: MADT x2APIC entry with ID 0xffffffff ignored\n");
+			break;
+		}
+		madt_add_cpu(out, x->x2apic_id, &seen->cpus);
+		break;
+	}
+	case ACPI_MADT_IOAPIC: {
+		const struct acpi_madt_ioapic *io = (const void *)e;
+		seen->ioapics++;
+		if (out->nr_ioapics == ACPI_MAX_IOAPICS)
+			break;
+		out->ioapic[out->nr_ioapics].id = io->id;
+		out->ioapic[out->nr_ioapics].phys = io->phys;
+		out->ioapic[out->nr_ioapics].gsi_base = io->gsi_base;
+		out->nr_ioapics++;
+		break;
+	}
+	case ACPI_MADT_OVERRIDE: {
+		const struct acpi_madt_override *o = (const void *)e;
+		seen->overrides++;
+		if (out->nr_overrides == ACPI_MAX_OVERRIDES)
+			break;
+		out->overrides[out->nr_overrides].source_irq = o->source_irq;
+		out->overrides[out->nr_overrides].gsi = o->gsi;
+		out->overrides[out->nr_overrides].flags = o->flags;
+		out->nr_overrides++;
+		break;
+	}
+	case ACPI_MADT_LAPIC_ADDR: {
+		const struct acpi_madt_lapic_addr *a = (const void *)e;
+		out->lapic_phys = a->phys;
+		break;
+	}
+	default:
+		break;  /* NMI sources, GIC entries...: not Pagoda's concern */
+	}
+}
+
 int acpi_parse_madt(const void *madt, size_t len, struct acpi_info *out)
 {
 	madt_fallback(out);
@@ -180,97 +274,26 @@ int acpi_parse_madt(const void *madt, size_t len, struct acpi_info *out)
 
 	const u8 *base = madt;
 	u32 end = m->h.length;
-	u32 cpus_seen = 0, ioapics_seen = 0, overrides_seen = 0;
+	struct madt_seen seen = { 0, 0, 0 };
 	/* Each step advances by an entry's length, which must be at least 2
 	 * and must not run past the table: so the walk always ends. */
 	for (u32 off = sizeof(*m); off < end;) {
-		if (end - off < sizeof(struct acpi_madt_entry)) {
-			pr_err("ACPI: MADT ends with %u stray byte(s) at offset %u\n", end - off, off);
+		const struct acpi_madt_entry *e = madt_entry_at(base, off, end);
+		if (!e)
 			goto bad;
-		}
-		const struct acpi_madt_entry *e = (const void *)(base + off);
-		if (e->length < sizeof(*e)) {
-			pr_err("ACPI: MADT entry at offset %u (type %u) has length %u\n",
-			       off, e->type, e->length);
-			goto bad;
-		}
-		if (e->length > end - off) {
-			pr_err("ACPI: MADT entry at offset %u (type %u, length %u) runs past "
-			       "the table's end (%u)\n", off, e->type, e->length, end);
-			goto bad;
-		}
-		if (e->length < madt_entry_min_len(e->type)) {
-			pr_err("ACPI: MADT entry at offset %u (type %u) is %u bytes, needs %u\n",
-			       off, e->type, e->length, madt_entry_min_len(e->type));
-			goto bad;
-		}
-
-		switch (e->type) {
-		case ACPI_MADT_LAPIC: {
-			const struct acpi_madt_lapic *l = (const void *)e;
-			if (!madt_cpu_usable(l->flags, m->h.revision))
-				break;
-			/* 0xff is the xAPIC broadcast ID, never a CPU's. */
-			if (l->apic_id == 0xff) {
-				pr_warn("ACPI: MADT CPU entry with APIC ID 0xff ignored\n");
-				break;
-			}
-			madt_add_cpu(out, l->apic_id, &cpus_seen);
-			break;
-		}
-		case ACPI_MADT_X2APIC: {
-			const struct acpi_madt_x2apic *x = (const void *)e;
-			if (!madt_cpu_usable(x->flags, m->h.revision))
-				break;
-			if (x->x2apic_id == 0xffffffffu) {
-				pr_warn("ACPI: MADT x2APIC entry with ID 0xffffffff ignored\n");
-				break;
-			}
-			madt_add_cpu(out, x->x2apic_id, &cpus_seen);
-			break;
-		}
-		case ACPI_MADT_IOAPIC: {
-			const struct acpi_madt_ioapic *io = (const void *)e;
-			ioapics_seen++;
-			if (out->nr_ioapics == ACPI_MAX_IOAPICS)
-				break;
-			out->ioapic[out->nr_ioapics].id = io->id;
-			out->ioapic[out->nr_ioapics].phys = io->phys;
-			out->ioapic[out->nr_ioapics].gsi_base = io->gsi_base;
-			out->nr_ioapics++;
-			break;
-		}
-		case ACPI_MADT_OVERRIDE: {
-			const struct acpi_madt_override *o = (const void *)e;
-			overrides_seen++;
-			if (out->nr_overrides == ACPI_MAX_OVERRIDES)
-				break;
-			out->overrides[out->nr_overrides].source_irq = o->source_irq;
-			out->overrides[out->nr_overrides].gsi = o->gsi;
-			out->overrides[out->nr_overrides].flags = o->flags;
-			out->nr_overrides++;
-			break;
-		}
-		case ACPI_MADT_LAPIC_ADDR: {
-			const struct acpi_madt_lapic_addr *a = (const void *)e;
-			out->lapic_phys = a->phys;
-			break;
-		}
-		default:
-			break;  /* NMI sources, GIC entries...: not Pagoda's concern */
-		}
+		madt_apply_entry(out, e, m->h.revision, &seen);
 		off += e->length;
 	}
 
-	if (cpus_seen > ACPI_MAX_CPUS)
+	if (seen.cpus > ACPI_MAX_CPUS)
 		pr_warn("ACPI: MADT lists %u usable CPUs; Pagoda supports %u and uses the first %u\n",
-			cpus_seen, ACPI_MAX_CPUS, ACPI_MAX_CPUS);
-	if (ioapics_seen > ACPI_MAX_IOAPICS)
+			seen.cpus, ACPI_MAX_CPUS, ACPI_MAX_CPUS);
+	if (seen.ioapics > ACPI_MAX_IOAPICS)
 		pr_warn("ACPI: MADT lists %u I/O APICs; Pagoda keeps the first %u\n",
-			ioapics_seen, ACPI_MAX_IOAPICS);
-	if (overrides_seen > ACPI_MAX_OVERRIDES)
+			seen.ioapics, ACPI_MAX_IOAPICS);
+	if (seen.overrides > ACPI_MAX_OVERRIDES)
 		pr_warn("ACPI: MADT lists %u interrupt overrides; Pagoda keeps the first %u\n",
-			overrides_seen, ACPI_MAX_OVERRIDES);
+			seen.overrides, ACPI_MAX_OVERRIDES);
 	if (out->nr_cpus == 0) {
 		pr_err("ACPI: MADT lists no usable CPU\n");
 		goto bad;

@@ -343,10 +343,103 @@ HTEST(merge_rules)
 	HT_EXPECT_EQ(live_allocs, 0);
 }
 
+/* --- for_each_vma_range (vma.h) --- */
+
+static struct mm_struct iter_mm;        /* only its vma_root is used */
+#define PAGE_OF(addr) ((u32)(((addr) - BASE) / PAGE_SIZE))
+
+/* What a loop body may do to the piece [lo, hi) it was given (the set is
+ * at rest outside the piece): nothing, unmap it, or give it new flags and
+ * merge it with its neighbours. The model follows. */
+static void change_piece(u64 lo, u64 hi)
+{
+	u32 a = PAGE_OF(lo), b = PAGE_OF(hi);
+	switch (rnd(3)) {
+	case 0:
+		break;
+	case 1: {
+		split_edges(a, b);
+		u32 i = vma_index(&set, lo);
+		struct vm_area *v = set.v[i];
+		vma_remove_at(&set, i);
+		vma_free(v);    /* freed at once here (call_rcu above): ASan */
+		for (u32 p = a; p < b; p++)
+			model[p].mapped = false;
+		break;
+	}
+	default: {
+		u32 flags = rnd(3);
+		split_edges(a, b);
+		u32 i = vma_index(&set, lo);
+		set.v[i]->flags = flags;
+		for (u32 p = a; p < b; p++)
+			model[p].flags = flags;
+		vma_merge(&set, i);
+		break;
+	}
+	}
+}
+
+/* Every page of the range mapped when the loop starts is handed to the
+ * body exactly once, in address order, however the body changes the set;
+ * the cursor tells the holes; the set stays as the model says. */
+HTEST(vma_range_iterator)
+{
+	srandom(7);
+	vma_set_init(&set);
+	iter_mm.vma_root = &set;
+	long bad = 0, pieces = 0;
+	static u8 visits[NPAGES];
+	for (int round = 0; round < 5000; round++) {
+		switch (rnd(4)) {
+		case 0: case 1: op_insert(); break;
+		case 2: op_remove_range(); break;
+		default: op_split(); break;
+		}
+		u32 a = rnd(NPAGES), b = a + 1 + rnd(NPAGES - a);
+		bool mapped[NPAGES], want_hole = false;
+		for (u32 p = 0; p < NPAGES; p++)
+			mapped[p] = model[p].mapped;
+		for (u32 p = a; p < b; p++)
+			want_hole |= !mapped[p];
+		memset(visits, 0, sizeof(visits));
+		bool hole = false;
+		u64 last = 0, cur = ADDR(a);
+		struct vm_area *v;
+		for_each_vma_range(&iter_mm, v, cur, ADDR(b)) {
+			u64 lo = MAX(cur, v->start), hi = MIN(ADDR(b), v->end);
+			if (v->start > cur)
+				hole = true;
+			if (lo >= hi || lo < last)
+				bad++;  /* empty, or not in address order */
+			last = hi;
+			for (u32 p = PAGE_OF(lo); p < PAGE_OF(hi); p++)
+				visits[p]++;
+			pieces++;
+			change_piece(lo, hi);
+		}
+		if (cur < ADDR(b))
+			hole = true;
+		for (u32 p = 0; p < NPAGES; p++)
+			if (visits[p] != (p >= a && p < b && mapped[p]))
+				bad++;
+		if (hole != want_hole)
+			bad++;
+		int c = check_all();
+		bad += c;
+	}
+	printf("    # %ld pieces handed to loop bodies\n", pieces);
+	HT_EXPECT_EQ(bad, 0);
+	HT_EXPECT(pieces > 1000);
+	clear_all();
+	HT_EXPECT_EQ(live_allocs, 0);
+}
+
 int main(void)
 {
 	return htest_main("vma", (struct htest[]){
 		HT_CASE(random_ops_match_model),
 		HT_CASE(merge_rules),
+		HT_CASE(vma_range_iterator),
 		{ 0 } });
 }

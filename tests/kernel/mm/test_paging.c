@@ -73,7 +73,7 @@ static void test_text_not_writable(struct ktest *t)
 	KTEST_EXPECT_EQ(t, tf.vector, VEC_PAGE_FAULT);
 	KTEST_EXPECT_EQ(t, tf.error_code & (PF_P | PF_W), PF_P | PF_W);
 	KTEST_EXPECT_EQ(t, read_cr2(), (u64)p);
-	int level;
+	enum pt_level level;
 	u64 *e = paging_lookup((u64)p, &level);
 	KTEST_ASSERT_TRUE(t, e != NULL);
 	KTEST_EXPECT_EQ(t, level, 1);
@@ -90,7 +90,7 @@ static void test_rodata_not_writable(struct ktest *t)
 {
 	volatile u8 *p = (volatile u8 *)&test_rodata_word;
 	KTEST_EXPECT_TRUE(t, write_faults(p));
-	int level;
+	enum pt_level level;
 	u64 *e = paging_lookup((u64)p, &level);
 	KTEST_ASSERT_TRUE(t, e != NULL);
 	KTEST_EXPECT_EQ(t, *e & PTE_W, 0);
@@ -131,7 +131,7 @@ static void test_data_not_executable(struct ktest *t)
 
 static void test_stack_guards_unmapped(struct ktest *t)
 {
-	int level;
+	enum pt_level level;
 	KTEST_EXPECT_TRUE(t, paging_lookup((u64)boot_stack_guard, &level) == NULL);
 	KTEST_EXPECT_TRUE(t, read_faults((volatile u8 *)boot_stack_guard + PAGE_SIZE - 8));
 	struct trap_frame tf;
@@ -160,7 +160,7 @@ static void test_stack_guards_unmapped(struct ktest *t)
 
 static void test_direct_map(struct ktest *t)
 {
-	int level;
+	enum pt_level level;
 	unsigned huge = paging_features.gbpages ? 3 : 2;
 	/* All of 0..4 GiB, MMIO included; huge pages except around the
 	 * kernel image, whose alias was split to make text read-only. */
@@ -202,7 +202,7 @@ static void test_kernel_root_layout(struct ktest *t)
 	for (unsigned i = 0; i < 256; i++)
 		used_low += (root[i] & PTE_P) != 0;
 	KTEST_EXPECT_EQ(t, used_low, 0);                /* lower half: for user space */
-	int level;
+	enum pt_level level;
 	u64 *e = paging_lookup((u64)__data_start, &level);
 	KTEST_ASSERT_TRUE(t, e != NULL);
 	KTEST_EXPECT_EQ(t, *e & (PTE_W | PTE_G), PTE_W | PTE_G);

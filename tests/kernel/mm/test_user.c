@@ -141,7 +141,7 @@ static void walk_round(struct test_walk_race *race, u64 addr, u32 r)
 	if (spins == WALK_SPIN_LIMIT)
 		bump(&race->timeouts);
 	/* The leader has returned; we are still inside our section. */
-	for (int l = race->top; l >= w.level; l--) {
+	for (int l = race->top; l >= (int)w.level; l--) {
 		if (!(virt_to_page(w.table[l])->flags & PG_pagetable))
 			bump(&race->not_table);
 		for (u32 i = 0; i < PT_ENTRIES; i++)

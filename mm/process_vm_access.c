@@ -1,4 +1,4 @@
-/* kernel/process_vm.c - process_vm_readv(2): copy from another process's
+/* mm/process_vm_access.c - process_vm_readv(2): copy from another process's
  * memory (or our own) into ours, as debuggers and MPI libraries do.
  *
  * The remote pages are reached through read-only pins (mm/gup.h), never
@@ -17,11 +17,11 @@
 #include "kernel/syscall.h"
 #include "kernel/uaccess.h"
 #include "kernel/errno.h"
+#include "mm/mm.h"
 #include "mm/gup.h"
 #include "mm/slab.h"
 #include "mm/buddy.h"
 
-#define SYS_process_vm_readv 310
 /* Copy n bytes from buf to the local vector at (*li, *loff). false when a
  * local address faults. */
 static bool copy_to_local(const struct iovec_k *lv, u64 lcnt, u64 *li, u64 *loff,
