@@ -16,7 +16,6 @@
 #include "arch/x86_64/smp.h"
 #include "mm/mm.h"
 #include "mm/paging.h"
-#include "kernel/elf.h"
 
 /* clone() flags (Linux uapi linux/sched.h). */
 #define CLONE_VM 0x00000100

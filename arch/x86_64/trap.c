@@ -9,7 +9,6 @@
 #include "kernel/errno.h"
 #include "kernel/sched.h"
 #include "kernel/proc.h"
-#include "kernel/elf.h"
 #include "kernel/uaccess.h"
 #include "mm/mm.h"
 #include "mm/fault.h"

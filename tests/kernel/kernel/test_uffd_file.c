@@ -602,7 +602,7 @@ static void test_wake_before_queue(struct ktest *t)
 	for (u32 i = 0; i < 2; i++) {
 		KTEST_EXPECT_EQ(t, do_range_ioctl(f, UFFDIO_WRITEPROTECT, WP_HUGE, HPAGE_SIZE,
 						  UFFDIO_WRITEPROTECT_MODE_WP), 0);
-		u64 *pmd = pgtable_walk(e.mm, WP_HUGE, 2);
+		u64 *pmd = pgtable_walk(e.mm, WP_HUGE, PT_PMD);
 		u64 v = pmd ? pte_read(pmd) : 0;
 		if (!pmd_huge(v) || !(v & PTE_UFFD_WP)) {
 			ktest_log(t, "no protected huge PMD here (thp=never?): 4 KiB only");
@@ -1206,7 +1206,7 @@ static void test_pagemap_huge(struct ktest *t)
 	KTEST_EXPECT_EQ(t, do_mmap(e.mm, BUF, P(1), RW, ANON | MAP_POPULATE, -1, 0), BUF);
 	do_madvise(e.mm, HUGE_BASE, HPAGE_SIZE, MADV_HUGEPAGE);
 	test_put_u64(e.mm, HUGE_BASE + P(7), 7);
-	u64 *pmd = pgtable_walk(e.mm, HUGE_BASE, 2);
+	u64 *pmd = pgtable_walk(e.mm, HUGE_BASE, PT_PMD);
 	if (!pmd || !pmd_huge(pte_read(pmd))) {
 		ktest_skip(t, "no huge page here (thp=never?)");
 		env_teardown(&e);

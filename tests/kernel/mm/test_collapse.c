@@ -44,7 +44,7 @@ static void bump(u32 *v) { __atomic_add_fetch(v, 1, __ATOMIC_SEQ_CST); }
 
 static u64 pmd_of(struct mm_struct *mm, u64 addr)
 {
-	u64 *e = pgtable_walk(mm, addr, 2);
+	u64 *e = pgtable_walk(mm, addr, PT_PMD);
 	return e ? pte_read(e) : 0;
 }
 
@@ -350,7 +350,7 @@ static void test_lockless_walkers(struct ktest *t)
 	s64 tables0 = stat(NR_PAGETABLE);
 	/* The PTE table alone is checked (top 1): the collapse frees no other. */
 	struct walk_ctx c = { .race = { .mm = region_mm(HPAGE_SIZE), .base = BASE,
-					.pages = HPAGE_NR, .rounds = WALK_ROUNDS, .top = 1,
+					.pages = HPAGE_NR, .rounds = WALK_ROUNDS, .top = PT_PTE,
 					.prepare = walk_prepare, .free_tables = walk_collapse } };
 	KTEST_ASSERT_TRUE(t, c.race.mm);
 	test_walk_race_run(&c.race);
@@ -405,7 +405,7 @@ static void test_table_replaced_before_retract(struct ktest *t)
 		/* The retract overwrote it: put it back so that the address
 		 * space can be torn down without freeing tables twice. */
 		spin_lock(&mm->page_table_lock);
-		pte_set(pgtable_walk(mm, BASE, 2), replaced_pmd);
+		pte_set(pgtable_walk(mm, BASE, PT_PMD), replaced_pmd);
 		spin_unlock(&mm->page_table_lock);
 	}
 	KTEST_EXPECT_EQ(t, test_peek(mm, BASE + P(7)), 0x77);

@@ -337,7 +337,7 @@ static void test_fork_advice(struct ktest *t)
 	KTEST_EXPECT_EQ(t, do_mmap(parent, huge, 2UL << 20, RW, ANON | MAP_FIXED, -1, 0), huge);
 	do_madvise(parent, huge, 2UL << 20, MADV_HUGEPAGE);
 	KTEST_EXPECT_EQ(t, test_poke(parent, huge, 77), 0);
-	u64 *pmd = pgtable_walk(parent, huge, 2);
+	u64 *pmd = pgtable_walk(parent, huge, PT_PMD);
 	bool was_huge = pmd && pmd_huge(pte_read(pmd));
 	KTEST_EXPECT_EQ(t, do_madvise(parent, BASE + P(1), P(1), MADV_DONTFORK), 0);
 	KTEST_EXPECT_EQ(t, do_madvise(parent, BASE + P(2), P(1), MADV_WIPEONFORK), 0);
@@ -352,11 +352,11 @@ static void test_fork_advice(struct ktest *t)
 	KTEST_EXPECT_EQ(t, page_mapcount(wiped), 1);
 	KTEST_EXPECT_TRUE(t, pte_write(pte_of(parent, BASE + P(2))));
 	if (was_huge) {         /* the parent's huge PMD: still its own */
-		u64 h = pte_read(pgtable_walk(parent, huge, 2));
+		u64 h = pte_read(pgtable_walk(parent, huge, PT_PMD));
 		KTEST_EXPECT_TRUE(t, pmd_huge(h) && (h & PTE_W));
 		KTEST_EXPECT_EQ(t, page_mapcount(pte_page(h)), 1);
 		KTEST_EXPECT_TRUE(t, pte_page(h)->flags & PG_exclusive);
-		u64 *cpmd = pgtable_walk(child, huge, 2);
+		u64 *cpmd = pgtable_walk(child, huge, PT_PMD);
 		KTEST_EXPECT_FALSE(t, cpmd && pte_read(cpmd));
 	}
 	KTEST_EXPECT_EQ(t, test_peek(child, BASE), 100);

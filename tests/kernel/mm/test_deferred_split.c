@@ -36,7 +36,7 @@ static s64 stat(enum vm_stat_item i) { return __atomic_load_n(&vm_stat[i], __ATO
 
 static u64 pmd_of(struct mm_struct *mm, u64 addr)
 {
-	u64 *e = pgtable_walk(mm, addr, 2);
+	u64 *e = pgtable_walk(mm, addr, PT_PMD);
 	return e ? pte_read(e) : 0;
 }
 

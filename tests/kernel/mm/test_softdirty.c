@@ -174,7 +174,7 @@ static void test_mprotect_keeps_dirty(struct ktest *t)
 	make_writable_clean(r->mm, BASE, P(NPAGES));
 	KTEST_EXPECT_EQ(t, writable_clean(r->mm, BASE, NPAGES), NPAGES);
 	KTEST_EXPECT_EQ(t, pagemap_dirty(r->mm, BASE, NPAGES), 0);
-	r->entry_lo = pgtable_walk(r->mm, BASE, 1);
+	r->entry_lo = pgtable_walk(r->mm, BASE, PT_PTE);
 	r->entry_hi = r->entry_lo + NPAGES - 1;
 	r->base = BASE;
 	r->step = PAGE_SIZE;
@@ -215,7 +215,7 @@ static void test_split_keeps_dirty(struct ktest *t)
 	KTEST_EXPECT_EQ(t, do_mmap(r->mm, BASE, HPAGE_SIZE, RW, ANON | MAP_FIXED, -1, 0), (long)BASE);
 	do_madvise(r->mm, BASE, HPAGE_SIZE, MADV_HUGEPAGE);
 	make_writable_clean(r->mm, BASE, HPAGE_SIZE);
-	u64 *pmd = pgtable_walk(r->mm, BASE, 2);
+	u64 *pmd = pgtable_walk(r->mm, BASE, PT_PMD);
 	if (!pmd || !pmd_huge(pte_read(pmd))) {
 		ktest_skip(t, "no huge page");
 		goto out;

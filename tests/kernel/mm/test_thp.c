@@ -29,7 +29,7 @@
 
 static u64 pmd_of(struct mm_struct *mm, u64 addr)
 {
-	u64 *e = pgtable_walk(mm, addr, 2);
+	u64 *e = pgtable_walk(mm, addr, PT_PMD);
 	return e ? pte_read(e) : 0;
 }
 

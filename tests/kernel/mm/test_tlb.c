@@ -591,7 +591,7 @@ static void test_walkers_vs_table_free(struct ktest *t)
 	s64 tables_before = vm_stat[NR_PAGETABLE];
 	/* Every table below the top level is checked: munmap may free each. */
 	struct test_walk_race c = { .mm = mm_create(), .base = FAR, .pages = WALK_PAGES,
-				    .rounds = WALK_ROUNDS, .top = PT_LEVELS - 1,
+				    .rounds = WALK_ROUNDS, .top = PT_PUD,
 				    .prepare = walk_map, .free_tables = walk_munmap };
 	KTEST_ASSERT_TRUE(t, c.mm);
 	test_walk_race_run(&c);
@@ -675,7 +675,7 @@ static void test_gup_fast(struct ktest *t)
 	KTEST_EXPECT_EQ(t, test_get_u64(mm, BASE + P(1), &v), 0);       /* the zero page */
 	mm_populate(mm, BASE + P(8), BASE + P(9), false);
 	kthread_unuse_mm(mm);
-	u64 *pte = pgtable_walk(mm, BASE, 1);
+	u64 *pte = pgtable_walk(mm, BASE, PT_PTE);
 	struct page *expect = pte_page(*pte);
 	s32 refs = page_refcount(expect);
 	struct page *p = get_user_page_fast(mm, BASE, true);

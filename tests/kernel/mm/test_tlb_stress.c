@@ -942,20 +942,20 @@ static void test_checker(struct ktest *t)
 	expect_problem(t, mm, "pgtable_pages one too low", __LINE__);
 	mm->pgtable_pages++;
 
-	u64 *e0 = pgtable_walk(mm, base, 1);
+	u64 *e0 = pgtable_walk(mm, base, PT_PTE);
 	KTEST_ASSERT_TRUE(t, e0 && pte_present(*e0));
 	struct page *p0 = pte_page(*e0);
 	p0->mapcount--;
 	expect_problem(t, mm, "a mapped page with mapcount 0", __LINE__);
 	p0->mapcount++;
 
-	u64 *e1 = pgtable_walk(mm, base + PAGE_SIZE, 1);       /* read-only VMA */
+	u64 *e1 = pgtable_walk(mm, base + PAGE_SIZE, PT_PTE);       /* read-only VMA */
 	KTEST_ASSERT_TRUE(t, e1 && pte_present(*e1) && !pte_write(*e1));
 	*e1 |= PTE_W;
 	expect_problem(t, mm, "a writable PTE in a read-only VMA", __LINE__);
 	*e1 &= ~PTE_W;
 
-	u64 *hole = pgtable_walk(mm, base + 3 * PAGE_SIZE, 1);  /* munmapped */
+	u64 *hole = pgtable_walk(mm, base + 3 * PAGE_SIZE, PT_PTE);  /* munmapped */
 	KTEST_ASSERT_TRUE(t, hole && *hole == 0);
 	*hole = PTE_SPECIAL;
 	expect_problem(t, mm, "stray bits in an unmapped PTE", __LINE__);

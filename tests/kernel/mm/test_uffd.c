@@ -246,7 +246,7 @@ static void test_markers_enomem(struct ktest *t)
 	KTEST_EXPECT_TRUE(t, pte_uffd_marker(pgtable_leaf(e.mm, EMPTY)));
 	/* The write right it took is gone from every TLB. */
 	KTEST_EXPECT_GT(t, __atomic_load_n(&e.mm->tlb_gen, __ATOMIC_SEQ_CST), gen);
-	KTEST_EXPECT_EQ(t, pgtable_walk(e.mm, EMPTY + SPAN2M, 1), NULL);
+	KTEST_EXPECT_EQ(t, pgtable_walk(e.mm, EMPTY + SPAN2M, PT_PTE), NULL);
 	KTEST_EXPECT_EQ(t, e.mm->pgtable_pages, tables);
 	ktest_log(t, "with no memory: -ENOMEM; %u of %u entries of the piece with a table protected, "
 		  "the piece without one left as it was", first, PT_ENTRIES);
@@ -323,7 +323,7 @@ static void wp_census(struct mm_struct *mm, struct wp_census *w)
 {
 	for (u32 p = 0; p < RACE_PIECES; p++) {
 		u64 a = RACE + p * SPAN2M;
-		u64 *pmd = pgtable_walk(mm, a, 2);
+		u64 *pmd = pgtable_walk(mm, a, PT_PMD);
 		u64 v = pmd ? pte_read(pmd) : 0;
 		if (pmd_huge(v)) {
 			w->huge++;
@@ -414,7 +414,7 @@ static void window_hook(struct mm_struct *mm, u64 addr)
 	tlb_finish_mmu(&tlb);
 	struct vm_area *v = vma_find(mm->vma_root, haddr);
 	if (v && __handle_mm_fault(mm, v, haddr + P(3), haddr == WINDOW ? FAULT_WRITE : 0) == VM_FAULT_DONE &&
-	    pmd_huge(pte_read(pgtable_walk(mm, haddr, 2))))
+	    pmd_huge(pte_read(pgtable_walk(mm, haddr, PT_PMD))))
 		window_huge++;
 }
 
@@ -439,7 +439,7 @@ static void test_markers_refault_in_window(struct ktest *t)
 	KTEST_EXPECT_EQ(t, window_huge, 2);
 	u32 bare = 0;
 	for (u32 p = 0; p < 2; p++) {
-		u64 v = pte_read(pgtable_walk(e.mm, WINDOW + p * SPAN2M, 2));
+		u64 v = pte_read(pgtable_walk(e.mm, WINDOW + p * SPAN2M, PT_PMD));
 		bare += !pmd_huge(v) || !(v & PTE_UFFD_WP);
 	}
 	ktest_log(t, "%u huge PMDs faulted in between deciding a piece and locking its PTEs; "

@@ -130,7 +130,7 @@ static void walk_round(struct test_walk_race *race, u64 addr, u32 r)
 	u64 flags = local_irq_save();
 	rcu_read_lock();
 	pgtable_lockless_walk(race->mm, addr, &w);
-	if (w.level == 1)
+	if (w.level == PT_PTE)
 		bump(&race->reached);
 	bump(&race->armed);
 	u64 spins = 0;
@@ -141,7 +141,7 @@ static void walk_round(struct test_walk_race *race, u64 addr, u32 r)
 	if (spins == WALK_SPIN_LIMIT)
 		bump(&race->timeouts);
 	/* The leader has returned; we are still inside our section. */
-	for (int l = race->top; l >= (int)w.level; l--) {
+	for (int l = (int)race->top; l >= (int)w.level; l--) {
 		if (!(virt_to_page(w.table[l])->flags & PG_pagetable))
 			bump(&race->not_table);
 		for (u32 i = 0; i < PT_ENTRIES; i++)

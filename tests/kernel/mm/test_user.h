@@ -12,6 +12,7 @@
 
 #include "kernel/types.h"
 #include "mm/mm.h"
+#include "mm/paging.h"          /* enum pt_level */
 
 /* Read 8 bytes the way the hardware alone would: through a cached or a
  * walked translation, never resolving a fault (interrupts are off for the
@@ -55,7 +56,7 @@ struct test_walk_race {
 	struct mm_struct *mm;
 	u64 base;
 	u32 pages, rounds;
-	int top;                                /* 1: the PTE table alone */
+	enum pt_level top;                      /* the highest table checked (PT_PTE: that one alone) */
 	void (*prepare)(struct test_walk_race *race, u32 r);
 	void (*free_tables)(struct test_walk_race *race, u32 r);
 	/* Set by test_walk_race_run. */

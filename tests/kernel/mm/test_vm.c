@@ -45,7 +45,7 @@ static int get_u64(struct mm_struct *mm, u64 addr, u64 *v) { return test_get_u64
 
 static u64 pte_of(struct mm_struct *mm, u64 addr)
 {
-	u64 *e = pgtable_walk(mm, addr, 1);
+	u64 *e = pgtable_walk(mm, addr, PT_PTE);
 	return e ? *e : 0;
 }
 

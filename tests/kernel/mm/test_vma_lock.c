@@ -226,7 +226,7 @@ static void test_replaced_after_lookup(struct ktest *t)
 	ktest_on_cpus((1UL << rp_fault_cpu) | (1UL << other), rp_worker, NULL);
 	vma_debug_lookup_hook = NULL;
 	u64 misses = vma_lock_events(VMA_LOCK_MISS) - miss0;
-	u64 *pte = pgtable_walk(rp.mm, BASE + P(2), 1);
+	u64 *pte = pgtable_walk(rp.mm, BASE + P(2), PT_PTE);
 	bool writable = pte && pte_mapped(*pte) && pte_write(*pte);
 	ktest_log(t, "write fault after its VMA was replaced by a read-only one: %d; "
 		  "%lu miss(es); entry writable: %s", rp_write, misses, writable ? "yes" : "no");
@@ -329,7 +329,7 @@ static int munmap_op(void)
 /* The page the fault's VMA maps is still there: no zap has run. */
 static bool page_still_mapped(void)
 {
-	u64 *pte = pgtable_walk(hw.mm, BASE, 1);
+	u64 *pte = pgtable_walk(hw.mm, BASE, PT_PTE);
 	return pte && pte_mapped(*pte);
 }
 
