@@ -63,6 +63,7 @@ struct held_stack {
 };
 
 bool lockdep_enabled = true;
+bool lockdep_debug_wrong_order;
 void (*lockdep_report_hook)(enum lockdep_kind kind, enum lockdep_report what);
 
 static u32 graph_lock;
@@ -595,6 +596,8 @@ out:
 
 void lockdep_init(void)
 {
+	cmdline_debug_switch("lockdep", "lockdep_debug_wrong_order", &lockdep_debug_wrong_order,
+			     "the lockdep suite takes a PTE lock, then page_table_lock");
 	if (cmdline_long("lockdep", 1) == 0) {
 		lockdep_off();
 		printk("lockdep: off (lockdep=0): locking rules are not checked\n");

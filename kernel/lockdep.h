@@ -130,7 +130,11 @@ void lockdep_assert_failed(const char *what, const char *file, int line);
 			lockdep_assert_failed(what, __FILE__, __LINE__);      \
 	} while (0)
 
-/* Read the boot word; print what is on. */
+/* The negative control "lockdep_debug_wrong_order": the lockdep suite's
+ * last case takes two real locks against the documented order, once. */
+extern bool lockdep_debug_wrong_order;
+
+/* Read the boot words; print what is on. */
 void lockdep_init(void);
 
 /* How much was recorded (the test suite and docs/locking.md's figures). */
