@@ -238,9 +238,15 @@ static void test_assertions(struct ktest *t)
 	mmap_write_lock(mm);
 	mmap_assert_write_locked(mm);
 	mmap_write_unlock(mm);
-	hook_off();
 	KTEST_EXPECT_EQ(t, reports[LDR_ASSERT], 2);
-	KTEST_EXPECT_EQ(t, total_reports(), 2);
+	pmd_assert_locked(mm);                          /* page_table_lock not held */
+	KTEST_EXPECT_EQ(t, reports[LDR_ASSERT], 3);
+	spin_lock(&mm->page_table_lock);
+	pmd_assert_locked(mm);
+	spin_unlock(&mm->page_table_lock);
+	hook_off();
+	KTEST_EXPECT_EQ(t, reports[LDR_ASSERT], 3);
+	KTEST_EXPECT_EQ(t, total_reports(), 3);
 	mm_put(mm);
 }
 

@@ -73,6 +73,7 @@ static long check_range(u64 start, u64 len_in, u64 advice, u64 *end)
 static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
 		     struct mmu_gather *tlb)
 {
+	mmap_assert_locked(mm);
 	struct vma_set *s = mm->vma_root;
 	bool hole = false;
 	for (u64 a = start; a < end;) {

@@ -2,6 +2,7 @@
  * vma_lock.h for the rules. */
 #include "mm/vma_lock.h"
 #include "mm/vma.h"
+#include "mm/page.h"
 #include "mm/mm.h"
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
@@ -74,6 +75,17 @@ void mmap_assert_locked(struct mm_struct *mm)
 	if (__atomic_load_n(&mm->mmap_lock.readers, __ATOMIC_RELAXED) == 0)
 		panic("mm: mmap_lock must be held here, and nobody holds it");
 	lockdep_assert_held(&mm->mmap_lock);
+}
+
+void pmd_assert_locked(struct mm_struct *mm)
+{
+	lockdep_assert_held(&mm->page_table_lock);
+}
+
+void pte_assert_locked(const u64 *pte)
+{
+	/* A PTE table's lock is the word in its struct page. */
+	lockdep_assert(__lock_is_held(&virt_to_page(pte)->ptl, false), "the PTE table's lock");
 }
 
 static bool vma_write_locked(const struct vm_area *v)

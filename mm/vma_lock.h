@@ -77,6 +77,10 @@ void mmap_write_lock_nested(struct mm_struct *mm, u32 subclass);
 void mmap_assert_write_locked(struct mm_struct *mm);
 /* The same for reading or writing. */
 void mmap_assert_locked(struct mm_struct *mm);
+/* With the validator on, report unless this CPU holds mm's page_table_lock
+ * (the PMD lock) / the lock of the PTE table pte is in (mm/pgtable.h). */
+void pmd_assert_locked(struct mm_struct *mm);
+void pte_assert_locked(const u64 *pte);
 
 /* Write-lock v (v->mm's mmap_lock held for writing) until the section
  * ends; waits for fast-path faults inside v to finish. */
