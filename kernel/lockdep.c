@@ -80,6 +80,7 @@ static struct held_stack cpu_held[MAX_CPUS][2];
 static struct held_stack thread_held[MAX_THREADS];
 static struct held_stack boot_held[MAX_CPUS];
 static bool in_lockdep[MAX_CPUS];
+static u32 nr_provoked;         /* reports handed to a test's hook */
 
 /* --- small helpers --- */
 
@@ -193,7 +194,9 @@ static void report_begin(enum lockdep_report what)
 {
 	struct thread *t = current_thread();
 	printk(KERN_EMERG "\n======================================================\n");
-	printk(KERN_EMERG "LOCKDEP: %s\n", report_title[what]);
+	/* A test's own report says so: grep "^LOCKDEP:" finds the real ones. */
+	printk(KERN_EMERG "LOCKDEP%s: %s\n", lockdep_report_hook ? " (provoked by a test)" : "",
+	       report_title[what]);
 	printk(KERN_EMERG "CPU %u, thread '%s'%s\n", smp_processor_id(), t ? t->name : "-",
 	       in_interrupt() ? ", in interrupt context" : "");
 	printk(KERN_EMERG "------------------------------------------------------\n");
@@ -226,6 +229,7 @@ static void report_end(enum lockdep_kind kind, enum lockdep_report what)
 	print_stack(&now);
 	printk(KERN_EMERG "======================================================\n");
 	if (lockdep_report_hook) {
+		__atomic_add_fetch(&nr_provoked, 1, __ATOMIC_RELAXED);
 		lockdep_report_hook(kind, what);
 		return;
 	}
@@ -611,8 +615,8 @@ void lockdep_init(void)
 void lockdep_print_stats(bool all)
 {
 	u32 nc = lockdep_nr_classes(), ne = lockdep_nr_edges();
-	printk("lockdep: %u lock classes, %u orders (edges) recorded%s\n", nc, ne,
-	       lockdep_enabled ? ", no report" : " (validator off)");
+	printk("lockdep: %u lock classes, %u orders (edges) recorded, %s (%u provoked by tests)\n",
+	       nc, ne, lockdep_enabled ? "no report" : "validator off", nr_provoked);
 	if (!all)
 		return;
 	for (u32 i = 0; i < nc; i++) {

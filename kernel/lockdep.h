@@ -57,9 +57,16 @@
  * When the class table or edge table fills up, the validator says so once
  * and turns itself off: it never overwrites what it recorded.
  *
- * Assertions: lockdep_assert_held(map) panics (a report like the others)
- * unless this CPU or thread holds a lock with that map; while the validator
- * is off it checks nothing.
+ * Assertions: lockdep_assert_held(lock) reports (like the rules above)
+ * unless this CPU (a lock that never sleeps) or this thread (an rwsem)
+ * holds the lock at that address; lockdep_assert_held_write(rwsem) unless
+ * it holds it for writing. mm/vma_lock.h builds the mm ones on them
+ * (mmap_assert_locked, pmd_assert_locked, ...). While the validator is off
+ * they check nothing.
+ *
+ * Boot words: "lockdep=0" turns the validator off; "lockdep_stats" prints
+ * every class and edge after the tests (one summary line is always
+ * printed); "lockdep_debug_wrong_order" is the negative control below.
  */
 #ifndef PAGODA_LOCKDEP_H
 #define PAGODA_LOCKDEP_H

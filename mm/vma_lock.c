@@ -162,6 +162,12 @@ void vma_assert_read_locked(struct vm_area *v)
 	lockdep_assert_held(v);
 }
 
+void fault_assert_locked(struct mm_struct *mm, struct vm_area *v)
+{
+	lockdep_assert(__lock_is_held(&mm->mmap_lock, false) || __lock_is_held(v, false),
+		       "mm's mmap_lock or the VMA's read lock");
+}
+
 #define LOOKUP_TRIES 4
 
 struct vm_area *lock_vma_under_rcu(struct mm_struct *mm, u64 addr)

@@ -94,6 +94,9 @@ struct vm_area *lock_vma_under_rcu(struct mm_struct *mm, u64 addr);
 void vma_end_read(struct vm_area *v);
 /* With the validator on: report unless this CPU read-locked v. */
 void vma_assert_read_locked(struct vm_area *v);
+/* What a fault needs: mm's mmap_lock (read or write), or v's read lock
+ * from lock_vma_under_rcu (Linux: vma_assert_locked). */
+void fault_assert_locked(struct mm_struct *mm, struct vm_area *v);
 
 /* Is the fast path on ("vma_lock=0" turns it off)? */
 extern bool vma_lock_enabled;
