@@ -101,6 +101,14 @@ enum lockdep_kind {
 
 extern bool lockdep_enabled;    /* read-mostly; "lockdep=0" clears it */
 
+/* Built with -DLOCKDEP_COMPILED_OUT, the hooks vanish: only for measuring
+ * what the one branch of "lockdep=0" costs (docs/locking.md, "Cost"). */
+#ifdef LOCKDEP_COMPILED_OUT
+#define lockdep_on() false
+#else
+#define lockdep_on() unlikely(lockdep_enabled)
+#endif
+
 void lockdep_init_map(struct lockdep_map *m, const char *name,
 		      const struct lock_class_key *key, u8 subclass);
 void __lock_acquire(struct lockdep_map *m, const void *instance, enum lockdep_kind kind,
@@ -113,14 +121,14 @@ bool __lock_is_held(const void *instance, bool for_write);
 static inline void lock_acquire(struct lockdep_map *m, const void *instance,
 				enum lockdep_kind kind, u32 how)
 {
-	if (unlikely(lockdep_enabled))
+	if (lockdep_on())
 		__lock_acquire(m, instance, kind, how);
 }
 
 static inline void lock_release(struct lockdep_map *m, const void *instance,
 				enum lockdep_kind kind)
 {
-	if (unlikely(lockdep_enabled))
+	if (lockdep_on())
 		__lock_release(m, instance, kind);
 }
 
@@ -133,7 +141,7 @@ void lockdep_assert_failed(const char *what, const char *file, int line);
 	lockdep_assert(__lock_is_held((instance), true), #instance " (for writing)")
 #define lockdep_assert(held, what)                                            \
 	do {                                                                  \
-		if (unlikely(lockdep_enabled) && !(held))                     \
+		if (lockdep_on() && !(held))                                  \
 			lockdep_assert_failed(what, __FILE__, __LINE__);      \
 	} while (0)
 
