@@ -7,6 +7,7 @@
 #include "kernel/fbcon.h"
 #include "kernel/bootinfo.h"
 #include "kernel/cmdline.h"
+#include "kernel/lockdep.h"
 #include "kernel/ktest.h"
 #include "kernel/power.h"
 #include "arch/x86_64/cpu.h"
@@ -45,6 +46,7 @@ static void boot_cpu_console_init(u32 magic, u32 info_phys)
 	if (multiboot2_parse(magic, info_phys) != 0)
 		halt_forever();
 	console_loglevel = (int)cmdline_long("loglevel", console_loglevel);
+	lockdep_init();         /* "lockdep=0": before most locks are first taken */
 	/* The event log ("trace"): as soon as the command line is known, so
 	 * that even boot-time events can be recorded. */
 	trace_init();
@@ -111,6 +113,7 @@ void kmain(u32 magic, u32 info_phys)
 	/* bench=NAME[,NAME...]: the in-kernel benchmarks (tests/bench/kernel/). */
 	ktest_run_hooks(KTEST_HOOK_BOOT_END);
 
+	lockdep_print_stats(cmdline_has("lockdep_stats"));
 	if (cmdline_has("poweroff"))
 		machine_exit(failed == 0);
 

@@ -430,6 +430,7 @@ void waitq_init(struct waitq *wq, const char *name)
 
 void sleep_on(struct waitq *wq)
 {
+	lockdep_assert_held(&wq->lock);
 	struct runqueue *rq = this_rq();
 	struct thread *t = rq->current;
 	t->wq_next = wq->head;

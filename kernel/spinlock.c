@@ -5,13 +5,15 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/percpu.h"
 
-void spin_init(spinlock_t *l, const char *name)
+void __spin_init(spinlock_t *l, const char *name, const char *class_name,
+		 const struct lock_class_key *key)
 {
 	l->locked = 0;
 	l->owner_cpu = -1;
 	l->name = name;
 	l->used_in_irq = false;
 	l->contended = 0;
+	lockdep_init_map(&l->dep_map, class_name, key, 0);
 }
 
 static void check_before_lock(spinlock_t *l)
@@ -32,9 +34,11 @@ static inline u32 xchg32(u32 *p, u32 v)
 	return v;
 }
 
-void spin_lock(spinlock_t *l)
+static void do_spin_lock(spinlock_t *l, u32 subclass)
 {
 	check_before_lock(l);
+	/* Before spinning: a deadlock is reported, not hung in. */
+	lock_acquire(&l->dep_map, l, LD_SPIN, LD_NESTED(subclass));
 	if (xchg32(&l->locked, 1) != 0) {
 		/* Counted under the lock below, so the count is exact. */
 		while (xchg32(&l->locked, 1) != 0) {
@@ -47,6 +51,16 @@ void spin_lock(spinlock_t *l)
 	this_cpu()->locks_held++;
 }
 
+void spin_lock(spinlock_t *l)
+{
+	do_spin_lock(l, 0);
+}
+
+void spin_lock_nested(spinlock_t *l, u32 subclass)
+{
+	do_spin_lock(l, subclass);
+}
+
 bool spin_trylock(spinlock_t *l)
 {
 	check_before_lock(l);
@@ -54,6 +68,7 @@ bool spin_trylock(spinlock_t *l)
 		return false;
 	l->owner_cpu = (s32)smp_processor_id();
 	this_cpu()->locks_held++;
+	lock_acquire(&l->dep_map, l, LD_SPIN, LD_TRY);
 	return true;
 }
 
@@ -63,6 +78,7 @@ void spin_unlock(spinlock_t *l)
 	if (!READ_ONCE(l->locked) || l->owner_cpu != me)
 		panic("spinlock '%s': unlocked by CPU %d but held by %d (locked=%u)",
 		      l->name, me, l->owner_cpu, l->locked);
+	lock_release(&l->dep_map, l, LD_SPIN);
 	l->owner_cpu = -1;
 	this_cpu()->locks_held--;
 	barrier();
@@ -92,6 +108,8 @@ bool spin_is_held_by_me(spinlock_t *l)
 /* --- word locks (spinlock.h) --- */
 
 static u64 word_contended[MAX_CPUS];
+/* Every word lock is a PTE lock: one class (spinlock.h). */
+static struct lockdep_map ptl_map = LOCKDEP_MAP_INIT("ptl");
 
 static u32 cmpxchg32(u32 *p, u32 old, u32 new)
 {
@@ -99,7 +117,8 @@ static u32 cmpxchg32(u32 *p, u32 old, u32 new)
 	return old;     /* the value found: == old when we swapped */
 }
 
-bool word_trylock(u32 *w)
+/* Take w if free: true if taken. */
+static bool word_grab(u32 *w)
 {
 	u32 me = smp_processor_id() + 1;
 	u32 found = cmpxchg32(w, 0, me);
@@ -111,15 +130,26 @@ bool word_trylock(u32 *w)
 	return true;
 }
 
+bool word_trylock(u32 *w)
+{
+	if (!word_grab(w))
+		return false;
+	lock_acquire(&ptl_map, w, LD_SPIN, LD_TRY);
+	return true;
+}
+
 void word_lock(u32 *w)
 {
-	if (word_trylock(w))
+	if (READ_ONCE(*w) == smp_processor_id() + 1)
+		panic("word lock %p: recursive lock on CPU %u", (void *)w, smp_processor_id());
+	lock_acquire(&ptl_map, w, LD_SPIN, 0);
+	if (word_grab(w))
 		return;
 	word_contended[smp_processor_id()]++;
 	do {
 		while (READ_ONCE(*w))
 			cpu_relax();
-	} while (!word_trylock(w));
+	} while (!word_grab(w));
 }
 
 void word_unlock(u32 *w)
@@ -128,6 +158,7 @@ void word_unlock(u32 *w)
 	if (READ_ONCE(*w) != me)
 		panic("word lock %p: unlocked by CPU %u but held by %d", (void *)w, me - 1,
 		      (int)READ_ONCE(*w) - 1);
+	lock_release(&ptl_map, w, LD_SPIN);
 	this_cpu()->locks_held--;
 	barrier();
 	WRITE_ONCE(*w, 0);      /* a plain store releases on x86 (see spin_unlock) */

@@ -14,11 +14,21 @@
  *     that CPU would spin forever on it); doing so panics, naming the lock.
  * Each lock also counts how often it was found held (contention), which the
  * tests and benchmarks read.
+ *
+ * The lock validator (kernel/lockdep.h) sees every acquisition and release
+ * and checks the order between locks, by class: spin_init() is a macro
+ * whose call site names the class (every lock initialised there shares
+ * it); a lock initialised with SPINLOCK_INIT is a class of its own. Every
+ * word lock is of one class, "ptl": the only word locks are the PTE locks.
+ * spin_lock_nested(l, 1) takes l as subclass 1 of its class, for a caller
+ * that must hold two locks of one class and always takes them in the same
+ * order (lockdep.h).
  */
 #ifndef PAGODA_SPINLOCK_H
 #define PAGODA_SPINLOCK_H
 
 #include "kernel/types.h"
+#include "kernel/lockdep.h"
 
 typedef struct spinlock {
 	u32 locked;             /* 0 free, 1 held; changed with xchg */
@@ -26,12 +36,22 @@ typedef struct spinlock {
 	const char *name;
 	bool used_in_irq;       /* set the first time it is taken in an interrupt */
 	u64 contended;          /* times a CPU found it held and had to spin */
+	struct lockdep_map dep_map;
 } spinlock_t;
 
-#define SPINLOCK_INIT(n) { .locked = 0, .owner_cpu = -1, .name = (n), .used_in_irq = false, .contended = 0 }
+#define SPINLOCK_INIT(n) { .locked = 0, .owner_cpu = -1, .name = (n), .used_in_irq = false, \
+			   .contended = 0, .dep_map = LOCKDEP_MAP_INIT(n) }
 
-void spin_init(spinlock_t *l, const char *name);
+/* The class is named after the lock expression, as Linux names it. */
+#define spin_init(l, name)                                                    \
+	do {                                                                  \
+		static struct lock_class_key __key;                           \
+		__spin_init((l), (name), #l, &__key);                         \
+	} while (0)
+void __spin_init(spinlock_t *l, const char *name, const char *class_name,
+		 const struct lock_class_key *key);
 void spin_lock(spinlock_t *l);
+void spin_lock_nested(spinlock_t *l, u32 subclass);
 bool spin_trylock(spinlock_t *l);
 void spin_unlock(spinlock_t *l);
 u64 spin_lock_irqsave(spinlock_t *l);

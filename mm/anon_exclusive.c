@@ -2,6 +2,7 @@
  * see anon_exclusive.h. */
 #include "mm/anon_exclusive.h"
 #include "mm/pgtable.h"
+#include "mm/vma_lock.h"
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
 
@@ -109,6 +110,7 @@ static bool take_back_pieces(struct page *p, const u64 *pte)
 
 bool can_reuse_anon_page(struct page *p, const u64 *pte)
 {
+	pte_assert_locked(pte);
 	if (page_anon_exclusive(p))
 		return true;
 	if (lone_unshared(p)) {

@@ -5,6 +5,7 @@
 #include "mm/thp.h"
 #include "mm/buddy.h"
 #include "mm/pgtable.h"
+#include "mm/vma_lock.h"
 #include "kernel/rwsem.h"
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
@@ -215,6 +216,7 @@ static bool freeze_if_explained(struct page *head, const u64 *ptes, u64 *bitmap)
  * maps and holds it. Caller holds mm as a user and its mmap_lock. */
 static bool try_split(struct mm_struct *mm, struct page *head)
 {
+	mmap_assert_locked(mm);
 	u64 addr = thp_mapped_address(head);
 	u32 *ptl;
 	u64 *e = pte_offset_map_lock(mm, addr, &ptl);

@@ -351,6 +351,7 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 
 vm_fault_t __handle_mm_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags)
 {
+	fault_assert_locked(mm, vma);
 	struct vm_fault vmf = {
 		.mm = mm, .vma = vma, .address = addr & PAGE_MASK, .flags = flags,
 	};
@@ -496,6 +497,7 @@ vm_fault_t handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
 
 int mm_populate(struct mm_struct *mm, u64 start, u64 end, bool write)
 {
+	mmap_assert_locked(mm);
 	for (u64 a = start & PAGE_MASK; a < end; a += PAGE_SIZE) {
 		struct vm_area *vma = vma_find(mm->vma_root, a);
 		if (!vma)

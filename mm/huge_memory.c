@@ -1,5 +1,6 @@
 /* mm/huge_memory.c - transparent huge pages; see thp.h and docs/thp.md. */
 #include "mm/thp.h"
+#include "mm/vma_lock.h"         /* the lock assertions */
 #include "mm/userfaultfd.h"
 #include "mm/vma.h"
 #include "mm/pgtable.h"
@@ -164,6 +165,7 @@ static bool pte_mapped_pieces(struct page *head)
 
 void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr)
 {
+	pmd_assert_locked(mm);
 	u64 v = pte_read(pmd);
 	if (!pmd_huge(v))
 		return;
@@ -212,6 +214,7 @@ u64 thp_straddle_splits;
 
 void vma_adjust_trans_huge(struct mm_struct *mm, u64 addr)
 {
+	mmap_assert_write_locked(mm);
 	if (!(addr & ~HPAGE_MASK) || thp_debug_skip_vma_split)
 		return;                 /* a boundary between two PMDs */
 	u64 haddr = addr & HPAGE_MASK, skip;

@@ -78,6 +78,7 @@ static long check_range(u64 start, u64 len_in, u64 advice, u64 *end)
 static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
 		     struct mmu_gather *tlb)
 {
+	mmap_assert_locked(mm);
 	struct vm_area *v;
 	bool hole = false;
 	u64 a = start;

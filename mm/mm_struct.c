@@ -255,7 +255,7 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 		vma_start_write_all(parent);
 	/* The child's too, though nobody can see it yet (as Linux's
 	 * dup_mmap): the VMA code checks that it is held. */
-	mmap_write_lock(child);
+	mmap_write_lock_nested(child, 1);
 	struct vma_set *ps = parent->vma_root, *cs = child->vma_root;
 	err = vma_reserve(cs, ps->nr);
 	for (u32 i = 0; !err && i < ps->nr; i++) {

@@ -7,6 +7,7 @@
 #include "mm/thp.h"
 #include "mm/slab.h"
 #include "mm/userfaultfd.h"
+#include "mm/vma_lock.h"
 #include "kernel/userfaultfd.h"
 #include "kernel/uaccess.h"
 #include "kernel/errno.h"
@@ -20,6 +21,7 @@ _Static_assert(sizeof(struct page_region) == 24, "struct page_region as Linux");
 
 u32 pagemap_read_leaves(struct mm_struct *mm, u64 addr, u64 end, u64 *out, bool *huge)
 {
+	mmap_assert_locked(mm);
 	u64 region_end = (addr & HPAGE_MASK) + HPAGE_SIZE;
 	if (end > region_end || end < addr)
 		end = region_end;

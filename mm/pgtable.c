@@ -4,6 +4,7 @@
 #include "mm/buddy.h"
 #include "mm/mmu_gather.h"
 #include "mm/thp.h"
+#include "mm/vma_lock.h"
 #include "kernel/printk.h"
 #include "kernel/errno.h"
 #include "kernel/rcu.h"
@@ -221,6 +222,7 @@ u64 *pte_next_mapped(struct mm_struct *mm, u64 *addr, u64 end)
 void pte_range_apply(struct mm_struct *mm, u64 start, u64 end,
 		     void (*fn)(u64 *e, u64 addr, void *arg), void *arg)
 {
+	mmap_assert_locked(mm);
 	for (u64 a = pte_table_next(mm, start, end); a < end; a = pte_table_next(mm, a, end)) {
 		u64 table_end = align_up(a, pgtable_span(PT_PMD));
 		u64 stop = table_end < end && table_end > a ? table_end : end;
@@ -261,6 +263,8 @@ static bool table_is_empty(const u64 *pt)
 static struct page *unhook_pte_table(struct mm_struct *mm, u64 *pmd, u64 v, u64 haddr,
 				     struct mmu_gather *tlb)
 {
+	pmd_assert_locked(mm);
+	lockdep_assert_held(pmd_ptl(v));
 	pte_clear(pmd);
 	tlb_track_range(tlb, haddr, pgtable_span(PT_PMD), PT_PMD);
 	mm->pgtable_pages--;

@@ -213,7 +213,9 @@ struct mmu_gather;
 /* Clear every PTE and huge PMD in [start, end), adjusting rss, and queue
  * the pages in tlb (their map counts drop at its next flush). Takes the
  * page-table locks itself, one PTE table at a time; caller holds mmap_lock
- * (read is enough) and no page-table lock. */
+ * (read is enough) and no page-table lock - or is exit_mmap, the last user,
+ * when no other thread can reach the address space (as Linux's exit_mmap
+ * zaps before it takes the write lock). */
 void zap_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
 /* The zap of MADV_REMOVE (mm/shared_anon.c: Linux's unmap_mapping_range):
  * the PTEs of [start, end), inside a shared VMA of mm, from a caller that
@@ -238,7 +240,8 @@ extern void (*zap_debug_unlocked_hook)(struct mm_struct *mm, u64 addr);
 /* Unhook the tables that cover only addresses inside [start, end) with no
  * VMA left and queue them in tlb (freed after the flush and a grace
  * period). Caller holds mmap_lock for write (no page-table lock: taken
- * here); the VMAs of the range are already removed. */
+ * here), or is exit_mmap, the last user; the VMAs of the range are already
+ * removed. */
 void free_pgtables(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
 
 #endif

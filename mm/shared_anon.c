@@ -147,6 +147,7 @@ bool shared_anon_page_current(struct shared_anon *s, u64 idx, struct page *p)
 static void unmap_mapping_range(struct shared_anon *s, u64 first, u64 last,
 				struct mm_struct *caller)
 {
+	lockdep_assert_held(&s->mappers_lock);
 	for (struct vm_area *v = s->mappers; v; v = v->next_mapper) {
 		u64 vfirst = v->pgoff, vlast = v->pgoff + (v->end - v->start) / PAGE_SIZE;
 		u64 lo = MAX(first, vfirst), hi = MIN(last, vlast);

@@ -345,6 +345,7 @@ static int change_wp_pass(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags
 static int change_wp(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags, bool wp,
 		     bool markers, struct mmu_gather *tlb)
 {
+	mmap_assert_locked(mm);
 	if (!uffd_debug_wp_huge_first)
 		return change_wp_pass(mm, start, end, vm_flags, wp, markers, WP_HUGE | WP_PTES, tlb);
 	/* The negative control: that gap. */

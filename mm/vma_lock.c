@@ -2,6 +2,7 @@
  * vma_lock.h for the rules. */
 #include "mm/vma_lock.h"
 #include "mm/vma.h"
+#include "mm/page.h"
 #include "mm/mm.h"
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
@@ -40,9 +41,17 @@ u64 vma_lock_events(enum vma_lock_event e)
 
 /* --- writers --- */
 
+/* Every VMA's lock is one class for the validator (kernel/lockdep.h). */
+static struct lockdep_map vma_lock_map = LOCKDEP_MAP_INIT("vma->vm_lock");
+
 void mmap_write_lock(struct mm_struct *mm)
 {
 	down_write(&mm->mmap_lock);
+}
+
+void mmap_write_lock_nested(struct mm_struct *mm, u32 subclass)
+{
+	down_write_nested(&mm->mmap_lock, subclass);
 }
 
 void mmap_write_unlock(struct mm_struct *mm)
@@ -58,6 +67,25 @@ void mmap_assert_write_locked(struct mm_struct *mm)
 {
 	if (__atomic_load_n(&mm->mmap_lock.readers, __ATOMIC_RELAXED) != -1)
 		panic("mm: a VMA is being changed without mmap_lock held for writing");
+	lockdep_assert_held_write(&mm->mmap_lock);
+}
+
+void mmap_assert_locked(struct mm_struct *mm)
+{
+	if (__atomic_load_n(&mm->mmap_lock.readers, __ATOMIC_RELAXED) == 0)
+		panic("mm: mmap_lock must be held here, and nobody holds it");
+	lockdep_assert_held(&mm->mmap_lock);
+}
+
+void pmd_assert_locked(struct mm_struct *mm)
+{
+	lockdep_assert_held(&mm->page_table_lock);
+}
+
+void pte_assert_locked(const u64 *pte)
+{
+	/* A PTE table's lock is the word in its struct page. */
+	lockdep_assert(__lock_is_held(&virt_to_page(pte)->ptl, false), "the PTE table's lock");
 }
 
 static bool vma_write_locked(const struct vm_area *v)
@@ -73,6 +101,7 @@ void vma_start_write(struct vm_area *v)
 	/* Take the lock from no reader to "a writer": fast-path faults
 	 * inside v finish first (they never sleep holding it), and none can
 	 * enter meanwhile. Then mark v locked for the rest of the section. */
+	lock_acquire(&vma_lock_map, v, LD_SPIN, 0);     /* as Linux 6.4: a moment's hold */
 	s32 idle = 0;
 	while (!__atomic_compare_exchange_n(&v->vm_lock, &idle, -1, false, __ATOMIC_ACQUIRE,
 					    __ATOMIC_RELAXED)) {
@@ -81,6 +110,7 @@ void vma_start_write(struct vm_area *v)
 	}
 	__atomic_store_n(&v->vm_lock_seq, v->mm->mm_lock_seq, __ATOMIC_RELAXED);
 	__atomic_store_n(&v->vm_lock, 0, __ATOMIC_RELEASE);
+	lock_release(&vma_lock_map, v, LD_SPIN);
 }
 
 void vma_start_write_all(struct mm_struct *mm)
@@ -92,9 +122,15 @@ void vma_start_write_all(struct mm_struct *mm)
 
 /* --- the fast path --- */
 
+static void vma_read_unlock(struct vm_area *v)
+{
+	__atomic_sub_fetch(&v->vm_lock, 1, __ATOMIC_RELEASE);
+}
+
 /* Read-lock v unless a writer holds it: never waits for a writer (a
  * fault that would is better off under mmap_lock), but other readers -
- * faults of other threads in the same VMA - do not make it give up. */
+ * faults of other threads in the same VMA - do not make it give up. For
+ * the validator it is a trylock: it cannot deadlock. */
 static bool vma_start_read(struct mm_struct *mm, struct vm_area *v)
 {
 	s32 readers = __atomic_load_n(&v->vm_lock, __ATOMIC_RELAXED);
@@ -108,15 +144,28 @@ static bool vma_start_read(struct mm_struct *mm, struct vm_area *v)
 	if (!vma_debug_skip_seq_check &&
 	    __atomic_load_n(&v->vm_lock_seq, __ATOMIC_RELAXED) ==
 	    __atomic_load_n(&mm->mm_lock_seq, __ATOMIC_ACQUIRE)) {
-		vma_end_read(v);
+		vma_read_unlock(v);
 		return false;
 	}
+	lock_acquire(&vma_lock_map, v, LD_SPIN, LD_TRY | LD_READ);
 	return true;
 }
 
 void vma_end_read(struct vm_area *v)
 {
-	__atomic_sub_fetch(&v->vm_lock, 1, __ATOMIC_RELEASE);
+	lock_release(&vma_lock_map, v, LD_SPIN);
+	vma_read_unlock(v);
+}
+
+void vma_assert_read_locked(struct vm_area *v)
+{
+	lockdep_assert_held(v);
+}
+
+void fault_assert_locked(struct mm_struct *mm, struct vm_area *v)
+{
+	lockdep_assert(__lock_is_held(&mm->mmap_lock, false) || __lock_is_held(v, false),
+		       "mm's mmap_lock or the VMA's read lock");
 }
 
 #define LOOKUP_TRIES 4

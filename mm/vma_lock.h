@@ -69,8 +69,18 @@ struct vm_area;
  * these two (mmap_write_unlock ends the section's VMA write locks). */
 void mmap_write_lock(struct mm_struct *mm);
 void mmap_write_unlock(struct mm_struct *mm);
-/* Panics unless some thread holds mm's mmap_lock for writing. */
+/* The same for a second mm while holding the first one's (fork: the
+ * child's, subclass 1 - the validator's name for "always second"). */
+void mmap_write_lock_nested(struct mm_struct *mm, u32 subclass);
+/* Panics unless some thread holds mm's mmap_lock for writing; with the
+ * lock validator on (kernel/lockdep.h), unless THIS thread does. */
 void mmap_assert_write_locked(struct mm_struct *mm);
+/* The same for reading or writing. */
+void mmap_assert_locked(struct mm_struct *mm);
+/* With the validator on, report unless this CPU holds mm's page_table_lock
+ * (the PMD lock) / the lock of the PTE table pte is in (mm/pgtable.h). */
+void pmd_assert_locked(struct mm_struct *mm);
+void pte_assert_locked(const u64 *pte);
 
 /* Write-lock v (v->mm's mmap_lock held for writing) until the section
  * ends; waits for fast-path faults inside v to finish. */
@@ -82,6 +92,11 @@ void vma_start_write_all(struct mm_struct *mm);
  * mmap_lock; the counters say why). vma_end_read() when done. */
 struct vm_area *lock_vma_under_rcu(struct mm_struct *mm, u64 addr);
 void vma_end_read(struct vm_area *v);
+/* With the validator on: report unless this CPU read-locked v. */
+void vma_assert_read_locked(struct vm_area *v);
+/* What a fault needs: mm's mmap_lock (read or write), or v's read lock
+ * from lock_vma_under_rcu (Linux: vma_assert_locked). */
+void fault_assert_locked(struct mm_struct *mm, struct vm_area *v);
 
 /* Is the fast path on ("vma_lock=0" turns it off)? */
 extern bool vma_lock_enabled;

@@ -24,7 +24,14 @@ u32 host_cpu;
 static struct page *map;
 
 /* --- what the kernel sources expect from their environment --- */
-void spin_init(spinlock_t *l, const char *name) { l->locked = 0; l->name = name; }
+void __spin_init(spinlock_t *l, const char *name, const char *class_name,
+		 const struct lock_class_key *key)
+{
+	(void)class_name;       /* no lock validator on the host */
+	(void)key;
+	l->locked = 0;
+	l->name = name;
+}
 u64 spin_lock_irqsave(spinlock_t *l) { HT_EXPECT(!l->locked); l->locked = 1; return 0; }
 void spin_unlock_irqrestore(spinlock_t *l, u64 f) { (void)f; HT_EXPECT(l->locked); l->locked = 0; }
 void spin_lock(spinlock_t *l) { HT_EXPECT(!l->locked); l->locked = 1; }

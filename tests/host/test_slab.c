@@ -19,7 +19,14 @@ u8 *host_ram;
 u32 host_cpu;
 static struct page *map;
 
-void spin_init(spinlock_t *l, const char *name) { l->locked = 0; l->name = name; }
+void __spin_init(spinlock_t *l, const char *name, const char *class_name,
+		 const struct lock_class_key *key)
+{
+	(void)class_name;       /* no lock validator on the host */
+	(void)key;
+	l->locked = 0;
+	l->name = name;
+}
 u64 spin_lock_irqsave(spinlock_t *l) { HT_EXPECT(!l->locked); l->locked = 1; return 0; }
 void spin_unlock_irqrestore(spinlock_t *l, u64 f) { (void)f; l->locked = 0; }
 void spin_lock(spinlock_t *l) { HT_EXPECT(!l->locked); l->locked = 1; }
