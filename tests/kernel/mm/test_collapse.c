@@ -426,6 +426,11 @@ struct race_ctx {
 	u64 wrong_v, wrong_i;
 };
 
+/* A collapse that meets a GUP-fast pin in flight answers EAGAIN, as Linux
+ * does; with a reader on every other CPU that can happen many times in a
+ * row, so each round tries again (as a program would) up to this bound. */
+#define RACE_TRIES 64
+
 /* CPU 0: refill the first piece with round r's data, collapse it. */
 static void race_leader(struct race_ctx *c)
 {
@@ -433,12 +438,15 @@ static void race_leader(struct race_ctx *c)
 		do_madvise(c->mm, BASE, HPAGE_SIZE, MADV_DONTNEED);
 		if (!fill_small(c->mm, BASE, all_data, 100 + r))
 			c->bad++;
-		long e = collapse(c->mm, BASE, HPAGE_SIZE);
+		long e = -EAGAIN;
+		for (u32 k = 0; k < RACE_TRIES && e == -EAGAIN; k++) {
+			e = collapse(c->mm, BASE, HPAGE_SIZE);
+			if (e == -EAGAIN)
+				c->eagain++;    /* a GUP-fast pin was in flight */
+		}
 		if (e == 0)
 			c->collapsed++;
-		else if (e == -EAGAIN)
-			c->eagain++;    /* a GUP-fast pin was in flight */
-		else
+		else if (e != -EAGAIN)
 			c->other_err++;
 		c->bad += bad_pages(c->mm, BASE, all_data, 100 + r);
 	}
