@@ -673,7 +673,9 @@ static void test_gup_fast(struct ktest *t)
 	u64 v;
 	KTEST_EXPECT_EQ(t, test_put_u64(mm, BASE, 7), 0);               /* a real page */
 	KTEST_EXPECT_EQ(t, test_get_u64(mm, BASE + P(1), &v), 0);       /* the zero page */
+	down_read(&mm->mmap_lock);      /* mm_populate's rule, as MAP_POPULATE keeps it */
 	mm_populate(mm, BASE + P(8), BASE + P(9), false);
+	up_read(&mm->mmap_lock);
 	kthread_unuse_mm(mm);
 	u64 *pte = pgtable_walk(mm, BASE, PT_PTE);
 	struct page *expect = pte_page(*pte);
