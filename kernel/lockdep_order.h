@@ -29,13 +29,15 @@ static const struct {
 	{ "rcu_gp",                 90 },
 	{ "rc->lock",               92 },
 	{ "timers",                 94 },
-	{ "console",               100 },
-	{ "console_lock",          100 },
 	{ "wq->lock",              110 },
 	{ "rwsem->wait_lock",      112 },
 	{ "thread_table",          120 },
 	{ "runqueues[c].lock",     130 },
 	{ "call_queues[i].lock",   140 },
+	/* Last: printk may be called holding any lock, and the console
+	 * lock takes none inside it. */
+	{ "console",               200 },
+	{ "console_lock",          200 },
 };
 
 #endif

@@ -181,6 +181,11 @@ static void test_sysrq_backtrace_of_sleeper(struct ktest *t)
 	KTEST_EXPECT_TRUE(t, n >= 3);
 	KTEST_EXPECT_TRUE(t, frames_name(frames, n, "sleep_on"));
 	KTEST_EXPECT_TRUE(t, frames_name(frames, n, "sysrq_test_sleeper"));
+	/* What "w" to /proc/sysrq-trigger prints: it walks the thread table
+	 * under its lock and prints each thread, so the console lock is taken
+	 * under thread_table: an order docs/locking.md must allow, or the lock
+	 * validator reports it (the console lock is ranked last). */
+	sysrq_show_threads(true);
 	u64 f = spin_lock_irqsave(&bt_wq.lock);
 	bt_release = 1;
 	spin_unlock_irqrestore(&bt_wq.lock, f);
