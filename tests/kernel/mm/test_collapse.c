@@ -655,6 +655,11 @@ static void test_faults_during_collapse(struct ktest *t)
 			       .writers = online_count() - 1 };
 	KTEST_ASSERT_TRUE(t, c.mm);
 	KTEST_ASSERT_TRUE(t, fill_small(c.mm, BASE, all_data, 7));
+	/* What each page holds before any writer runs: a writer whose CPU
+	 * starts late may write nothing in a round, and its pages must then
+	 * still hold this. */
+	for (u32 p = 0; p < WRITE_PAGES * c.writers; p++)
+		c.last[p] = test_peek(c.mm, BASE + P(p));
 	copied_ctx = &c;
 	ktest_on_cpus(cpu_online_mask, write_worker, &c);
 	ktest_log(t, "%u rounds, %u collapsed beside %u writing CPUs (%lu words written); %u words lost",
