@@ -276,6 +276,21 @@ static u64 *split_to_4k(u64 va)
 	}
 }
 
+/* The HPET's registers (arch/x86_64/hpet.c) are device memory: a read
+ * through a cached mapping could return an old count. The direct map is
+ * write-back by its page attributes (MTRRs usually make the range UC
+ * anyway, but the OS cannot rely on that), so give the page PCD|PWT, which
+ * selects PAT entry 3: UC in the power-on PAT and in Linux's layout alike. */
+bool paging_set_kernel_page_uncached(u64 va)
+{
+	u64 *e = split_to_4k(va);
+	if (!e)
+		return false;
+	*e |= PTE_PCD | PTE_PWT;
+	invlpg(va);
+	return true;
+}
+
 /* The direct map has its own alias of the kernel image. Make the alias of
  * text and rodata read-only too, or W^X could be bypassed through it. */
 static void protect_image_alias(void)

@@ -77,6 +77,12 @@ u64 *paging_lookup(u64 va, enum pt_level *level);
  * mapped by a 4 KiB entry. Flushes this CPU's TLB entry. */
 bool paging_unmap_kernel_page(u64 va);
 
+/* Make the 4 KiB page at va (the direct map of device memory) uncached,
+ * splitting a large page if needed. Flushes this CPU's TLB entry: boot
+ * only, before the other CPUs start (the rule above). False if va is not
+ * mapped or no page-table page could be had. */
+bool paging_set_kernel_page_uncached(u64 va);
+
 /* Page-table pages after boot: zeroed, PG_pagetable, counted (NR_PAGETABLE). */
 struct page *pagetable_alloc(void);
 void pagetable_free(struct page *p);

@@ -60,7 +60,7 @@ bool acpi_checksum_ok(const void *table, size_t len)
 
 /* Check a table already known to be len readable bytes: signature (if sig
  * is non-NULL), a length that fits in len and covers the header, checksum.
- * Prints what is wrong and returns false. */
+ * Prints what is wrong and returns false; a bad checksum only warns. */
 static bool table_ok(const void *table, size_t len, const char *sig)
 {
 	const struct acpi_sdt_header *h = table;
@@ -79,10 +79,14 @@ static bool table_ok(const void *table, size_t len, const char *sig)
 		       name, h->length, sizeof(*h), len);
 		return false;
 	}
-	if (!acpi_checksum_ok(table, h->length)) {
-		pr_err("ACPI: %s table has a bad checksum\n", name);
-		return false;
-	}
+	/* Real firmware ships tables with wrong checksums (edited by a setup
+	 * screen, patched by a vendor tool). ACPICA warns and uses them, and
+	 * so does Pagoda: the length checks above and every parser's bounds
+	 * checks still hold, so a bad checksum cannot cause a read out of
+	 * bounds, only wrong values, which the parsers check anyway. */
+	if (!acpi_checksum_ok(table, h->length))
+		pr_warn("ACPI: %s table has a bad checksum; using it anyway (as ACPICA does)\n",
+			name);
 	return true;
 }
 
@@ -124,6 +128,8 @@ static void madt_fallback(struct acpi_info *out)
 	out->apic_ids[0] = 0;
 	out->nr_ioapics = 0;
 	out->nr_overrides = 0;
+	out->nr_cpus_disabled = out->nr_cpus_hotplug = out->nr_skipped = 0;
+	out->max_apic_id = 0;
 }
 
 /* Record one usable CPU; *seen counts all of them, kept or not. */
@@ -136,6 +142,8 @@ static void madt_add_cpu(struct acpi_info *out, u32 apic_id, u32 *seen)
 		}
 	}
 	(*seen)++;
+	if (apic_id > out->max_apic_id)
+		out->max_apic_id = apic_id;
 	if (out->nr_cpus == ACPI_MAX_CPUS)
 		return;         /* reported once, after the walk */
 	out->apic_ids[out->nr_cpus++] = apic_id;
@@ -155,14 +163,26 @@ static u32 madt_entry_min_len(u8 type)
 	}
 }
 
-/* Is a CPU with these MADT flags one Pagoda may start? Online-capable
- * (bit 1) only has that meaning from MADT revision 5; earlier it was a
- * reserved bit that some firmware set by mistake. */
-static bool madt_cpu_usable(u32 flags, u8 madt_revision)
+/* Is a CPU with these MADT flags one Pagoda may start at boot? Only an
+ * enabled one. Online Capable without Enabled (MADT revision 5 on) is a
+ * hot-plug slot: firmware lists every socket the board could take, and a
+ * slot with no CPU in it never answers a startup IPI. Such entries, and
+ * plain disabled ones, are remembered for the boot log. */
+static bool madt_cpu_usable(struct acpi_info *out, u32 apic_id, u32 flags, u8 madt_revision)
 {
 	if (flags & ACPI_MADT_ENABLED)
 		return true;
-	return madt_revision >= 5 && (flags & ACPI_MADT_ONLINE_CAPABLE);
+	bool hotplug = madt_revision >= 5 && (flags & ACPI_MADT_ONLINE_CAPABLE);
+	if (hotplug)
+		out->nr_cpus_hotplug++;
+	else
+		out->nr_cpus_disabled++;
+	if (out->nr_skipped < ACPI_MAX_SKIPPED) {
+		out->skipped[out->nr_skipped].apic_id = apic_id;
+		out->skipped[out->nr_skipped].hotplug = hotplug;
+		out->nr_skipped++;
+	}
+	return false;
 }
 
 /* The entry at off in a MADT of end bytes, if it is whole: at least a
@@ -206,7 +226,7 @@ static void madt_apply_entry(struct acpi_info *out, const struct acpi_madt_entry
 	switch (e->type) {
 	case ACPI_MADT_LAPIC: {
 		const struct acpi_madt_lapic *l = (const void *)e;
-		if (!madt_cpu_usable(l->flags, revision))
+		if (!madt_cpu_usable(out, l->apic_id, l->flags, revision))
 			break;
 		/* 0xff is the xAPIC broadcast ID, never a CPU's. */
 		if (l->apic_id == 0xff) {
@@ -218,7 +238,7 @@ static void madt_apply_entry(struct acpi_info *out, const struct acpi_madt_entry
 	}
 	case ACPI_MADT_X2APIC: {
 		const struct acpi_madt_x2apic *x = (const void *)e;
-		if (!madt_cpu_usable(x->flags, revision))
+		if (!madt_cpu_usable(out, x->x2apic_id, x->flags, revision))
 			break;
 		if (x->x2apic_id == 0xffffffffu) {
 			pr_warn("ACPI: MADT x2APIC entry with ID 0xffffffff ignored\n");
@@ -307,6 +327,45 @@ int acpi_parse_madt(const void *madt, size_t len, struct acpi_info *out)
 bad:
 	madt_fallback(out);
 	return -1;
+}
+
+/* --- HPET and DMAR --- */
+
+int acpi_parse_hpet(const void *hpet, size_t len, struct acpi_info *out)
+{
+	out->hpet_phys = 0;
+	if (!table_ok(hpet, len, "HPET"))
+		return -1;
+	const struct acpi_hpet *t = hpet;
+	if (t->h.length < sizeof(*t)) {
+		pr_err("ACPI: HPET table of %u bytes is shorter than its %lu fixed bytes\n",
+		       t->h.length, sizeof(*t));
+		return -1;
+	}
+	if (t->base.space_id != ACPI_GAS_MEMORY || t->base.address == 0) {
+		pr_warn("ACPI: HPET registers at 0x%lx in address space %u; not usable\n",
+			t->base.address, t->base.space_id);
+		return -1;
+	}
+	out->hpet_phys = t->base.address;
+	return 0;
+}
+
+int acpi_parse_dmar(const void *dmar, size_t len, struct acpi_info *out)
+{
+	out->have_dmar = false;
+	out->dmar_flags = 0;
+	if (!table_ok(dmar, len, "DMAR"))
+		return -1;
+	const struct acpi_dmar *t = dmar;
+	/* The flags byte is all Pagoda reads; it must be inside the table. */
+	if (t->h.length < offsetof(struct acpi_dmar, flags) + 1) {
+		pr_err("ACPI: DMAR table of %u bytes has no flags\n", t->h.length);
+		return -1;
+	}
+	out->have_dmar = true;
+	out->dmar_flags = t->flags;
+	return 0;
 }
 
 /* --- FADT and \_S5 --- */
@@ -486,8 +545,9 @@ static u64 root_entry(const struct acpi_sdt_header *root, u32 entry_size, u32 i)
 	return v;
 }
 
-/* Look for MADT and FADT in one root table. A table with a bad checksum
- * or length is reported and skipped, in case a good copy follows. */
+/* Look for MADT, FADT, HPET and DMAR in one root table. A table with an
+ * impossible length is reported and skipped, in case a good copy follows;
+ * one with a bad checksum is used, with a warning (table_ok). */
 static void walk_root(const struct acpi_sdt_header *root, u32 entry_size,
 		      acpi_map_fn map, void *ctx, struct acpi_info *out, bool *madt_ok)
 {
@@ -513,6 +573,14 @@ static void walk_root(const struct acpi_sdt_header *root, u32 entry_size,
 			const struct acpi_sdt_header *t = map_table(phys, "FACP", map, ctx);
 			if (t && acpi_parse_fadt(t, t->length, out) == 0)
 				out->fadt_phys = phys;
+		} else if (!out->hpet_phys && sig_is(h->signature, "HPET", 4)) {
+			const struct acpi_sdt_header *t = map_table(phys, "HPET", map, ctx);
+			if (t)
+				acpi_parse_hpet(t, t->length, out);
+		} else if (!out->have_dmar && sig_is(h->signature, "DMAR", 4)) {
+			const struct acpi_sdt_header *t = map_table(phys, "DMAR", map, ctx);
+			if (t)
+				acpi_parse_dmar(t, t->length, out);
 		}
 	}
 }
@@ -622,6 +690,24 @@ static void madt_ensure_boot_cpu(struct acpi_info *a)
 	}
 }
 
+/* The MADT's CPUs that will not be started, and why: a hot-plug slot
+ * (usually empty) or a disabled CPU. */
+static void acpi_print_skipped_cpus(const struct acpi_info *a)
+{
+	for (u32 i = 0; i < a->nr_skipped; i++)
+		printk("ACPI: APIC ID %u not started: %s\n", a->skipped[i].apic_id,
+		       a->skipped[i].hotplug ? "hot-plug slot (online-capable, not enabled)"
+					     : "disabled in the MADT");
+	u32 total = a->nr_cpus_disabled + a->nr_cpus_hotplug;
+	if (total > a->nr_skipped)
+		printk("ACPI: and %u more CPU entries not started\n", total - a->nr_skipped);
+	if (a->hpet_phys)
+		printk("ACPI: HPET at 0x%lx\n", a->hpet_phys);
+	if (a->have_dmar)
+		printk("ACPI: DMAR flags 0x%x%s\n", a->dmar_flags,
+		       (a->dmar_flags & ACPI_DMAR_X2APIC_OPT_OUT) ? " (x2APIC opt-out)" : "");
+}
+
 int acpi_init(void)
 {
 	struct acpi_info *a = &acpi_info;
@@ -642,6 +728,7 @@ int acpi_init(void)
 
 	for (u32 i = 0; i < a->nr_cpus; i++)
 		printk("ACPI: CPU %u: APIC ID %u\n", i, a->apic_ids[i]);
+	acpi_print_skipped_cpus(a);
 	printk("ACPI: local APIC at 0x%lx\n", a->lapic_phys);
 	for (u32 i = 0; i < a->nr_ioapics; i++)
 		printk("ACPI: I/O APIC %u at 0x%x, GSIs from %u\n",

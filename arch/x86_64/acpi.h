@@ -14,11 +14,12 @@
 #define ACPI_MAX_CPUS 64
 #define ACPI_MAX_IOAPICS 8
 #define ACPI_MAX_OVERRIDES 16
+#define ACPI_MAX_SKIPPED 16
 
 struct acpi_info {
 	bool have_madt;
 	u64 lapic_phys;                 /* MADT local APIC address (or override) */
-	u32 nr_cpus;                    /* enabled (or online-capable) CPUs */
+	u32 nr_cpus;                    /* enabled CPUs (the ones to start) */
 	u32 apic_ids[ACPI_MAX_CPUS];    /* nr_cpus entries; [0] is not necessarily the BSP */
 	u32 nr_ioapics;
 	struct { u32 id; u32 phys; u32 gsi_base; } ioapic[ACPI_MAX_IOAPICS];
@@ -39,6 +40,16 @@ struct acpi_info {
 	bool pm_timer_32bit;            /* FADT TMR_VAL_EXT: 32-bit, else 24-bit */
 	u32 smi_cmd;                    /* port to ask firmware for ACPI mode, or 0 */
 	u8 acpi_enable;                 /* value to write there */
+
+	/* MADT CPUs not started at boot, for the log: disabled ones, and
+	 * hot-plug slots (Online Capable, not Enabled: MADT revision 5+). */
+	u32 nr_cpus_disabled, nr_cpus_hotplug;
+	u32 nr_skipped;                 /* entries in skipped[] */
+	struct { u32 apic_id; bool hotplug; } skipped[ACPI_MAX_SKIPPED];
+	u32 max_apic_id;                /* highest enabled APIC ID, past the cap too */
+	u64 hpet_phys;                  /* HPET registers (ACPI "HPET"), 0 if none */
+	bool have_dmar;                 /* the "DMAR" table (Intel VT-d) */
+	u8 dmar_flags;                  /* ACPI_DMAR_* */
 };
 
 extern struct acpi_info acpi_info;
@@ -149,6 +160,27 @@ struct acpi_fadt {
 #define ACPI_FADT_TMR_VAL_EXT (1u << 8)
 #define ACPI_FADT_HW_REDUCED (1u << 20)
 
+/* HPET description table: where the event timer block's registers are. */
+struct acpi_hpet {
+	struct acpi_sdt_header h;
+	u32 event_timer_block_id;
+	struct acpi_gas base;           /* must be in memory space */
+	u8 hpet_number;
+	u16 min_tick;
+	u8 page_protection;
+} __packed;
+
+/* DMA Remapping table (Intel VT-d), the fixed part; remapping structures
+ * follow, which Pagoda does not read. */
+struct acpi_dmar {
+	struct acpi_sdt_header h;
+	u8 host_address_width;
+	u8 flags;
+	u8 reserved[10];
+} __packed;
+#define ACPI_DMAR_INTR_REMAP 1u         /* interrupt remapping supported */
+#define ACPI_DMAR_X2APIC_OPT_OUT 2u     /* firmware asks the OS not to enable x2APIC */
+
 /* PM1 control register bits. */
 #define ACPI_PM1_SCI_EN (1u << 0)
 #define ACPI_PM1_SLP_TYP_SHIFT 10
@@ -163,6 +195,10 @@ struct acpi_fadt {
 typedef const void *(*acpi_map_fn)(u64 phys, u64 len, void *ctx);
 int acpi_parse_tables(const void *rsdp, size_t rsdp_len, acpi_map_fn map, void *ctx,
 		      struct acpi_info *out);
+/* HPET ("HPET") and DMAR ("DMAR"): header checks, then hpet_phys, or
+ * have_dmar and dmar_flags. A table Pagoda cannot use leaves them 0. */
+int acpi_parse_hpet(const void *hpet, size_t len, struct acpi_info *out);
+int acpi_parse_dmar(const void *dmar, size_t len, struct acpi_info *out);
 /* FADT fields into *out (have_fadt, PM timer, PM1 control, DSDT address,
  * SMI_CMD). Checks the header and checksum first. */
 int acpi_parse_fadt(const void *fadt, size_t len, struct acpi_info *out);

@@ -11,7 +11,7 @@
 #include "kernel/sched.h"
 #include "kernel/rcu.h"
 #include "arch/x86_64/apic_regs.h"
-#include "arch/x86_64/pit.h"
+#include "arch/x86_64/tsc_calibrate.h"
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/percpu.h"
@@ -303,149 +303,52 @@ void lapic_send_sipi(u32 apic_id, u8 start_page)
 
 /* --- timer and clocks --- */
 
-/* Calibration compares clocks by sampling them together: each sample reads
- * the PIT count, the TSC, the LAPIC timer's current count and the ACPI PM
- * timer back to back, and the rates come from the differences between two
- * samples about CALIBRATE_MS apart. Only the few instructions inside a
- * sample must run undisturbed; a delay *between* samples (an SMI, or the
- * host descheduling an emulated CPU) changes nothing, which is why this is
- * better than timing how long the PIT takes to run out. */
-#define CALIBRATE_MS 10
-#define CALIBRATE_RUNS 5
-#define PM_TIMER_HZ 3579545U
-#define PIT_CALIBRATE_TICKS (PIT_HZ / 1000 * CALIBRATE_MS)
-#define PM_CALIBRATE_TICKS (PM_TIMER_HZ / 1000 * CALIBRATE_MS)
-#define MAX_POLLS 20000000UL    /* far more than 10 ms of port reads: never hang */
+/* The APIC timer is measured against the TSC once the TSC's rate is known
+ * (tsc_calibrate.c): count down from the top for CALIBRATE_MS of TSC time.
+ * The TSC needs no port I/O and cannot be gated, so this works on every
+ * machine; an interrupt or SMI inside one window only spoils that run, and
+ * the median of APIC_CALIBRATE_RUNS drops it. */
+#define APIC_CALIBRATE_RUNS 5
 
-struct clock_sample {
-	u64 tsc;
-	u32 apic;               /* LAPIC timer current count (counts down) */
-	u32 pm;                 /* ACPI PM timer, 24 bits (counts up) */
-	u16 pit;                /* PIT channel 2 count (counts down) */
-	bool pit_expired;       /* channel 2 reached zero: its count wrapped */
-};
-
-static u32 pm_timer_read(void)
+static u64 lapic_measure_khz(void)
 {
-	return inl((u16)acpi_info.pm_timer_port) & 0xFFFFFF;
-}
-
-static void take_sample(struct clock_sample *s, bool use_pit)
-{
-	s->pit = use_pit ? pit_ch2_read() : 0;
-	s->tsc = rdtsc();
-	s->apic = apic->read(APIC_REG_TIMER_CUR);
-	s->pm = acpi_info.pm_timer_port ? pm_timer_read() : 0;
-	s->pit_expired = use_pit && pit_ch2_expired();
-}
-
-struct calibration {
-	u64 tsc_hz, apic_hz;    /* measured rates */
-	u64 ref_us, pm_us;      /* interval by the reference clock, and by the PM timer */
-};
-
-/* One run against the PIT. False if the PIT does not count (some recent PCs
- * have none) or the run was disturbed enough for the count to wrap. */
-static bool calibrate_pit(struct calibration *r)
-{
-	struct clock_sample a, b;
-	u64 polls = 0;
-	pit_ch2_start(0xFFFF);
-	apic->write(APIC_REG_TIMER_INIT, 0xFFFFFFFF);
-	/* The count is loaded on the PIT's next clock edge; wait for it. */
-	while (pit_ch2_read() > 0xFF00 && ++polls < MAX_POLLS)
-		;
-	take_sample(&a, true);
-	while ((u16)(a.pit - pit_ch2_read()) < PIT_CALIBRATE_TICKS && !pit_ch2_expired() &&
-	       ++polls < MAX_POLLS)
-		;
-	take_sample(&b, true);
-	if (polls >= MAX_POLLS || b.pit_expired || b.pit >= a.pit)
-		return false;
-	u64 ticks = a.pit - b.pit;
-	r->tsc_hz = (b.tsc - a.tsc) * PIT_HZ / ticks;
-	r->apic_hz = (u64)(a.apic - b.apic) * PIT_HZ / ticks;
-	r->ref_us = ticks * 1000000 / PIT_HZ;
-	r->pm_us = (u64)((b.pm - a.pm) & 0xFFFFFF) * 1000000 / PM_TIMER_HZ;
-	return true;
-}
-
-/* One run against the ACPI PM timer, for machines without a PIT. */
-static bool calibrate_pm(struct calibration *r)
-{
-	struct clock_sample a, b;
-	u64 polls = 0;
-	apic->write(APIC_REG_TIMER_INIT, 0xFFFFFFFF);
-	take_sample(&a, false);
-	while (((pm_timer_read() - a.pm) & 0xFFFFFF) < PM_CALIBRATE_TICKS && ++polls < MAX_POLLS)
-		cpu_relax();
-	take_sample(&b, false);
-	u64 ticks = (b.pm - a.pm) & 0xFFFFFF;
-	if (polls >= MAX_POLLS || ticks == 0)
-		return false;
-	r->tsc_hz = (b.tsc - a.tsc) * PM_TIMER_HZ / ticks;
-	r->apic_hz = (u64)(a.apic - b.apic) * PM_TIMER_HZ / ticks;
-	r->ref_us = r->pm_us = ticks * 1000000 / PM_TIMER_HZ;
-	return true;
-}
-
-static void sort_u64(u64 *v, int n)
-{
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			u64 t = v[j]; v[j] = v[j - 1]; v[j - 1] = t;
+	u64 runs[APIC_CALIBRATE_RUNS];
+	u64 window = tsc_khz * CALIBRATE_MS;
+	for (int i = 0; i < APIC_CALIBRATE_RUNS; i++) {
+		apic->write(APIC_REG_TIMER_INIT, 0xFFFFFFFF);
+		u64 t0 = rdtsc();
+		u32 c0 = apic->read(APIC_REG_TIMER_CUR);
+		while (rdtsc() - t0 < window)
+			cpu_relax();
+		u32 c1 = apic->read(APIC_REG_TIMER_CUR);
+		u64 cycles = rdtsc() - t0;
+		/* ticks * kHz stays below 2^64 for any 32-bit count and any
+		 * TSC below TSC_MAX_HZ. */
+		runs[i] = (u64)(c0 - c1) * tsc_khz / cycles;
+	}
+	apic->write(APIC_REG_TIMER_INIT, 0);    /* stop it */
+	for (int i = 1; i < APIC_CALIBRATE_RUNS; i++)
+		for (int j = i; j > 0 && runs[j - 1] > runs[j]; j--) {
+			u64 t = runs[j]; runs[j] = runs[j - 1]; runs[j - 1] = t;
 		}
+	return runs[APIC_CALIBRATE_RUNS / 2];
 }
 
 void lapic_timer_calibrate(void)
 {
-	u64 tsc[CALIBRATE_RUNS], lapic[CALIBRATE_RUNS];
-	struct calibration r = { 0 };
-	const char *ref = "PIT";
-	bool (*run)(struct calibration *) = calibrate_pit;
-
+	struct tsc_result r = tsc_calibrate_boot_cpu();
+	tsc_khz = r.tsc_hz / 1000;
 	apic->write(APIC_REG_TIMER_DIV, APIC_TIMER_DIV_16);
 	apic->write(APIC_REG_LVT_TIMER, apic_lvt_timer(VEC_TIMER, false, true));
-	if (!calibrate_pit(&r) && !calibrate_pit(&r)) {
-		if (!acpi_info.pm_timer_port || !calibrate_pm(&r)) {
-			printk(KERN_ERR "Clocks: neither the PIT nor an ACPI PM timer counts; "
-			       "assuming a 1 GHz TSC and a 100 MHz APIC timer\n");
-			tsc_khz = 1000000;
-			lapic_timer_khz = 100000;
-			return;
-		}
-		ref = "ACPI PM timer";
-		run = calibrate_pm;
-	}
-	/* Several runs and the median: one disturbed sample cannot skew it. */
-	int good = 0;
-	for (int tries = 0; good < CALIBRATE_RUNS && tries < 2 * CALIBRATE_RUNS; tries++) {
-		if (!run(&r))
-			continue;
-		tsc[good] = r.tsc_hz;
-		lapic[good] = r.apic_hz;
-		good++;
-	}
-	apic->write(APIC_REG_TIMER_INIT, 0);    /* stop it */
-	if (good == 0) {
-		printk(KERN_ERR "Clocks: every calibration run failed; assuming 1 GHz / 100 MHz\n");
-		tsc_khz = 1000000;
+	lapic_timer_khz = lapic_measure_khz();
+	if (lapic_timer_khz == 0) {
+		printk(KERN_ERR "Clocks: the APIC timer does not count; assuming 100 MHz\n");
 		lapic_timer_khz = 100000;
-		return;
 	}
-	sort_u64(tsc, good);
-	sort_u64(lapic, good);
-	tsc_khz = tsc[good / 2] / 1000;
-	lapic_timer_khz = lapic[good / 2] / 1000;
-	if (lapic_timer_khz == 0)
-		lapic_timer_khz = 1;
-	printk("Clocks (measured against the %s): TSC %lu.%03lu MHz, APIC timer %lu.%03lu MHz "
-	       "(bus clock / %u)\n", ref, tsc_khz / 1000, tsc_khz % 1000,
+	printk("Clocks: TSC %lu.%03lu MHz (%s %s), APIC timer %lu.%03lu MHz "
+	       "(measured against the TSC; bus clock / %u)\n",
+	       tsc_khz / 1000, tsc_khz % 1000, r.fallback ? "assumed:" : "from the", r.source,
 	       lapic_timer_khz / 1000, lapic_timer_khz % 1000, APIC_TIMER_DIVISOR);
-	/* The same interval by the PM timer: the two should agree. */
-	if (acpi_info.pm_timer_port && run == calibrate_pit)
-		printk("Clocks: cross-check: last run %lu us by the PIT, %lu us by the ACPI PM timer\n",
-		       r.ref_us, r.pm_us);
 }
 
 static void timer_start_remote(void *arg)
@@ -475,12 +378,11 @@ void lapic_timer_start(u32 hz)
 
 void udelay(u64 us)
 {
-	if (!tsc_khz) {
-		pit_delay_us(us);
-		return;
-	}
+	/* Before calibration, the fallback rate: on the high side, so the
+	 * wait is at least as long as asked on most machines. */
+	u64 khz = tsc_khz ? tsc_khz : TSC_FALLBACK_HZ / 1000;
 	u64 start = rdtsc();
-	u64 ticks = us * tsc_khz / 1000;
+	u64 ticks = us * khz / 1000;
 	while (rdtsc() - start < ticks)
 		cpu_relax();
 }

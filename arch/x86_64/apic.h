@@ -39,16 +39,16 @@ void lapic_send_nmi_all_but_self(void);
 void lapic_send_init(u32 apic_id);
 void lapic_send_sipi(u32 apic_id, u8 start_page);
 
-/* Timer: calibrated on the BSP against the PIT (the ACPI PM timer when
- * there is no PIT; cross-checked with it when there is). lapic_timer_start()
- * on the BSP starts a periodic timer at hz on every online CPU (VEC_TIMER),
- * counting cpu->ticks; CPUs started later start theirs at the same rate. */
+/* Timer: lapic_timer_calibrate() on the BSP finds the TSC's rate
+ * (tsc_calibrate.h: CPUID, HPET, ACPI PM timer or PIT) and measures the
+ * APIC timer against the TSC. lapic_timer_start() on the BSP starts a
+ * periodic timer at hz on every online CPU (VEC_TIMER), counting cpu->ticks; CPUs started later start theirs at the same rate. */
 void lapic_timer_calibrate(void);
 void lapic_timer_start(u32 hz);
-extern u64 tsc_khz;             /* measured TSC frequency */
+extern u64 tsc_khz;             /* TSC frequency (tsc_calibrate.h) */
 extern u64 lapic_timer_khz;     /* LAPIC timer input clock, after divider */
 
-/* Busy-wait helpers (TSC based once calibrated; PIT before that). */
+/* Busy-wait helpers on the TSC (before calibration at TSC_FALLBACK_HZ). */
 void udelay(u64 us);
 void mdelay(u64 ms);
 

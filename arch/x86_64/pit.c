@@ -7,7 +7,6 @@
 #define PORT_B 0x61             /* "system control port B" on the PC */
 #define PORT_B_GATE2 0x01       /* channel 2 gate */
 #define PORT_B_SPEAKER 0x02     /* speaker data enable: keep off */
-#define PORT_B_OUT2 0x20        /* channel 2 output, read-only */
 
 /* Command byte: channel 2 (bits 6-7 = 10), access lobyte then hibyte
  * (bits 4-5 = 11), mode 0 "interrupt on terminal count" (bits 1-3 = 000),
@@ -37,32 +36,7 @@ u16 pit_ch2_read(void)
 	return (u16)(lo | (hi << 8));
 }
 
-bool pit_ch2_expired(void)
+void pit_ch2_stop(void)
 {
-	return (inb(PORT_B) & PORT_B_OUT2) != 0;
-}
-
-bool pit_ch2_wait(u64 max_polls)
-{
-	for (u64 i = 0; i < max_polls; i++)
-		if (pit_ch2_expired())
-			return true;
-	return false;
-}
-
-void pit_delay_us(u64 us)
-{
-	while (us > 0) {
-		/* At most 50 ms per countdown: 50,000 us * 1.193182 < 65536. */
-		u64 chunk = MIN(us, 50000UL);
-		u64 count = chunk * PIT_HZ / 1000000;
-		if (count == 0)
-			count = 1;
-		pit_ch2_start((u16)count);
-		/* A port read takes about a microsecond on real hardware, so
-		 * 10,000,000 polls is far more than 50 ms; never hang. */
-		if (!pit_ch2_wait(10000000))
-			return;
-		us -= chunk;
-	}
+	outb(PORT_B, inb(PORT_B) & (u8)~(PORT_B_SPEAKER | PORT_B_GATE2));
 }

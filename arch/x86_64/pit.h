@@ -1,5 +1,7 @@
 /* arch/x86_64/pit.h - the legacy 8254 programmable interval timer, used only
- * as a known clock (1.193182 MHz) to measure the TSC and LAPIC timer at boot.
+ * as a known clock (1.193182 MHz) to measure the TSC at boot, and only when
+ * CPUID, the HPET and the ACPI PM timer could not (tsc_calibrate.h: recent
+ * chipsets may clock-gate the PIT, which then answers but does not count).
  *
  * Channel 2 is used because its gate is under software control (port 0x61
  * bit 0) and its output can be read back (port 0x61 bit 5), so no interrupt
@@ -15,18 +17,14 @@
 
 #define PIT_HZ 1193182U
 
-/* Start a one-shot countdown of `count` PIT ticks (1..65535) on channel 2. */
+/* Start a countdown of `count` PIT ticks (1..65535) on channel 2. In mode
+ * 0 the counter goes on past zero (to 0xFFFF and down again). */
 void pit_ch2_start(u16 count);
-/* Has the countdown started by pit_ch2_start() reached zero? */
-bool pit_ch2_expired(void);
 /* The current count of channel 2 (latched, so both bytes are from the same
- * instant). Counts down at PIT_HZ while the gate is open. */
+ * instant). Counts down at PIT_HZ while the gate is open. A PIT that is not
+ * there reads 0xFFFF (or 0x0000) for ever: callers bound their waits. */
 u16 pit_ch2_read(void);
-/* Wait for the countdown to end, polling at most max_polls times.
- * Returns false if it never ended (no PIT: some modern PCs lack one). */
-bool pit_ch2_wait(u64 max_polls);
-
-/* Busy-wait using the PIT alone (before the TSC is calibrated). */
-void pit_delay_us(u64 us);
+/* Close channel 2's gate again (the speaker stays off). */
+void pit_ch2_stop(void);
 
 #endif
