@@ -11,6 +11,8 @@
 #include "kernel/sched.h"
 #include "kernel/rcu.h"
 #include "arch/x86_64/apic_regs.h"
+#include "arch/x86_64/apic_mode.h"
+#include "arch/x86_64/ioapic.h"
 #include "arch/x86_64/tsc_calibrate.h"
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/cpu.h"
@@ -193,31 +195,39 @@ static void apic_setup_this_cpu(bool bsp)
 	apic->write(APIC_REG_EOI, 0);           /* drop anything left in service */
 }
 
-void lapic_init_bsp(void)
+/* The inputs of apic_choose_mode() (apic_mode.h) on this machine. */
+static struct apic_mode_input apic_mode_inputs(void)
 {
 	u32 a, b, c, d;
 	cpuid(1, 0, &a, &b, &c, &d);
 	if (!(d & (1U << 9)))
 		panic("this CPU has no local APIC; Pagoda needs one");
-	bool cpu_has_x2apic = (c & (1U << 21)) != 0;
 	u64 base = rdmsr(MSR_APIC_BASE);
-	bool firmware_x2apic = (base & (APIC_BASE_ENABLE | APIC_BASE_EXTD)) ==
-			       (APIC_BASE_ENABLE | APIC_BASE_EXTD);
-	bool nox2apic = cmdline_has("nox2apic");
+	return (struct apic_mode_input){
+		.cpu_has_x2apic = (c & (1U << 21)) != 0,
+		.firmware_x2apic = (base & (APIC_BASE_ENABLE | APIC_BASE_EXTD)) ==
+				   (APIC_BASE_ENABLE | APIC_BASE_EXTD),
+		.max_apic_id = acpi_info.have_madt ? acpi_info.max_apic_id : 0,
+		.dmar_opt_out = acpi_info.have_dmar &&
+				(acpi_info.dmar_flags & ACPI_DMAR_X2APIC_OPT_OUT),
+		.nox2apic = cmdline_has("nox2apic"),
+	};
+}
+
+void lapic_init_bsp(void)
+{
+	struct apic_mode_input in = apic_mode_inputs();
+	struct apic_mode_choice mode = apic_choose_mode(&in);
 
 	pic_disable();
+	/* Every I/O APIC input masked before any APIC is enabled: firmware
+	 * may leave some unmasked, and Pagoda routes no device interrupt. */
+	ioapic_mask_all();
 
-	if (firmware_x2apic) {
-		/* Leaving x2APIC mode means disabling the APIC altogether,
-		 * and firmware may have locked it (or routed interrupts with
-		 * 32-bit IDs): stay in it. */
-		apic = &x2apic_ops;
-		if (nox2apic)
-			printk(KERN_WARNING "APIC: firmware enabled x2APIC; ignoring nox2apic\n");
-	} else if (cpu_has_x2apic && !nox2apic) {
+	if (mode.x2apic) {
 		apic = &x2apic_ops;
 	} else {
-		phys_addr_t phys = base & APIC_BASE_ADDR_MASK;
+		phys_addr_t phys = rdmsr(MSR_APIC_BASE) & APIC_BASE_ADDR_MASK;
 		if (acpi_info.have_madt && acpi_info.lapic_phys &&
 		    acpi_info.lapic_phys != phys)
 			printk(KERN_WARNING "APIC: MADT says 0x%lx, APIC base MSR 0x%lx; using the MSR\n",
@@ -231,11 +241,8 @@ void lapic_init_bsp(void)
 	irq_register(VEC_TIMER, timer_interrupt);
 
 	u32 version = apic->read(APIC_REG_VERSION);
-	printk("APIC: %s mode%s, boot CPU APIC ID %u, version 0x%x, %u LVT entries\n",
-	       apic->name,
-	       firmware_x2apic ? " (left on by firmware)" :
-	       (apic == &xapic_ops && cpu_has_x2apic) ? " (nox2apic)" : "",
-	       apic->id(), version & 0xFF, ((version >> 16) & 0xFF) + 1);
+	printk("APIC: %s mode (%s), boot CPU APIC ID %u, version 0x%x, %u LVT entries\n",
+	       apic->name, mode.why, apic->id(), version & 0xFF, ((version >> 16) & 0xFF) + 1);
 }
 
 void lapic_init_ap(void)

@@ -18,9 +18,9 @@
 struct trap_frame;
 
 /* On the boot CPU: mask the legacy PICs (after remapping them to
- * VEC_IRQ_BASE), pick the mode (x2APIC when the CPU has it or firmware
- * enabled it; "nox2apic" forces xAPIC unless firmware already switched to
- * x2APIC), enable the APIC with spurious vector VEC_SPURIOUS and error vector
+ * VEC_IRQ_BASE) and every I/O APIC input (ioapic.h), pick the mode
+ * (apic_mode.h: firmware's, x2APIC only when an APIC ID needs it), enable
+ * the APIC with spurious vector VEC_SPURIOUS and error vector
  * VEC_APIC_ERROR. */
 void lapic_init_bsp(void);
 /* On each AP: enable its APIC in the mode the BSP chose, and its timer if

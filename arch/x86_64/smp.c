@@ -1,13 +1,19 @@
 /* arch/x86_64/smp.c - starting the other CPUs. See smp.h.
  *
  * Bring-up (smp_init, on the boot CPU, interrupts disabled):
- *   1. copy boot/trampoline.asm to a free page below 640 KiB;
+ *   1. copy boot/trampoline.asm to a page below the EBDA that is free in
+ *      the firmware map and in the kernel's reserved list (modules, boot
+ *      information: trampoline_place.h);
  *   2. for each AP in the MADT, one at a time: fill the trampoline's data
  *      block (page tables, EFER, stack, CPU number), send INIT, wait 10 ms,
  *      send SIPI, wait 200 us, send a second SIPI unless the AP is already
  *      online (the MP specification's sequence: older CPUs could miss the
  *      first; a running CPU ignores a SIPI anyway), and wait up to
- *      AP_START_TIMEOUT_MS for the AP to mark itself online;
+ *      AP_START_TIMEOUT_MS for the AP to mark itself online. The whole
+ *      bring-up has one budget, SMP_BRINGUP_BUDGET_MS: a CPU that does
+ *      not answer is reported and skipped, and once the budget is spent
+ *      the CPUs not yet tried are reported and left off, so a machine
+ *      whose MADT lists CPUs that are not there still boots promptly;
  *   3. the AP runs ap_main(): GS base, GDT/TSS, IDT, page tables, APIC and
  *      timer, its run queue; then it goes online and runs the scheduler's
  *      idle loop (kernel/sched.c), which runs whatever threads are queued.
@@ -22,7 +28,10 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/desc.h"
 #include "arch/x86_64/trap.h"
+#include "arch/x86_64/apic_mode.h"
+#include "arch/x86_64/trampoline_place.h"
 #include "kernel/bootinfo.h"
+#include "mm/memmap.h"
 #include "kernel/cmdline.h"
 #include "kernel/sched.h"
 #include "kernel/syscall.h"
@@ -67,29 +76,24 @@ struct trampoline_data {
 	u32 reserved;
 } __packed;
 
-#define LOW_MEM_LIMIT 0x9F000UL   /* the EBDA may start just below 640 KiB */
 #define AP_START_TIMEOUT_MS 5000
+#define SMP_BRINGUP_BUDGET_MS 10000
 
-/* The trampoline page must be below 1 MiB (a SIPI names a real-mode page)
- * and free RAM. We take the highest whole available page under 0x9F000:
- * page 0 holds the real-mode interrupt table and BIOS data area, and the top
- * of conventional memory from 0x9F000 may be the extended BIOS data area. The
- * page is only needed during smp_init(); afterwards mm/ may reuse it. */
-static phys_addr_t find_trampoline_page(void)
+/* The trampoline page (trampoline_place.h): under the EBDA, free in the
+ * firmware map and in mm/'s reserved list, which by now holds the modules,
+ * the Multiboot2 information and everything early_alloc() handed out. The
+ * page is only needed during smp_init(); low memory is never given to the
+ * page allocator, so nothing else will be put there later. */
+static phys_addr_t find_trampoline_page(u64 size, u64 *limit)
 {
-	phys_addr_t best = 0;
-	for (u32 i = 0; i < boot_info.nr_mmap; i++) {
-		const struct boot_mmap_entry *e = &boot_info.mmap[i];
-		if (e->type != MMAP_AVAILABLE)
-			continue;
-		u64 start = ALIGN_UP(e->base, 4096UL);
-		u64 end = ALIGN_DOWN(MIN(e->base + e->length, LOW_MEM_LIMIT), 4096UL);
-		if (start < 0x1000)
-			start = 0x1000;
-		if (end >= start + 4096 && end - 4096 > best)
-			best = end - 4096;
-	}
-	return best;
+	/* The BIOS data area: EBDA segment at 0x40E, base memory in KiB at
+	 * 0x413 (0 on many UEFI machines, which trampoline_low_limit
+	 * ignores). */
+	u16 ebda_seg = *(volatile u16 *)phys_to_virt(0x40E);
+	u16 base_kib = *(volatile u16 *)phys_to_virt(0x413);
+	*limit = trampoline_low_limit(ebda_seg, base_kib);
+	return trampoline_place(boot_info.mmap, boot_info.nr_mmap, reserved, nr_reserved,
+				*limit, size);
 }
 
 static struct trampoline_data *trampoline_data_in_page(void)
@@ -132,8 +136,9 @@ __noreturn void ap_main(u32 cpu)
 	sched_idle_loop();
 }
 
-/* Start one AP as logical CPU `cpu`. Returns whether it came online. */
-static bool start_ap(u32 cpu, u32 apic_id)
+/* Start one AP as logical CPU `cpu`, waiting at most timeout_ms for it.
+ * Returns whether it came online. */
+static bool start_ap(u32 cpu, u32 apic_id, u64 timeout_ms)
 {
 	struct cpu *c = &cpus[cpu];
 	c->id = cpu;
@@ -156,9 +161,9 @@ static bool start_ap(u32 cpu, u32 apic_id)
 
 	u64 start = rdtsc();
 	while (!__atomic_load_n(&c->online, __ATOMIC_SEQ_CST)) {
-		if (rdtsc() - start > tsc_khz * AP_START_TIMEOUT_MS) {
-			printk(KERN_ERR "SMP: CPU with APIC ID %u did not come up within %u ms; "
-			       "continuing without it\n", apic_id, AP_START_TIMEOUT_MS);
+		if (rdtsc() - start > tsc_khz * timeout_ms) {
+			printk(KERN_ERR "SMP: CPU with APIC ID %u did not come up within %lu ms; "
+			       "continuing without it\n", apic_id, timeout_ms);
 			/* Park it in wait-for-SIPI so it cannot wake up later on
 			 * a stack we give to the next CPU. */
 			lapic_send_init(apic_id);
@@ -169,6 +174,81 @@ static bool start_ap(u32 cpu, u32 apic_id)
 	}
 	printk("SMP: CPU %u online, APIC ID %u\n", cpu, apic_id);
 	return true;
+}
+
+/* Copy the trampoline to its page and fill the parts of its data block
+ * that are the same for every AP. */
+static int setup_trampoline(void)
+{
+	u64 size = (u64)(trampoline_end - trampoline_start);
+	u64 limit;
+	smp_trampoline_phys = find_trampoline_page(size, &limit);
+	if (!smp_trampoline_phys) {
+		printk(KERN_ERR "SMP: no free page below 0x%lx for the AP trampoline (the "
+		       "boot loader's modules and data, or the BIOS, fill low memory); "
+		       "running on one CPU\n", limit);
+		return -1;
+	}
+	memcpy(phys_to_virt(smp_trampoline_phys), trampoline_start, size);
+	struct trampoline_data *td = trampoline_data_in_page();
+	td->cr3 = (u32)virt_to_phys(boot_pml4);
+	/* LME plus what the BSP has on: NXE, and SCE once system calls exist.
+	 * Not LMA (bit 10): that one the CPU sets itself. */
+	td->efer = (u32)(rdmsr(MSR_EFER) & ~(1UL << 10)) | (1U << 8);
+	td->entry = (u64)ap_main;
+	printk("SMP: AP trampoline at physical 0x%lx (%lu bytes; low memory usable up to 0x%lx)\n",
+	       smp_trampoline_phys, size, limit);
+	return 0;
+}
+
+/* Why CPUs listed in the MADT are not online, counted for the summary. */
+struct bringup_skips {
+	u32 maxcpus, no_x2apic, no_answer, over_budget;
+};
+
+static void print_bringup_summary(const struct bringup_skips *k, long maxcpus, u64 ms)
+{
+	if (k->maxcpus)
+		printk("SMP: maxcpus=%ld: %u CPU(s) left offline\n", maxcpus, k->maxcpus);
+	if (k->no_answer)
+		printk(KERN_WARNING "SMP: %u CPU(s) did not answer\n", k->no_answer);
+	if (k->over_budget)
+		printk(KERN_WARNING "SMP: %u CPU(s) not tried: the %u ms bring-up budget was spent\n",
+		       k->over_budget, SMP_BRINGUP_BUDGET_MS);
+	if (acpi_info.nr_cpus_disabled + acpi_info.nr_cpus_hotplug)
+		printk("SMP: %u disabled and %u hot-plug MADT entries not started (listed above)\n",
+		       acpi_info.nr_cpus_disabled, acpi_info.nr_cpus_hotplug);
+	printk("SMP: %u CPU(s) online; bring-up took %lu ms\n", nr_cpus, ms);
+}
+
+/* Start the MADT's CPUs in order, within maxcpus and the time budget. */
+static void start_aps(u32 bsp_apic, u32 maxcpus)
+{
+	struct bringup_skips k = { 0, 0, 0, 0 };
+	u64 t0 = rdtsc(), budget = tsc_khz * SMP_BRINGUP_BUDGET_MS;
+	for (u32 i = 0; i < acpi_info.nr_cpus; i++) {
+		u32 apic_id = acpi_info.apic_ids[i];
+		u64 spent = rdtsc() - t0;
+		if (apic_id == bsp_apic)
+			continue;
+		if (nr_cpus >= maxcpus) {
+			k.maxcpus++;
+		} else if (!lapic_x2apic_mode() && apic_id > XAPIC_MAX_APIC_ID) {
+			printk(KERN_WARNING "SMP: APIC ID %u needs x2APIC mode; not starting it\n",
+			       apic_id);
+			k.no_x2apic++;
+		} else if (spent >= budget) {
+			printk(KERN_WARNING "SMP: APIC ID %u not started: bring-up budget spent\n",
+			       apic_id);
+			k.over_budget++;
+		} else if (start_ap(nr_cpus, apic_id,
+				    MIN((u64)AP_START_TIMEOUT_MS, (budget - spent) / tsc_khz + 1))) {
+			nr_cpus++;
+		} else {
+			k.no_answer++;
+		}
+	}
+	print_bringup_summary(&k, maxcpus, (rdtsc() - t0) / tsc_khz);
 }
 
 void smp_init(void)
@@ -203,40 +283,6 @@ void smp_init(void)
 		return;
 	}
 
-	smp_trampoline_phys = find_trampoline_page();
-	if (!smp_trampoline_phys) {
-		printk(KERN_ERR "SMP: no free page below 0x%lx for the AP trampoline; "
-		       "running on one CPU\n", LOW_MEM_LIMIT);
-		return;
-	}
-	u64 size = (u64)(trampoline_end - trampoline_start);
-	memcpy(phys_to_virt(smp_trampoline_phys), trampoline_start, size);
-	struct trampoline_data *td = trampoline_data_in_page();
-	td->cr3 = (u32)virt_to_phys(boot_pml4);
-	/* LME plus what the BSP has on: NXE, and SCE once system calls exist.
-	 * Not LMA (bit 10): that one the CPU sets itself. */
-	td->efer = (u32)(rdmsr(MSR_EFER) & ~(1UL << 10)) | (1U << 8);
-	td->entry = (u64)ap_main;
-	printk("SMP: AP trampoline at physical 0x%lx (%lu bytes)\n", smp_trampoline_phys, size);
-
-	u32 skipped = 0;
-	for (u32 i = 0; i < acpi_info.nr_cpus; i++) {
-		u32 apic_id = acpi_info.apic_ids[i];
-		if (apic_id == bsp_apic)
-			continue;
-		if (nr_cpus >= (u32)maxcpus) {
-			skipped++;
-			continue;
-		}
-		if (!lapic_x2apic_mode() && apic_id > 0xFF) {
-			printk(KERN_WARNING "SMP: APIC ID %u needs x2APIC mode; not starting it\n",
-			       apic_id);
-			continue;
-		}
-		if (start_ap(nr_cpus, apic_id))
-			nr_cpus++;
-	}
-	if (skipped)
-		printk("SMP: maxcpus=%ld: %u CPU(s) left offline\n", maxcpus, skipped);
-	printk("SMP: %u CPU(s) online\n", nr_cpus);
+	if (setup_trampoline() == 0)
+		start_aps(bsp_apic, (u32)maxcpus);
 }

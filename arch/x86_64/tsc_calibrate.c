@@ -68,7 +68,11 @@ enum tsc_run_status tsc_measure_run(const struct tsc_env *env, const struct tsc_
 		if (c != last) {
 			last = c;
 			last_change = t;
-		} else if (t - last_change > STALL_CYCLES) {
+		} else if (t - last_change > STALL_CYCLES &&
+			   (clk->read(clk->ctx) & mask) == last) {
+			/* Read once more after the TSC: a delay between this
+			 * iteration's two reads (an SMI, a preempted virtual
+			 * CPU) must not look like a stopped counter. */
 			return TSC_RUN_STALLED;
 		}
 		u64 ticks = (c - c0) & mask;
@@ -90,11 +94,13 @@ static void sort_u64(u64 *v, int n)
 }
 
 /* CALIBRATE_RUNS good runs (at most twice as many tries) and their median.
- * A stalled or far too slow clock is given up at once: retrying a dead
- * clock only multiplies the cost. */
+ * A stalled clock is given up at once: retrying a dead clock only
+ * multiplies the cost. A run that was too slow or gave an impossible rate
+ * may have been disturbed, and is retried. */
 static int measure_runs(const struct tsc_env *env, const struct tsc_clock *clk, u64 clk_hz,
 			u64 *tsc_hz)
 {
+	u64 t0 = env->rdtsc(env->ctx);
 	u64 runs[CALIBRATE_RUNS];
 	int good = 0;
 	enum tsc_run_status st = TSC_RUN_OK;
@@ -102,12 +108,13 @@ static int measure_runs(const struct tsc_env *env, const struct tsc_clock *clk, 
 		st = tsc_measure_run(env, clk, clk_hz, &runs[good]);
 		if (st == TSC_RUN_OK)
 			good++;
-		else if (st != TSC_RUN_IMPLAUSIBLE)
+		else if (st == TSC_RUN_STALLED)
 			break;
 	}
 	if (good <= CALIBRATE_RUNS / 2) {
-		printk(KERN_WARNING "Clocks: %s not used: %s (%d good run(s) of %d)\n",
-		       clk->name, run_status_text(st), good, CALIBRATE_RUNS);
+		printk(KERN_WARNING "Clocks: %s not used: %s (%d good run(s) of %d; "
+		       "%lu TSC cycles spent)\n", clk->name, run_status_text(st), good,
+		       CALIBRATE_RUNS, env->rdtsc(env->ctx) - t0);
 		return -1;
 	}
 	sort_u64(runs, good);
@@ -212,8 +219,8 @@ static void read_cpuid(struct tsc_cpuid *c)
 		cpuid(0x16, 0, &c->l16_eax, &a, &cx, &d);
 }
 
-/* "tsc_calibrate_skip=cpuid,hpet,pm,pit" hides sources, so that the
- * test matrix can take each path on QEMU, whose machines have them all. */
+struct tsc_result tsc_boot_result;
+
 struct tsc_result tsc_calibrate_boot_cpu(void)
 {
 	char hide[64] = "";
@@ -233,8 +240,7 @@ struct tsc_result tsc_calibrate_boot_cpu(void)
 			use[env.nr_clocks++] = all[i];
 	if (hide[0])
 		printk("Clocks: tsc_calibrate_skip=%s: not using those sources\n", hide);
-	struct tsc_result r;
-	tsc_calibrate(&env, &r);
-	return r;
+	tsc_calibrate(&env, &tsc_boot_result);
+	return tsc_boot_result;
 }
 #endif

@@ -1,0 +1,73 @@
+/* tests/kernel/arch/test_clocks.c - the TSC's rate came from the source the
+ * machine should give it, and agrees with an independent clock.
+ *
+ * "expect_clock=NAME" on the command line names the source the boot must
+ * have used (the start of its name: "HPET", "ACPI PM", "PIT", "CPUID",
+ * "fallback"); the test matrix hides sources (tsc_calibrate_skip=) or
+ * removes them from the machine (-machine pc,pit=off) to take each path.
+ * The rate check measures the TSC against the ACPI PM timer, which QEMU's
+ * machines always have, with a wide margin: it catches a calibration that
+ * is wrong by a factor (a sign or a unit), not a small error. */
+#include "kernel/ktest.h"
+#include "kernel/cmdline.h"
+#include "kernel/string.h"
+#include "arch/x86_64/tsc_calibrate.h"
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/acpi.h"
+#include "arch/x86_64/cpu.h"
+
+static void test_source_as_expected(struct ktest *t)
+{
+	char want[32];
+	ktest_log(t, "TSC %lu kHz from %s", tsc_khz, tsc_boot_result.source);
+	if (!cmdline_get("expect_clock", want, sizeof(want))) {
+		ktest_skip(t, "no expect_clock=NAME on the command line");
+		return;
+	}
+	KTEST_ASSERT_TRUE(t, tsc_boot_result.source != NULL);
+	KTEST_EXPECT_EQ(t, strncmp(tsc_boot_result.source, want, strlen(want)), 0);
+	KTEST_EXPECT_EQ(t, tsc_boot_result.fallback, strcmp(want, "fallback") == 0);
+}
+
+/* TSC cycles over 3,579,545 / 20 PM-timer ticks (50 ms), as kHz. */
+static u64 tsc_khz_by_pm_timer(void)
+{
+	u16 port = (u16)acpi_info.pm_timer_port;
+	u32 mask = acpi_info.pm_timer_32bit ? 0xffffffffu : 0xffffffu;
+	u32 want = 3579545 / 20;
+	u32 p0 = inl(port) & mask;
+	u64 t0 = rdtsc();
+	u32 ticks = 0;
+	/* Bounded in TSC cycles (seconds at any rate): never a hang. */
+	while (ticks < want && rdtsc() - t0 < TSC_MAX_HZ / 2)
+		ticks = ((inl(port) & mask) - p0) & mask;
+	u64 cycles = rdtsc() - t0;
+	return ticks ? cycles * 3579545 / ticks / 1000 : 0;
+}
+
+static void test_rate_agrees_with_pm_timer(struct ktest *t)
+{
+	if (!acpi_info.pm_timer_port) {
+		ktest_skip(t, "no ACPI PM timer");
+		return;
+	}
+	if (tsc_boot_result.fallback) {
+		ktest_skip(t, "the TSC rate is the fallback guess");
+		return;
+	}
+	u64 by_pm[3];
+	for (int i = 0; i < 3; i++)
+		by_pm[i] = tsc_khz_by_pm_timer();
+	/* The middle of three. */
+	u64 lo = MIN(by_pm[0], by_pm[1]), hi = MAX(by_pm[0], by_pm[1]);
+	u64 mid = by_pm[2] < lo ? lo : by_pm[2] > hi ? hi : by_pm[2];
+	ktest_log(t, "calibrated %lu kHz, by the PM timer now %lu kHz", tsc_khz, mid);
+	KTEST_EXPECT_GE(t, mid * 5, tsc_khz * 4);
+	KTEST_EXPECT_LE(t, mid * 4, tsc_khz * 5);
+}
+
+static const struct ktest_case clocks_cases[] = {
+	{ "source_as_expected", test_source_as_expected },
+	{ "rate_agrees_with_pm_timer", test_rate_agrees_with_pm_timer },
+};
+KTEST_SUITE(clocks, clocks_cases);
