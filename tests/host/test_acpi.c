@@ -195,15 +195,25 @@ HTEST(madt_good_table)
 	HT_EXPECT_EQ(a.overrides[1].flags, 0xd);
 }
 
-HTEST(madt_bad_checksum)
+/* A wrong checksum alone is a warning, as in ACPICA: real firmware ships
+ * such tables. The bounds checks still apply (the cases below). */
+HTEST(madt_bad_checksum_used_with_warning)
 {
 	struct tb t;
 	struct acpi_info a;
 	madt_qemu4(&t);
-	t.b[50] ^= 1;
+	t.b[50] ^= 1;                   /* a flags byte no one reads */
+	HT_EXPECT_EQ(parse_madt(&t, t.len, &a), 0);
+	HT_EXPECT(a.have_madt);
+	HT_EXPECT_EQ(a.nr_cpus, 4);
+	HT_EXPECT(logged("APIC table has a bad checksum; using it anyway"));
+	/* Bad checksum and an entry of length 0: the entry check still
+	 * stops the walk. */
+	madt_qemu4(&t);
+	t.b[sizeof(struct acpi_madt) + 1] = 0;
 	HT_EXPECT(parse_madt(&t, t.len, &a) < 0);
 	expect_fallback(&a);
-	HT_EXPECT(logged("checksum"));
+	HT_EXPECT(logged("has length 0"));
 }
 
 HTEST(madt_wrong_signature)
@@ -343,21 +353,49 @@ HTEST(madt_disabled_cpus_skipped)
 	struct acpi_info a;
 	madt_begin(&t, 1);
 	madt_lapic(&t, 0, ACPI_MADT_ENABLED);
-	madt_lapic(&t, 1, 0);                           /* hot-pluggable, absent */
+	madt_lapic(&t, 1, 0);                           /* disabled */
 	madt_lapic(&t, 2, ACPI_MADT_ONLINE_CAPABLE);    /* reserved bit before rev 5 */
 	madt_lapic(&t, 3, ACPI_MADT_ENABLED);
+	madt_x2apic(&t, 400, ACPI_MADT_ONLINE_CAPABLE);
+	madt_x2apic(&t, 401, ACPI_MADT_ENABLED | ACPI_MADT_ONLINE_CAPABLE);
 	tb_finish(&t);
 	HT_EXPECT_EQ(parse_madt(&t, t.len, &a), 0);
-	HT_EXPECT_EQ(a.nr_cpus, 2);
+	HT_EXPECT_EQ(a.nr_cpus, 3);
 	HT_EXPECT_EQ(a.apic_ids[0], 0);
 	HT_EXPECT_EQ(a.apic_ids[1], 3);
+	HT_EXPECT_EQ(a.apic_ids[2], 401);
+	HT_EXPECT_EQ(a.max_apic_id, 401);
+	HT_EXPECT_EQ(a.nr_cpus_disabled, 3);
+	HT_EXPECT_EQ(a.nr_cpus_hotplug, 0);
+	HT_EXPECT_EQ(a.nr_skipped, 3);
+	HT_EXPECT_EQ(a.skipped[0].apic_id, 1);
+	HT_EXPECT_EQ(a.skipped[2].apic_id, 400);
 
-	/* From MADT revision 5, online-capable CPUs count. */
+	/* From MADT revision 5, online-capable without enabled is a
+	 * hot-plug slot: still not started (an empty slot never answers),
+	 * but reported as such. */
 	((struct acpi_sdt_header *)t.b)->revision = 5;
 	tb_finish(&t);
 	HT_EXPECT_EQ(parse_madt(&t, t.len, &a), 0);
 	HT_EXPECT_EQ(a.nr_cpus, 3);
-	HT_EXPECT_EQ(a.apic_ids[1], 2);
+	HT_EXPECT_EQ(a.apic_ids[1], 3);
+	HT_EXPECT_EQ(a.nr_cpus_disabled, 1);
+	HT_EXPECT_EQ(a.nr_cpus_hotplug, 2);
+	HT_EXPECT(!a.skipped[0].hotplug);
+	HT_EXPECT(a.skipped[1].hotplug);
+	HT_EXPECT_EQ(a.skipped[1].apic_id, 2);
+	HT_EXPECT(a.skipped[2].hotplug);
+
+	/* Many slots: counted past the list's size. */
+	madt_begin(&t, 5);
+	madt_lapic(&t, 0, ACPI_MADT_ENABLED);
+	for (u32 i = 1; i <= ACPI_MAX_SKIPPED + 10; i++)
+		madt_lapic(&t, (u8)i, ACPI_MADT_ONLINE_CAPABLE);
+	tb_finish(&t);
+	HT_EXPECT_EQ(parse_madt(&t, t.len, &a), 0);
+	HT_EXPECT_EQ(a.nr_cpus, 1);
+	HT_EXPECT_EQ(a.nr_cpus_hotplug, ACPI_MAX_SKIPPED + 10);
+	HT_EXPECT_EQ(a.nr_skipped, ACPI_MAX_SKIPPED);
 
 	/* No enabled CPU at all: unusable. */
 	madt_begin(&t, 1);
@@ -642,8 +680,16 @@ HTEST(fadt_bad_tables)
 	fadt_build(&t, 100);    /* shorter than ACPI 1.0's FADT */
 	HT_EXPECT(parse_fadt(&t, &a) < 0);
 	HT_EXPECT(!a.have_fadt);
+	/* A bad checksum only warns; the fields are read as usual. */
 	fadt_build(&t, ACPI_FADT_V1_LEN);
-	t.b[60] ^= 0x40;
+	t.b[9] ^= 0x40;
+	HT_EXPECT_EQ(parse_fadt(&t, &a), 0);
+	HT_EXPECT(a.have_fadt);
+	HT_EXPECT_EQ(a.pm_timer_port, 0x608);
+	HT_EXPECT(logged("FACP table has a bad checksum; using it anyway"));
+	/* A wrong signature is not a FADT. */
+	fadt_build(&t, ACPI_FADT_V1_LEN);
+	t.b[0] = 'X';
 	HT_EXPECT(parse_fadt(&t, &a) < 0);
 	HT_EXPECT(!a.have_fadt);
 	HT_EXPECT_EQ(a.pm_timer_port, 0);
@@ -806,14 +852,21 @@ HTEST(walk_xsdt_problems_fall_back_to_rsdt)
 	HT_EXPECT_EQ(walk(&r, sizeof(r), &a), 0);
 	HT_EXPECT(!a.used_xsdt);
 	HT_EXPECT(logged("lies outside"));
-	/* XSDT with a bad checksum. */
+	/* XSDT with a bad checksum: used anyway, with a warning. */
 	rsdp_build(&r, 2);
-	fake_mem[XSDT_AT + 40] ^= 1;
+	fake_mem[XSDT_AT + 9] ^= 1;
+	HT_EXPECT_EQ(walk(&r, sizeof(r), &a), 0);
+	HT_EXPECT(a.used_xsdt);
+	HT_EXPECT_EQ(a.nr_cpus, 2);
+	HT_EXPECT(logged("XSDT table has a bad checksum; using it anyway"));
+	/* XSDT with an impossible length: the RSDT. */
+	struct acpi_sdt_header *x = (void *)(fake_mem + XSDT_AT);
+	x->length = 10;
 	HT_EXPECT_EQ(walk(&r, sizeof(r), &a), 0);
 	HT_EXPECT(!a.used_xsdt);
-	HT_EXPECT(logged("XSDT table has a bad checksum"));
-	/* And the RSDT bad too: nothing left. */
-	fake_mem[RSDT_AT + 40] ^= 1;
+	HT_EXPECT_EQ(a.nr_cpus, 4);
+	/* And the RSDT's length impossible too: nothing left. */
+	((struct acpi_sdt_header *)(fake_mem + RSDT_AT))->length = 10;
 	HT_EXPECT(walk(&r, sizeof(r), &a) < 0);
 	expect_fallback(&a);
 }
@@ -824,14 +877,19 @@ HTEST(walk_bad_tables_skipped)
 	struct acpi_info a;
 	machine_build();
 	rsdp_build(&r, 0);
-	/* MADT with a bad checksum, then a good copy later in the RSDT. */
+	/* A MADT with a bad checksum is used (with a warning). */
 	fake_mem[MADT_AT + 50] ^= 1;
 	u64 list[] = { MADT_AT, FADT_AT, MADT2_AT };
 	root_build(RSDT_AT, "RSDT", 4, list, 3);
 	HT_EXPECT_EQ(walk(&r, ACPI_RSDP_V1_LEN, &a), 0);
+	HT_EXPECT_EQ(a.nr_cpus, 4);
+	HT_EXPECT_EQ(a.madt_phys, MADT_AT);
+	HT_EXPECT(logged("APIC table has a bad checksum; using it anyway"));
+	/* A broken MADT (an entry of length 0), then a good copy later. */
+	fake_mem[MADT_AT + sizeof(struct acpi_madt) + 1] = 0;
+	HT_EXPECT_EQ(walk(&r, ACPI_RSDP_V1_LEN, &a), 0);
 	HT_EXPECT_EQ(a.nr_cpus, 2);
 	HT_EXPECT_EQ(a.madt_phys, MADT2_AT);
-	HT_EXPECT(logged("APIC table has a bad checksum"));
 	/* No good MADT at all: one CPU, but the FADT is still used. */
 	u64 only[] = { MADT_AT, FADT_AT };
 	root_build(RSDT_AT, "RSDT", 4, only, 2);
@@ -860,17 +918,94 @@ HTEST(walk_bad_tables_skipped)
 	expect_fallback(&a);
 }
 
-HTEST(walk_bad_dsdt_means_no_s5)
+HTEST(walk_bad_dsdt)
 {
 	struct acpi_rsdp r;
 	struct acpi_info a;
 	machine_build();
 	rsdp_build(&r, 0);
-	fake_mem[DSDT_AT + 37] ^= 1;
+	/* A bad checksum: used, \_S5 found. */
+	fake_mem[DSDT_AT + 9] ^= 1;
+	HT_EXPECT_EQ(walk(&r, ACPI_RSDP_V1_LEN, &a), 0);
+	HT_EXPECT(a.have_fadt);
+	HT_EXPECT(a.have_s5);
+	HT_EXPECT(logged("DSDT table has a bad checksum; using it anyway"));
+	/* An impossible length: no \_S5. */
+	((struct acpi_sdt_header *)(fake_mem + DSDT_AT))->length = 8;
 	HT_EXPECT_EQ(walk(&r, ACPI_RSDP_V1_LEN, &a), 0);
 	HT_EXPECT(a.have_fadt);
 	HT_EXPECT(!a.have_s5);
-	HT_EXPECT(logged("DSDT table has a bad checksum"));
+}
+
+/* --- HPET and DMAR --- */
+
+static int parse_with(int (*fn)(const void *, size_t, struct acpi_info *), struct tb *t,
+		      u32 len, struct acpi_info *a)
+{
+	u8 *c = exact(t->b, len);
+	memset(a, 0, sizeof(*a));
+	log_reset();
+	int ret = fn(c, len, a);
+	free(c);
+	return ret;
+}
+
+static void hpet_build(struct tb *t, u8 space, u64 addr)
+{
+	struct acpi_hpet h;
+	memset(&h, 0, sizeof(h));
+	h.base.space_id = space;
+	h.base.address = addr;
+	tb_header(t, "HPET", 1);
+	tb_put(t, (u8 *)&h + sizeof(h.h), sizeof(h) - sizeof(h.h));
+	tb_finish(t);
+}
+
+HTEST(hpet_table)
+{
+	struct tb t;
+	struct acpi_info a;
+	hpet_build(&t, ACPI_GAS_MEMORY, 0xfed00000);
+	HT_EXPECT_EQ(parse_with(acpi_parse_hpet, &t, t.len, &a), 0);
+	HT_EXPECT_EQ(a.hpet_phys, 0xfed00000);
+	/* Bad checksum: used, with a warning. */
+	t.b[9] ^= 1;
+	HT_EXPECT_EQ(parse_with(acpi_parse_hpet, &t, t.len, &a), 0);
+	HT_EXPECT_EQ(a.hpet_phys, 0xfed00000);
+	HT_EXPECT(logged("HPET table has a bad checksum"));
+	/* Registers in I/O space, or at 0: not usable. */
+	hpet_build(&t, ACPI_GAS_IO, 0xfed00000);
+	HT_EXPECT(parse_with(acpi_parse_hpet, &t, t.len, &a) < 0);
+	HT_EXPECT_EQ(a.hpet_phys, 0);
+	hpet_build(&t, ACPI_GAS_MEMORY, 0);
+	HT_EXPECT(parse_with(acpi_parse_hpet, &t, t.len, &a) < 0);
+	/* Too short for its fields, or fewer bytes than it claims. */
+	hpet_build(&t, ACPI_GAS_MEMORY, 0xfed00000);
+	t.len = 50;
+	tb_finish(&t);
+	HT_EXPECT(parse_with(acpi_parse_hpet, &t, t.len, &a) < 0);
+	HT_EXPECT_EQ(a.hpet_phys, 0);
+	hpet_build(&t, ACPI_GAS_MEMORY, 0xfed00000);
+	HT_EXPECT(parse_with(acpi_parse_hpet, &t, t.len - 1, &a) < 0);
+}
+
+HTEST(dmar_table)
+{
+	struct tb t;
+	struct acpi_info a;
+	const u8 body[] = { 46, ACPI_DMAR_INTR_REMAP | ACPI_DMAR_X2APIC_OPT_OUT, 0, 0, 0, 0, 0,
+			    0, 0, 0, 0, 0 };
+	tb_header(&t, "DMAR", 1);
+	tb_put(&t, body, sizeof(body));
+	tb_finish(&t);
+	HT_EXPECT_EQ(parse_with(acpi_parse_dmar, &t, t.len, &a), 0);
+	HT_EXPECT(a.have_dmar);
+	HT_EXPECT_EQ(a.dmar_flags, ACPI_DMAR_INTR_REMAP | ACPI_DMAR_X2APIC_OPT_OUT);
+	/* Ends before the flags byte. */
+	t.len = 37;
+	tb_finish(&t);
+	HT_EXPECT(parse_with(acpi_parse_dmar, &t, t.len, &a) < 0);
+	HT_EXPECT(!a.have_dmar);
 }
 
 int main(void)
@@ -879,7 +1014,7 @@ int main(void)
 	return htest_main("acpi", (struct htest[]){
 		HT_CASE(checksum_sums_to_zero),
 		HT_CASE(madt_good_table),
-		HT_CASE(madt_bad_checksum),
+		HT_CASE(madt_bad_checksum_used_with_warning),
 		HT_CASE(madt_wrong_signature),
 		HT_CASE(madt_truncated),
 		HT_CASE(madt_entry_length_zero_ends),
@@ -902,6 +1037,8 @@ int main(void)
 		HT_CASE(walk_rsdp_bad),
 		HT_CASE(walk_xsdt_problems_fall_back_to_rsdt),
 		HT_CASE(walk_bad_tables_skipped),
-		HT_CASE(walk_bad_dsdt_means_no_s5),
+		HT_CASE(walk_bad_dsdt),
+		HT_CASE(hpet_table),
+		HT_CASE(dmar_table),
 		{0} });
 }

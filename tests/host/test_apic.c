@@ -4,9 +4,13 @@
  * is checked: MSR numbers, the 64-bit ICR with its 32-bit destination, the
  * derived logical ID, self IPI. Expected values are written out from the
  * Intel SDM (vol. 3, "Extended XAPIC (x2APIC)") rather than recomputed.
+ * Also the mode decision of apic_mode.h, with the inputs QEMU cannot give
+ * (firmware in x2APIC mode, APIC IDs above 254, a DMAR opt-out).
  */
 #include "tests/host/htest.h"
 #include "arch/x86_64/apic_regs.h"
+#include "arch/x86_64/apic_mode.h"
+#include <string.h>
 
 HTEST(x2apic_msr_numbers)
 {
@@ -109,6 +113,54 @@ HTEST(apic_base_msr_bits)
 	HT_EXPECT(v & APIC_BASE_BSP);
 }
 
+/* --- the mode decision (apic_mode.h) --- */
+
+static struct apic_mode_choice choose(bool has, bool fw, u32 max_id, bool opt_out, bool nox2apic)
+{
+	struct apic_mode_input in = { has, fw, max_id, opt_out, nox2apic };
+	return apic_choose_mode(&in);
+}
+
+HTEST(mode_firmware_x2apic_is_kept)
+{
+	/* Whatever else is true, x2APIC handed over stays x2APIC. */
+	HT_EXPECT(choose(true, true, 3, false, false).x2apic);
+	HT_EXPECT(choose(true, true, 3, true, false).x2apic);
+	struct apic_mode_choice c = choose(true, true, 3, false, true);
+	HT_EXPECT(c.x2apic);
+	HT_EXPECT(strstr(c.why, "nox2apic") != NULL);
+}
+
+HTEST(mode_xapic_kept_when_ids_fit)
+{
+	/* An x2APIC-capable CPU with small IDs: firmware's xAPIC stays. */
+	HT_EXPECT(!choose(true, false, 7, false, false).x2apic);
+	HT_EXPECT(!choose(true, false, XAPIC_MAX_APIC_ID, false, false).x2apic);
+	HT_EXPECT(!choose(false, false, 0, false, false).x2apic);
+}
+
+HTEST(mode_x2apic_when_an_id_needs_it)
+{
+	struct apic_mode_choice c = choose(true, false, XAPIC_MAX_APIC_ID + 1, false, false);
+	HT_EXPECT(c.x2apic);
+	HT_EXPECT(strstr(c.why, "above 254") != NULL);
+	HT_EXPECT(choose(true, false, 300, false, false).x2apic);
+}
+
+HTEST(mode_x2apic_refused)
+{
+	/* Needed, but the DMAR opts out, or nox2apic, or no x2APIC at all. */
+	struct apic_mode_choice c = choose(true, false, 300, true, false);
+	HT_EXPECT(!c.x2apic);
+	HT_EXPECT(strstr(c.why, "DMAR") != NULL);
+	c = choose(true, false, 300, false, true);
+	HT_EXPECT(!c.x2apic);
+	HT_EXPECT(strstr(c.why, "nox2apic") != NULL);
+	c = choose(false, false, 300, false, false);
+	HT_EXPECT(!c.x2apic);
+	HT_EXPECT(strstr(c.why, "lacks") != NULL);
+}
+
 int main(void)
 {
 	return htest_main("apic", (struct htest[]){
@@ -120,5 +172,9 @@ int main(void)
 		HT_CASE(logical_destinations),
 		HT_CASE(self_ipi_and_timer),
 		HT_CASE(apic_base_msr_bits),
+		HT_CASE(mode_firmware_x2apic_is_kept),
+		HT_CASE(mode_xapic_kept_when_ids_fit),
+		HT_CASE(mode_x2apic_when_an_id_needs_it),
+		HT_CASE(mode_x2apic_refused),
 		{ 0 } });
 }
