@@ -15,6 +15,7 @@
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/cpu.h"
+#include "mm/paging.h"
 
 static void test_source_as_expected(struct ktest *t)
 {
@@ -66,8 +67,26 @@ static void test_rate_agrees_with_pm_timer(struct ktest *t)
 	KTEST_EXPECT_LE(t, mid * 4, tsc_khz * 5);
 }
 
+/* The HPET's registers are reached through an uncached 4 KiB page of the
+ * direct map once the calibration has looked at them (PCD|PWT: PAT entry
+ * 3, UC), so no read of the counter can come from a cache. */
+static void test_hpet_page_uncached(struct ktest *t)
+{
+	if (!acpi_info.hpet_phys || tsc_boot_result.fallback ||
+	    strncmp(tsc_boot_result.source, "CPUID", 5) == 0) {
+		ktest_skip(t, "the calibration did not use an HPET");
+		return;
+	}
+	enum pt_level level;
+	u64 *e = paging_lookup(DIRECT_MAP_BASE + acpi_info.hpet_phys, &level);
+	KTEST_ASSERT_TRUE(t, e != NULL);
+	KTEST_EXPECT_EQ(t, (unsigned)level, (unsigned)PT_PTE);
+	KTEST_EXPECT_EQ(t, *e & (PTE_PCD | PTE_PWT), PTE_PCD | PTE_PWT);
+}
+
 static const struct ktest_case clocks_cases[] = {
 	{ "source_as_expected", test_source_as_expected },
 	{ "rate_agrees_with_pm_timer", test_rate_agrees_with_pm_timer },
+	{ "hpet_page_uncached", test_hpet_page_uncached },
 };
 KTEST_SUITE(clocks, clocks_cases);
