@@ -1,10 +1,12 @@
 /* arch/x86_64/acpi.h - the ACPI tables Pagoda reads: RSDP -> XSDT/RSDT ->
- * MADT (CPUs, I/O APICs, interrupt overrides) and FADT (PM timer, poweroff).
+ * MADT (CPUs, I/O APICs, interrupt overrides), FADT (PM timer, poweroff),
+ * HPET (a clock for the TSC calibration) and DMAR (the x2APIC opt-out).
  *
  * The parsers are pure functions over a byte buffer (acpi_parse_*), so the
  * host unit tests (tests/host/test_acpi.c) feed them good and corrupt tables.
- * A missing or corrupt table gives a clear message and a single-CPU boot,
- * never a hang.
+ * A missing or broken table gives a clear message and a single-CPU boot,
+ * never a hang. A wrong checksum alone is only a warning, as in ACPICA:
+ * real firmware ships such tables (docs/real-hardware.md).
  */
 #ifndef PAGODA_ACPI_H
 #define PAGODA_ACPI_H

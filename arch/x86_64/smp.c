@@ -221,13 +221,33 @@ static void print_bringup_summary(const struct bringup_skips *k, long maxcpus, u
 	printk("SMP: %u CPU(s) online; bring-up took %lu ms\n", nr_cpus, ms);
 }
 
+u32 smp_cpus_not_answering;
+
+/* The APIC IDs to try, in order: the MADT's enabled CPUs, and under the
+ * negative control smp_debug_start_disabled also its disabled entries and
+ * hot-plug slots, which is what a kernel that ignored the flags would do. */
+static u32 bringup_list(u32 *ids, u32 max)
+{
+	bool start_disabled = false;
+	cmdline_debug_switch("SMP", "smp_debug_start_disabled", &start_disabled,
+			     "also starting MADT CPUs that are not enabled");
+	u32 n = 0;
+	for (u32 i = 0; i < acpi_info.nr_cpus && n < max; i++)
+		ids[n++] = acpi_info.apic_ids[i];
+	for (u32 i = 0; start_disabled && i < acpi_info.nr_skipped && n < max; i++)
+		ids[n++] = acpi_info.skipped[i].apic_id;
+	return n;
+}
+
 /* Start the MADT's CPUs in order, within maxcpus and the time budget. */
 static void start_aps(u32 bsp_apic, u32 maxcpus)
 {
+	static u32 ids[ACPI_MAX_CPUS + ACPI_MAX_SKIPPED];
+	u32 n = bringup_list(ids, ARRAY_SIZE(ids));
 	struct bringup_skips k = { 0, 0, 0, 0 };
 	u64 t0 = rdtsc(), budget = tsc_khz * SMP_BRINGUP_BUDGET_MS;
-	for (u32 i = 0; i < acpi_info.nr_cpus; i++) {
-		u32 apic_id = acpi_info.apic_ids[i];
+	for (u32 i = 0; i < n; i++) {
+		u32 apic_id = ids[i];
 		u64 spent = rdtsc() - t0;
 		if (apic_id == bsp_apic)
 			continue;
@@ -248,6 +268,7 @@ static void start_aps(u32 bsp_apic, u32 maxcpus)
 			k.no_answer++;
 		}
 	}
+	smp_cpus_not_answering = k.no_answer;
 	print_bringup_summary(&k, maxcpus, (rdtsc() - t0) / tsc_khz);
 }
 

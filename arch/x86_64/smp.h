@@ -40,8 +40,12 @@ extern phys_addr_t smp_trampoline_phys;
  * boot stack from boot/entry.asm). */
 void *ap_stack_guard(u32 cpu);
 
-/* Start every AP listed in the MADT (respecting nosmp and maxcpus=N). */
+/* Start every enabled AP listed in the MADT (respecting nosmp and
+ * maxcpus=N), each within a timeout and all within one time budget; a CPU
+ * that does not answer is reported and skipped. */
 void smp_init(void);
+/* How many CPUs smp_init() tried that never answered (for the tests). */
+extern u32 smp_cpus_not_answering;
 
 void smp_call_function_single(u32 cpu, void (*fn)(void *), void *arg, bool wait);
 /* Every CPU in mask except the caller. */

@@ -258,8 +258,17 @@ static void test_self_ipi(struct ktest *t)
 	irq_register(VEC_TEST_SELF, NULL);
 }
 
+/* Every CPU bring-up tried came online: the boot did not spend its time
+ * budget on CPUs that are not there (disabled MADT entries, hot-plug
+ * slots). smp_debug_start_disabled breaks that rule on purpose. */
+static void test_every_started_cpu_answered(struct ktest *t)
+{
+	KTEST_EXPECT_EQ(t, smp_cpus_not_answering, 0);
+}
+
 static const struct ktest_case smp_cases[] = {
 	{ "cpus_online", test_cpus_online },
+	{ "every_started_cpu_answered", test_every_started_cpu_answered },
 	{ "ktest_on_cpus_context", test_ktest_on_cpus_context },
 	{ "ipi_round_trip", test_ipi_round_trip },
 	{ "cross_call_irqs_disabled", test_cross_call_irqs_disabled },
