@@ -10,6 +10,7 @@
 #include "kernel/lockdep.h"
 #include "kernel/ktest.h"
 #include "kernel/power.h"
+#include "arch/x86_64/mce.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/percpu.h"
 #include "arch/x86_64/desc.h"
@@ -68,6 +69,7 @@ void kmain(u32 magic, u32 info_phys)
 	gdt_init_cpu(&cpus[0]);
 	idt_init();
 	idt_load();
+	mce_init_cpu();         /* without CR4.MCE a hardware error resets silently */
 
 	/* The memory manager: page allocator, kernel page tables (W^X, guard
 	 * pages), kmalloc. After the IDT, so a mistake gets a report. */
