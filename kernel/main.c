@@ -10,6 +10,8 @@
 #include "kernel/lockdep.h"
 #include "kernel/ktest.h"
 #include "kernel/power.h"
+#include "arch/x86_64/mce.h"
+#include "arch/x86_64/tsc_sync.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/percpu.h"
 #include "arch/x86_64/desc.h"
@@ -68,6 +70,7 @@ void kmain(u32 magic, u32 info_phys)
 	gdt_init_cpu(&cpus[0]);
 	idt_init();
 	idt_load();
+	mce_init_cpu();         /* without CR4.MCE a hardware error resets silently */
 
 	/* The memory manager: page allocator, kernel page tables (W^X, guard
 	 * pages), kmalloc. After the IDT, so a mistake gets a report. */
@@ -90,6 +93,7 @@ void kmain(u32 magic, u32 info_phys)
 	thp_init();
 	madvise_init();
 	smp_init();
+	tsc_sync_check();       /* the event log and benchmarks compare TSCs across CPUs */
 	rcu_init();
 	khugepaged_init();      /* a kernel thread: after the scheduler */
 	lapic_timer_start(100);

@@ -51,6 +51,7 @@ void panic(const char *fmt, ...)
 
 void nmi_handler(struct trap_frame *tf)
 {
+	this_cpu()->nmis++;
 	if (panic_in_progress()) {
 		/* Stopped by panic(): stay here. NMIs stay blocked until an
 		 * IRET that never comes. */

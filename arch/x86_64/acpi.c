@@ -388,6 +388,31 @@ static u32 fadt_port(const struct acpi_fadt *f, u32 legacy, const struct acpi_ga
 	return legacy <= 0xffff ? legacy : 0;
 }
 
+/* The registers a sleep sequence touches besides PM1 control: PM1 status
+ * (to clear wake events) and GPE0 (to disable wake-up sources). */
+static void fadt_sleep_regs(const struct acpi_fadt *f, struct acpi_info *out)
+{
+	out->pm1_evt_len = f->pm1_evt_len;
+	out->pm1a_evt_port = fadt_port(f, f->pm1a_evt_blk, &f->x_pm1a_evt_blk, "PM1a event");
+	out->pm1b_evt_port = fadt_port(f, f->pm1b_evt_blk, &f->x_pm1b_evt_blk, "PM1b event");
+	out->gpe0_port = f->gpe0_blk <= 0xffff ? f->gpe0_blk : 0;
+	out->gpe0_len = out->gpe0_port ? f->gpe0_blk_len : 0;
+}
+
+/* The reset register exists from ACPI 2.0 (the table must reach
+ * reset_value) when RESET_REG_SUP says firmware filled it in. */
+static void fadt_reset_reg(const struct acpi_fadt *f, struct acpi_info *out)
+{
+	size_t end = offsetof(struct acpi_fadt, reset_value) + 1;
+	out->have_reset_reg = f->h.length >= end && (f->flags & ACPI_FADT_RESET_REG_SUP) &&
+			      f->reset_reg.address != 0;
+	if (out->have_reset_reg) {
+		out->reset_space = f->reset_reg.space_id;
+		out->reset_addr = f->reset_reg.address;
+		out->reset_value = f->reset_value;
+	}
+}
+
 int acpi_parse_fadt(const void *fadt, size_t len, struct acpi_info *out)
 {
 	out->have_fadt = false;
@@ -395,6 +420,9 @@ int acpi_parse_fadt(const void *fadt, size_t len, struct acpi_info *out)
 	out->dsdt_phys = 0;
 	out->smi_cmd = 0;
 	out->acpi_enable = 0;
+	out->pm1a_evt_port = out->pm1b_evt_port = out->gpe0_port = 0;
+	out->pm1_evt_len = out->gpe0_len = 0;
+	out->have_reset_reg = false;
 	if (!table_ok(fadt, len, "FACP"))
 		return -1;
 	const struct acpi_fadt *f = fadt;
@@ -418,6 +446,8 @@ int acpi_parse_fadt(const void *fadt, size_t len, struct acpi_info *out)
 		out->dsdt_phys = f->dsdt;
 	out->smi_cmd = f->smi_cmd <= 0xffff ? f->smi_cmd : 0;
 	out->acpi_enable = f->acpi_enable;
+	fadt_sleep_regs(f, out);
+	fadt_reset_reg(f, out);
 	out->have_fadt = true;
 	return 0;
 }
@@ -753,6 +783,54 @@ static void port_delay(u32 n)
 		io_wait();
 }
 
+/* SLP_EN is only honoured in ACPI mode (SCI_EN set). If firmware left the
+ * machine in legacy mode, ask it to switch through SMI_CMD and wait
+ * (bounded: about a second) for SCI_EN to appear. */
+static void enter_acpi_mode(const struct acpi_info *a)
+{
+	if ((inw((u16)a->pm1a_cnt_port) & ACPI_PM1_SCI_EN) || !a->smi_cmd || !a->acpi_enable)
+		return;
+	printk("ACPI: asking firmware for ACPI mode (SMI_CMD 0x%x <- 0x%x)\n",
+	       a->smi_cmd, a->acpi_enable);
+	outb((u16)a->smi_cmd, a->acpi_enable);
+	for (u32 i = 0; i < 1000 && !(inw((u16)a->pm1a_cnt_port) & ACPI_PM1_SCI_EN); i++)
+		port_delay(1000);
+	if (!(inw((u16)a->pm1a_cnt_port) & ACPI_PM1_SCI_EN))
+		pr_warn("ACPI: firmware did not enter ACPI mode; trying poweroff anyway\n");
+}
+
+/* Before sleeping: no wake-up source may be armed or pending, or the
+ * machine may wake (or refuse to sleep) at once. Disable every GPE (the
+ * enable half of GPE0) and clear its status, then clear the fixed events'
+ * status in PM1 (bits are cleared by writing 1), WAK_STS among them. */
+static void clear_wake_events(const struct acpi_info *a)
+{
+	u8 half = a->gpe0_len / 2;
+	for (u8 i = 0; a->gpe0_port && i < half; i++) {
+		outb((u16)(a->gpe0_port + half + i), 0);
+		outb((u16)(a->gpe0_port + i), 0xFF);
+	}
+	if (a->pm1a_evt_port)
+		outw((u16)a->pm1a_evt_port, ACPI_PM1_FIXED_STATUS);
+	if (a->pm1b_evt_port)
+		outw((u16)a->pm1b_evt_port, ACPI_PM1_FIXED_STATUS);
+}
+
+/* PM1 control of one block with SLP_TYP set to typ, SLP_EN as given. */
+static void write_slp(u32 port, u16 typ, bool enable)
+{
+	if (!port)
+		return;
+	u16 v = inw((u16)port) & (u16)~(7u << ACPI_PM1_SLP_TYP_SHIFT | ACPI_PM1_SLP_EN);
+	v |= (u16)(typ << ACPI_PM1_SLP_TYP_SHIFT);
+	outw((u16)port, enable ? (u16)(v | ACPI_PM1_SLP_EN) : v);
+}
+
+/* The sleep sequence of ACPI 6.x 7.4.2 / 16.1.6 for S5, as Linux's
+ * acpi_hw_legacy_sleep runs it: (\_PTS(5): Pagoda has no AML interpreter,
+ * so it is not run; firmware that needs it to power off is the one case
+ * this cannot handle) clear wake status, write SLP_TYP to PM1a and PM1b,
+ * then SLP_TYP with SLP_EN, which starts the transition. */
 void acpi_poweroff(void)
 {
 	struct acpi_info *a = &acpi_info;
@@ -763,27 +841,13 @@ void acpi_poweroff(void)
 		return;
 	}
 	local_irq_disable();
-
-	/* SLP_EN is only honoured in ACPI mode (SCI_EN set). If firmware left
-	 * the machine in legacy mode, ask it to switch through SMI_CMD and wait
-	 * (bounded: about a second) for SCI_EN to appear. */
-	if (!(inw((u16)a->pm1a_cnt_port) & ACPI_PM1_SCI_EN) && a->smi_cmd && a->acpi_enable) {
-		printk("ACPI: asking firmware for ACPI mode (SMI_CMD 0x%x <- 0x%x)\n",
-		       a->smi_cmd, a->acpi_enable);
-		outb((u16)a->smi_cmd, a->acpi_enable);
-		for (u32 i = 0; i < 1000 && !(inw((u16)a->pm1a_cnt_port) & ACPI_PM1_SCI_EN); i++)
-			port_delay(1000);
-		if (!(inw((u16)a->pm1a_cnt_port) & ACPI_PM1_SCI_EN))
-			pr_warn("ACPI: firmware did not enter ACPI mode; trying poweroff anyway\n");
-	}
-
+	enter_acpi_mode(a);
 	printk("ACPI: entering S5 (SLP_TYP %u/%u)\n", a->slp_typa_s5, a->slp_typb_s5);
-	u16 v = inw((u16)a->pm1a_cnt_port) & ~(7u << ACPI_PM1_SLP_TYP_SHIFT);
-	outw((u16)a->pm1a_cnt_port, v | a->slp_typa_s5 << ACPI_PM1_SLP_TYP_SHIFT | ACPI_PM1_SLP_EN);
-	if (a->pm1b_cnt_port) {
-		v = inw((u16)a->pm1b_cnt_port) & ~(7u << ACPI_PM1_SLP_TYP_SHIFT);
-		outw((u16)a->pm1b_cnt_port, v | a->slp_typb_s5 << ACPI_PM1_SLP_TYP_SHIFT | ACPI_PM1_SLP_EN);
-	}
+	clear_wake_events(a);
+	write_slp(a->pm1a_cnt_port, a->slp_typa_s5, false);
+	write_slp(a->pm1b_cnt_port, a->slp_typb_s5, false);
+	write_slp(a->pm1a_cnt_port, a->slp_typa_s5, true);
+	write_slp(a->pm1b_cnt_port, a->slp_typb_s5, true);
 	/* The power should now be going; if it has not after a second, say so. */
 	port_delay(1000000);
 	pr_err("ACPI: poweroff through PM1 control did not take effect\n");

@@ -52,6 +52,16 @@ struct acpi_info {
 	u64 hpet_phys;                  /* HPET registers (ACPI "HPET"), 0 if none */
 	bool have_dmar;                 /* the "DMAR" table (Intel VT-d) */
 	u8 dmar_flags;                  /* ACPI_DMAR_* */
+	/* For poweroff in ACPI's order (acpi_poweroff) and for reset
+	 * (arch/x86_64/reset.c). Ports are 0 when absent. */
+	u32 pm1a_evt_port, pm1b_evt_port;       /* PM1 status (first half) + enable */
+	u8 pm1_evt_len;                         /* bytes of each PM1 event block */
+	u32 gpe0_port;                          /* GPE0 status, then enable registers */
+	u8 gpe0_len;                            /* bytes of the whole GPE0 block */
+	bool have_reset_reg;                    /* FADT RESET_REG_SUP and a register */
+	u8 reset_space;                         /* ACPI_GAS_IO, _MEMORY or _PCI_CONFIG */
+	u64 reset_addr;
+	u8 reset_value;
 };
 
 extern struct acpi_info acpi_info;
@@ -109,6 +119,7 @@ struct acpi_gas {
 } __packed;
 #define ACPI_GAS_MEMORY 0
 #define ACPI_GAS_IO 1
+#define ACPI_GAS_PCI_CONFIG 2
 
 /* MADT ("APIC"): the header, then variable-length entries {type, length}. */
 struct acpi_madt {
@@ -160,6 +171,7 @@ struct acpi_fadt {
 } __packed;
 #define ACPI_FADT_V1_LEN 116            /* up to and including flags */
 #define ACPI_FADT_TMR_VAL_EXT (1u << 8)
+#define ACPI_FADT_RESET_REG_SUP (1u << 10)
 #define ACPI_FADT_HW_REDUCED (1u << 20)
 
 /* HPET description table: where the event timer block's registers are. */
@@ -187,6 +199,10 @@ struct acpi_dmar {
 #define ACPI_PM1_SCI_EN (1u << 0)
 #define ACPI_PM1_SLP_TYP_SHIFT 10
 #define ACPI_PM1_SLP_EN (1u << 13)
+/* PM1 status register, where every bit is cleared by writing 1: the fixed
+ * events' bits (timer, bus master, global lock, power and sleep buttons,
+ * RTC, and WAK_STS, bit 15), as ACPICA clears them all before sleeping. */
+#define ACPI_PM1_FIXED_STATUS 0x8731u
 
 /* The walk from the RSDP, with physical memory reached through a callback
  * so the host tests can hand it fake tables: map(phys, len, ctx) returns a

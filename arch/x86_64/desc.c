@@ -3,6 +3,12 @@
 #include "arch/x86_64/percpu.h"
 #include "arch/x86_64/trap.h"
 #include "kernel/string.h"
+#include "kernel/cmdline.h"
+
+/* Negative control for the paranoid entry (isr.asm): with
+ * trap_debug_gs_from_cs on the command line, NMI, double fault and machine
+ * check decide from CS, like every other vector, whether GS needs a swap. */
+bool trap_debug_gs_from_cs;
 
 static struct idt_entry idt[256] __aligned(16);
 extern const u64 isr_stub_table[256];
@@ -36,8 +42,14 @@ void gdt_init_cpu(struct cpu *c)
 {
 	memset(&c->tss, 0, sizeof(c->tss));
 	for (int i = 0; i < IST_COUNT; i++) {
-		c->ist_stack_top[i] = &ist_stacks[c->id][i].stack[IST_STACK_SIZE];
-		c->tss.ist[i] = (u64)c->ist_stack_top[i];
+		/* The top 16 bytes of each IST stack hold this CPU's struct
+		 * cpu pointer (and padding, keeping the stack 16-byte aligned)
+		 * for the paranoid entry (isr.asm), which cannot trust GS. */
+		u64 *top = (u64 *)&ist_stacks[c->id][i].stack[IST_STACK_SIZE];
+		top[-2] = (u64)c;
+		top[-1] = 0;
+		c->ist_stack_top[i] = &top[-2];
+		c->tss.ist[i] = (u64)&top[-2];
 	}
 	c->tss.iomap_base = sizeof(struct tss);   /* no I/O bitmap */
 
@@ -84,6 +96,8 @@ static void idt_set(u8 vec, u64 handler, u8 ist, u8 dpl)
 
 void idt_init(void)
 {
+	cmdline_debug_switch("trap", "trap_debug_gs_from_cs", &trap_debug_gs_from_cs,
+			     "NMI, double fault and machine check trust CS to choose the GS base");
 	for (int v = 0; v < 256; v++)
 		idt_set((u8)v, isr_stub_table[v], 0, 0);
 	idt_set(2, isr_stub_table[2], IST_NMI, 0);

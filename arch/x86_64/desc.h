@@ -47,6 +47,10 @@ struct desc_ptr {
 } __packed;
 
 struct cpu;
+/* Set by the command line's trap_debug_gs_from_cs (a negative control):
+ * the paranoid entry (isr.asm) then trusts CS like the other vectors. */
+extern bool trap_debug_gs_from_cs;
+
 /* Build and load this CPU's GDT and TSS (with IST stacks) and the shared IDT. */
 void gdt_init_cpu(struct cpu *c);
 void idt_init(void);            /* once, on the boot CPU: fill the table */

@@ -35,6 +35,7 @@ struct cpu {
 	void *kstack_top;       /* the stack this CPU started on */
 	void *ist_stack_top[IST_COUNT];
 	void *call_queue;       /* arch/x86_64/smp_call.c: incoming function calls */
+	u64 nmis;               /* NMIs this CPU has handled (kernel/panic.c) */
 };
 
 _Static_assert(offsetof(struct cpu, syscall_rsp) == 8, "syscall.asm uses %gs:8");

@@ -22,6 +22,7 @@
  *
  * The function-call IPIs are in smp_call.c.
  */
+#include "arch/x86_64/mce.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/acpi.h"
@@ -123,6 +124,7 @@ __noreturn void ap_main(u32 cpu)
 	write_cr0(bsp_cr0);
 	write_cr4(bsp_cr4);
 	write_cr3(READ_ONCE(kernel_cr3));
+	mce_init_cpu();
 	lapic_init_ap();
 	u32 id = lapic_id();
 	if (id != c->apic_id)

@@ -1,4 +1,5 @@
 /* arch/x86_64/trap.c - exception reports, the exception table, IRQ dispatch. */
+#include "arch/x86_64/mce.h"
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/percpu.h"
@@ -251,6 +252,8 @@ void trap_dispatch(struct trap_frame *tf)
 		nmi_handler(tf);
 		return;
 	}
+	if (tf->vector == VEC_MACHINE_CHECK)
+		mce_handler(tf);        /* reports the banks and panics */
 	if (tf->vector < 32) {
 		handle_exception(tf);
 		if ((tf->cs & 3) == 3)

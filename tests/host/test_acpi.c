@@ -673,6 +673,47 @@ HTEST(fadt_extended_fields_win)
 	HT_EXPECT_EQ(a.pm_timer_port, 0x608);
 }
 
+/* What poweroff and reset read: the PM1 event blocks and GPE0 (to clear
+ * wake-up sources before S5) and the reset register, which exists only
+ * when the table reaches it and RESET_REG_SUP says it is filled in. */
+HTEST(fadt_sleep_and_reset_registers)
+{
+	struct tb t;
+	struct acpi_info a;
+	fadt_build(&t, 244);
+	struct acpi_fadt *f = fadt_of(&t);
+	f->pm1a_evt_blk = 0x600;
+	f->pm1_evt_len = 4;
+	f->gpe0_blk = 0x620;
+	f->gpe0_blk_len = 8;
+	f->reset_reg = (struct acpi_gas){ ACPI_GAS_IO, 8, 0, 1, 0xcf9 };
+	f->reset_value = 0x0f;
+	tb_finish(&t);
+	HT_EXPECT_EQ(parse_fadt(&t, &a), 0);
+	HT_EXPECT_EQ(a.pm1a_evt_port, 0x600);
+	HT_EXPECT_EQ(a.pm1b_evt_port, 0);
+	HT_EXPECT_EQ(a.pm1_evt_len, 4);
+	HT_EXPECT_EQ(a.gpe0_port, 0x620);
+	HT_EXPECT_EQ(a.gpe0_len, 8);
+	HT_EXPECT(!a.have_reset_reg);           /* RESET_REG_SUP clear */
+
+	f->flags = ACPI_FADT_RESET_REG_SUP;
+	tb_finish(&t);
+	HT_EXPECT_EQ(parse_fadt(&t, &a), 0);
+	HT_EXPECT(a.have_reset_reg);
+	HT_EXPECT_EQ(a.reset_space, ACPI_GAS_IO);
+	HT_EXPECT_EQ(a.reset_addr, 0xcf9);
+	HT_EXPECT_EQ(a.reset_value, 0x0f);
+
+	/* An ACPI 1.0 table ends at the flags: no reset register, whatever
+	 * the flags claim. */
+	fadt_build(&t, ACPI_FADT_V1_LEN);
+	fadt_of(&t)->flags = ACPI_FADT_RESET_REG_SUP;
+	tb_finish(&t);
+	HT_EXPECT_EQ(parse_fadt(&t, &a), 0);
+	HT_EXPECT(!a.have_reset_reg);
+}
+
 HTEST(fadt_bad_tables)
 {
 	struct tb t;
@@ -1031,6 +1072,7 @@ int main(void)
 		HT_CASE(s5_not_found_or_bad),
 		HT_CASE(fadt_acpi1_fields),
 		HT_CASE(fadt_extended_fields_win),
+		HT_CASE(fadt_sleep_and_reset_registers),
 		HT_CASE(fadt_bad_tables),
 		HT_CASE(walk_rsdt),
 		HT_CASE(walk_xsdt_preferred),

@@ -1158,8 +1158,8 @@ static void markers(void)
 /* ------------------------------------------------------------------ */
 
 static const char *const async_names[] = {
-	"async wp: a write to a protected page neither blocks nor sends a message; "
-	"pagemap uffd-wp 1 before, 0 after",
+	("async wp: a write to a protected page neither blocks nor sends a message; "
+	 "pagemap uffd-wp 1 before, 0 after"),
 	"async wp: writers on every other CPU, rounds of random pages: no message, no writer blocked",
 	"async wp: pagemap uffd-wp 0 on exactly the pages written in the round",
 	"async wp: PAGEMAP_SCAN reports exactly the pages written in the round",

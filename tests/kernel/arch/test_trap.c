@@ -7,6 +7,9 @@
 #include "kernel/ktest.h"
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/percpu.h"
+#include "kernel/string.h"
 
 static void test_invalid_opcode_reported(struct ktest *t)
 {
@@ -67,9 +70,43 @@ static void test_divide_error_resumes(struct ktest *t)
 	KTEST_EXPECT_EQ(t, result, 7);
 }
 
+/* An NMI can arrive where CS says "kernel" but GS still holds another base:
+ * the instructions of the SYSCALL entry before its swapgs. Imitate that by
+ * pointing GS at a copy of this CPU's struct cpu (whose self pointer points
+ * at the copy) and sending ourselves an NMI. The paranoid entry must run the
+ * handler on the real struct cpu, found from its IST stack: the real NMI
+ * count goes up, the copy's does not, and GS is the copy again afterwards
+ * (the interrupted code gets back exactly what it had). An entry that
+ * trusted CS would count the NMI in the copy (with a real user GS base it
+ * would fault, then triple-fault). */
+static struct cpu foreign_cpu;
+
+static void test_nmi_with_foreign_gs(struct ktest *t)
+{
+	u64 flags = local_irq_save();
+	struct cpu *me = this_cpu();
+	memcpy(&foreign_cpu, me, sizeof(foreign_cpu));
+	foreign_cpu.self = &foreign_cpu;
+	foreign_cpu.nmis = 0;
+	u64 before = me->nmis;
+	wrmsr(MSR_GS_BASE, (u64)&foreign_cpu);
+	/* Nothing here may rely on GS being right: the copy answers. */
+	lapic_send_nmi(me->apic_id);
+	for (u32 i = 0; i < 10000000 && *(volatile u64 *)&me->nmis == before &&
+	     *(volatile u64 *)&foreign_cpu.nmis == 0; i++)
+		cpu_relax();
+	u64 gs_after = rdmsr(MSR_GS_BASE);
+	wrmsr(MSR_GS_BASE, (u64)me);
+	local_irq_restore(flags);
+	KTEST_EXPECT_EQ(t, me->nmis, before + 1);
+	KTEST_EXPECT_EQ(t, foreign_cpu.nmis, 0);
+	KTEST_EXPECT_EQ(t, gs_after, (u64)&foreign_cpu);
+}
+
 static const struct ktest_case trap_cases[] = {
 	{ "invalid_opcode_reported", test_invalid_opcode_reported },
 	{ "page_fault_reports_cr2", test_page_fault_reports_cr2 },
 	{ "divide_error_resumes", test_divide_error_resumes },
+	{ "nmi_with_foreign_gs", test_nmi_with_foreign_gs },
 };
 KTEST_SUITE(trap, trap_cases);
