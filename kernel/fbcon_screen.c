@@ -153,9 +153,12 @@ void fbcon_init(void)
 		pr_warn("fbcon: framebuffer at 0x%lx wraps around; screen console off\n", fb->addr);
 		return;
 	}
-	if (end > (4UL << 30)) {
-		pr_info("fbcon: framebuffer at 0x%lx..0x%lx is above 4 GiB: on the screen once "
-			"the kernel page tables map it\n", fb->addr, end);
+	/* "fbcon_debug_late": act as if it were above 4 GiB (QEMU cannot
+	 * place one there), so that the late path and its replay are tested. */
+	if (end > (4UL << 30) || cmdline_has("fbcon_debug_late")) {
+		pr_info("fbcon: framebuffer at 0x%lx..0x%lx%s: on the screen once "
+			"the kernel page tables map it\n", fb->addr, end,
+			end > (4UL << 30) ? " is above 4 GiB" : "");
 		waiting_for_mm = true;
 		return;
 	}
