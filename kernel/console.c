@@ -69,8 +69,10 @@ void console_write_locked(const char *s, size_t n)
 
 void console_write(const char *s, size_t n)
 {
-	if (panic_on_this_cpu()) {
-		console_write_locked(s, n);     /* no lock: console.h */
+	/* No lock on the CPU that panics, nor on one that holds it already
+	 * (an exception or NMI inside a console's write): console.h. */
+	if (panic_on_this_cpu() || spin_is_held_by_me(&console_lock)) {
+		console_write_locked(s, n);
 		return;
 	}
 	u64 f = spin_lock_irqsave(&console_lock);

@@ -12,13 +12,16 @@
  * up late (the framebuffer needs the boot information, or the kernel's own
  * page tables) still shows what serial saw. Replay starts at a line start.
  *
- * Panic: the CPU that panics writes with no lock at all (console_write
- * checks panic_on_this_cpu()): the lock may be held by a CPU that panic()
- * stopped by NMI, or by this very CPU, which faulted inside a console's
- * write (then console_lock would be a recursive lock, itself a panic, and
- * the report would be lost). The other CPUs are stopped then, so no one
- * else writes. panic() also resets the lock (console_force_unlock) for
- * the code after it that takes it.
+ * Nesting and panic: console_write takes no lock on the CPU that panics
+ * (panic_on_this_cpu()), whose lock may be held by a CPU that panic()
+ * stopped by NMI - the other CPUs are stopped then, so no one else writes -
+ * nor on a CPU that holds it already: an exception or an NMI that came in
+ * the middle of a console's write. Taking it there would be a recursive
+ * lock, itself a panic, and the exception's report would be lost; written
+ * straight through, the report reaches every console, interleaved with the
+ * interrupted line (the consoles' write() must survive being re-entered:
+ * fbcon.h). panic() also resets the lock (console_force_unlock) for the
+ * code after it that takes it.
  */
 #ifndef PAGODA_CONSOLE_H
 #define PAGODA_CONSOLE_H
