@@ -13,9 +13,12 @@ static u64 log_head;
 
 static void log_append(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		log_buf[(log_head + i) % LOG_BUF_SIZE] = s[i];
+	/* Claim the bytes first: a write nested inside this one (console.h)
+	 * then gets bytes of its own. */
+	u64 at = log_head;
 	log_head += n;
+	for (size_t i = 0; i < n; i++)
+		log_buf[(at + i) % LOG_BUF_SIZE] = s[i];
 }
 
 /* The first byte of the log still held, moved on to a line start when the

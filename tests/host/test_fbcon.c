@@ -72,6 +72,16 @@ static void print_lines(struct screen *s, unsigned from, unsigned count)
 		fbcon_write_chars(&s->con, line, log_line(line, i));
 }
 
+/* Fill the screen with log lines in one write (one flush). */
+static void fill_screen(struct screen *s)
+{
+	static char text[200 * 128];
+	size_t n = 0;
+	for (unsigned i = 0; i < s->con.rows + 5 && i < 200; i++)
+		n += log_line(text + n, i);
+	fbcon_write_chars(&s->con, text, n);
+}
+
 /* Bytes one character cell takes on s. */
 static u64 cell_bytes(const struct screen *s)
 {
@@ -79,13 +89,13 @@ static u64 cell_bytes(const struct screen *s)
 }
 
 /* The cost of one printed line once the screen is full (every line
- * scrolls), averaged over 50 lines. */
-static u64 bytes_per_scrolled_line(struct screen *s)
+ * scrolls), averaged over `lines` lines. */
+static u64 bytes_per_scrolled_line(struct screen *s, unsigned lines)
 {
-	print_lines(s, 0, s->con.rows + 5);
+	fill_screen(s);
 	s->con.bytes_out = 0;
-	print_lines(s, 1000, 50);
-	return s->con.bytes_out / 50;
+	print_lines(s, 1000, lines);
+	return s->con.bytes_out / lines;
 }
 
 HTEST(printed_line_without_scroll)
@@ -109,7 +119,7 @@ HTEST(printed_line_without_scroll)
 static void check_scroll_budget(unsigned w, unsigned h, unsigned bpp)
 {
 	struct screen *s = screen_new(w, h, bpp);
-	u64 per_line = bytes_per_scrolled_line(s);
+	u64 per_line = bytes_per_scrolled_line(s, 20);
 	u64 budget = (u64)s->con.rows * 81 * cell_bytes(s);
 	u64 full = (u64)s->con.rows * s->con.cols * cell_bytes(s);
 	printf("    # %ux%ux%u: %llu bytes per scrolled line (budget %llu, full redraw %llu)\n",
@@ -119,7 +129,7 @@ static void check_scroll_budget(unsigned w, unsigned h, unsigned bpp)
 	/* The negative control: the same measurement with full redraws must
 	 * break the budget (the test can fail). */
 	fbcon_debug_full_redraw = true;
-	u64 redraw = bytes_per_scrolled_line(s);
+	u64 redraw = bytes_per_scrolled_line(s, 3);
 	fbcon_debug_full_redraw = false;
 	HT_EXPECT(redraw > budget);
 	HT_EXPECT_EQ(redraw, full);
@@ -151,7 +161,7 @@ HTEST(pixels_match_the_glyphs_16bpp)
 {
 	struct screen *s = screen_new(640, 480, 2);
 	char line[128];
-	print_lines(s, 0, s->con.rows + 3);     /* scrolled */
+	fill_screen(s);         /* scrolled */
 	size_t n = log_line(line, 9999);
 	fbcon_write_chars(&s->con, line, n);
 	u32 fg = s->con.palette[7], bg = s->con.palette[0], bad = 0;
