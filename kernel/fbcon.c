@@ -61,16 +61,36 @@ u32 fb_pixel_value(const struct fb_surface *surf, u8 r, u8 g, u8 b)
 	       channel(b, surf->blue_pos, surf->blue_size);
 }
 
-/* Pixels are stored least significant byte first (x86 is little-endian),
- * byte by byte: a 2- or 3-byte pixel has no alignment. */
+/* Pixels are stored least significant byte first (x86 is little-endian).
+ * Only the RAM strip is drawn this way; __builtin_memcpy of a constant
+ * size is one store, whatever the alignment, even under -fno-builtin. */
 static void put_pixel(u8 *p, u32 bytes_pp, u32 v)
 {
-	p[0] = (u8)v;
-	p[1] = (u8)(v >> 8);
-	if (bytes_pp >= 3)
+	if (bytes_pp == 4) {
+		__builtin_memcpy(p, &v, 4);
+	} else if (bytes_pp == 2) {
+		u16 h = (u16)v;
+		__builtin_memcpy(p, &h, 2);
+	} else {
+		p[0] = (u8)v;
+		p[1] = (u8)(v >> 8);
 		p[2] = (u8)(v >> 16);
-	if (bytes_pp == 4)
-		p[3] = (u8)(v >> 24);
+	}
+}
+
+/* One line of a span from the strip to the screen: 8-byte stores in
+ * order when both ends allow (spans are a multiple of 8 bytes: 8 pixels
+ * of 2, 3 or 4 bytes), which write-combining gathers into full bursts. */
+static void copy_to_screen(u8 *dst, const u8 *src, size_t bytes)
+{
+	if ((((uintptr_t)dst | (uintptr_t)src | bytes) & 7) != 0) {
+		memcpy(dst, src, bytes);
+		return;
+	}
+	volatile u64 *d = (volatile u64 *)dst;
+	const u64 *s = (const u64 *)src;
+	for (size_t i = 0; i < bytes / 8; i++)
+		d[i] = s[i];
 }
 
 u32 fb_read_pixel(const struct fb_surface *surf, u32 x, u32 y)
@@ -106,7 +126,7 @@ static void fill_surface(struct fbcon *c, u32 v)
 	for (u32 x = 0; x < c->surf.width; x++)
 		put_pixel(c->strip + x * c->surf.bytes_pp, c->surf.bytes_pp, v);
 	for (u32 y = 0; y < c->surf.height; y++)
-		memcpy(c->surf.base + (u64)y * c->surf.pitch, c->strip, line);
+		copy_to_screen(c->surf.base + (u64)y * c->surf.pitch, c->strip, line);
 	c->bytes_out += (u64)line * c->surf.height;
 }
 
@@ -151,7 +171,7 @@ static void flush_span(struct fbcon *c, u32 row, u32 lo, u32 hi)
 		u8 *dst = c->surf.base + (u64)row * FONT_HEIGHT * c->surf.pitch +
 			  (u64)lo * FONT_WIDTH * c->surf.bytes_pp;
 		for (u32 r = 0; r < FONT_HEIGHT; r++, dst += c->surf.pitch)
-			memcpy(dst, c->strip + (u64)r * bytes, bytes);
+			copy_to_screen(dst, c->strip + (u64)r * bytes, bytes);
 		c->bytes_out += (u64)bytes * FONT_HEIGHT;
 	}
 	/* Only now: a flush interrupted before this point (by a panic on
@@ -190,6 +210,10 @@ void fbcon_flush(struct fbcon *c)
 		if (lo < hi)
 			flush_span(c, row, lo, hi);
 	}
+	/* Write-combining stores are not ordered and may wait in the CPU's
+	 * write-combining buffers; drain them, so that what was flushed is on
+	 * the screen even if this CPU halts next (a panic). */
+	__asm__ __volatile__("sfence" : : : "memory");
 	c->cursor_x = c->x < c->cols ? c->x : c->cols;
 	c->cursor_y = c->y;
 	if (c->text_mode && c->move_hw_cursor)
@@ -205,7 +229,9 @@ static u16 blank_cell(const struct fbcon *c)
 
 static void scroll_up(struct fbcon *c)
 {
-	memmove(c->cells, c->cells + c->cols, (size_t)(c->rows - 1) * c->cols * sizeof(u16));
+	/* Row by row: each copy is to a row that does not overlap its source. */
+	for (u32 row = 0; row + 1 < c->rows; row++)
+		memcpy(&c->cells[row * c->cols], &c->cells[(row + 1) * c->cols], c->cols * sizeof(u16));
 	for (u32 col = 0; col < c->cols; col++)
 		c->cells[(c->rows - 1) * c->cols + col] = blank_cell(c);
 }

@@ -16,11 +16,12 @@
  * byte stored to the screen memory (the tests hold a budget on it).
  *
  * Locking: none of its own. Writes arrive through console_lock (printk),
- * or with no lock from the CPU that panics (kernel/console.h), which may
- * have been stopped anywhere in a write: so write() re-checks the cursor on
- * every call, an interrupted flush is redone by the next (shown[] is
- * updated only after its span reached the screen), and nothing here can
- * fault or wait.
+ * or with no lock (kernel/console.h) from the CPU that panics - another
+ * CPU may have been stopped anywhere in a write - or from an exception or
+ * NMI that came in the middle of a write on this CPU: so write() re-checks
+ * the cursor on every call, an interrupted flush is redone by the next
+ * (shown[] is updated only after its span reached the screen), and nothing
+ * here can fault or wait.
  *
  * The rest of this header is the machinery, exposed so that the tests
  * (tests/kernel/kernel/test_fbcon.c, tests/host/test_fbcon.c) can run a

@@ -26,7 +26,7 @@
 
 static struct fbcon screen;
 static u16 screen_cells[FBCON_MAX_CELLS], screen_shown[FBCON_MAX_CELLS];
-static u8 screen_strip[STRIP_BYTES];
+static u8 screen_strip[STRIP_BYTES] __aligned(8);
 static bool waiting_for_mm;     /* above 4 GiB: fbcon_init_late() sets it up */
 
 static const struct fbcon_buffers screen_buffers = {

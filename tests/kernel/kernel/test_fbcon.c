@@ -2,7 +2,11 @@
  *
  * Each case sets up its own struct fbcon on a small buffer in memory (a
  * pixel surface or a fake VGA text array), writes text, and checks the
- * pixels or cells that should result. The real screen is never touched. */
+ * pixels or cells that should result, and the bytes the flush stored
+ * (bytes_out: only the changed spans, one flush per write). The log replay
+ * is checked on such a console too; only the_screen_shows_printk looks at
+ * the real screen (its grid and framebuffer pixels). At the end, the crash
+ * control "fbcon_panic_test" (a fault inside a console's write). */
 #include "kernel/ktest.h"
 #include "kernel/fbcon.h"
 #include "kernel/font.h"
@@ -22,7 +26,7 @@
 
 static u8 pixels[T_PITCH * T_HEIGHT];
 static u16 cells[T_COLS * T_ROWS], shown[T_COLS * T_ROWS];
-static u8 strip[FONT_HEIGHT * T_WIDTH * 4];
+static u8 strip[FONT_HEIGHT * T_WIDTH * 4] __aligned(8);
 static const struct fbcon_buffers bufs = {
 	.cells = cells, .shown = shown, .max_cells = ARRAY_SIZE(cells),
 	.strip = strip, .strip_bytes = sizeof(strip),
