@@ -208,8 +208,9 @@ u64 paging_pool_estimate(void)
 	return 1 + (gib / 512 + 2) + gib + 2 * boot_info.nr_mmap + 1 + image / TWO_MIB + 2 +
 	       /* splitting the direct map around the image (protect_image_alias) */
 	       1 + image / TWO_MIB + 2 +
-	       /* and over the framebuffer (map_framebuffer_wc) */
-	       1 + framebuffer_size() / TWO_MIB + 2;
+	       /* the framebuffer: above 4 GiB its own PDPT and PDs (map_direct),
+	        * then the PTs of its 4 KiB pages (map_framebuffer_wc) */
+	       3 + framebuffer_size() / TWO_MIB + 2;
 }
 
 static void unmap_guard(void *va, const char *what)
