@@ -1,26 +1,28 @@
-/* kernel/fbcon.c - the screen console (interface and rules in fbcon.h).
+/* kernel/fbcon.c - the screen console's text engine (interface and rules in
+ * fbcon.h; the console registered with printk is in fbcon_screen.c).
  *
- * Two back ends share one text engine. The engine keeps cells[] - what each
- * character position of the screen shows - and the cursor; whenever a cell
- * changes it calls draw_cell(), which either paints the glyph's 8x16 pixels
- * into a framebuffer (pixel mode) or stores the cell into VGA text memory,
- * whose layout is the cell layout (text mode).
+ * Two back ends share one engine. The engine keeps cells[] - what each
+ * character position of the screen should show - and the cursor, all in
+ * RAM; fbcon_flush() then brings the screen up to date. In pixel mode it
+ * renders the changed span of each text row into the RAM strip and copies
+ * it to the framebuffer one pixel line at a time; in text mode it stores
+ * the changed cells into VGA text memory, whose layout is the cell layout.
  *
- * Scrolling moves the grid up one row and redraws only the cells whose
- * character or colour changed, so a screen of short lines costs little and
- * the framebuffer is never read back.
+ * Why a flush and not a store per pixel: the framebuffer of a real PC is
+ * uncached or (arch/x86_64/pat.h) write-combining. Uncached, every store
+ * is a bus transaction; write-combining, stores are gathered into 64-byte
+ * bursts only while they run in sequence. Drawing glyph by glyph goes 8
+ * pixels right then one line down, and a scroll redraws the whole screen
+ * once per line. Drawing into RAM and copying whole spans of each line,
+ * once per write, stores each changed byte once and in order.
  */
 #include "kernel/fbcon.h"
 #include "kernel/font.h"
-#include "kernel/bootinfo.h"
-#include "kernel/printk.h"
-#include "arch/x86_64/cpu.h"
-
-/* Room for a 480x135-character grid: a 3840x2160 screen. On anything
- * bigger the console uses the top rows that fit. */
-#define FBCON_MAX_CELLS 65536
+#include "kernel/string.h"
 
 #define TAB_WIDTH 8
+
+bool fbcon_debug_full_redraw;
 
 /* The 16 colours of the VGA palette, as 8-bit R, G, B. */
 static const u8 vga_colours[16][3] = {
@@ -44,7 +46,8 @@ static const u8 vga_colours[16][3] = {
 
 /* --- pixels --- */
 
-/* Scale an 8-bit channel to a field of size bits at pos. */
+/* Scale an 8-bit channel to a field of size bits at pos (5 or 6 bits in
+ * 15 and 16 bpp modes: the high bits of the 8-bit value). */
 static u32 channel(u8 v, u8 pos, u8 size)
 {
 	u32 x = size >= 8 ? (u32)v << (size - 8) : (u32)v >> (8 - size);
@@ -58,116 +61,179 @@ u32 fb_pixel_value(const struct fb_surface *surf, u8 r, u8 g, u8 b)
 	       channel(b, surf->blue_pos, surf->blue_size);
 }
 
+/* Pixels are stored least significant byte first (x86 is little-endian).
+ * Only the RAM strip is drawn this way; __builtin_memcpy of a constant
+ * size is one store, whatever the alignment, even under -fno-builtin. */
 static void put_pixel(u8 *p, u32 bytes_pp, u32 v)
 {
 	if (bytes_pp == 4) {
-		*(u32 *)p = v;
-	} else {        /* 24 bpp: three bytes, least significant first */
+		__builtin_memcpy(p, &v, 4);
+	} else if (bytes_pp == 2) {
+		u16 h = (u16)v;
+		__builtin_memcpy(p, &h, 2);
+	} else {
 		p[0] = (u8)v;
 		p[1] = (u8)(v >> 8);
 		p[2] = (u8)(v >> 16);
 	}
 }
 
+/* One line of a span from the strip to the screen: 8-byte stores in
+ * order when both ends allow (spans are a multiple of 8 bytes: 8 pixels
+ * of 2, 3 or 4 bytes), which write-combining gathers into full bursts. */
+static void copy_to_screen(u8 *dst, const u8 *src, size_t bytes)
+{
+	if ((((uintptr_t)dst | (uintptr_t)src | bytes) & 7) != 0) {
+		memcpy(dst, src, bytes);
+		return;
+	}
+	volatile u64 *d = (volatile u64 *)dst;
+	const u64 *s = (const u64 *)src;
+	for (size_t i = 0; i < bytes / 8; i++)
+		d[i] = s[i];
+}
+
 u32 fb_read_pixel(const struct fb_surface *surf, u32 x, u32 y)
 {
 	if (x >= surf->width || y >= surf->height)
 		return 0;
-	const u8 *p = surf->base + (u64)y * surf->pitch + (u64)x * surf->bytes_pp;
+	const volatile u8 *p = surf->base + (u64)y * surf->pitch + (u64)x * surf->bytes_pp;
+	u32 v = p[0] | (u32)p[1] << 8;
+	if (surf->bytes_pp >= 3)
+		v |= (u32)p[2] << 16;
 	if (surf->bytes_pp == 4)
-		return *(const u32 *)p;
-	return p[0] | (u32)p[1] << 8 | (u32)p[2] << 16;
+		v |= (u32)p[3] << 24;
+	return v;
 }
 
-static void fill_surface(const struct fb_surface *surf, u32 v)
+u32 fbcon_cell_mismatches(const struct fbcon *c, u32 col, u32 row, char ch, u32 fg, u32 bg)
 {
-	for (u32 y = 0; y < surf->height; y++) {
-		u8 *p = surf->base + (u64)y * surf->pitch;
-		for (u32 x = 0; x < surf->width; x++, p += surf->bytes_pp)
-			put_pixel(p, surf->bytes_pp, v);
-	}
+	const u8 *g = font_glyph(ch);
+	u32 bad = 0;
+	for (u32 r = 0; r < FONT_HEIGHT; r++)
+		for (u32 i = 0; i < FONT_WIDTH; i++) {
+			u32 want = (g[r] & (0x80 >> i)) ? fg : bg;
+			u32 got = fb_read_pixel(&c->surf, col * FONT_WIDTH + i, row * FONT_HEIGHT + r);
+			bad += got != want;
+		}
+	return bad;
 }
 
-/* --- the two back ends --- */
-
-/* Show cell at (col, row). With cursor set, pixel mode underlines it (the
- * cursor); text mode has a hardware cursor instead (move_hw_cursor). */
-static void draw_cell(struct fbcon *c, u32 col, u32 row, u16 cell, bool cursor)
+/* Fill the whole surface with v, one line at a time from the strip. */
+static void fill_surface(struct fbcon *c, u32 v)
 {
-	if (c->text_mode) {
-		c->vga[row * c->vga_pitch + col] = cell;
-		return;
-	}
+	u32 line = c->surf.width * c->surf.bytes_pp;
+	for (u32 x = 0; x < c->surf.width; x++)
+		put_pixel(c->strip + x * c->surf.bytes_pp, c->surf.bytes_pp, v);
+	for (u32 y = 0; y < c->surf.height; y++)
+		copy_to_screen(c->surf.base + (u64)y * c->surf.pitch, c->strip, line);
+	c->bytes_out += (u64)line * c->surf.height;
+}
+
+/* --- the flush: from cells[] to the screen --- */
+
+/* Glyph of cell into the strip at character column i (of a strip whose
+ * lines are span characters wide), underlined if it is the cursor. */
+static void render_cell(struct fbcon *c, u32 i, u32 span, u16 cell, bool cursor)
+{
 	const u8 *glyph = font_glyph((char)(cell & 0xFF));
 	u32 fg = c->palette[(cell >> 8) & 0xF];
 	u32 bg = c->palette[(cell >> 12) & 0xF];
-	u32 bpp = c->surf.bytes_pp;
-	u8 *line = c->surf.base + (u64)row * FONT_HEIGHT * c->surf.pitch +
-		   (u64)col * FONT_WIDTH * bpp;
-	for (u32 r = 0; r < FONT_HEIGHT; r++, line += c->surf.pitch) {
+	u32 bpp = c->surf.bytes_pp, stride = span * FONT_WIDTH * bpp;
+	u8 *line = c->strip + (u64)i * FONT_WIDTH * bpp;
+	for (u32 r = 0; r < FONT_HEIGHT; r++, line += stride) {
 		u8 bits = glyph[r];
 		if (cursor && r >= FONT_HEIGHT - 2)
 			bits = 0xFF;
 		u8 *p = line;
-		for (u32 i = 0; i < FONT_WIDTH; i++, p += bpp)
-			put_pixel(p, bpp, (bits & (0x80 >> i)) ? fg : bg);
+		for (u32 k = 0; k < FONT_WIDTH; k++, p += bpp)
+			put_pixel(p, bpp, (bits & (0x80 >> k)) ? fg : bg);
 	}
 }
 
-/* The VGA CRT controller's cursor location registers (0x0E high, 0x0F
- * low), reached through the index/data port pair at 0x3D4/0x3D5. */
-static void move_hw_cursor(struct fbcon *c)
+static bool is_cursor(const struct fbcon *c, u32 col, u32 row)
 {
-	u32 x = c->x < c->cols ? c->x : c->cols - 1;
-	u16 pos = (u16)(c->y * c->vga_pitch + x);
-	outb(0x3D4, 0x0F);
-	outb(0x3D5, (u8)pos);
-	outb(0x3D4, 0x0E);
-	outb(0x3D5, (u8)(pos >> 8));
+	return col == c->x && row == c->y;
 }
 
-/* Only the console registered by fbcon_init drives the real VGA cursor;
- * test consoles on memory buffers must not. */
-static struct fbcon screen;
-
-static void show_cursor(struct fbcon *c, bool on)
+/* Columns [lo, hi) of text row `row` to the screen, then into shown[]. */
+static void flush_span(struct fbcon *c, u32 row, u32 lo, u32 hi)
 {
+	u16 *want = &c->cells[row * c->cols], *have = &c->shown[row * c->cols];
 	if (c->text_mode) {
-		if (on && c == &screen)
-			move_hw_cursor(c);
-		return;
+		for (u32 col = lo; col < hi; col++)
+			c->vga[row * c->vga_pitch + col] = want[col];
+		c->bytes_out += (u64)(hi - lo) * 2;
+	} else {
+		u32 span = hi - lo, bytes = span * FONT_WIDTH * c->surf.bytes_pp;
+		for (u32 col = lo; col < hi; col++)
+			render_cell(c, col - lo, span, want[col], is_cursor(c, col, row));
+		u8 *dst = c->surf.base + (u64)row * FONT_HEIGHT * c->surf.pitch +
+			  (u64)lo * FONT_WIDTH * c->surf.bytes_pp;
+		for (u32 r = 0; r < FONT_HEIGHT; r++, dst += c->surf.pitch)
+			copy_to_screen(dst, c->strip + (u64)r * bytes, bytes);
+		c->bytes_out += (u64)bytes * FONT_HEIGHT;
 	}
-	if (c->x < c->cols)
-		draw_cell(c, c->x, c->y, c->cells[c->y * c->cols + c->x], on);
+	/* Only now: a flush interrupted before this point (by a panic on
+	 * this CPU) is redone by the next one. */
+	memcpy(&have[lo], &want[lo], (hi - lo) * sizeof(u16));
 }
 
-/* --- the text engine --- */
+/* Widen [*lo, *hi) to cover col. */
+static void widen(u32 *lo, u32 *hi, u32 col)
+{
+	if (col < *lo)
+		*lo = col;
+	if (col + 1 > *hi)
+		*hi = col + 1;
+}
+
+void fbcon_flush(struct fbcon *c)
+{
+	bool moved = c->cursor_x != c->x || c->cursor_y != c->y;
+	for (u32 row = 0; row < c->rows; row++) {
+		const u16 *want = &c->cells[row * c->cols], *have = &c->shown[row * c->cols];
+		u32 lo = c->cols, hi = 0;
+		for (u32 col = 0; col < c->cols; col++)
+			if (want[col] != have[col])
+				widen(&lo, &hi, col);
+		/* The pixel cursor is drawn into its cell: a move redraws the
+		 * cell it leaves and the cell it enters. */
+		if (!c->text_mode && moved) {
+			if (row == c->cursor_y && c->cursor_x < c->cols)
+				widen(&lo, &hi, c->cursor_x);
+			if (row == c->y && c->x < c->cols)
+				widen(&lo, &hi, c->x);
+		}
+		if (fbcon_debug_full_redraw)
+			lo = 0, hi = c->cols;
+		if (lo < hi)
+			flush_span(c, row, lo, hi);
+	}
+	/* Write-combining stores are not ordered and may wait in the CPU's
+	 * write-combining buffers; drain them, so that what was flushed is on
+	 * the screen even if this CPU halts next (a panic). */
+	__asm__ __volatile__("sfence" : : : "memory");
+	c->cursor_x = c->x < c->cols ? c->x : c->cols;
+	c->cursor_y = c->y;
+	if (c->text_mode && c->move_hw_cursor)
+		c->move_hw_cursor(c);
+}
+
+/* --- the text engine: cells[] and the cursor, in RAM --- */
 
 static u16 blank_cell(const struct fbcon *c)
 {
 	return FBCON_CELL(' ', c->attr);
 }
 
-static void set_cell(struct fbcon *c, u32 col, u32 row, u16 cell)
-{
-	/* Cheap insurance: a panic report nested inside a write (an
-	 * exception in this very code) may move the cursor under us. */
-	if (col >= c->cols || row >= c->rows)
-		return;
-	u16 *slot = &c->cells[row * c->cols + col];
-	if (*slot != cell) {
-		*slot = cell;
-		draw_cell(c, col, row, cell, false);
-	}
-}
-
 static void scroll_up(struct fbcon *c)
 {
+	/* Row by row: each copy is to a row that does not overlap its source. */
 	for (u32 row = 0; row + 1 < c->rows; row++)
-		for (u32 col = 0; col < c->cols; col++)
-			set_cell(c, col, row, c->cells[(row + 1) * c->cols + col]);
+		memcpy(&c->cells[row * c->cols], &c->cells[(row + 1) * c->cols], c->cols * sizeof(u16));
 	for (u32 col = 0; col < c->cols; col++)
-		set_cell(c, col, c->rows - 1, blank_cell(c));
+		c->cells[(c->rows - 1) * c->cols + col] = blank_cell(c);
 }
 
 static void newline(struct fbcon *c)
@@ -205,7 +271,7 @@ static void put_char(struct fbcon *c, char ch)
 	 * '\n' does not leave an empty line. */
 	if (c->x >= c->cols)
 		newline(c);
-	set_cell(c, c->x, c->y, FBCON_CELL(ch, c->attr));
+	c->cells[c->y * c->cols + c->x] = FBCON_CELL(ch, c->attr);
 	c->x++;
 }
 
@@ -219,151 +285,78 @@ void fbcon_write_chars(struct fbcon *c, const char *s, size_t n)
 		c->y = c->rows - 1;
 	if (c->x > c->cols)
 		c->x = c->cols;
-	show_cursor(c, false);
+	if (c->cursor_y >= c->rows)
+		c->cursor_y = c->rows - 1;
 	for (size_t i = 0; i < n; i++)
 		put_char(c, s[i]);
-	show_cursor(c, true);
+	fbcon_flush(c);
 }
 
-static void clear_grid(struct fbcon *c)
+/* --- setting up --- */
+
+/* Both grids blank, cursor home and not yet drawn (so the first flush
+ * draws it). */
+static void clear_grid(struct fbcon *c, const struct fbcon_buffers *buf)
 {
+	c->attr = FBCON_ATTR_DEFAULT;
+	c->cells = buf->cells;
+	c->shown = buf->shown;
 	for (u32 i = 0; i < c->cols * c->rows; i++)
-		c->cells[i] = blank_cell(c);
+		c->cells[i] = c->shown[i] = blank_cell(c);
 	c->x = c->y = 0;
+	c->cursor_x = c->cols;
+	c->cursor_y = 0;
+	c->bytes_out = 0;
+	c->move_hw_cursor = NULL;
 }
 
 int fbcon_setup_pixels(struct fbcon *c, const struct fb_surface *surf,
-		       u16 *cells, u32 max_cells)
+		       const struct fbcon_buffers *buf)
 {
-	if (surf->bytes_pp != 3 && surf->bytes_pp != 4)
+	if (surf->bytes_pp < 2 || surf->bytes_pp > 4)
 		return -1;
 	u32 cols = surf->width / FONT_WIDTH, rows = surf->height / FONT_HEIGHT;
-	if (cols == 0 || rows == 0 || cols > max_cells ||
-	    surf->pitch < surf->width * surf->bytes_pp)
+	if (cols == 0 || rows == 0 || surf->pitch < surf->width * surf->bytes_pp)
 		return -1;
-	if ((u64)cols * rows > max_cells)
-		rows = max_cells / cols;
+	/* The strip holds one line of the screen (fill_surface) and one text
+	 * row of glyphs; a narrower strip means fewer columns. */
+	if (buf->strip_bytes < (size_t)surf->width * surf->bytes_pp)
+		return -1;
+	cols = MIN(cols, (u32)(buf->strip_bytes / (FONT_HEIGHT * FONT_WIDTH * surf->bytes_pp)));
+	if (cols == 0 || cols > buf->max_cells)
+		return -1;
+	if ((u64)cols * rows > buf->max_cells)
+		rows = buf->max_cells / cols;
 	c->text_mode = false;
 	c->surf = *surf;
 	c->vga = NULL;
 	c->cols = cols;
 	c->rows = rows;
-	c->attr = FBCON_ATTR_DEFAULT;
-	c->cells = cells;
+	c->strip = buf->strip;
+	clear_grid(c, buf);
 	for (u32 i = 0; i < 16; i++)
 		c->palette[i] = fb_pixel_value(surf, vga_colours[i][0],
 					       vga_colours[i][1], vga_colours[i][2]);
-	clear_grid(c);
-	fill_surface(surf, c->palette[(c->attr >> 4) & 0xF]);
-	show_cursor(c, true);
+	fill_surface(c, c->palette[(c->attr >> 4) & 0xF]);
+	fbcon_flush(c);
 	return 0;
 }
 
 int fbcon_setup_text(struct fbcon *c, volatile u16 *vga, u32 cols, u32 rows,
-		     u32 pitch, u16 *cells, u32 max_cells)
+		     u32 pitch, const struct fbcon_buffers *buf)
 {
-	if (cols == 0 || rows == 0 || pitch < cols || (u64)cols * rows > max_cells)
+	if (cols == 0 || rows == 0 || pitch < cols || (u64)cols * rows > buf->max_cells)
 		return -1;
 	c->text_mode = true;
 	c->vga = vga;
 	c->vga_pitch = pitch;
 	c->cols = cols;
 	c->rows = rows;
-	c->attr = FBCON_ATTR_DEFAULT;
-	c->cells = cells;
-	clear_grid(c);
+	c->strip = NULL;
+	clear_grid(c, buf);
+	/* What GRUB left on the screen is unknown: write every cell. */
 	for (u32 row = 0; row < rows; row++)
-		for (u32 col = 0; col < cols; col++)
-			draw_cell(c, col, row, c->cells[row * cols + col], false);
-	show_cursor(c, true);
+		flush_span(c, row, 0, cols);
+	fbcon_flush(c);
 	return 0;
-}
-
-/* --- the console registered with printk --- */
-
-static u16 screen_cells[FBCON_MAX_CELLS];
-
-static void screen_write(struct console *con, const char *s, size_t n)
-{
-	fbcon_write_chars(container_of(con, struct fbcon, con), s, n);
-}
-
-/* Pixel mode: check what GRUB gave before we draw on it. */
-static int init_pixels(const struct boot_framebuffer *fb)
-{
-	if (fb->bpp != 32 && fb->bpp != 24) {
-		pr_warn("fbcon: %u bits per pixel is not supported (only 24 and 32); screen console off\n",
-			fb->bpp);
-		return -1;
-	}
-	struct fb_surface surf = {
-		.base = phys_to_virt(fb->addr),
-		.pitch = fb->pitch,
-		.width = fb->width,
-		.height = fb->height,
-		.bytes_pp = fb->bpp / 8u,
-		.red_pos = fb->red_pos, .red_size = fb->red_size,
-		.green_pos = fb->green_pos, .green_size = fb->green_size,
-		.blue_pos = fb->blue_pos, .blue_size = fb->blue_size,
-	};
-	if (!surf.red_size && !surf.green_size && !surf.blue_size) {
-		/* No colour layout given: assume the usual xRGB. */
-		surf.red_pos = 16;
-		surf.green_pos = 8;
-		surf.blue_pos = 0;
-		surf.red_size = surf.green_size = surf.blue_size = 8;
-	}
-	if (fbcon_setup_pixels(&screen, &surf, screen_cells, FBCON_MAX_CELLS) != 0) {
-		pr_warn("fbcon: unusable framebuffer geometry %ux%u pitch %u; screen console off\n",
-			fb->width, fb->height, fb->pitch);
-		return -1;
-	}
-	return 0;
-}
-
-void fbcon_init(void)
-{
-	const struct boot_framebuffer *fb = &boot_info.fb;
-	if (!fb->present) {
-		pr_info("fbcon: the boot loader gave no framebuffer; no screen console\n");
-		return;
-	}
-	/* The boot page tables map physical 0..4 GiB only (boot/entry.asm). */
-	u64 end = fb->addr + (u64)fb->pitch * fb->height;
-	if (end > (4UL << 30) || end < fb->addr) {
-		pr_warn("fbcon: framebuffer at 0x%lx..0x%lx is above 4 GiB, outside the boot direct map; screen console off\n",
-			fb->addr, end);
-		return;
-	}
-	int err;
-	switch (fb->type) {
-	case FB_TYPE_RGB:
-		err = init_pixels(fb);
-		break;
-	case FB_TYPE_EGA_TEXT:
-		/* Width and height are in characters, pitch in bytes. */
-		err = fbcon_setup_text(&screen, phys_to_virt(fb->addr), fb->width, fb->height,
-				       fb->pitch / 2, screen_cells, FBCON_MAX_CELLS);
-		if (err)
-			pr_warn("fbcon: unusable VGA text mode %ux%u pitch %u; screen console off\n",
-				fb->width, fb->height, fb->pitch);
-		break;
-	default:
-		pr_warn("fbcon: framebuffer type %u (indexed colour) is not supported; screen console off\n",
-			fb->type);
-		err = -1;
-		break;
-	}
-	if (err)
-		return;
-	screen.con.name = "fbcon";
-	screen.con.write = screen_write;
-	console_register(&screen.con);
-	/* Now on the screen too, so a person sees what it is showing. */
-	if (fb->type == FB_TYPE_EGA_TEXT)
-		pr_info("fbcon: VGA text mode, %ux%u characters at 0x%lx\n",
-			fb->width, fb->height, fb->addr);
-	else
-		pr_info("fbcon: %ux%u %u bpp framebuffer at 0x%lx, %ux%u characters\n",
-			fb->width, fb->height, fb->bpp, fb->addr, screen.cols, screen.rows);
 }

@@ -75,6 +75,7 @@ void kmain(u32 magic, u32 info_phys)
 	/* The memory manager: page allocator, kernel page tables (W^X, guard
 	 * pages), kmalloc. After the IDT, so a mistake gets a report. */
 	mm_init();
+	fbcon_init_late();      /* a framebuffer above 4 GiB: mapped now */
 
 	/* CPUs and interrupt controllers come from ACPI; the APIC must be up
 	 * before the other CPUs can be started. */

@@ -3,7 +3,8 @@
  * Only the first CPU to panic reports; any other CPU that panics at the same
  * time just halts. The reporter stops every other CPU with an NMI (an NMI gets
  * through even with interrupts disabled), breaks the console lock (its holder
- * may be one of the CPUs just stopped), prints on every console, and under
+ * may be one of the CPUs just stopped, or this one), prints on every console
+ * (with no lock: kernel/console.h), and under
  * "poweroff" exits QEMU with the failure code so the harness sees it.
  */
 #include "kernel/printk.h"
@@ -16,10 +17,18 @@
 #include "arch/x86_64/smp.h"
 
 static u32 panic_cpu_plus_one;  /* 0: no panic yet */
+void (*panic_report_hook)(void);
 
 bool panic_in_progress(void)
 {
 	return READ_ONCE(panic_cpu_plus_one) != 0;
+}
+
+bool panic_on_this_cpu(void)
+{
+	/* Interrupts are off on the reporting CPU, so it cannot move. */
+	u32 cpu = READ_ONCE(panic_cpu_plus_one);
+	return cpu != 0 && cpu == smp_processor_id() + 1;
 }
 
 void panic(const char *fmt, ...)
@@ -42,6 +51,8 @@ void panic(const char *fmt, ...)
 	printk(KERN_EMERG "\nKernel panic on CPU %u: %s\n", me - 1, msg);
 	dump_backtrace((u64)__builtin_frame_address(0), (u64)__builtin_return_address(0));
 	printk(KERN_EMERG "---[ end Kernel panic: %s ]---\n", msg);
+	if (panic_report_hook)
+		panic_report_hook();
 	/* "trace_dump_at_exit": what led here. The other CPUs are stopped, so
 	 * the rings hold still. */
 	trace_dump_at_exit();

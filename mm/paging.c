@@ -10,6 +10,7 @@
 #include "arch/x86_64/desc.h"
 #include "arch/x86_64/percpu.h"
 #include "arch/x86_64/smp.h"
+#include "arch/x86_64/pat.h"
 #include "kernel/uaccess.h"
 
 struct paging_features paging_features;
@@ -190,6 +191,12 @@ static void enable_cr4_features(void)
 
 /* --- building the kernel root --- */
 
+/* Bytes of the Multiboot2 framebuffer (0 without one). */
+static u64 framebuffer_size(void)
+{
+	return boot_info.fb.present ? (u64)boot_info.fb.pitch * boot_info.fb.height : 0;
+}
+
 u64 paging_pool_estimate(void)
 {
 	u64 top = MAX(memmap_highest_addr(), FOUR_GIB);
@@ -200,7 +207,10 @@ u64 paging_pool_estimate(void)
 	 * 4 GiB may start and end unaligned. */
 	return 1 + (gib / 512 + 2) + gib + 2 * boot_info.nr_mmap + 1 + image / TWO_MIB + 2 +
 	       /* splitting the direct map around the image (protect_image_alias) */
-	       1 + image / TWO_MIB + 2;
+	       1 + image / TWO_MIB + 2 +
+	       /* the framebuffer: above 4 GiB its own PDPT and PDs (map_direct),
+	        * then the PTs of its 4 KiB pages (map_framebuffer_wc) */
+	       3 + framebuffer_size() / TWO_MIB + 2;
 }
 
 static void unmap_guard(void *va, const char *what)
@@ -245,7 +255,8 @@ static void map_direct(void)
 		map_direct_gaps(MAX(ALIGN_DOWN(e->base, TWO_MIB), FOUR_GIB),
 				ALIGN_UP(e->base + e->length, TWO_MIB), rw);
 	}
-	/* A framebuffer above 4 GiB (64-bit BAR): uncached, it is MMIO. */
+	/* A framebuffer above 4 GiB (64-bit BAR): uncached, it is MMIO (the
+	 * framebuffer itself then becomes write-combining: map_framebuffer_wc). */
 	if (boot_info.fb.present && boot_info.fb.addr >= FOUR_GIB)
 		map_direct_gaps(ALIGN_DOWN(boot_info.fb.addr, TWO_MIB),
 				ALIGN_UP(boot_info.fb.addr + (u64)boot_info.fb.pitch * boot_info.fb.height,
@@ -265,8 +276,13 @@ static u64 *split_to_4k(u64 va)
 		u64 sub = level == PT_PUD ? TWO_MIB : PAGE_SIZE;
 		u64 base = *e & PTE_ADDR_MASK & ~(size - 1);
 		u64 flags = *e & ~PTE_ADDR_MASK;
+		/* The large page's PAT bit is bit 12, inside the address mask:
+		 * carried over by hand (arch/x86_64/pat.h). */
+		bool pat = (*e & PAT_PTE_PAT_LARGE) != 0;
 		if (level == PT_PMD)
-			flags &= ~PTE_PS;       /* in a 4 KiB entry bit 7 means PAT */
+			flags = (flags & ~PTE_PS) | (pat ? PAT_PTE_PAT_4K : 0); /* bit 7: PAT */
+		else if (pat)
+			flags |= PAT_PTE_PAT_LARGE;
 		u64 *t = table_alloc();
 		if (!t)
 			return NULL;
@@ -304,6 +320,25 @@ static void protect_image_alias(void)
 	}
 }
 
+/* The framebuffer, and only it, write-combining (arch/x86_64/pat.h): the
+ * firmware's MTRRs usually make it uncached, one bus write per store. In
+ * 4 KiB pages, so that no page spans the framebuffer and its neighbours
+ * (other devices' registers must stay uncached, and a large page must not
+ * span ranges of different MTRR types). */
+static void map_framebuffer_wc(void)
+{
+	if (!boot_info.fb.present)
+		return;
+	u64 start = ALIGN_DOWN(boot_info.fb.addr, PAGE_SIZE);
+	u64 end = ALIGN_UP(boot_info.fb.addr + framebuffer_size(), PAGE_SIZE);
+	for (u64 pa = start; pa < end; pa += PAGE_SIZE) {
+		u64 *e = split_to_4k(DIRECT_MAP_BASE + pa);
+		if (!e)
+			panic("mm: the direct map does not cover the framebuffer at 0x%lx", pa);
+		*e = (*e & ~pat_cache_mask(false)) | pat_wc_bits(false);
+	}
+}
+
 static void map_kernel_image(void)
 {
 	u64 text = (u64)__text_start, rodata = (u64)__rodata_start;
@@ -332,12 +367,15 @@ static void unmap_stack_guards(void)
 u64 paging_init(u64 pool_phys, u64 pool_pages)
 {
 	detect_features();
+	/* Before the first entry that selects write-combining (pat.h). */
+	pat_init_cpu();
 	pool_next = pool_phys;
 	pool_end = pool_phys + pool_pages * PAGE_SIZE;
 	pool_used = 0;
 
 	kernel_root = table_alloc();
 	map_direct();
+	map_framebuffer_wc();
 	protect_image_alias();
 	map_kernel_image();
 	unmap_stack_guards();
@@ -353,9 +391,9 @@ u64 paging_init(u64 pool_phys, u64 pool_pages)
 	/* From now on, tables come from the page allocator. */
 	pool_next = 0;
 	pr_info("mm: kernel page tables at 0x%lx (%lu pages); NX %s, 1 GiB pages %s, "
-		"global %s, SMEP %s, SMAP %s\n", kernel_root_phys, pool_used,
+		"global %s, SMEP %s, SMAP %s, PAT %s\n", kernel_root_phys, pool_used,
 		paging_features.nx ? "on" : "absent", paging_features.gbpages ? "used" : "absent",
 		paging_features.pge ? "on" : "absent", paging_features.smep ? "on" : "absent",
-		paging_features.smap ? "on" : "absent");
+		paging_features.smap ? "on" : "absent", pat_enabled ? "on (framebuffer WC)" : "absent");
 	return pool_used;
 }

@@ -2,6 +2,7 @@
  * kernel image, guard pages under the stacks, the direct map's coverage, and
  * the CPU protections. Faults are provoked on purpose at instructions listed
  * in the exception table, so they are reported back instead of panicking. */
+#include "arch/x86_64/pat.h"
 #include "kernel/ktest.h"
 #include "arch/x86_64/acpi.h"
 #include "kernel/sched.h"
@@ -159,6 +160,37 @@ static void test_stack_guards_unmapped(struct ktest *t)
 	ktest_log(t, "boot, %u IST and %u AP/thread stack guards unmapped", MAX_CPUS * IST_COUNT, n);
 }
 
+static bool same_gib_as_framebuffer(u64 pa)
+{
+	return boot_info.fb.present && paging_features.gbpages &&
+	       (pa >> 30) == (boot_info.fb.addr >> 30);
+}
+
+/* The framebuffer, and only it, is write-combining (arch/x86_64/pat.h),
+ * in 4 KiB pages; the pages next to it keep their type. */
+static void test_framebuffer_write_combining(struct ktest *t)
+{
+	if (!boot_info.fb.present) {
+		ktest_log(t, "no framebuffer");
+		return;
+	}
+	u64 start = ALIGN_DOWN(boot_info.fb.addr, PAGE_SIZE);
+	u64 end = ALIGN_UP(boot_info.fb.addr + (u64)boot_info.fb.pitch * boot_info.fb.height, PAGE_SIZE);
+	enum pat_type want = pat_enabled ? PAT_WC : PAT_UC;
+	u32 bad = 0;
+	enum pt_level level;
+	for (u64 pa = start; pa < end; pa += PAGE_SIZE) {
+		u64 *e = paging_lookup(DIRECT_MAP_BASE + pa, &level);
+		bad += !e || level != PT_PTE || pat_type_of(*e, false) != want;
+	}
+	KTEST_EXPECT_EQ(t, bad, 0);
+	u64 *after = paging_lookup(DIRECT_MAP_BASE + end, &level);
+	if (after)
+		KTEST_EXPECT_NE(t, (u64)pat_type_of(*after, level != PT_PTE), (u64)PAT_WC);
+	ktest_log(t, "%lu framebuffer pages, PAT %s", (end - start) / PAGE_SIZE,
+		  pat_enabled ? "on" : "absent");
+}
+
 static void test_direct_map(struct ktest *t)
 {
 	enum pt_level level;
@@ -166,14 +198,17 @@ static void test_direct_map(struct ktest *t)
 	/* All of 0..4 GiB, MMIO included; huge pages except around the
 	 * kernel image, whose alias was split to make text read-only, and
 	 * around the HPET, whose page was made uncached for the TSC
-	 * calibration (arch/x86_64/hpet.c). */
+	 * calibration (arch/x86_64/hpet.c), and around the framebuffer
+	 * (write-combining in 4 KiB pages): a GiB holding it is mapped
+	 * with 2 MiB pages. */
 	u64 probes[] = { 0, 0x100000, 0xFEC00000, 0xFEE00000, 0xFFFFF000 };
 	u64 split = acpi_info.hpet_phys ? ALIGN_DOWN(acpi_info.hpet_phys, 1UL << 30) : 1;
 	for (unsigned i = 0; i < ARRAY_SIZE(probes); i++) {
 		u64 *e = paging_lookup(DIRECT_MAP_BASE + probes[i], &level);
 		KTEST_ASSERT_TRUE(t, e != NULL);
 		if (probes[i] >= 0xC0000000UL && ALIGN_DOWN(probes[i], 1UL << 30) != split)
-			KTEST_EXPECT_EQ(t, (unsigned)level, huge);
+			KTEST_EXPECT_EQ(t, (unsigned)level,
+					same_gib_as_framebuffer(probes[i]) ? (unsigned)PT_PMD : huge);
 		KTEST_EXPECT_EQ(t, *e & (PTE_W | PTE_G), PTE_W | PTE_G);
 		if (paging_features.nx)
 			KTEST_EXPECT_EQ(t, *e & PTE_NX, PTE_NX);
@@ -240,6 +275,7 @@ static const struct ktest_case paging_cases[] = {
 	{ "data_not_executable", test_data_not_executable },
 	{ "stack_guards_unmapped", test_stack_guards_unmapped },
 	{ "direct_map", test_direct_map },
+	{ "framebuffer_write_combining", test_framebuffer_write_combining },
 	{ "kernel_root_layout", test_kernel_root_layout },
 	{ "pagetable_pages_counted", test_pagetable_pages_counted },
 };
