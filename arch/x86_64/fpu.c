@@ -151,7 +151,7 @@ void fpu_init(void)
 		mxcsr_mask = mask;
 	build_init_state();
 	skip_switch = cmdline_has("fpu_debug_skip_switch");
-	printk("FPU: %s, xfeatures %#lx, %u bytes per thread%s\n", use_xsave ? "XSAVE" : "FXSAVE",
+	printk("FPU: %s, xfeatures 0x%lx, %u bytes per thread%s\n", use_xsave ? "XSAVE" : "FXSAVE",
 	       fpu_xfeatures(), state_size,
 	       skip_switch ? " (fpu_debug_skip_switch: registers NOT restored at switches)" : "");
 }
