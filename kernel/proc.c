@@ -571,4 +571,10 @@ void proc_init(void)
 	process_vm_init();
 	time_syscalls_init();
 	mm_syscalls_init();
+	stat_syscalls_init();
+	readlink_syscalls_init();
+	rlimit_syscalls_init();
+	random_syscalls_init();
+	iov_syscalls_init();
+	enosys_syscalls_init();
 }
