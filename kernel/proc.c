@@ -96,6 +96,14 @@ void proc_free_unstarted(struct process *p)
 static void user_thread_start(void *arg)
 {
 	void (*entry)(void) = (void (*)(void))arg;
+	struct thread *t = current_thread();
+	/* CLONE_CHILD_SETTID: the child stores its tid in its own address
+	 * space before it runs (Linux's schedule_tail); a fault is ignored,
+	 * as there. */
+	if (t->set_child_tid) {
+		u32 v = t->tid;
+		(void)copy_to_user(t->set_child_tid, &v, sizeof(v));
+	}
 	if (entry)
 		entry();
 	user_return_work();
@@ -103,8 +111,8 @@ static void user_thread_start(void *arg)
 	enter_user(user_frame(current_thread()));
 }
 
-long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base,
-		     void (*entry)(void), u64 set_ptid, u64 clear_ctid)
+static long add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base,
+		       void (*entry)(void), u64 set_ptid, u64 clear_ctid, u64 set_ctid)
 {
 	struct thread *t = kthread_create_suspended(p->name, user_thread_start, (void *)entry, 0);
 	if (!t)
@@ -126,6 +134,7 @@ long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base
 	t->ksp = (u64)new;
 	*frame = *tf;
 	t->fs_base = fs_base;
+	t->set_child_tid = set_ctid;
 	t->detached = true;
 	/* clone and fork inherit the caller's CPU affinity, as on Linux. */
 	if (current_thread()->proc)
@@ -159,6 +168,12 @@ long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base
 	}
 	thread_start_new(t);
 	return tid;
+}
+
+long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base,
+		     void (*entry)(void), u64 set_ptid, u64 clear_ctid)
+{
+	return add_thread(p, tf, fs_base, entry, set_ptid, clear_ctid, 0);
 }
 
 /* ---- exit ---- */
@@ -420,9 +435,10 @@ static long do_fork(u64 flags, u64 newsp, u64 tls, u64 ptid, u64 ctid)
 	if (newsp)
 		tf.rsp = newsp;
 	u64 fs = (flags & CLONE_SETTLS) ? tls : t->fs_base;
-	long pid = proc_add_thread(child, &tf, fs, NULL,
-				   (flags & CLONE_PARENT_SETTID) ? ptid : 0,
-				   (flags & CLONE_CHILD_CLEARTID) ? ctid : 0);
+	long pid = add_thread(child, &tf, fs, NULL,
+			      (flags & CLONE_PARENT_SETTID) ? ptid : 0,
+			      (flags & CLONE_CHILD_CLEARTID) ? ctid : 0,
+			      (flags & CLONE_CHILD_SETTID) ? ctid : 0);
 	if (pid < 0)
 		proc_free_unstarted(child);
 	return pid;
@@ -439,7 +455,7 @@ static long sys_clone(u64 flags, u64 newsp, u64 ptid, u64 ctid, u64 tls)
 		return -EINVAL;
 	if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
 		return -EINVAL;
-	if (flags & (CLONE_UNSUPPORTED | CLONE_PIDFD | CLONE_VFORK | CLONE_CHILD_SETTID))
+	if (flags & (CLONE_UNSUPPORTED | CLONE_PIDFD | CLONE_VFORK))
 		return -EINVAL;         /* not implemented (docs/syscalls.md) */
 	if ((flags & CLONE_SETTLS) && tls >= USER_SPACE_END)
 		return -EPERM;
@@ -454,9 +470,10 @@ static long sys_clone(u64 flags, u64 newsp, u64 ptid, u64 ctid, u64 tls)
 		tf.rsp = newsp;
 	u64 fs = (flags & CLONE_SETTLS) ? tls : t->fs_base;
 	mm_get(p->mm);          /* one reference per thread (mm.h: users) */
-	long tid = proc_add_thread(p, &tf, fs, NULL,
-				   (flags & CLONE_PARENT_SETTID) ? ptid : 0,
-				   (flags & CLONE_CHILD_CLEARTID) ? ctid : 0);
+	long tid = add_thread(p, &tf, fs, NULL,
+			      (flags & CLONE_PARENT_SETTID) ? ptid : 0,
+			      (flags & CLONE_CHILD_CLEARTID) ? ctid : 0,
+			      (flags & CLONE_CHILD_SETTID) ? ctid : 0);
 	if (tid < 0)
 		mm_put(p->mm);
 	return tid;

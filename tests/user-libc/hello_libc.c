@@ -1,7 +1,7 @@
 /* hello_libc - a plain C program on the host's C library (glibc or musl),
  * linked statically: its start-up (TLS, IRELATIVE relocations, stdio,
- * the random canary, rlimits) and the FPU/SSE code the C library and the
- * compiler use everywhere. Built twice, as hello_glibc and hello_musl
+ * the random canary, rlimits), the FPU/SSE code the C library and the
+ * compiler use everywhere, and fork (clone with CLONE_CHILD_SETTID). Built twice, as hello_glibc and hello_musl
  * (tests/user-libc/README.md); prints KTAP, the same lines on Linux.
  */
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int failures, number;
@@ -55,7 +56,7 @@ int main(void)
 	char buf[64];
 	volatile double two = 2.0;      /* computed at run time, in SSE */
 
-	printf("KTAP version 1\n1..7\n");
+	printf("KTAP version 1\n1..8\n");
 	snprintf(buf, sizeof(buf), "%.3f", sqrt(two));
 	ok(strcmp(buf, "1.414") == 0, "printf(\"%.3f\", sqrt(2)) prints 1.414");
 	char *end;
@@ -83,6 +84,17 @@ int main(void)
 		printf("not ok 7 writev: %zd\n", w);
 		failures++;
 	}
+	/* The child computes in SSE too, and its exit code says whether
+	 * getpid() agrees with what fork returned in the parent. */
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		snprintf(buf, sizeof(buf), "%.2f", sqrt(two * 8.0));
+		_exit(strcmp(buf, "4.00") == 0 ? 3 : 4);
+	}
+	int status = 0;
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	   WEXITSTATUS(status) == 3, "fork: the child runs and exits 3, waitpid sees it");
 	printf("# totals: pass:%d fail:%d skip:0\n", number - failures, failures);
 	return failures ? 1 : 0;
 }
