@@ -210,6 +210,10 @@ __noreturn void proc_exit(int wait_status, bool group)
 	 * turns out to be the last, possibly before we get there. */
 	struct mm_struct *mm = t->mm;
 	bool kicked = false;
+	/* The FPU area first: this thread never returns to user mode, and
+	 * the last thread's page must be back before its parent is woken
+	 * (a parent counting free pages would see it missing). */
+	fpu_thread_free(t);
 
 	u64 f = spin_lock_irqsave(&proc_wq.lock);
 	if (!p->exiting && (group || p->nr_threads == 1)) {
@@ -255,7 +259,6 @@ __noreturn void proc_exit(int wait_status, bool group)
 		wake_up_all(&proc_wq);
 	}
 	t->proc = NULL;
-	fpu_thread_free(t);
 	thread_exit();
 }
 
