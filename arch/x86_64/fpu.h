@@ -71,14 +71,15 @@ void fpu_switch(struct thread *prev, struct thread *next);
  * fpu__get_fpstate_size: the area, plus MAGIC2 with XSAVE). */
 u32 fpu_signal_frame_size(void);
 /* Write the current thread's live registers to user memory at ustate.
- * 0 or -EFAULT. */
+ * 0 or -EFAULT (unwritable or not 64-byte aligned). May sleep. */
 int fpu_save_signal_frame(void *ustate);
 /* rt_sigreturn: read the area at ustate back into the registers, checked
  * as Linux's __fpu_restore_sig does: a frame without valid magic words is
  * taken as FXSAVE-only (FP and SSE loaded, the rest reset); bad MXCSR bits
  * or a header XRSTOR would refuse (#GP on Linux) fail the restore and leave
- * the registers untouched. 0, or -EFAULT: the caller then kills with
- * SIGSEGV as Linux does. */
+ * the registers untouched. 0, or -EFAULT (unreadable, unaligned or bad):
+ * the caller then kills with SIGSEGV as Linux does; -ENOMEM if no page
+ * was free for the kernel's copy of the frame. May sleep. */
 int fpu_restore_signal_frame(const void *ustate);
 /* The initial state in the current thread's registers: a signal handler
  * starts with it (Linux's fpu__clear_user_states after saving). */
