@@ -65,7 +65,9 @@ struct thread {
 	struct mm_struct *mm;   /* user address space, NULL for kernel threads */
 	struct process *proc;   /* kernel/proc.h; NULL for kernel threads */
 	u64 fs_base;            /* user FS base (TLS), loaded when switched in */
+	void *fpu_state;        /* user FPU/SSE/AVX registers (arch/x86_64/fpu.h); NULL: kernel thread */
 	u64 clear_child_tid;    /* set_tid_address / CLONE_CHILD_CLEARTID */
+	u64 set_child_tid;      /* CLONE_CHILD_SETTID: written at its first run */
 	bool killed;            /* its process is dying: exit on the way to user mode */
 	bool detached;          /* nobody joins it: its slot is freed once it is off the CPU */
 	u64 nr_switches;        /* times switched in */

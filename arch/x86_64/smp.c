@@ -25,6 +25,7 @@
 #include "arch/x86_64/mce.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/pat.h"
+#include "arch/x86_64/fpu.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/cpu.h"
@@ -125,6 +126,7 @@ __noreturn void ap_main(u32 cpu)
 	write_cr0(bsp_cr0);
 	write_cr4(bsp_cr4);
 	pat_init_cpu();         /* the boot CPU's PAT, before tables that use it */
+	fpu_init_cpu();         /* XCR0 is per CPU */
 	write_cr3(READ_ONCE(kernel_cr3));
 	mce_init_cpu();
 	lapic_init_ap();
