@@ -32,6 +32,10 @@
 #define SYS_wait4 61
 #define SYS_kill 62
 #define SYS_uname 63
+#define SYS_mlock 149
+#define SYS_munlock 150
+#define SYS_mlockall 151
+#define SYS_munlockall 152
 #define SYS_arch_prctl 158
 #define SYS_gettid 186
 #define SYS_futex 202
@@ -44,6 +48,7 @@
 #define SYS_ppoll 271
 #define SYS_process_vm_readv 310
 #define SYS_userfaultfd 323
+#define SYS_mlock2 325
 #define SYS_pidfd_open 434
 #define SYS_process_madvise 440
 #define NR_SYSCALLS 448

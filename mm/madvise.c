@@ -200,9 +200,11 @@ static long advise_vma(struct mm_struct *mm, struct vm_area *v, u64 lo, u64 hi, 
 	}
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
-		if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC)) ||
-		    (advice == MADV_POPULATE_WRITE && !(v->flags & VM_WRITE)))
-			return advice == MADV_POPULATE_WRITE ? -EFAULT : -ENOMEM;
+		/* Linux's check_vma_flags without FOLL_FORCE: a read needs
+		 * VM_READ, a write VM_WRITE; a refusal is -EINVAL
+		 * (faultin_vma_page_range). */
+		if (!(v->flags & (advice == MADV_POPULATE_WRITE ? VM_WRITE : VM_READ)))
+			return -EINVAL;
 		return mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
 	case MADV_COLD:
 	case MADV_PAGEOUT:
