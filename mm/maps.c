@@ -44,6 +44,7 @@ static int maps_line(struct mm_struct *mm, const struct vm_area *v, char *line, 
 		n += snprintf(line + n, size - (size_t)n, " %s", name);
 	}
 	line[n++] = '\n';
+	line[n] = 0;
 	return n;
 }
 
