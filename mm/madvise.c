@@ -22,6 +22,9 @@
 #include "kernel/printk.h"
 
 bool madvise_batch = true;
+/* Negative control (docs/cmdline.md): zaps ignore VM_LOCKED, so that
+ * MADV_DONTNEED drops locked pages; mlock_test must catch it. */
+static bool mlock_debug_allow_dontneed;
 
 static inline u64 page_align(u64 x) { return (x + PAGE_SIZE - 1) & PAGE_MASK; }
 
@@ -88,7 +91,8 @@ static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
 		if (advice == MADV_FREE && (v->flags & VM_SHARED))
 			return -EINVAL;
 		/* Locked memory stays: only DONTNEED_LOCKED may drop it. */
-		if (advice != MADV_DONTNEED_LOCKED && (v->flags & VM_LOCKED))
+		if (advice != MADV_DONTNEED_LOCKED && (v->flags & VM_LOCKED) &&
+		    !mlock_debug_allow_dontneed)
 			return -EINVAL;
 		zap_range(mm, MAX(a, v->start), MIN(end, v->end), tlb);
 	}
@@ -367,6 +371,11 @@ void madvise_init(void)
 		pt_debug_trust_walk = true;
 		printk(KERN_WARNING "madvise: pt_debug_trust_walk: a zap that dropped its PTE lock "
 		       "mid-table still frees the table on its walk's count (negative control)\n");
+	}
+	if (cmdline_has("mlock_debug_allow_dontneed")) {
+		mlock_debug_allow_dontneed = true;
+		printk(KERN_WARNING "madvise: mlock_debug_allow_dontneed: MADV_DONTNEED and "
+		       "MADV_FREE drop locked pages (negative control)\n");
 	}
 	if (cmdline_long("madvise_batch", 1) == 0) {
 		madvise_batch = false;
