@@ -22,10 +22,10 @@
  *   -EINVAL (O_NOTIFICATION_PIPE needs CONFIG_WATCH_QUEUE, which Pagoda, as
  *   a Linux built without it, does not have).
  *
- * Locking: pipe->mutex (sleeping) serialises the readers and writers of one
+ * Locking: pp->mutex (sleeping) serialises the readers and writers of one
  * pipe and is held across the copy to or from user memory (which may
- * fault: lock order pipe->mutex, then mm->mmap_lock, as Linux's
- * pipe->mutex). A blocked reader or writer sleeps with nothing held, on
+ * fault: lock order pp->mutex, then mm->mmap_lock, as Linux's
+ * pp->mutex). A blocked reader or writer sleeps with nothing held, on
  * the poll wait queue (file_poll_wait): every change to a pipe calls
  * file_poll_notify(), which wakes it and the pollers to look again.
  */
