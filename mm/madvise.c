@@ -157,6 +157,33 @@ static long set_vma_flags(struct mm_struct *mm, u64 lo, u64 hi, u32 nf)
 	return err == -ENOMEM ? -EAGAIN : err;
 }
 
+/* MADV_POPULATE_READ/WRITE on [lo, hi) of v (Linux's madvise_populate):
+ * a read needs VM_READ, a write VM_WRITE (check_vma_flags without
+ * FOLL_FORCE; a refusal is -EINVAL, as faultin_vma_page_range says). A
+ * write to a userfaultfd-protected page waits for the handler, as the
+ * same write would, and the VMA is looked up again after the wait (gone:
+ * -ENOMEM). mmap_lock held for read. */
+static long madvise_populate(struct mm_struct *mm, struct vm_area *v, u64 lo, u64 hi,
+			     bool write)
+{
+	for (u64 a = lo; a < hi;) {
+		if (!(v->flags & (write ? VM_WRITE : VM_READ)))
+			return -EINVAL;
+		int r = mm_populate_page(mm, v, a, write);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			a += PAGE_SIZE;
+			continue;
+		}
+		v = vma_find(mm->vma_root, a);          /* the lock was dropped */
+		if (!v)
+			return -ENOMEM;
+		hi = MIN(hi, v->end);
+	}
+	return 0;
+}
+
 /* The advice that change VMAs or shared objects, on the piece [lo, hi) of
  * one VMA v; mmap_lock held for write. The VMA set may change (a split). */
 static long advise_vma(struct mm_struct *mm, struct vm_area *v, u64 lo, u64 hi, u64 advice)
@@ -204,12 +231,7 @@ static long advise_vma(struct mm_struct *mm, struct vm_area *v, u64 lo, u64 hi, 
 	}
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
-		/* Linux's check_vma_flags without FOLL_FORCE: a read needs
-		 * VM_READ, a write VM_WRITE; a refusal is -EINVAL
-		 * (faultin_vma_page_range). */
-		if (!(v->flags & (advice == MADV_POPULATE_WRITE ? VM_WRITE : VM_READ)))
-			return -EINVAL;
-		return mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
+		return madvise_populate(mm, v, lo, hi, advice == MADV_POPULATE_WRITE);
 	case MADV_COLD:
 	case MADV_PAGEOUT:
 		/* Hints about reclaim, which Pagoda does not do (no

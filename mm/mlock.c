@@ -22,39 +22,50 @@
 
 static inline u64 page_align(u64 x) { return (x + PAGE_SIZE - 1) & PAGE_MASK; }
 
-/* Fault [lo, hi) of v in as Linux's populate_vma_page_range: nothing for
- * VM_LOCKONFAULT (pages are locked as they are touched); writable private
- * memory with write faults, so copy-on-write happens now and not later; a
- * PROT_NONE VMA cannot be faulted in: -EFAULT. mmap_lock held. */
-static int populate_vma_range(struct mm_struct *mm, struct vm_area *v, u64 lo, u64 hi)
+/* Fault [*a, hi) of v in as Linux's populate_vma_page_range, advancing
+ * *a: nothing for VM_LOCKONFAULT (pages are locked as they are touched);
+ * writable private memory with write faults, so copy-on-write happens now
+ * and not later; a PROT_NONE VMA cannot be faulted in: -EFAULT. A write to
+ * a userfaultfd-protected page waits for the handler (mm_populate_page):
+ * 1 then, mmap_lock was dropped and v may be gone. On an error *a = hi.
+ * mmap_lock held for read. */
+static int populate_vma_range(struct mm_struct *mm, struct vm_area *v, u64 *a, u64 hi)
 {
 	mmap_assert_locked(mm);
-	if (v->flags & VM_LOCKONFAULT)
+	if (v->flags & VM_LOCKONFAULT) {
+		*a = hi;
 		return 0;
-	if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC)))
+	}
+	if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC))) {
+		*a = hi;
 		return -EFAULT;
+	}
 	bool write = (v->flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
-	for (u64 a = lo; a < hi; a += PAGE_SIZE) {
-		vm_fault_t r = __handle_mm_fault(mm, v, a, write ? FAULT_WRITE : 0);
-		if (r != VM_FAULT_DONE)
-			return vm_fault_to_errno(r) ? vm_fault_to_errno(r) : -EFAULT;
+	for (; *a < hi; *a += PAGE_SIZE) {
+		int r = mm_populate_page(mm, v, *a, write);
+		if (r < 0)
+			*a = hi;
+		if (r)
+			return r;
 	}
 	return 0;
 }
 
 /* Linux's __mm_populate: every VMA meeting [start, end), holes skipped;
- * stops at the first error unless ignore_errors (mlockall, mmap). */
+ * stops at the first error unless ignore_errors (mlockall). */
 static int populate_range(struct mm_struct *mm, u64 start, u64 end, bool ignore_errors)
 {
 	down_read(&mm->mmap_lock);
 	int err = 0;
-	struct vm_area *v;
-	u64 a = start;
-	for_each_vma_range(mm, v, a, end) {
-		err = populate_vma_range(mm, v, MAX(a, v->start), MIN(end, v->end));
-		if (err && !ignore_errors)
+	for (u64 a = start; a < end;) {
+		struct vm_area *v = vma_find_intersection(mm->vma_root, a, end);
+		if (!v)
 			break;
-		err = 0;
+		a = MAX(a, v->start);
+		err = populate_vma_range(mm, v, &a, MIN(end, v->end));
+		if (err < 0 && !ignore_errors)
+			break;
+		err = 0;        /* 1: the lock was dropped; look the VMA up again */
 	}
 	up_read(&mm->mmap_lock);
 	return err;

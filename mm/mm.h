@@ -249,6 +249,15 @@ void zero_page_init(void);
  * PROT_NONE VMAs are skipped. Caller holds mmap_lock. 0, -EFAULT (a hole)
  * or -ENOMEM. (MAP_POPULATE, MADV_POPULATE_*.) */
 int mm_populate(struct mm_struct *mm, u64 start, u64 end, bool write);
+/* One page of a population that may wait for a userfaultfd handler
+ * (Linux's faultin_page with FAULT_FLAG_ALLOW_RETRY: MADV_POPULATE_*,
+ * mlock): a write to a write-protected entry goes to the handler as the
+ * same write from user mode would; the wait drops mmap_lock, which is taken
+ * again (for read) before returning 1: vma may be gone, look it up again.
+ * 0 when the page is in, or -EFAULT, -ENOMEM, -EINTR (killed while
+ * waiting). Caller holds mmap_lock for read and has checked vma's rights. */
+struct vm_area;
+int mm_populate_page(struct mm_struct *mm, struct vm_area *vma, u64 addr, bool write);
 /* mm/mmap.c: a fault at addr, in the free range just below a VM_GROWSDOWN
  * VMA, grows that VMA down to addr's page. Takes mmap_lock for write (the
  * caller holds none). 0: retry the access; -EFAULT: it may not grow. */

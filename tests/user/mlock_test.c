@@ -17,6 +17,7 @@
  * does not matter.
  */
 #include "libc.h"
+#include "uffd.h"
 
 #define PG 4096UL
 #define RW (PROT_READ | PROT_WRITE)
@@ -306,6 +307,55 @@ static void test_populate(void)
 	munmap(p, 4 * PG);
 }
 
+/* MADV_POPULATE_WRITE and mlock on userfaultfd-protected pages: the
+ * write goes to the handler as a write from user mode would, and the call
+ * goes on once the handler has resolved it. The handler thread reads one
+ * message per fault and takes the protection off that page. */
+static int wp_fd;
+static long wp_handler(void *arg)
+{
+	long n = (long)arg, seen = 0;
+	for (long i = 0; i < n; i++) {
+		struct uffd_msg m;
+		if (read(wp_fd, &m, sizeof(m)) != sizeof(m) || m.event != UFFD_EVENT_PAGEFAULT ||
+		    !(m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP))
+			return -1;
+		struct uffdio_writeprotect wp = { { m.arg.pagefault.address & ~(PG - 1), PG }, 0 };
+		if (ioctl(wp_fd, UFFDIO_WRITEPROTECT, &wp))
+			return -2;
+		seen++;
+	}
+	return seen;
+}
+
+static bool wp_setup(char *p, size_t pages)
+{
+	struct uffdio_api api = { UFFD_API, UFFD_FEATURE_PAGEFAULT_FLAG_WP, 0 };
+	struct uffdio_register reg = { { (u64)p, pages * PG }, UFFDIO_REGISTER_MODE_WP, 0 };
+	struct uffdio_writeprotect wp = { { (u64)p, pages * PG }, UFFDIO_WRITEPROTECT_MODE_WP };
+	wp_fd = userfaultfd(O_CLOEXEC);
+	return wp_fd >= 0 && !ioctl(wp_fd, UFFDIO_API, &api) && !ioctl(wp_fd, UFFDIO_REGISTER, &reg) &&
+	       !ioctl(wp_fd, UFFDIO_WRITEPROTECT, &wp);
+}
+
+static void test_populate_uffd_wp(void)
+{
+	char *p = map(4, RW, ANON);
+	touch(p, 4);
+	bool ok = wp_setup(p, 4);
+	EXPECT(ok, "userfaultfd: 4 written pages registered and write-protected");
+	if (!ok)
+		return;
+	struct uthread *t = thread_create(wp_handler, (void *)4L, -1);
+	EXPECT(madvise(p, 2 * PG, MADV_POPULATE_WRITE) == 0,
+	       "MADV_POPULATE_WRITE on protected pages waits for the handler, then succeeds");
+	EXPECT(mlock(p + 2 * PG, 2 * PG) == 0, "mlock on protected pages: the same");
+	EXPECT(t && thread_join(t) == 4, "the handler saw one write-protect fault per page");
+	EXPECT(p[0] == 1 && p[3 * PG] == 4, "the contents stay");
+	close(wp_fd);
+	munmap(p, 4 * PG);
+}
+
 /* The stress: each thread picks a random piece of a shared 64-page region
  * and locks it (populating or on fault), unlocks it, drops it or populates
  * it, for a bounded number of rounds. Every answer must be one Linux can
@@ -376,7 +426,7 @@ static void test_stress(void)
 
 int main(void)
 {
-	ktap_plan(68);
+	ktap_plan(73);
 	test_mlock_split();
 	test_populate_on_lock();
 	test_locked_advice();
@@ -384,6 +434,7 @@ int main(void)
 	test_fork();
 	test_mlockall();
 	test_populate();
+	test_populate_uffd_wp();
 	test_stress();
 	return ktap_finish();
 }
