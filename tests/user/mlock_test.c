@@ -86,8 +86,8 @@ static int vmas_in(const void *addr, size_t len)
 	return count;
 }
 
-/* Present pages of [addr, addr + npages pages), from pagemap bit 63. */
-static int present(const void *addr, int npages)
+/* Pages of [addr, addr + npages pages) with pagemap bit `bit` set. */
+static int pagemap_bits(const void *addr, int npages, int bit)
 {
 	int fd = open("/proc/self/pagemap", O_RDONLY, 0), n = 0;
 	unsigned long e[64];
@@ -98,9 +98,12 @@ static int present(const void *addr, int npages)
 	if (r != npages * 8)
 		return -1;
 	for (int i = 0; i < npages; i++)
-		n += (int)(e[i] >> 63);
+		n += (int)((e[i] >> bit) & 1);
 	return n;
 }
+
+static int present(const void *addr, int npages) { return pagemap_bits(addr, npages, 63); }
+static int soft_dirty(const void *addr, int npages) { return pagemap_bits(addr, npages, 55); }
 
 static char *map(size_t pages, int prot, int flags)
 {
@@ -307,6 +310,29 @@ static void test_populate(void)
 	munmap(p, 4 * PG);
 }
 
+/* Linux's madv_populate selftest cases: write-only memory, and the
+ * soft-dirty bit after each kind of population. */
+static void test_populate_softdirty(void)
+{
+	char *p = map(4, PROT_WRITE, ANON);
+	EXPECT(ERRNO(madvise(p, 4 * PG, MADV_POPULATE_READ), EINVAL),
+	       "MADV_POPULATE_READ of write-only memory: EINVAL");
+	EXPECT(madvise(p, 4 * PG, MADV_POPULATE_WRITE) == 0 && present(p, 4) == 4,
+	       "MADV_POPULATE_WRITE of write-only memory");
+	munmap(p, 4 * PG);
+	p = map(4, RW, ANON);
+	int fd = open("/proc/self/clear_refs", O_WRONLY, 0);
+	bool cleared = fd >= 0 && write(fd, "4", 1) == 1;
+	if (fd >= 0)
+		close(fd);
+	EXPECT(cleared && soft_dirty(p, 4) == 0, "after clear_refs 4 no page is soft-dirty");
+	EXPECT(madvise(p, 4 * PG, MADV_POPULATE_READ) == 0 && soft_dirty(p, 4) == 0,
+	       "MADV_POPULATE_READ leaves the pages clean");
+	EXPECT(madvise(p, 4 * PG, MADV_POPULATE_WRITE) == 0 && soft_dirty(p, 4) == 4,
+	       "MADV_POPULATE_WRITE makes them soft-dirty");
+	munmap(p, 4 * PG);
+}
+
 /* MADV_POPULATE_WRITE and mlock on userfaultfd-protected pages: the
  * write goes to the handler as a write from user mode would, and the call
  * goes on once the handler has resolved it. The handler thread reads one
@@ -426,7 +452,7 @@ static void test_stress(void)
 
 int main(void)
 {
-	ktap_plan(73);
+	ktap_plan(78);
 	test_mlock_split();
 	test_populate_on_lock();
 	test_locked_advice();
@@ -434,6 +460,7 @@ int main(void)
 	test_fork();
 	test_mlockall();
 	test_populate();
+	test_populate_softdirty();
 	test_populate_uffd_wp();
 	test_stress();
 	return ktap_finish();
