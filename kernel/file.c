@@ -16,6 +16,7 @@
 #include "kernel/printk.h"
 #include "kernel/time.h"
 #include "kernel/userfaultfd.h"
+#include "kernel/pipe.h"
 #include "mm/slab.h"
 
 /* ---- files ---- */
@@ -293,6 +294,23 @@ void file_poll_notify(void)
 	wake_up_all(&poll_wq);
 }
 
+u64 file_poll_seq(void)
+{
+	u64 fl = spin_lock_irqsave(&poll_wq.lock);
+	u64 seq = poll_seq;
+	spin_unlock_irqrestore(&poll_wq.lock, fl);
+	return seq;
+}
+
+void file_poll_wait(u64 seq)
+{
+	struct thread *me = current_thread();
+	u64 fl = spin_lock_irqsave(&poll_wq.lock);
+	while (poll_seq == seq && !READ_ONCE(me->killed))
+		sleep_on(&poll_wq);
+	spin_unlock_irqrestore(&poll_wq.lock, fl);
+}
+
 void files_wake_sleepers(void)
 {
 	userfaultfd_wake_all_sleepers();
@@ -501,4 +519,5 @@ void file_syscalls_init(void)
 	syscall_register(SYS_ioctl, (void (*)(void))sys_ioctl);
 	syscall_register(SYS_poll, (void (*)(void))sys_poll);
 	syscall_register(SYS_ppoll, (void (*)(void))sys_ppoll);
+	pipe_syscalls_init();
 }

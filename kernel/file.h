@@ -160,6 +160,12 @@ long console_ioctl(struct file *f, u32 cmd, u64 arg);
 
 /* Pollers re-check: something may have become ready (or been released). */
 void file_poll_notify(void);
+/* Sleeping until something changes (pipes, kernel/pipe.h): note
+ * file_poll_seq(), check the condition, then file_poll_wait(seq) returns
+ * once a file_poll_notify() came after the note (at once if one already
+ * did), or the thread is being killed. */
+u64 file_poll_seq(void);
+void file_poll_wait(u64 seq);
 /* A process is being killed: wake every thread sleeping in a file
  * operation (poll, a userfaultfd read or fault) so it sees t->killed. */
 void files_wake_sleepers(void);

@@ -14,6 +14,7 @@ static const struct {
 	{ "scan_serial",            10 },
 	{ "f->pos_lock",            12 },
 	{ "p->files_sem",           14 },
+	{ "pp->mutex",              16 },
 	{ "mm->mmap_lock",          20 },
 	{ "s->mappers_lock",        30 },
 	{ "vma->vm_lock",           40 },

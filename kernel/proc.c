@@ -548,6 +548,25 @@ static long sys_kill(u64 upid, u64 usig)
 	return 0;
 }
 
+/* A fatal signal to the calling process from inside a system call (a
+ * pipe write's SIGPIPE, whose default action kills): marked now, acted on
+ * by user_return_work when the call returns, so that the call first drops
+ * what it holds. */
+void proc_kill_self(int sig)
+{
+	struct process *target = current_proc();
+	u64 f = spin_lock_irqsave(&proc_wq.lock);
+	bool kick = false;
+	if (!target->exiting && target->state == PROC_ALIVE) {
+		target->exiting = true;
+		target->exit_status = W_SIGNALED(sig);
+		kick = mark_siblings(target, NULL);
+	}
+	spin_unlock_irqrestore(&proc_wq.lock, f);
+	if (kick)
+		kick_siblings();
+}
+
 /* ---- the sibling walk ---- */
 
 struct mark_arg {

@@ -106,6 +106,9 @@ int proc_wait(u32 pid);
 __noreturn void proc_exit(int wait_status, bool group);
 /* Kill the current process for a bad access (report already printed). */
 __noreturn void proc_kill_current(int signal);
+/* The same for a signal raised inside a system call (SIGPIPE): the process
+ * is marked killed now and exits on the return to user mode. */
+void proc_kill_self(int sig);
 
 /* On the way back to user mode (syscall return, interrupt return): switch
  * if the time slice ran out; exit if the process is being killed. */

@@ -1,6 +1,8 @@
 /* kernel/procfs.c - the read-only pseudo-files, in Linux's formats:
  *   /proc/self/maps     mm_format_maps() (mm/)
- *   /proc/self/status   name, pids, state, VmRSS, VmPTE, threads
+ *   /proc/self/status   name, pids, state, VmLck, VmRSS, VmPTE, threads
+ *   /proc/self/smaps, smaps_rollup  mm_format_smaps() (mm/): per VMA (or
+ *                       summed) Rss, Pss, Locked ..., Linux 6.1's lines
  *   /proc/meminfo       totals from the page allocator and the slab
  *   /proc/vmstat        nr_free_pages, nr_page_table_pages, TLB counters
  *   /proc/self/tlbstat  (Pagoda's own) the TLB counters of this address space
@@ -53,6 +55,7 @@
 #include "kernel/string.h"
 #include "kernel/printk.h"
 #include "mm/mm.h"
+#include "mm/mlock.h"
 #include "mm/mm_debug.h"
 #include "kernel/bootinfo.h"
 #include "mm/buddy.h"
@@ -64,7 +67,7 @@
 #include "arch/x86_64/smp.h"      /* cpu_online_mask */
 
 #define PROCFS_ORDER 2          /* 16 KiB per open file: maps of ~200 VMAs */
-#define PROCFS_SIZE (PAGE_SIZE << PROCFS_ORDER)
+#define SMAPS_ORDER 5           /* 128 KiB: smaps of ~140 VMAs */
 
 
 struct text {
@@ -230,6 +233,7 @@ static void gen_status(struct text *t, struct process *p)
 	put(t, "Uid:\t0\t0\t0\t0\n");
 	put(t, "Gid:\t0\t0\t0\t0\n");
 	put(t, "FDSize:\t%u\n", MAX_FILES);
+	status_kb(t, "VmLck", mm ? mm_locked_pages(mm) : 0);
 	status_kb(t, "VmHWM", mm ? mm_hiwater_rss(mm) : 0);
 	status_kb(t, "VmRSS", rss);
 	status_kb(t, "RssAnon", rss);
@@ -243,8 +247,9 @@ static void gen_status(struct text *t, struct process *p)
 /* ---- text snapshots ---- */
 
 struct snapshot {
-	char *buf;              /* PROCFS_ORDER pages */
+	char *buf;              /* 2^order pages */
 	u64 len;
+	u32 order;
 };
 
 static long text_read(struct file *f, u64 ubuf, u64 count, u64 *pos)
@@ -286,7 +291,7 @@ static s64 text_llseek(struct file *f, s64 offset, int whence)
 static void text_release(struct file *f)
 {
 	struct snapshot *snap = f->private;
-	free_pages_addr(snap->buf, PROCFS_ORDER);
+	free_pages_addr(snap->buf, snap->order);
 	kfree(snap);
 }
 
@@ -558,6 +563,10 @@ static int text_file_which(const char *path, const char *rest)
 		which = 8;
 	else if (rest && !strcmp(rest, "mm_check"))
 		which = 9;
+	else if (rest && !strcmp(rest, "smaps"))
+		which = 10;
+	else if (rest && !strcmp(rest, "smaps_rollup"))
+		which = 11;
 	else
 		which = -1;
 	return which;
@@ -568,10 +577,12 @@ static int text_file_which(const char *path, const char *rest)
 static struct file *text_file_open(struct process *p, int which, long *err)
 {
 	struct snapshot *snap = kmalloc(sizeof(*snap), GFP_KERNEL);
-	struct text t = { get_free_pages(GFP_KERNEL, PROCFS_ORDER), 0, PROCFS_SIZE };
+	/* smaps: about 900 bytes per VMA, so more room than the rest. */
+	u32 order = which == 10 ? SMAPS_ORDER : PROCFS_ORDER;
+	struct text t = { get_free_pages(GFP_KERNEL, order), 0, PAGE_SIZE << order };
 	if (!t.buf || !snap) {
 		if (t.buf)
-			free_pages_addr(t.buf, PROCFS_ORDER);
+			free_pages_addr(t.buf, order);
 		kfree(snap);
 		*err = -ENOMEM;
 		return NULL;
@@ -606,12 +617,17 @@ static struct file *text_file_open(struct process *p, int which, long *err)
 	case 8:
 		gen_cmdline(&t);
 		break;
+	case 10:
+	case 11:
+		t.len = p->mm ? mm_format_smaps(p->mm, t.buf, t.size, which == 11) : 0;
+		break;
 	default:
 		gen_mm_check(&t, p->mm);
 		break;
 	}
 	snap->buf = t.buf;
 	snap->len = t.len;
+	snap->order = order;
 	struct file *f = file_alloc(&text_ops, FMODE_READ, 0, snap);
 	if (!f) {
 		text_release(&(struct file){ .private = snap });

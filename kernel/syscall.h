@@ -39,6 +39,10 @@
 #define SYS_uname 63
 #define SYS_readlink 89
 #define SYS_getrlimit 97
+#define SYS_mlock 149
+#define SYS_munlock 150
+#define SYS_mlockall 151
+#define SYS_munlockall 152
 #define SYS_arch_prctl 158
 #define SYS_setrlimit 160
 #define SYS_gettid 186
@@ -58,6 +62,7 @@
 #define SYS_process_vm_readv 310
 #define SYS_getrandom 318
 #define SYS_userfaultfd 323
+#define SYS_mlock2 325
 #define SYS_rseq 334
 #define SYS_pidfd_open 434
 #define SYS_clone3 435

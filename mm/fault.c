@@ -512,6 +512,23 @@ int mm_populate(struct mm_struct *mm, u64 start, u64 end, bool write)
 	return 0;
 }
 
+int mm_populate_page(struct mm_struct *mm, struct vm_area *vma, u64 addr, bool write)
+{
+	mmap_assert_locked(mm);
+	vm_fault_t r = __handle_mm_fault(mm, vma, addr, write ? FAULT_WRITE : 0);
+	if (r == VM_FAULT_DONE)
+		return 0;
+	if (r != VM_FAULT_USERFAULT)
+		return vm_fault_to_errno(r) ? vm_fault_to_errno(r) : -EFAULT;
+	/* A kernel access: a user-mode-only context does not handle it
+	 * (Linux: VM_FAULT_SIGBUS, -EFAULT). */
+	if (uffd_ctx_user_mode_only(vma->uffd_ctx))
+		return -EFAULT;
+	handle_userfault(mm, vma, addr, UFFD_REASON_WRITE | UFFD_REASON_WP);
+	down_read(&mm->mmap_lock);
+	return READ_ONCE(current_thread()->killed) ? -EINTR : 1;
+}
+
 /* exec: a private page at addr whatever the VMA's rights (the loader
  * writes the file's bytes into it through the direct map). */
 struct page *mm_get_private_page(struct mm_struct *mm, u64 addr)

@@ -22,6 +22,9 @@
 #include "kernel/printk.h"
 
 bool madvise_batch = true;
+/* Negative control (docs/cmdline.md): zaps ignore VM_LOCKED, so that
+ * MADV_DONTNEED drops locked pages; mlock_test must catch it. */
+static bool mlock_debug_allow_dontneed;
 
 static inline u64 page_align(u64 x) { return (x + PAGE_SIZE - 1) & PAGE_MASK; }
 
@@ -88,7 +91,8 @@ static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
 		if (advice == MADV_FREE && (v->flags & VM_SHARED))
 			return -EINVAL;
 		/* Locked memory stays: only DONTNEED_LOCKED may drop it. */
-		if (advice != MADV_DONTNEED_LOCKED && (v->flags & VM_LOCKED))
+		if (advice != MADV_DONTNEED_LOCKED && (v->flags & VM_LOCKED) &&
+		    !mlock_debug_allow_dontneed)
 			return -EINVAL;
 		zap_range(mm, MAX(a, v->start), MIN(end, v->end), tlb);
 	}
@@ -153,6 +157,33 @@ static long set_vma_flags(struct mm_struct *mm, u64 lo, u64 hi, u32 nf)
 	return err == -ENOMEM ? -EAGAIN : err;
 }
 
+/* MADV_POPULATE_READ/WRITE on [lo, hi) of v (Linux's madvise_populate):
+ * a read needs VM_READ, a write VM_WRITE (check_vma_flags without
+ * FOLL_FORCE; a refusal is -EINVAL, as faultin_vma_page_range says). A
+ * write to a userfaultfd-protected page waits for the handler, as the
+ * same write would, and the VMA is looked up again after the wait (gone:
+ * -ENOMEM). mmap_lock held for read. */
+static long madvise_populate(struct mm_struct *mm, struct vm_area *v, u64 lo, u64 hi,
+			     bool write)
+{
+	for (u64 a = lo; a < hi;) {
+		if (!(v->flags & (write ? VM_WRITE : VM_READ)))
+			return -EINVAL;
+		int r = mm_populate_page(mm, v, a, write);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			a += PAGE_SIZE;
+			continue;
+		}
+		v = vma_find(mm->vma_root, a);          /* the lock was dropped */
+		if (!v)
+			return -ENOMEM;
+		hi = MIN(hi, v->end);
+	}
+	return 0;
+}
+
 /* The advice that change VMAs or shared objects, on the piece [lo, hi) of
  * one VMA v; mmap_lock held for write. The VMA set may change (a split). */
 static long advise_vma(struct mm_struct *mm, struct vm_area *v, u64 lo, u64 hi, u64 advice)
@@ -200,10 +231,7 @@ static long advise_vma(struct mm_struct *mm, struct vm_area *v, u64 lo, u64 hi, 
 	}
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
-		if (!(v->flags & (VM_READ | VM_WRITE | VM_EXEC)) ||
-		    (advice == MADV_POPULATE_WRITE && !(v->flags & VM_WRITE)))
-			return advice == MADV_POPULATE_WRITE ? -EFAULT : -ENOMEM;
-		return mm_populate(mm, lo, hi, advice == MADV_POPULATE_WRITE);
+		return madvise_populate(mm, v, lo, hi, advice == MADV_POPULATE_WRITE);
 	case MADV_COLD:
 	case MADV_PAGEOUT:
 		/* Hints about reclaim, which Pagoda does not do (no
@@ -365,6 +393,11 @@ void madvise_init(void)
 		pt_debug_trust_walk = true;
 		printk(KERN_WARNING "madvise: pt_debug_trust_walk: a zap that dropped its PTE lock "
 		       "mid-table still frees the table on its walk's count (negative control)\n");
+	}
+	if (cmdline_has("mlock_debug_allow_dontneed")) {
+		mlock_debug_allow_dontneed = true;
+		printk(KERN_WARNING "madvise: mlock_debug_allow_dontneed: MADV_DONTNEED and "
+		       "MADV_FREE drop locked pages (negative control)\n");
 	}
 	if (cmdline_long("madvise_batch", 1) == 0) {
 		madvise_batch = false;

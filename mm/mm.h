@@ -64,7 +64,8 @@
 #define VM_DONTCOPY 0x4000      /* madvise(MADV_DONTFORK): fork gives the child no mapping here */
 #define VM_WIPEONFORK 0x8000    /* madvise(MADV_WIPEONFORK): the child's mapping starts empty */
 #define VM_DONTDUMP 0x10000     /* madvise(MADV_DONTDUMP): left out of core dumps (none yet) */
-#define VM_LOCKED 0x20000       /* mmap(MAP_LOCKED): populated at once; advice that drops pages refused */
+#define VM_LOCKED 0x20000       /* mlock, MAP_LOCKED: populated at once; advice that drops pages refused (mm/mlock.h) */
+#define VM_LOCKONFAULT 0x80000  /* with VM_LOCKED: mlock2(MLOCK_ONFAULT), not populated; Linux's value */
 #define VM_GROWSDOWN 0x40000    /* mmap(MAP_GROWSDOWN): a fault just below grows it (mm_expand_stack) */
 /* Every page counts as soft-dirty until the next clear_refs "4": a new VMA
  * is all new to a tracker (docs/soft-dirty.md). Linux's value. Ignored by
@@ -123,6 +124,9 @@ struct mm_struct {
 	u64 start_brk, brk;
 	u64 start_stack;
 	u64 mmap_base;                  /* top of the area mmap() places mappings in */
+	u32 def_flags;                  /* VM_* every new mapping and brk gets:
+					   mlockall(MCL_FUTURE) (mm/mlock.h); under
+					   mmap_lock; not inherited by fork */
 	/* mm/ additions */
 	struct page *pgd_page;          /* the PML4's descriptor */
 	struct page *pgtable_deposit;   /* spare page tables, one per huge PMD
@@ -198,6 +202,11 @@ void flush_tlb_mm(struct mm_struct *mm);
 
 /* /proc/self/maps text in Linux's format; returns length written. */
 size_t mm_format_maps(struct mm_struct *mm, char *buf, size_t size);
+/* /proc/self/smaps (rollup: smaps_rollup) in Linux 6.1's format, mm/maps.c:
+ * each maps line and its counters computed from the page tables; swap,
+ * hugetlb and file counters are 0 (Pagoda has none). Takes mmap_lock for
+ * read. Returns length written (whole text cut at size - 1). */
+size_t mm_format_smaps(struct mm_struct *mm, char *buf, size_t size, bool rollup);
 
 /* Registers mmap, munmap, mprotect, brk, madvise, process_madvise (mm/mmap.c). */
 void mm_syscalls_init(void);
@@ -240,6 +249,15 @@ void zero_page_init(void);
  * PROT_NONE VMAs are skipped. Caller holds mmap_lock. 0, -EFAULT (a hole)
  * or -ENOMEM. (MAP_POPULATE, MADV_POPULATE_*.) */
 int mm_populate(struct mm_struct *mm, u64 start, u64 end, bool write);
+/* One page of a population that may wait for a userfaultfd handler
+ * (Linux's faultin_page with FAULT_FLAG_ALLOW_RETRY: MADV_POPULATE_*,
+ * mlock): a write to a write-protected entry goes to the handler as the
+ * same write from user mode would; the wait drops mmap_lock, which is taken
+ * again (for read) before returning 1: vma may be gone, look it up again.
+ * 0 when the page is in, or -EFAULT, -ENOMEM, -EINTR (killed while
+ * waiting). Caller holds mmap_lock for read and has checked vma's rights. */
+struct vm_area;
+int mm_populate_page(struct mm_struct *mm, struct vm_area *vma, u64 addr, bool write);
 /* mm/mmap.c: a fault at addr, in the free range just below a VM_GROWSDOWN
  * VMA, grows that VMA down to addr's page. Takes mmap_lock for write (the
  * caller holds none). 0: retry the access; -EFAULT: it may not grow. */

@@ -264,9 +264,10 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 		if ((v->flags & VM_DONTCOPY) && !fork_debug_ignore_advice)
 			continue;
 		/* Not inherited, as on Linux: userfaultfd registration (no
-		 * EVENT_FORK) and mlock (MAP_LOCKED). */
+		 * EVENT_FORK) and mlock (mm/mlock.h). */
 		struct vm_area *c = vma_alloc(v->start, v->end,
-					      v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING | VM_LOCKED));
+					      v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING | VM_LOCKED |
+							   VM_LOCKONFAULT));
 		if (!c) {
 			err = -ENOMEM;
 			break;

@@ -19,6 +19,7 @@
 #include "mm/anon_exclusive.h"
 #include "mm/madvise.h"
 #include "mm/userfaultfd.h"
+#include "mm/mlock.h"
 #include "kernel/errno.h"
 #include "kernel/file.h"         /* fd_mmap_mode */
 #include "kernel/sched.h"
@@ -200,6 +201,19 @@ int mm_set_range_uffd(struct mm_struct *mm, u64 start, u64 end, u32 newflags,
 	vma_start_write(s->v[i]);
 	s->v[i]->flags = newflags;
 	s->v[i]->uffd_ctx = ctx;
+	vma_merge(s, i);
+	sync_nr(mm);
+	return 0;
+}
+
+int mm_set_range_vm_flags(struct mm_struct *mm, u64 start, u64 end, u32 newflags)
+{
+	struct vma_set *s = vmas(mm);
+	u32 i;
+	if (isolate_range(mm, start, end, &i))
+		return -ENOMEM;
+	vma_start_write(s->v[i]);
+	s->v[i]->flags = newflags;
 	vma_merge(s, i);
 	sync_nr(mm);
 	return 0;
@@ -446,11 +460,11 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 	long ret = mmap_get_area(mm, &addr, len, flags);
 	if (ret)
 		goto out;
-	u32 vm_flags = prot_to_vm(prot) | VM_MAYALL;
-	/* MAP_LOCKED: Pagoda never pages memory out, so what is left of
-	 * mlock is Linux's other promises: populated now, and no advice that
-	 * would drop or age the pages (mm/madvise.c). Every process may lock
-	 * (no RLIMIT_MEMLOCK: as root on Linux). */
+	/* def_flags: mlockall(MCL_FUTURE) locks every new mapping. */
+	u32 vm_flags = prot_to_vm(prot) | VM_MAYALL | mm->def_flags;
+	/* MAP_LOCKED: as mlock (mm/mlock.h): populated now, and no advice
+	 * that would drop or age the pages (mm/madvise.c). Every process may
+	 * lock (no RLIMIT_MEMLOCK: as root on Linux). */
 	if (flags & MAP_LOCKED)
 		vm_flags |= VM_LOCKED;
 	u64 type = flags & MAP_TYPE;
@@ -472,9 +486,12 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 	}
 	ret = mmap_region(mm, addr, len, vm_flags);
 	/* MAP_NONBLOCK turns MAP_POPULATE off (Linux: "do not block on IO",
-	 * and it skips the whole population); a locked mapping populates. */
-	bool populate = (vm_flags & VM_LOCKED) ||
-			(flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE;
+	 * and it skips the whole population); a locked mapping populates,
+	 * unless locked on fault (MCL_ONFAULT: Linux's populate_vma_page_range
+	 * skips it, MAP_POPULATE or not). */
+	bool populate = ((vm_flags & VM_LOCKED) ||
+			 (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE) &&
+			!(vm_flags & VM_LOCKONFAULT);
 	if (ret >= 0 && populate)
 		mm_populate(mm, addr, addr + len, (vm_flags & VM_WRITE) != 0);  /* errors ignored, as Linux */
 out:
@@ -623,9 +640,14 @@ long do_brk(struct mm_struct *mm, u64 brk)
 	struct vm_area *next = vma_find_intersection(vmas(mm), oldbrk, TASK_SIZE);
 	if (next && newbrk + PAGE_SIZE > vma_start_gap(next))
 		goto out;
-	if (mmap_region(mm, oldbrk, newbrk - oldbrk, VM_READ | VM_WRITE | VM_MAYALL) < 0)
+	if (mmap_region(mm, oldbrk, newbrk - oldbrk,
+			VM_READ | VM_WRITE | VM_MAYALL | mm->def_flags) < 0)
 		goto out;
 	mm->brk = brk;
+	/* mlockall(MCL_FUTURE) without MCL_ONFAULT: the new heap is populated
+	 * (Linux's brk; errors ignored). */
+	if ((mm->def_flags & (VM_LOCKED | VM_LOCKONFAULT)) == VM_LOCKED)
+		mm_populate(mm, oldbrk, newbrk, true);
 success:
 	mmap_write_unlock(mm);
 	return (long)brk;
@@ -650,6 +672,7 @@ void mm_syscalls_init(void)
 	syscall_register(SYS_brk, (void (*)(void))sys_brk);
 	syscall_register(SYS_madvise, (void (*)(void))sys_madvise);
 	syscall_register(SYS_process_madvise, (void (*)(void))sys_process_madvise);
+	mlock_syscalls_init();
 }
 
 /* --- exec --- */

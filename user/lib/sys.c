@@ -65,6 +65,13 @@ int munmap(void *addr, size_t len) { return (int)S2(__NR_munmap, addr, len); }
 int mprotect(void *addr, size_t len, int prot) { return (int)S3(__NR_mprotect, addr, len, prot); }
 unsigned long brk(unsigned long addr) { return (unsigned long)raw_syscall1(__NR_brk, (long)addr); }
 int madvise(void *addr, size_t len, int advice) { return (int)S3(__NR_madvise, addr, len, advice); }
+int mlock(const void *addr, size_t len) { return (int)S2(__NR_mlock, addr, len); }
+int mlock2(const void *addr, size_t len, unsigned int flags) { return (int)S3(__NR_mlock2, addr, len, flags); }
+int munlock(const void *addr, size_t len) { return (int)S2(__NR_munlock, addr, len); }
+int mlockall(int flags) { return (int)S1(__NR_mlockall, flags); }
+int munlockall(void) { return (int)S0(__NR_munlockall); }
+int pipe(int fds[2]) { return (int)S1(__NR_pipe, fds); }
+int pipe2(int fds[2], int flags) { return (int)S2(__NR_pipe2, fds, flags); }
 
 /* fork(2). The child runs on a copy of the calling thread's block (its
  * errno included), whose tid must become the child's own. A lock another

@@ -42,6 +42,7 @@
 #define ENOSPC     28
 #define ESPIPE     29
 #define EROFS      30
+#define EPIPE      32
 #define ERANGE     34
 #define ENAMETOOLONG 36
 #define ENOSYS     38
@@ -235,6 +236,22 @@ int mprotect(void *addr, size_t len, int prot);
  * (it never reports an errno). brk(0) asks for the current break. */
 unsigned long brk(unsigned long addr);
 int madvise(void *addr, size_t len, int advice);
+/* Locked memory (mlock2's MLOCK_ONFAULT, mlockall's MCL_*: Linux's values). */
+#define MLOCK_ONFAULT 0x01
+#define MCL_CURRENT 1
+#define MCL_FUTURE  2
+#define MCL_ONFAULT 4
+#define MAP_LOCKED  0x2000
+int mlock(const void *addr, size_t len);
+int mlock2(const void *addr, size_t len, unsigned int flags);
+int munlock(const void *addr, size_t len);
+int mlockall(int flags);
+int munlockall(void);
+/* pipe(2), pipe2(2): fds[0] reads, fds[1] writes; flags O_CLOEXEC,
+ * O_NONBLOCK, O_DIRECT (packet mode). */
+#define O_DIRECT 040000
+int pipe(int fds[2]);
+int pipe2(int fds[2], int flags);
 pid_t fork(void);
 /* clone(2) as the kernel has it (x86_64 argument order). With stack NULL
  * the child goes on from here like a forked one; with a new stack it could

@@ -22,6 +22,7 @@
 #define __NR_mprotect           10
 #define __NR_munmap             11
 #define __NR_brk                12
+#define __NR_pipe               22
 #define __NR_ioctl              16
 #define __NR_pread64            17
 #define __NR_sched_yield        24
@@ -35,6 +36,10 @@
 #define __NR_kill               62
 #define __NR_uname              63
 #define __NR_getppid            110
+#define __NR_mlock              149
+#define __NR_munlock            150
+#define __NR_mlockall           151
+#define __NR_munlockall         152
 #define __NR_arch_prctl         158
 #define __NR_gettid             186
 #define __NR_futex              202
@@ -44,8 +49,10 @@
 #define __NR_clock_gettime      228
 #define __NR_exit_group         231
 #define __NR_openat             257
+#define __NR_pipe2              293
 #define __NR_process_vm_readv   310
 #define __NR_userfaultfd        323
+#define __NR_mlock2             325
 #define __NR_pidfd_open         434
 #define __NR_process_madvise    440
 

@@ -65,6 +65,7 @@ struct page_state {
 	u8 sd;			/* enum tri: soft-dirty (pagemap bit 55) */
 	u8 uffd;		/* registered for WP */
 	u8 dontfork, wipeonfork;
+	u8 locked;		/* VM_LOCKED (mlock.c): not inherited by the child */
 	u8 unknown;		/* a failed call (fault injection) may have hit it */
 	u16 obj;
 	u32 vma;		/* pages with the same number are in one VMA */
@@ -122,7 +123,7 @@ struct ctl {
 enum op_kind {
 	OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_WRITE, OP_READ,
 	OP_PAGEMAP, OP_FORK, OP_CHILD_EXIT, OP_UREG, OP_UUNREG, OP_UWP,
-	OP_PVM, OP_PMADV, OP_RETOUCH, OP_CLEAR_REFS, OP_THP, OP_COLLAPSE, NR_OPS
+	OP_PVM, OP_PMADV, OP_RETOUCH, OP_CLEAR_REFS, OP_THP, OP_COLLAPSE, OP_MLOCK, NR_OPS
 };
 
 /* An operation is its kind and random numbers; what they mean (which
@@ -258,6 +259,11 @@ void write_range(struct view *v, int s, int a, int n, int cpu, bool in_child, bo
 void read_range(struct view *v, int s, int a, int n, int cpu, bool in_child);
 void op_fork(const struct op *o);
 void child_lost_range(int s, int a, int n);
+
+/* mlock.c */
+void op_mlock(const struct op *o);
+long model_populate(struct view *v, int s, int a, int n, bool write);
+void mlock_after_mprotect(struct view *v, int s, int a, int n, int prot);
 
 /* races.c */
 bool races(bool in_soak);

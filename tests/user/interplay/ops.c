@@ -12,13 +12,13 @@ const u8 op_weight[NR_OPS] = {
 	[OP_WRITE] = 22, [OP_READ] = 14, [OP_PAGEMAP] = 5, [OP_FORK] = 5,
 	[OP_CHILD_EXIT] = 2, [OP_UREG] = 7, [OP_UUNREG] = 2, [OP_UWP] = 8,
 	[OP_PVM] = 3, [OP_PMADV] = 2, [OP_RETOUCH] = 10, [OP_CLEAR_REFS] = 4,
-	[OP_THP] = 3, [OP_COLLAPSE] = 4,
+	[OP_THP] = 3, [OP_COLLAPSE] = 4, [OP_MLOCK] = 4,
 };
 
 const char *kind_name[NR_OPS] = {
 	"mmap", "munmap", "mprotect", "madvise", "write", "read", "pagemap", "fork",
 	"child-exit", "uffd-register", "uffd-unregister", "uffd-protect", "process_vm_readv",
-	"process_madvise", "retouch", "clear-refs", "thp", "collapse",
+	"process_madvise", "retouch", "clear-refs", "thp", "collapse", "mlock",
 };
 
 struct op ops[MAX_OPS];
@@ -286,6 +286,8 @@ static void op_mprotect(const struct op *o)
 	beside_start(o, s, a, n);
 	long r = mprotect((void *)page_addr(s, a), (size_t)n * PAGE_SIZE, prot) ? -errno : 0;
 	beside_finish();
+	if (!r)
+		mlock_after_mprotect(&parent_view, s, a, n, prot);
 	if (expect_ret(r, 0, "mprotect", s, a, n))
 		for (int p = a; p < a + n; p++) {
 			parent_view.pg[s][p].prot = (u8)prot;
@@ -325,8 +327,14 @@ static void punch(const struct page_state *at)
  * error is returned (Linux advises VMA by VMA and stops at an error). */
 long model_madvise(struct view *v, int s, int a, int n, int advice)
 {
+	if (advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE)
+		return model_populate(v, s, a, n, advice == MADV_POPULATE_WRITE);
 	for (int p = a; p < a + n; p++) {
 		struct page_state *ps = &v->pg[s][p];
+		/* Locked memory keeps its pages (mlock.c). */
+		if (ps->locked && (advice == MADV_DONTNEED || advice == MADV_FREE ||
+				   advice == MADV_REMOVE))
+			return -EINVAL;
 		switch (advice) {
 		case MADV_DONTNEED:
 			if (!ps->shared) {
@@ -392,6 +400,8 @@ static const char *advice_name(int advice)
 	case MADV_WIPEONFORK: return "WIPEONFORK";
 	case MADV_KEEPONFORK: return "KEEPONFORK";
 	case MADV_COLD: return "COLD";
+	case MADV_POPULATE_READ: return "POPULATE_READ";
+	case MADV_POPULATE_WRITE: return "POPULATE_WRITE";
 	}
 	return "?";
 }
@@ -415,7 +425,7 @@ static void op_madvise(const struct op *o)
 	static const int advices[] = {
 		MADV_DONTNEED, MADV_DONTNEED, MADV_FREE, MADV_REMOVE, MADV_REMOVE,
 		MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK, MADV_DOFORK,
-		MADV_WIPEONFORK, MADV_KEEPONFORK,
+		MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_POPULATE_READ, MADV_POPULATE_WRITE,
 	};
 	int s = (int)(o->r[0] % NSLOT), a, n;
 	int advice = advices[o->r[2] % ARRAY_SIZE(advices)];
@@ -427,6 +437,10 @@ static void op_madvise(const struct op *o)
 	struct view *v = in_child ? &child_view : &parent_view;
 	if (!pick_run(v, s, o->r[1], pick_len(o->r[3]), &a, &n, NULL))
 		return;
+	bool populate = advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE;
+	for (int p = a; populate && p < a + n; p++)
+		if (v->pg[s][p].unknown)
+			return;         /* what it may fault in is not known */
 	if (advice == MADV_REMOVE && left_out("REMOVE-ro"))
 		for (int p = a; p < a + n; p++)
 			if (v->pg[s][p].shared && !(v->pg[s][p].prot & PROT_WRITE))
@@ -455,7 +469,7 @@ static void op_madvise(const struct op *o)
 	} else {
 		/* Advice that splits or merges VMAs: with faults beside it. */
 		bool vma_advice = advice != MADV_DONTNEED && advice != MADV_FREE &&
-				  advice != MADV_REMOVE;
+				  advice != MADV_REMOVE && !populate;
 		if (vma_advice)
 			beside_start(o, s, a, n);
 		r = madvise((void *)page_addr(s, a), (size_t)n * PAGE_SIZE, advice) ? -errno : 0;
@@ -469,7 +483,7 @@ static void op_madvise(const struct op *o)
 	 * then there is nobody left to read in. */
 	if (cross && !failed && (in_child || child_alive))
 		read_range(other, s, a, n > MAX_RW ? MAX_RW : n, 0, !in_child);
-	if (advice != MADV_DONTNEED && advice != MADV_FREE && advice != MADV_REMOVE)
+	if (advice != MADV_DONTNEED && advice != MADV_FREE && advice != MADV_REMOVE && !populate)
 		split_vmas(v, s, a, n);
 	maybe_retouch(o);
 }
@@ -753,6 +767,7 @@ static void model_fork(void)
 			ps->uffd = 0;
 			ps->wp = NO;
 			ps->present = MAYBE;
+			ps->locked = 0;         /* mlock is not inherited */
 		}
 }
 
@@ -948,6 +963,15 @@ static void op_pmadv(const struct op *o)
 	struct iovec iov = { (void *)page_addr(s, a), (size_t)n * PAGE_SIZE };
 	ssize_t got = process_madvise(pidfd, &iov, 1, MADV_COLD, 0);
 	close(pidfd);
+	bool locked = false;    /* COLD on locked memory: EINVAL (mlock.c) */
+	for (int p = a; p < a + n; p++)
+		locked |= v->pg[s][p].locked;
+	if (locked) {
+		if (!(got < 0 && (errno == EINVAL || (prm.faultinject && errno == ENOMEM))))
+			fail("process_madvise(COLD) of locked memory: %ld (%s), expected EINVAL",
+			     (long)got, got < 0 ? errno_name(errno) : "no error");
+		return;
+	}
 	if (got < 0 && errno == ESRCH && of_child && child_was_killed())
 		return;
 	if (got != (ssize_t)iov.iov_len && !(prm.faultinject && got < 0 && errno == ENOMEM))
@@ -966,7 +990,7 @@ static void (*const op_fn[NR_OPS])(const struct op *) = {
 	[OP_UREG] = op_uffd_register, [OP_UUNREG] = op_uffd_unregister,
 	[OP_UWP] = op_uffd_wp, [OP_PVM] = op_pvm, [OP_PMADV] = op_pmadv,
 	[OP_RETOUCH] = op_retouch, [OP_CLEAR_REFS] = op_clear_refs,
-	[OP_THP] = op_thp, [OP_COLLAPSE] = op_collapse,
+	[OP_THP] = op_thp, [OP_COLLAPSE] = op_collapse, [OP_MLOCK] = op_mlock,
 };
 
 /* The whole parent view, page by page, on CPU 0; then pagemap. */

@@ -331,8 +331,8 @@ static void thp_cut(int s, int a, int n, u32 x)
 		len = u + UNIT - p;
 	int kind = (int)(x % 4);
 	for (int q = p; q < p + len; q++)
-		if (!v->pg[s][q].mapped || v->pg[s][q].unknown)
-			return;		/* cut before: keep to one operation per page */
+		if (!v->pg[s][q].mapped || v->pg[s][q].unknown || v->pg[s][q].locked)
+			return;		/* cut before, or locked: keep to one operation per page */
 	thp_stats.cuts++;
 	if (kind == 3) {
 		write_range(v, s, p, len, (int)((x >> 22) % (u32)ncpus), in_child, false);
