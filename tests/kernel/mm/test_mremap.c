@@ -32,7 +32,7 @@
 #define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
 #define MADV_HUGEPAGE 14
 #define MADV_NOHUGEPAGE 15
-#define ROUNDS 24
+#define ROUNDS 8
 
 static u32 online_count(void) { return cpumask_weight(READ_ONCE(cpu_online_mask)); }
 static u32 first_cpu(void) { return (u32)__builtin_ctzl(READ_ONCE(cpu_online_mask)); }
