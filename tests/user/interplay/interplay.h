@@ -70,6 +70,8 @@ struct page_state {
 	u32 vma;		/* pages with the same number are in one VMA */
 	u32 opage;
 	u32 gen;		/* content of a private page */
+	u64 okey;		/* a private page mremap moved: the key its bytes
+				 * carry (0: its address's, page_key) */
 };
 
 struct view {
@@ -122,7 +124,7 @@ struct ctl {
 enum op_kind {
 	OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_WRITE, OP_READ,
 	OP_PAGEMAP, OP_FORK, OP_CHILD_EXIT, OP_UREG, OP_UUNREG, OP_UWP,
-	OP_PVM, OP_PMADV, OP_RETOUCH, OP_CLEAR_REFS, OP_THP, OP_COLLAPSE, NR_OPS
+	OP_PVM, OP_PMADV, OP_RETOUCH, OP_CLEAR_REFS, OP_THP, OP_COLLAPSE, OP_MREMAP, NR_OPS
 };
 
 /* An operation is its kind and random numbers; what they mean (which
@@ -229,6 +231,7 @@ extern bool keep[MAX_OPS];
 void gen_ops(u64 seed, int n);
 const char *errstr(long r);
 void op_retouch(const struct op *o);
+void maybe_retouch(const struct op *o);
 long runner_main(void *arg);
 
 /* thp.c */
@@ -258,6 +261,9 @@ void write_range(struct view *v, int s, int a, int n, int cpu, bool in_child, bo
 void read_range(struct view *v, int s, int a, int n, int cpu, bool in_child);
 void op_fork(const struct op *o);
 void child_lost_range(int s, int a, int n);
+
+/* mremap.c */
+void op_mremap(const struct op *o);
 
 /* races.c */
 bool races(bool in_soak);
