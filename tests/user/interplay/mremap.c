@@ -162,6 +162,25 @@ static void model_move(int s, int a, int n, int d, int g, bool dontunmap)
 		pg[d + i].anon = saved[i < n ? i : n - 1].anon;
 }
 
+/* After a move: the old range read from the CPU that read it just before
+ * the move (its TLB held the old entries): a DONTUNMAP's old range must
+ * read empty, and a fresh mapping put where the moved pages were must
+ * read zeros - not the moved pages through a translation nobody flushed. */
+static void reread_old(int s, int a, int tn, int cpu, bool dontunmap, u32 r)
+{
+	if (!dontunmap) {
+		if (!(r & 16))
+			return;
+		logop("mmap slot %d pages %d..%d where the moved pages were", s, a, a + tn - 1);
+		void *m = mmap((void *)page_addr(s, a), (size_t)tn * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (!expect_ret(m == MAP_FAILED ? -errno : 0, 0, "mmap", s, a, tn))
+			return;
+		fresh_pages(&parent_view, s, a, tn, false, false);
+	}
+	read_range(&parent_view, s, a, tn, cpu, false);
+}
+
 static void op_move(int s, int a, int n, u32 r, bool dontunmap)
 {
 	const struct page_state *pg = parent_view.pg[s];
@@ -177,6 +196,11 @@ static void op_move(int s, int a, int n, u32 r, bool dontunmap)
 	logop("mremap slot %d pages %d..%d to %d..%d FIXED%s%s", s, a, a + n - 1, d,
 	      d + m + g - 1, dontunmap ? " DONTUNMAP" : "", overlap ? " (overlapping)" : "");
 	int flags = MREMAP_MAYMOVE | MREMAP_FIXED | (dontunmap ? MREMAP_DONTUNMAP : 0);
+	/* A CPU with the old entries in its TLB. */
+	int cpu = (int)((r >> 20) % (u32)ncpus), tn = m < MAX_RW ? m : MAX_RW;
+	read_range(&parent_view, s, a, tn, cpu, false);
+	if (failed)
+		return;
 	long got = sys_mremap(page_addr(s, a), (u64)n * PAGE_SIZE, (u64)(m + g) * PAGE_SIZE, flags,
 			      page_addr(s, d));
 	if (overlap) {
@@ -193,6 +217,7 @@ static void op_move(int s, int a, int n, u32 r, bool dontunmap)
 	unmap_pages(&parent_view, s, d, m + g);         /* FIXED: what was there goes */
 	unmap_pages(&parent_view, s, a + m, n - m);     /* the tail it did not want */
 	model_move(s, a, m, d, g, dontunmap);
+	reread_old(s, a, tn, cpu, dontunmap, r);
 }
 
 void op_mremap(const struct op *o)
