@@ -28,6 +28,7 @@
 #define SYS_readv 19
 #define SYS_writev 20
 #define SYS_sched_yield 24
+#define SYS_mremap 25
 #define SYS_madvise 28
 #define SYS_nanosleep 35
 #define SYS_getpid 39

@@ -208,7 +208,8 @@ size_t mm_format_maps(struct mm_struct *mm, char *buf, size_t size);
  * read. Returns length written (whole text cut at size - 1). */
 size_t mm_format_smaps(struct mm_struct *mm, char *buf, size_t size, bool rollup);
 
-/* Registers mmap, munmap, mprotect, brk, madvise, process_madvise (mm/mmap.c). */
+/* Registers mmap, munmap, mprotect, brk, madvise, process_madvise (mm/mmap.c)
+ * and mremap (mm/mremap.c). */
 void mm_syscalls_init(void);
 /* Registers process_vm_readv (mm/process_vm_access.c). */
 void process_vm_init(void);
@@ -273,6 +274,9 @@ long do_munmap_range(struct mm_struct *mm, u64 start, u64 len);
 long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot);
 long do_brk(struct mm_struct *mm, u64 brk);
 long do_madvise(struct mm_struct *mm, u64 start, u64 len, u64 advice);
+/* mremap(2), Linux's flags and errno (mm/mremap.h, docs/mremap.md). */
+long do_mremap(struct mm_struct *mm, u64 addr, u64 old_len, u64 new_len, u64 flags,
+	       u64 new_addr);
 
 /* mmap() of a descriptor asks the file side how it is open: fd_mmap_mode()
  * in kernel/file.h. */

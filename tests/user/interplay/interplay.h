@@ -71,6 +71,8 @@ struct page_state {
 	u32 vma;		/* pages with the same number are in one VMA */
 	u32 opage;
 	u32 gen;		/* content of a private page */
+	u64 okey;		/* a private page mremap moved: the key its bytes
+				 * carry (0: its address's, page_key) */
 };
 
 struct view {
@@ -123,7 +125,7 @@ struct ctl {
 enum op_kind {
 	OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_WRITE, OP_READ,
 	OP_PAGEMAP, OP_FORK, OP_CHILD_EXIT, OP_UREG, OP_UUNREG, OP_UWP,
-	OP_PVM, OP_PMADV, OP_RETOUCH, OP_CLEAR_REFS, OP_THP, OP_COLLAPSE, OP_MLOCK, NR_OPS
+	OP_PVM, OP_PMADV, OP_RETOUCH, OP_CLEAR_REFS, OP_THP, OP_COLLAPSE, OP_MLOCK, OP_MREMAP, NR_OPS
 };
 
 /* An operation is its kind and random numbers; what they mean (which
@@ -230,6 +232,7 @@ extern bool keep[MAX_OPS];
 void gen_ops(u64 seed, int n);
 const char *errstr(long r);
 void op_retouch(const struct op *o);
+void maybe_retouch(const struct op *o);
 long runner_main(void *arg);
 
 /* thp.c */
@@ -264,6 +267,8 @@ void child_lost_range(int s, int a, int n);
 void op_mlock(const struct op *o);
 long model_populate(struct view *v, int s, int a, int n, bool write);
 void mlock_after_mprotect(struct view *v, int s, int a, int n, int prot);
+/* mremap.c */
+void op_mremap(const struct op *o);
 
 /* races.c */
 bool races(bool in_soak);

@@ -191,7 +191,7 @@ u64 page_key(int s, int p, const struct page_state *ps)
 {
 	if (ps->shared)
 		return (1UL << 40) | ((u64)ps->obj << 20) | ps->opage;
-	return page_addr(s, p) >> 12;
+	return ps->okey ? ps->okey : page_addr(s, p) >> 12;
 }
 
 u32 *obj_slot(const struct page_state *ps)

@@ -12,13 +12,13 @@ const u8 op_weight[NR_OPS] = {
 	[OP_WRITE] = 22, [OP_READ] = 14, [OP_PAGEMAP] = 5, [OP_FORK] = 5,
 	[OP_CHILD_EXIT] = 2, [OP_UREG] = 7, [OP_UUNREG] = 2, [OP_UWP] = 8,
 	[OP_PVM] = 3, [OP_PMADV] = 2, [OP_RETOUCH] = 10, [OP_CLEAR_REFS] = 4,
-	[OP_THP] = 3, [OP_COLLAPSE] = 4, [OP_MLOCK] = 4,
+	[OP_THP] = 3, [OP_COLLAPSE] = 4, [OP_MLOCK] = 4, [OP_MREMAP] = 5,
 };
 
 const char *kind_name[NR_OPS] = {
 	"mmap", "munmap", "mprotect", "madvise", "write", "read", "pagemap", "fork",
 	"child-exit", "uffd-register", "uffd-unregister", "uffd-protect", "process_vm_readv",
-	"process_madvise", "retouch", "clear-refs", "thp", "collapse", "mlock",
+	"process_madvise", "retouch", "clear-refs", "thp", "collapse", "mlock", "mremap",
 };
 
 struct op ops[MAX_OPS];
@@ -108,7 +108,6 @@ bool expect_ret(long got, long want, const char *what, int s, int a, int n)
 	return false;
 }
 
-static void maybe_retouch(const struct op *o);
 
 void fresh_pages(struct view *v, int s, int a, int n, bool shared, bool thp)
 {
@@ -610,7 +609,7 @@ static void op_write(const struct op *o)
 
 /* After an operation that takes rights away (fork, zap, protect), every
  * other time: the last touched pages again, from the CPU that touched them. */
-static void maybe_retouch(const struct op *o)
+void maybe_retouch(const struct op *o)
 {
 	if (!failed && (o->r[3] >> 28) & 1)
 		op_retouch(o);
@@ -990,7 +989,7 @@ static void (*const op_fn[NR_OPS])(const struct op *) = {
 	[OP_UREG] = op_uffd_register, [OP_UUNREG] = op_uffd_unregister,
 	[OP_UWP] = op_uffd_wp, [OP_PVM] = op_pvm, [OP_PMADV] = op_pmadv,
 	[OP_RETOUCH] = op_retouch, [OP_CLEAR_REFS] = op_clear_refs,
-	[OP_THP] = op_thp, [OP_COLLAPSE] = op_collapse, [OP_MLOCK] = op_mlock,
+	[OP_THP] = op_thp, [OP_COLLAPSE] = op_collapse, [OP_MLOCK] = op_mlock, [OP_MREMAP] = op_mremap,
 };
 
 /* The whole parent view, page by page, on CPU 0; then pagemap. */
