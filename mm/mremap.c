@@ -325,10 +325,13 @@ long do_mremap(struct mm_struct *mm, u64 addr, u64 old_len, u64 new_len, u64 fla
 	mmap_write_lock(mm);
 	long ret = mremap_locked(mm, addr, old_len, new_len, flags, new_addr, &populate);
 	/* A locked mapping that grew: its new part now, as mlock promises
-	 * (Linux does it after unlocking; errors ignored there too). */
+	 * (Linux does it after unlocking; errors ignored there too). Not for
+	 * mlock2(MLOCK_ONFAULT): its pages are locked as they are touched
+	 * (Linux's populate_vma_page_range returns early for it). */
 	if (ret >= 0 && populate) {
 		struct vm_area *v = vma_find(mm->vma_root, (u64)ret);
-		mm_populate(mm, (u64)ret + old_len, (u64)ret + new_len, v && (v->flags & VM_WRITE));
+		if (v && !(v->flags & VM_LOCKONFAULT))
+			mm_populate(mm, (u64)ret + old_len, (u64)ret + new_len, v->flags & VM_WRITE);
 	}
 	mmap_write_unlock(mm);
 	return ret;

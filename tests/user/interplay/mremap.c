@@ -88,6 +88,12 @@ static struct page_state grown_state(const struct page_state *like)
 	ps.wp = NO;
 	ps.wpte = NO;
 	ps.sd = MAYBE;
+	/* Of a locked VMA (mlock.c): populated at once, unless it was locked
+	 * with MLOCK_ONFAULT, which the model does not tell apart. */
+	if (ps.locked) {
+		ps.present = MAYBE;
+		ps.wpte = MAYBE;
+	}
 	return ps;
 }
 
@@ -131,6 +137,7 @@ static void emptied(struct page_state *ps)
 	ps->wpte = NO;
 	sd_dropped(ps);
 	ps->anon = MAYBE;       /* Linux drops the anon_vma of a VMA moved whole */
+	ps->locked = 0;         /* ...and VM_LOCKED of the old VMA (mlock.c) */
 }
 
 /* The model of a successful move of pages a..a+n-1 to d..d+m-1 (m <= n
