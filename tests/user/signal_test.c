@@ -40,11 +40,24 @@ static int install(int sig, void (*fn)(int, siginfo_t *, void *), unsigned long 
 	return sigaction(sig, &sa, NULL);
 }
 
+/* Every case starts with nothing blocked, so that one case's broken mask
+ * (the neg-signal-sigreturn-mask control) fails that case, not the rest. */
+static void fresh_mask(void)
+{
+	sigset_t none = 0;
+
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Back to SIG_DFL, through SIG_IGN: that discards a pending instance a
+ * failed case may have left, which would otherwise kill the program. */
 static void set_default(int sig)
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(sig, &sa, NULL);
 	sa.sa_handler = SIG_DFL;
 	sigaction(sig, &sa, NULL);
 }
@@ -97,6 +110,7 @@ static void map_hole(int sig, siginfo_t *si, void *ctx)
 
 static void case_maperr(void)
 {
+	fresh_mask();
 	hits = 0;
 	install(SIGSEGV, map_hole, 0);
 	volatile u8 *p = hole + 123;
@@ -127,9 +141,13 @@ static void track_write(int sig, siginfo_t *si, void *ctx)
 
 static void case_dirty_tracking(void)
 {
+	fresh_mask();
 	tracked = map(TRACK_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE);
 	memset(tracked, 0, TRACK_PAGES * PAGE_SIZE);
-	install(SIGSEGV, track_write, 0);
+	/* SA_NODEFER: the handler cannot fault, and a program whose
+	 * rt_sigreturn kept SIGSEGV blocked would die here rather than fail
+	 * the mask case (neg-signal-sigreturn-mask). */
+	install(SIGSEGV, track_write, SA_NODEFER);
 	bool ok = true;
 	for (int round = 0; round < 3; round++) {
 		memset((void *)dirty, 0, sizeof(dirty));
@@ -177,6 +195,7 @@ static void case_skip(void)
 {
 	unsigned long rax;
 
+	fresh_mask();
 	hits = 0;
 	install(SIGSEGV, skip_insn, 0);
 	__asm__ __volatile__("xor %%eax, %%eax\n"
@@ -266,6 +285,7 @@ static int overflow_child(bool onstack)
 
 static void case_altstack(void)
 {
+	fresh_mask();
 	int st = overflow_child(true);
 
 	ktap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
@@ -303,6 +323,7 @@ static void case_masks(void)
 {
 	sigset_t set = sigbit(SIGUSR1), pend = 0;
 
+	fresh_mask();
 	install(SIGUSR1, usr1, 0);
 	usr1_hits = 0;
 	sigprocmask(SIG_BLOCK, &set, NULL);
@@ -337,6 +358,7 @@ static void case_nodefer_resethand(void)
 {
 	struct sigaction old;
 
+	fresh_mask();
 	usr1_hits = depth = max_depth = 0;
 	install(SIGUSR2, nested, 0);
 	raise(SIGUSR2);
@@ -432,6 +454,7 @@ static void case_threads(void)
 {
 	sigset_t set = sigbit(SIGUSR2);
 
+	fresh_mask();
 	install(SIGUSR1, who, SA_RESTART);
 	install(SIGUSR2, who, SA_RESTART);
 	struct uthread *t = start(spin_thread);
@@ -546,6 +569,7 @@ static void case_deaths(void)
 		{ D_IGNORED_DEFAULT, 0, "SIGCHLD, SIGURG, SIGWINCH (default: ignore)" },
 	};
 
+	fresh_mask();
 	for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
 		pid_t pid = fork();
 
@@ -581,6 +605,7 @@ static void case_fork(void)
 {
 	sigset_t set = sigbit(SIGUSR2), pend = 0;
 
+	fresh_mask();
 	install(SIGUSR1, usr1, 0);
 	install(SIGUSR2, usr1, 0);
 	install(SIGCHLD, on_chld, SA_RESTART);
@@ -659,10 +684,11 @@ static void case_concurrent(void)
 	int ncpu = 1;
 	struct uthread *t[WORKERS];
 
+	fresh_mask();
 	cpu_zero(&cpus);
 	if (sched_getaffinity(0, sizeof(cpus), &cpus) > 0)
 		ncpu = cpu_count(&cpus);
-	install(SIGSEGV, worker_fault, 0);
+	install(SIGSEGV, worker_fault, SA_NODEFER);     /* as in case_dirty_tracking */
 	wready = 0;
 	for (int w = 0; w < WORKERS; w++) {
 		wregion[w] = map(W_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE);
