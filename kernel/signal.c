@@ -44,7 +44,7 @@ static enum sig_default sig_default_action(int sig)
 
 /* Would sig be dropped on arrival? Blocked signals never are: the action
  * may change before they are unblocked (Linux's sig_ignored). */
-static bool sig_ignored(struct process *p, sigset_t blocked, int sig)
+static bool sig_ignored(struct process *p, kernel_sigset_t blocked, int sig)
 {
 	if (blocked & sigmask(sig))
 		return false;
@@ -57,13 +57,13 @@ bool signal_pending(struct thread *t)
 	struct process *p = t->proc;
 	if (!p)
 		return false;
-	sigset_t pending = READ_ONCE(t->sig.pending.set) | READ_ONCE(p->shared_pending.set);
+	kernel_sigset_t pending = READ_ONCE(t->sig.pending.set) | READ_ONCE(p->shared_pending.set);
 	return (pending & ~READ_ONCE(t->sig.blocked)) != 0;
 }
 
 static void sigqueue(struct sigpending *q, const struct kernel_siginfo *info)
 {
-	sigset_t m = sigmask(info->signo);
+	kernel_sigset_t m = sigmask(info->signo);
 	if (q->set & m)
 		return;         /* already pending: not queued twice */
 	q->info[info->signo - 1] = *info;
@@ -121,7 +121,7 @@ int send_sig_process(struct process *p, const struct kernel_siginfo *info)
 	u64 f = spin_lock_irqsave(&p->siglock);
 	if (p->state == PROC_ALIVE && !p->exiting) {
 		struct thread *main = pick_thread(p, sig);
-		sigset_t blocked = main ? main->sig.blocked : (sigset_t)~0UL;
+		kernel_sigset_t blocked = main ? main->sig.blocked : (kernel_sigset_t)~0UL;
 		if (!sig_ignored(p, blocked, sig)) {
 			sigqueue(&p->shared_pending, info);
 			target = main;
@@ -185,9 +185,9 @@ void force_sigsegv(int sig)
 
 /* ---- dequeueing and delivery ---- */
 
-static int next_signal(sigset_t pending, sigset_t blocked)
+static int next_signal(kernel_sigset_t pending, kernel_sigset_t blocked)
 {
-	sigset_t ready = pending;
+	kernel_sigset_t ready = pending;
 	if (!signal_debug_ignore_blocked)
 		ready &= ~blocked;
 	if (!ready)
@@ -197,7 +197,7 @@ static int next_signal(sigset_t pending, sigset_t blocked)
 	return __builtin_ctzl(ready) + 1;
 }
 
-static bool dequeue_from(struct sigpending *q, sigset_t blocked, struct kernel_siginfo *info)
+static bool dequeue_from(struct sigpending *q, kernel_sigset_t blocked, struct kernel_siginfo *info)
 {
 	int sig = next_signal(q->set, blocked);
 	if (!sig)
@@ -243,12 +243,12 @@ static void handle_signal(struct trap_frame *tf, const struct kernel_siginfo *in
 			  const struct k_sigaction *ka)
 {
 	struct thread *t = current_thread();
-	sigset_t oldmask = t->sig.blocked;
+	kernel_sigset_t oldmask = t->sig.blocked;
 	if (setup_rt_frame(tf, info, ka, oldmask)) {
 		force_sigsegv(info->signo);
 		return;
 	}
-	sigset_t blocked = oldmask | ka->mask;
+	kernel_sigset_t blocked = oldmask | ka->mask;
 	if (!(ka->flags & SA_NODEFER))
 		blocked |= sigmask(info->signo);
 	set_current_blocked(blocked);
@@ -301,21 +301,21 @@ void do_signal(struct trap_frame *tf)
 
 /* ---- masks ---- */
 
-sigset_t current_blocked(void)
+kernel_sigset_t current_blocked(void)
 {
 	return current_thread()->sig.blocked;
 }
 
 /* Signals this thread stops blocking may be taken here; process signals
  * it starts blocking go to another thread (Linux's retarget_shared_pending). */
-void set_current_blocked(sigset_t set)
+void set_current_blocked(kernel_sigset_t set)
 {
 	struct thread *t = current_thread();
 	struct process *p = t->proc;
 	struct thread *other = NULL;
 	set &= ~UNBLOCKABLE;
 	u64 f = spin_lock_irqsave(&p->siglock);
-	sigset_t newly = set & ~t->sig.blocked & p->shared_pending.set;
+	kernel_sigset_t newly = set & ~t->sig.blocked & p->shared_pending.set;
 	WRITE_ONCE(t->sig.blocked, set);
 	if (newly)
 		other = pick_thread(p, __builtin_ctzl(newly) + 1);
@@ -396,7 +396,7 @@ void signal_thread_exit(struct thread *t)
 	struct thread *other = NULL;
 	u64 f = spin_lock_irqsave(&p->siglock);
 	t->sig.exiting = true;
-	sigset_t shared = p->shared_pending.set;
+	kernel_sigset_t shared = p->shared_pending.set;
 	if (shared)
 		other = pick_thread(p, __builtin_ctzl(shared) + 1);
 	spin_unlock_irqrestore(&p->siglock, f);

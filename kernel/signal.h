@@ -41,7 +41,7 @@
 #include "kernel/types.h"
 
 #define _NSIG 64
-typedef u64 sigset_t;           /* bit (sig - 1) for signal sig */
+typedef u64 kernel_sigset_t;           /* bit (sig - 1) for signal sig */
 #define sigmask(sig) (1UL << ((sig) - 1))
 
 /* Signal numbers (Linux x86_64). */
@@ -115,7 +115,7 @@ struct k_sigaction {
 	u64 handler;            /* SIG_DFL, SIG_IGN or the handler's address */
 	u64 flags;              /* SA_* */
 	u64 restorer;           /* where the handler returns: calls rt_sigreturn */
-	sigset_t mask;          /* blocked while the handler runs */
+	kernel_sigset_t mask;          /* blocked while the handler runs */
 };
 
 /* What a pending signal carries: the fields of Linux's siginfo that
@@ -130,7 +130,7 @@ struct kernel_siginfo {
 };
 
 struct sigpending {
-	sigset_t set;
+	kernel_sigset_t set;
 	struct kernel_siginfo info[_NSIG];     /* info[sig - 1], valid when pending */
 };
 
@@ -147,7 +147,7 @@ struct k_sigaltstack {
 
 /* A thread's signal state (in struct thread). */
 struct thread_signals {
-	sigset_t blocked;
+	kernel_sigset_t blocked;
 	struct sigpending pending;      /* thread-directed */
 	struct k_sigaltstack altstack;
 	bool exiting;           /* leaving: no longer picked for process signals */
@@ -195,8 +195,8 @@ void do_signal(struct trap_frame *tf);
 
 /* rt_sigreturn's mask restore and the handler's: set the calling thread's
  * blocked mask (SIGKILL and SIGSTOP are never blocked). */
-void set_current_blocked(sigset_t set);
-sigset_t current_blocked(void);
+void set_current_blocked(kernel_sigset_t set);
+kernel_sigset_t current_blocked(void);
 /* Is sp on the calling thread's alternate stack? The flags sigaltstack
  * reports for it (SS_ONSTACK, SS_DISABLE). */
 bool on_sig_stack(u64 sp);

@@ -23,7 +23,7 @@
 
 struct flush_arg {
 	struct process *p;
-	sigset_t mask;
+	kernel_sigset_t mask;
 };
 
 static bool flush_one(struct thread *t, void *arg)
@@ -72,7 +72,7 @@ static int do_sigaction(int sig, const struct k_sigaction *act, struct k_sigacti
 static long sys_rt_sigaction(u64 usig, u64 uact, u64 uoact, u64 sigsetsize)
 {
 	struct k_sigaction act, oact;
-	if (sigsetsize != sizeof(sigset_t))
+	if (sigsetsize != sizeof(kernel_sigset_t))
 		return -EINVAL;
 	if (uact && copy_from_user(&act, uact, sizeof(act)))
 		return -EFAULT;
@@ -84,11 +84,11 @@ static long sys_rt_sigaction(u64 usig, u64 uact, u64 uoact, u64 sigsetsize)
 
 static long sys_rt_sigprocmask(u64 how, u64 uset, u64 uoset, u64 sigsetsize)
 {
-	if (sigsetsize != sizeof(sigset_t))
+	if (sigsetsize != sizeof(kernel_sigset_t))
 		return -EINVAL;
-	sigset_t old = current_blocked();
+	kernel_sigset_t old = current_blocked();
 	if (uset) {
-		sigset_t set;
+		kernel_sigset_t set;
 		if (copy_from_user(&set, uset, sizeof(set)))
 			return -EFAULT;
 		switch ((int)how) {
@@ -106,12 +106,12 @@ static long sys_rt_sigprocmask(u64 how, u64 uset, u64 uoset, u64 sigsetsize)
 
 static long sys_rt_sigpending(u64 uset, u64 sigsetsize)
 {
-	if (sigsetsize > sizeof(sigset_t))
+	if (sigsetsize > sizeof(kernel_sigset_t))
 		return -EINVAL;
 	struct thread *t = current_thread();
 	struct process *p = t->proc;
 	u64 f = spin_lock_irqsave(&p->siglock);
-	sigset_t set = (t->sig.pending.set | p->shared_pending.set) & t->sig.blocked;
+	kernel_sigset_t set = (t->sig.pending.set | p->shared_pending.set) & t->sig.blocked;
 	spin_unlock_irqrestore(&p->siglock, f);
 	return copy_to_user(uset, &set, sigsetsize) ? -EFAULT : 0;
 }

@@ -81,7 +81,7 @@ static void fill_siginfo(struct siginfo_64 *si, const struct kernel_siginfo *inf
 }
 
 static void fill_sigcontext(struct sigcontext_64 *sc, const struct trap_frame *tf,
-			    sigset_t oldmask, u64 fpstate)
+			    kernel_sigset_t oldmask, u64 fpstate)
 {
 	const struct thread_signals *s = &current_thread()->sig;
 	memset(sc, 0, sizeof(*sc));
@@ -101,7 +101,7 @@ static void fill_sigcontext(struct sigcontext_64 *sc, const struct trap_frame *t
 }
 
 int setup_rt_frame(struct trap_frame *tf, const struct kernel_siginfo *info,
-		   const struct k_sigaction *ka, sigset_t oldmask)
+		   const struct k_sigaction *ka, kernel_sigset_t oldmask)
 {
 	u64 fpstate;
 	/* Linux x86_64 has no stub of its own to return through: a handler

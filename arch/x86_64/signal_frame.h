@@ -48,7 +48,7 @@ struct ucontext_64 {
 		u64 ss_size;
 	} uc_stack;
 	struct sigcontext_64 uc_mcontext;
-	sigset_t uc_sigmask;
+	kernel_sigset_t uc_sigmask;
 };
 
 /* The user's siginfo_t: 128 bytes, the union at offset 16. */
@@ -78,7 +78,7 @@ struct rt_sigframe {
  * frame could not be written (the caller forces SIGSEGV). oldmask is the
  * blocked mask to restore on rt_sigreturn. */
 int setup_rt_frame(struct trap_frame *tf, const struct kernel_siginfo *info,
-		   const struct k_sigaction *ka, sigset_t oldmask);
+		   const struct k_sigaction *ka, kernel_sigset_t oldmask);
 
 /* Save the FPU state below the frame at *sp (moved down, 64-byte
  * aligned) and return its user address, or 0 when there is none to save.
