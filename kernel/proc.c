@@ -289,7 +289,9 @@ void user_return_work(void)
 		proc_exit(0, false);    /* the status was set by the killer */
 	}
 	struct trap_frame *tf = user_frame(t);
-	if (signal_pending(t) || tf->vector == SYSCALL_VECTOR) {
+	s64 ret = (s64)tf->rax;
+	bool restart = tf->vector == SYSCALL_VECTOR && ret >= -ERESTARTNOHAND && ret <= -ERESTARTSYS;
+	if (signal_pending(t) || restart) {
 		/* Writing a frame may fault, and a fault may sleep: with
 		 * interrupts on, then as the caller had them. */
 		u64 f = local_irq_save();
@@ -533,6 +535,20 @@ static long sys_set_tid_address(u64 tidptr)
 
 static long sys_exit(u64 code) { proc_exit(W_EXITCODE((int)code), false); }
 static long sys_exit_group(u64 code) { proc_exit(W_EXITCODE((int)code), true); }
+
+void proc_kill_group(struct process *p, int sig)
+{
+	bool kick = false;
+	u64 f = spin_lock_irqsave(&proc_wq.lock);
+	if (p->state == PROC_ALIVE && !p->exiting) {
+		p->exiting = true;
+		p->exit_status = W_SIGNALED(sig);
+		kick = mark_siblings(p, NULL);
+	}
+	spin_unlock_irqrestore(&proc_wq.lock, f);
+	if (kick)
+		kick_siblings();
+}
 
 /* ---- the sibling walk ---- */
 

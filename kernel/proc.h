@@ -104,6 +104,10 @@ int proc_wait(u32 pid);
 /* End the calling thread. group: the whole process (exit_group or a fatal
  * signal) with the given wait status. */
 __noreturn void proc_exit(int wait_status, bool group);
+/* A fatal signal for p (SIGKILL, or a default action that terminates):
+ * every thread is marked killed and woken, as Linux's complete_signal
+ * does, so none stays asleep where a signal alone would not wake it. */
+void proc_kill_group(struct process *p, int signal);
 /* Kill the current process for a bad access (report already printed). */
 __noreturn void proc_kill_current(int signal);
 

@@ -114,10 +114,22 @@ static void signal_wake_up(struct thread *t)
 
 /* ---- sending ---- */
 
+/* Will sig kill p at once when delivered to a thread with this mask? Then
+ * the whole process is killed now (Linux's complete_signal with
+ * sig_fatal): a thread in a sleep that only a kill ends must not wait. */
+static bool sig_fatal(struct process *p, kernel_sigset_t blocked, int sig)
+{
+	if (sig == SIGKILL)
+		return true;
+	return !(blocked & sigmask(sig)) && p->sig_action[sig - 1].handler == SIG_DFL &&
+	       sig_default_action(sig) <= SIG_CORE;
+}
+
 int send_sig_process(struct process *p, const struct kernel_siginfo *info)
 {
 	int sig = info->signo;
 	struct thread *target = NULL;
+	bool fatal = false;
 	u64 f = spin_lock_irqsave(&p->siglock);
 	if (p->state == PROC_ALIVE && !p->exiting) {
 		struct thread *main = pick_thread(p, sig);
@@ -125,10 +137,14 @@ int send_sig_process(struct process *p, const struct kernel_siginfo *info)
 		if (!sig_ignored(p, blocked, sig)) {
 			sigqueue(&p->shared_pending, info);
 			target = main;
+			fatal = sig_fatal(p, blocked, sig);
 		}
 	}
 	spin_unlock_irqrestore(&p->siglock, f);
-	signal_wake_up(target);
+	if (fatal)
+		proc_kill_group(p, sig);
+	else
+		signal_wake_up(target);
 	return 0;
 }
 
@@ -138,16 +154,19 @@ int send_sig_thread(struct thread *t, const struct kernel_siginfo *info)
 	if (!p)
 		return -ESRCH;
 	int ret = 0;
-	bool wake = false;
+	bool wake = false, fatal = false;
 	u64 f = spin_lock_irqsave(&p->siglock);
 	if (t->proc != p || t->state == THREAD_DEAD || t->sig.exiting) {
 		ret = -ESRCH;
 	} else if (!p->exiting && !sig_ignored(p, t->sig.blocked, info->signo)) {
 		sigqueue(&t->sig.pending, info);
 		wake = !(t->sig.blocked & sigmask(info->signo));
+		fatal = sig_fatal(p, t->sig.blocked, info->signo);
 	}
 	spin_unlock_irqrestore(&p->siglock, f);
-	if (wake)
+	if (fatal)
+		proc_kill_group(p, info->signo);
+	else if (wake)
 		signal_wake_up(t);
 	return ret;
 }

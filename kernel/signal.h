@@ -151,7 +151,6 @@ struct thread_signals {
 	struct sigpending pending;      /* thread-directed */
 	struct k_sigaltstack altstack;
 	bool exiting;           /* leaving: no longer picked for process signals */
-	bool kick;              /* signal_wake_up ran: sleep_on must not sleep once */
 	u64 fault_trapno, fault_err, fault_cr2;  /* the last fault, for sigcontext */
 };
 

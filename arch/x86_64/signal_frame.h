@@ -80,11 +80,12 @@ struct rt_sigframe {
 int setup_rt_frame(struct trap_frame *tf, const struct kernel_siginfo *info,
 		   const struct k_sigaction *ka, kernel_sigset_t oldmask);
 
-/* Save the FPU state below the frame at *sp (moved down, 64-byte
- * aligned) and return its user address, or 0 when there is none to save.
- * The one place that calls the FPU's signal-frame functions. */
-u64 signal_fpstate_save(u64 *sp);
-/* The frame's FPU state is restored on rt_sigreturn (0: none). */
+/* The FPU state in the frame (arch/x86_64/fpu.h, Linux's layout): room
+ * below *sp (moved down, 64-byte aligned), returning its user address;
+ * the calling thread's registers written there (0 or -EFAULT); and read
+ * back on rt_sigreturn (0: none in the frame, the initial state). */
+u64 signal_fpstate_alloc(u64 *sp);
+int signal_fpstate_save(u64 fpstate);
 int signal_fpstate_restore(u64 fpstate);
 
 void signal_frame_init(void);           /* registers rt_sigreturn */
