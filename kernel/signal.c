@@ -58,7 +58,8 @@ bool signal_pending(struct thread *t)
 	if (!p)
 		return false;
 	kernel_sigset_t pending = READ_ONCE(t->sig.pending.set) | READ_ONCE(p->shared_pending.set);
-	return (pending & ~READ_ONCE(t->sig.blocked)) != 0;
+	kernel_sigset_t blocked = signal_debug_ignore_blocked ? 0 : READ_ONCE(t->sig.blocked);
+	return (pending & ~blocked) != 0;
 }
 
 static void sigqueue(struct sigpending *q, const struct kernel_siginfo *info)
@@ -305,8 +306,7 @@ void do_signal(struct trap_frame *tf)
 	struct kernel_siginfo info;
 	struct k_sigaction ka;
 	bool first = true;
-	while (signal_pending(t) || (signal_debug_ignore_blocked &&
-				     (t->sig.pending.set | t->proc->shared_pending.set))) {
+	while (signal_pending(t)) {
 		if (!get_signal(&info, &ka))
 			break;
 		if (first)
