@@ -400,6 +400,20 @@ void signal_fork(struct process *child, struct process *parent)
 	spin_unlock_irqrestore(&parent->siglock, f);
 }
 
+void signal_exec(struct process *p)
+{
+	u64 f = spin_lock_irqsave(&p->siglock);
+	for (int i = 0; i < _NSIG; i++) {
+		struct k_sigaction *ka = &p->sig_action[i];
+		if (ka->handler != SIG_IGN)
+			ka->handler = SIG_DFL;
+		ka->flags = 0;
+		ka->restorer = 0;
+		ka->mask = 0;
+	}
+	spin_unlock_irqrestore(&p->siglock, f);
+}
+
 void signal_thread_init(struct thread *t, struct thread *creator, bool same_mm)
 {
 	t->sig.blocked = creator->sig.blocked;

@@ -167,6 +167,10 @@ void signal_proc_init(struct process *p);       /* a new process's siglock */
  * (Linux's clone with CLONE_VM), the parent's for fork. */
 void signal_fork(struct process *child, struct process *parent);
 void signal_thread_init(struct thread *t, struct thread *creator, bool same_mm);
+/* execve (when Pagoda has one): handled signals go back to SIG_DFL,
+ * ignored ones stay ignored, the mask and pending signals are kept
+ * (Linux's flush_signal_handlers). Not called yet: there is no execve. */
+void signal_exec(struct process *p);
 /* The calling thread is exiting: process signals go to the others. */
 void signal_thread_exit(struct thread *t);
 
