@@ -11,7 +11,7 @@
 #include "kernel/types.h"
 
 #define BOOT_MAX_MMAP 128
-#define BOOT_MAX_MODULES 32
+#define BOOT_MAX_MODULES 64
 #define BOOT_CMDLINE_MAX 512
 
 /* Memory map entry types, as in Multiboot2 (and the E820 types). */

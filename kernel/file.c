@@ -84,12 +84,15 @@ static u32 console_poll(struct file *f)
 	return POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM;
 }
 
-/* A terminal on Linux: not seekable, no ioctl of ours (ENOTTY). */
+/* A terminal on Linux (a character device): not seekable; the terminal
+ * ioctls C libraries ask at start-up (kernel/tty.c). */
 static const struct file_ops console_ops = {
 	.name = "console",
 	.read = console_read,
 	.write = console_fwrite,
 	.poll = console_poll,
+	.ioctl = console_ioctl,
+	.stat_mode = 020620,    /* S_IFCHR | 0620, as /dev/console */
 };
 
 /* Never freed: its reference count starts at one that nobody drops. */

@@ -96,6 +96,9 @@ struct file_ops {
 	/* mmap's view (fd_mmap_mode): a regular file on a noexec mount (/proc)
 	 * rather than a character device or an anonymous file. */
 	bool procfs;
+	/* fstat's st_mode (kernel/sys_stat.c); 0: by kind, a /proc file's
+	 * S_IFREG with its permissions, else an anonymous inode's 0600. */
+	u32 stat_mode;
 };
 
 struct file {
@@ -152,6 +155,8 @@ int fd_mmap_mode(int fd);
 
 /* The shared console file (fds 0..2 of every process). */
 extern struct file console_file;
+/* Its ioctls (kernel/tty.c): a terminal's TCGETS and TIOCGWINSZ. */
+long console_ioctl(struct file *f, u32 cmd, u64 arg);
 
 /* Pollers re-check: something may have become ready (or been released). */
 void file_poll_notify(void);

@@ -1,5 +1,6 @@
 /* kernel/futex.c - FUTEX_WAIT and FUTEX_WAKE: enough for joining threads
- * and for user-space locks.
+ * and for user-space locks; FUTEX_REQUEUE and FUTEX_CMP_REQUEUE for the
+ * condition variables of C libraries (musl's).
  *
  * A futex is a user word, named by (address space, user address). Waiters
  * hang on one of FUTEX_BUCKETS wait queues chosen by a hash of that key;
@@ -14,6 +15,14 @@
  * Linux too). If seq did not move, no waker has finished since the note;
  * a waker changes the word before it increments seq, so any later one will
  * find this waiter on the list.
+ *
+ * Requeue: Linux moves up to nr_requeue waiters of the first word onto the
+ * second, to be woken with it later. Pagoda wakes them instead (with the
+ * nr_wake it was asked to wake) and returns the same count: to each
+ * moved waiter this is a spurious wake-up, which every FUTEX_WAIT caller
+ * must accept (it re-checks its word and waits again, now on the second
+ * word's lock if that is where it goes next). Correct, at the price of
+ * the thundering herd that requeueing exists to avoid (docs/syscalls.md).
  *
  * Timeouts (a relative struct timespec) use a sleep timer (kernel/time.h).
  * Private and shared futexes are the same here: the key is always the
@@ -32,6 +41,8 @@
 
 #define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
+#define FUTEX_REQUEUE 3
+#define FUTEX_CMP_REQUEUE 4
 #define FUTEX_WAIT_BITSET 9
 #define FUTEX_WAKE_BITSET 10
 #define FUTEX_PRIVATE_FLAG 128
@@ -195,12 +206,49 @@ static int shared_futex_check(struct mm_struct *mm, u64 uaddr)
 	return err;
 }
 
+/* The word's address: aligned (EINVAL), in user space (EFAULT), and for a
+ * shared futex a real page (shared_futex_check). */
+static long futex_key_check(struct mm_struct *mm, u64 uaddr, u64 op)
+{
+	if (uaddr & 3)
+		return -EINVAL;
+	if (!user_range_ok(uaddr, 4))
+		return -EFAULT;
+	if (!(op & FUTEX_PRIVATE_FLAG))
+		return shared_futex_check(mm, uaddr);
+	return 0;
+}
+
+/* FUTEX_REQUEUE and FUTEX_CMP_REQUEUE (Linux's futex_requeue, not PI):
+ * negative counts are EINVAL, both words are checked, CMP_REQUEUE
+ * compares the first word with val3 (EAGAIN); then the wake-up above. */
+static long futex_requeue(u64 uaddr, u64 op, int nr_wake, int nr_requeue, u64 uaddr2,
+			  u32 val3, bool cmp)
+{
+	if (nr_wake < 0 || nr_requeue < 0)
+		return -EINVAL;
+	struct mm_struct *mm = current_proc()->mm;
+	long err = futex_key_check(mm, uaddr, op);
+	if (!err)
+		err = futex_key_check(mm, uaddr2, op);
+	if (err)
+		return err;
+	if (cmp) {
+		u32 cur;
+		if (copy_from_user(&cur, uaddr, sizeof(cur)))
+			return -EFAULT;
+		if (cur != val3)
+			return -EAGAIN;
+	}
+	u64 nr = (u64)nr_wake + (u64)nr_requeue;
+	return futex_wake(mm, uaddr, nr > 0x7fffffff ? 0x7fffffff : (int)nr);
+}
+
 /* The checks in Linux's order (kernel/futex/syscalls.c, core.c): the
  * timeout is read first, then the command, the bitset, the alignment and
  * the address. */
 static long sys_futex(u64 uaddr, u64 op, u64 val, u64 utimeout, u64 uaddr2, u64 val3)
 {
-	(void)uaddr2;
 	int cmd = (int)op & FUTEX_CMD_MASK;
 	bool waits = cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET;
 	u64 timeout_ns = 0;
@@ -222,19 +270,18 @@ static long sys_futex(u64 uaddr, u64 op, u64 val, u64 utimeout, u64 uaddr2, u64 
 	case FUTEX_WAIT:
 	case FUTEX_WAKE:
 		break;
+	case FUTEX_REQUEUE:
+	case FUTEX_CMP_REQUEUE:
+		/* The timeout argument is the requeue count here. */
+		return futex_requeue(uaddr, op, (int)val, (int)utimeout, uaddr2, (u32)val3,
+				     cmd == FUTEX_CMP_REQUEUE);
 	default:
 		return -ENOSYS;
 	}
-	if (uaddr & 3)
-		return -EINVAL;
-	if (!user_range_ok(uaddr, 4))
-		return -EFAULT;
 	struct mm_struct *mm = current_proc()->mm;
-	if (!(op & FUTEX_PRIVATE_FLAG)) {
-		int err = shared_futex_check(mm, uaddr);
-		if (err)
-			return err;
-	}
+	long err = futex_key_check(mm, uaddr, op);
+	if (err)
+		return err;
 	if (waits)
 		return futex_wait(mm, uaddr, (u32)val, utimeout != 0, timeout_ns, bitset,
 				  cmd == FUTEX_WAIT_BITSET);

@@ -102,6 +102,14 @@ void proc_free_unstarted(struct process *p)
 static void user_thread_start(void *arg)
 {
 	void (*entry)(void) = (void (*)(void))arg;
+	struct thread *t = current_thread();
+	/* CLONE_CHILD_SETTID: the child stores its tid in its own address
+	 * space before it runs (Linux's schedule_tail); a fault is ignored,
+	 * as there. */
+	if (t->set_child_tid) {
+		u32 v = t->tid;
+		(void)copy_to_user(t->set_child_tid, &v, sizeof(v));
+	}
 	if (entry)
 		entry();
 	user_return_work();
@@ -109,8 +117,8 @@ static void user_thread_start(void *arg)
 	enter_user(user_frame(current_thread()));
 }
 
-long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base,
-		     void (*entry)(void), u64 set_ptid, u64 clear_ctid)
+static long add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base,
+		       void (*entry)(void), u64 set_ptid, u64 clear_ctid, u64 set_ctid)
 {
 	struct thread *t = kthread_create_suspended(p->name, user_thread_start, (void *)entry, 0);
 	if (!t)
@@ -132,6 +140,7 @@ long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base
 	t->ksp = (u64)new;
 	*frame = *tf;
 	t->fs_base = fs_base;
+	t->set_child_tid = set_ctid;
 	t->detached = true;
 	/* clone and fork inherit the caller's CPU affinity and signal mask,
 	 * as on Linux. */
@@ -168,6 +177,12 @@ long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base
 	}
 	thread_start_new(t);
 	return tid;
+}
+
+long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base,
+		     void (*entry)(void), u64 set_ptid, u64 clear_ctid)
+{
+	return add_thread(p, tf, fs_base, entry, set_ptid, clear_ctid, 0);
 }
 
 /* ---- exit ---- */
@@ -218,6 +233,10 @@ __noreturn void proc_exit(int wait_status, bool group)
 	 * turns out to be the last, possibly before we get there. */
 	struct mm_struct *mm = t->mm;
 	bool kicked = false;
+	/* The FPU area first: this thread never returns to user mode, and
+	 * the last thread's page must be back before its parent is woken
+	 * (a parent counting free pages would see it missing). */
+	fpu_thread_free(t);
 
 	signal_thread_exit(t);
 	u64 f = spin_lock_irqsave(&proc_wq.lock);
@@ -267,7 +286,6 @@ __noreturn void proc_exit(int wait_status, bool group)
 		wake_up_all(&proc_wq);
 	}
 	t->proc = NULL;
-	fpu_thread_free(t);
 	thread_exit();
 }
 
@@ -470,9 +488,10 @@ static long do_fork(u64 flags, u64 newsp, u64 tls, u64 ptid, u64 ctid)
 	if (newsp)
 		tf.rsp = newsp;
 	u64 fs = (flags & CLONE_SETTLS) ? tls : t->fs_base;
-	long pid = proc_add_thread(child, &tf, fs, NULL,
-				   (flags & CLONE_PARENT_SETTID) ? ptid : 0,
-				   (flags & CLONE_CHILD_CLEARTID) ? ctid : 0);
+	long pid = add_thread(child, &tf, fs, NULL,
+			      (flags & CLONE_PARENT_SETTID) ? ptid : 0,
+			      (flags & CLONE_CHILD_CLEARTID) ? ctid : 0,
+			      (flags & CLONE_CHILD_SETTID) ? ctid : 0);
 	if (pid < 0)
 		proc_free_unstarted(child);
 	return pid;
@@ -489,7 +508,7 @@ static long sys_clone(u64 flags, u64 newsp, u64 ptid, u64 ctid, u64 tls)
 		return -EINVAL;
 	if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
 		return -EINVAL;
-	if (flags & (CLONE_UNSUPPORTED | CLONE_PIDFD | CLONE_VFORK | CLONE_CHILD_SETTID))
+	if (flags & (CLONE_UNSUPPORTED | CLONE_PIDFD | CLONE_VFORK))
 		return -EINVAL;         /* not implemented (docs/syscalls.md) */
 	if ((flags & CLONE_SETTLS) && tls >= USER_SPACE_END)
 		return -EPERM;
@@ -504,9 +523,10 @@ static long sys_clone(u64 flags, u64 newsp, u64 ptid, u64 ctid, u64 tls)
 		tf.rsp = newsp;
 	u64 fs = (flags & CLONE_SETTLS) ? tls : t->fs_base;
 	mm_get(p->mm);          /* one reference per thread (mm.h: users) */
-	long tid = proc_add_thread(p, &tf, fs, NULL,
-				   (flags & CLONE_PARENT_SETTID) ? ptid : 0,
-				   (flags & CLONE_CHILD_CLEARTID) ? ctid : 0);
+	long tid = add_thread(p, &tf, fs, NULL,
+			      (flags & CLONE_PARENT_SETTID) ? ptid : 0,
+			      (flags & CLONE_CHILD_CLEARTID) ? ctid : 0,
+			      (flags & CLONE_CHILD_SETTID) ? ctid : 0);
 	if (tid < 0)
 		mm_put(p->mm);
 	return tid;
@@ -593,4 +613,10 @@ void proc_init(void)
 	process_vm_init();
 	time_syscalls_init();
 	mm_syscalls_init();
+	stat_syscalls_init();
+	readlink_syscalls_init();
+	rlimit_syscalls_init();
+	random_syscalls_init();
+	iov_syscalls_init();
+	enosys_syscalls_init();
 }

@@ -68,6 +68,7 @@ struct thread {
 	u64 fs_base;            /* user FS base (TLS), loaded when switched in */
 	void *fpu_state;        /* user FPU/SSE/AVX registers (arch/x86_64/fpu.h); NULL: kernel thread */
 	u64 clear_child_tid;    /* set_tid_address / CLONE_CHILD_CLEARTID */
+	u64 set_child_tid;      /* CLONE_CHILD_SETTID: written at its first run */
 	bool killed;            /* its process is dying: exit on the way to user mode */
 	bool detached;          /* nobody joins it: its slot is freed once it is off the CPU */
 	bool wake_kick;         /* wake_up_thread ran: the next sleep_on returns at once */

@@ -6,6 +6,7 @@
  * (the fuzz program compares them). */
 #include "kernel/proc.h"
 #include "kernel/file.h"
+#include "kernel/path.h"
 #include "kernel/userfaultfd.h"
 #include "kernel/sched.h"
 #include "kernel/syscall.h"
@@ -17,12 +18,10 @@
 #include "arch/x86_64/smp.h"
 #include "mm/user_layout.h"      /* USER_SPACE_END */
 
-#define AT_FDCWD (-100)
 #define O_ACCMODE 3
 #define O_RDONLY 0
 #define O_WRONLY 1
 #define O_DIRECTORY 0200000
-#define PATH_MAX 4096
 
 #define ARCH_SET_GS 0x1001
 #define ARCH_SET_FS 0x1002
@@ -34,40 +33,10 @@
 static long do_open(long dirfd, u64 upath, u64 flags)
 {
 	struct process *p = current_proc();
-	char path[256];
-	long len = strncpy_from_user(path, upath, sizeof(path));
-	if (len == -ENAMETOOLONG) {
-		/* Longer than any name we have: Linux says ENOENT up to
-		 * PATH_MAX, ENAMETOOLONG beyond. */
-		long l2 = 0;
-		for (u64 i = sizeof(path); i < PATH_MAX; i++) {
-			char c;
-			if (copy_from_user(&c, upath + i, 1))
-				return -EFAULT;
-			if (!c) {
-				l2 = (long)i;
-				break;
-			}
-		}
-		return l2 ? -ENOENT : -ENAMETOOLONG;
-	}
-	if (len < 0)
-		return len;
-	if (len == 0)
-		return -ENOENT;
-	char full[260];
-	if (path[0] != '/') {
-		/* Relative: to the current directory, "/", or to dirfd. */
-		if (dirfd != AT_FDCWD) {
-			struct file *d = fget(p, dirfd);
-			if (d)
-				file_put(d);
-			return d ? -ENOTDIR : -EBADF;
-		}
-		snprintf(full, sizeof(full), "/%s", path);
-	} else {
-		strlcpy(full, path, sizeof(full));
-	}
+	char full[PATH_BUF];
+	long ret = path_from_user(dirfd, upath, full, false);
+	if (ret)
+		return ret;
 	long err;
 	struct file *f = procfs_open(full, &err);
 	if (!f)

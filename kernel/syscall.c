@@ -17,6 +17,25 @@ void syscall_register(u32 nr, void (*handler)(void))
 	syscall_table[nr] = handler;
 }
 
+/* A program that calls something Pagoda lacks gets Linux's answer for an
+ * unknown call, ENOSYS (a C library then takes its fallback); the log says
+ * which number, once per number, so a missing call is easy to find. */
+static u64 enosys_reported[(NR_SYSCALLS + 63) / 64];
+
+static void report_enosys(u64 nr)
+{
+	u64 bit = 1UL << (nr % 64), *word = &enosys_reported[nr / 64];
+	if (nr >= NR_SYSCALLS) {
+		word = &enosys_reported[0];
+		bit = 1;        /* every out-of-range number: one report */
+	}
+	if (__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit)
+		return;
+	struct process *p = current_proc();
+	pr_warn("[pagoda] pid %u (%s): system call %lu is not implemented: ENOSYS\n",
+		p ? p->pid : 0, p ? p->name : "?", nr);
+}
+
 void syscall_dispatch(struct trap_frame *tf)
 {
 	/* SYSCALL masked interrupts; a system call is ordinary thread context. */
@@ -28,6 +47,8 @@ void syscall_dispatch(struct trap_frame *tf)
 	if (nr < NR_SYSCALLS && syscall_table[nr]) {
 		syscall_fn fn = (syscall_fn)syscall_table[nr];
 		ret = fn(tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9);
+	} else {
+		report_enosys(nr);
 	}
 	tf->rax = (u64)ret;
 	/* The way back to user mode is where a thread whose time slice ran

@@ -248,24 +248,24 @@ void fpu_reset_current(void)
 
 /* Which state the frame holds (Linux's check_xstate_in_sigframe): an
  * XSAVE image when both magic words and the sizes are right, else only
- * the legacy FP/SSE area. Returns the components to restore, or 0 to
- * take the frame as FXSAVE-only; -EFAULT on an unreadable MAGIC2. */
-static long xstate_in_frame(u64 ustate, const u8 *buf, u32 *size)
+ * the legacy FP/SSE area. Sets *xsave_image, and for an XSAVE image the
+ * components to restore and its size; -EFAULT on an unreadable MAGIC2. */
+static int xstate_in_frame(u64 ustate, const u8 *buf, bool *xsave_image, u64 *restore, u32 *size)
 {
 	struct fpx_sw_bytes sw;
 	memcpy(&sw, buf + FX_SW_BYTES, sizeof(sw));
 	if (sw.magic1 != FP_XSTATE_MAGIC1 || sw.xstate_size < XSAVE_HDR + XSAVE_HDR_SIZE ||
 	    sw.xstate_size > state_size || sw.xstate_size > sw.extended_size)
-		return 0;
+		return 0;       /* *xsave_image stays false */
 	u32 magic2;
 	if (copy_from_user(&magic2, ustate + sw.xstate_size, sizeof(magic2)))
 		return -EFAULT;
 	if (magic2 != FP_XSTATE_MAGIC2)
 		return 0;
+	*xsave_image = true;
 	*size = sw.xstate_size;
-	/* Components outside XCR0 are ignored by XRSTOR's mask; none
-	 * requested still means FP and SSE from the legacy area. */
-	return (long)((sw.xfeatures & xfeatures) | (1UL << 63));
+	*restore = sw.xfeatures & xfeatures;    /* XRSTOR's mask is ANDed with XCR0 */
+	return 0;
 }
 
 /* What XRSTOR (or FXRSTOR) would refuse with #GP, which on Linux fails the
@@ -287,11 +287,12 @@ static bool frame_loadable(const u8 *buf, bool xsave_image)
 static int frame_to_image(u64 ustate, u8 *buf)
 {
 	u32 size = 0;
-	long r = xstate_in_frame(ustate, buf, &size);
-	if (r < 0)
-		return (int)r;
-	u64 restore = (u64)r & ~(1UL << 63);
-	if (r) {
+	u64 restore = 0;
+	bool xsave_image = false;
+	int err = xstate_in_frame(ustate, buf, &xsave_image, &restore, &size);
+	if (err)
+		return err;
+	if (xsave_image) {
 		/* Only the frame's own size: beyond it components read as
 		 * zero, and the header's bits for them are checked below. */
 		if (copy_from_user(buf + FXSAVE_SIZE, ustate + FXSAVE_SIZE, size - FXSAVE_SIZE))

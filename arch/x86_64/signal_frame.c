@@ -29,49 +29,30 @@ _Static_assert(__builtin_offsetof(struct rt_sigframe, info) == 312, "Linux's rt_
 #define EFLAGS_RF (1UL << 16)
 #define RED_ZONE 128
 
-/* Does the frame carry the FPU state? Not yet on a CPU that saves with
- * XSAVE: there fpu_restore_signal_frame (arch/x86_64/fpu.c) answers the
- * frame's feature mask instead of 0 for every XSAVE frame (frame_to_image
- * takes the (1UL << 63) marker of xstate_in_frame's answer for an error)
- * and restores nothing, so every handler's return would fail. Until that
- * is fixed, an XSAVE CPU's frame has fpstate NULL and the registers are
- * left as they are across the handler, as before there was an FPU state.
- * The FXSAVE format (the qemu64 CPU) works: signal-qemu64-4cpu runs
- * signal_fpu_test. When fixed, this returns true. */
-static bool signal_frame_has_fpu(void)
-{
-	return !fpu_uses_xsave();
-}
-
 /* Room for the FPU state below *sp, 64-byte aligned (XSAVE's rule), as
- * Linux's fpu__alloc_mathframe places it; 0 when the frame has none. */
+ * Linux's fpu__alloc_mathframe places it. */
 u64 signal_fpstate_alloc(u64 *sp)
 {
-	if (!signal_frame_has_fpu())
-		return 0;
 	*sp = (*sp - fpu_signal_frame_size()) & ~63UL;
 	return *sp;
 }
 
 int signal_fpstate_save(u64 fpstate)
 {
-	return fpstate ? fpu_save_signal_frame((void *)fpstate) : 0;
+	return fpu_save_signal_frame((void *)fpstate);
 }
 
 /* The handler starts with the initial FPU state (Linux's
  * fpu__clear_user_states): the interrupted code's is in the frame. */
 static void signal_fpstate_reset(void)
 {
-	if (signal_frame_has_fpu())
-		fpu_reset_current();
+	fpu_reset_current();
 }
 
 /* A frame without FPU state gives the initial state, as Linux's
  * fpu__restore_sig(NULL) does. */
 int signal_fpstate_restore(u64 fpstate)
 {
-	if (!signal_frame_has_fpu())
-		return 0;
 	if (!fpstate) {
 		fpu_reset_current();
 		return 0;

@@ -6,8 +6,8 @@
  *
  * Only inline assembly touches xmm0: the program is built
  * -mgeneral-regs-only, so the compiler never does between these lines.
- * Pagoda's matrix runs it on the qemu64 CPU (FXSAVE format) only for now:
- * arch/x86_64/signal_frame.c, signal_frame_has_fpu, says why.
+ * Pagoda's matrix runs it with XSAVE (signal-4cpu, signal-8cpu) and with
+ * FXSAVE (signal-qemu64-4cpu).
  */
 #include "libc.h"
 

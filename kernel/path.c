@@ -1,0 +1,49 @@
+/* kernel/path.c - file names from user space (path.h). */
+#include "kernel/path.h"
+#include "kernel/proc.h"
+#include "kernel/file.h"
+#include "kernel/uaccess.h"
+#include "kernel/errno.h"
+#include "kernel/string.h"
+#include "kernel/printk.h"
+
+/* A name that does not fit: Linux says ENOENT up to PATH_MAX (no such
+ * file), ENAMETOOLONG beyond. */
+static long too_long(u64 upath, u64 from)
+{
+	for (u64 i = from; i < PATH_MAX; i++) {
+		char c;
+		if (copy_from_user(&c, upath + i, 1))
+			return -EFAULT;
+		if (!c)
+			return -ENOENT;
+	}
+	return -ENAMETOOLONG;
+}
+
+long path_from_user(long dirfd, u64 upath, char *full, bool allow_empty)
+{
+	char path[256];
+	long len = strncpy_from_user(path, upath, sizeof(path));
+	if (len == -ENAMETOOLONG)
+		return too_long(upath, sizeof(path));
+	if (len < 0)
+		return len;
+	if (len == 0) {
+		full[0] = 0;
+		return allow_empty ? 0 : -ENOENT;
+	}
+	if (path[0] == '/') {
+		strlcpy(full, path, PATH_BUF);
+		return 0;
+	}
+	if (dirfd != AT_FDCWD) {
+		/* Relative to a file: none of ours is a directory. */
+		struct file *d = fget(current_proc(), dirfd);
+		if (d)
+			file_put(d);
+		return d ? -ENOTDIR : -EBADF;
+	}
+	snprintf(full, PATH_BUF, "/%s", path);
+	return 0;
+}
