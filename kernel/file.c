@@ -483,7 +483,8 @@ static long sys_ppoll(u64 ufds, u64 nfds, u64 utsp, u64 usigmask, u64 sigsetsize
 		if (err)
 			return err;
 	}
-	/* No signals are delivered here: the mask is checked, not used. */
+	/* The mask is checked, not applied during the wait: not implemented
+	 * (docs/signals.md); a signal it would block still interrupts. */
 	if (usigmask) {
 		u64 mask;
 		if (sigsetsize != SIGSET_SIZE)
