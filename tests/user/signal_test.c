@@ -438,6 +438,18 @@ static long join_or_wake(struct uthread *t)
 	return r;
 }
 
+/* Signal a thread until it has left its sleep: a signal that lands before
+ * the thread sleeps only runs the handler, the next one then interrupts
+ * the sleep. So the case does not depend on how soon the thread sleeps. */
+static void kick_until_done(struct uthread *t, int sig)
+{
+	for (int i = 0; i < 30 && READ_ONCE(t->tid); i++) {
+		tgkill(getpid(), thread_tid, sig);
+		for (int j = 0; j < 20 && READ_ONCE(t->tid); j++)
+			pause_ms(10);
+	}
+}
+
 static struct uthread *start(long (*fn)(void *))
 {
 	thread_tid = 0;
@@ -477,8 +489,7 @@ static void case_threads(void)
 
 	install(SIGUSR1, who, 0);
 	t = start(futex_thread);
-	pause_ms(100);          /* let it block in FUTEX_WAIT */
-	tgkill(getpid(), thread_tid, SIGUSR1);
+	kick_until_done(t, SIGUSR1);
 	ktap_ok(join_or_wake(t) == EINTR, "a signal ends a futex wait: EINTR without SA_RESTART");
 
 	install(SIGUSR1, who, SA_RESTART);
@@ -492,8 +503,7 @@ static void case_threads(void)
 	ktap_ok(join_or_wake(t) == 0, "with SA_RESTART the futex wait is restarted after the handler");
 
 	t = start(sleep_thread);
-	pause_ms(100);
-	tgkill(getpid(), thread_tid, SIGUSR1);
+	kick_until_done(t, SIGUSR1);
 	ktap_ok(thread_join(t) == EINTR, "nanosleep returns EINTR even with SA_RESTART");
 	set_default(SIGUSR1);
 	set_default(SIGUSR2);
