@@ -459,8 +459,12 @@ static long do_poll(u64 ufds, u64 nfds, s64 timeout_ns)
 			ret = -EINTR;
 			break;
 		}
+		if (signal_pending(me)) {
+			ret = -ERESTARTNOHAND;  /* -EINTR after a handler */
+			break;
+		}
 		fl = spin_lock_irqsave(&poll_wq.lock);
-		while (poll_seq == seq && !READ_ONCE(me->killed) &&
+		while (poll_seq == seq && !READ_ONCE(me->killed) && !signal_pending(me) &&
 		       !(timed && READ_ONCE(timer.fired)))
 			sleep_on(&poll_wq);
 		spin_unlock_irqrestore(&poll_wq.lock, fl);
@@ -497,7 +501,8 @@ static long sys_ppoll(u64 ufds, u64 nfds, u64 utsp, u64 usigmask, u64 sigsetsize
 		if (err)
 			return err;
 	}
-	/* No signals are delivered here: the mask is checked, not used. */
+	/* The mask is checked, not applied during the wait: not implemented
+	 * (docs/signals.md); a signal it would block still interrupts. */
 	if (usigmask) {
 		u64 mask;
 		if (sigsetsize != SIGSET_SIZE)

@@ -32,6 +32,7 @@ static const struct {
 	{ "timers",                 94 },
 	{ "wq->lock",              110 },
 	{ "rwsem->wait_lock",      112 },
+	{ "p->siglock",            115 },
 	{ "thread_table",          120 },
 	{ "runqueues[c].lock",     130 },
 	{ "call_queues[i].lock",   140 },

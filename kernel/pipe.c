@@ -3,6 +3,7 @@
 #include "kernel/file.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
+#include "kernel/signal.h"
 #include "kernel/syscall.h"
 #include "kernel/uaccess.h"
 #include "kernel/errno.h"
@@ -139,6 +140,17 @@ static long pipe_write_step(struct pipe *pp, u64 ubuf, u64 left)
 	return ret;
 }
 
+/* No reader: SIGPIPE to the writing thread, as Linux's send_sig(SIGPIPE,
+ * current, 0) (si_code SI_USER, from itself). Its default action kills;
+ * a program that ignores or handles it sees -EPIPE. */
+static void send_sigpipe(void)
+{
+	struct kernel_siginfo info = {
+		.signo = SIGPIPE, .code = SI_USER, .pid = current_proc()->pid, .uid = 0,
+	};
+	send_sig_thread(current_thread(), &info);
+}
+
 static long pipe_write(struct file *f, u64 ubuf, u64 count)
 {
 	struct pipe *pp = f->private;
@@ -149,7 +161,7 @@ static long pipe_write(struct file *f, u64 ubuf, u64 count)
 		u64 seq = file_poll_seq();
 		long n = pipe_write_step(pp, ubuf + done, count - done);
 		if (n == -EPIPE) {
-			proc_kill_self(SIGPIPE);        /* the default action */
+			send_sigpipe();
 			return done ? (long)done : -EPIPE;
 		}
 		if (n < 0)

@@ -9,9 +9,8 @@
  *   - write of at most PIPE_BUF bytes is atomic: it waits until all of it
  *     fits; a longer one goes in pieces, blocking until all is written (or,
  *     with O_NONBLOCK, returns what fitted, -EAGAIN if nothing did);
- *   - write with no read end open fails with -EPIPE and SIGPIPE, whose
- *     default action kills the writer (kernel/proc.h's proc_kill_self:
- *     Pagoda has no signal handlers yet);
+ *   - write with no read end open fails with -EPIPE and sends SIGPIPE to
+ *     the writer (kernel/signal.h), whose default action kills it;
  *   - poll: POLLIN when there is data, POLLHUP on the read end once the
  *     writers are gone; POLLOUT when PIPE_BUF bytes fit, POLLERR on the
  *     write end once the readers are gone;

@@ -23,6 +23,9 @@
 #define SYS_mprotect 10
 #define SYS_munmap 11
 #define SYS_brk 12
+#define SYS_rt_sigaction 13
+#define SYS_rt_sigprocmask 14
+#define SYS_rt_sigreturn 15
 #define SYS_ioctl 16
 #define SYS_pread64 17
 #define SYS_readv 19
@@ -40,6 +43,8 @@
 #define SYS_uname 63
 #define SYS_readlink 89
 #define SYS_getrlimit 97
+#define SYS_rt_sigpending 127
+#define SYS_sigaltstack 131
 #define SYS_mlock 149
 #define SYS_munlock 150
 #define SYS_mlockall 151
@@ -47,12 +52,14 @@
 #define SYS_arch_prctl 158
 #define SYS_setrlimit 160
 #define SYS_gettid 186
+#define SYS_tkill 200
 #define SYS_futex 202
 #define SYS_sched_setaffinity 203
 #define SYS_sched_getaffinity 204
 #define SYS_set_tid_address 218
 #define SYS_clock_gettime 228
 #define SYS_exit_group 231
+#define SYS_tgkill 234
 #define SYS_openat 257
 #define SYS_newfstatat 262
 #define SYS_readlinkat 267

@@ -103,6 +103,10 @@ void idt_init(void)
 	idt_set(2, isr_stub_table[2], IST_NMI, 0);
 	idt_set(8, isr_stub_table[8], IST_DOUBLE_FAULT, 0);
 	idt_set(18, isr_stub_table[18], IST_MACHINE_CHECK, 0);
+	/* int3 and into may be executed by user code (DPL 3, as Linux's
+	 * system interrupt gates): a SIGTRAP or SIGSEGV rather than a #GP. */
+	idt_set(3, isr_stub_table[3], 0, 3);
+	idt_set(4, isr_stub_table[4], 0, 3);
 }
 
 void idt_load(void)

@@ -137,6 +137,40 @@ static void test_epipe(void)
 	close(fd[1]);
 }
 
+/* With SIGPIPE ignored the writer lives and sees EPIPE; with a handler,
+ * the handler runs first, with the signal sent by the writer to itself
+ * (si_code SI_USER, si_pid its own pid). */
+static volatile int sigpipe_code = -1, sigpipe_pid = -1;
+
+static void on_sigpipe(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	sigpipe_code = si->si_code;
+	sigpipe_pid = si->si_pid;
+}
+
+static void test_epipe_handled(void)
+{
+	int fd[2];
+	pipe(fd);
+	close(fd[0]);
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &old);
+	long r = write(fd[1], "x", 1);
+	EXPECT(r == -1 && errno == EPIPE, "SIGPIPE ignored: the write fails with EPIPE");
+	sa.sa_sigaction = on_sigpipe;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGPIPE, &sa, NULL);
+	r = write(fd[1], "x", 1);
+	EXPECT(r == -1 && errno == EPIPE && sigpipe_code == 0 && sigpipe_pid == getpid(),
+	       "SIGPIPE handled: the handler ran (SI_USER, from the writer), then EPIPE");
+	sigaction(SIGPIPE, &old, NULL);
+	close(fd[1]);
+}
+
 /* O_DIRECT: each write a packet, each read at most one. */
 static void test_packets(void)
 {
@@ -156,12 +190,13 @@ static void test_packets(void)
 
 int main(void)
 {
-	ktap_plan(31);
+	ktap_plan(33);
 	test_basic();
 	test_fork();
 	test_threads();
 	test_nonblock_and_poll();
 	test_epipe();
+	test_epipe_handled();
 	test_packets();
 	return ktap_finish();
 }
