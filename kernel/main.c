@@ -16,6 +16,7 @@
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/smp.h"
+#include "arch/x86_64/fpu.h"
 #include "mm/mm_init.h"
 #include "mm/tlbflush.h"
 #include "mm/mmu_gather.h"
@@ -81,6 +82,7 @@ void kmain(u32 magic, u32 info_phys)
 	lapic_timer_calibrate();
 	cpus[0].online = true;
 	sched_init();
+	fpu_init();             /* user FPU/SSE/AVX state, before any user thread */
 	/* System calls: the table, then this CPU's SYSCALL MSRs (each AP
 	 * programs its own in ap_main). */
 	proc_init();

@@ -11,6 +11,7 @@
 #include "kernel/string.h"
 #include "kernel/time.h"
 #include "arch/x86_64/trap.h"
+#include "arch/x86_64/fpu.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/smp.h"
@@ -108,6 +109,14 @@ long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base
 	struct thread *t = kthread_create_suspended(p->name, user_thread_start, (void *)entry, 0);
 	if (!t)
 		return -EAGAIN;
+	/* Registers: fork and clone copy the calling user thread's (Linux's
+	 * fpu_clone); a process the kernel starts begins in the init state. */
+	if (fpu_thread_alloc(t, current_thread()->proc != NULL)) {
+		t->state = THREAD_DEAD;
+		t->on_cpu = false;
+		thread_join(t);
+		return -ENOMEM;
+	}
 	/* kthread_create_suspended built its first switch_to frame at the very
 	 * top of the kernel stack, where the user registers belong: move that
 	 * frame (eight words, popped by switch_to and thread_start) below. */
@@ -126,6 +135,7 @@ long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base
 	if (p->exiting) {
 		/* exit_group raced with clone: the new thread never runs. */
 		spin_unlock_irqrestore(&proc_wq.lock, f);
+		fpu_thread_free(t);
 		t->state = THREAD_DEAD;
 		t->on_cpu = false;
 		thread_join(t);
@@ -230,6 +240,7 @@ __noreturn void proc_exit(int wait_status, bool group)
 		wake_up_all(&proc_wq);
 	}
 	t->proc = NULL;
+	fpu_thread_free(t);
 	thread_exit();
 }
 

@@ -8,6 +8,7 @@
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/trap.h"
+#include "arch/x86_64/fpu.h"
 #include "mm/mm.h"
 #include "mm/page.h"             /* PAGE_SIZE */
 #include "kernel/time.h"
@@ -233,6 +234,8 @@ static void __schedule(struct runqueue *rq)
 		switch_mm(prev->mm, NULL);
 	if (next->proc)
 		wrmsr(MSR_FS_BASE, next->fs_base);
+	/* Eager FPU switch (fpu.h): prev's registers saved, next's loaded. */
+	fpu_switch(prev, next);
 	switch_to(&prev->ksp, next->ksp);
 	finish_switch();
 }

@@ -65,6 +65,7 @@ struct thread {
 	struct mm_struct *mm;   /* user address space, NULL for kernel threads */
 	struct process *proc;   /* kernel/proc.h; NULL for kernel threads */
 	u64 fs_base;            /* user FS base (TLS), loaded when switched in */
+	void *fpu_state;        /* user FPU/SSE/AVX registers (arch/x86_64/fpu.h); NULL: kernel thread */
 	u64 clear_child_tid;    /* set_tid_address / CLONE_CHILD_CLEARTID */
 	bool killed;            /* its process is dying: exit on the way to user mode */
 	bool detached;          /* nobody joins it: its slot is freed once it is off the CPU */

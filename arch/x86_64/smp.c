@@ -17,6 +17,7 @@
  * The function-call IPIs are in smp_call.c.
  */
 #include "arch/x86_64/smp.h"
+#include "arch/x86_64/fpu.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/cpu.h"
@@ -118,6 +119,7 @@ __noreturn void ap_main(u32 cpu)
 	 * low memory: nothing here uses the trampoline page any more). */
 	write_cr0(bsp_cr0);
 	write_cr4(bsp_cr4);
+	fpu_init_cpu();         /* XCR0 is per CPU */
 	write_cr3(READ_ONCE(kernel_cr3));
 	lapic_init_ap();
 	u32 id = lapic_id();
