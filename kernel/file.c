@@ -438,8 +438,12 @@ static long do_poll(u64 ufds, u64 nfds, s64 timeout_ns)
 			ret = -EINTR;
 			break;
 		}
+		if (signal_pending(me)) {
+			ret = -ERESTARTNOHAND;  /* -EINTR after a handler */
+			break;
+		}
 		fl = spin_lock_irqsave(&poll_wq.lock);
-		while (poll_seq == seq && !READ_ONCE(me->killed) &&
+		while (poll_seq == seq && !READ_ONCE(me->killed) && !signal_pending(me) &&
 		       !(timed && READ_ONCE(timer.fired)))
 			sleep_on(&poll_wq);
 		spin_unlock_irqrestore(&poll_wq.lock, fl);

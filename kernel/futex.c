@@ -112,6 +112,12 @@ static long futex_wait(struct mm_struct *mm, u64 uaddr, u32 val, bool has_timeou
 				ret = -EINTR;
 				break;
 			}
+			if (signal_pending(me)) {
+				/* Linux: restart after SA_RESTART without a
+				 * timeout; a timed wait returns -EINTR. */
+				ret = has_timeout ? -EINTR : -ERESTARTSYS;
+				break;
+			}
 			if (has_timeout && READ_ONCE(timer.fired)) {
 				ret = -ETIMEDOUT;
 				break;

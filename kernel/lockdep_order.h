@@ -30,6 +30,7 @@ static const struct {
 	{ "rc->lock",               92 },
 	{ "timers",                 94 },
 	{ "wq->lock",              110 },
+	{ "p->siglock",            115 },
 	{ "rwsem->wait_lock",      112 },
 	{ "thread_table",          120 },
 	{ "runqueues[c].lock",     130 },

@@ -10,6 +10,7 @@
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "kernel/time.h"
+#include "kernel/signal.h"
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/fpu.h"
 #include "arch/x86_64/cpu.h"
@@ -48,6 +49,10 @@
 #define __WALL 0x40000000
 #define __WCLONE 0x80000000
 
+#define SYSCALL_VECTOR 0x100    /* arch/x86_64/syscall.asm: "this frame is a syscall" */
+#define CLD_EXITED 1
+#define CLD_KILLED 2
+
 static struct process proc_table[MAX_PROCS];
 /* Parents (and proc_wait) sleep here; its lock is proc_lock (proc.h). */
 static struct waitq proc_wq;
@@ -76,6 +81,7 @@ struct process *proc_alloc(struct process *parent, const char *name)
 	if (p) {
 		strlcpy(p->name, name, sizeof(p->name));
 		rwsem_init(&p->files_sem, "files");
+		signal_proc_init(p);
 	}
 	return p;
 }
@@ -127,9 +133,12 @@ long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base
 	*frame = *tf;
 	t->fs_base = fs_base;
 	t->detached = true;
-	/* clone and fork inherit the caller's CPU affinity, as on Linux. */
-	if (current_thread()->proc)
+	/* clone and fork inherit the caller's CPU affinity and signal mask,
+	 * as on Linux. */
+	if (current_thread()->proc) {
 		t->allowed = current_thread()->allowed;
+		signal_thread_init(t, current_thread(), p->mm == current_thread()->mm);
+	}
 
 	u64 f = spin_lock_irqsave(&proc_wq.lock);
 	if (p->exiting) {
@@ -187,6 +196,20 @@ static void kick_siblings(void)
  * process pointer through sched's iterator. */
 static bool mark_siblings(struct process *p, struct thread *self);
 
+/* The parent learns of the death by its exit signal (SIGCHLD for fork;
+ * ignored unless it has a handler), with Linux's si_code and si_status. */
+static void notify_parent(struct process *parent, struct process *p)
+{
+	int sig = p->exit_signal;
+	if (sig < 1 || sig > _NSIG)
+		return;
+	int st = p->exit_status;
+	struct kernel_siginfo info = { .signo = sig, .pid = p->pid };
+	info.code = (st & 0x7f) ? CLD_KILLED : CLD_EXITED;
+	info.status = (st & 0x7f) ? (st & 0x7f) : (st >> 8) & 0xff;
+	send_sig_process(parent, &info);
+}
+
 __noreturn void proc_exit(int wait_status, bool group)
 {
 	struct thread *t = current_thread();
@@ -196,6 +219,7 @@ __noreturn void proc_exit(int wait_status, bool group)
 	struct mm_struct *mm = t->mm;
 	bool kicked = false;
 
+	signal_thread_exit(t);
 	u64 f = spin_lock_irqsave(&proc_wq.lock);
 	if (!p->exiting && (group || p->nr_threads == 1)) {
 		p->exiting = true;
@@ -224,6 +248,7 @@ __noreturn void proc_exit(int wait_status, bool group)
 
 	if (last) {
 		f = spin_lock_irqsave(&proc_wq.lock);
+		struct process *parent = p->orphan ? NULL : p->parent;
 		p->mm = NULL;
 		/* Orphan the children; zombies among them are freed now. */
 		for (u32 i = 0; i < MAX_PROCS; i++) {
@@ -237,6 +262,8 @@ __noreturn void proc_exit(int wait_status, bool group)
 		}
 		p->state = p->orphan ? PROC_FREE : PROC_ZOMBIE;
 		spin_unlock_irqrestore(&proc_wq.lock, f);
+		if (parent)
+			notify_parent(parent, p);
 		wake_up_all(&proc_wq);
 	}
 	t->proc = NULL;
@@ -255,9 +282,20 @@ void user_return_work(void)
 	rcu_note_quiescent();
 	sched_check_resched();
 	struct thread *t = current_thread();
-	if (READ_ONCE(t->killed) && t->proc) {
+	if (!t->proc)
+		return;
+	if (READ_ONCE(t->killed)) {
 		local_irq_enable();
 		proc_exit(0, false);    /* the status was set by the killer */
+	}
+	struct trap_frame *tf = user_frame(t);
+	if (signal_pending(t) || tf->vector == SYSCALL_VECTOR) {
+		/* Writing a frame may fault, and a fault may sleep: with
+		 * interrupts on, then as the caller had them. */
+		u64 f = local_irq_save();
+		local_irq_enable();
+		do_signal(tf);
+		local_irq_restore(f);
 	}
 }
 
@@ -320,6 +358,10 @@ static long sys_wait4(u64 upid, u64 ustatus, u64 options, u64 urusage)
 			r = -EINTR;
 			break;
 		}
+		if (signal_pending(t)) {
+			r = -ERESTARTSYS;       /* SA_RESTART restarts it */
+			break;
+		}
 		sleep_on(&proc_wq);
 	}
 	spin_unlock_irqrestore(&proc_wq.lock, f);
@@ -336,18 +378,23 @@ static long sys_wait4(u64 upid, u64 ustatus, u64 options, u64 urusage)
 	return r;
 }
 
-static bool pid_found(u32 pid, bool zombie_too)
+struct process *proc_find(u32 pid, bool zombie_too)
 {
-	bool found = false;
+	struct process *found = NULL;
 	u64 f = spin_lock_irqsave(&proc_wq.lock);
 	for (u32 i = 0; i < MAX_PROCS; i++) {
 		enum proc_state st = proc_table[i].state;
 		if (proc_table[i].pid == pid &&
 		    (st == PROC_ALIVE || (zombie_too && st == PROC_ZOMBIE)))
-			found = true;
+			found = &proc_table[i];
 	}
 	spin_unlock_irqrestore(&proc_wq.lock, f);
 	return found;
+}
+
+static bool pid_found(u32 pid, bool zombie_too)
+{
+	return proc_find(pid, zombie_too) != NULL;
 }
 
 bool proc_pid_alive(u32 pid)
@@ -410,6 +457,7 @@ static long do_fork(u64 flags, u64 newsp, u64 tls, u64 ptid, u64 ctid)
 			return err;
 		}
 	}
+	signal_fork(child, parent);
 	err = files_copy(child, parent);
 	if (err) {
 		proc_free_unstarted(child);
@@ -486,48 +534,6 @@ static long sys_set_tid_address(u64 tidptr)
 static long sys_exit(u64 code) { proc_exit(W_EXITCODE((int)code), false); }
 static long sys_exit_group(u64 code) { proc_exit(W_EXITCODE((int)code), true); }
 
-/* Signals are not delivered (no handlers): kill() checks its arguments as
- * Linux does, and a signal whose default action ends the process ends it. */
-static long sys_kill(u64 upid, u64 usig)
-{
-	long pid = (s32)upid;
-	long sig = (s32)usig;
-	if (pid <= 0) {
-		if (sig < 0 || sig > 64)
-			return -EINVAL;
-		return pid == 0 || pid == -1 ? (sig ? -EPERM : 0) : -ESRCH;
-	}
-	struct process *target = NULL;
-	u64 f = spin_lock_irqsave(&proc_wq.lock);
-	/* A zombie not yet reaped is found too: the signal is then lost, and
-	 * the call succeeds, as on Linux. */
-	for (u32 i = 0; i < MAX_PROCS; i++)
-		if ((proc_table[i].state == PROC_ALIVE || proc_table[i].state == PROC_ZOMBIE) &&
-		    proc_table[i].pid == (u64)pid)
-			target = &proc_table[i];
-	/* Linux looks the process up first, then checks the signal. */
-	if (!target || sig < 0 || sig > 64) {
-		spin_unlock_irqrestore(&proc_wq.lock, f);
-		return target ? -EINVAL : -ESRCH;
-	}
-	bool ignored = sig == 0 || sig == SIGCHLD || sig == 18 /* SIGCONT */ ||
-		       sig == 23 /* SIGURG */ || sig == 28 /* SIGWINCH */;
-	bool kick = false;
-	if (target && !ignored && !target->exiting && target->state == PROC_ALIVE) {
-		target->exiting = true;
-		target->exit_status = W_SIGNALED((int)sig);
-		kick = mark_siblings(target, NULL);
-	}
-	spin_unlock_irqrestore(&proc_wq.lock, f);
-	if (!target)
-		return -ESRCH;
-	if (kick)
-		kick_siblings();
-	if (target == current_proc() && !ignored)
-		user_return_work();     /* killed ourselves: never returns */
-	return 0;
-}
-
 /* ---- the sibling walk ---- */
 
 struct mark_arg {
@@ -566,7 +572,7 @@ void proc_init(void)
 	syscall_register(SYS_wait4, (void (*)(void))sys_wait4);
 	syscall_register(SYS_clone, (void (*)(void))sys_clone);
 	syscall_register(SYS_fork, (void (*)(void))sys_fork);
-	syscall_register(SYS_kill, (void (*)(void))sys_kill);
+	signal_init();
 	misc_syscalls_init();
 	process_vm_init();
 	time_syscalls_init();

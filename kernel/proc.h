@@ -40,13 +40,6 @@
  * number in bits 0..6 for a death by signal. */
 #define W_EXITCODE(code) (((code) & 0xff) << 8)
 #define W_SIGNALED(sig) ((sig) & 0x7f)
-#define SIGILL 4
-#define SIGTRAP 5
-#define SIGBUS 7
-#define SIGFPE 8
-#define SIGKILL 9
-#define SIGSEGV 11
-#define SIGCHLD 17
 
 enum proc_state { PROC_FREE = 0, PROC_ALIVE, PROC_ZOMBIE };
 
@@ -66,6 +59,9 @@ struct process {
 	struct rwsem files_sem;  /* the fd table (kernel/file.h) */
 	struct file *files[MAX_FILES];  /* open files, NULL: a free fd */
 	u32 fd_flags[MAX_FILES];        /* FD_CLOEXEC */
+	spinlock_t siglock;             /* the signal state (kernel/signal.h) */
+	struct k_sigaction sig_action[_NSIG];   /* sig_action[sig - 1] */
+	struct sigpending shared_pending;       /* process-directed signals */
 };
 
 void proc_init(void);           /* registers the process system calls */
@@ -91,6 +87,10 @@ void proc_free_unstarted(struct process *p);
 long proc_add_thread(struct process *p, const struct trap_frame *tf, u64 fs_base,
 		     void (*entry)(void), u64 set_ptid, u64 clear_ctid);
 
+/* The process with this pid, live (or a zombie, with zombie_too), or NULL.
+ * Process slots are never freed: a caller that uses it after the table's
+ * lock is released re-checks p->state and p->pid under p->siglock. */
+struct process *proc_find(u32 pid, bool zombie_too);
 /* Is there a live (not zombie) process with this pid? */
 bool proc_pid_alive(u32 pid);
 /* Is there a process with this pid, live or a zombie not yet reaped? */

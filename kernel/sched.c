@@ -431,6 +431,18 @@ void waitq_init(struct waitq *wq, const char *name)
 	wq->head = NULL;
 }
 
+static void unlink_waiter(struct waitq *wq, struct thread *t)
+{
+	for (struct thread **pp = &wq->head; *pp; pp = &(*pp)->wq_next) {
+		if (*pp == t) {
+			*pp = t->wq_next;
+			break;
+		}
+	}
+	t->wq_next = NULL;
+	t->waiting_on = NULL;
+}
+
 void sleep_on(struct waitq *wq)
 {
 	lockdep_assert_held(&wq->lock);
@@ -439,6 +451,12 @@ void sleep_on(struct waitq *wq)
 	t->wq_next = wq->head;
 	wq->head = t;
 	t->waiting_on = wq;
+	/* wake_up_thread's other half (sched.h): published, then the kick. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_exchange_n(&t->wake_kick, false, __ATOMIC_SEQ_CST)) {
+		unlink_waiter(wq, t);
+		return;
+	}
 	/* Take the run-queue lock before dropping the wait-queue lock: a
 	 * waker needs both, so it cannot run between our "I am asleep" and
 	 * the switch. Lock order: wait queue, then run queue. */
@@ -462,6 +480,26 @@ void wake_up_all(struct waitq *wq)
 		t = next;
 	}
 	spin_unlock_irqrestore(&wq->lock, f);
+}
+
+void wake_up_thread(struct thread *t)
+{
+	WRITE_ONCE(t->wake_kick, true);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	struct waitq *wq = READ_ONCE(t->waiting_on);
+	if (wq) {
+		u64 f = spin_lock_irqsave(&wq->lock);
+		bool asleep = t->waiting_on == wq;
+		if (asleep)
+			unlink_waiter(wq, t);
+		if (asleep)
+			wake_thread(t);
+		spin_unlock_irqrestore(&wq->lock, f);
+	} else if (READ_ONCE(t->state) == THREAD_RUNNING) {
+		/* In user mode there: the IPI brings it through
+		 * user_return_work. In the kernel: harmless. */
+		kick_cpu(READ_ONCE(t->cpu));
+	}
 }
 
 /* ---- bring-up ---- */

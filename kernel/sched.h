@@ -30,6 +30,7 @@
 #include "kernel/types.h"
 #include "kernel/spinlock.h"
 #include "arch/x86_64/percpu.h"
+#include "kernel/signal.h"
 
 #define MAX_THREADS 256
 #define KSTACK_SIZE 16384
@@ -69,6 +70,8 @@ struct thread {
 	u64 clear_child_tid;    /* set_tid_address / CLONE_CHILD_CLEARTID */
 	bool killed;            /* its process is dying: exit on the way to user mode */
 	bool detached;          /* nobody joins it: its slot is freed once it is off the CPU */
+	bool wake_kick;         /* wake_up_thread ran: the next sleep_on returns at once */
+	struct thread_signals sig;      /* mask, pending, altstack (kernel/signal.h) */
 	u64 nr_switches;        /* times switched in */
 	char name[16];
 };
@@ -129,6 +132,14 @@ void waitq_init(struct waitq *wq, const char *name);
  * Wakers change the condition, then call wake_up_all(wq). */
 void sleep_on(struct waitq *wq);
 void wake_up_all(struct waitq *wq);
+/* Take t off whatever wait queue it sleeps on and make it runnable, or, if
+ * it runs on another CPU, interrupt it (so it passes user_return_work): a
+ * signal for t. Sleepers re-check their condition, so a thread in a sleep
+ * that a signal does not end just sleeps again. No lock held. Cannot be
+ * lost: t->wake_kick is set before t->waiting_on is read, and sleep_on
+ * reads t->wake_kick after publishing t->waiting_on (a full barrier on
+ * each side), so either the waker finds the queue or the sleeper the kick. */
+void wake_up_thread(struct thread *t);
 
 u32 nr_threads_alive(void);
 /* Call fn on every thread in use, under the table lock (fn must not sleep

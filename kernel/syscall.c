@@ -23,6 +23,8 @@ void syscall_dispatch(struct trap_frame *tf)
 	local_irq_enable();
 	u64 nr = tf->rax;
 	long ret = -ENOSYS;
+	/* Kept for a restart after a signal (kernel/signal.h): Linux's orig_ax. */
+	tf->error_code = nr;
 	if (nr < NR_SYSCALLS && syscall_table[nr]) {
 		syscall_fn fn = (syscall_fn)syscall_table[nr];
 		ret = fn(tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9);

@@ -136,16 +136,17 @@ static long sys_nanosleep(u64 ureq, u64 urem)
 	struct sleep_timer timer;
 	timer_add(&timer, deadline, &sleep_wq);
 	u64 f = spin_lock_irqsave(&sleep_wq.lock);
-	while (!READ_ONCE(timer.fired) && !READ_ONCE(me->killed))
+	while (!READ_ONCE(timer.fired) && !READ_ONCE(me->killed) && !signal_pending(me))
 		sleep_on(&sleep_wq);
 	spin_unlock_irqrestore(&sleep_wq.lock, f);
 	timer_del(&timer);
-	if (!timer.fired && urem) {
-		/* Interrupted (the process is being killed): report what is
-		 * left, as Linux does for EINTR. Nobody will see it. */
+	if (!timer.fired) {
+		/* Interrupted by a signal (or the process is being killed):
+		 * report what is left, as Linux does for EINTR. Not restarted
+		 * even with SA_RESTART (Linux's restart_block is not kept). */
 		u64 now = ktime_ns(), left = deadline > now ? deadline - now : 0;
 		struct kernel_timespec rem = { (s64)(left / NSEC_PER_SEC), (s64)(left % NSEC_PER_SEC) };
-		if (copy_to_user(urem, &rem, sizeof(rem)))
+		if (urem && copy_to_user(urem, &rem, sizeof(rem)))
 			return -EFAULT;
 		return -EINTR;
 	}

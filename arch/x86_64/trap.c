@@ -10,6 +10,7 @@
 #include "kernel/sched.h"
 #include "kernel/proc.h"
 #include "kernel/uaccess.h"
+#include "kernel/signal.h"
 #include "mm/mm.h"
 #include "mm/fault.h"
 #include "mm/vma.h"
@@ -133,20 +134,72 @@ static vm_fault_t handle_user_page_fault(struct trap_frame *tf, u64 addr)
 	return r;
 }
 
-/* The signal Linux sends for each exception raised by user code. */
-static int exception_signal(u64 vector)
+/* The x87 or SSE exception that trapped, as Linux's fpu__exception_code
+ * names it: the first raised and unmasked one, in Linux's order. The user's
+ * FPU registers are still the CPU's here (the kernel uses none). */
+static int fpu_exception_code(u64 vector)
 {
-	switch (vector) {
-	case 0: case 16: case 19:
-		return SIGFPE;
-	case 1: case 3:
-		return SIGTRAP;
+	u32 err;
+	if (vector == 16) {
+		u16 sw, cw;
+		__asm__ __volatile__("fnstsw %0; fnstcw %1" : "=m"(sw), "=m"(cw));
+		err = (u32)(sw & ~cw);
+	} else {
+		u32 mxcsr;
+		__asm__ __volatile__("stmxcsr %0" : "=m"(mxcsr));
+		err = ~(mxcsr >> 7) & mxcsr;
+	}
+	if (err & 0x001)
+		return FPE_FLTINV;
+	if (err & 0x004)
+		return FPE_FLTDIV;
+	if (err & 0x008)
+		return FPE_FLTOVF;
+	if (err & 0x012)
+		return FPE_FLTUND;
+	return (err & 0x020) ? FPE_FLTRES : 0;
+}
+
+/* The signal, si_code and si_addr Linux sends for an exception raised by
+ * user code (arch/x86/kernel/traps.c); page faults are handled apart. */
+static void exception_siginfo(const struct trap_frame *tf, struct kernel_siginfo *info)
+{
+	info->code = SI_KERNEL;
+	info->addr = 0;
+	switch (tf->vector) {
+	case 0:
+		info->signo = SIGFPE;
+		info->code = FPE_INTDIV;
+		info->addr = tf->rip;
+		break;
+	case 16: case 19:
+		info->signo = SIGFPE;
+		info->code = fpu_exception_code(tf->vector);
+		info->addr = tf->rip;
+		break;
+	case 1:
+		info->signo = SIGTRAP;
+		info->code = 2;         /* TRAP_TRACE: a single step */
+		info->addr = tf->rip;
+		break;
+	case 3:
+		info->signo = SIGTRAP;
+		break;
 	case 6:
-		return SIGILL;
-	case 12: case 17:
-		return SIGBUS;
+		info->signo = SIGILL;
+		info->code = ILL_ILLOPN;
+		info->addr = tf->rip;
+		break;
+	case 11: case 12:
+		info->signo = SIGBUS;
+		break;
+	case 17:
+		info->signo = SIGBUS;
+		info->code = BUS_ADRALN;
+		break;
 	default:
-		return SIGSEGV;
+		info->signo = SIGSEGV;
+		break;
 	}
 }
 
@@ -162,11 +215,13 @@ static const char *signal_name(int sig)
 	}
 }
 
-/* Why a user page fault could not be resolved, in words: outside every
- * mapping, or inside one that does not allow the access. */
-static const char *fault_reason(u64 addr)
+/* Why a user page fault could not be resolved, in words, and its si_code
+ * (Linux's bad_area: SEGV_MAPERR outside every mapping, SEGV_ACCERR inside
+ * one that does not allow the access). Interrupts on: takes mmap_lock. */
+static const char *fault_reason(u64 addr, int *code)
 {
 	struct mm_struct *mm = current_thread()->mm;
+	*code = SEGV_MAPERR;
 	if (addr >= USER_SPACE_END)
 		return "kernel address";
 	if (!mm)
@@ -177,43 +232,65 @@ static const char *fault_reason(u64 addr)
 	up_read(&mm->mmap_lock);
 	if (!v)
 		return "no mapping";
+	*code = SEGV_ACCERR;
 	if (!(flags & (VM_READ | VM_WRITE | VM_EXEC)))
 		return "mapping is PROT_NONE";
 	return "mapping does not allow it";
 }
 
-/* An exception user code caused and nobody could resolve: report it on
- * the console (kernel lines start with "[pagoda]", so they can be told
- * from the program's own output) and kill the whole process. */
-static __noreturn void user_exception(struct trap_frame *tf, u64 addr, vm_fault_t fault)
+/* The report of a fault that kills (no handler will run): on the console,
+ * kernel lines start with "[pagoda]", so they can be told from the
+ * program's own output. */
+static void report_fatal(const struct trap_frame *tf, u64 addr, vm_fault_t fault, int sig,
+			 const char *why)
 {
 	struct process *p = current_proc();
-	int sig = exception_signal(tf->vector);
 	if (tf->vector == VEC_PAGE_FAULT && fault == VM_FAULT_OOM) {
-		/* Linux's out-of-memory killer would pick a victim and send it
-		 * SIGKILL; here the process that could not get a page goes. */
-		sig = SIGKILL;
 		printk("[pagoda] pid %u (%s): out of memory on a fault at 0x%lx, ip 0x%lx; killed by SIGKILL (wait status 0x%x)\n",
-		       p ? p->pid : 0, p ? p->name : "?", addr, tf->rip, W_SIGNALED(sig));
+		       p->pid, p->name, addr, tf->rip, W_SIGNALED(sig));
 	} else if (tf->vector == VEC_PAGE_FAULT) {
 		const char *what = tf->error_code & 16 ? "instruction fetch" :
 				   tf->error_code & 2 ? "write" : "read";
-		local_irq_enable();     /* fault_reason takes mmap_lock */
-		const char *why = fault_reason(addr);
 		printk("[pagoda] pid %u (%s): %s at 0x%lx: %s, ip 0x%lx; killed by %s (wait status 0x%x)\n",
-		       p ? p->pid : 0, p ? p->name : "?", what, addr, why, tf->rip,
-		       signal_name(sig), W_SIGNALED(sig));
+		       p->pid, p->name, what, addr, why, tf->rip, signal_name(sig), W_SIGNALED(sig));
 	} else {
 		printk("[pagoda] pid %u (%s): %s (vector %lu, error 0x%lx), ip 0x%lx, sp 0x%lx; killed by %s (wait status 0x%x)\n",
-		       p ? p->pid : 0, p ? p->name : "?", exception_name(tf->vector),
-		       tf->vector, tf->error_code, tf->rip, tf->rsp, signal_name(sig), W_SIGNALED(sig));
+		       p->pid, p->name, exception_name(tf->vector), tf->vector, tf->error_code,
+		       tf->rip, tf->rsp, signal_name(sig), W_SIGNALED(sig));
 	}
-	if (!p) {
+}
+
+/* An exception user code caused that the kernel could not resolve: its
+ * signal is forced on the thread (kernel/signal.h), delivered on the way
+ * back to user mode - a handler, or the process's death (reported here).
+ * Linux: force_sig_fault from do_trap, do_user_addr_fault's bad_area. */
+static void user_exception(struct trap_frame *tf, u64 addr, vm_fault_t fault)
+{
+	struct thread *t = current_thread();
+	if (!t->proc) {
 		trap_report(tf);
 		panic("user-mode exception in a thread without a process");
 	}
-	local_irq_enable();
-	proc_kill_current(sig);
+	struct kernel_siginfo info = { 0 };
+	const char *why = "";
+	local_irq_enable();     /* fault_reason takes mmap_lock */
+	if (tf->vector == VEC_PAGE_FAULT && fault == VM_FAULT_OOM) {
+		/* Linux's out-of-memory killer would pick a victim and send it
+		 * SIGKILL; here the process that could not get a page goes. */
+		info.signo = SIGKILL;
+	} else if (tf->vector == VEC_PAGE_FAULT) {
+		info.signo = SIGSEGV;
+		info.addr = addr;
+		why = fault_reason(addr, &info.code);
+	} else {
+		exception_siginfo(tf, &info);
+	}
+	t->sig.fault_trapno = tf->vector;
+	t->sig.fault_err = tf->error_code;
+	t->sig.fault_cr2 = tf->vector == VEC_PAGE_FAULT ? addr : 0;
+	if (force_sig_fault(info.signo, info.code, info.addr))
+		report_fatal(tf, addr, fault, info.signo, why);
+	local_irq_disable();
 }
 
 static void handle_exception(struct trap_frame *tf)
@@ -223,10 +300,13 @@ static void handle_exception(struct trap_frame *tf)
 		vm_fault_t r = handle_user_page_fault(tf, addr);
 		if (r == VM_FAULT_DONE || r == VM_FAULT_RETRY)
 			return;
-		if ((tf->cs & 3) == 3)
+		if ((tf->cs & 3) == 3) {
 			user_exception(tf, addr, r);
+			return;
+		}
 	} else if ((tf->cs & 3) == 3) {
 		user_exception(tf, 0, VM_FAULT_SIGSEGV);
+		return;
 	}
 	if ((tf->cs & 3) == 0) {
 		const struct ex_entry *e = search_exception_table(tf->rip);

@@ -5,6 +5,7 @@
 #include "types.h"
 #include "syscall.h"
 #include "sys.h"
+#include "signal.h"
 #include "string.h"
 #include "stdio.h"
 #include "malloc.h"
