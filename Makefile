@@ -18,6 +18,7 @@
 #   make bench-vma  faults beside mmap/munmap/mprotect, 1-4 threads; Pagoda with and
 #                   without per-VMA locks (vma_lock=0), and Linux
 #   make bench-collapse  MADV_COLLAPSE of 2 MiB against faulting it in, Pagoda and Linux
+#   make bench-mremap    mremap moves of 4 KiB pages against a 2 MiB huge page, Pagoda and Linux
 #   make soak       long runs of the interplay tester (SOAK_MINUTES, SOAK_SEED,
 #                   SOAK_SEEDS, SOAK_CPUS, SOAK_FAULTINJECT, SOAK_RACES: tools/soak)
 #   make interplay-linux  the interplay tester's fixed seeds on Pagoda and on
@@ -57,7 +58,7 @@ RUN_MEM   ?= 512M
 RUN_CMDLINE ?= trace
 
 .PHONY: all run debug test test-quick selftests host-test host-build deps clean iso user-programs linux-check bench-tlb bench-thp bench-cow \
-	bench-madvise bench-uffd bench-vma bench-thp-cow bench-dsplit bench-collapse soak interplay-linux
+	bench-madvise bench-uffd bench-vma bench-thp-cow bench-dsplit bench-collapse bench-mremap soak interplay-linux
 
 all: $(BUILD)/pagoda.iso
 
@@ -147,6 +148,14 @@ bench-collapse: deps
 	tools/run-tests -j 1 --only bench-collapse-2cpu
 	@echo "=== Pagoda, -smp 2"; cat $(BUILD)/pagoda-out/bench-collapse-2cpu/bench_collapse.txt
 	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_collapse
+
+# mremap moves (tests/bench/user/bench_mremap.c, docs/mremap.md): Pagoda
+# with 2 CPUs, then Debian's Linux with 2.
+bench-mremap: deps
+	$(MAKE) all
+	tools/run-tests -j 1 --only bench-mremap-2cpu
+	@echo "=== Pagoda, -smp 2"; cat $(BUILD)/pagoda-out/bench-mremap-2cpu/bench_mremap.txt
+	@echo "=== Linux, -smp 2"; tools/linux-ref -smp 2 bench_mremap
 
 # The fork and copy-on-write benchmark (tests/bench/user/bench_cow.c,
 # docs/benchmarks.md): Pagoda with 2 CPUs, then Debian's Linux with 2.

@@ -26,6 +26,7 @@
 #define SYS_ioctl 16
 #define SYS_pread64 17
 #define SYS_sched_yield 24
+#define SYS_mremap 25
 #define SYS_madvise 28
 #define SYS_nanosleep 35
 #define SYS_getpid 39

@@ -129,7 +129,8 @@ u64 deferred_split_queue_len(void)
 /* --- the split --- */
 
 /* Which of head's pieces the PTE table holding `ptes` maps, each at its
- * own index (no mremap: piece i lies at the 2 MiB address + i pages), and
+ * own index (piece i at the recorded address + i pages; pieces mremap moved
+ * elsewhere are not found, and their references stay unexplained), and
  * how many: every other reference is unexplained. */
 static u32 count_table_maps(struct page *head, const u64 *ptes, u64 *bitmap)
 {

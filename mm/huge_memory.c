@@ -12,6 +12,7 @@
 #include "mm/deferred_split.h"
 #include "mm/rmap.h"
 #include "mm/khugepaged.h"
+#include "mm/mremap.h"          /* mremap_debug_skip_flush */
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
 #include "kernel/errno.h"
@@ -202,6 +203,53 @@ void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr)
 	}
 	pte_set(pmd, page_to_phys(pt) | TABLE_ENTRY_FLAGS);
 	stat_inc(NR_THP_SPLIT_PMD, 1);
+}
+
+/* --- mremap --- */
+
+/* Move the huge entry *old_pmd (read as v) to the empty *new_pmd: out of
+ * the old slot and out of every TLB first (mm/mremap.h), then in. */
+static void move_huge_entry(struct mm_struct *mm, u64 *old_pmd, u64 v, u64 *new_pmd,
+			    u64 old_addr, u64 new_addr)
+{
+	v = pte_get_and_clear(old_pmd, v);
+	if (!mremap_debug_skip_flush)
+		flush_tlb_mm_range(mm, old_addr, old_addr + HPAGE_SIZE, HPAGE_SHIFT, false);
+	/* Same page, same counts: the entry's map count and reference move
+	 * with it. A tracker sees the 2 MiB as new here (Linux's
+	 * move_soft_dirty_pmd). */
+	pte_set(new_pmd, v | PTE_SOFT_DIRTY);
+	if (!(v & PTE_SPECIAL))
+		thp_set_mapped_address(pte_page(v), new_addr);  /* for the deferred split */
+}
+
+int move_huge_pmd(struct mm_struct *mm, u64 old_addr, u64 new_addr, u64 extent)
+{
+	mmap_assert_write_locked(mm);
+	u64 skip;
+	int ret = 0;
+	spin_lock(&mm->page_table_lock);
+	u64 *old_pmd = pmd_lookup(mm, old_addr, &skip);
+	u64 v = old_pmd ? pte_read(old_pmd) : 0;
+	if (!pmd_huge(v))
+		goto out;
+	bool whole = extent == HPAGE_SIZE && !(old_addr & ~HPAGE_MASK) && !(new_addr & ~HPAGE_MASK);
+	u64 *new_pmd = whole ? pgtable_walk_alloc(mm, new_addr, PT_PMD) : NULL;
+	if (whole && !new_pmd) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* An empty PTE table left at the destination: move the pieces
+	 * instead of freeing it here. */
+	if (new_pmd && pte_read(new_pmd) == 0) {
+		move_huge_entry(mm, old_pmd, v, new_pmd, old_addr, new_addr);
+		ret = 1;
+	} else {
+		split_huge_pmd(mm, old_pmd, old_addr & HPAGE_MASK);
+	}
+out:
+	spin_unlock(&mm->page_table_lock);
+	return ret;
 }
 
 /* --- VMA boundaries (docs/thp.md, "VMA boundaries") --- */

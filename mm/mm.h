@@ -199,7 +199,8 @@ void flush_tlb_mm(struct mm_struct *mm);
 /* /proc/self/maps text in Linux's format; returns length written. */
 size_t mm_format_maps(struct mm_struct *mm, char *buf, size_t size);
 
-/* Registers mmap, munmap, mprotect, brk, madvise, process_madvise (mm/mmap.c). */
+/* Registers mmap, munmap, mprotect, brk, madvise, process_madvise (mm/mmap.c)
+ * and mremap (mm/mremap.c). */
 void mm_syscalls_init(void);
 /* Registers process_vm_readv (mm/process_vm_access.c). */
 void process_vm_init(void);
@@ -255,6 +256,9 @@ long do_munmap_range(struct mm_struct *mm, u64 start, u64 len);
 long do_mprotect(struct mm_struct *mm, u64 start, u64 len, u64 prot);
 long do_brk(struct mm_struct *mm, u64 brk);
 long do_madvise(struct mm_struct *mm, u64 start, u64 len, u64 advice);
+/* mremap(2), Linux's flags and errno (mm/mremap.h, docs/mremap.md). */
+long do_mremap(struct mm_struct *mm, u64 addr, u64 old_len, u64 new_len, u64 flags,
+	       u64 new_addr);
 
 /* mmap() of a descriptor asks the file side how it is open: fd_mmap_mode()
  * in kernel/file.h. */

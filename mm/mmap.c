@@ -19,6 +19,7 @@
 #include "mm/anon_exclusive.h"
 #include "mm/madvise.h"
 #include "mm/userfaultfd.h"
+#include "mm/mremap.h"
 #include "kernel/errno.h"
 #include "kernel/file.h"         /* fd_mmap_mode */
 #include "kernel/sched.h"
@@ -255,6 +256,12 @@ out:
 	return err;
 }
 
+int mm_munmap_locked(struct mm_struct *mm, u64 start, u64 end)
+{
+	mmap_assert_write_locked(mm);
+	return do_munmap(mm, start, end);
+}
+
 /* Highest free range of len bytes below high and at or above MMAP_MIN_ADDR
  * (0 if none). A walk down the sorted array: O(n), see vma.h. */
 static u64 gap_below(struct mm_struct *mm, u64 len, u64 high)
@@ -291,6 +298,12 @@ static u64 get_unmapped_area(struct mm_struct *mm, u64 hint, u64 len)
 	if (!a)
 		a = gap_below(mm, len, TASK_SIZE);  /* above mmap_base, as a last resort */
 	return a;
+}
+
+u64 mm_get_unmapped_area(struct mm_struct *mm, u64 hint, u64 len)
+{
+	mmap_assert_write_locked(mm);
+	return get_unmapped_area(mm, hint, len);
 }
 
 /* MAP_32BIT (x86-64): the mapping must lie in the second GiB, below 2 GiB,
@@ -650,6 +663,7 @@ void mm_syscalls_init(void)
 	syscall_register(SYS_brk, (void (*)(void))sys_brk);
 	syscall_register(SYS_madvise, (void (*)(void))sys_madvise);
 	syscall_register(SYS_process_madvise, (void (*)(void))sys_process_madvise);
+	mremap_init();
 }
 
 /* --- exec --- */

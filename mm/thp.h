@@ -109,6 +109,16 @@ void zap_huge_pmds(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *
 void change_huge_pmds(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags,
 		      struct mmu_gather *tlb);
 
+/* mremap (mm/mremap.h): the extent [old_addr, old_addr + extent) moves to
+ * new_addr. If a huge PMD maps old_addr: when extent is the whole 2 MiB,
+ * both addresses are 2 MiB aligned and the new PMD slot is empty, the
+ * entry moves whole (flushed from the old address first, made soft-dirty,
+ * the page's recorded address updated) and 1 is returned; otherwise it is
+ * split (0: the PTE level moves the pieces). 0 when nothing huge is there,
+ * -ENOMEM when no table for the new PMD. Takes page_table_lock. Linux:
+ * move_huge_pmd, or split_huge_pmd when it refuses. */
+int move_huge_pmd(struct mm_struct *mm, u64 old_addr, u64 new_addr, u64 extent);
+
 /* userfaultfd (mm/userfaultfd.c): set or clear the write-protect bit of
  * the huge PMD *pmd mapping [haddr, haddr + 2 MiB), all of it in the range
  * being changed, in a VMA with flags vm_flags; recorded in tlb if it lost
@@ -137,8 +147,12 @@ int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
  *   head[1].flags      PG_deferred_split while it is queued (deferred_split.h);
  *   head[2].lru        the mm recorded for the deferred split (.next, grabbed)
  *                      and the user address its 2 MiB are mapped at (.prev:
- *                      set once by map_thp; Pagoda has no mremap, and fork
- *                      keeps addresses, so it is the same in every mm).
+ *                      set by map_thp, moved by mremap's move_huge_pmd;
+ *                      fork keeps addresses, so it is the same in every
+ *                      mm. A move of PTE-mapped pieces by a multiple of
+ *                      2 MiB moves it too; any other move leaves it stale,
+ *                      and the drain then finds the references unexplained
+ *                      and leaves the page queued: safe, never wrong).
  * head->mapcount keeps its meaning: PMD maps plus page 0's PTE maps. */
 static inline s32 thp_entire_mapcount(const struct page *head)
 {

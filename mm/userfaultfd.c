@@ -402,6 +402,22 @@ static void clear_wp(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags)
 	tlb_finish_mmu(&tlb);
 }
 
+/* mremap: Linux's mremap_userfaultfd_prep without UFFD_FEATURE_EVENT_REMAP,
+ * which Pagoda does not offer (UFFDIO_API refuses it): the moved VMA loses
+ * its registration. Its protection goes with it - the bits and markers the
+ * move carried over - as Linux does since 6.13 (6.1 left the bits in the
+ * entries of a VMA no longer registered: docs/mremap.md). */
+void mremap_userfaultfd_prep(struct mm_struct *mm, struct vm_area *vma)
+{
+	mmap_assert_write_locked(mm);
+	if (!vma->uffd_ctx)
+		return;
+	clear_wp(mm, vma->start, vma->end, vma->flags);
+	vma_start_write(vma);
+	vma->flags &= ~(VM_UFFD_WP | VM_UFFD_MISSING);
+	vma->uffd_ctx = NULL;
+}
+
 /* Unregistering needs some VMA in [start, end), and every VMA met one that
  * can be registered (EINVAL). mmap_lock held. */
 static int unregister_check(struct mm_struct *mm, u64 start, u64 end)

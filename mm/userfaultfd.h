@@ -132,6 +132,11 @@ bool uffd_vma_async(const struct vm_area *vma);
  * uffd_must_wait() checks again. */
 bool uffd_vma_wp_sync(const struct vm_area *vma);
 
+/* mremap moved entries into vma, a copy of a registered VMA: it loses its
+ * registration and any protection (mm/mremap.h). mmap_lock held for
+ * write; the VMA not yet merged with its neighbours. */
+void mremap_userfaultfd_prep(struct mm_struct *mm, struct vm_area *vma);
+
 /* mm/mmap.c: give [start, end), inside one VMA, the flags newflags (which
  * differ from the VMA's in VM_UFFD_* only) and the context ctx, splitting
  * and merging VMAs. mmap_lock held for write. 0 or -ENOMEM. */
