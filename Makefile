@@ -5,6 +5,7 @@
 #   make debug      the same, stopped at the start, waiting for GDB on :1234
 #   make test       host unit tests, then the QEMU test matrix (tools/run-tests)
 #   make test-quick a small subset of the matrix for the edit loop
+#   make selftests  Linux 6.1's mm selftests on Pagoda and on Linux, a table (docs/selftests.md)
 #   make bench-tlb  munmap/TLB-shootdown figures on Pagoda and on Linux
 #   make bench-thp  transparent huge pages against 4 KiB pages, Pagoda and Linux
 #   make bench-cow  fork and copy-on-write figures on Pagoda and on Linux
@@ -76,7 +77,7 @@ RUN_CPUS  ?= 4
 RUN_MEM   ?= 512M
 RUN_CMDLINE ?= trace
 
-.PHONY: all run debug test test-quick host-test host-build deps clean iso user-programs linux-check bench-tlb bench-thp bench-cow \
+.PHONY: all run debug test test-quick selftests host-test host-build deps clean iso user-programs linux-check bench-tlb bench-thp bench-cow \
 	bench-madvise bench-uffd bench-vma bench-thp-cow bench-dsplit bench-collapse bench-mremap soak interplay-linux
 
 all: $(BUILD)/pagoda.iso
@@ -322,6 +323,14 @@ test: deps
 	tools/run-tests --self-test
 	tools/trace-svg --self-test
 	tools/run-tests --host --matrix full $(TEST_FLAGS)
+	tools/selftests --quick
+
+# Linux 6.1's own mm selftests, built from Debian's linux-source-6.1 at test
+# time, on Pagoda (one boot each) and on Linux (tools/linux-ref): the table of
+# docs/selftests.md. make test runs the quick subset.
+selftests: deps
+	$(MAKE) all
+	tools/selftests
 
 test-quick: deps
 	$(MAKE) all

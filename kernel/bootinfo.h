@@ -12,6 +12,7 @@
 
 #define BOOT_MAX_MMAP 128
 #define BOOT_MAX_MODULES 64
+#define BOOT_MODULE_CMDLINE_MAX 256
 #define BOOT_CMDLINE_MAX 512
 
 /* Memory map entry types, as in Multiboot2 (and the E820 types). */
@@ -27,10 +28,16 @@ struct boot_mmap_entry {
 	u32 type;
 };
 
+/* A program loaded by "module2 /boot/bin/FILE NAME ARG...": GRUB passes
+ * the words after the path as the module's string. name is its first word
+ * (what run=NAME looks for); the whole string is the program's argv, split
+ * on spaces (kernel/exec.c). A longer string is refused at parse time,
+ * never cut: a cut argument would run the program with another argv. */
 struct boot_module {
 	u64 start;              /* physical, page-aligned (module-align tag) */
 	u64 end;
-	char name[64];          /* the module's command line: its name */
+	char cmdline[BOOT_MODULE_CMDLINE_MAX];  /* "NAME ARG..." */
+	char name[64];          /* its first word */
 };
 
 /* Framebuffer types, as in Multiboot2. */

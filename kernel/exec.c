@@ -1,8 +1,9 @@
 /* kernel/exec.c - starting a program from a boot module, and the run=
  * command line.
  *
- * GRUB loads each program as a Multiboot2 module named after it
- * (docs/user-programs.md); exec_spawn(name) makes a process of one:
+ * GRUB loads each program as a Multiboot2 module whose string is
+ * "NAME ARG..." (docs/user-programs.md); exec_spawn(name) makes a process
+ * of the module called NAME, with that string, split on spaces, as argv:
  *   1. elf_parse() checks the file and lists its PT_LOAD segments;
  *   2. mm_create() makes an empty address space; mm_map_segment() maps
  *      each segment (contents copied, .bss zeroed); mm_setup_stack() makes
@@ -77,9 +78,6 @@ static u64 mix64(u64 x)
 	return x ^ (x >> 33);
 }
 
-/* Lay out the initial stack in page (its last byte is USER_STACK_TOP-1).
- * Returns the user stack pointer (pointing at argc); *len gets the bytes
- * to copy (from the returned address up to USER_STACK_TOP). */
 /* Copy n bytes just below user address *pos (moving it down) into the
  * page that will become the top of the stack; returns the new *pos. */
 static u64 push_bytes(u8 *page, u64 *pos, const void *src, u64 n)
@@ -89,41 +87,107 @@ static u64 push_bytes(u8 *page, u64 *pos, const void *src, u64 n)
 	return *pos;
 }
 
-static u64 build_stack(u8 *page, const char *name, const struct elf_image *img,
-		       const u8 *file, u64 *len)
-{
-	u64 top = USER_STACK_TOP;
-	u64 pos = top;
-	u64 rnd[2] = { mix64(rdtsc()), mix64(rdtsc() ^ 0x5bd1e995) };
-	u64 at_random = push_bytes(page, &pos, rnd, 16);
-	u64 at_platform = push_bytes(page, &pos, "x86_64", 7);
-	u64 at_name = push_bytes(page, &pos, name, strlen(name) + 1);
-	pos &= ~15UL;
+/* A module's string split into argv: words separated by spaces, no
+ * quoting (a GRUB module line has none to offer). The words point into
+ * the boot module's string, which lives for good. */
+#define EXEC_MAX_ARGS 64
+struct exec_args {
+	u32 argc;
+	const char *word[EXEC_MAX_ARGS];
+	u32 len[EXEC_MAX_ARGS];
+};
 
-	/* Where the program headers are in memory: inside the segment that
-	 * maps the file's start (static executables map their header). */
+static int split_args(const char *s, struct exec_args *a)
+{
+	a->argc = 0;
+	for (;;) {
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			return 0;
+		if (a->argc == EXEC_MAX_ARGS)
+			return -E2BIG;  /* Linux's answer to too many arguments */
+		u32 n = 0;
+		while (s[n] && s[n] != ' ')
+			n++;
+		a->word[a->argc] = s;
+		a->len[a->argc++] = n;
+		s += n;
+	}
+}
+
+/* The argument strings, NUL-terminated and contiguous, argv[0] lowest (as
+ * Linux lays them out: /proc/PID/cmdline reads them as one block). Their
+ * user addresses go to addr[]. */
+static void push_arg_strings(u8 *page, u64 *pos, const struct exec_args *a, u64 *addr)
+{
+	u64 total = 0;
+	for (u32 i = 0; i < a->argc; i++)
+		total += a->len[i] + 1;
+	*pos -= total;
+	u64 at = *pos;
+	for (u32 i = 0; i < a->argc; i++) {
+		u8 *dst = page + PAGE_SIZE - (USER_STACK_TOP - at);
+		memcpy(dst, a->word[i], a->len[i]);
+		dst[a->len[i]] = 0;
+		addr[i] = at;
+		at += a->len[i] + 1;
+	}
+}
+
+/* Where the program headers are in memory: inside the segment that maps
+ * the file's start (static executables map their header). */
+static u64 phdr_address(const struct elf_image *img, const u8 *file)
+{
 	u64 phoff = *(const u64 *)(file + 32);
 	u16 phentsize = *(const u16 *)(file + 54), phnum = *(const u16 *)(file + 56);
 	u64 phdr = 0;
 	for (u32 i = 0; i < img->nr_segments; i++)
 		if (img->seg[i].offset == 0 && phoff + (u64)phnum * phentsize <= img->seg[i].filesz)
 			phdr = img->seg[i].vaddr + phoff;
+	return phdr;
+}
 
+/* Lay out the System V initial stack in page (its last byte is
+ * USER_STACK_TOP-1): from the top, the file name (AT_EXECFN), the argument
+ * strings, the platform string and AT_RANDOM's bytes, then, 16-byte
+ * aligned, argc, argv[], NULL, envp NULL, auxv. Returns the user stack
+ * pointer (pointing at argc); *len gets the bytes to copy (from the
+ * returned address up to USER_STACK_TOP). The module string is at most
+ * BOOT_MODULE_CMDLINE_MAX bytes, so everything fits in the one page. */
+static u64 build_stack(u8 *page, const char *name, const struct exec_args *args,
+		       const struct elf_image *img, const u8 *file, u64 *len)
+{
+	u64 top = USER_STACK_TOP;
+	u64 pos = top;
+	u64 rnd[2] = { mix64(rdtsc()), mix64(rdtsc() ^ 0x5bd1e995) };
+	u64 at_execfn = push_bytes(page, &pos, name, strlen(name) + 1);
+	u64 argv[EXEC_MAX_ARGS + 1];
+	push_arg_strings(page, &pos, args, argv);
+	argv[args->argc] = 0;
+	u64 at_platform = push_bytes(page, &pos, "x86_64", 7);
+	u64 at_random = push_bytes(page, &pos, rnd, 16);
+	pos &= ~15UL;
+
+	u16 phentsize = *(const u16 *)(file + 54), phnum = *(const u16 *)(file + 56);
 	u64 auxv[][2] = {
-		{ AT_PHDR, phdr }, { AT_PHENT, phentsize }, { AT_PHNUM, phnum },
+		{ AT_PHDR, phdr_address(img, file) }, { AT_PHENT, phentsize }, { AT_PHNUM, phnum },
 		{ AT_PAGESZ, PAGE_SIZE }, { AT_BASE, 0 }, { AT_FLAGS, 0 },
 		{ AT_ENTRY, img->entry }, { AT_UID, 0 }, { AT_EUID, 0 },
 		{ AT_GID, 0 }, { AT_EGID, 0 }, { AT_PLATFORM, at_platform },
 		{ AT_HWCAP, 0 }, { AT_CLKTCK, 100 }, { AT_SECURE, 0 },
-		{ AT_RANDOM, at_random }, { AT_EXECFN, at_name }, { AT_NULL, 0 },
+		{ AT_RANDOM, at_random }, { AT_EXECFN, at_execfn }, { AT_NULL, 0 },
 	};
-	/* argc, argv[0], NULL, envp NULL, auxv: keep %rsp 16-byte aligned. */
-	u64 words = 1 + 2 + 1 + 2 * ARRAY_SIZE(auxv);
+	/* argc, argv[], NULL, envp NULL, auxv: keep %rsp 16-byte aligned. */
+	u64 words = 1 + (args->argc + 1) + 1 + 2 * ARRAY_SIZE(auxv);
 	if (words & 1)
 		pos -= 8;
 	push_bytes(page, &pos, auxv, sizeof(auxv));
-	u64 vec[4] = { 1, at_name, 0, 0 };      /* argc, argv[0], NULL, envp NULL */
-	u64 sp = push_bytes(page, &pos, vec, sizeof(vec));
+	u64 envp_end = 0;
+	push_bytes(page, &pos, &envp_end, 8);
+	push_bytes(page, &pos, argv, (args->argc + 1) * 8);
+	u64 argc = args->argc;
+	u64 sp = push_bytes(page, &pos, &argc, 8);
 	*len = top - sp;
 	return sp;
 }
@@ -152,8 +216,12 @@ long exec_spawn(const char *name)
 		return -ENOENT;
 	const u8 *file = phys_to_virt(mod->start);
 	u64 size = mod->end - mod->start;
+	struct exec_args args;
+	int err = split_args(mod->cmdline, &args);
+	if (err)
+		return err;
 	struct elf_image img;
-	int err = elf_parse(file, size, &img);
+	err = elf_parse(file, size, &img);
 	if (err)
 		return err;
 
@@ -186,7 +254,7 @@ long exec_spawn(const char *name)
 	u64 len;
 	struct trap_frame tf;
 	memset(&tf, 0, sizeof(tf));
-	tf.rsp = build_stack(p->exec_stack, name, &img, file, &len);
+	tf.rsp = build_stack(p->exec_stack, name, &args, &img, file, &len);
 	tf.rip = img.entry;
 	tf.cs = USER_CS;
 	tf.ss = USER_DS;

@@ -25,6 +25,35 @@ struct mb2_tag {
 	u32 size;
 };
 
+/* One module: its range and its string "NAME ARG..." (bootinfo.h). A
+ * module whose string or name does not fit is left out with a warning, so
+ * run=NAME then says there is no such module. */
+static void parse_module(const u8 *tag)
+{
+	const char *str = (const char *)tag + 16;
+	if (boot_info.nr_modules == BOOT_MAX_MODULES) {
+		pr_warn("multiboot2: more than %d modules; the rest are ignored\n", BOOT_MAX_MODULES);
+		return;
+	}
+	while (*str == ' ')
+		str++;
+	u64 name_len = 0;
+	while (str[name_len] && str[name_len] != ' ')
+		name_len++;
+	struct boot_module *m = &boot_info.modules[boot_info.nr_modules];
+	if (strlen(str) >= sizeof(m->cmdline) || name_len >= sizeof(m->name)) {
+		pr_warn("multiboot2: module string longer than %lu bytes (or a name longer than %lu); ignored: %s\n",
+			sizeof(m->cmdline) - 1, sizeof(m->name) - 1, str);
+		return;
+	}
+	m->start = *(const u32 *)(tag + 8);
+	m->end = *(const u32 *)(tag + 12);
+	strlcpy(m->cmdline, str, sizeof(m->cmdline));
+	memcpy(m->name, str, name_len);
+	m->name[name_len] = 0;
+	boot_info.nr_modules++;
+}
+
 static void parse_mmap(const u8 *tag, u32 size)
 {
 	u32 entry_size = *(const u32 *)(tag + 8);
@@ -89,15 +118,7 @@ int multiboot2_parse(u32 magic, u64 info_phys)
 			strlcpy(boot_info.loader, (const char *)tag + 8, sizeof(boot_info.loader));
 			break;
 		case TAG_MODULE:
-			if (boot_info.nr_modules < BOOT_MAX_MODULES) {
-				struct boot_module *m = &boot_info.modules[boot_info.nr_modules++];
-				m->start = *(const u32 *)(tag + 8);
-				m->end = *(const u32 *)(tag + 12);
-				strlcpy(m->name, (const char *)tag + 16, sizeof(m->name));
-			} else {
-				pr_warn("multiboot2: more than %d modules; the rest are ignored\n",
-					BOOT_MAX_MODULES);
-			}
+			parse_module(tag);
 			break;
 		case TAG_MMAP:
 			parse_mmap(tag, t->size);
