@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Pagoda - top-level Makefile.
 #
 #   make            build build/pagoda.elf and build/pagoda.iso
@@ -312,7 +313,7 @@ $(BUILD)/host/%: tests/host/%.c $(wildcard tests/host/*.h) FORCE
 host-build: $(HOST_TESTS)
 
 host-test: $(HOST_TESTS)
-	@$(if $(HOST_TESTS),tools/run-host-tests $(HOST_TESTS) $(sort $(wildcard tests/host/test_*.py)) tools/check-style,echo "no host tests (tests/host/test_*.c)")
+	@$(if $(HOST_TESTS),tools/run-host-tests $(HOST_TESTS) $(sort $(wildcard tests/host/test_*.py)) tools/check-style tools/check-license,echo "no host tests (tests/host/test_*.c)")
 
 # The harness checks its own log reading (--self-test) before it is trusted
 # with the matrix; so does the trace picture tool (tools/trace-svg). TEST_FLAGS passes options on: make test TEST_FLAGS="-j 1".

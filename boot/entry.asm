@@ -1,3 +1,4 @@
+; SPDX-License-Identifier: MIT
 ; boot/entry.asm - from GRUB (32-bit protected mode) to 64-bit C in the higher half.
 ;
 ; GRUB loads the ELF at its physical load addresses (starting at 2 MiB, see

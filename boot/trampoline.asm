@@ -1,3 +1,4 @@
+; SPDX-License-Identifier: MIT
 ; boot/trampoline.asm - where an application processor (AP) starts.
 ;
 ; A startup IPI (SIPI) starts an AP in 16-bit real mode at CS:IP = (page<<8):0,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/bootinfo.h - what GRUB told us, parsed once from the Multiboot2
  * information structure into fixed-size tables (kernel/multiboot2.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/cmdline.c - lookups in boot_info.cmdline. */
 #include "kernel/cmdline.h"
 #include "kernel/bootinfo.h"

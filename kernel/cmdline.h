@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/cmdline.h - the kernel command line: "key=value" and bare "flag"
  * words separated by spaces (GRUB's multiboot2 line, after the kernel path).
  *

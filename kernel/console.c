@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/console.c - the list of consoles, the lock that serialises them,
  * and the log they replay (rules in console.h). */
 #include "kernel/console.h"

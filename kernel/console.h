@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/console.h - output devices printk writes to, and the log they
  * replay.
  *

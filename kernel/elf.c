@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/elf.c - ELF64 header and program-header checks. Field offsets are
  * those of the System V ABI (ELF-64 object file format). Every read is
  * bounds-checked against the file size first: the file comes from outside. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/elf.h - checking and describing a static ELF64 x86_64 executable.
  *
  * elf_parse() is a pure function over the file's bytes (host-tested in

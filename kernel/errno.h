@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/errno.h - Linux's errno numbers (asm-generic/errno-base.h and
  * errno.h), the values system calls return negated. Only those Pagoda uses. */
 #ifndef PAGODA_ERRNO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/exec.c - starting a program from a boot module, and the run=
  * command line.
  *

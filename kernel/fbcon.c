@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/fbcon.c - the screen console's text engine (interface and rules in
  * fbcon.h; the console registered with printk is in fbcon_screen.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/fbcon.h - the screen console: text drawn on the Multiboot2
  * framebuffer with a built-in 8x16 bitmap font (kernel/font.h), or VGA text
  * mode when that is what GRUB left. On a PC without a serial port this is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/fbcon_screen.c - the screen console registered with printk: the
  * Multiboot2 framebuffer (or VGA text mode) driven by the engine in
  * fbcon.c. Interface in fbcon.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/file.c - open files, the fd table, and the system calls that work
  * on any open file: read, write, close, lseek, pread64, ioctl, poll, ppoll
  * (kernel/file.h has the model and the locking rules).

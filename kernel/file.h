@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/file.h - open files and the fd table (docs/syscalls.md).
  *
  * Model (Linux's, much reduced):

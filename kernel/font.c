@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/font.c - the console font, drawn as pictures: each glyph is 16 rows
  * of 8 characters, 'X' for a lit pixel and '.' for background.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/font.h - the built-in 8x16 bitmap font of the screen console:
  * printable ASCII, 0x20 (space) to 0x7E (~).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/futex.c - FUTEX_WAIT and FUTEX_WAKE: enough for joining threads
  * and for user-space locks; FUTEX_REQUEUE and FUTEX_CMP_REQUEUE for the
  * condition variables of C libraries (musl's).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/ksyms.c - binary search in the generated symbol table. */
 #include "kernel/ksyms.h"
 

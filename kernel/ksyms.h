@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/ksyms.h - kernel symbol lookup for backtraces.
  * The table is generated at build time from the linked kernel (tools/gen-ksyms)
  * and linked in a second pass; see linker.ld and the Makefile. */

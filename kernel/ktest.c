@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/ktest.c - runs the registered suites and prints KTAP version 1;
  * runs the boot-time hooks (benchmarks, crash tests) asked for. */
 #include "kernel/ktest.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/ktest.h - in-kernel tests, reported as KTAP version 1 (as Linux's
  * KUnit does) on every console.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/ktest_cpus.c - running test code on chosen CPUs (kernel/ktest.h).
  *
  * Each participating CPU gets a kernel thread pinned to it; the threads meet

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/lockdep.c - the lock validator; kernel/lockdep.h states the rules
  * it checks and docs/locking.md the order it checks them against.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/lockdep.h - the lock validator: locking rules checked at run time
  * (in the spirit of Linux's lockdep; docs/locking.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/lockdep_order.h - the documented lock order, as the validator
  * checks it (kernel/lockdep.h, rule 2). One row per lock class, by the
  * class's name; a lock may be taken while holding only locks of a lower

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/main.c - kmain: the boot CPU's path from the assembly entry to the
  * tests or the demo. The order matters and each step says why it is here;
  * docs/boot.md walks through it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/multiboot2.c - parse the Multiboot2 boot information into boot_info.
  * Tag numbers and layouts are those of the Multiboot2 specification. */
 #include "kernel/bootinfo.h"

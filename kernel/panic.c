@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/panic.c - stop the machine with a readable report.
  *
  * Only the first CPU to panic reports; any other CPU that panics at the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/path.c - file names from user space (path.h). */
 #include "kernel/path.h"
 #include "kernel/proc.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/path.h - file names from user space.
  *
  * Pagoda has no file system: the names it knows are the /proc files

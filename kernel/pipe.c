@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/pipe.c - pipes (kernel/pipe.h has the rules). */
 #include "kernel/pipe.h"
 #include "kernel/file.h"

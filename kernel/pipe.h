@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/pipe.h - pipes: pipe(2) and pipe2(2) (docs/syscalls.md, "Pipes").
  *
  * A pipe is a buffer of PIPE_SIZE bytes (Linux's default: 16 pages) with a

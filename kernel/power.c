@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/power.c - the end of a boot: exit codes for QEMU, ACPI poweroff
  * and reset for real machines (power.h). */
 #include "kernel/power.h"

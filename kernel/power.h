@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/power.h - ending a boot: exit codes for the test harness, poweroff,
  * reset. */
 #ifndef PAGODA_POWER_H

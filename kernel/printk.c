@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/printk.c - printk: format, filter by level, write to every console. */
 #include "kernel/printk.h"
 #include "kernel/console.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/printk.h - formatted output to every console, with log levels.
  *
  * Levels are a prefix string, as in Linux: printk(KERN_ERR "x=%d\n", x).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/proc.c - processes: creation, threads, exit, wait4, clone, fork,
  * and the small process system calls. The model and the locking rules are
  * in kernel/proc.h. */

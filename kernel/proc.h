@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/proc.h - processes: a pid, an address space, threads, a parent,
  * an exit status, open files.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/procfs.c - the read-only pseudo-files, in Linux's formats:
  *   /proc/self/maps     mm_format_maps() (mm/)
  *   /proc/self/status   name, pids, state, VmLck, VmRSS, VmPTE, threads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/random.c - getrandom(2).
  *
  * The bytes come from the CPU's RDRAND when CPUID has it, mixed into a

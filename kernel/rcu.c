@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/rcu.c - grace periods, quiescent states and callbacks.
  * The rules are in kernel/rcu.h; docs/rcu.md has the timeline. */
 #include "kernel/rcu.h"

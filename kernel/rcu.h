@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/rcu.h - read-copy-update (RCU) for a non-preemptible kernel.
  *
  * The problem: readers (page-table walkers, lookups) follow pointers with no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/rwsem.c - see rwsem.h. */
 #include "kernel/rwsem.h"
 #include "kernel/printk.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/rwsem.h - a sleeping reader/writer lock (Linux: rw_semaphore).
  * Many readers or one writer; a waiting writer blocks new readers so it is
  * not starved. May sleep: never take it with a spinlock held or in an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/sched.c - threads, per-CPU run queues, sleeping and waking.
  * The rules this file keeps are stated in kernel/sched.h. */
 #include "kernel/sched.h"

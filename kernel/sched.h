@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/sched.h - threads and the per-CPU scheduler.
  *
  * Model (docs/scheduler.md):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/serial.c - 16550 UART on COM1 (0x3F8): the console the test harness
  * reads. Polled, not interrupt-driven, so it works in panic and early boot. */
 #include "kernel/console.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/signal.c - signal state, sending and delivery; the model and the
  * locking rules are in kernel/signal.h, the frame in
  * arch/x86_64/signal_frame.h. Linux: kernel/signal.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/signal.h - signals: the state a process and its threads keep, how a
  * signal is sent, and how it is delivered (docs/signals.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/spinlock.c - test-and-test-and-set spinlock with debug checks.
  * See spinlock.h for the rules each check enforces. */
 #include "kernel/spinlock.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/spinlock.h - spinlocks with debug checks.
  *
  * Interface:

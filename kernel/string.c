@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/string.c - byte and string helpers. Plain loops: the kernel is built
  * without SSE, and these are not on any hot path that would justify more. */
 #include "kernel/string.h"

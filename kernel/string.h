@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/string.h - the freestanding subset of <string.h> the kernel uses. */
 #ifndef PAGODA_STRING_H
 #define PAGODA_STRING_H

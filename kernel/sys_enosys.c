@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/sys_enosys.c - calls Pagoda answers ENOSYS on purpose, as a Linux
  * built without the feature does, because the C libraries have a fallback
  * for each (an unregistered number gets ENOSYS too, but also a line in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/sys_iov.c - readv and writev: one read or write per piece of a
  * user vector, in order, on one file (C libraries' stdio writes with
  * writev: musl always, glibc for some streams).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/sys_misc.c - the small system calls: open and openat (the /proc
  * files), pidfd_open (for process_madvise, mm/madvise.c), uname, arch_prctl
  * and the sched_* calls; it also registers the calls on open files

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/sys_readlink.c - readlink, readlinkat: Pagoda's symbolic links.
  *
  * There are two, both Linux's: /proc/self names the caller's own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/sys_rlimit.c - getrlimit, setrlimit, prlimit64: resource limits.
  *
  * Pagoda's limits are fixed and the same for every process: those it

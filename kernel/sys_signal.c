@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/sys_signal.c - the signal system calls: rt_sigaction,
  * rt_sigprocmask, rt_sigpending, sigaltstack, kill, tkill and tgkill, with
  * Linux's checks in Linux's order (kernel/signal.c). The state they change

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/sys_stat.c - stat, fstat, lstat, newfstatat: what an open file or
  * a name is. C libraries ask at start-up (stdio sizes its buffers from
  * st_blksize and asks whether stdout is a terminal), and programs ask

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/syscall.c - the system-call table and dispatcher. */
 #include "kernel/syscall.h"
 #include "kernel/errno.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/syscall.h - system-call numbers (Linux x86_64, from its
  * arch/x86/entry/syscalls/syscall_64.tbl) and the dispatcher.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/sysrq.c - see sysrq.h. */
 #include "kernel/sysrq.h"
 #include "kernel/sched.h"

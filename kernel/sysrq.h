@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/sysrq.h - /proc/sysrq-trigger: a look at every thread, for hangs.
  *
  * Writing a key to /proc/sysrq-trigger acts at once, as on Linux (only the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/time.c - clock_gettime, nanosleep and the sleep-timer list.
  * The rules are in kernel/time.h. */
 #include "kernel/time.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/time.h - clocks and sleeping (nanosleep, futex timeouts).
  *
  * Clocks come from the TSC (calibrated at boot, arch/x86_64/apic.c):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/trace.c - the per-CPU event log; the interface and the dump format
  * are in trace.h, how to use it in docs/tracing.md.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/trace.h - a cheap per-CPU event log, for teaching and debugging.
  *
  * Each CPU appends fixed-size records (timestamp, event, two arguments) to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/tty.c - the console as a terminal: the two ioctls a C library
  * asks at start-up. glibc's isatty() is TCGETS (then stdout is line
  * buffered); musl asks TIOCGWINSZ for the same decision. Linux's serial

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/types.h - fixed-width integer types and small helpers used everywhere. */
 #ifndef PAGODA_TYPES_H
 #define PAGODA_TYPES_H

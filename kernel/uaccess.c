@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/uaccess.c - see uaccess.h for the rules. */
 #include "kernel/uaccess.h"
 #include "mm/slab.h"

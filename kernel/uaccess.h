@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/uaccess.h - copying between the kernel and user memory.
  *
  * Every access to a user pointer goes through these functions. They

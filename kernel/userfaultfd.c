@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/userfaultfd.c - the userfaultfd file: userfaultfd(2), the context,
  * its ioctls, the queue of fault messages, read(2) and poll(2), and the
  * faulting threads that sleep until the handler resolves their fault

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/userfaultfd.h - the userfaultfd file (docs/userfaultfd.md): the
  * Linux user-space interface (constants and struct layouts as in Linux's
  * uapi linux/userfaultfd.h, our own definitions) and the kernel calls.

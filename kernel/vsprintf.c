@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/vsprintf.c - a small vsnprintf: %d %i %u %x %X %p %s %c %%, with
  * flags '-' '0', a width, and the length modifiers l, ll, z. Enough for the
  * kernel; no floating point (the kernel has no FPU state). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/anon_exclusive.c - per-page exclusivity of private anonymous pages;
  * see anon_exclusive.h. */
 #include "mm/anon_exclusive.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/anon_exclusive.h - which private anonymous pages this address space
  * owns alone (PG_exclusive), and when a write fault may take a page that is
  * not marked so as its own (docs/cow.md, docs/thp.md "fork and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/buddy.c - the buddy allocator and the page allocator's entry points.
  *
  * Free memory is kept as blocks of 2^order pages, each aligned to its own

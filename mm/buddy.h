@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/buddy.h - the page allocator: buddy free lists over orders 0..MAX_ORDER,
  * fronted by per-CPU caches of order-0 pages (mm/pcp.c).
  *

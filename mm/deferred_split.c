@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/deferred_split.c - the deferred split queue and its drain; see
  * deferred_split.h for the rule and docs/thp.md for the timeline.
  */

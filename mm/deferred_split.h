@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/deferred_split.h - giving back the unmapped pieces of a 2 MiB page
  * (Linux's deferred split: deferred_split_folio and its shrinker;
  * docs/thp.md, "Deferred split").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/fault.c - resolving page faults on user addresses (docs/cow.md).
  *
  * Path: find the VMA (read-locked on its own under RCU, or with mmap_lock

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/fault.h - page faults: the entry handle_mm_fault(), the fault flags and
  * results, copy-on-write statistics, and unsharing.
  *

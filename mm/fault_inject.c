@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/fault_inject.c - see fault_inject.h. */
 #include "mm/fault_inject.h"
 #ifndef HOST_TEST

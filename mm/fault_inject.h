@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/fault_inject.h - make page allocations fail on purpose, so that the
  * code which handles a NULL from alloc_pages() can be tested.
  *

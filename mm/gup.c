@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/gup.c - pinning user pages; see gup.h. */
 #include "mm/gup.h"
 #include "mm/fault.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/gup.h - pinning user pages for the kernel (Linux's pin_user_pages):
  * the slow, locked counterpart of mm/gup_fast.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/gup_fast.c - lockless page-table walks; see gup_fast.h. */
 #include "mm/gup_fast.h"
 #include "mm/deferred_split.h"

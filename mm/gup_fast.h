@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/gup_fast.h - reading an address space's page tables with no lock
  * (Linux's "fast GUP", mm/gup.c), and the rule that makes it safe.
  *

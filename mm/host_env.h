@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/host_env.h - what mm/pcp.c and mm/slab.c need from the CPU, for the host
  * unit tests (-DHOST_TEST): a handful of "CPUs" chosen by the test program,
  * and interrupt masking that does nothing (a test program has one thread). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/huge_memory.c - transparent huge pages; see thp.h and docs/thp.md. */
 #include "mm/thp.h"
 #include "mm/vma_lock.h"         /* the lock assertions */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/khugepaged.c - collapsing small pages into a huge page: the scan of a
  * 2 MiB piece, the collapse and the retract of its PTE table, MADV_COLLAPSE
  * and the background collapser; see khugepaged.h and docs/thp.md. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/khugepaged.h - collapse: 512 small pages become one huge page
  * (docs/thp.md, "Collapse: small pages become a huge page").
  *

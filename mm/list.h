@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/list.h - a circular doubly linked list threaded through the objects it
  * links (an "intrusive" list, as Linux's list_head): the allocator's free
  * lists cost no memory beyond the two pointers in each struct page.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/madvise.c - madvise(2) and its batched form, process_madvise(2); see
  * madvise.h.
  *

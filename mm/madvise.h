@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/madvise.h - madvise(2) and the batched form process_madvise(2) uses
  * (docs/madvise.md).
  *

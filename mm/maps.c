@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/maps.c - /proc/PID/maps text, in Linux's format:
  *
  *   start-end perms offset dev inode [padding name]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/memmap.c - the memory map and reserved ranges; see memmap.h. */
 #include "mm/memmap.h"
 #include "mm/page.h"

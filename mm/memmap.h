@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/memmap.h - from the firmware's memory map to the frames the page
  * allocator may own.
  *

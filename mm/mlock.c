@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/mlock.c - locking memory (mm/mlock.h has the rules, docs/mlock.md the
  * story).
  *

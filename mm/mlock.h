@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/mlock.h - mlock(2), mlock2(2), munlock(2), mlockall(2), munlockall(2):
  * locked memory (docs/mlock.md).
  *

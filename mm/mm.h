@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/mm.h - user address spaces: the contract between the memory manager
  * (mm/: address spaces, VMAs, user page tables, faults, mmap & co.) and the
  * process side (kernel/: processes, exec, the scheduler, system calls).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/mm_debug.c - whole-address-space consistency checks; see mm_debug.h for
  * what is checked and the locking.
  *

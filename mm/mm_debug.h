@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/mm_debug.h - whole-address-space consistency checks, for tests and for
  * debugging (docs/testing-mm.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/mm_init.c - the order in which the memory manager comes up; see mm_init.h.
  *
  *  1. memory map -> table of reserved ranges (mm/memmap.c)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/mm_init.h - bringing up the memory manager on the boot CPU.
  *
  * mm_init() runs once, after the boot information is parsed and the IDT is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/mm_struct.c - creating, sharing, copying and destroying address spaces.
  * (Loading them on a CPU and flushing their TLB entries: mm/tlbflush.c.)
  *

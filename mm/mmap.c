@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/mmap.c - the memory system calls (mmap, munmap, mprotect, brk; madvise
  * is mm/madvise.c)
  * and the exec helpers that build an address space.

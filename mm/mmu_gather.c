@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/mmu_gather.c - batching what an unmap removes until the TLBs are
  * flushed; see mmu_gather.h for the rules and docs/mmu-gather.md for the
  * timeline.

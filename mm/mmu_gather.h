@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/mmu_gather.h - the mmu_gather: unmap, flush the TLBs, and only then
  * free (docs/mmu-gather.md).
  *

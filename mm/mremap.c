@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/mremap.c - mremap(2): shrink, grow, move a mapping with its pages; see
  * mm/mremap.h and docs/mremap.md. The checks follow Linux 6.1's
  * mm/mremap.c in its order (sys_mremap, mremap_to, vma_to_resize,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/mremap.h - mremap(2): resizing and moving a mapping with its pages
  * (docs/mremap.md). Linux: mm/mremap.c.
  *

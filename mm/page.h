@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/page.h - the page descriptor (struct page) and the conversions between a
  * descriptor, a page frame number (pfn), a physical address and the
  * direct-map virtual address.

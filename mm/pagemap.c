@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/pagemap.c - /proc/PID/pagemap entries and PAGEMAP_SCAN (mm/pagemap.h
  * has the formats and the rules). */
 #include "mm/pagemap.h"

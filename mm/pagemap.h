@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/pagemap.h - what the page tables say about each user page, in Linux's
  * formats: the entries of /proc/PID/pagemap and the PAGEMAP_SCAN ioctl
  * (docs/userfaultfd.md; kernel/procfs.c is the file around them).

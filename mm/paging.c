@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/paging.c - the kernel page tables; see paging.h. */
 #include "mm/paging.h"
 #include "kernel/sched.h"

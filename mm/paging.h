@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/paging.h - the kernel's own page tables: the direct map of physical
  * memory and the kernel image mapped with W^X permissions.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/pcp.c - per-CPU caches of free order-0 pages ("pcp" in Linux).
  *
  * Most allocations are single pages, and most single pages are freed soon on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/pgtable.c - walking, filling and emptying user page tables; see pgtable.h. */
 #include "mm/pgtable.h"
 #include "mm/vma.h"

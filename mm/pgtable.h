@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/pgtable.h - the user page tables of an address space: one API over the
  * four x86-64 levels.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/process_vm_access.c - process_vm_readv(2): copy from another process's
  * memory (or our own) into ours, as debuggers and MPI libraries do.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/rmap.c - map counts; see rmap.h. */
 #include "mm/rmap.h"
 #include "mm/buddy.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/rmap.h - map counts: how many page-table entries map a page (Linux's
  * rmap calls, by their names; Pagoda keeps the count, not the reverse map).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/shared_anon.c - pages of shared anonymous memory and the VMAs that map
  * them; see shared_anon.h for the rules. */
 #include "mm/shared_anon.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/shared_anon.h - the object behind MAP_SHARED|MAP_ANONYMOUS memory.
  *
  * Every VMA that maps the region (in the process that created it, in its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/slab.c - object caches and kmalloc; see slab.h for the layout and rules. */
 #include "mm/slab.h"
 #include "kernel/printk.h"

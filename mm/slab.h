@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/slab.h - small objects: kmalloc/kfree and named object caches.
  *
  * A cache hands out objects of one size carved from "slabs" (1-8 contiguous

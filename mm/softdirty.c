@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/softdirty.c - /proc/PID/clear_refs: clearing soft-dirty and accessed
  * bits (mm/softdirty.h has the rules, docs/soft-dirty.md the story). */
 #include "mm/softdirty.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/softdirty.h - soft-dirty tracking and /proc/PID/clear_refs, as Linux
  * (docs/soft-dirty.md; Linux's Documentation/admin-guide/mm/soft-dirty.rst).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/thp.h - transparent huge pages for anonymous memory (docs/thp.md).
  *
  * A level-2 entry (PMD) with the PS bit maps 2 MiB at once: one TLB entry

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/tlbflush.c - TLB shootdown across CPUs; see tlbflush.h and
  * docs/tlb-shootdown.md.
  *

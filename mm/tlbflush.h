@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/tlbflush.h - TLB shootdown: making every CPU forget a translation
  * before what it pointed to is reused (docs/tlb-shootdown.md).
  *

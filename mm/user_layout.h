@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/user_layout.h - where user space lies in every address space: the
  * constants the memory manager, the ELF loader and the user-copy checks all
  * measure user addresses against.

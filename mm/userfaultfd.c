@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/userfaultfd.c - userfaultfd write-protection in the page tables; the
  * interface and the entry encoding are in mm/userfaultfd.h, the story in
  * docs/userfaultfd.md.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/userfaultfd.h - the memory manager's side of userfaultfd
  * (docs/userfaultfd.md), and the seam between it and the file side.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/vma.c - the sorted VMA array; see vma.h for the choice and the rules. */
 #include "mm/vma.h"
 #include "mm/vma_lock.h"

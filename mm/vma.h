@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/vma.h - virtual memory areas (VMAs) and the ordered set that holds an
  * address space's VMAs.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/vma_lock.c - per-VMA locks and the fault fast path's VMA lookup; see
  * vma_lock.h for the rules. */
 #include "mm/vma_lock.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm/vma_lock.h - page faults without the mmap_lock: per-VMA locks
  * (Linux 6.4's lock_vma_under_rcu; docs/vma-locks.md).
  *

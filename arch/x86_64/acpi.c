@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/acpi.c - finding CPUs, I/O APICs and the poweroff registers in
  * the firmware's ACPI tables.
  *

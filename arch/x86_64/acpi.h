@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/acpi.h - the ACPI tables Pagoda reads: RSDP -> XSDT/RSDT ->
  * MADT (CPUs, I/O APICs, interrupt overrides), FADT (PM timer, poweroff),
  * HPET (a clock for the TSC calibration) and DMAR (the x2APIC opt-out).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/apic.c - the local APIC: mode choice, per-CPU setup, IPIs, the
  * timer and its calibration, and TSC-based delays. See apic.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/apic.h - the local APIC (xAPIC over MMIO or x2APIC over MSRs),
  * its timer, and inter-processor interrupts.
  *

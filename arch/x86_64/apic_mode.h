@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/apic_mode.h - which local APIC mode to run in: the decision
  * alone, as a pure function, so the host tests (tests/host/test_apic.c)
  * can feed it the inputs QEMU cannot produce (firmware in x2APIC mode,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/apic_regs.h - local APIC register numbers and encodings.
  *
  * Pure functions only: no hardware access, so the host unit tests

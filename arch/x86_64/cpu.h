@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/cpu.h - thin wrappers around x86 instructions (port I/O, MSRs,
  * control registers, CPUID, interrupt flag). No policy lives here. */
 #ifndef PAGODA_CPU_H

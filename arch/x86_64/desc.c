@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/desc.c - per-CPU GDT and TSS, and the one IDT all CPUs share. */
 #include "arch/x86_64/desc.h"
 #include "arch/x86_64/percpu.h"

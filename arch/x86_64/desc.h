@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/desc.h - GDT, TSS and IDT layouts and selectors. */
 #ifndef PAGODA_DESC_H
 #define PAGODA_DESC_H

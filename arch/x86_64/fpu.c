@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/fpu.c - user threads' x87/SSE/AVX registers: enabling them,
  * one area per thread, eager save and restore at the switch, signal frames.
  * The rules are in fpu.h; the story in docs/fpu.md. */

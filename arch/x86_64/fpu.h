@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/fpu.h - the FPU, SSE and AVX registers of user threads.
  *
  * Rule (docs/fpu.md): each user thread's x87/SSE/AVX registers are its own.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/hpet.c - the HPET as a calibration clock. See hpet.h. */
 #include "arch/x86_64/hpet.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/hpet.h - the High Precision Event Timer, used only as a clock
  * of known rate to measure the TSC at boot (arch/x86_64/tsc_calibrate.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/ioapic.c - masking every I/O APIC input at boot. See ioapic.h. */
 #include "arch/x86_64/ioapic.h"
 #include "arch/x86_64/acpi.h"

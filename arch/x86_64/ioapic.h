@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/ioapic.h - the I/O APICs, only to silence them.
  *
  * Pagoda routes no device interrupt (its timer and IPIs are the local

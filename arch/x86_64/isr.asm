@@ -1,3 +1,4 @@
+; SPDX-License-Identifier: MIT
 ; arch/x86_64/isr.asm - interrupt and exception entry stubs.
 ;
 ; Every vector gets a stub that makes the stack look the same (an error code,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/mce.c - enabling and reporting machine checks (mce.h). */
 #include "arch/x86_64/mce.h"
 #include "arch/x86_64/cpu.h"

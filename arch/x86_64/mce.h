@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/mce.h - the machine-check architecture: hardware errors
  * (memory, caches, buses) reported by the CPU.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/pat.c - programming the Page Attribute Table (see pat.h). */
 #include "arch/x86_64/pat.h"
 #include "arch/x86_64/cpu.h"

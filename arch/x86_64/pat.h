@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/pat.h - the Page Attribute Table: a memory type per page.
  *
  * Three bits of a page-table entry - PWT, PCD and PAT - select one of eight

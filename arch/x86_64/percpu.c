@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/percpu.c - the per-CPU areas. */
 #include "arch/x86_64/percpu.h"
 #include "arch/x86_64/cpu.h"

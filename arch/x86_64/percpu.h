@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/percpu.h - the per-CPU area, reached through the GS base.
  *
  * Each CPU's GS base points at its own struct cpu, whose first field points

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/pit.c - 8254 channel 2 as a one-shot stopwatch. See pit.h. */
 #include "arch/x86_64/pit.h"
 #include "arch/x86_64/cpu.h"

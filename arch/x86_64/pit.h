@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/pit.h - the legacy 8254 programmable interval timer, used only
  * as a known clock (1.193182 MHz) to measure the TSC at boot, and only when
  * CPUID, the HPET and the ACPI PM timer could not (tsc_calibrate.h: recent

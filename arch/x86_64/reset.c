@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/reset.c - resetting the machine: ACPI, 0xCF9, the keyboard
  * controller, a triple fault (see reset.h). */
 #include "arch/x86_64/reset.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/reset.h - resetting the machine (a reboot).
  *
  * A PC has several ways to reset itself and no single one works on every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/signal_frame.c - building a handler's frame and rt_sigreturn
  * (the layout and the rules are in signal_frame.h; Linux's are in
  * arch/x86/kernel/signal.c: get_sigframe, __setup_rt_frame, restore_sigcontext). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/signal_frame.h - the frame a signal handler is called on, in
  * Linux's x86_64 layout (arch/x86/include/asm/sigframe.h, uapi
  * asm/sigcontext.h, asm-generic/ucontext.h), and rt_sigreturn, which undoes

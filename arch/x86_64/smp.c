@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/smp.c - starting the other CPUs. See smp.h.
  *
  * Bring-up (smp_init, on the boot CPU, interrupts disabled):

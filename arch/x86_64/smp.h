@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/smp.h - bringing up the other CPUs and calling functions on them.
  *
  * smp_call_function_*: run fn(arg) on other CPUs from an IPI (VEC_CALL_FUNCTION)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/smp_call.c - running a function on other CPUs through IPIs.
  *
  * Each CPU has a fixed-size queue of incoming requests protected by a

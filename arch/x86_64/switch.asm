@@ -1,3 +1,4 @@
+; SPDX-License-Identifier: MIT
 ; arch/x86_64/switch.asm - switch_to: the one place a CPU changes threads.
 ;
 ;   void switch_to(u64 *prev_ksp, u64 next_ksp);

@@ -1,3 +1,4 @@
+; SPDX-License-Identifier: MIT
 ; arch/x86_64/syscall.asm - the SYSCALL entry point and the return to user mode.
 ;
 ; SYSCALL (set up in arch/x86_64/syscall.c) jumps here in ring 0 with:

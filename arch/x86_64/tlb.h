@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/tlb.h - the local TLB primitives: what one CPU can do to its
  * own TLB. The shootdown protocol that decides *which* CPUs run them, and
  * when, is mm/tlbflush.c (docs/tlb-shootdown.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/trampoline_place.c - choosing the AP trampoline's page.
  * See trampoline_place.h. Pure: also built into tests/host/test_trampoline.c. */
 #include "arch/x86_64/trampoline_place.h"

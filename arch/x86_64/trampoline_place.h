@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/trampoline_place.h - where the AP trampoline may go.
  *
  * A startup IPI starts a CPU in real mode at a page number below 1 MiB,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/trap.c - exception reports, the exception table, IRQ dispatch. */
 #include "arch/x86_64/mce.h"
 #include "arch/x86_64/trap.h"

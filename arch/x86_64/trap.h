@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/trap.h - exceptions and interrupts.
  *
  * trap_dispatch() is called from arch/x86_64/isr.asm for every vector with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/tsc_calibrate.c - the TSC's rate from CPUID or a reference
  * clock, with every wait bounded by TSC cycles. See tsc_calibrate.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/tsc_calibrate.h - how fast the TSC ticks, from whatever clock
  * this PC really has.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/tsc_sync.c - checking that every CPU's TSC is in step with the
  * boot CPU's (tsc_sync.h). */
 #include "arch/x86_64/tsc_sync.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch/x86_64/tsc_sync.h - are the CPUs' time-stamp counters in step?
  *
  * Pagoda times delays, benchmarks and its event log with RDTSC. Each CPU has

@@ -1,3 +1,4 @@
+; SPDX-License-Identifier: MIT
 ; arch/x86_64/usermode.asm - the first entry of a thread into user mode.
 ;
 ; A new user thread (exec, clone, fork) has its user registers in a struct

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/htest.h - a tiny KTAP-printing harness for host unit tests.
  *
  * A host test is one C file, tests/host/test_NAME.c, built by the Makefile

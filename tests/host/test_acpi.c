@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // SOURCES: arch/x86_64/acpi.c
 /* tests/host/test_acpi.c - the ACPI parsers against tables built here:
  * good ones first, then the same tables corrupted in the ways firmware

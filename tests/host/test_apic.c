@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_apic.c - the local APIC encodings in apic_regs.h.
  *
  * QEMU's software emulation has no x2APIC, so this is where the x2APIC side

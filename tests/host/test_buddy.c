@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // SOURCES: mm/buddy.c mm/pcp.c mm/fault_inject.c
 /* tests/host/test_buddy.c - the buddy allocator, its per-CPU caches and fault
  * injection, run on the host against a reference model.

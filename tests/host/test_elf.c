@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // SOURCES: kernel/elf.c
 /* Host tests for kernel/elf.c: a well-formed executable is described
  * exactly; each kind of malformed file is refused with the right errno. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // SOURCES: kernel/fbcon.c kernel/font.c
 /* tests/host/test_fbcon.c - what the screen console costs the framebuffer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // SOURCES:
 /* Host test: the lock order the validator checks (kernel/lockdep_order.h)
  * and the one docs/locking.md documents are the same table - every class

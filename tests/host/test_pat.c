@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_pat.c - the Page Attribute Table encodings in pat.h.
  *
  * QEMU ignores memory types (video memory is plain RAM there), so a wrong

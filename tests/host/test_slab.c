@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // SOURCES: mm/slab.c mm/buddy.c mm/pcp.c mm/fault_inject.c
 /* tests/host/test_slab.c - kmalloc, object caches and their debug checks, on
  * the host over a fake 16 MiB of RAM. The checks that stop the kernel (double

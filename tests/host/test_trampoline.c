@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // SOURCES: arch/x86_64/trampoline_place.c
 /* tests/host/test_trampoline.c - where the AP trampoline goes, on synthetic
  * memory maps: what QEMU's SeaBIOS and OVMF never produce (GRUB's modules

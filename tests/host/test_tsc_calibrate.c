@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // SOURCES: arch/x86_64/tsc_calibrate.c arch/x86_64/hpet.c
 /* tests/host/test_tsc_calibrate.c - the TSC calibration against fake clocks
  * on a simulated time line: what QEMU cannot show (a PIT that answers but

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // SOURCES: mm/vma.c
 /* tests/host/test_vma.c - the VMA set (mm/vma.c) against a reference model.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """tests/host/test_write_usb.py - tools/write-usb refuses every device that
 is not a removable, unused whole disk, writes and checks the one that is.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hello_libc - a plain C program on the host's C library (glibc or musl),
  * linked statically: its start-up (TLS, IRELATIVE relocations, stdio,
  * the random canary, rlimits), the FPU/SSE code the C library and the

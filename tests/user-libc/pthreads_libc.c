@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pthreads_libc - POSIX threads on the host's C library (glibc or musl),
  * linked statically: pthread_create (clone with CLONE_SETTLS and friends,
  * set_robust_list, rseq), a mutex and a condition variable (futex), join,

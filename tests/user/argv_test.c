@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* argv_test - the arguments a program is started with.
  *
  *     argv_test                  no arguments: argc is 1

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* collapse_test - madvise(MADV_COLLAPSE): 512 small pages become one huge
  * page (docs/thp.md, "Collapse"), with Linux 6.1's answers: a full piece, a
  * half-full one, zero-page entries, nothing written (EINVAL), a range with

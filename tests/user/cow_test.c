@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cow_test - what fork promises about private memory, whether the kernel
  * copies it at fork or shares it read-only and copies on the first write.
  *

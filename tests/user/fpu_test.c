@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fpu_test - each thread's FPU, SSE and AVX registers are its own.
  *
  * The only test program built with SSE/AVX allowed (user/Makefile names it

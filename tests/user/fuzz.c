@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz - thousands of system calls with bad pointers, lengths and flags.
  *
  * A fixed-seed generator picks a call from the library's list and fills its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libc_test - the user library checks itself: printf formats, string and
  * memory functions, malloc, errno per thread, threads and futex join.
  * Nothing here depends on the kernel beyond the basic calls, so it is the

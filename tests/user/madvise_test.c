@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* madvise_test - madvise(MADV_DONTNEED), MADV_DONTNEED_LOCKED and MADV_REMOVE with
  * Linux's answers (docs/madvise.md): the argument checks, a range with holes
  * (-ENOMEM, but every mapped part on both sides of a hole is still zapped),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mlock_test - locked memory and population: mlock, mlock2(MLOCK_ONFAULT),
  * munlock, mlockall/munlockall, MAP_LOCKED, MAP_POPULATE and
  * MADV_POPULATE_READ/WRITE (docs/mlock.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm_basic - mmap, munmap and mprotect of anonymous memory, checked against
  * /proc/self/maps, plus the errors Linux gives for bad arguments.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mm_threads - page faults on every CPU at once in one address space.
  *
  * One thread per CPU this process may use (from sched_getaffinity), each

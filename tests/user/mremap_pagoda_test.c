@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mremap_pagoda_test - mremap(2) (docs/mremap.md), on Pagoda and Linux 6.1
  * alike (the name keeps clear of Linux's selftest mremap_test).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pipe_test - pipes (kernel/pipe.h): a blocking reader and writer across
  * fork and across threads, end of file when every write end is closed,
  * EPIPE (and SIGPIPE's default action) when no read end is, O_NONBLOCK's

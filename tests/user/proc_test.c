@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* proc_test - processes and threads: exit statuses, exit_group killing
  * threads that are running, sleeping or waiting, wait4's options, getppid,
  * nanosleep, inherited CPU affinity and /proc/self/status, and what a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* process_madvise_test - process_madvise(2) with MADV_DONTNEED on our own
  * address space (docs/madvise.md): Linux allows that since 6.13, and the
  * kernel then zaps the whole vector under one mmu_gather, so the other CPUs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pvm_test - process_vm_readv(2): reading another process's memory (and our
  * own), with Linux's answers for bad arguments. The kernel reaches the
  * remote pages through read-only pins, which unshare copy-on-write pages

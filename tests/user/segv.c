@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* segv - bad memory accesses kill only the process that made them.
  *
  * Each case runs in a forked child that makes one bad access; the parent

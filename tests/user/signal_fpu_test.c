@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* signal_fpu_test - the FPU state in a signal frame (docs/signals.md, "The
  * frame"): the interrupted code's registers are saved in the frame
  * (uc_mcontext.fpregs, 64-byte aligned), the handler starts with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* signal_test - signals as Linux delivers them (docs/signals.md).
  *
  *   - Faults become signals with Linux's siginfo: SIGSEGV with SEGV_MAPERR

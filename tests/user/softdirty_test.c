@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* softdirty_test - soft-dirty tracking (docs/soft-dirty.md), the way CRIU
  * uses it: write "4" to /proc/self/clear_refs, later read bit 55 of
  * /proc/self/pagemap; it must be set for every page written since, and

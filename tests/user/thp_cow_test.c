@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thp_cow_test - copy-on-write of a transparent huge page that fork shared
  * and the parent then split (docs/thp.md, "fork and copy-on-write of a THP").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* uffd_test - userfaultfd write protection as Linux has it
  * (docs/userfaultfd.md): the handshake, the argument checks with Linux's
  * errno, messages read(2) and poll(2) from the file, protected pages whose

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vma_race_test - page faults on several CPUs racing changes to the very
  * VMA they fault in (docs/testing-mm.md, "vma_race_test").
  *

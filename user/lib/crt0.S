@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/crt0.S - process entry point.
  *
  * The kernel starts a new program here with the System V x86_64 initial

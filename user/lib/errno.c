@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/errno.c - names of the errno values programs print. */
 #include "sys.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/ktap.c - see ktap.h. Only the main thread reports. */
 #include "ktap.h"
 #include "stdio.h"

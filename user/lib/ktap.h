@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/ktap.h - KTAP version 1 output for user test programs, in the
  * same format as the kernel's own suites (kernel/ktest.h):
  *

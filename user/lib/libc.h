@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/libc.h - everything a user program needs, in one include. */
 #ifndef USER_LIBC_H
 #define USER_LIBC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/malloc.c - see malloc.h. */
 #include "malloc.h"
 #include "string.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/malloc.h - a small allocator on mmap (malloc.c).
  *
  * Requests up to 2 KiB come from power-of-two size classes (16 bytes ..

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/printf.c - one formatting engine, two destinations.
  *
  * format() walks the format string and passes every produced character to

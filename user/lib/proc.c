@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/proc.c - see proc.h. */
 #include "proc.h"
 #include "string.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/proc.h - reading Linux's pseudo-files (proc.c).
  *
  * /proc/self/maps lines look like

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/signal.c - the signal calls (signal.h). */
 #include "signal.h"
 #include "syscall.h"

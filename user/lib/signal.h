@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/signal.h - signals as Linux's x86_64 ABI has them: the raw
  * rt_sigaction (with the SA_RESTORER stub every libc passes), masks, the
  * alternate stack, tgkill, and the siginfo/ucontext a handler receives.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/stats.c - see stats.h. */
 #include "stats.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/stats.h - the little statistics the benchmarks print. */
 #ifndef USER_STATS_H
 #define USER_STATS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/stdio.h - formatted output (printf.c).
  *
  * Conversions: %d %i %u %x %X %o %c %s %p %%, with the length modifiers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/string.c - byte-at-a-time memory and string functions: simple
  * and obviously correct rather than fast. */
 #include "string.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/string.h - memory and string functions (string.c). The compiler
  * may also emit calls to memcpy, memset, memmove and memcmp by itself. */
 #ifndef USER_STRING_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/sys.c - system-call wrappers: convert the kernel's -errno into
  * -1 plus errno (the convention of sys.h). */
 #include "sys.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/sys.h - Linux x86_64 ABI constants and structures, and the
  * system-call wrappers of the user library.
  *

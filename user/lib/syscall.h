@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/syscall.h - the raw Linux x86_64 system-call instruction.
  *
  * Convention (Linux x86_64): number in %rax, arguments in %rdi %rsi %rdx

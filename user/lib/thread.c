@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/thread.c - thread blocks, errno, threads and process start. */
 #include "thread.h"
 #include "sys.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/thread.h - threads on clone(2), joined through futex(2).
  *
  * Every thread, the first one included, has a thread block (struct uthread)

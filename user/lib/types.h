@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/types.h - fixed-width types and the few compiler helpers the user
  * library needs. No host headers are used anywhere under user/. */
 #ifndef USER_TYPES_H

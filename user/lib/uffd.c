@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/uffd.c - opening a userfaultfd the way every test and benchmark
  * program does, and reading a frame from /proc/self/pagemap (uffd.h). */
 #include "libc.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user/lib/uffd.h - the Linux ABI of userfaultfd(2), of /proc/PID/pagemap
  * and of its PAGEMAP_SCAN ioctl, as user programs need them.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* demo - a guided tour of what the memory manager does for a program.
  *
  * Run by `make run`. Every step prints what it is about to do and why, then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hello - the smallest program: one line on the console and exit 0. */
 #include "libc.h"
 

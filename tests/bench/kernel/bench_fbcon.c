@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/bench/kernel/bench_fbcon.c - "bench=fbcon": what a printed line
  * costs the screen console once the screen is full (every line scrolls), in
  * TSC cycles and in bytes stored to the screen, with the flush of changed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/bench/kernel/bench_physmem.c - "bench=physmem": what an allocation costs, in TSC
  * cycles per alloc+free pair, on one CPU and on every online CPU at once.
  * It prints figures; it does not pass or fail (timings under emulation say

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/bench/kernel/bench_thp.c - "bench=thp": what a write into a huge-zero region costs
  * with a 2 MiB page and with the fallback forced (docs/thp.md).
  *

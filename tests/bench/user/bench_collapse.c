@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_collapse - what MADV_COLLAPSE costs (docs/thp.md, "Collapse").
  *
  * For each of REPS fresh 2 MiB pieces (aligned, MADV_NOHUGEPAGE while

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_cow - what fork and copy-on-write cost: per write fault, per fork.
  *
  * All in TSC cycles, on 16 MiB of private anonymous memory in 4 KiB pages

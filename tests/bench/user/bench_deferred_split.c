@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_deferred_split - the memory a partial munmap of THPs leaves behind,
  * and what the deferred split gives back (docs/thp.md, "Deferred split").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_madvise - what batching process_madvise(MADV_DONTNEED) saves, and
  * what freeing empty page tables after a zap gives back (docs/madvise.md,
  * docs/benchmarks.md).

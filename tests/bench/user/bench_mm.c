@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_mm - what a page fault, an mmap and a thread cost, in TSC cycles.
  *
  * Four measurements, each repeated many times; for each we print the

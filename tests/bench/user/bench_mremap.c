@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_mremap - what a mremap move costs (docs/mremap.md).
  *
  * 2 MiB of memory is moved back and forth between two 2 MiB-aligned

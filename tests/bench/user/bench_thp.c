@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_thp - what transparent huge pages save (docs/thp.md, docs/benchmarks.md).
  *
  * Over a 16 MiB region aligned to 2 MiB, each case once with MADV_HUGEPAGE

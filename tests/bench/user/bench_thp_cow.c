@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_thp_cow - write faults on the pieces of a THP that fork shared and
  * the parent then split (docs/thp.md, "fork and copy-on-write of a THP").
  *

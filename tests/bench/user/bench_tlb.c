@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_tlb - what an munmap costs when other CPUs have the address space
  * loaded: the price of the TLB shootdown.
  *

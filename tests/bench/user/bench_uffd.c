@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_uffd - what userfaultfd write protection costs (docs/userfaultfd.md,
  * docs/benchmarks.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_vma - what the address space's lock costs a page fault
  * (docs/benchmarks.md, "Per-VMA locks").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/arch/mce_test.c - a machine check must reach the handler and
  * its report, not reset the machine.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/arch/test_acpi.c - what acpi_init() found agrees with the machine.
  *
  * Run with "test=acpi expect_cpus=N" where N is QEMU's -smp count; without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/arch/test_clocks.c - the TSC's rate came from the source the
  * machine should give it, and agrees with an independent clock.
  *

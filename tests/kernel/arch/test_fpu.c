@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/arch/test_fpu.c - the FPU signal-frame interface
  * (arch/x86_64/fpu.h) that signal delivery and rt_sigreturn use.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/arch/test_smp.c - every CPU came up, IPIs reach every CPU, cross
  * calls with interrupts disabled do not deadlock, and the timer ticks
  * everywhere.

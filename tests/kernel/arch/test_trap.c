@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/arch/test_trap.c - the exception path reports what happened.
  *
  * Each case makes a real exception at an instruction listed in the exception

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/arch/test_tsc.c - every CPU's time-stamp counter is in step
  * with the boot CPU's (arch/x86_64/tsc_sync.h): the boot's own check found
  * no warp, and a second run of it, now, finds none either. The negative

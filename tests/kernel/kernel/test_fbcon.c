@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/kernel/test_fbcon.c - the screen console, tested on off-screen buffers.
  *
  * Each case sets up its own struct fbcon on a small buffer in memory (a

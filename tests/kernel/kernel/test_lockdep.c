@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/kernel/test_lockdep.c - the "lockdep" suite: the lock validator
  * (kernel/lockdep.h, docs/locking.md) finds what it must, and nothing else.
  *

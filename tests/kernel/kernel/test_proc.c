@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/kernel/test_proc.c - in-kernel tests of processes, exec, sleep timers
  * and futex wake-ups ("test=proc"). The user programs (run=) test the
  * system calls from user space; these check the kernel side directly. */

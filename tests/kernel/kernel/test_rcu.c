@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/kernel/test_rcu.c - RCU must never let a reader see a freed object.
  *
  * The torture test: readers on every CPU but one keep following pointers to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/kernel/test_sched.c - threads, run queues, sleeping and waking. */
 #include "kernel/ktest.h"
 #include "kernel/sched.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/kernel/test_spinlock.c - spinlocks exclude each other on every CPU, count
  * contention exactly, and answer trylock / is-held-by-me correctly.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/kernel/test_trace.c - the event log's dump must hold what was recorded.
  *
  * The tests record their own events with trace_record() (which records even

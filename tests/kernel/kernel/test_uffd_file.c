@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/kernel/test_uffd_file.c - in-kernel tests of the file side of userfaultfd
  * and of the fd layer and /proc/PID/pagemap ("test=uffd_file").
  *

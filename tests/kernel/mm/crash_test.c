@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/crash_test.c - deliberate memory bugs, to see the debug checks stop the
  * kernel with a useful report. Boot with "mm_crash_test=CASE":
  *   page_twice   free the same page twice

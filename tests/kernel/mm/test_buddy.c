@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_buddy.c - in-kernel tests of the page allocator ("test=buddy").
  *
  * They run on the real memory map (holes, RAM above 4 GiB) and check

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_collapse.c - the "collapse" suite: MADV_COLLAPSE, the retract of a
  * PTE table and the background collapser (mm/khugepaged.h, docs/thp.md).
  *

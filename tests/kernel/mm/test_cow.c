@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_cow.c - the "cow" suite: copy-on-write after fork, reuse against
  * copy, unsharing for read-only pins (docs/cow.md).
  *

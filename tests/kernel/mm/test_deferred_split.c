@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_deferred_split.c - the "deferred_split" suite: AnonHugePages
  * counted once per 2 MiB page, and the deferred split giving back the
  * unmapped pieces of a partly unmapped THP (mm/deferred_split.h,

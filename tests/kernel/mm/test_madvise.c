@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_madvise.c - the "madvise" suite: MADV_DONTNEED, the batched
  * vector form, freeing the page tables a zap empties, and MADV_REMOVE of
  * shared memory that other address spaces and pins hold (docs/madvise.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_mremap.c - the "mremap" suite: moving page-table
  * entries (mm/mremap.h, docs/mremap.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_paging.c - the kernel page tables ("test=paging"): W^X on the
  * kernel image, guard pages under the stacks, the direct map's coverage, and
  * the CPU protections. Faults are provoked on purpose at instructions listed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_slab.c - kmalloc and object caches ("test=slab"). */
 #include "kernel/ktest.h"
 #include "kernel/string.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_softdirty.c - the "softdirty" suite: live entries rewritten
  * without losing what the MMU writes into them, and clear_refs
  * (mm/softdirty.h, docs/soft-dirty.md). tests/user/softdirty_test.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_thp.c - the "thp" suite: transparent huge pages (mm/thp.h,
  * docs/thp.md). Every mapping here asks for THP with MADV_HUGEPAGE, which
  * works under the default "thp=madvise" and under "thp=always".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_thp_exclusive.c - the "thp_exclusive" suite: per-page exclusivity
  * of a split THP's pieces (mm/anon_exclusive.h, docs/thp.md "fork and
  * copy-on-write of a THP").

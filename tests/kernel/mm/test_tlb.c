@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_tlb.c - the "tlb" suite: TLB shootdown, the mmu_gather and RCU
  * freeing of page tables, on real virtual CPUs.
  *

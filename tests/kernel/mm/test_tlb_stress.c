@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_tlb_stress.c - "test=tlb_stress": a worker on every CPU mixing
  * mmap, munmap, mprotect, MADV_DONTNEED and faults over one window of one
  * address space for a bounded number of iterations, checking what each CPU

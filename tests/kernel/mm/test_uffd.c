@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_uffd.c - the "uffd" suite: userfaultfd write protection in the
  * page tables (mm/userfaultfd.c, docs/userfaultfd.md). The user-visible
  * behaviour is tested by tests/user/uffd_test.c (also on Linux); these

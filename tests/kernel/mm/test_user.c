@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_user.c - see test_user.h. */
 #include "tests/kernel/mm/test_user.h"
 #include "mm/pgtable.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_user.h - helpers shared by the in-kernel mm tests: touching user
  * memory of an address space (kthread_use_mm), counting what is free, and
  * waiting for other CPUs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_vm.c - user address spaces ("test=vm"): VMAs split and merge,
  * faults map the zero page then a fresh page, mprotect and munmap take
  * rights away, fork copies private memory and shares shared memory, faults

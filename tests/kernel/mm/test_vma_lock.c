@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/mm/test_vma_lock.c - "test=vma_lock": the page-fault fast path under
  * per-VMA locks (mm/vma_lock.h), each rule made deterministic:
  *   fast_path_serves_faults   ordinary faults are served without mmap_lock

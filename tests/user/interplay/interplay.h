@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/user/interplay/interplay.h - what the parts of the interplay tester
  * share (docs/testing-mm.md, "The interplay tester"): the model's types,
  * the operations, the threads and the child, and the state of one run. */

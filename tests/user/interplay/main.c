@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/user/interplay/main.c - interplay, a randomized, seed-reproducible, model-checked tester of the
  * whole memory manager at once (docs/testing-mm.md, "The interplay tester").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/user/interplay/mlock.c - locked memory in the interplay tester
  * (docs/testing-mm.md, "The interplay tester"; docs/mlock.md): the
  * OP_MLOCK operation (mlock, mlock2 MLOCK_ONFAULT, munlock on a run of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/user/interplay/model.c - the model: what every page must hold, and the checks of a page
  * (docs/testing-mm.md, "The interplay tester"). */
 #include "interplay.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/user/interplay/mremap.c - the mremap operation (docs/mremap.md,
  * docs/testing-mm.md "The interplay tester"): a mapped run of one VMA is
  * shrunk or grown in place, or moved with MREMAP_FIXED inside its slot

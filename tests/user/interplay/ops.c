@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/user/interplay/ops.c - the operations of a seed, each against the model, and one run
  * (docs/testing-mm.md, "The interplay tester"). */
 #include "interplay.h"

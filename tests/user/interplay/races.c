@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/user/interplay/races.c - the race episodes
  * (docs/testing-mm.md, "The interplay tester"). */
 #include "interplay.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/user/interplay/thp.c - huge pages in the interplay tester (docs/testing-mm.md,
  * "Huge pages: whole, cut and collapsed"): a 2 MiB-aligned MADV_HUGEPAGE region written
  * through, so that THPs form on both kernels, then cut at 4 KiB inside a huge page before

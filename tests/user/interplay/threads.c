@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/user/interplay/threads.c - the threads pinned to CPUs, the userfaultfd handler and the fork child
  * (docs/testing-mm.md, "The interplay tester"). */
 #include "interplay.h"
