@@ -67,6 +67,8 @@ static void warp_loop(void *unused)
 void tsc_check_pair(u32 cpu, struct tsc_warp *out)
 {
 	u64 flags = local_irq_save();
+	/* A pair is two CPUs: the call below would wait for itself. */
+	BUG_ON(cpu == smp_processor_id());
 	run.lock = 0;
 	run.arrived = run.done = 0;
 	run.last = 0;

@@ -26,7 +26,8 @@ struct tsc_warp {
 	u64 max_warp;   /* the largest step back, in cycles */
 };
 
-/* Run the warp loop on the calling CPU and on cpu at the same time. */
+/* Run the warp loop on the calling CPU and on cpu (another one) at the
+ * same time. */
 void tsc_check_pair(u32 cpu, struct tsc_warp *out);
 
 /* After SMP bring-up: check each online CPU against the boot CPU, print the
