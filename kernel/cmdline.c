@@ -37,6 +37,11 @@ bool cmdline_get(const char *key, char *buf, size_t size)
 			buf[n] = v[n];
 			n++;
 		}
+		/* A value cut short would run the wrong thing quietly (a
+		 * program list ending in half a name): say so. */
+		if (v[n] && v[n] != ' ')
+			printk(KERN_WARNING "cmdline: the value of %s= is longer than %lu bytes; "
+			       "it was cut\n", key, (unsigned long)size - 1);
 	}
 	buf[n] = 0;
 	return true;
