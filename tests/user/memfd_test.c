@@ -161,16 +161,21 @@ static void test_sigbus(void)
 	volatile char *m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	m[2 * PG] = 'z';                /* mapped: the shrink must unmap it */
 	m[PG + 200] = 'x';
-	int fds[2];
+	int fds[2], ready[2];
+	char c;
 	pipe(fds);
+	pipe(ready);
 	pid_t pid = fork();
 	if (pid == 0) {
-		char c;
 		volatile char seen = m[2 * PG];
-		read(fds[0], &c, 1);    /* the parent has shrunk the file */
+		write(ready[1], "r", 1);        /* page 2 is mapped here too */
+		read(fds[0], &c, 1);            /* the parent has shrunk the file */
 		seen = m[2 * PG];
 		exit(seen == 'z' ? 2 : 0);
 	}
+	read(ready[0], &c, 1);
+	close(ready[0]);
+	close(ready[1]);
 	sigaction(SIGBUS, &sa, NULL);   /* the parent's only: the child dies of it */
 	bus_grow_to = 3 * PG;
 	EXPECT(ftruncate(mfd, PG + 100) == 0 && file_size(mfd, NULL) == PG + 100, "shrink to 4196 bytes");
