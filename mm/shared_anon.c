@@ -227,10 +227,11 @@ static void unmap_mapping_range(struct shared_anon *s, u64 first, u64 last,
 	}
 }
 
-/* The punch; unmap false only for the keep_beyond_eof negative control. */
-static void punch(struct shared_anon *s, u64 first, u64 n, struct mm_struct *mm, bool unmap)
+/* The punch, mappers_lock held for read; unmap false only for the
+ * keep_beyond_eof negative control. */
+static void punch_locked(struct shared_anon *s, u64 first, u64 n, struct mm_struct *mm, bool unmap)
 {
-	down_read(&s->mappers_lock);
+	lockdep_assert_held(&s->mappers_lock);
 	spin_lock(&s->lock);
 	u64 last = MIN(first + n, s->nr_pages);
 	spin_unlock(&s->lock);
@@ -250,12 +251,13 @@ static void punch(struct shared_anon *s, u64 first, u64 n, struct mm_struct *mm,
 	/* Then every mapper, in every address space, unmaps the range. */
 	if (unmap)
 		unmap_mapping_range(s, first, last, mm);
-	up_read(&s->mappers_lock);
 }
 
 void shared_anon_punch(struct shared_anon *s, u64 first, u64 n, struct mm_struct *mm)
 {
-	punch(s, first, n, mm, true);
+	down_read(&s->mappers_lock);
+	punch_locked(s, first, n, mm, true);
+	up_read(&s->mappers_lock);
 }
 
 /* --- the size (memfd) --- */
@@ -303,14 +305,19 @@ int shared_anon_set_size(struct shared_anon *s, u64 size)
 	int err = grow_array(s, size_pages(size));
 	if (err)
 		return err;
+	/* mappers_lock across the whole shrink: mm_check (which holds it for
+	 * write) never sees the new size with the old pages still mapped. */
+	down_read(&s->mappers_lock);
 	spin_lock(&s->lock);
 	u64 old = s->size;
 	s->size = size;
 	spin_unlock(&s->lock);
-	if (size >= old)
-		return 0;
-	zero_partial_tail(s, size);
-	u64 first = size_pages(size);
-	punch(s, first, size_pages(old) - first, NULL, !shared_anon_debug_keep_beyond_eof);
+	if (size < old) {
+		zero_partial_tail(s, size);
+		u64 first = size_pages(size);
+		punch_locked(s, first, size_pages(old) - first, NULL,
+			     !shared_anon_debug_keep_beyond_eof);
+	}
+	up_read(&s->mappers_lock);
 	return 0;
 }

@@ -23,7 +23,7 @@
  *      for a fault on the fast path, the read lock of its VMA instead
  *      (mm/vma_lock.h; a writer write-locks a VMA under mmap_lock);
  *   2. mappers_lock (an rwsem, Linux's i_mmap_rwsem): the list and the
- *      start, end and pgoff of every VMA on it. Held for write to link or
+ *      start, end and pgoff of every VMA on it (read: a punch, a shrink). Held for write to link or
  *      unlink a VMA or change those fields (vma_split, vma_merge, vma_free),
  *      and by fork while it copies a shared VMA's entries (its copy takes no
  *      page-table lock); held for read by the punch while it unmaps;
@@ -81,8 +81,8 @@ u64 shared_anon_size(struct shared_anon *s);
  * zeroes the tail of a last partial page, then punches the pages past the
  * end out of the object and unmaps them from every mapper, as
  * shared_anon_punch (Linux's shmem_setattr: truncate_setsize, then
- * unmap_mapping_range). 0 or -ENOMEM. May sleep; no lock held but the
- * caller's own. */
+ * unmap_mapping_range), all under mappers_lock for read. 0 or -ENOMEM.
+ * May sleep; no lock held but the caller's own. */
 int shared_anon_set_size(struct shared_anon *s, u64 size);
 /* The largest size an object can have (its page array is one kmalloc). */
 u64 shared_anon_max_size(void);
