@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* mm/shared_anon.h - the object behind MAP_SHARED|MAP_ANONYMOUS memory.
+/* mm/shared_anon.h - the object behind MAP_SHARED|MAP_ANONYMOUS memory
+ * and behind a memfd (kernel/memfd.h: the same object with a size that
+ * ftruncate changes, opened as a file).
  *
  * Every VMA that maps the region (in the process that created it, in its
  * fork children, and the pieces left by splits) points at the same object,
