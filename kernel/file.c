@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* kernel/file.c - open files, the fd table, and the system calls that work
- * on any open file: read, write, close, lseek, pread64, ioctl, poll, ppoll
+ * on any open file: read, write, close, lseek, pread64, pwrite64, ioctl,
+ * poll, ppoll
  * (kernel/file.h has the model and the locking rules).
  *
  * Each call checks its arguments in Linux's order (fs/read_write.c,
@@ -18,6 +19,7 @@
 #include "kernel/time.h"
 #include "kernel/userfaultfd.h"
 #include "kernel/pipe.h"
+#include "kernel/memfd.h"
 #include "mm/slab.h"
 
 /* ---- files ---- */
@@ -148,15 +150,44 @@ long file_pread(struct file *f, u64 ubuf, u64 count, s64 pos)
 	return f->ops->read(f, ubuf, count, &p);
 }
 
-long file_write(struct file *f, u64 ubuf, u64 count)
+/* vfs_write's checks: open for writing (EBADF), a write operation
+ * (EINVAL), the buffer in user space (EFAULT). */
+static long write_checks(struct file *f, u64 ubuf, u64 count)
 {
 	if (!(f->mode & FMODE_WRITE))
 		return -EBADF;
-	if (!f->ops->write)
+	if (!f->ops->write && !f->ops->write_at)
 		return -EINVAL;
 	if (!user_range_ok(ubuf, count))
 		return -EFAULT;
-	return f->ops->write(f, ubuf, count);
+	return 0;
+}
+
+long file_write(struct file *f, u64 ubuf, u64 count)
+{
+	long ret = write_checks(f, ubuf, count);
+	if (ret)
+		return ret;
+	if (!f->ops->write_at)
+		return f->ops->write(f, ubuf, count);
+	down_write(&f->pos_lock);
+	u64 pos = f->pos;
+	ret = f->ops->write_at(f, ubuf, count, &pos);
+	if (ret >= 0)
+		f->pos = pos;
+	up_write(&f->pos_lock);
+	return ret;
+}
+
+long file_pwrite(struct file *f, u64 ubuf, u64 count, s64 pos)
+{
+	if (!f->ops->write_at)
+		return -ESPIPE;         /* no FMODE_PWRITE */
+	long ret = write_checks(f, ubuf, count);
+	if (ret)
+		return ret;
+	u64 p = (u64)pos;
+	return f->ops->write_at(f, ubuf, count, &p);
 }
 
 /* The ioctls every file has (Linux's do_vfs_ioctl), then the kind's. */
@@ -369,6 +400,18 @@ static long sys_pread64(u64 fd, u64 ubuf, u64 count, u64 pos)
 	return ret;
 }
 
+static long sys_pwrite64(u64 fd, u64 ubuf, u64 count, u64 pos)
+{
+	if ((s64)pos < 0)
+		return -EINVAL;         /* before the fd, as ksys_pwrite64 */
+	struct file *f = fget(current_proc(), (long)(u32)fd);
+	if (!f)
+		return -EBADF;
+	long ret = file_pwrite(f, ubuf, count, (s64)pos);
+	file_put(f);
+	return ret;
+}
+
 static long sys_ioctl(u64 fd, u64 cmd, u64 arg)
 {
 	struct process *p = current_proc();
@@ -522,8 +565,10 @@ void file_syscalls_init(void)
 	syscall_register(SYS_close, (void (*)(void))sys_close);
 	syscall_register(SYS_lseek, (void (*)(void))sys_lseek);
 	syscall_register(SYS_pread64, (void (*)(void))sys_pread64);
+	syscall_register(SYS_pwrite64, (void (*)(void))sys_pwrite64);
 	syscall_register(SYS_ioctl, (void (*)(void))sys_ioctl);
 	syscall_register(SYS_poll, (void (*)(void))sys_poll);
 	syscall_register(SYS_ppoll, (void (*)(void))sys_ppoll);
 	pipe_syscalls_init();
+	memfd_syscalls_init();
 }

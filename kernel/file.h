@@ -17,7 +17,8 @@
  *
  * The kinds: the console (fds 0, 1, 2; kernel/file.c), the /proc text
  * snapshots and /proc/PID/pagemap (kernel/procfs.c), pidfds
- * (kernel/sys_misc.c) and userfaultfds (kernel/userfaultfd.c).
+ * (kernel/sys_misc.c), userfaultfds (kernel/userfaultfd.c), pipes
+ * (kernel/pipe.c) and memfds (kernel/memfd.c).
  *
  * Locking:
  *   files_sem (per process, sleeping) protects the fd table only: it is
@@ -83,6 +84,10 @@ struct file_ops {
 	 * and (for seekable files) pos_lock. */
 	long (*read)(struct file *f, u64 ubuf, u64 count, u64 *pos);
 	long (*write)(struct file *f, u64 ubuf, u64 count);
+	/* A positional file's write at *pos (updated), instead of write:
+	 * write(2) passes f->pos under pos_lock, pwrite64 its own position
+	 * (Linux's FMODE_PWRITE). Bytes written, or -errno. */
+	long (*write_at)(struct file *f, u64 ubuf, u64 count, u64 *pos);
 	long (*ioctl)(struct file *f, u32 cmd, u64 arg);
 	/* The POLL* bits that hold now; never sleeps. */
 	u32 (*poll)(struct file *f);
@@ -100,6 +105,8 @@ struct file_ops {
 	/* fstat's st_mode (kernel/sys_stat.c); 0: by kind, a /proc file's
 	 * S_IFREG with its permissions, else an anonymous inode's 0600. */
 	u32 stat_mode;
+	/* fstat's st_size and st_blocks (512-byte units); NULL: both 0. */
+	void (*stat_size)(struct file *f, s64 *size, s64 *blocks);
 };
 
 struct file {
@@ -126,6 +133,7 @@ void file_put(struct file *f);
 long file_read(struct file *f, u64 ubuf, u64 count);
 long file_pread(struct file *f, u64 ubuf, u64 count, s64 pos);
 long file_write(struct file *f, u64 ubuf, u64 count);
+long file_pwrite(struct file *f, u64 ubuf, u64 count, s64 pos);
 long file_ioctl(struct file *f, u32 cmd, u64 arg);
 u32 file_poll(struct file *f);
 s64 file_lseek(struct file *f, s64 offset, int whence);
@@ -171,7 +179,8 @@ void file_poll_wait(u64 seq);
  * operation (poll, a userfaultfd read or fault) so it sees t->killed. */
 void files_wake_sleepers(void);
 
-/* Registers read, write, close, lseek, pread64, ioctl, poll, ppoll. */
+/* Registers read, write, close, lseek, pread64, pwrite64, ioctl, poll,
+ * ppoll. */
 void file_syscalls_init(void);
 
 #endif

@@ -16,6 +16,7 @@ static const struct {
 	{ "f->pos_lock",            12 },
 	{ "p->files_sem",           14 },
 	{ "pp->mutex",              16 },
+	{ "m->lock",                17 },
 	{ "mm->mmap_lock",          20 },
 	{ "s->mappers_lock",        30 },
 	{ "vma->vm_lock",           40 },

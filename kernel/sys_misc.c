@@ -277,6 +277,8 @@ int fd_mmap_mode(int fd)
 		mode |= FD_MMAP_WRITE;
 	if (f->ops->procfs)
 		mode |= FD_MMAP_NOEXEC | FD_MMAP_REGULAR;
+	if ((f->ops->stat_mode & 0170000) == 0100000)
+		mode |= FD_MMAP_REGULAR;        /* S_IFREG: a memfd */
 	file_put(f);
 	return mode;
 }

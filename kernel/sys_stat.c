@@ -7,9 +7,9 @@
  * Pagoda has no inodes: a file's kind gives its type and permissions
  * (file_ops.stat_mode: the console is a character device, /proc files are
  * regular files, userfaultfds and pidfds anonymous inodes, mode 0600, as
- * on Linux); sizes are 0 (Linux's /proc files say 0 too), times 0, owner
- * root. Each kind has one device number and each open file its own inode
- * number. A name is resolved as open() resolves it: only /proc files exist
+ * on Linux, a memfd a regular file); sizes are 0 (Linux's /proc files say
+ * 0 too) but a memfd's (file_ops.stat_size), times 0, owner root. Each
+ * kind has one device number and each open file its own inode number. A name is resolved as open() resolves it: only /proc files exist
  * (opened for the look-up and closed again), plus the directories "/" and
  * "/proc".
  */
@@ -70,6 +70,8 @@ static void fill_stat(const struct file *f, struct stat_k *st)
 	st->st_dev = f->ops->procfs ? DEV_PROC : DEV_ANON;
 	st->st_ino = ((u64)f >> 6) & 0xffffffffUL;     /* unique while open */
 	st->st_blksize = PAGE_SIZE;
+	if (f->ops->stat_size)
+		f->ops->stat_size((struct file *)f, &st->st_size, &st->st_blocks);
 }
 
 static long stat_file(struct file *f, u64 ustat)

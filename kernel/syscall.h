@@ -29,6 +29,7 @@
 #define SYS_rt_sigreturn 15
 #define SYS_ioctl 16
 #define SYS_pread64 17
+#define SYS_pwrite64 18
 #define SYS_readv 19
 #define SYS_writev 20
 #define SYS_sched_yield 24
@@ -42,6 +43,7 @@
 #define SYS_wait4 61
 #define SYS_kill 62
 #define SYS_uname 63
+#define SYS_ftruncate 77
 #define SYS_readlink 89
 #define SYS_getrlimit 97
 #define SYS_rt_sigpending 127
@@ -70,6 +72,7 @@
 #define SYS_prlimit64 302
 #define SYS_process_vm_readv 310
 #define SYS_getrandom 318
+#define SYS_memfd_create 319
 #define SYS_userfaultfd 323
 #define SYS_mlock2 325
 #define SYS_rseq 334

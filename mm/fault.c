@@ -14,7 +14,8 @@
  *   nothing mapped, shared VMA     -> do_shared_fault: the shared object's
  *                                     page, read or write (mapped only if
  *                                     the object still holds it under our
- *                                     PTE lock: MADV_REMOVE);
+ *                                     PTE lock: MADV_REMOVE); SIGBUS
+ *                                     past the object's end (memfd);
  *   write to a read-only page      -> do_wp_page, copy-on-write:
  *                                     wp_page_reuse makes it writable in
  *                                     place when this mm is known to be its
@@ -181,7 +182,7 @@ static vm_fault_t do_shared_fault(struct vm_fault *vmf)
 	u64 idx = vma->pgoff + (vmf->address - vma->start) / PAGE_SIZE;
 	struct page *page = shared_anon_page(vma->shared, idx);
 	if (!page)
-		return VM_FAULT_OOM;
+		return shared_anon_beyond_eof(vma->shared, idx) ? VM_FAULT_SIGBUS : VM_FAULT_OOM;
 	if (fault_debug_shared_hook)
 		fault_debug_shared_hook(vmf->mm, vmf->address);
 	vm_fault_t ret;

@@ -71,6 +71,11 @@ typedef enum vm_fault_reason {
 	 * SIGSEGV for user code, the exception-table fixup for uaccess,
 	 * -EFAULT for the other callers. */
 	VM_FAULT_SIGSEGV,
+	/* The page is beyond the end of the object the VMA maps (a memfd
+	 * truncated under its mapping, a shared mapping grown by mremap):
+	 * SIGBUS (BUS_ADRERR) for user code, the fixup for uaccess, -EFAULT
+	 * for the other callers. */
+	VM_FAULT_SIGBUS,
 } vm_fault_t;
 
 /* The errno a non-trap caller reports for a fault result (Linux's

@@ -7,7 +7,8 @@
  *
  * Addresses in lower-case hex, at least 8 digits; perms r/w/x or '-', then
  * 's' (shared) or 'p' (private); anonymous memory has offset 0, device 00:00
- * and inode 0. A line without a name ends with the space after the inode
+ * and inode 0 (a memfd: its offset, device 00:01, an inode number and
+ * "/memfd:NAME (deleted)"). A line without a name ends with the space after the inode
  * (Linux prints it); a named one is padded with spaces so the name starts at
  * column 73 (Linux pads to 25 + 6 * sizeof(void *) - 1 characters, then one
  * more space). [heap] and [stack] are found by address, as Linux does.
@@ -20,22 +21,34 @@
 #include "mm/userfaultfd.h"
 #include "mm/page.h"
 #include "mm/vma_lock.h"
+#include "mm/shared_anon.h"
 #include "kernel/printk.h"
 
 #define MAPS_NAME_COLUMN 72
+/* A line with the longest memfd name (249 bytes) fits. */
+#define MAPS_LINE_MAX 360
 
 /* One VMA's line of /proc/PID/maps (and the header of its smaps block),
  * newline included, into line; its length. */
 static int maps_line(struct mm_struct *mm, const struct vm_area *v, char *line, size_t size)
 {
-	int n = snprintf(line, size, "%08lx-%08lx %c%c%c%c 00000000 00:00 0 ",
+	/* A memfd's object: its file offset, the shmem mount's device 00:01,
+	 * an inode number, and its name as Linux prints an unlinked file. */
+	const char *file = v->shared ? v->shared->name : NULL;
+	u64 off = file ? v->pgoff * PAGE_SIZE : 0;
+	u64 ino = file ? ((u64)v->shared >> 6) & 0xffffffffUL : 0;
+	int n = snprintf(line, size, "%08lx-%08lx %c%c%c%c %08lx 00:%02x %lu ",
 			 v->start, v->end,
 			 (v->flags & VM_READ) ? 'r' : '-',
 			 (v->flags & VM_WRITE) ? 'w' : '-',
 			 (v->flags & VM_EXEC) ? 'x' : '-',
-			 (v->flags & VM_SHARED) ? 's' : 'p');
+			 (v->flags & VM_SHARED) ? 's' : 'p', off, file ? 1 : 0, ino);
 	const char *name = NULL;
-	if (v->start <= mm->brk && v->end >= mm->start_brk && mm->brk > mm->start_brk)
+	char path[280];
+	if (file) {
+		snprintf(path, sizeof(path), "/%s (deleted)", file);
+		name = path;
+	} else if (v->start <= mm->brk && v->end >= mm->start_brk && mm->brk > mm->start_brk)
 		name = "[heap]";
 	else if (mm->start_stack && v->start <= mm->start_stack && v->end >= mm->start_stack)
 		name = "[stack]";
@@ -58,7 +71,7 @@ size_t mm_format_maps(struct mm_struct *mm, char *buf, size_t size)
 	down_read(&mm->mmap_lock);
 	const struct vma_set *s = mm->vma_root;
 	for (u32 i = 0; i < s->nr; i++) {
-		char line[160];
+		char line[MAPS_LINE_MAX];
 		int n = maps_line(mm, s->v[i], line, sizeof(line));
 		if (len + (size_t)n >= size)
 			break;          /* whole lines only */
@@ -224,7 +237,7 @@ static size_t smaps_vmflags(char *buf, size_t size, size_t len, u32 f)
 static size_t smaps_vma(struct mm_struct *mm, const struct vm_area *v, char *buf,
 			size_t size, size_t len, const struct mem_size_stats *mss)
 {
-	char line[160];
+	char line[MAPS_LINE_MAX];
 	maps_line(mm, v, line, sizeof(line));
 	len = smaps_put(buf, size, len, "%s", line);
 	KB_LINE("Size:", v->end - v->start);
@@ -263,7 +276,7 @@ size_t mm_format_smaps(struct mm_struct *mm, char *buf, size_t size, bool rollup
 	if (rollup && s->nr) {
 		/* The span from the first VMA to the end of the last (Linux's
 		 * header, perms "---p"), padded as a named maps line. */
-		char line[160];
+		char line[MAPS_LINE_MAX];
 		int n = snprintf(line, sizeof(line), "%08lx-%08lx ---p 00000000 00:00 0 ",
 				 s->v[0]->start, s->v[s->nr - 1]->end);
 		while (n < MAPS_NAME_COLUMN)

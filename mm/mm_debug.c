@@ -193,7 +193,7 @@ static void walk_table(struct check *c, const u64 *table, enum pt_level level, u
 }
 
 /* Every entry of a shared VMA maps the object's current page at that index:
- * a page the object let go (MADV_REMOVE) must be mapped nowhere. Caller
+ * a page the object let go (MADV_REMOVE, a shrink) must be mapped nowhere. Caller
  * holds mmap_lock for write and the object's mappers_lock for write. */
 static void check_shared_ptes(struct check *c, struct mm_struct *mm, struct vm_area *v)
 {
@@ -204,7 +204,9 @@ static void check_shared_ptes(struct check *c, struct mm_struct *mm, struct vm_a
 			continue;
 		u64 idx = v->pgoff + (a - v->start) / PAGE_SIZE;
 		spin_lock(&s->lock);
-		struct page *obj = idx < s->nr_pages ? s->pages[idx] : NULL;
+		/* Past the object's end (a memfd shrunk, a mapping longer
+		 * than its object) nothing may be mapped. */
+		struct page *obj = idx < (s->size + PAGE_SIZE - 1) / PAGE_SIZE ? s->pages[idx] : NULL;
 		spin_unlock(&s->lock);
 		if (obj != pte_page(e))
 			problem(c, "shared PTE at %lx maps pfn %lx, but its object's page %lu is %s",
@@ -212,7 +214,7 @@ static void check_shared_ptes(struct check *c, struct mm_struct *mm, struct vm_a
 	}
 }
 
-/* Every VMA belongs to mm; a shared one lies inside its object and is on
+/* Every VMA belongs to mm; a shared one is on
  * the object's list of mappers (mm/shared_anon.h: MADV_REMOVE finds the
  * mappers there, so one missing would keep old pages after a punch). */
 static void check_vmas(struct check *c, struct mm_struct *mm)
@@ -224,9 +226,6 @@ static void check_vmas(struct check *c, struct mm_struct *mm)
 		struct shared_anon *s = v->shared;
 		if (!s)
 			continue;
-		if (v->pgoff + (v->end - v->start) / PAGE_SIZE > s->nr_pages)
-			problem(c, "shared VMA %lx-%lx runs past its object's %lu pages", v->start,
-				v->end, s->nr_pages);
 		/* For write (after mmap_lock: the order): no punch of the
 		 * object is half done while we compare its pages. */
 		down_write(&s->mappers_lock);

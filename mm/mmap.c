@@ -24,6 +24,7 @@
 #include "mm/mremap.h"
 #include "kernel/errno.h"
 #include "kernel/file.h"         /* fd_mmap_mode */
+#include "kernel/memfd.h"        /* memfd_get_object */
 #include "kernel/sched.h"
 #include "kernel/string.h"
 #include "kernel/syscall.h"
@@ -345,8 +346,11 @@ static u64 get_unmapped_area_32bit(struct mm_struct *mm, u64 hint, u64 len)
 	return 0;
 }
 
-/* A new anonymous VMA at [addr, addr+len), replacing what was there. */
-static long mmap_region(struct mm_struct *mm, u64 addr, u64 len, u32 vm_flags)
+/* A new VMA at [addr, addr+len), replacing what was there: anonymous, or
+ * (obj set, VM_SHARED) mapping a memfd's object from page pgoff; the
+ * caller's reference on obj moves to the VMA on success. */
+static long mmap_region(struct mm_struct *mm, u64 addr, u64 len, u32 vm_flags,
+			struct shared_anon *obj, u64 pgoff)
 {
 	struct vma_set *s = vmas(mm);
 	int err = do_munmap(mm, addr, addr + len);
@@ -359,7 +363,11 @@ static long mmap_region(struct mm_struct *mm, u64 addr, u64 len, u32 vm_flags)
 	if (!v)
 		return -ENOMEM;
 	v->mm = mm;
-	if (vm_flags & VM_SHARED) {
+	if (obj) {
+		v->shared = obj;
+		v->pgoff = pgoff;
+		shared_anon_attach(v);
+	} else if (vm_flags & VM_SHARED) {
 		v->shared = shared_anon_create(len / PAGE_SIZE);
 		if (!v->shared) {
 			vma_free(v);
@@ -386,8 +394,8 @@ static long mmap_region(struct mm_struct *mm, u64 addr, u64 len, u32 vm_flags)
 			 MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | \
 			 MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB)
 
-/* The checks Linux makes on a file mapping before it finds the file has
- * no mmap operation: every file here ends in -ENODEV or an earlier error. */
+/* The checks Linux makes on a file mapping before it calls the file's mmap
+ * operation: -ENODEV here means they all passed (only a memfd has one). */
 static long file_mmap_error(u64 len, u64 pgoff, u64 prot, u64 flags, int mode)
 {
 	/* file_mmap_ok: the mapped range must fit in a file offset. */
@@ -439,7 +447,23 @@ static long mmap_get_area(struct mm_struct *mm, u64 *addr, u64 len, u64 flags)
 	return 0;
 }
 
-long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int fd, u64 off)
+/* A memfd's mapping (its object, a reference taken in obj): shared only.
+ * MAP_PRIVATE of a memfd would need copy-on-write from a page the VMA does
+ * not own, which Pagoda's private VMAs do not have: refused with the
+ * -ENODEV of a file without an mmap operation (docs/syscalls.md). */
+static long memfd_mmap_check(long err, u64 flags, struct shared_anon *obj)
+{
+	if (err != -ENODEV || !obj)
+		return err;
+	if ((flags & MAP_TYPE) == MAP_PRIVATE)
+		return -ENODEV;
+	return (flags & MAP_GROWSDOWN) ? -EINVAL : 0;  /* as a shared anonymous one */
+}
+
+/* do_mmap; *obj: a memfd's object (a reference), for the caller to put
+ * unless the mapping took it (then NULL). */
+static long do_mmap_obj(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int fd,
+			u64 off, struct shared_anon **obj)
 {
 	bool anon = (flags & MAP_ANONYMOUS) != 0;
 	int mode = 0;
@@ -449,6 +473,7 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 		mode = fd_mmap_mode(fd);
 		if (mode < 0)
 			return -EBADF;
+		*obj = memfd_get_object(fd);
 	}
 	/* No hugetlbfs: no huge page size for an anonymous MAP_HUGETLB and no
 	 * hugetlbfs file for a file one. A Linux built without it refuses both
@@ -483,10 +508,11 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 		vm_flags |= VM_LOCKED;
 	u64 type = flags & MAP_TYPE;
 	if (!anon) {
-		ret = file_mmap_error(len, pgoff, prot, flags, mode);
-		goto out;
-	}
-	if (type == MAP_SHARED) {
+		ret = memfd_mmap_check(file_mmap_error(len, pgoff, prot, flags, mode), flags, *obj);
+		if (ret)
+			goto out;
+		vm_flags |= VM_SHARED;
+	} else if (type == MAP_SHARED) {
 		if (flags & MAP_GROWSDOWN) {
 			ret = -EINVAL;
 			goto out;
@@ -498,7 +524,9 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 	} else if (flags & MAP_GROWSDOWN) {
 		vm_flags |= VM_GROWSDOWN;
 	}
-	ret = mmap_region(mm, addr, len, vm_flags);
+	ret = mmap_region(mm, addr, len, vm_flags, *obj, pgoff);
+	if (ret >= 0)
+		*obj = NULL;            /* the VMA's reference now */
 	/* MAP_NONBLOCK turns MAP_POPULATE off (Linux: "do not block on IO",
 	 * and it skips the whole population); a locked mapping populates,
 	 * unless locked on fault (MCL_ONFAULT: Linux's populate_vma_page_range
@@ -510,6 +538,15 @@ long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int f
 		mm_populate(mm, addr, addr + len, (vm_flags & VM_WRITE) != 0);  /* errors ignored, as Linux */
 out:
 	mmap_write_unlock(mm);
+	return ret;
+}
+
+long do_mmap(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 flags, int fd, u64 off)
+{
+	struct shared_anon *obj = NULL;
+	long ret = do_mmap_obj(mm, addr, len, prot, flags, fd, off, &obj);
+	if (obj)
+		shared_anon_put(obj);   /* not mapped after all */
 	return ret;
 }
 
@@ -655,7 +692,7 @@ long do_brk(struct mm_struct *mm, u64 brk)
 	if (next && newbrk + PAGE_SIZE > vma_start_gap(next))
 		goto out;
 	if (mmap_region(mm, oldbrk, newbrk - oldbrk,
-			VM_READ | VM_WRITE | VM_MAYALL | mm->def_flags) < 0)
+			VM_READ | VM_WRITE | VM_MAYALL | mm->def_flags, NULL, 0) < 0)
 		goto out;
 	mm->brk = brk;
 	/* mlockall(MCL_FUTURE) without MCL_ONFAULT: the new heap is populated
@@ -711,7 +748,7 @@ static int map_segment(struct mm_struct *mm, u64 vaddr, u64 memsz, const void *d
 		struct vm_area *v = vma_find_intersection(s, a, end);
 		u64 gap_end = v ? MAX(v->start, a) : end;
 		if (gap_end > a) {
-			long r = mmap_region(mm, a, gap_end - a, flags);
+			long r = mmap_region(mm, a, gap_end - a, flags, NULL, 0);
 			if (r < 0)
 				return (int)r;
 			a = gap_end;
@@ -766,7 +803,8 @@ static int setup_stack(struct mm_struct *mm, u64 top, u64 size)
 		return -EINVAL;
 	if (vma_find_intersection(vmas(mm), top - size, top))
 		return -EEXIST;
-	long r = mmap_region(mm, top - size, size, VM_READ | VM_WRITE | VM_MAYALL | VM_STACK);
+	long r = mmap_region(mm, top - size, size, VM_READ | VM_WRITE | VM_MAYALL | VM_STACK,
+			     NULL, 0);
 	if (r < 0)
 		return (int)r;
 	mm->start_stack = top;

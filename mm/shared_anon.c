@@ -9,14 +9,27 @@
 #include "mm/mmu_gather.h"
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
+#include "kernel/errno.h"
+#include "kernel/string.h"
 
 bool shared_anon_debug_local_punch;
 bool shared_anon_debug_trust_fault;
+bool shared_anon_debug_keep_beyond_eof;
+
+/* Pages [0, size_pages) are inside the object. */
+static u64 size_pages(u64 size)
+{
+	return (size + PAGE_SIZE - 1) / PAGE_SIZE;
+}
 
 void shared_anon_init(void)
 {
 	shared_anon_debug_local_punch = cmdline_has("shared_anon_debug_local_punch");
 	shared_anon_debug_trust_fault = cmdline_has("shared_anon_debug_trust_fault");
+	shared_anon_debug_keep_beyond_eof = cmdline_has("shared_anon_debug_keep_beyond_eof");
+	if (shared_anon_debug_keep_beyond_eof)
+		printk(KERN_WARNING "mm: shared_anon_debug_keep_beyond_eof: shrinking an object "
+		       "leaves its old pages mapped (negative control)\n");
 	if (shared_anon_debug_local_punch)
 		printk(KERN_WARNING "mm: shared_anon_debug_local_punch: MADV_REMOVE unmaps only "
 		       "the caller's address space (negative control)\n");
@@ -25,19 +38,36 @@ void shared_anon_init(void)
 		       "fetched even if a punch took it out meanwhile (negative control)\n");
 }
 
+/* kmalloc's largest block is 2^MAX_ORDER pages: room for 2 GiB. */
+static u64 max_pages(void)
+{
+	return (PAGE_SIZE << MAX_ORDER) / sizeof(struct page *);
+}
+
+u64 shared_anon_max_size(void)
+{
+	return max_pages() * PAGE_SIZE;
+}
+
 struct shared_anon *shared_anon_create(u64 npages)
 {
-	/* kmalloc's largest block is 2^MAX_ORDER pages: enough for 2 GiB. */
-	u64 bytes = sizeof(struct shared_anon) + npages * sizeof(struct page *);
-	if (npages > (PAGE_SIZE << MAX_ORDER) / sizeof(struct page *))
+	if (npages > max_pages())
 		return NULL;
-	struct shared_anon *s = kzalloc(bytes, GFP_KERNEL);
+	struct shared_anon *s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return NULL;
+	if (npages) {
+		s->pages = kzalloc(npages * sizeof(struct page *), GFP_KERNEL);
+		if (!s->pages) {
+			kfree(s);
+			return NULL;
+		}
+	}
 	s->refs = 1;
 	rwsem_init(&s->mappers_lock, "shared_anon mappers");
 	spin_init(&s->lock, "shared_anon");
 	s->nr_pages = npages;
+	s->size = npages * PAGE_SIZE;
 	return s;
 }
 
@@ -55,6 +85,8 @@ void shared_anon_put(struct shared_anon *s)
 	for (u64 i = 0; i < s->nr_pages; i++)
 		if (s->pages[i])
 			put_page(s->pages[i]);
+	kfree(s->pages);
+	kfree(s->name);
 	kfree(s);
 }
 
@@ -99,11 +131,36 @@ void shared_anon_attach(struct vm_area *v)
 
 /* --- pages --- */
 
+u64 shared_anon_size(struct shared_anon *s)
+{
+	spin_lock(&s->lock);
+	u64 size = s->size;
+	spin_unlock(&s->lock);
+	return size;
+}
+
+bool shared_anon_beyond_eof(struct shared_anon *s, u64 idx)
+{
+	return idx >= size_pages(shared_anon_size(s));
+}
+
+struct page *shared_anon_find_page(struct shared_anon *s, u64 idx)
+{
+	spin_lock(&s->lock);
+	struct page *p = idx < size_pages(s->size) ? s->pages[idx] : NULL;
+	if (p)
+		get_page(p);
+	spin_unlock(&s->lock);
+	return p;
+}
+
 struct page *shared_anon_page(struct shared_anon *s, u64 idx)
 {
-	if (idx >= s->nr_pages)
-		return NULL;
 	spin_lock(&s->lock);
+	if (idx >= size_pages(s->size)) {
+		spin_unlock(&s->lock);
+		return NULL;
+	}
 	struct page *p = s->pages[idx];
 	if (p) {
 		get_page(p);
@@ -117,6 +174,12 @@ struct page *shared_anon_page(struct shared_anon *s, u64 idx)
 		return NULL;
 	fresh->flags |= PG_anon;
 	spin_lock(&s->lock);
+	if (idx >= size_pages(s->size)) {
+		/* The object shrank meanwhile: past the end now. */
+		spin_unlock(&s->lock);
+		put_page(fresh);
+		return NULL;
+	}
 	p = s->pages[idx];
 	if (!p) {
 		s->pages[idx] = fresh;  /* the object's reference */
@@ -135,7 +198,7 @@ bool shared_anon_page_current(struct shared_anon *s, u64 idx, struct page *p)
 	if (shared_anon_debug_trust_fault)
 		return true;
 	spin_lock(&s->lock);
-	bool current = idx < s->nr_pages && s->pages[idx] == p;
+	bool current = idx < size_pages(s->size) && s->pages[idx] == p;
 	spin_unlock(&s->lock);
 	return current;
 }
@@ -164,10 +227,14 @@ static void unmap_mapping_range(struct shared_anon *s, u64 first, u64 last,
 	}
 }
 
-void shared_anon_punch(struct shared_anon *s, u64 first, u64 n, struct mm_struct *mm)
+/* The punch, mappers_lock held for read; unmap false only for the
+ * keep_beyond_eof negative control. */
+static void punch_locked(struct shared_anon *s, u64 first, u64 n, struct mm_struct *mm, bool unmap)
 {
+	lockdep_assert_held(&s->mappers_lock);
+	spin_lock(&s->lock);
 	u64 last = MIN(first + n, s->nr_pages);
-	down_read(&s->mappers_lock);
+	spin_unlock(&s->lock);
 	/* First the object lets go of the pages: from here a fault gets a
 	 * fresh zero page, and one that fetched an old page before finds it
 	 * gone when it re-checks under its PTE lock. A page still mapped
@@ -182,6 +249,75 @@ void shared_anon_punch(struct shared_anon *s, u64 first, u64 n, struct mm_struct
 			put_page(p);
 	}
 	/* Then every mapper, in every address space, unmaps the range. */
-	unmap_mapping_range(s, first, last, mm);
+	if (unmap)
+		unmap_mapping_range(s, first, last, mm);
+}
+
+void shared_anon_punch(struct shared_anon *s, u64 first, u64 n, struct mm_struct *mm)
+{
+	down_read(&s->mappers_lock);
+	punch_locked(s, first, n, mm, true);
 	up_read(&s->mappers_lock);
+}
+
+/* --- the size (memfd) --- */
+
+/* Room in pages[] for npages: a bigger array, swapped in under lock (a
+ * fault or a punch reads the array under it). */
+static int grow_array(struct shared_anon *s, u64 npages)
+{
+	if (npages <= s->nr_pages)
+		return 0;
+	if (npages > max_pages())
+		return -ENOMEM;
+	u64 room = MIN(MAX(npages, 2 * s->nr_pages), max_pages());
+	struct page **fresh = kzalloc(room * sizeof(struct page *), GFP_KERNEL);
+	if (!fresh)
+		return -ENOMEM;
+	spin_lock(&s->lock);
+	struct page **old = s->pages;
+	for (u64 i = 0; i < s->nr_pages; i++)
+		fresh[i] = old[i];
+	s->pages = fresh;
+	s->nr_pages = room;
+	spin_unlock(&s->lock);
+	kfree(old);
+	return 0;
+}
+
+/* Bytes [size, end of its page) of the last page read as zeros after a
+ * shrink, as Linux's truncate_inode_partial_folio zeroes them: a later
+ * grow must not bring old bytes back. */
+static void zero_partial_tail(struct shared_anon *s, u64 size)
+{
+	u64 off = size % PAGE_SIZE;
+	if (!off)
+		return;
+	struct page *p = shared_anon_find_page(s, size / PAGE_SIZE);
+	if (!p)
+		return;
+	memset((char *)page_address(p) + off, 0, PAGE_SIZE - off);
+	put_page(p);
+}
+
+int shared_anon_set_size(struct shared_anon *s, u64 size)
+{
+	int err = grow_array(s, size_pages(size));
+	if (err)
+		return err;
+	/* mappers_lock across the whole shrink: mm_check (which holds it for
+	 * write) never sees the new size with the old pages still mapped. */
+	down_read(&s->mappers_lock);
+	spin_lock(&s->lock);
+	u64 old = s->size;
+	s->size = size;
+	spin_unlock(&s->lock);
+	if (size < old) {
+		zero_partial_tail(s, size);
+		u64 first = size_pages(size);
+		punch_locked(s, first, size_pages(old) - first, NULL,
+			     !shared_anon_debug_keep_beyond_eof);
+	}
+	up_read(&s->mappers_lock);
+	return 0;
 }

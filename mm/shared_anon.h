@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* mm/shared_anon.h - the object behind MAP_SHARED|MAP_ANONYMOUS memory.
+/* mm/shared_anon.h - the object behind MAP_SHARED|MAP_ANONYMOUS memory
+ * and behind a memfd (kernel/memfd.h: the same object with a size that
+ * ftruncate changes, opened as a file).
  *
  * Every VMA that maps the region (in the process that created it, in its
  * fork children, and the pieces left by splits) points at the same object,
@@ -23,7 +25,7 @@
  *      for a fault on the fast path, the read lock of its VMA instead
  *      (mm/vma_lock.h; a writer write-locks a VMA under mmap_lock);
  *   2. mappers_lock (an rwsem, Linux's i_mmap_rwsem): the list and the
- *      start, end and pgoff of every VMA on it. Held for write to link or
+ *      start, end and pgoff of every VMA on it (read: a punch, a shrink). Held for write to link or
  *      unlink a VMA or change those fields (vma_split, vma_merge, vma_free),
  *      and by fork while it copies a shared VMA's entries (its copy takes no
  *      page-table lock); held for read by the punch while it unmaps;
@@ -48,19 +50,44 @@
 struct vm_area;
 
 struct shared_anon {
-	u32 refs;               /* VMAs pointing here (atomic) */
+	u32 refs;               /* VMAs and open memfds pointing here (atomic) */
 	struct rwsem mappers_lock;
 	struct vm_area *mappers;        /* linked by vm_area.next_mapper, any mm */
 	spinlock_t lock;
-	u64 nr_pages;
-	struct page *pages[];   /* NULL until first touched */
+	/* The object's size in bytes (Linux's i_size), under lock: a page at
+	 * or past DIV_ROUND_UP(size, PAGE_SIZE) is beyond the end, and a
+	 * fault there is SIGBUS, as on Linux. A MAP_SHARED|MAP_ANONYMOUS
+	 * object is as big as its first mapping for ever; a memfd's size
+	 * changes with ftruncate and write (kernel/memfd.h). */
+	u64 size;
+	u64 nr_pages;           /* room in pages[] (>= the pages in size) */
+	struct page **pages;    /* NULL until first touched; swapped under lock when it grows */
+	char *name;             /* a memfd's "memfd:NAME" (maps), else NULL */
 };
 
-/* An object for npages pages, with one reference. NULL on -ENOMEM. */
+/* An object of npages pages (size npages * PAGE_SIZE), with one
+ * reference. NULL on -ENOMEM. */
 struct shared_anon *shared_anon_create(u64 npages);
 /* Page idx (allocated zeroed on first use) with a reference taken for the
- * caller; NULL on -ENOMEM. */
+ * caller; NULL on -ENOMEM or when idx is beyond the end (ask
+ * shared_anon_beyond_eof which). */
 struct page *shared_anon_page(struct shared_anon *s, u64 idx);
+bool shared_anon_beyond_eof(struct shared_anon *s, u64 idx);
+/* Page idx if the object has one (a reference taken), else NULL: reads
+ * of a hole see zeros without filling it. */
+struct page *shared_anon_find_page(struct shared_anon *s, u64 idx);
+u64 shared_anon_size(struct shared_anon *s);
+/* Change the size (memfd's ftruncate and writes past the end; callers
+ * serialise their size changes, kernel/memfd.c). Growing only makes room.
+ * Shrinking first lowers size (from then on a fault past it is SIGBUS),
+ * zeroes the tail of a last partial page, then punches the pages past the
+ * end out of the object and unmaps them from every mapper, as
+ * shared_anon_punch (Linux's shmem_setattr: truncate_setsize, then
+ * unmap_mapping_range), all under mappers_lock for read. 0 or -ENOMEM.
+ * May sleep; no lock held but the caller's own. */
+int shared_anon_set_size(struct shared_anon *s, u64 size);
+/* The largest size an object can have (its page array is one kmalloc). */
+u64 shared_anon_max_size(void);
 /* Is p still the object's page idx? A fault asks under the PTE lock of the
  * entry it is about to fill (lock order above). */
 bool shared_anon_page_current(struct shared_anon *s, u64 idx, struct page *p);
@@ -85,6 +112,11 @@ extern bool shared_anon_debug_local_punch;
  * yes (negative control: a fault maps a page the punch took out;
  * madvise.remove_fault_window must fail). */
 extern bool shared_anon_debug_trust_fault;
+/* "shared_anon_debug_keep_beyond_eof": a shrinking set_size takes the
+ * pages out of the object but leaves them mapped (negative control: a
+ * mapper still reads the old page past the end instead of SIGBUS;
+ * memfd_test's shrink case must fail). */
+extern bool shared_anon_debug_keep_beyond_eof;
 void shared_anon_init(void);    /* reads the command line */
 
 /* shared_anon_get / _put, _lock_mappers / _unlock_mappers and _link /

@@ -119,7 +119,7 @@ void trap_last_fixup(struct trap_frame *out)
  * when the faulting code could have: interrupts were on and no interrupt
  * handler is running. Returns handle_mm_fault's answer (mm/fault.h):
  * VM_FAULT_DONE or _RETRY when the access can be retried, else
- * VM_FAULT_SIGSEGV or VM_FAULT_OOM. */
+ * VM_FAULT_SIGSEGV, _SIGBUS or _OOM. */
 static vm_fault_t handle_user_page_fault(struct trap_frame *tf, u64 addr)
 {
 	struct thread *t = current_thread();
@@ -280,6 +280,11 @@ static void user_exception(struct trap_frame *tf, u64 addr, vm_fault_t fault)
 		/* Linux's out-of-memory killer would pick a victim and send it
 		 * SIGKILL; here the process that could not get a page goes. */
 		info.signo = SIGKILL;
+	} else if (tf->vector == VEC_PAGE_FAULT && fault == VM_FAULT_SIGBUS) {
+		info.signo = SIGBUS;
+		info.code = BUS_ADRERR;
+		info.addr = addr;
+		why = "beyond the end of the mapped object";
 	} else if (tf->vector == VEC_PAGE_FAULT) {
 		info.signo = SIGSEGV;
 		info.addr = addr;

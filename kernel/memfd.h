@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* kernel/memfd.h - memfd_create(2): an anonymous file whose content is
+ * shared anonymous memory (docs/madvise.md, "memfd").
+ *
+ * A memfd is an open file (kernel/file.h) over a struct shared_anon
+ * (mm/shared_anon.h), the object MAP_SHARED|MAP_ANONYMOUS memory lives in,
+ * here with a size that changes: ftruncate sets it, a write past the end
+ * grows it. The file holds one reference on the object and each VMA that
+ * maps it another, so the memory outlives close() while mapped, and the
+ * last unmap or close frees it. What Linux's shmem file does, Pagoda's
+ * memfd does with the same errno:
+ *   - read, write, pread64, pwrite64 and lseek (SEEK_SET/CUR/END,
+ *     SEEK_DATA/HOLE: a page never touched is a hole) at a position;
+ *   - ftruncate: grows (zeros) or shrinks; a shrink zeroes the tail of the
+ *     last page and unmaps the pages past the end from every mapper, so a
+ *     later access there is SIGBUS (BUS_ADRERR), as Linux;
+ *   - fstat: a regular file, mode 0777, its size, and 8 blocks a page held;
+ *   - mmap MAP_SHARED at any page offset, also past the end (SIGBUS there
+ *     until the file grows); /proc/PID/maps names it "/memfd:NAME (deleted)".
+ * Refused, as a Linux without the feature: MFD_HUGETLB (no hugetlbfs:
+ * ENOSYS, Linux's hugetlb_file_setup stub), MFD_ALLOW_SEALING (EINVAL: no
+ * fcntl seals), MAP_PRIVATE of a memfd (ENODEV, mm/mmap.c). Sizes up to
+ * shared_anon_max_size() (2 GiB; EFBIG beyond).
+ *
+ * Locking: memfd.lock (an rwsem) serialises size changes (ftruncate, a
+ * write that grows the file: write) against reads and writes (read); it
+ * comes before mmap_lock (a copy to or from user memory may fault with it
+ * held) and before the object's locks.
+ */
+#ifndef PAGODA_MEMFD_H
+#define PAGODA_MEMFD_H
+
+#include "kernel/types.h"
+
+struct shared_anon;
+
+/* The object behind fd if it is the calling process's memfd, with a
+ * reference taken for the caller (for mmap, mm/mmap.c); else NULL. */
+struct shared_anon *memfd_get_object(int fd);
+
+/* Registers memfd_create and ftruncate. */
+void memfd_syscalls_init(void);
+
+#endif
