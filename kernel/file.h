@@ -16,7 +16,8 @@
  *     holds (for a userfaultfd: the context, which wakes its faulters).
  *
  * The kinds: the console (fds 0, 1, 2; kernel/file.c), the /proc text
- * snapshots and /proc/PID/pagemap (kernel/procfs.c), pidfds
+ * snapshots and /proc/PID/pagemap (kernel/procfs.c), the /sys attributes
+ * (kernel/sysfs.c), pidfds
  * (kernel/sys_misc.c) and userfaultfds (kernel/userfaultfd.c).
  *
  * Locking:

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* kernel/time.c - clock_gettime, nanosleep and the sleep-timer list.
+/* kernel/time.c - clock_gettime, time, nanosleep and the sleep-timer list.
  * The rules are in kernel/time.h. */
 #include "kernel/time.h"
 #include "kernel/sched.h"
@@ -118,6 +118,17 @@ static long sys_clock_gettime(u64 clock, u64 uts)
 	return copy_to_user(uts, &ts, sizeof(ts)) ? -EFAULT : 0;
 }
 
+/* Linux's time(2): whole seconds of CLOCK_REALTIME, also stored at tloc
+ * unless it is NULL (EFAULT if it cannot be written; nothing is returned
+ * then). */
+static long sys_time(u64 tloc)
+{
+	s64 secs = (s64)((realtime_at_boot_ns + ktime_ns()) / NSEC_PER_SEC);
+	if (tloc && copy_to_user(tloc, &secs, sizeof(secs)))
+		return -EFAULT;
+	return secs;
+}
+
 /* Sleepers of nanosleep wait here; the timer wakes it, each re-checks. */
 static struct waitq sleep_wq;
 
@@ -201,5 +212,6 @@ void time_syscalls_init(void)
 	read_rtc();
 	waitq_init(&sleep_wq, "nanosleep");
 	syscall_register(SYS_clock_gettime, (void (*)(void))sys_clock_gettime);
+	syscall_register(SYS_time, (void (*)(void))sys_time);
 	syscall_register(SYS_nanosleep, (void (*)(void))sys_nanosleep);
 }
