@@ -60,6 +60,7 @@
 #define SYS_sched_getaffinity 204
 #define SYS_set_tid_address 218
 #define SYS_clock_gettime 228
+#define SYS_clock_nanosleep 230
 #define SYS_exit_group 231
 #define SYS_tgkill 234
 #define SYS_openat 257

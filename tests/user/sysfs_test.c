@@ -4,8 +4,9 @@
  * selftests use them: Linux's formats ("always [madvise] never"), writes
  * that change what is read back and what faults do (use_zero_page), EINVAL
  * for words and numbers Linux refuses, EACCES for writing a read-only
- * attribute, stat of the files and directories. Every knob is put back as
- * it was. The output is the same on Linux (tools/linux-ref) and does not
+ * attribute, stat of the files and directories; and clock_nanosleep(2),
+ * which glibc's usleep calls (the selftests wait with it). Every knob is
+ * put back as it was. The output is the same on Linux (tools/linux-ref) and does not
  * depend on the boot's THP mode.
  */
 #include "libc.h"
@@ -15,6 +16,8 @@
 #define THP "/sys/kernel/mm/transparent_hugepage/"
 #define NR_stat 4
 #define NR_time 201
+#define NR_clock_nanosleep 230
+#define TIMER_ABSTIME 1
 #define S_IFMT 0170000
 #define S_IFDIR 0040000
 #define S_IFREG 0100000
@@ -232,9 +235,38 @@ static void test_proc_and_time(void)
 	EXPECT(raw_syscall1(NR_time, 8) == -EFAULT, "time into a bad address: EFAULT");
 }
 
+/* clock_nanosleep(2), which glibc's usleep and nanosleep call. */
+static void test_clock_nanosleep(void)
+{
+	struct timespec d = { 0, 20 * 1000000L }, now;
+	u64 t0 = now_ns();
+	long r = raw_syscall4(NR_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&d, 0);
+	EXPECT(r == 0 && now_ns() - t0 >= 20 * 1000000UL, "clock_nanosleep: 20 ms on CLOCK_MONOTONIC");
+	clock_gettime(CLOCK_REALTIME, &now);
+	now.tv_nsec += 30 * 1000000L;
+	if (now.tv_nsec >= 1000000000L) {
+		now.tv_sec++;
+		now.tv_nsec -= 1000000000L;
+	}
+	t0 = now_ns();
+	r = raw_syscall4(NR_clock_nanosleep, CLOCK_REALTIME, TIMER_ABSTIME, (long)&now, 0);
+	EXPECT(r == 0 && now_ns() - t0 >= 20 * 1000000UL,
+	       "clock_nanosleep: TIMER_ABSTIME on CLOCK_REALTIME, 30 ms ahead");
+	struct timespec past = { 1, 0 };
+	EXPECT(raw_syscall4(NR_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, (long)&past, 0) == 0,
+	       "clock_nanosleep: an absolute time already past returns at once");
+	struct timespec bad = { 0, 1000000000L };
+	EXPECT(raw_syscall4(NR_clock_nanosleep, 4 /* MONOTONIC_RAW */, 0, (long)&d, 0) == -EOPNOTSUPP &&
+	       raw_syscall4(NR_clock_nanosleep, 3 /* THREAD_CPUTIME_ID */, 0, (long)&d, 0) == -EOPNOTSUPP &&
+	       raw_syscall4(NR_clock_nanosleep, 77, 0, (long)&d, 0) == -EINVAL &&
+	       raw_syscall4(NR_clock_nanosleep, CLOCK_MONOTONIC, 0, 8, 0) == -EFAULT &&
+	       raw_syscall4(NR_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&bad, 0) == -EINVAL,
+	       "clock_nanosleep: EOPNOTSUPP, EINVAL, EFAULT as Linux");
+}
+
 int main(void)
 {
-	ktap_plan(37);
+	ktap_plan(41);
 	test_files();
 	test_enabled();
 	test_defrag();
@@ -242,5 +274,6 @@ int main(void)
 	test_use_zero_page();
 	test_khugepaged();
 	test_proc_and_time();
+	test_clock_nanosleep();
 	return ktap_finish();
 }
