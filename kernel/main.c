@@ -112,7 +112,9 @@ void kmain(u32 magic, u32 info_phys)
 	/* run=NAME[,NAME...]: user programs (boot modules), one at a time.
 	 * A plain boot ("make run": no tests, no run=) runs the demo program
 	 * when it is on the image. */
-	char run[256];
+	/* As long as the command line itself: a list cut short would run a
+	 * program named by a prefix of the last name. */
+	char run[BOOT_CMDLINE_MAX];
 	if (cmdline_get("run", run, sizeof(run)))
 		failed += run_user_programs(run);
 	else if (!ran_tests && !cmdline_has("bench") && boot_module_exists("demo"))
