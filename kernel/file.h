@@ -16,9 +16,9 @@
  *     holds (for a userfaultfd: the context, which wakes its faulters).
  *
  * The kinds: the console (fds 0, 1, 2; kernel/file.c), the /proc text
- * snapshots and /proc/PID/pagemap (kernel/procfs.c), pidfds
- * (kernel/sys_misc.c), userfaultfds (kernel/userfaultfd.c), pipes
- * (kernel/pipe.c) and memfds (kernel/memfd.c).
+ * snapshots and /proc/PID/pagemap (kernel/procfs.c), the /sys attributes
+ * (kernel/sysfs.c), pidfds (kernel/sys_misc.c), userfaultfds
+ * (kernel/userfaultfd.c), pipes (kernel/pipe.c) and memfds (kernel/memfd.c).
  *
  * Locking:
  *   files_sem (per process, sleeping) protects the fd table only: it is

@@ -2,7 +2,8 @@
 /* kernel/path.h - file names from user space.
  *
  * Pagoda has no file system: the names it knows are the /proc files
- * (kernel/procfs.c) and the few symbolic links of kernel/sys_readlink.c.
+ * (kernel/procfs.c), the /sys files (kernel/sysfs.c) and the few symbolic
+ * links of kernel/sys_readlink.c.
  * Every call that takes a name (open, stat, readlink ...) reads it here,
  * with Linux's errno for what cannot be a name at all, and resolves a
  * relative one from "/" (every process's working directory).

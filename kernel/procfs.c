@@ -27,6 +27,9 @@
  *                       also /proc/PID/clear_refs of any live process.
  *   /proc/sysrq-trigger  write-only: "t" prints every thread and where it
  *                       sleeps, "w" the blocked ones (kernel/sysrq.h)
+ *   /proc/sys/vm/mmap_min_addr  the lowest address mmap gives or takes
+ *                       (mm/user_layout.h: Linux's default, 65536); read
+ *                       only here (Linux's root may lower it)
  *   /proc/sys/vm/drop_caches  write-only: 2 or 3 drains the deferred split
  *                       queue (mm/deferred_split.h), 1 and 4 find nothing
  *                       to drop (no page cache); Linux's values and EINVAL
@@ -65,6 +68,7 @@
 #include "kernel/sysrq.h"
 #include "mm/vma_lock.h"
 #include "mm/deferred_split.h"
+#include "mm/user_layout.h"      /* MMAP_MIN_ADDR */
 #include "arch/x86_64/smp.h"      /* cpu_online_mask */
 
 #define PROCFS_ORDER 2          /* 16 KiB per open file: maps of ~200 VMAs */
@@ -568,6 +572,8 @@ static int text_file_which(const char *path, const char *rest)
 		which = 10;
 	else if (rest && !strcmp(rest, "smaps_rollup"))
 		which = 11;
+	else if (!strcmp(path, "/proc/sys/vm/mmap_min_addr"))
+		which = 12;
 	else
 		which = -1;
 	return which;
@@ -621,6 +627,9 @@ static struct file *text_file_open(struct process *p, int which, long *err)
 	case 10:
 	case 11:
 		t.len = p->mm ? mm_format_smaps(p->mm, t.buf, t.size, which == 11) : 0;
+		break;
+	case 12:
+		put(&t, "%lu\n", MMAP_MIN_ADDR);
 		break;
 	default:
 		gen_mm_check(&t, p->mm);

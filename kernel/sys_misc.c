@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* kernel/sys_misc.c - the small system calls: open and openat (the /proc
- * files), pidfd_open (for process_madvise, mm/madvise.c), uname, arch_prctl
+ * and /sys files), pidfd_open (for process_madvise, mm/madvise.c), uname, arch_prctl
  * and the sched_* calls; it also registers the calls on open files
  * (kernel/file.c) and userfaultfd (kernel/userfaultfd.c). Each checks its
  * arguments in the order Linux does, so that a bad call gets Linux's errno
@@ -8,6 +8,7 @@
 #include "kernel/proc.h"
 #include "kernel/file.h"
 #include "kernel/path.h"
+#include "kernel/sysfs.h"
 #include "kernel/userfaultfd.h"
 #include "kernel/sched.h"
 #include "kernel/syscall.h"
@@ -39,7 +40,7 @@ static long do_open(long dirfd, u64 upath, u64 flags)
 	if (ret)
 		return ret;
 	long err;
-	struct file *f = procfs_open(full, &err);
+	struct file *f = !strncmp(full, "/sys/", 5) ? sysfs_open(full, &err) : procfs_open(full, &err);
 	if (!f)
 		return err;
 	/* Only a file with a write operation (clear_refs) may be opened for

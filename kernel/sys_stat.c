@@ -9,12 +9,14 @@
  * regular files, userfaultfds and pidfds anonymous inodes, mode 0600, as
  * on Linux, a memfd a regular file); sizes are 0 (Linux's /proc files say
  * 0 too) but a memfd's (file_ops.stat_size), times 0, owner root. Each
- * kind has one device number and each open file its own inode number. A name is resolved as open() resolves it: only /proc files exist
- * (opened for the look-up and closed again), plus the directories "/" and
- * "/proc".
+ * kind has one device number and each open file its own inode number. A
+ * name is resolved as open() resolves it: only /proc and /sys files exist
+ * (opened for the look-up and closed again), plus the directories "/",
+ * "/proc" and those of /sys.
  */
 #include "kernel/file.h"
 #include "kernel/path.h"
+#include "kernel/sysfs.h"
 #include "kernel/proc.h"
 #include "kernel/syscall.h"
 #include "kernel/uaccess.h"
@@ -91,13 +93,14 @@ static long sys_fstat(u64 fd, u64 ustat)
 	return ret;
 }
 
-/* A directory Pagoda admits to: "/" and "/proc" (and "/proc/self"). */
+/* A directory Pagoda admits to: "/" and "/proc" (and "/proc/self"), and
+ * those of /sys (kernel/sysfs.h). */
 static bool is_known_dir(const char *path)
 {
 	char own[32];
 	snprintf(own, sizeof(own), "/proc/%u", current_proc()->pid);
 	return !strcmp(path, "/") || !strcmp(path, "/proc") || !strcmp(path, "/proc/self") ||
-	       !strcmp(path, own);
+	       !strcmp(path, own) || sysfs_is_dir(path);
 }
 
 static long stat_path(const char *path, u64 ustat)
@@ -113,7 +116,7 @@ static long stat_path(const char *path, u64 ustat)
 		return copy_to_user(ustat, &st, sizeof(st)) ? -EFAULT : 0;
 	}
 	long err;
-	struct file *f = procfs_open(path, &err);
+	struct file *f = !strncmp(path, "/sys/", 5) ? sysfs_open(path, &err) : procfs_open(path, &err);
 	if (!f)
 		return err;
 	long ret = stat_file(f, ustat);

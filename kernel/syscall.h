@@ -56,11 +56,13 @@
 #define SYS_setrlimit 160
 #define SYS_gettid 186
 #define SYS_tkill 200
+#define SYS_time 201
 #define SYS_futex 202
 #define SYS_sched_setaffinity 203
 #define SYS_sched_getaffinity 204
 #define SYS_set_tid_address 218
 #define SYS_clock_gettime 228
+#define SYS_clock_nanosleep 230
 #define SYS_exit_group 231
 #define SYS_tgkill 234
 #define SYS_openat 257

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* kernel/time.c - clock_gettime, nanosleep and the sleep-timer list.
+/* kernel/time.c - clock_gettime, time, nanosleep, clock_nanosleep and the sleep-timer list.
  * The rules are in kernel/time.h. */
 #include "kernel/time.h"
 #include "kernel/sched.h"
@@ -18,6 +18,7 @@
 #define CLOCK_REALTIME_COARSE 5
 #define CLOCK_MONOTONIC_COARSE 6
 #define CLOCK_BOOTTIME 7
+#define CLOCK_TAI 11
 #define NSEC_PER_SEC 1000000000UL
 
 struct kernel_timespec {
@@ -99,6 +100,7 @@ static long sys_clock_gettime(u64 clock, u64 uts)
 	switch ((s64)clock) {
 	case CLOCK_REALTIME:
 	case CLOCK_REALTIME_COARSE:
+	case CLOCK_TAI:
 		ns = realtime_at_boot_ns + ktime_ns();
 		break;
 	case CLOCK_MONOTONIC:
@@ -118,6 +120,17 @@ static long sys_clock_gettime(u64 clock, u64 uts)
 	return copy_to_user(uts, &ts, sizeof(ts)) ? -EFAULT : 0;
 }
 
+/* Linux's time(2): whole seconds of CLOCK_REALTIME, also stored at tloc
+ * unless it is NULL (EFAULT if it cannot be written; nothing is returned
+ * then). */
+static long sys_time(u64 tloc)
+{
+	s64 secs = (s64)((realtime_at_boot_ns + ktime_ns()) / NSEC_PER_SEC);
+	if (tloc && copy_to_user(tloc, &secs, sizeof(secs)))
+		return -EFAULT;
+	return secs;
+}
+
 /* Sleepers of nanosleep wait here; the timer wakes it, each re-checks. */
 static struct waitq sleep_wq;
 
@@ -126,14 +139,13 @@ void nanosleep_wake_all(void)
 	wake_up_all(&sleep_wq);
 }
 
-static long sys_nanosleep(u64 ureq, u64 urem)
+/* Sleep until ktime_ns() reaches deadline, a signal, or the process being
+ * killed. 0, or -EINTR with what was left stored at urem (unless 0). */
+static long sleep_until(u64 deadline, u64 urem)
 {
-	u64 len;
-	int err = get_user_timespec(ureq, &len);
-	if (err)
-		return err;
+	if (deadline <= ktime_ns())
+		return 0;               /* already past: no tick to wait for */
 	struct thread *me = current_thread();
-	u64 deadline = ktime_ns() + len;
 	struct sleep_timer timer;
 	timer_add(&timer, deadline, &sleep_wq);
 	u64 f = spin_lock_irqsave(&sleep_wq.lock);
@@ -152,6 +164,56 @@ static long sys_nanosleep(u64 ureq, u64 urem)
 		return -EINTR;
 	}
 	return 0;
+}
+
+static long sys_nanosleep(u64 ureq, u64 urem)
+{
+	u64 len;
+	int err = get_user_timespec(ureq, &len);
+	if (err)
+		return err;
+	return sleep_until(ktime_ns() + len, urem);
+}
+
+#define TIMER_ABSTIME 1
+#define CLOCK_REALTIME_ALARM 8
+#define CLOCK_BOOTTIME_ALARM 9
+
+/* Linux's clock_nanosleep, in its order: the clock (EINVAL for no such
+ * clock, and for the process CPU-time clock, which Pagoda does not
+ * account; EOPNOTSUPP for a clock that cannot be slept on: the raw and
+ * coarse ones, the thread CPU-time clock, and the alarm clocks, which need
+ * a wake-up RTC), the request (EFAULT, EINVAL). CLOCK_TAI is
+ * CLOCK_REALTIME (Linux's offset between them is 0 until NTP sets it). Flags other than TIMER_ABSTIME are ignored, as Linux does; an
+ * absolute sleep stores no remainder. The kernel returns the errno: glibc
+ * hands it back as the function's result. */
+static long sys_clock_nanosleep(u64 clock, u64 flags, u64 ureq, u64 urem)
+{
+	switch ((s64)(s32)clock) {
+	case CLOCK_REALTIME:
+	case CLOCK_TAI:
+	case CLOCK_MONOTONIC:
+	case CLOCK_BOOTTIME:
+		break;
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_REALTIME_COARSE:
+	case CLOCK_MONOTONIC_COARSE:
+	case CLOCK_THREAD_CPUTIME_ID:
+	case CLOCK_REALTIME_ALARM:
+	case CLOCK_BOOTTIME_ALARM:
+		return -EOPNOTSUPP;
+	default:
+		return -EINVAL;
+	}
+	u64 t;
+	int err = get_user_timespec(ureq, &t);
+	if (err)
+		return err;
+	if (!(flags & TIMER_ABSTIME))
+		return sleep_until(ktime_ns() + t, urem);
+	/* An absolute time on the clock asked for, as a ktime deadline. */
+	u64 base = (s32)clock == CLOCK_REALTIME || (s32)clock == CLOCK_TAI ? realtime_at_boot_ns : 0;
+	return sleep_until(t > base ? t - base : 0, 0);
 }
 
 /* The CMOS real-time clock, read once at boot for CLOCK_REALTIME. */
@@ -201,5 +263,7 @@ void time_syscalls_init(void)
 	read_rtc();
 	waitq_init(&sleep_wq, "nanosleep");
 	syscall_register(SYS_clock_gettime, (void (*)(void))sys_clock_gettime);
+	syscall_register(SYS_time, (void (*)(void))sys_time);
 	syscall_register(SYS_nanosleep, (void (*)(void))sys_nanosleep);
+	syscall_register(SYS_clock_nanosleep, (void (*)(void))sys_clock_nanosleep);
 }

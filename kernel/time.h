@@ -3,7 +3,8 @@
  *
  * Clocks come from the TSC (calibrated at boot, arch/x86_64/apic.c):
  * CLOCK_MONOTONIC counts from boot; CLOCK_REALTIME is the same plus the
- * wall-clock time read from the CMOS RTC at boot.
+ * wall-clock time read from the CMOS RTC at boot; time(2) gives its whole
+ * seconds.
  *
  * Sleeping: a thread with a deadline puts a struct sleep_timer on one list
  * (timer_add) and sleeps on a wait queue; the boot CPU's LAPIC tick

@@ -20,6 +20,7 @@
 #include "kernel/string.h"
 
 enum thp_mode thp_mode = THP_MADVISE;
+bool thp_use_zero_page = true;
 
 static void set_mode(const char *mode);
 
@@ -88,9 +89,10 @@ void thp_free_deposits(struct mm_struct *mm)
 
 bool thp_vma_allowed(const struct vm_area *vma, u64 addr)
 {
-	if (thp_mode == THP_NEVER || (vma->flags & (VM_SHARED | VM_NOHUGEPAGE)) || vma->shared)
+	enum thp_mode mode = READ_ONCE(thp_mode);
+	if (mode == THP_NEVER || (vma->flags & (VM_SHARED | VM_NOHUGEPAGE)) || vma->shared)
 		return false;
-	if (thp_mode == THP_MADVISE && !(vma->flags & VM_HUGEPAGE))
+	if (mode == THP_MADVISE && !(vma->flags & VM_HUGEPAGE))
 		return false;
 	if (!(vma->flags & (VM_READ | VM_WRITE | VM_EXEC)))
 		return false;
@@ -553,9 +555,9 @@ static vm_fault_t set_huge_pmd(struct vm_fault *vmf, struct page *page, struct p
 }
 
 /* Nothing mapped in the 2 MiB around the address: where THP is allowed, a
- * new 2 MiB page for a write, the huge zero page for a read; otherwise, or
- * with no memory for them, the PTE level (4 KiB pages will do). No lock
- * held. */
+ * new 2 MiB page for a write, the huge zero page for a read (a new page
+ * too when use_zero_page is off, as Linux); otherwise, or with no memory
+ * for them, the PTE level (4 KiB pages will do). No lock held. */
 static vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf)
 {
 	if ((vmf->flags & (FAULT_NEED_PAGE | FAULT_UNSHARE)) ||
@@ -565,7 +567,7 @@ static vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf)
 	/* Linux prepares the anon_vma here, before it knows whether the
 	 * fault gets a huge page at all. */
 	vma_anon_prepare(vmf->vma);
-	if (!(vmf->flags & FAULT_WRITE)) {
+	if (!(vmf->flags & FAULT_WRITE) && READ_ONCE(thp_use_zero_page)) {
 		struct page *hzp = get_huge_zero_page();
 		return hzp ? set_huge_pmd(vmf, NULL, hzp) : VM_FAULT_FALLBACK;
 	}
@@ -624,6 +626,15 @@ void thp_init(void)
 	 * so that it is never counted as a program's leak. */
 	if (thp_mode != THP_NEVER)
 		get_huge_zero_page();
+}
+
+void thp_set_mode(enum thp_mode mode)
+{
+	/* The huge zero page is taken before any fault may want it, as at
+	 * boot (thp_init): once taken it lives for good, never a leak. */
+	if (mode != THP_NEVER)
+		get_huge_zero_page();
+	WRITE_ONCE(thp_mode, mode);
 }
 
 static void set_mode(const char *mode)

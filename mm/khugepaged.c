@@ -25,6 +25,9 @@ u32 khugepaged_pages_to_scan = 4096;
 u32 khugepaged_sleep_ms = 10000;
 u32 khugepaged_max_ptes_none = HPAGE_NR - 1;
 u32 khugepaged_max_ptes_shared = HPAGE_NR / 2;
+u32 khugepaged_alloc_sleep_ms = 60000;
+u32 khugepaged_max_ptes_swap = HPAGE_NR / 8;
+bool khugepaged_defrag = true;
 u64 khugepaged_pages_collapsed;
 u64 khugepaged_full_scans;
 bool collapse_debug_free_table_now;
@@ -107,7 +110,7 @@ static enum scan_result scan_pte(const struct vm_area *vma, u64 e, bool khugepag
 		/* A VMA registered with userfaultfd: an empty entry is a fault
 		 * its handler expects to see; no zeros may fill it. */
 		if (userfaultfd_armed(vma) ||
-		    (khugepaged && s->none_or_zero > khugepaged_max_ptes_none))
+		    (khugepaged && s->none_or_zero > READ_ONCE(khugepaged_max_ptes_none)))
 			return SCAN_EXCEED_NONE_PTE;
 		return SCAN_SUCCEED;
 	}
@@ -121,7 +124,7 @@ static enum scan_result scan_pte(const struct vm_area *vma, u64 e, bool khugepag
 	struct page *page = pte_page(e);
 	if (!(compound_head(page)->flags & PG_anon))
 		return SCAN_PAGE_ANON;
-	if (khugepaged && page_mapcount(page) > 1 && ++s->shared > khugepaged_max_ptes_shared)
+	if (khugepaged && page_mapcount(page) > 1 && ++s->shared > READ_ONCE(khugepaged_max_ptes_shared))
 		return SCAN_EXCEED_SHARED_PTE;
 	if (!refcount_suitable(page, s))
 		return SCAN_PAGE_COUNT;
@@ -587,11 +590,11 @@ void khugepaged_wake(void)
 	wake_up_all(&khugepaged_wq);
 }
 
-/* Sleep sleep_ms, or until khugepaged_wake(). */
-static void khugepaged_sleep(void)
+/* Sleep ms, or until khugepaged_wake(). */
+static void khugepaged_sleep(u32 ms)
 {
 	struct sleep_timer timer;
-	timer_add(&timer, ktime_ns() + (u64)READ_ONCE(khugepaged_sleep_ms) * 1000000, &khugepaged_wq);
+	timer_add(&timer, ktime_ns() + (u64)ms * 1000000, &khugepaged_wq);
 	u64 f = spin_lock_irqsave(&khugepaged_wq.lock);
 	while (!READ_ONCE(timer.fired) && !khugepaged_kicked)
 		sleep_on(&khugepaged_wq);
@@ -604,14 +607,20 @@ static void khugepaged_thread(void *arg)
 {
 	(void)arg;
 	for (;;) {
+		u32 ms = READ_ONCE(khugepaged_sleep_ms);
 		if (READ_ONCE(khugepaged_enabled)) {
+			s64 failed = __atomic_load_n(&vm_stat[NR_THP_COLLAPSE_ALLOC_FAILED], __ATOMIC_RELAXED);
 			khugepaged_scan_pass();
+			/* Linux's khugepaged_alloc_sleep: no huge page for a
+			 * collapse, so wait longer before the next try. */
+			if (__atomic_load_n(&vm_stat[NR_THP_COLLAPSE_ALLOC_FAILED], __ATOMIC_RELAXED) != failed)
+				ms = READ_ONCE(khugepaged_alloc_sleep_ms);
 			/* Linux splits partly unmapped THPs only under memory
 			 * pressure (its shrinker); a pass here gives their
 			 * unmapped pieces back before anyone runs short. */
 			deferred_split_scan(deferred_split_queue_len());
 		}
-		khugepaged_sleep();
+		khugepaged_sleep(ms);
 	}
 }
 

@@ -147,12 +147,23 @@ u32 khugepaged_scan_pass(void);
 /* Wake the thread now (tests after turning it on). */
 void khugepaged_wake(void);
 
-/* The controls (boot words above; tests change them too). */
+/* The controls (boot words above; tests change them too, and so do writes
+ * to /sys/kernel/mm/transparent_hugepage/khugepaged/, mm/thp_sysfs.c: read
+ * them with READ_ONCE, write with WRITE_ONCE). */
 extern bool khugepaged_enabled;
 extern u32 khugepaged_pages_to_scan;
 extern u32 khugepaged_sleep_ms;
 extern u32 khugepaged_max_ptes_none;
 extern u32 khugepaged_max_ptes_shared;
+/* Linux's alloc_sleep_millisecs: after a pass in which a collapse found no
+ * huge page, the thread sleeps this long instead of sleep_ms (60000). */
+extern u32 khugepaged_alloc_sleep_ms;
+/* Linux's knobs for what Pagoda does not have, kept so that they read
+ * back what was written (docs/thp.md): max_ptes_swap (64: Pagoda has no
+ * swap, so no PTE is ever a swap entry) and defrag (1: Pagoda's allocator
+ * has no compaction or reclaim to allow or forbid). */
+extern u32 khugepaged_max_ptes_swap;
+extern bool khugepaged_defrag;
 /* Linux's khugepaged/pages_collapsed and full_scans. */
 extern u64 khugepaged_pages_collapsed;
 extern u64 khugepaged_full_scans;

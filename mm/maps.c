@@ -159,9 +159,10 @@ static void smaps_walk_vma(struct mm_struct *mm, const struct vm_area *v,
  * where the THP mode allows it, and an aligned 2 MiB fits below the end. */
 static bool thp_eligible(const struct vm_area *v)
 {
-	if (thp_mode == THP_NEVER || (v->flags & (VM_SHARED | VM_NOHUGEPAGE)) || v->shared)
+	enum thp_mode mode = READ_ONCE(thp_mode);
+	if (mode == THP_NEVER || (v->flags & (VM_SHARED | VM_NOHUGEPAGE)) || v->shared)
 		return false;
-	if (thp_mode == THP_MADVISE && !(v->flags & VM_HUGEPAGE))
+	if (mode == THP_MADVISE && !(v->flags & VM_HUGEPAGE))
 		return false;
 	if (v->end - v->start < HPAGE_SIZE)
 		return false;

@@ -65,7 +65,15 @@ struct vm_area;
 struct mmu_gather;
 
 enum thp_mode { THP_NEVER, THP_MADVISE, THP_ALWAYS };
-extern enum thp_mode thp_mode;          /* "thp=always|madvise|never" */
+/* "thp=always|madvise|never" at boot; /sys/kernel/mm/transparent_hugepage/
+ * enabled changes it at any time (mm/thp_sysfs.c): READ_ONCE it once per
+ * decision. A change applies to the faults and scans that follow; huge
+ * pages already mapped stay (as on Linux). */
+extern enum thp_mode thp_mode;
+void thp_set_mode(enum thp_mode mode);  /* at run time; may sleep */
+/* Read faults map the huge zero page (true, Linux's default), or a new
+ * 2 MiB page as a write fault would (false): .../use_zero_page. */
+extern bool thp_use_zero_page;
 
 static inline bool pmd_huge(u64 e)
 {
