@@ -8,7 +8,7 @@
 #include "kernel/printk.h"
 #include "kernel/cmdline.h"
 
-#define WARP_ROUNDS 20000       /* per CPU: a few ms under emulation */
+#define WARP_ROUNDS 2000        /* per CPU, in strict turns */
 #define CPUID_8000_0007_EDX_INVARIANT_TSC (1u << 8)
 
 bool tsc_reliable = true;
@@ -28,6 +28,7 @@ static struct {
 	u32 lock;
 	u32 arrived;            /* both CPUs start the loop together */
 	u32 done;               /* ...and the result is read when both are out */
+	u32 turn;               /* rounds taken by both, in turn */
 	u64 last;
 	struct tsc_warp warp;
 } run;
@@ -43,13 +44,17 @@ static u64 rdtsc_ordered(void)
 	return t;
 }
 
+/* The two CPUs take strict turns (run.turn: even for the first to
+ * arrive, odd for the other), so their reads interleave on every round
+ * even where the two are not scheduled at the same moment (virtual CPUs
+ * are host threads); the lock still orders each read before its store. */
 static void warp_loop(void *unused)
 {
 	(void)unused;
-	__atomic_add_fetch(&run.arrived, 1, __ATOMIC_SEQ_CST);
-	while (__atomic_load_n(&run.arrived, __ATOMIC_ACQUIRE) < 2)
-		cpu_relax();
+	u32 me = __atomic_fetch_add(&run.arrived, 1, __ATOMIC_SEQ_CST);
 	for (u32 i = 0; i < WARP_ROUNDS; i++) {
+		while ((__atomic_load_n(&run.turn, __ATOMIC_ACQUIRE) & 1) != me)
+			cpu_relax();
 		while (__atomic_exchange_n(&run.lock, 1, __ATOMIC_ACQUIRE))
 			cpu_relax();
 		u64 prev = run.last, now = rdtsc_ordered();
@@ -60,6 +65,7 @@ static void warp_loop(void *unused)
 				run.warp.max_warp = prev - now;
 		}
 		__atomic_store_n(&run.lock, 0, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&run.turn, 1, __ATOMIC_RELEASE);
 	}
 	__atomic_add_fetch(&run.done, 1, __ATOMIC_RELEASE);
 }
@@ -70,7 +76,7 @@ void tsc_check_pair(u32 cpu, struct tsc_warp *out)
 	/* A pair is two CPUs: the call below would wait for itself. */
 	BUG_ON(cpu == smp_processor_id());
 	run.lock = 0;
-	run.arrived = run.done = 0;
+	run.arrived = run.done = run.turn = 0;
 	run.last = 0;
 	run.warp = (struct tsc_warp){ 0, 0 };
 	smp_call_function_single(cpu, warp_loop, NULL, false);
