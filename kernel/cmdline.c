@@ -4,6 +4,30 @@
 #include "kernel/bootinfo.h"
 #include "kernel/string.h"
 #include "kernel/printk.h"
+#include "arch/x86_64/fw_cfg.h"
+
+size_t cmdline_add_from_fw_cfg(void)
+{
+	static char extra[BOOT_CMDLINE_MAX];
+	long n = fw_cfg_read_string(CMDLINE_FW_CFG_FILE, extra, sizeof(extra));
+	if (n == -2) {
+		pr_err("cmdline: fw_cfg %s is longer than %d bytes; its words are ignored\n",
+		       CMDLINE_FW_CFG_FILE, BOOT_CMDLINE_MAX - 1);
+		return 0;
+	}
+	if (n <= 0)
+		return 0;
+	size_t have = strlen(boot_info.cmdline);
+	if (have + 1 + (size_t)n >= sizeof(boot_info.cmdline)) {
+		pr_err("cmdline: GRUB's line and fw_cfg's words are longer than %d bytes together; "
+		       "fw_cfg's words are ignored\n", BOOT_CMDLINE_MAX - 1);
+		return 0;
+	}
+	if (have > 0)
+		boot_info.cmdline[have++] = ' ';
+	memcpy(boot_info.cmdline + have, extra, (size_t)n + 1);
+	return (size_t)n;
+}
 
 /* Find "key" or "key=..." as a whole word; return a pointer past the key. */
 static const char *find_key(const char *key)

@@ -2,12 +2,26 @@
 /* kernel/cmdline.h - the kernel command line: "key=value" and bare "flag"
  * words separated by spaces (GRUB's multiboot2 line, after the kernel path).
  *
+ * Under QEMU, more words may come from its fw_cfg device (below): the test
+ * harness passes each configuration's words that way.
+ *
  * Words Pagoda understands are listed in docs/cmdline.md (one table of every word).
  */
 #ifndef PAGODA_CMDLINE_H
 #define PAGODA_CMDLINE_H
 
 #include "kernel/types.h"
+
+/* The fw_cfg file whose words are added to GRUB's line under QEMU. */
+#define CMDLINE_FW_CFG_FILE "opt/pagoda/cmdline"
+
+/* Append the words of QEMU's fw_cfg file CMDLINE_FW_CFG_FILE, when the
+ * machine has one (arch/x86_64/fw_cfg.h), to GRUB's command line in
+ * boot_info.cmdline. Boot CPU, once, right after the boot information is
+ * read and before any word is looked up. Returns the bytes added (0 when
+ * there is no such file); a file that does not fit is refused whole, with a
+ * message, since half a line would run the wrong thing quietly. */
+size_t cmdline_add_from_fw_cfg(void);
 
 /* Copy the value of key into buf (empty string for a bare flag).
  * Returns false if key is absent. */

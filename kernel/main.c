@@ -49,6 +49,7 @@ static void boot_cpu_console_init(u32 magic, u32 info_phys)
 	serial_init();
 	if (multiboot2_parse(magic, info_phys) != 0)
 		halt_forever();
+	size_t from_fw_cfg = cmdline_add_from_fw_cfg();
 	console_loglevel = (int)cmdline_long("loglevel", console_loglevel);
 	lockdep_init();         /* "lockdep=0": before most locks are first taken */
 	/* The event log ("trace"): as soon as the command line is known, so
@@ -60,6 +61,9 @@ static void boot_cpu_console_init(u32 magic, u32 info_phys)
 	printk("Booted by %s%s; command line: %s\n",
 	       boot_info.loader[0] ? boot_info.loader : "an unknown loader",
 	       boot_info.efi ? " (UEFI)" : " (BIOS)", boot_info.cmdline);
+	if (from_fw_cfg)
+		printk("  (its last %lu bytes from QEMU's fw_cfg file %s)\n",
+		       (unsigned long)from_fw_cfg, CMDLINE_FW_CFG_FILE);
 }
 
 void kmain(u32 magic, u32 info_phys);

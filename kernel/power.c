@@ -9,20 +9,11 @@
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/reset.h"
 
-#define CPUID_1_ECX_HYPERVISOR (1u << 31)
-
 /* Only a virtual machine has QEMU's exit device; a write to port 0xf4 on a
  * real PC would reach whatever chipset device decodes it. */
-static bool under_hypervisor(void)
-{
-	u32 a, b, c, d;
-	cpuid(1, 0, &a, &b, &c, &d);
-	return (c & CPUID_1_ECX_HYPERVISOR) != 0;
-}
-
 static void qemu_exit(u32 code)
 {
-	if (under_hypervisor())
+	if (cpu_under_hypervisor())
 		outl(QEMU_EXIT_PORT, code);
 }
 
