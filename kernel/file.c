@@ -19,6 +19,7 @@
 #include "kernel/time.h"
 #include "kernel/userfaultfd.h"
 #include "kernel/pipe.h"
+#include "kernel/signal.h"
 #include "kernel/memfd.h"
 #include "mm/slab.h"
 
@@ -545,16 +546,21 @@ static long sys_ppoll(u64 ufds, u64 nfds, u64 utsp, u64 usigmask, u64 sigsetsize
 		if (err)
 			return err;
 	}
-	/* The mask is checked, not applied during the wait: not implemented
-	 * (docs/signals.md); a signal it would block still interrupts. */
+	/* The wait blocks exactly the given mask (kernel/signal.h,
+	 * set_user_sigmask): a signal the caller blocks can end it, one the
+	 * mask blocks cannot. */
 	if (usigmask) {
 		u64 mask;
 		if (sigsetsize != SIGSET_SIZE)
 			return -EINVAL;
 		if (copy_from_user(&mask, usigmask, sizeof(mask)))
 			return -EFAULT;
+		set_user_sigmask(mask);
 	}
-	return do_poll(ufds, (u32)nfds, utsp ? (s64)ns : -1);
+	long ret = do_poll(ufds, (u32)nfds, utsp ? (s64)ns : -1);
+	if (usigmask)
+		restore_saved_sigmask_unless(ret == -ERESTARTNOHAND);
+	return ret;
 }
 
 void file_syscalls_init(void)

@@ -310,7 +310,7 @@ void user_return_work(void)
 	struct trap_frame *tf = user_frame(t);
 	s64 ret = (s64)tf->rax;
 	bool restart = tf->vector == SYSCALL_VECTOR && ret >= -ERESTARTNOHAND && ret <= -ERESTARTSYS;
-	if (signal_pending(t) || restart) {
+	if (signal_pending(t) || restart || signal_restore_pending(t)) {
 		/* Writing a frame may fault, and a fault may sleep: with
 		 * interrupts on, then as the caller had them. */
 		u64 f = local_irq_save();

@@ -152,6 +152,11 @@ struct thread_signals {
 	struct sigpending pending;      /* thread-directed */
 	struct k_sigaltstack altstack;
 	bool exiting;           /* leaving: no longer picked for process signals */
+	/* A wait with its own mask (ppoll, rt_sigsuspend): the mask to put
+	 * back, and whether it is still to be put back. Only the thread
+	 * itself reads or writes them, so no lock. */
+	kernel_sigset_t saved_blocked;
+	bool restore_blocked;
 	u64 fault_trapno, fault_err, fault_cr2;  /* the last fault, for sigcontext */
 };
 
@@ -201,6 +206,20 @@ void do_signal(struct trap_frame *tf);
  * blocked mask (SIGKILL and SIGSTOP are never blocked). */
 void set_current_blocked(kernel_sigset_t set);
 kernel_sigset_t current_blocked(void);
+
+/* A wait under a mask of its own (Linux's set_user_sigmask and
+ * restore_saved_sigmask_unless): ppoll and rt_sigsuspend block exactly
+ * `set` while they wait, and the caller's mask comes back when they end.
+ * If the wait ends because of a signal (interrupted: the call returns
+ * -EINTR or -ERESTART*), the mask is not put back at once but by
+ * do_signal: the handler runs under the wait's mask (plus its own) and
+ * its frame saves the caller's mask, which rt_sigreturn restores; that
+ * is what makes a signal blocked outside the wait deliverable only inside
+ * it, without a race (docs/signals.md). */
+void set_user_sigmask(kernel_sigset_t set);
+void restore_saved_sigmask_unless(bool interrupted);
+/* Is a caller's mask still to be put back (user_return_work asks)? */
+bool signal_restore_pending(struct thread *t);
 /* Is sp on the calling thread's alternate stack? The flags sigaltstack
  * reports for it (SS_ONSTACK, SS_DISABLE). */
 bool on_sig_stack(u64 sp);
@@ -213,5 +232,6 @@ int signal_set_altstack(u64 ss_sp, s32 ss_flags, u64 ss_size, u64 cur_sp);
 
 /* Boot words, negative controls (docs/cmdline.md). */
 extern bool signal_debug_ignore_blocked;   /* delivery skips the blocked check */
+extern bool signal_debug_frame_saves_wait_mask; /* a handler after ppoll/sigsuspend returns to the wait's mask */
 
 #endif

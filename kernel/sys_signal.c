@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* kernel/sys_signal.c - the signal system calls: rt_sigaction,
- * rt_sigprocmask, rt_sigpending, sigaltstack, kill, tkill and tgkill, with
- * Linux's checks in Linux's order (kernel/signal.c). The state they change
- * and its locking are in kernel/signal.h. */
+ * rt_sigprocmask, rt_sigpending, rt_sigsuspend, pause, sigaltstack, kill,
+ * tkill and tgkill, with Linux's checks in Linux's order (kernel/signal.c).
+ * The state they change and its locking are in kernel/signal.h. */
 #include "kernel/signal.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
@@ -117,6 +117,43 @@ static long sys_rt_sigpending(u64 uset, u64 sigsetsize)
 	return copy_to_user(uset, &set, sigsetsize) ? -EFAULT : 0;
 }
 
+/* pause and rt_sigsuspend sleep here until a signal is pending: nothing
+ * wakes this queue but signal_wake_up (wake_up_thread), which takes a
+ * sleeper off whatever queue it is on. */
+static struct waitq signal_wait_wq;
+
+/* Sleep until a signal this thread does not block is pending (or it is
+ * killed); -ERESTARTNOHAND, so that a handler makes the call return
+ * EINTR and a signal that runs none restarts it (Linux's pause). */
+static long sleep_until_signal(void)
+{
+	struct thread *me = current_thread();
+	u64 f = spin_lock_irqsave(&signal_wait_wq.lock);
+	while (!signal_pending(me) && !READ_ONCE(me->killed))
+		sleep_on(&signal_wait_wq);
+	spin_unlock_irqrestore(&signal_wait_wq.lock, f);
+	return -ERESTARTNOHAND;
+}
+
+static long sys_pause(void)
+{
+	return sleep_until_signal();
+}
+
+/* Wait for a signal with exactly `set` blocked; the caller's mask is put
+ * back by do_signal after the handler's frame has saved it (kernel/signal.h,
+ * set_user_sigmask), so it always returns -1 EINTR to a handler. */
+static long sys_rt_sigsuspend(u64 uset, u64 sigsetsize)
+{
+	kernel_sigset_t set;
+	if (sigsetsize != sizeof(kernel_sigset_t))
+		return -EINVAL;
+	if (copy_from_user(&set, uset, sizeof(set)))
+		return -EFAULT;
+	set_user_sigmask(set);
+	return sleep_until_signal();    /* the wait's mask stays for do_signal */
+}
+
 /* The user's stack_t: sp, flags (an int, padded), size. */
 struct user_stack {
 	u64 sp;
@@ -224,11 +261,17 @@ static long sys_tkill(u64 utid, u64 usig)
 
 void signal_init(void)
 {
+	cmdline_debug_switch("signal", "signal_debug_frame_saves_wait_mask",
+			     &signal_debug_frame_saves_wait_mask,
+			     "a handler's frame after ppoll/rt_sigsuspend saves the wait's mask");
 	cmdline_debug_switch("signal", "signal_debug_ignore_blocked", &signal_debug_ignore_blocked,
 			     "delivery skips the blocked-mask check");
 	syscall_register(SYS_rt_sigaction, (void (*)(void))sys_rt_sigaction);
 	syscall_register(SYS_rt_sigprocmask, (void (*)(void))sys_rt_sigprocmask);
 	syscall_register(SYS_rt_sigpending, (void (*)(void))sys_rt_sigpending);
+	syscall_register(SYS_rt_sigsuspend, (void (*)(void))sys_rt_sigsuspend);
+	syscall_register(SYS_pause, (void (*)(void))sys_pause);
+	waitq_init(&signal_wait_wq, "sigsuspend");
 	syscall_register(SYS_sigaltstack, (void (*)(void))sys_sigaltstack);
 	syscall_register(SYS_kill, (void (*)(void))sys_kill);
 	syscall_register(SYS_tkill, (void (*)(void))sys_tkill);

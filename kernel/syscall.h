@@ -42,11 +42,13 @@
 #define SYS_exit 60
 #define SYS_wait4 61
 #define SYS_kill 62
+#define SYS_pause 34
 #define SYS_uname 63
 #define SYS_ftruncate 77
 #define SYS_readlink 89
 #define SYS_getrlimit 97
 #define SYS_rt_sigpending 127
+#define SYS_rt_sigsuspend 130
 #define SYS_sigaltstack 131
 #define SYS_mlock 149
 #define SYS_munlock 150

@@ -13,6 +13,8 @@
  *   - Masks: a blocked signal stays pending and is delivered on unblock;
  *     the handler runs with its signal blocked and rt_sigreturn restores
  *     the mask; SA_NODEFER, SA_RESETHAND; SA_RESTORER is required.
+ *   - rt_sigsuspend and ppoll wait with their own mask: a signal blocked
+ *     outside is taken inside, one blocked inside waits for the return.
  *   - kill (process-directed: a thread that does not block it takes it),
  *     tgkill (one thread); a signal ends a futex wait with EINTR, or
  *     restarts it with SA_RESTART; nanosleep returns EINTR.
@@ -379,6 +381,54 @@ static void case_nodefer_resethand(void)
 	set_default(SIGUSR2);
 }
 
+/* ---- waits under their own mask: rt_sigsuspend, ppoll ---- */
+
+static void pause_ms(long ms);
+
+static void case_wait_masks(void)
+{
+	sigset_t only_usr1 = sigbit(SIGUSR1), only_usr2 = sigbit(SIGUSR2), none = 0, after = 0;
+	struct timespec ts = { 0, 300 * 1000000L };
+
+	fresh_mask();
+	install(SIGUSR1, usr1, 0);
+	usr1_hits = 0;
+	sigprocmask(SIG_BLOCK, &only_usr1, NULL);
+	raise(SIGUSR1);
+	int r = sigsuspend(&none), e = errno;
+	sigprocmask(SIG_BLOCK, NULL, &after);
+	ktap_ok(r == -1 && e == EINTR && usr1_hits == 1 && usr1_blocked_inside && after == only_usr1,
+		"rt_sigsuspend takes a signal the caller blocks: the handler runs, -1 EINTR, the caller's mask is back");
+
+	usr1_hits = 0;
+	raise(SIGUSR1);
+	r = ppoll(NULL, 0, &ts, &none);
+	e = errno;
+	sigprocmask(SIG_BLOCK, NULL, &after);
+	ktap_ok(r == -1 && e == EINTR && usr1_hits == 1 && after == only_usr1,
+		"ppoll's mask unblocks a pending signal: the handler runs, -1 EINTR, the caller's mask is back");
+
+	/* A child sends SIGUSR2 while ppoll waits with it blocked: the wait
+	 * times out (0), and the signal is taken once ppoll has returned and
+	 * the caller's mask (nothing blocked) is back. */
+	fresh_mask();
+	install(SIGUSR2, usr1, 0);
+	usr1_hits = 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		pause_ms(50);
+		kill(getppid(), SIGUSR2);
+		exit(0);
+	}
+	ts.tv_nsec = 500 * 1000000L;
+	r = ppoll(NULL, 0, &ts, &only_usr2);
+	int status = wait_status(pid);
+	ktap_ok(r == 0 && status == 0 && usr1_hits == 1,
+		"ppoll's mask blocks a signal sent during the wait: it times out (0), the handler runs after it");
+	set_default(SIGUSR1);
+	set_default(SIGUSR2);
+}
+
 /* ---- threads: tgkill, process-directed, EINTR ---- */
 
 static volatile int handler_tid, thread_tid, stop;
@@ -719,7 +769,7 @@ static void case_concurrent(void)
 
 int main(void)
 {
-	ktap_plan(33);
+	ktap_plan(36);
 	u8 *three = map(3 * PAGE_SIZE, PROT_NONE);
 	if (munmap(three + PAGE_SIZE, PAGE_SIZE))
 		ktap_bail("munmap: %s", errno_name(errno));
@@ -731,6 +781,7 @@ int main(void)
 	case_altstack();
 	case_masks();
 	case_nodefer_resethand();
+	case_wait_masks();
 	case_threads();
 	case_deaths();
 	case_fork();

@@ -46,6 +46,17 @@ int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 	return (int)ret_errno(raw_syscall4(14, how, (long)set, (long)old, sizeof(sigset_t)));
 }
 
+int sigsuspend(const sigset_t *mask)
+{
+	return (int)ret_errno(raw_syscall2(130, (long)mask, sizeof(sigset_t)));
+}
+
+int ppoll(struct pollfd *fds, unsigned long nfds, const struct timespec *ts, const sigset_t *mask)
+{
+	return (int)ret_errno(raw_syscall5(271, (long)fds, (long)nfds, (long)ts, (long)mask,
+					   sizeof(sigset_t)));
+}
+
 int sigpending(sigset_t *set)
 {
 	return (int)ret_errno(raw_syscall2(127, (long)set, sizeof(sigset_t)));

@@ -10,6 +10,9 @@
 
 #include "types.h"
 
+struct pollfd;
+struct timespec;
+
 #define SIGHUP   1
 #define SIGINT   2
 #define SIGILL   4
@@ -118,6 +121,11 @@ int rt_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 int sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 int sigprocmask(int how, const sigset_t *set, sigset_t *old);
 int sigpending(sigset_t *set);
+/* Wait for a signal with exactly *mask blocked; always -1 with EINTR. */
+int sigsuspend(const sigset_t *mask);
+/* poll(2) with a timeout (NULL: for ever) and, unless NULL, the mask
+ * blocked while it waits (the caller's mask is back afterwards). */
+int ppoll(struct pollfd *fds, unsigned long nfds, const struct timespec *ts, const sigset_t *mask);
 int sigaltstack(const stack_t *ss, stack_t *old);
 int tgkill(pid_t tgid, pid_t tid, int sig);
 int raise(int sig);             /* tgkill to this thread */
