@@ -46,9 +46,45 @@ static const char *run_status_text(enum tsc_run_status st)
 	}
 }
 
-/* A sample is the clock then the TSC, back to back; a delay between two
- * samples (an SMI, a descheduled virtual CPU) changes nothing, only one
- * inside a sample does, and the median of several runs absorbs that. */
+/* One sample: the clock read between two TSC reads. A delay between two
+ * samples (an SMI, a descheduled virtual CPU) changes nothing; one inside
+ * a sample makes its TSC time uncertain by the delay, which shows as a
+ * wide bracket (Linux's tsc_read_refs rejects such samples the same way). */
+struct tsc_sample {
+	u64 clk;
+	u64 tsc;                /* the middle of the bracket */
+	u64 width;              /* TSC cycles between the two TSC reads */
+};
+
+static struct tsc_sample take_sample(const struct tsc_env *env, const struct tsc_clock *clk,
+				     u64 mask)
+{
+	u64 t1 = env->rdtsc(env->ctx);
+	u64 c = clk->read(clk->ctx) & mask;
+	u64 t2 = env->rdtsc(env->ctx);
+	return (struct tsc_sample){ c, t1 + (t2 - t1) / 2, t2 - t1 };
+}
+
+/* Narrow enough to be an end of a run: within a few times the narrowest
+ * bracket seen (what one read of this clock costs), plus slack. */
+static bool sample_tight(const struct tsc_sample *s, u64 narrowest)
+{
+	return s->width <= SAMPLE_WIDTH_FACTOR * narrowest + SAMPLE_SLACK_CYCLES;
+}
+
+/* The start of a run: the narrowest of a few samples. */
+static struct tsc_sample first_sample(const struct tsc_env *env, const struct tsc_clock *clk,
+				      u64 mask)
+{
+	struct tsc_sample best = take_sample(env, clk, mask);
+	for (int i = 1; i < START_SAMPLES; i++) {
+		struct tsc_sample s = take_sample(env, clk, mask);
+		if (s.width < best.width)
+			best = s;
+	}
+	return best;
+}
+
 enum tsc_run_status tsc_measure_run(const struct tsc_env *env, const struct tsc_clock *clk,
 				    u64 clk_hz, u64 *tsc_hz)
 {
@@ -58,12 +94,14 @@ enum tsc_run_status tsc_measure_run(const struct tsc_env *env, const struct tsc_
 	 * products below inside 64 bits. */
 	if (clk_hz == 0 || clk_hz > 10000000000UL || want == 0 || want > mask / 2)
 		return TSC_RUN_IMPLAUSIBLE;
-	u64 c0 = clk->read(clk->ctx) & mask;
-	u64 t0 = env->rdtsc(env->ctx);
+	struct tsc_sample s0 = first_sample(env, clk, mask);
+	u64 c0 = s0.clk, t0 = s0.tsc, narrowest = s0.width;
 	u64 last = c0, last_change = t0;
 	for (;;) {
-		u64 c = clk->read(clk->ctx) & mask;
-		u64 t = env->rdtsc(env->ctx);
+		struct tsc_sample s = take_sample(env, clk, mask);
+		u64 c = s.clk, t = s.tsc;
+		if (s.width < narrowest)
+			narrowest = s.width;
 		if (t - t0 > RUN_MAX_CYCLES)
 			return TSC_RUN_TOO_SLOW;
 		if (c != last) {
@@ -77,7 +115,8 @@ enum tsc_run_status tsc_measure_run(const struct tsc_env *env, const struct tsc_
 			return TSC_RUN_STALLED;
 		}
 		u64 ticks = (c - c0) & mask;
-		if (ticks >= want) {
+		/* A wide sample cannot end the run; the next one will. */
+		if (ticks >= want && sample_tight(&s, narrowest)) {
 			*tsc_hz = (t - t0) * clk_hz / ticks;
 			if (*tsc_hz < TSC_MIN_HZ || *tsc_hz > TSC_MAX_HZ)
 				return TSC_RUN_IMPLAUSIBLE;

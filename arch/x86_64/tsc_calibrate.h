@@ -18,7 +18,9 @@
  *      often dead on new machines.
  *
  * A source is measured in a few runs of CALIBRATE_MS each, and the median
- * kept. Every wait is bounded by TSC cycles, never by a count of reads:
+ * kept. Each end of a run is a sample whose clock read sits between two
+ * TSC reads that are close together (START_SAMPLES below): a sample an SMI
+ * or a descheduled virtual CPU stretched is not used as an end. Every wait is bounded by TSC cycles, never by a count of reads:
  * a run gives up when its counter has not moved for STALL_CYCLES ("the
  * counter stopped moving": a gated PIT reading 0x00 or 0xFF is caught in
  * a few milliseconds) or when the run takes RUN_MAX_CYCLES. When no source
@@ -44,6 +46,14 @@
 /* One run of CALIBRATE_MS takes 60M cycles at 6 GHz; past this bound the
  * reference clock runs far too slowly to be trusted. */
 #define RUN_MAX_CYCLES 400000000UL
+/* A run starts at the narrowest of START_SAMPLES samples (clock read
+ * between two TSC reads) and ends at the first sample past CALIBRATE_MS
+ * whose bracket is at most SAMPLE_WIDTH_FACTOR times the narrowest seen
+ * plus SAMPLE_SLACK_CYCLES: one that an SMI or a preempted virtual CPU
+ * widened by far more than a read costs is not an end. */
+#define START_SAMPLES 4
+#define SAMPLE_WIDTH_FACTOR 4
+#define SAMPLE_SLACK_CYCLES 20000UL
 /* Rates outside this range are a broken measurement, not a CPU. */
 #define TSC_MIN_HZ 100000000UL         /* 100 MHz */
 #define TSC_MAX_HZ 20000000000UL       /* 20 GHz */

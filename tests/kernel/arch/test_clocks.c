@@ -7,8 +7,9 @@
  * "fallback"); the test matrix hides sources (tsc_calibrate_skip=) or
  * removes them from the machine (-machine pc,pit=off) to take each path.
  * The rate check measures the TSC against the ACPI PM timer, which QEMU's
- * machines always have, with a wide margin: it catches a calibration that
- * is wrong by a factor (a sign or a unit), not a small error. */
+ * machines always have, in the calibration's own kind of run
+ * (tsc_measure_run), with a wide margin: it catches a calibration that is
+ * wrong by a factor (a sign or a unit), not a small error. */
 #include "kernel/ktest.h"
 #include "kernel/cmdline.h"
 #include "kernel/string.h"
@@ -31,20 +32,31 @@ static void test_source_as_expected(struct ktest *t)
 	KTEST_EXPECT_EQ(t, tsc_boot_result.fallback, strcmp(want, "fallback") == 0);
 }
 
-/* TSC cycles over 3,579,545 / 20 PM-timer ticks (50 ms), as kHz. */
+/* The TSC against the PM timer now, in one run of the calibration's own
+ * measurement (tsc_measure_run: its ends are narrow samples, so a vCPU
+ * descheduled in the middle of a read does not skew it); kHz, 0 if the
+ * run failed. */
+static u64 test_pm_read(void *ctx)
+{
+	(void)ctx;
+	return inl((u16)acpi_info.pm_timer_port);
+}
+
+static u64 test_rdtsc(void *ctx)
+{
+	(void)ctx;
+	return rdtsc();
+}
+
 static u64 tsc_khz_by_pm_timer(void)
 {
-	u16 port = (u16)acpi_info.pm_timer_port;
-	u32 mask = acpi_info.pm_timer_32bit ? 0xffffffffu : 0xffffffu;
-	u32 want = 3579545 / 20;
-	u32 p0 = inl(port) & mask;
-	u64 t0 = rdtsc();
-	u32 ticks = 0;
-	/* Bounded in TSC cycles (seconds at any rate): never a hang. */
-	while (ticks < want && rdtsc() - t0 < TSC_MAX_HZ / 2)
-		ticks = ((inl(port) & mask) - p0) & mask;
-	u64 cycles = rdtsc() - t0;
-	return ticks ? cycles * 3579545 / ticks / 1000 : 0;
+	struct tsc_clock pm = { "ACPI PM timer", acpi_info.pm_timer_32bit ? 32 : 24,
+				NULL, test_pm_read, NULL, NULL };
+	struct tsc_env env = { test_rdtsc, NULL, { 0 }, &pm, 1 };
+	u64 hz = 0;
+	if (tsc_measure_run(&env, &pm, 3579545, &hz) != TSC_RUN_OK)
+		return 0;
+	return hz / 1000;
 }
 
 static void test_rate_agrees_with_pm_timer(struct ktest *t)
