@@ -213,7 +213,10 @@ def case_markers_in_tree():
         counts = lab.check_markers(TOP)
     except lab.LabError as e:
         return False, str(e)
-    missing = [n for n in lab.lab_names(TOP) if n not in counts]
+    # A starter tree (it has the checksum list) has its own lab's regions
+    # replaced by TODOs: none is left there, as it should be.
+    missing = [n for n in lab.lab_names(TOP) if n not in counts and not os.path.isfile(
+        os.path.join(TOP, "labs", n, lab.PRISTINE_LIST))]
     return not missing, "labs without a marked region: %s" % ", ".join(missing)
 
 
