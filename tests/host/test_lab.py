@@ -152,7 +152,22 @@ def case_write_starter():
         ok = (n == 1 and got == want and "TODO(lab alpha)" in text and "LAB(" not in text
               and "6 * 7" not in text and "return 1;" in text
               and "tests/t.c" in open(os.path.join(dest, "labs/alpha", lab.PRISTINE_LIST)).read())
-        return ok, "" if ok else "regions %d, files %r\n%s" % (n, got, text)
+        if not ok:
+            return ok, "regions %d, files %r\n%s" % (n, got, text)
+        return restores_pristine(src, dest)
+
+
+def restores_pristine(src, dest):
+    """A test file the student changed is named without PRISTINE, and
+    copied back from it with; the lab's own marked files are not checked."""
+    with open(os.path.join(dest, "tests/t.c"), "w") as f:
+        f.write("changed\n")
+    said = lab.restore_pristine("alpha", dest, None)
+    ok = len(said) == 1 and "tests/t.c differs" in said[0]
+    said = lab.restore_pristine("alpha", dest, src)
+    ok = ok and len(said) == 1 and said[0].startswith("restored tests/t.c")
+    ok = ok and open(os.path.join(dest, "tests/t.c")).read() == "test\n"
+    return ok and lab.restore_pristine("alpha", dest, src) == [], "pristine: %r" % said
 
 
 def case_labs_reference_what_exists():
