@@ -223,6 +223,21 @@ def lab_conf_errors(name, conf, configs, suites, programs):
     return errors
 
 
+def case_find_case():
+    """Selectors reach the results of a boot: SUITE.CASE by name or
+    number, user:PROGRAM.N, a bare suite only when all of it passed."""
+    rt = lab.load_run_tests(TOP)
+    cases = [rt.Case("cow", "a", "pass", 0), rt.Case("cow", "b", "fail", 1),
+             rt.Case("user:p", "first one", "pass", 2), rt.Case("user:p", "exit", "pass", 3)]
+    o = rt.Outcome([], cases, [])
+    got = [lab.find_case(o, *lab.split_selector(s)[:2])
+           for s in ("cow.a", "cow.2", "cow", "user:p.1", "user:p.first one", "user:p", "cow.9")]
+    ok = ([c.name if c else None for c in got] == ["a", "b", "b", "first one", "first one",
+                                                   "exit", None]
+          and [c.status for c in got[:6]] == ["pass", "fail", "fail", "pass", "pass", "pass"])
+    return ok, "" if ok else repr(got)
+
+
 def case_markers_in_tree():
     try:
         counts = lab.check_markers(TOP)
