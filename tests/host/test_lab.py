@@ -208,7 +208,12 @@ def lab_conf_errors(name, conf, configs, suites, programs):
         suite, _, user = lab.split_selector(c.selector)
         if c.config not in configs:
             errors.append("%s: no configuration %s" % (c.where, c.config))
-        if not user and suite not in suites:
+        host = suite.startswith("host:")
+        if host != (c.config == lab.HOST):
+            errors.append("%s: host:SUITE goes with the configuration host, and only it" % c.where)
+        if host and not os.path.isfile(os.path.join(TOP, "tests", "host", "test_%s.c" % suite[5:])):
+            errors.append("%s: no host test tests/host/test_%s.c" % (c.where, suite[5:]))
+        if not user and not host and suite not in suites:
             errors.append("%s: no in-kernel suite %s" % (c.where, suite))
         if user and suite[5:] not in programs:
             errors.append("%s: no user program %s" % (c.where, suite[5:]))
