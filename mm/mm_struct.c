@@ -42,6 +42,11 @@ bool fork_debug_skip_flush;
  * copy DONTFORK and WIPEONFORK ranges like any other; madvise_test's
  * WIPEONFORK case must fail. */
 static bool fork_debug_ignore_advice;
+/* Negative control (labs/cow): "fork_debug_share_writable" makes fork map a
+ * private page into the child as the parent has it, writable and
+ * exclusive: parent and child write the same page; the cow suite's
+ * grandchildren must fail. */
+static bool fork_debug_share_writable;
 
 void fork_debug_init(void)
 {
@@ -49,6 +54,8 @@ void fork_debug_init(void)
 			     "fork does NOT flush the parent's TLBs");
 	cmdline_debug_switch("mm", "fork_debug_ignore_advice", &fork_debug_ignore_advice,
 			     "fork copies DONTFORK and WIPEONFORK ranges");
+	cmdline_debug_switch("mm", "fork_debug_share_writable", &fork_debug_share_writable,
+			     "fork shares private pages writable: no copy-on-write");
 	cmdline_debug_switch("mm", "cow_debug_always_copy", &cow_debug_always_copy,
 			     "a write fault copies even a page this mm alone uses");
 	cmdline_debug_switch("mm", "fault_debug_no_zero_page", &fault_debug_no_zero_page,
@@ -226,7 +233,7 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 		} else {
 			struct page *p = pte_page(e);
 			/* LAB(cow) BEGIN: a private page is shared copy-on-write: take the write right from the parent's entry (atomically: the MMU may set A or D meanwhile), say so in *wrprotected, and the page is no longer exclusive */
-			if (!(v->flags & VM_SHARED)) {
+			if (!(v->flags & VM_SHARED) && !fork_debug_share_writable) {
 				/* Atomic: the MMU may set A or D meanwhile. */
 				if (e & PTE_W) {
 					e = __atomic_and_fetch(pe, ~PTE_W, __ATOMIC_SEQ_CST);
