@@ -243,6 +243,30 @@ def case_find_case():
     return ok, "" if ok else repr(got)
 
 
+def case_hidden_tests():
+    """An instructor's tests/labs-hidden/NAME adds its cases to the lab and
+    its tree/ over the tree graded; a hidden file may not replace one."""
+    with tempfile.TemporaryDirectory() as d:
+        files = {"labs/alpha/lab.conf": "title = A\nanswers = answers.md\ncase c s.one 1\n",
+                 "tests/labs-hidden/alpha/lab.conf": "case c s.hidden 2\n",
+                 "tests/labs-hidden/alpha/tree/tests/kernel/mm/test_h.c": "hidden\n"}
+        for rel, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(d, rel)), exist_ok=True)
+            with open(os.path.join(d, rel), "w") as f:
+                f.write(text)
+        conf = lab.load_lab("alpha", d)
+        added = lab.add_hidden(conf, d)
+        ok = ([c.selector for c in conf.cases] == ["s.one", "s.hidden"] and conf.max_score == 3
+              and added == [os.path.join(d, "tests/kernel/mm/test_h.c")]
+              and open(added[0]).read() == "hidden\n")
+        try:
+            lab.add_hidden(conf, d)     # the file is there now: refused
+            ok = False
+        except lab.LabError:
+            pass
+        return ok, "" if ok else "cases %r, added %r" % (conf.cases, added)
+
+
 def case_markers_in_tree():
     try:
         counts = lab.check_markers(TOP)
