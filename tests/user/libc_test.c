@@ -36,6 +36,8 @@ static void test_printf(void)
 	expect_fmt("[00042] [   42] [42   ]", "[%05d] [%5d] [%-5d]", 42, 42, 42);
 	expect_fmt("[-0042]", "[%05d]", -42);
 	expect_fmt("[0000beef]", "[%08x]", 0xbeef);
+	expect_fmt("0x2a 0X2A 017 0 [  0xff] [0x0000ff]", "%#x %#X %#o %#x [%#6x] [%#08lx]",
+		   42, 42, 15, 0, 255, 255UL);
 	expect_fmt("x%y", "%c%%%c", 'x', 'y');
 	expect_fmt("abc", "%.3s", "abcdef");
 	expect_fmt("[  7]", "[%*d]", 3, 7);
@@ -123,7 +125,7 @@ static void test_threads(void)
 
 int main(void)
 {
-	ktap_plan(27);
+	ktap_plan(28);
 	test_printf();
 	test_string();
 	test_malloc();

@@ -247,7 +247,7 @@ static void soft_dirty(void)
 
 struct reader {
 	volatile u8 *p;
-	volatile int stop, moved, seen;
+	volatile int stop, stopped, moved, seen;
 	volatile u8 *newp;
 };
 
@@ -257,6 +257,9 @@ static long reader_main(void *arg)
 	u64 sum = 0;
 	while (!r->stop)
 		sum += r->p[0] + r->p[PAGE_SIZE];       /* hot TLB entries */
+	/* Out of the loop: no read of the old address can follow the move
+	 * (one that had seen stop == 0 just before would fault there). */
+	r->stopped = 1;
 	while (!r->moved)
 		;
 	r->seen = r->newp[0] == 0xab && r->newp[PAGE_SIZE] == 0xcd;
@@ -281,6 +284,8 @@ static void remote_reader(void)
 		ktap_bail("thread_create: %s", errno_name(errno));
 	sleep_ns(20 * 1000 * 1000);
 	rd.stop = 1;
+	while (!rd.stopped)
+		sched_yield();
 	long r = xmremap(a, 2 * PAGE_SIZE, 4 * PAGE_SIZE, MREMAP_MAYMOVE, NULL);
 	u8 *n = (u8 *)r;
 	if (r > 0) {

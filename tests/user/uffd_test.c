@@ -893,8 +893,12 @@ static void sync_many_cpus(void)
 
 #define RACE_ROUNDS 200
 #define RACE_SPREAD 400000	/* TSC cycles: the handler's head start, 0 to this */
-#define RACE_MAX_STRANDED 4	/* stop counting there: each costs STRAND_NS */
+#define RACE_MAX_STRANDED 1	/* stop at the first: each costs STRAND_NS + STRAND_CONFIRM_NS */
 #define STRAND_NS (2UL * 1000 * 1000 * 1000)
+/* A writer not done STRAND_NS after the clearing is only suspected: on a
+ * loaded host a virtual CPU can stand still that long. A stranded writer
+ * never writes until UFFDIO_WAKE; a slow one writes within this. */
+#define STRAND_CONFIRM_NS (20UL * 1000 * 1000 * 1000)
 
 struct race_writer {
 	u8 *page;
@@ -922,12 +926,23 @@ static long race_writer_main(void *arg)
 	return 1;
 }
 
+/* Wait until writer w has written round, at most ns: true if it has. */
+static bool race_wait_done(int w, int round, u64 ns)
+{
+	u64 deadline = now_ns() + ns;
+
+	while (READ_ONCE(race_writers[w].done) < round && now_ns() < deadline)
+		sleep_ns(100 * 1000);
+	return READ_ONCE(race_writers[w].done) >= round;
+}
+
 /* Each round: protect every writer's page, let them write, and at once
  * clear the protection (mode 0, which wakes) without reading any message.
  * A writer whose fault decided to wait just before the clearing, and queued
  * itself just after its wake-up, is asleep with nothing left to wake it:
- * counted as stranded when it has not written STRAND_NS later (UFFDIO_WAKE
- * then lets it go). Pagoda must strand none: a queued fault looks at its
+ * counted as stranded when it has not written STRAND_NS later and still
+ * has not STRAND_CONFIRM_NS after that (UFFDIO_WAKE then lets it go); one
+ * that writes in between was only slow (a loaded host), not asleep. Pagoda must strand none: a queued fault looks at its
  * entry again before it sleeps (docs/userfaultfd.md, "Deciding to sleep").
  * Linux 6.1 can strand writers here, so there a strand is reported as a
  * skip (with the count), not a failure. The
@@ -953,7 +968,7 @@ static void unprotect_race(void)
 		if (!t[i])
 			ktap_bail("thread_create: %s", errno_name(errno));
 	}
-	int stranded = 0, writes = 0, round;
+	int stranded = 0, late = 0, writes = 0, round;
 	for (round = 1; round <= RACE_ROUNDS && stranded < RACE_MAX_STRANDED; round++) {
 		protect_or_bail(fd, region, (size_t)nw * PAGE_SIZE);
 		for (int i = 0; i < nw; i++)
@@ -967,12 +982,13 @@ static void unprotect_race(void)
 		int r = uffd_wp(fd, region, (size_t)nw * PAGE_SIZE, 0);
 		if (r)
 			ktap_bail("UFFDIO_WRITEPROTECT clear: %s", errno_name(-r));
-		u64 deadline = now_ns() + STRAND_NS;
 		for (int i = 0; i < nw; i++) {
 			writes++;
-			while (READ_ONCE(race_writers[i].done) < round && now_ns() < deadline)
-				sleep_ns(100 * 1000);
-			if (READ_ONCE(race_writers[i].done) < round)
+			if (race_wait_done(i, round, STRAND_NS))
+				continue;
+			if (race_wait_done(i, round, STRAND_CONFIRM_NS))
+				late++;
+			else
 				stranded++;
 		}
 		struct uffdio_range all = { (u64)region, (u64)nw * PAGE_SIZE };
@@ -987,7 +1003,8 @@ static void unprotect_race(void)
 		ktap_diag("%s: %d of %d writes stranded", system_name(), stranded, writes);
 		ktap_skip("Linux 6.1 can strand writers here", "%s", name);
 	} else if (!ktap_ok(stranded == 0, "%s", name)) {
-		ktap_diag("%d of %d writes stranded (%d rounds)", stranded, writes, round - 1);
+		ktap_diag("%d of %d writes stranded (%d rounds; %d more were late but landed)",
+			  stranded, writes, round - 1, late);
 	}
 	close(fd);
 	munmap(region, (size_t)nw * PAGE_SIZE);

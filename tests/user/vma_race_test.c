@@ -57,6 +57,7 @@
  * same on Linux.
  */
 #include "libc.h"
+#include "uffd.h"		/* pagemap_pfn */
 
 /* Workers on CPUs 1..3 at most: under TCG every remote TLB flush waits for
  * each CPU that ran the process, and more CPUs made the 8-CPU run several
@@ -101,7 +102,7 @@ static int ncpus;		/* CPUs this process may use, counted before main pins itself
 static bool is_pagoda;
 static volatile int stop;		/* the workers end their loop */
 static volatile int failed;		/* a check failed; fail_msg says which */
-static char fail_msg[200];
+static char fail_msg[512];
 
 /* The first failure of a part wins; everyone stops. */
 static __printf(1, 2) void fail(const char *fmt, ...)
@@ -658,6 +659,7 @@ struct p3_shared {
 	volatile int bad;		/* the child's verdict: 1 = a slot was wrong */
 	u32 bad_page, bad_slot, bad_lo, bad_hi;
 	u64 bad_value;
+	u64 bad_pfn;			/* the child's frame of that page (0: hidden) */
 	u32 hi[P3_PAGES][MAX_WORKERS];	/* started before fork returned */
 };
 
@@ -692,13 +694,30 @@ static long p3_worker(void *arg)
 			__atomic_store_n(&p3_completed[p][i], g, __ATOMIC_RELEASE);
 		} else if ((v = __atomic_load_n(p3_slot(p, i), __ATOMIC_ACQUIRE)) !=
 			   p3_value(p, p3_completed[p][i])) {
-			fail("part 3: the parent's page %lu, slot %d holds %#lx, expected %#lx "
-			     "(a write lost)", (unsigned long)p, i, (unsigned long)v,
-			     (unsigned long)p3_value(p, p3_completed[p][i]));
+			fail("part 3: the parent's page %lu (%p), slot %d holds %#lx, expected %#lx "
+			     "(a write lost; started %u)", (unsigned long)p, (void *)(r3 + p * PAGE_SIZE),
+			     i, (unsigned long)v, (unsigned long)p3_value(p, p3_completed[p][i]),
+			     p3_started[p][i]);
 		}
 		w->ops++;
 	}
 	return 0;
+}
+
+/* The frame this process maps at addr, for a failure's diagnostic: equal
+ * frames in parent and child after both wrote would be a page fork left
+ * shared. 0 when pagemap hides frames (Linux, unprivileged) or fails. */
+static u64 page_frame(const void *addr)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY, 0);
+	u64 pfn = 0;
+
+	if (fd >= 0) {
+		if (pagemap_pfn(fd, addr, &pfn) < 0)
+			pfn = 0;
+		close(fd);
+	}
+	return pfn;
 }
 
 static bool p3_child_slot_ok(u64 p, int w, u64 v)
@@ -731,6 +750,7 @@ static long p3_child(void *arg)
 			p3sh->bad_value = v;
 			p3sh->bad_lo = p3_lo[p][w];
 			p3sh->bad_hi = p3sh->hi[p][w];
+			p3sh->bad_pfn = page_frame(r3 + p * PAGE_SIZE);
 			p3sh->bad = 1;
 			return 1;
 		}
@@ -739,6 +759,20 @@ static long p3_child(void *arg)
 		for (int w = 0; w < nworkers; w++)
 			*p3_slot(p, w) = tag(4, p, 0);
 	return 0;
+}
+
+/* The child saw a value outside lo..hi: say everything that tells a stale
+ * TLB entry (the value written after fork returned, the frames differ)
+ * from a page fork left shared (the same frame) or a lost write (the
+ * parent's slot holds less than its worker completed). */
+static void p3_report_child(u32 p, u32 w)
+{
+	fail("part 3: the child's page %u (%p), slot %u holds %#lx, not a generation in %u..%u; "
+	     "the parent's slot holds %#lx (started %u, completed %u); frames: child %#lx, parent %#lx",
+	     p, (void *)(r3 + (u64)p * PAGE_SIZE), w, (unsigned long)p3sh->bad_value,
+	     p3sh->bad_lo, p3sh->bad_hi, (unsigned long)*p3_slot(p, (int)w),
+	     READ_ONCE(p3_started[p][w]), READ_ONCE(p3_completed[p][w]),
+	     (unsigned long)p3sh->bad_pfn, (unsigned long)page_frame(r3 + (u64)p * PAGE_SIZE));
 }
 
 static void p3_fork_once(void)
@@ -763,9 +797,7 @@ static void p3_fork_once(void)
 	if (wait4(pid, &status, 0, NULL) != pid)
 		fail("part 3: wait4: %s", errno_name(errno));
 	else if (p3sh->bad)
-		fail("part 3: the child's page %u, slot %u holds %#lx, not a generation in %u..%u",
-		     p3sh->bad_page, p3sh->bad_slot, (unsigned long)p3sh->bad_value,
-		     p3sh->bad_lo, p3sh->bad_hi);
+		p3_report_child(p3sh->bad_page, p3sh->bad_slot);
 	else if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail("part 3: the fork child ended with status %#x", status);
 }

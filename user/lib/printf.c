@@ -86,7 +86,7 @@ static void utoa(unsigned long v, unsigned base, bool upper, char *out)
 static void format(struct out *o, const char *fmt, va_list ap)
 {
 	for (; *fmt; fmt++) {
-		bool left = false, zero = false;
+		bool left = false, zero = false, alt = false;
 		int width = 0, prec = -1, lng = 0;
 		char digits[24];
 
@@ -100,6 +100,8 @@ static void format(struct out *o, const char *fmt, va_list ap)
 				left = true;
 			else if (*fmt == '0')
 				zero = true;
+			else if (*fmt == '#')
+				alt = true;
 			else
 				break;
 		}
@@ -147,8 +149,13 @@ static void format(struct out *o, const char *fmt, va_list ap)
 			unsigned long v = lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned int);
 			unsigned base = *fmt == 'u' ? 10 : *fmt == 'o' ? 8 : 16;
 
+			/* '#': 0x (0X) before a hex number, 0 before an
+			 * octal one; none before a zero, as C says. */
+			const char *prefix = !alt || !v || base == 10 ? "" :
+					     base == 8 ? "0" : *fmt == 'X' ? "0X" : "0x";
+
 			utoa(v, base, *fmt == 'X', digits);
-			out_field(o, "", digits, width, left, zero);
+			out_field(o, prefix, digits, width, left, zero);
 			break;
 		}
 		case 'p':

@@ -2,8 +2,9 @@
 /* user/lib/stdio.h - formatted output (printf.c).
  *
  * Conversions: %d %i %u %x %X %o %c %s %p %%, with the length modifiers
- * l, ll, z (and h, hh, accepted and ignored), flags '-' and '0', a field
- * width (a number or '*') and a precision for %s (".N" or ".*").
+ * l, ll, z (and h, hh, accepted and ignored), flags '-', '0' and '#' (0x,
+ * 0X or 0 before a nonzero %x, %X, %o), a field width (a number or '*') and
+ * a precision for %s (".N" or ".*").
  *
  * printf and dprintf format into a buffer on the stack and hand it to
  * write(2) in as few calls as possible; a line of up to 256 bytes reaches

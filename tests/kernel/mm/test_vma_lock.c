@@ -23,6 +23,7 @@
 #include "kernel/sched.h"
 #include "kernel/errno.h"
 #include "kernel/string.h"
+#include "kernel/rcu.h"
 #include "mm/pgtable.h"
 #include "tests/kernel/mm/test_user.h"
 #include "mm/mm.h"
@@ -163,6 +164,7 @@ static struct {
 	struct mm_struct *mm;
 	struct vm_area *decoy;
 	u32 go, done, hooks;
+	u32 held, fault_done;   /* the grace-period holder's handshake */
 	long unmapped, remapped;
 } rp;
 
@@ -185,6 +187,7 @@ static void rp_hook(struct mm_struct *mm, struct vm_area *found)
 static void rp_replace(void)
 {
 	test_wait_until(&rp.go, 1);
+	test_wait_until(&rp.held, 1);
 	rp.unmapped = do_munmap_range(rp.mm, BASE, P(8));
 	rp.decoy = kmalloc(sizeof(struct vm_area), GFP_KERNEL | __GFP_ZERO);
 	if (rp.decoy) {
@@ -198,12 +201,31 @@ static void rp_replace(void)
 	__atomic_store_n(&rp.done, 1, __ATOMIC_SEQ_CST);
 }
 
-static u32 rp_fault_cpu;
+static u32 rp_fault_cpu, rp_holder_cpu;
 static int rp_write;
+
+/* A third CPU holds a read-side section from before the munmap until the
+ * fault is over, so the old VMA's memory outlives the fault whatever the
+ * fault does with it. Under "vma_debug_skip_seq_check" the fault goes on
+ * using the old VMA after its own RCU section: without the holder, a
+ * grace period could end meanwhile (it does on a loaded host) and free
+ * it under the fault - a use-after-free panic instead of the wrong
+ * answer this case checks for. With two CPUs there is no holder. */
+static void rp_hold_grace_period(void)
+{
+	rcu_read_lock();
+	__atomic_store_n(&rp.held, 1, __ATOMIC_SEQ_CST);
+	test_wait_until(&rp.fault_done, 1);
+	rcu_read_unlock();
+}
 
 static void rp_worker(void *arg)
 {
 	(void)arg;
+	if (smp_processor_id() == rp_holder_cpu) {
+		rp_hold_grace_period();
+		return;
+	}
 	if (smp_processor_id() != rp_fault_cpu) {
 		rp_replace();
 		return;
@@ -211,6 +233,7 @@ static void rp_worker(void *arg)
 	kthread_use_mm(rp.mm);
 	rp_write = test_put_u64(rp.mm, BASE + P(2), 0x1234);
 	kthread_unuse_mm(rp.mm);
+	__atomic_store_n(&rp.fault_done, 1, __ATOMIC_SEQ_CST);
 }
 
 static void test_replaced_after_lookup(struct ktest *t)
@@ -222,9 +245,19 @@ static void test_replaced_after_lookup(struct ktest *t)
 	KTEST_ASSERT_TRUE(t, rp.mm);
 	u64 miss0 = vma_lock_events(VMA_LOCK_MISS);
 	rp_fault_cpu = (u32)__builtin_ctzl(cpu_online_mask);
-	u32 other = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << rp_fault_cpu));
+	cpumask_t rest = cpu_online_mask & ~(1UL << rp_fault_cpu);
+	u32 other = (u32)__builtin_ctzl(rest);
+	rest &= ~(1UL << other);
+	cpumask_t cpus = (1UL << rp_fault_cpu) | (1UL << other);
+	rp_holder_cpu = MAX_CPUS;
+	if (rest) {
+		rp_holder_cpu = (u32)__builtin_ctzl(rest);
+		cpus |= 1UL << rp_holder_cpu;
+	} else {
+		rp.held = 1;    /* nobody to wait for */
+	}
 	vma_debug_lookup_hook = rp_hook;
-	ktest_on_cpus((1UL << rp_fault_cpu) | (1UL << other), rp_worker, NULL);
+	ktest_on_cpus(cpus, rp_worker, NULL);
 	vma_debug_lookup_hook = NULL;
 	u64 misses = vma_lock_events(VMA_LOCK_MISS) - miss0;
 	u64 *pte = pgtable_walk(rp.mm, BASE + P(2), PT_PTE);

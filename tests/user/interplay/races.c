@@ -184,11 +184,16 @@ static long race_sync_wake(void *arg)
 		next_round();
 		sleep_ns((u64)(round % 5) * 100 * 1000);
 		wp_range(wake_fd, EPISODE_BASE, WAKE_PAGES * PAGE_SIZE, 0);
+		/* 2 s makes a writer suspect; on a loaded host a virtual CPU
+		 * can stand still that long, so only one still asleep 20 s
+		 * later is stranded (it never writes until UFFDIO_WAKE). */
 		int left = wait_writers(2UL * 1000 * 1000 * 1000);
+		if (left)
+			left = wait_writers(20UL * 1000 * 1000 * 1000);
 		if (left) {
 			stranded += left;
 			if (bad_rounds++ < 3 && !quiet)
-				printf("# round %d: %d of %d writers still asleep 2 s after the "
+				printf("# round %d: %d of %d writers still asleep 22 s after the "
 				       "unprotect\n", round, left, nracers);
 			struct uffdio_range all = { EPISODE_BASE, WAKE_PAGES * PAGE_SIZE };
 			ioctl(wake_fd, UFFDIO_WAKE, &all);
@@ -196,6 +201,8 @@ static long race_sync_wake(void *arg)
 				ktap_bail("writers asleep even after UFFDIO_WAKE");
 		}
 		drain_messages(wake_fd);
+		if (bad_rounds >= 2)
+			break;          /* proven; each more costs 22 s */
 	}
 	join_racers();
 	close(wake_fd);
