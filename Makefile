@@ -78,7 +78,7 @@ RUN_CPUS  ?= 4
 RUN_MEM   ?= 512M
 RUN_CMDLINE ?= trace
 
-.PHONY: all run debug test test-quick selftests host-test host-build deps clean iso user-programs linux-check bench-tlb bench-thp bench-cow \
+.PHONY: all run debug test test-quick selftests host-test lab-list lab-starter grade host-build deps clean iso user-programs linux-check bench-tlb bench-thp bench-cow \
 	bench-madvise bench-uffd bench-vma bench-thp-cow bench-dsplit bench-collapse bench-mremap soak interplay-linux
 
 all: $(BUILD)/pagoda.iso
@@ -338,6 +338,21 @@ test-quick: deps
 	tools/run-tests --self-test >/dev/null || tools/run-tests --self-test
 	tools/trace-svg --self-test
 	tools/run-tests --host --matrix quick $(TEST_FLAGS)
+
+# Labs (labs/README.md): the names, a student's starter tree written from
+# this one, and the grade of a lab in this tree (Score: N/M last, and
+# build/grade/LAB.json for Gradescope). PRISTINE=DIR restores test files a
+# student changed from DIR (the solution, or the starter as handed out).
+lab-list:
+	@tools/lab list
+
+lab-starter:
+	@test -n "$(LAB)" -a -n "$(DEST)" || { echo "usage: make lab-starter LAB=NAME DEST=DIR"; exit 2; }
+	tools/lab starter $(LAB) $(DEST)
+
+grade: deps
+	@test -n "$(LAB)" || { echo "usage: make grade LAB=NAME [PRISTINE=DIR]"; exit 2; }
+	tools/lab grade $(LAB) $(if $(PRISTINE),--pristine $(PRISTINE))
 
 clean:
 	rm -rf $(BUILD)

@@ -5,7 +5,8 @@
  * A suite is an array of cases registered with KTEST_SUITE(); the linker
  * gathers suites in the .ktest_suites section (linker.ld). The command line
  * "test=all" or "test=SUITE[,SUITE...]" runs them after boot, on the boot
- * CPU; with "poweroff" the machine then exits with a code meaning pass or
+ * CPU; "test=SUITE.CASE" (CASE a name or a number from 1) runs one case
+ * of a suite, and the selected cases are numbered 1..k. With "poweroff" the machine then exits with a code meaning pass or
  * fail (kernel/power.c).
  *
  * Inside a case, KTEST_EXPECT_* records a failure and continues;
@@ -71,7 +72,8 @@ bool ktest_check_u64(struct ktest *t, const char *file, int line, const char *op
 #define KTEST_ASSERT_NE(t, a, b) do { if (!KTEST_CMP(t, a, !=, b)) return; } while (0)
 #define KTEST_ASSERT_TRUE(t, c) do { if (!KTEST_CMP(t, !!(c), ==, 1)) return; } while (0)
 
-/* Run the suites selected by "test=" (all when list is "all"). Returns the
+/* Run the suites and cases selected by "test=" (all when list is "all";
+ * items SUITE or SUITE.CASE). Returns the
  * number of failed cases. */
 int ktest_run(const char *list);
 

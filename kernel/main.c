@@ -103,7 +103,7 @@ void kmain(u32 magic, u32 info_phys)
 	lapic_timer_start(100);
 	local_irq_enable();
 
-	char tests[128];
+	char tests[BOOT_CMDLINE_MAX];     /* test=SUITE.CASE lists can be long */
 	int failed = 0;
 	bool ran_tests = cmdline_get("test", tests, sizeof(tests));
 	if (ran_tests)

@@ -24,6 +24,7 @@
 #include "kernel/string.h"
 #ifndef HOST_TEST
 #include "arch/x86_64/cpu.h"
+#include "kernel/cmdline.h"
 #endif
 
 struct page *mem_map;
@@ -31,6 +32,11 @@ u64 max_pfn;
 struct zone zone;
 s64 vm_stat[NR_VM_STAT_ITEMS];
 bool page_poisoning = CONFIG_DEBUG_MM;
+/* Negative control (labs/buddy): "buddy_debug_no_merge" frees every block
+ * at its own order, never merging with its buddy; the buddy suite's
+ * every_order and exhaust_and_return must fail (memory no longer comes back
+ * as the blocks it left as). */
+bool buddy_debug_no_merge;
 
 void page_fill(void *addr, u8 byte, u64 size)
 {
@@ -112,8 +118,10 @@ static struct page *buddy_alloc_locked(unsigned order)
 
 static void buddy_free_locked(struct page *p, unsigned order)
 {
+	/* LAB(buddy) BEGIN: merge the freed block with its buddy while the buddy is a free block of the same order, then put the result on its list */
+	/* LAB(buddy) STUB: add_free_block(p, order); */
 	u64 pfn = page_to_pfn(p);
-	while (order < MAX_ORDER) {
+	while (order < MAX_ORDER && !buddy_debug_no_merge) {
 		u64 buddy_pfn = pfn ^ (1UL << order);
 		if (buddy_pfn < zone.start_pfn || buddy_pfn + (1UL << order) > zone.end_pfn)
 			break;
@@ -125,6 +133,7 @@ static void buddy_free_locked(struct page *p, unsigned order)
 		order++;
 	}
 	add_free_block(pfn_to_page(pfn), order);
+	/* LAB(buddy) END */
 }
 
 struct page *buddy_alloc(unsigned order)
@@ -169,6 +178,14 @@ void buddy_free_bulk(struct list_head *list)
 }
 
 /* --- boot --- */
+
+#ifndef HOST_TEST
+void buddy_debug_init(void)
+{
+	cmdline_debug_switch("buddy", "buddy_debug_no_merge", &buddy_debug_no_merge,
+			     "freed blocks are NOT merged with their buddies");
+}
+#endif
 
 void buddy_init(struct page *map, u64 nr_pfns)
 {

@@ -116,6 +116,10 @@ extern struct zone zone;
 void buddy_init(struct page *map, u64 nr_pfns);
 /* Hand the frames [start, end) to the allocator (boot). */
 void buddy_add_range(u64 start_pfn, u64 end_pfn);
+/* "buddy_debug_no_merge" (a negative control, labs/buddy): read from the
+ * command line once the boot memory is in (it is merged as usual). */
+extern bool buddy_debug_no_merge;
+void buddy_debug_init(void);
 
 /* Buddy-list operations (zone lock taken inside). They do no debug checks
  * or poisoning: alloc_pages/free_pages do, around them. */

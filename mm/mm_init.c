@@ -66,6 +66,7 @@ void mm_init(void)
 	/* Last: injected failures count from here, so boot itself is spared. */
 	fail_page_alloc_init();
 	fork_debug_init();
+	buddy_debug_init();
 	shared_anon_init();
 	uffd_mm_init();
 	softdirty_init();

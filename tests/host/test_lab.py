@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""tests/host/test_lab.py - tools/lab: the marker parser, the starter
+writer, lab.conf, and every lab of labs/ against tools/run-tests.
+
+The marker cases run on text made here (markers are assembled from pieces,
+so that this file holds none itself); the starter case writes a starter of
+a small fake tree (a git-less directory) and reads it back; the last cases
+parse every labs/*/lab.conf and check that each names configurations,
+suites and negative controls that exist, and that every marker in the tree
+is well formed. Prints KTAP."""
+import importlib.machinery
+import importlib.util
+import os
+import re
+import sys
+import tempfile
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def load(name, path):
+    loader = importlib.machinery.SourceFileLoader(name, path)
+    spec = importlib.util.spec_from_loader(name, loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+lab = load("lab", os.path.join(TOP, "tools", "lab"))
+OPEN, CLOSE = "/" + "*", "*" + "/"
+
+
+def mk(name, kind, text=""):
+    """A marker line: mk("x", "BEGIN", "hint") -> the BEGIN line of lab x."""
+    return "%s LAB(%s) %s%s %s" % (OPEN, name, kind, (": " + text) if text else "", CLOSE)
+
+
+SOURCE = [
+    "int f(void)",
+    "{",
+    "\t" + mk("alpha", "BEGIN", "compute the answer"),
+    "\t" + mk("alpha", "STUB", "return 0;"),
+    "\tint x = 6 * 7;",
+    "\treturn x;",
+    "\t" + mk("alpha", "END"),
+    "}",
+    "int g(void)",
+    "{",
+    "\t" + mk("beta", "BEGIN", "another lab's code"),
+    "\treturn 1;",
+    "\t" + mk("beta", "END"),
+    "}",
+]
+
+
+def expect_error(lines, text):
+    """The parser must refuse LINES with a message holding TEXT."""
+    try:
+        lab.parse_markers("f.c", lines)
+    except lab.LabError as e:
+        if text in str(e):
+            return True, ""
+        return False, "wrong message: %s" % e
+    return False, "accepted"
+
+
+def case_regions():
+    r = lab.parse_markers("f.c", SOURCE)
+    ok = [(x.lab, x.hint, x.begin, x.end, x.stub, x.indent) for x in r] == [
+        ("alpha", "compute the answer", 2, 6, "return 0;", "\t"),
+        ("beta", "another lab's code", 10, 12, "", "\t")]
+    return ok, "" if ok else repr(r)
+
+
+def case_starter_lines():
+    got = lab.starter_lines("f.c", SOURCE, "alpha")
+    want = ["int f(void)", "{", "\t%s TODO(lab alpha): compute the answer %s" % (OPEN, CLOSE),
+            "\treturn 0;", "}", "int g(void)", "{", "\treturn 1;", "}"]
+    return got == want, "" if got == want else "\n".join(got)
+
+
+def case_malformed_names_file_and_line():
+    bad = SOURCE[:2] + ["\t" + OPEN + " LAB(alpha) BEGIN " + CLOSE] + SOURCE[3:]
+    return expect_error(bad, "f.c:3: malformed lab marker")
+
+
+def case_unclosed():
+    return expect_error(SOURCE[:6], "f.c:3: LAB(alpha) BEGIN has no END")
+
+
+def case_nested():
+    bad = SOURCE[:4] + ["\t" + mk("beta", "BEGIN", "inner")] + SOURCE[4:]
+    return expect_error(bad, "f.c:5: LAB(beta) BEGIN inside the region of LAB(alpha)")
+
+
+def case_stray_end():
+    return expect_error(["x", mk("alpha", "END")], "f.c:2: LAB(alpha) END outside any region")
+
+
+def case_two_stubs():
+    bad = SOURCE[:4] + ["\t" + mk("alpha", "STUB", "return 1;")] + SOURCE[4:]
+    return expect_error(bad, "f.c:5: a second STUB")
+
+
+def case_across_conditional():
+    bad = ["#ifdef X", mk("alpha", "BEGIN", "h"), "#else", mk("alpha", "END"), "#endif"]
+    ok1, why1 = expect_error(bad, "f.c:3: #else/#elif of a conditional begun outside")
+    bad = [mk("alpha", "BEGIN", "h"), "#if 1", "x", mk("alpha", "END"), "#endif"]
+    ok2, why2 = expect_error(bad, "f.c:4: LAB(alpha) region ends inside a preprocessor")
+    inside = [mk("alpha", "BEGIN", "h"), "#if 1", "x", "#endif", mk("alpha", "END")]
+    ok3 = len(lab.parse_markers("f.c", inside)) == 1
+    return ok1 and ok2 and ok3, why1 or why2 or ("" if ok3 else "a whole #if inside refused")
+
+
+def case_conf():
+    text = ("title = T\nread = docs/a.md docs/b.md  # first\nanswers = answers.md\n"
+            "case bios-4cpu cow.fork_while_writing 10\ncase user-4cpu user:cow_test.3 5\n"
+            "control neg-cow-flush\n")
+    c = lab.parse_conf("lab.conf", "x", text)
+    ok = (c.title == "T" and c.read == ["docs/a.md", "docs/b.md"] and c.max_score == 15
+          and c.controls == ["neg-cow-flush"] and c.cases[1].selector == "user:cow_test.3")
+    try:
+        lab.parse_conf("lab.conf", "x", "title = T\ncase a b\n")
+        ok = False
+    except lab.LabError as e:
+        ok = ok and str(e).startswith("lab.conf:2:")
+    return ok, ""
+
+
+def case_write_starter():
+    """A fake tree with two labs: the starter of one has its TODO, the other
+    lab's code without markers, no answers, no hidden tests, no other lab,
+    and a checksum list of its tests."""
+    with tempfile.TemporaryDirectory() as d:
+        src, dest = os.path.join(d, "src"), os.path.join(d, "dest")
+        files = {"f.c": "\n".join(SOURCE) + "\n", "tests/t.c": "test\n",
+                 "tests/labs-hidden/alpha/lab.conf": "case a alpha.x 1\n",
+                 "labs/alpha/lab.conf": "case a s.c 1\n", "labs/alpha/answers.md": "secret\n",
+                 "labs/alpha/README.md": "r\n", "labs/beta/lab.conf": "case a s.c 1\n",
+                 "labs/README.md": "instructors\n"}
+        for rel, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(src, rel)), exist_ok=True)
+            with open(os.path.join(src, rel), "w") as f:
+                f.write(text)
+        n = lab.write_starter("alpha", dest, src)
+        got = sorted(os.path.relpath(os.path.join(p, f), dest)
+                     for p, _, fs in os.walk(dest) for f in fs)
+        want = ["f.c", "labs/alpha/README.md", "labs/alpha/lab.conf",
+                "labs/alpha/" + lab.PRISTINE_LIST, "tests/t.c"]
+        text = open(os.path.join(dest, "f.c")).read()
+        ok = (n == 1 and got == want and "TODO(lab alpha)" in text and "LAB(" not in text
+              and "6 * 7" not in text and "return 1;" in text
+              and "tests/t.c" in open(os.path.join(dest, "labs/alpha", lab.PRISTINE_LIST)).read())
+        return ok, "" if ok else "regions %d, files %r\n%s" % (n, got, text)
+
+
+def case_labs_reference_what_exists():
+    """Every labs/*/lab.conf parses; its configurations exist in
+    tools/run-tests, its in-kernel suites are registered (KTEST_SUITE in
+    tests/kernel), its user programs are built (a tests/user source), and
+    each control is a negative control whose must_fail target is graded."""
+    rt = lab.load_run_tests(TOP)
+    configs = lab.all_configs(rt)
+    suites = set()
+    for p, _, fs in os.walk(os.path.join(TOP, "tests", "kernel")):
+        for f in fs:
+            if f.endswith(".c"):
+                suites |= set(re.findall(r"KTEST_SUITE\((\w+)", open(os.path.join(p, f)).read()))
+    programs = {os.path.splitext(n)[0] for n in os.listdir(os.path.join(TOP, "tests", "user"))}
+    errors = []
+    for name in lab.lab_names(TOP):
+        try:
+            conf = lab.load_lab(name, TOP)
+        except lab.LabError as e:
+            errors.append(str(e))
+            continue
+        errors += lab_conf_errors(name, conf, configs, suites, programs)
+    return not errors, "\n".join(errors)
+
+
+def lab_conf_errors(name, conf, configs, suites, programs):
+    errors = []
+    if not conf.title or not conf.answers:
+        errors.append("labs/%s: title and answers are required" % name)
+    for r in conf.read:
+        if not os.path.exists(os.path.join(TOP, r)):
+            errors.append("labs/%s: read names %s, which does not exist" % (name, r))
+    if not os.path.isfile(os.path.join(TOP, "labs", name, "README.md")):
+        errors.append("labs/%s/README.md is missing" % name)
+    graded = {c.selector for c in conf.cases}
+    for c in conf.cases:
+        suite, _, user = lab.split_selector(c.selector)
+        if c.config not in configs:
+            errors.append("%s: no configuration %s" % (c.where, c.config))
+        if not user and suite not in suites:
+            errors.append("%s: no in-kernel suite %s" % (c.where, suite))
+        if user and suite[5:] not in programs:
+            errors.append("%s: no user program %s" % (c.where, suite[5:]))
+    for ctl in conf.controls:
+        cfg = configs.get(ctl)
+        if cfg is None or not cfg.must_fail:
+            errors.append("labs/%s: control %s is not a negative control" % (name, ctl))
+        elif cfg.must_fail not in graded and not any(
+                c.config == ctl for c in conf.cases):
+            errors.append("labs/%s: control %s proves %s, which is not graded"
+                          % (name, ctl, cfg.must_fail))
+    return errors
+
+
+def case_markers_in_tree():
+    try:
+        counts = lab.check_markers(TOP)
+    except lab.LabError as e:
+        return False, str(e)
+    missing = [n for n in lab.lab_names(TOP) if n not in counts]
+    return not missing, "labs without a marked region: %s" % ", ".join(missing)
+
+
+CASES = [(n[len("case_"):], f) for n, f in sorted(globals().items())
+         if n.startswith("case_") and callable(f)]
+
+
+def main():
+    print("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: lab")
+    print("    1..%d" % len(CASES))
+    failed = 0
+    for i, (name, fn) in enumerate(CASES):
+        try:
+            ok, why = fn()
+        except Exception as e:          # a crash of the tool is a failure, shown
+            ok, why = False, "%s: %s" % (type(e).__name__, e)
+        if not ok:
+            failed += 1
+            for line in why.splitlines():
+                print("    # " + line)
+        print("    %s %d %s" % ("ok" if ok else "not ok", i + 1, name))
+    print("%s 1 lab" % ("ok" if not failed else "not ok"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
