@@ -6,7 +6,9 @@
  * gathers suites in the .ktest_suites section (linker.ld). The command line
  * "test=all" or "test=SUITE[,SUITE...]" runs them after boot, on the boot
  * CPU; "test=SUITE.CASE" (CASE a name or a number from 1) runs one case
- * of a suite, and the selected cases are numbered 1..k. With "poweroff" the machine then exits with a code meaning pass or
+ * of a suite, and the selected cases are numbered 1..k. Suites named lab_*
+ * (the tests students write in labs/testing) run only when named, never
+ * under "all". With "poweroff" the machine then exits with a code meaning pass or
  * fail (kernel/power.c).
  *
  * Inside a case, KTEST_EXPECT_* records a failure and continues;

@@ -34,8 +34,8 @@ s64 vm_stat[NR_VM_STAT_ITEMS];
 bool page_poisoning = CONFIG_DEBUG_MM;
 /* Negative control (labs/buddy): "buddy_debug_no_merge" frees every block
  * at its own order, never merging with its buddy; the buddy suite's
- * every_order and exhaust_and_return must fail (memory no longer comes back
- * as the blocks it left as). */
+ * every_order must fail (the pieces of a split block no longer come back
+ * as the block). */
 bool buddy_debug_no_merge;
 
 void page_fill(void *addr, u8 byte, u64 size)

@@ -69,6 +69,8 @@
 #define PTE_AD (PTE_A | PTE_D)
 
 struct cow_stats cow_stats;
+bool cow_debug_always_copy;
+bool fault_debug_no_zero_page;
 
 static void cow_count(u64 *counter)
 {
@@ -145,18 +147,23 @@ static struct page *alloc_anon_page(struct vm_area *vma, const struct page *src)
 static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 {
 	pte_unmap_unlock(vmf->ptl);
+	/* LAB(pagewalk) BEGIN: a write (or the loader's FAULT_NEED_PAGE) needs a fresh zeroed page; a read gets none here (page stays NULL: the zero page is mapped below) */
+	/* LAB(pagewalk) STUB: struct page *page = alloc_anon_page(vmf->vma, NULL); if (!page) return VM_FAULT_OOM; */
 	struct page *page = NULL;
-	if (vmf->flags & (FAULT_WRITE | FAULT_NEED_PAGE)) {
+	if ((vmf->flags & (FAULT_WRITE | FAULT_NEED_PAGE)) || fault_debug_no_zero_page) {
 		page = alloc_anon_page(vmf->vma, NULL);
 		if (!page)
 			return VM_FAULT_OOM;
 	}
+	/* LAB(pagewalk) END */
 	vm_fault_t ret;
 	if (!pte_relock_same(vmf, &ret)) {
 		if (page)
 			put_page(page);
 		return ret;
 	}
+	/* LAB(pagewalk) BEGIN: the entry: a fresh page joins the rmap and the rss, writable; the zero page is read-only and PTE_SPECIAL (no reference, no rss) */
+	/* LAB(pagewalk) STUB: page_add_new_anon_rmap(page); mm_add_rss(vmf->mm, 1); u64 pte = mk_pte(page_to_phys(page), vmf->vma->flags, !(vmf->flags & FAULT_UNSHARE)); */
 	u64 pte;
 	if (page) {
 		page_add_new_anon_rmap(page);
@@ -165,6 +172,7 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	} else {
 		pte = mk_pte(page_to_phys(zero_page), vmf->vma->flags, false) | PTE_SPECIAL;
 	}
+	/* LAB(pagewalk) END */
 	pte_set(vmf->pte, fault_pte_bits(vmf, pte));
 	pte_unmap_unlock(vmf->ptl);
 	return VM_FAULT_DONE;
@@ -208,6 +216,7 @@ static vm_fault_t do_shared_fault(struct vm_fault *vmf)
 /* Our own page mapped read-only in a writable VMA (after a fork whose child
  * has gone, or a shared page): adding a right needs no flush. PTE lock
  * held; released. */
+/* LAB(cow) BEGIN: wp_page_reuse(vmf): count a private reuse in cow_stats.reuse, give the entry its write right (and D) in place with pte_modify, unlock, done */
 static vm_fault_t wp_page_reuse(struct vm_fault *vmf)
 {
 	if (!(vmf->vma->flags & VM_SHARED))
@@ -216,6 +225,7 @@ static vm_fault_t wp_page_reuse(struct vm_fault *vmf)
 	pte_unmap_unlock(vmf->ptl);
 	return VM_FAULT_DONE;
 }
+/* LAB(cow) END */
 
 /* Put the copy page in place of the old entry (PTE lock held): unhook and
  * flush first, so that no CPU keeps using the old page through a stale TLB
@@ -284,8 +294,10 @@ static vm_fault_t do_wp_page(struct vm_fault *vmf)
 {
 	if (vmf->flags & FAULT_UNSHARE)
 		return wp_page_unshare(vmf);
-	if (vmf->exclusive)
+	/* LAB(cow) BEGIN: a page this mm alone may use (vmf->exclusive) is reused in place, not copied */
+	if (vmf->exclusive && !cow_debug_always_copy)
 		return wp_page_reuse(vmf);
+	/* LAB(cow) END */
 	return wp_page_copy(vmf);
 }
 

@@ -121,6 +121,13 @@ extern struct cow_stats cow_stats;
 /* "fork_debug_skip_flush": fork does not flush the parent's TLBs after
  * write-protecting it - the bug the cow suite must catch. */
 extern bool fork_debug_skip_flush;
+/* Negative controls of labs/cow and labs/pagewalk (mm/fault.c): a write
+ * fault that always copies, never reusing a page only this mm maps
+ * ("cow_debug_always_copy": cow.reuse_vs_copy must fail); a read of
+ * never-touched private memory that gets a fresh page, not the zero page
+ * ("fault_debug_no_zero_page": vm.zero_then_fresh must fail). */
+extern bool cow_debug_always_copy;
+extern bool fault_debug_no_zero_page;
 void fork_debug_init(void);     /* mm/mm_struct.c: reads the command line */
 
 /* Test hook: if set, runs when a fault on shared memory has fetched the

@@ -49,6 +49,10 @@ void fork_debug_init(void)
 			     "fork does NOT flush the parent's TLBs");
 	cmdline_debug_switch("mm", "fork_debug_ignore_advice", &fork_debug_ignore_advice,
 			     "fork copies DONTFORK and WIPEONFORK ranges");
+	cmdline_debug_switch("mm", "cow_debug_always_copy", &cow_debug_always_copy,
+			     "a write fault copies even a page this mm alone uses");
+	cmdline_debug_switch("mm", "fault_debug_no_zero_page", &fault_debug_no_zero_page,
+			     "a read of never-touched anonymous memory gets a fresh page");
 }
 
 void zero_page_init(void)
@@ -221,6 +225,7 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 			pte_set(ce, e);
 		} else {
 			struct page *p = pte_page(e);
+			/* LAB(cow) BEGIN: a private page is shared copy-on-write: take the write right from the parent's entry (atomically: the MMU may set A or D meanwhile), say so in *wrprotected, and the page is no longer exclusive */
 			if (!(v->flags & VM_SHARED)) {
 				/* Atomic: the MMU may set A or D meanwhile. */
 				if (e & PTE_W) {
@@ -231,6 +236,7 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 				 * split THP stay this mm's if not shared. */
 				clear_page_anon_exclusive(p);
 			}
+			/* LAB(cow) END */
 			get_page(p);
 			page_dup_rmap(p);
 			mm_add_rss(child, 1);
@@ -304,8 +310,10 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 	 * state): from here no CPU writes to a page the child shares. Done on
 	 * failure too - the entries stay read-only, and their next write fault
 	 * reuses the page once the child's copy is gone. */
+	/* LAB(cow) BEGIN: if any parent entry lost its write right, flush the parent's TLBs (every CPU) before fork returns */
 	if (wrprotected && !fork_debug_skip_flush)
 		flush_tlb_mm(parent);
+	/* LAB(cow) END */
 	child->start_brk = parent->start_brk;
 	child->brk = parent->brk;
 	child->start_stack = parent->start_stack;
