@@ -70,15 +70,20 @@ void rcu_tick(void)
 	/* The tick interrupted code with no read-side section open. (Code
 	 * with interrupts disabled is never interrupted, which is why
 	 * disabling interrupts also holds off grace periods.) */
+	/* LAB(rcu) BEGIN: a tick is a quiescent state only if it interrupted no read-side section (this_cpu()->rcu_nesting) */
 	if (this_cpu()->rcu_nesting == 0)
 		rcu_report_qs();
+	/* LAB(rcu) STUB: rcu_report_qs(); */
+	/* LAB(rcu) END */
 }
 
+/* LAB(rcu) BEGIN: an IPI handler for smp_call_function_many() that asks this CPU for a quiescent state now */
 static void rcu_qs_ipi(void *arg)
 {
 	(void)arg;
 	rcu_tick();     /* same rule as the tick, just sooner */
 }
+/* LAB(rcu) END */
 
 /* ---- callbacks ---- */
 
@@ -185,6 +190,7 @@ static void gp_thread(void *arg)
 		spin_unlock_irqrestore(&gp_wq.lock, f);
 
 		start_grace_period();
+		/* LAB(rcu) BEGIN: report this CPU's quiescent state, ask the others by IPI, sleep on gp_wq until qs_pending is empty */
 		rcu_report_qs();        /* this CPU: a thread, outside any reader */
 		/* Ask the other CPUs now rather than waiting for their next
 		 * tick; a CPU inside a reader answers at a later tick. */
@@ -196,6 +202,7 @@ static void gp_thread(void *arg)
 		while (READ_ONCE(qs_pending))
 			sleep_on(&gp_wq);
 		spin_unlock_irqrestore(&gp_wq.lock, f);
+		/* LAB(rcu) END */
 
 		finish_grace_period();
 	}

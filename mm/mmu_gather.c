@@ -23,6 +23,7 @@ u64 mmu_gather_nested_flushes;
 u64 mmu_gather_table_fallbacks;
 bool tlb_debug_free_before_flush;
 bool tlb_debug_free_tables_now;
+bool tlb_debug_ignore_nested;
 
 static void reset_range(struct mmu_gather *tlb)
 {
@@ -131,6 +132,7 @@ static void table_batch_free_rcu(struct rcu_head *head)
 	free_page(virt_to_page(batch));
 }
 
+/* LAB(rcu) BEGIN: one table alone through call_rcu: its rcu_head in page->lru, and the callback that frees it */
 /* One table, when no batch page could be had: its own rcu_head lives in its
  * struct page, over the list link a page table does not use. */
 static struct rcu_head *table_rcu_head(struct page *table)
@@ -144,6 +146,7 @@ static void one_table_free_rcu(struct rcu_head *head)
 {
 	free_table(container_of((struct list_head *)head, struct page, lru));
 }
+/* LAB(rcu) END */
 
 /* Hand the batch of tables to RCU. The TLB flush must already be done. */
 static void table_batch_submit(struct mmu_gather *tlb)
@@ -156,7 +159,10 @@ static void table_batch_submit(struct mmu_gather *tlb)
 		table_batch_free_rcu(&batch->rcu);      /* the negative control */
 		return;
 	}
+	/* LAB(rcu) BEGIN: free the batch after a grace period, not now */
 	call_rcu(&batch->rcu, table_batch_free_rcu);
+	/* LAB(rcu) STUB: table_batch_free_rcu(&batch->rcu); */
+	/* LAB(rcu) END */
 }
 
 void tlb_remove_table(struct mmu_gather *tlb, struct page *table)
@@ -170,10 +176,14 @@ void tlb_remove_table(struct mmu_gather *tlb, struct page *table)
 			tlb_flush_mmu_tlbonly(tlb);
 			__atomic_add_fetch(&mmu_gather_table_fallbacks, 1, __ATOMIC_RELAXED);
 			trace_event(TR_TABLE_QUEUED, page_to_phys(table), 1);
-			if (tlb_debug_free_tables_now)
+			if (tlb_debug_free_tables_now) {
 				free_table(table);
-			else
-				call_rcu(table_rcu_head(table), one_table_free_rcu);
+				return;
+			}
+			/* LAB(rcu) BEGIN: this table alone, after a grace period */
+			call_rcu(table_rcu_head(table), one_table_free_rcu);
+			/* LAB(rcu) STUB: free_table(table); */
+			/* LAB(rcu) END */
 			return;
 		}
 		tlb->tables = page_address(p);
@@ -195,6 +205,7 @@ void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 		/* The negative control: free first, as a broken kernel would. */
 		free_queued_pages(tlb);
 	}
+	/* LAB(mmu-gather) BEGIN: nothing recorded: no flush; else flush [start, end) (everything for fullmm) with freed_tables, then reset the range */
 	if (tlb->end > tlb->start || tlb->freed_tables) {
 		u64 start = tlb->start, end = tlb->end;
 		if (tlb->fullmm || end <= start) {
@@ -204,24 +215,32 @@ void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 		flush_tlb_mm_range(tlb->mm, start, end, PAGE_SHIFT, tlb->freed_tables);
 		reset_range(tlb);
 	}
+	/* LAB(mmu-gather) STUB: flush_tlb_mm_range(tlb->mm, 0, TLB_FLUSH_ALL, PAGE_SHIFT, true); reset_range(tlb); */
+	/* LAB(mmu-gather) END */
 }
 
 void tlb_flush_mmu(struct mmu_gather *tlb)
 {
+	/* LAB(mmu-gather) BEGIN: the order of the three steps is the whole point (mmu_gather.h, rules 1 to 3) */
 	tlb_flush_mmu_tlbonly(tlb);
 	table_batch_submit(tlb);
 	free_queued_pages(tlb);
+	/* LAB(mmu-gather) STUB: free_queued_pages(tlb); tlb_flush_mmu_tlbonly(tlb); table_batch_submit(tlb); */
+	/* LAB(mmu-gather) END */
 }
 
 void tlb_finish_mmu(struct mmu_gather *tlb)
 {
 	struct mm_struct *mm = tlb->mm;
-	if (__atomic_load_n(&mm->tlb_flush_pending, __ATOMIC_SEQ_CST) > 1) {
+	/* LAB(mmu-gather) BEGIN: another gather open on mm (tlb_flush_pending): count it in mmu_gather_nested_flushes and flush everything */
+	if (__atomic_load_n(&mm->tlb_flush_pending, __ATOMIC_SEQ_CST) > 1 &&
+	    !tlb_debug_ignore_nested) {
 		/* Another gather is open on mm: flush everything, everywhere. */
 		__atomic_add_fetch(&mmu_gather_nested_flushes, 1, __ATOMIC_RELAXED);
 		tlb->fullmm = true;
 		tlb->freed_tables = true;
 	}
+	/* LAB(mmu-gather) END */
 	tlb_flush_mmu(tlb);
 	/* The extra batch pages. */
 	struct gather_batch *b = tlb->local.next;
@@ -239,8 +258,12 @@ void mmu_gather_init(void)
 {
 	tlb_debug_free_before_flush = cmdline_has("tlb_debug_free_before_flush");
 	tlb_debug_free_tables_now = cmdline_has("tlb_debug_free_tables_now");
+	tlb_debug_ignore_nested = cmdline_has("tlb_debug_ignore_nested");
 	if (tlb_debug_free_before_flush)
 		printk(KERN_WARNING "mmu_gather: tlb_debug_free_before_flush: pages freed BEFORE the TLB flush (negative control)\n");
 	if (tlb_debug_free_tables_now)
 		printk(KERN_WARNING "mmu_gather: tlb_debug_free_tables_now: page tables freed without an RCU grace period (negative control)\n");
+	if (tlb_debug_ignore_nested)
+		printk(KERN_WARNING "mmu_gather: tlb_debug_ignore_nested: a finish flushes only what it recorded, "
+		       "other gathers open or not (negative control)\n");
 }

@@ -123,6 +123,10 @@ extern u64 mmu_gather_table_fallbacks;  /* tables freed by their own call_rcu */
  * without waiting for RCU readers. The tests must catch both. */
 extern bool tlb_debug_free_before_flush;
 extern bool tlb_debug_free_tables_now;
+/* "tlb_debug_ignore_nested": tlb_finish_mmu flushes only what its own
+ * gather recorded even while another gather is open on the mm (the nested
+ * rule above broken); the nested-gather test must catch it. */
+extern bool tlb_debug_ignore_nested;
 void mmu_gather_init(void);     /* reads the command line */
 
 #endif

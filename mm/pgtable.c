@@ -245,6 +245,7 @@ bool pt_debug_trust_walk;
 u64 pt_reclaimed, pt_reclaim_rescans;
 void (*zap_debug_unlocked_hook)(struct mm_struct *mm, u64 addr);
 
+/* LAB(dontneed) BEGIN: table_is_empty(), unhook_pte_table() and reclaim_pte_table_slow(): check under both locks, unhook, queue in the gather */
 static bool table_is_empty(const u64 *pt)
 {
 	for (unsigned i = 0; i < PT_ENTRIES; i++)
@@ -294,6 +295,7 @@ static void reclaim_pte_table_slow(struct mm_struct *mm, u64 haddr, struct mmu_g
 	if (freed)
 		tlb_remove_table(tlb, freed);
 }
+/* LAB(dontneed) END */
 
 /* A zap covered the whole PTE table at haddr and saw `none` of its entries
  * empty (or emptied them); dropped: it let go of the table's lock on the
@@ -303,6 +305,7 @@ static void reclaim_pte_table_slow(struct mm_struct *mm, u64 haddr, struct mmu_g
 static void reclaim_pte_table(struct mm_struct *mm, u64 haddr, u32 *ptl, unsigned none,
 			      bool dropped, struct mmu_gather *tlb)
 {
+	/* LAB(dontneed) BEGIN: the fast path only when the walk held the PTE lock throughout and saw all 512 entries empty; else the slow path */
 	if (!ptl) {
 		reclaim_pte_table_slow(mm, haddr, tlb);
 		return;
@@ -325,6 +328,8 @@ static void reclaim_pte_table(struct mm_struct *mm, u64 haddr, u32 *ptl, unsigne
 	pte_unmap_unlock(ptl);
 	if (none == PT_ENTRIES || dropped)
 		reclaim_pte_table_slow(mm, haddr, tlb);
+	/* LAB(dontneed) STUB: (void)mm; (void)haddr; (void)none; (void)dropped; (void)tlb; if (ptl) pte_unmap_unlock(ptl); */
+	/* LAB(dontneed) END */
 }
 
 /* Zap the PTEs of [a, end), all in the PTE table covering a (end is at most

@@ -249,6 +249,7 @@ static void flush_tlb_func(const struct flush_tlb_info *info)
 /* Serve every request in this CPU's inbox. Interrupts disabled. */
 void tlb_flush_poll(void)
 {
+	/* LAB(tlb-shootdown) BEGIN: take the whole inbox at once; for each sender run flush_tlb_func() on its request, then ack it */
 	struct tlb_state *st = this_tlb();
 	cpumask_t from = __atomic_exchange_n(&st->inbox, 0, __ATOMIC_SEQ_CST);
 	while (from) {
@@ -262,6 +263,7 @@ void tlb_flush_poll(void)
 		/* After this the initiator may reuse info: touch it no more. */
 		__atomic_sub_fetch(&owner->acks, 1, __ATOMIC_SEQ_CST);
 	}
+	/* LAB(tlb-shootdown) END */
 }
 
 static void flush_ipi(struct trap_frame *tf)
@@ -275,6 +277,7 @@ static void flush_ipi(struct trap_frame *tf)
 /* Which other CPUs must hear about this flush. */
 static cpumask_t flush_targets(const struct flush_tlb_info *info, u32 me)
 {
+	/* LAB(tlb-shootdown) BEGIN: the online CPUs of mm->cpumask but this one (extra: leave out lazy CPUs unless tables were freed) */
 	struct mm_struct *mm = info->mm;
 	cpumask_t mask = __atomic_load_n(&mm->cpumask, __ATOMIC_SEQ_CST) & ~(1UL << me);
 	mask &= READ_ONCE(cpu_online_mask);
@@ -289,6 +292,8 @@ static cpumask_t flush_targets(const struct flush_tlb_info *info, u32 me)
 			targets |= 1UL << cpu;
 	}
 	return targets;
+	/* LAB(tlb-shootdown) STUB: (void)info; (void)me; return 0; */
+	/* LAB(tlb-shootdown) END */
 }
 
 #define FLUSH_WARN_MS 10000
@@ -296,6 +301,7 @@ static cpumask_t flush_targets(const struct flush_tlb_info *info, u32 me)
 
 static void wait_for_acks(struct tlb_state *st, cpumask_t targets)
 {
+	/* LAB(tlb-shootdown) BEGIN: spin until st->acks is 0, serving smp_call_poll() meanwhile; warn after FLUSH_WARN_MS, panic after FLUSH_TIMEOUT_MS */
 	u64 start = rdtsc();
 	bool warned = false;
 	while (__atomic_load_n(&st->acks, __ATOMIC_SEQ_CST) != 0) {
@@ -311,6 +317,8 @@ static void wait_for_acks(struct tlb_state *st, cpumask_t targets)
 		if (waited > tsc_khz * FLUSH_TIMEOUT_MS)
 			panic("tlb: %u CPU(s) never acknowledged a flush (targets %lx)", st->acks, targets);
 	}
+	/* LAB(tlb-shootdown) STUB: (void)st; (void)targets; */
+	/* LAB(tlb-shootdown) END */
 }
 
 void flush_tlb_mm_range(struct mm_struct *mm, u64 start, u64 end, u32 stride_shift,
@@ -341,6 +349,7 @@ void flush_tlb_mm_range(struct mm_struct *mm, u64 start, u64 end, u32 stride_shi
 	cpumask_t targets = flush_targets(info, me);
 	if (tlb_debug_skip_remote_flush)
 		targets = 0;    /* the negative control: a broken kernel */
+	/* LAB(tlb-shootdown) BEGIN: set st->acks to the number of targets, post your bit in each target's inbox, send each one VEC_TLB_FLUSH */
 	if (targets) {
 		count(mm, NR_TLB_REMOTE_FLUSH, 1);
 		__atomic_store_n(&st->acks, cpumask_weight(targets), __ATOMIC_SEQ_CST);
@@ -351,6 +360,7 @@ void flush_tlb_mm_range(struct mm_struct *mm, u64 start, u64 end, u32 stride_shi
 			lapic_send_ipi(cpus[cpu].apic_id, VEC_TLB_FLUSH);
 		}
 	}
+	/* LAB(tlb-shootdown) END */
 	/* Our own TLB meanwhile (the targets work in parallel). */
 	if (st->loaded_mm == mm)
 		flush_tlb_func(info);

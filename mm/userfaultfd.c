@@ -69,6 +69,7 @@ bool uffd_vma_wp_sync(const struct vm_area *vma)
  * under the lock it changes under (mm/pgtable.h) and say whether it still
  * carries the uffd-wp bit. Takes only spinlocks, allocates nothing; an entry
  * that has gone (zapped, or its table reclaimed) is not protected. */
+/* LAB(uffd-wp) BEGIN: uffd_entry_protected(): the PTE under its lock, or else the huge PMD under page_table_lock; loop if a table appeared */
 static bool uffd_entry_protected(struct mm_struct *mm, u64 addr)
 {
 	for (;;) {
@@ -91,12 +92,16 @@ static bool uffd_entry_protected(struct mm_struct *mm, u64 addr)
 		/* A PTE table was hooked in meanwhile: look at it. */
 	}
 }
+/* LAB(uffd-wp) END */
 
 bool uffd_must_wait(struct mm_struct *mm, struct vm_area *vma, u64 addr)
 {
 	if (uffd_debug_skip_must_wait)
 		return true;
+	/* LAB(uffd-wp) BEGIN: sleep only if the VMA is in sync mode and the entry is still protected now */
 	return uffd_vma_wp_sync(vma) && uffd_entry_protected(mm, addr);
+	/* LAB(uffd-wp) STUB: (void)mm; (void)vma; (void)addr; return true; */
+	/* LAB(uffd-wp) END */
 }
 
 static bool uffd_vma_markers(const struct vm_area *vma)
@@ -180,6 +185,7 @@ bool uffd_may_restore_write(u64 entry, u32 vm_flags)
 static void change_wp_pte(u64 *e, u64 addr, u32 vm_flags, bool wp, bool markers,
 			  struct mmu_gather *tlb)
 {
+	/* LAB(uffd-wp) BEGIN: protect: take PTE_W, set PTE_UFFD_WP (a marker in an empty entry if markers); unprotect: the reverse; record every lost write right in tlb */
 	u64 old = pte_read(e);
 	u64 new = old;
 	if (wp) {
@@ -209,6 +215,8 @@ static void change_wp_pte(u64 *e, u64 addr, u32 vm_flags, bool wp, bool markers,
 	} else {
 		pte_modify(e, old, new);        /* may be live: pgtable.h */
 	}
+	/* LAB(uffd-wp) STUB: (void)e; (void)addr; (void)vm_flags; (void)wp; (void)markers; (void)tlb; */
+	/* LAB(uffd-wp) END */
 }
 
 /* The PTEs of [a, stop), all in one PTE table, under that table's lock.

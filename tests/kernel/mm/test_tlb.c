@@ -14,6 +14,7 @@
  *   tlb_debug_skip_remote_flush   stale_after_change, lazy_catch_up fail
  *   tlb_debug_free_before_flush   poison_never_read fails
  *   tlb_debug_free_tables_now     walkers_vs_table_free fails
+ *   tlb_debug_ignore_nested       nested_gather fails
  *   rcu_debug_no_grace_period     walkers_vs_table_free fails
  */
 #include "kernel/ktest.h"
