@@ -365,7 +365,7 @@ static void unmap_stack_guards(void)
 		unmap_guard(g, "a kernel thread's stack");
 }
 
-u64 paging_init(u64 pool_phys, u64 pool_pages)
+void paging_init(u64 pool_phys, u64 pool_pages)
 {
 	detect_features();
 	/* Before the first entry that selects write-combining (pat.h). */
@@ -388,13 +388,23 @@ u64 paging_init(u64 pool_phys, u64 pool_pages)
 	kernel_cr3 = kernel_root_phys;
 	enable_cr4_features();
 	cpu_has_smap = paging_features.smap;
-
-	/* From now on, tables come from the page allocator. */
-	pool_next = 0;
 	pr_info("mm: kernel page tables at 0x%lx (%lu pages); NX %s, 1 GiB pages %s, "
 		"global %s, SMEP %s, SMAP %s, PAT %s\n", kernel_root_phys, pool_used,
 		paging_features.nx ? "on" : "absent", paging_features.gbpages ? "used" : "absent",
 		paging_features.pge ? "on" : "absent", paging_features.smep ? "on" : "absent",
 		paging_features.smap ? "on" : "absent", pat_enabled ? "on (framebuffer WC)" : "absent");
+}
+
+void paging_map_boot(u64 va, u64 pa, u64 size, bool huge)
+{
+	if (!pool_next)
+		panic("mm: paging_map_boot(0x%lx) after the boot page-table pool was closed", va);
+	map_range(va, pa, size, PTE_P | PTE_W | PTE_G | PTE_NX, huge);
+}
+
+u64 paging_pool_finish(void)
+{
+	/* From now on, tables come from the page allocator. */
+	pool_next = 0;
 	return pool_used;
 }

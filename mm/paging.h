@@ -9,6 +9,7 @@
  *                                4 GiB: read/write, NX, global; 1 GiB pages
  *                                where the CPU has them, else 2 MiB; the
  *                                alias of kernel text/rodata read-only
+ *   VMEMMAP_START + offset       the page descriptors, in pieces (mm/sparse.h)
  *   KERNEL_VMA + phys            the kernel image in 4 KiB pages:
  *                                text R+X, rodata R+NX, data/bss R+W+NX;
  *                                the page under each kernel stack unmapped
@@ -63,9 +64,16 @@ extern struct paging_features paging_features;
 extern u64 kernel_root_phys;
 
 /* Build the kernel page tables and switch this CPU to them. Uses pages
- * [pool, pool + pool_pages*4K) for the tables (early_alloc'd, below 4 GiB);
- * returns how many it used. */
-u64 paging_init(u64 pool_phys, u64 pool_pages);
+ * [pool, pool + pool_pages*4K) for the tables (early_alloc'd, below 4 GiB),
+ * and keeps using the pool until paging_pool_finish(). */
+void paging_init(u64 pool_phys, u64 pool_pages);
+/* Map kernel data [va, va+size) -> [pa, ...): read/write, NX, global, with
+ * large pages where aligned if huge. Boot only, between paging_init() and
+ * paging_pool_finish() (the vmemmap, mm/sparse.h). */
+void paging_map_boot(u64 va, u64 pa, u64 size, bool huge);
+/* Close the boot pool: later tables come from the page allocator. Returns
+ * how many pool pages were used. */
+u64 paging_pool_finish(void);
 /* How many pool pages paging_init() may need. */
 u64 paging_pool_estimate(void);
 /* APs need no call here: arch/x86_64/smp.c gives each AP the boot CPU's CR4
