@@ -50,6 +50,7 @@ static void boot_cpu_console_init(u32 magic, u32 info_phys)
 	if (multiboot2_parse(magic, info_phys) != 0)
 		halt_forever();
 	console_loglevel = (int)cmdline_long("loglevel", console_loglevel);
+	console_nmi_init();
 	lockdep_init();         /* "lockdep=0": before most locks are first taken */
 	/* The event log ("trace"): as soon as the command line is known, so
 	 * that even boot-time events can be recorded. */
