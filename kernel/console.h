@@ -24,7 +24,8 @@
  * fbcon.h). panic() also resets the lock (console_force_unlock) for the
  * code after it that takes it.
  *
- * NMI: console_write never takes console_lock in an NMI handler. An NMI
+ * NMI: console_write never takes console_lock in an NMI handler, nor in
+ * the machine-check handler (both count in_nmi(), arch/x86_64/percpu.h). An NMI
  * can arrive on a CPU that holds the lock (a self-deadlock if it waited),
  * or while another CPU holds it and waits for this one. The NMI's bytes go
  * to this CPU's NMI buffer (one producer: NMIs do not nest; one consumer:

@@ -38,7 +38,7 @@ struct cpu {
 	void *call_queue;       /* arch/x86_64/smp_call.c: incoming function calls */
 	u64 nmis;               /* NMIs this CPU has handled (kernel/panic.c) */
 	u64 nmis_done;          /* ...and whose handler returned */
-	u32 nmi_depth;          /* >0 while in the NMI handler (printk: kernel/console.h) */
+	u32 nmi_depth;          /* >0 in the NMI or machine-check handler (printk: kernel/console.h) */
 };
 
 _Static_assert(offsetof(struct cpu, syscall_rsp) == 8, "syscall.asm uses %gs:8");
