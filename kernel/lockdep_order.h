@@ -26,6 +26,7 @@ static const struct {
 	{ "deferred_split",         72 },
 	{ "slots_lock",             74 },
 	{ "uffd_ctx_list",          76 },
+	{ "ioremap_lock",           78 },
 	{ "c->lock",                80 },
 	{ "pcp_caches[cpu].lock",   82 },
 	{ "zone.lock",              84 },

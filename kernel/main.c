@@ -51,6 +51,7 @@ static void boot_cpu_console_init(u32 magic, u32 info_phys)
 		halt_forever();
 	size_t from_fw_cfg = cmdline_add_from_fw_cfg();
 	console_loglevel = (int)cmdline_long("loglevel", console_loglevel);
+	console_nmi_init();
 	lockdep_init();         /* "lockdep=0": before most locks are first taken */
 	/* The event log ("trace"): as soon as the command line is known, so
 	 * that even boot-time events can be recorded. */

@@ -70,5 +70,9 @@ void nmi_handler(struct trap_frame *tf)
 		this_cpu()->online = false;
 		halt_forever();
 	}
+	/* printk here takes no console lock (kernel/console.h). */
+	this_cpu()->nmi_depth++;
 	printk(KERN_WARNING "NMI on CPU %u at %lx (ignored)\n", smp_processor_id(), tf->rip);
+	this_cpu()->nmi_depth--;
+	this_cpu()->nmis_done++;
 }

@@ -46,7 +46,8 @@ static void serial_write(struct console *con, const char *s, size_t n)
 	}
 }
 
-static struct console serial_console = { .name = "ttyS0", .write = serial_write };
+/* NMI-safe (console.h): a write only polls and stores to the port. */
+static struct console serial_console = { .name = "ttyS0", .write = serial_write, .nmi_safe = true };
 
 /* Is there a 16550 at COM1? A missing port may read 0xFF (a floating bus)
  * or 0x00 (some chipsets), and either would pass a check of a status

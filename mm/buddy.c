@@ -27,8 +27,12 @@
 #include "kernel/cmdline.h"
 #endif
 
-struct page *mem_map;
+#ifdef HOST_TEST
+struct page *vmemmap;
+#endif
 u64 max_pfn;
+/* Pfns below max_pfn that have a descriptor (mm/sparse.h). */
+static u64 present_pages;
 struct zone zone;
 s64 vm_stat[NR_VM_STAT_ITEMS];
 bool page_poisoning = CONFIG_DEBUG_MM;
@@ -187,12 +191,16 @@ void buddy_debug_init(void)
 }
 #endif
 
-void buddy_init(struct page *map, u64 nr_pfns)
+void buddy_init(u64 nr_pfns)
 {
-	mem_map = map;
 	max_pfn = nr_pfns;
-	for (u64 i = 0; i < nr_pfns; i++) {
-		struct page *p = &map[i];
+	present_pages = 0;
+	for (u64 pfn = 0; pfn < nr_pfns; pfn++) {
+		/* Sections without RAM have no descriptors (mm/sparse.h). */
+		if (!pfn_valid(pfn))
+			continue;
+		present_pages++;
+		struct page *p = pfn_to_page(pfn);
 		p->flags = PG_reserved;
 		p->refcount = 1;        /* reserved pages are "in use" by the firmware/kernel */
 		p->mapcount = 0;
@@ -354,7 +362,7 @@ struct page *alloc_pages(gfp_t gfp, unsigned order)
 {
 	if (order > MAX_ORDER)
 		return NULL;
-	if (unlikely(!mem_map)) {
+	if (unlikely(!max_pfn)) {
 		printk(KERN_ERR "alloc_pages called before mm_init(): no memory yet\n");
 		return NULL;
 	}
@@ -446,7 +454,7 @@ void mm_counters_read(struct mm_counters *c)
 	spin_unlock_irqrestore(&zone.lock, flags);
 	c->pcp_pages = pcp_count_all();
 	c->free_pages += c->pcp_pages;
-	c->reserved_pages = max_pfn > zone.managed ? max_pfn - zone.managed : 0;
+	c->reserved_pages = present_pages > zone.managed ? present_pages - zone.managed : 0;
 	for (unsigned i = 0; i < NR_VM_STAT_ITEMS; i++)
 		c->stat[i] = __atomic_load_n(&vm_stat[i], __ATOMIC_RELAXED);
 }

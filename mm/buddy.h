@@ -112,8 +112,10 @@ struct zone {
 };
 extern struct zone zone;
 
-/* Set up mem_map (all pages reserved) and an empty zone over [0, nr_pfns). */
-void buddy_init(struct page *map, u64 nr_pfns);
+/* Set every descriptor below nr_pfns (pfn_valid) reserved, and an empty
+ * zone over [0, nr_pfns). The descriptors must be reachable: vmemmap
+ * populated (mm/sparse.h), or, in host tests, vmemmap set to an array. */
+void buddy_init(u64 nr_pfns);
 /* Hand the frames [start, end) to the allocator (boot). */
 void buddy_add_range(u64 start_pfn, u64 end_pfn);
 /* "buddy_debug_no_merge" (a negative control, labs/buddy): read from the

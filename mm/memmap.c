@@ -20,6 +20,13 @@ void memmap_reserve(u64 start, u64 end, const char *what)
 	end = ALIGN_UP(end, PAGE_SIZE);
 	if (end <= start)
 		return;
+	/* Pieces taken one after the other for the same purpose (the page
+	 * descriptors, mm/sparse.h) are usually adjacent: one entry. */
+	if (nr_reserved && reserved[nr_reserved - 1].what == what &&
+	    reserved[nr_reserved - 1].end == start) {
+		reserved[nr_reserved - 1].end = end;
+		return;
+	}
 	if (nr_reserved == MAX_RESERVED)
 		panic("mm: more than %d reserved ranges (adding %s)", MAX_RESERVED, what);
 	reserved[nr_reserved++] = (struct mem_range){ start, end, what };
@@ -126,15 +133,15 @@ static bool walk_free(bool (*fn)(u64 start, u64 end, void *arg), void *arg)
 }
 
 struct early_req {
-	u64 size, align, found;
+	u64 size, align, lo, hi, found;
 };
 
 static bool early_try(u64 start, u64 end, void *arg)
 {
 	struct early_req *req = arg;
+	start = MAX(start, req->lo);
+	end = MIN(end, req->hi);
 	u64 a = ALIGN_UP(start, req->align);
-	if (end > FOUR_GIB)
-		end = FOUR_GIB;
 	if (a < end && end - a >= req->size) {
 		req->found = a;
 		return true;
@@ -142,13 +149,18 @@ static bool early_try(u64 start, u64 end, void *arg)
 	return false;
 }
 
-u64 early_alloc(u64 size, u64 align, const char *what)
+u64 early_alloc_range(u64 size, u64 align, u64 lo, u64 hi, const char *what)
 {
-	struct early_req req = { ALIGN_UP(size, PAGE_SIZE), MAX(align, PAGE_SIZE), 0 };
+	struct early_req req = { ALIGN_UP(size, PAGE_SIZE), MAX(align, PAGE_SIZE), lo, hi, 0 };
 	if (!walk_free(early_try, &req))
 		return 0;
 	memmap_reserve(req.found, req.found + req.size, what);
 	return req.found;
+}
+
+u64 early_alloc(u64 size, u64 align, const char *what)
+{
+	return early_alloc_range(size, align, 0, FOUR_GIB, what);
 }
 
 struct free_walk {

@@ -7,8 +7,8 @@
  * tables and static stacks), the Multiboot2 modules and information
  * structure, the framebuffer, and every memory-map entry that is not
  * "available" RAM (ACPI tables live in those). Before the page allocator
- * exists, early_alloc() carves memory out of what remains (for mem_map and
- * the first page tables) and records it as reserved too.
+ * exists, early_alloc() carves memory out of what remains (for the page
+ * descriptors and the first page tables) and records it as reserved too.
  *
  * Boot only, one CPU, no locking.
  */
@@ -39,6 +39,12 @@ u64 memmap_highest_addr(void);
 /* Physical memory for boot-time structures, below 4 GiB (the boot direct
  * map covers only that), aligned, recorded as reserved; 0 if none fits. */
 u64 early_alloc(u64 size, u64 align, const char *what);
+/* The same inside [lo, hi): the lowest fit. Memory above 4 GiB must not be
+ * touched before the kernel's page tables map it (the page descriptors,
+ * mm/sparse.h, are reached through the vmemmap). Reserved ranges taken
+ * one after the other with the same `what` (the same pointer) and
+ * adjacent merge into one entry of the table. */
+u64 early_alloc_range(u64 size, u64 align, u64 lo, u64 hi, const char *what);
 /* Call fn for each range of available RAM that is not reserved, in pfns. */
 void memmap_for_each_free(void (*fn)(u64 start_pfn, u64 end_pfn));
 /* Print the firmware map and the reserved table. */

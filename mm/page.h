@@ -3,10 +3,12 @@
  * descriptor, a page frame number (pfn), a physical address and the
  * direct-map virtual address.
  *
- * Every page frame from physical 0 up to max_pfn has one descriptor in the
- * flat array mem_map[], so the conversions are a subtraction or an addition.
- * Frames that are not RAM (holes, MMIO) have a descriptor too, marked
- * PG_reserved; that costs 32 bytes per 4 KiB (0.8%) and keeps the code simple.
+ * The descriptors form one virtually contiguous array, vmemmap[] (Linux's
+ * SPARSEMEM_VMEMMAP, mm/sparse.h): pfn n is described by vmemmap[n], so the
+ * conversions are a subtraction or an addition, whatever the physical
+ * layout. Only the 128 MiB sections that hold RAM are backed by memory
+ * (pfn_valid); frames of a present section that are not RAM (holes, MMIO)
+ * have a descriptor marked PG_reserved.
  *
  * Locking: flags and order of a free page belong to the zone lock (buddy
  * lists) or to the per-CPU cache that holds it; once a page is allocated its
@@ -21,6 +23,7 @@
 #include "mm/list.h"
 #ifndef HOST_TEST
 #include "arch/x86_64/cpu.h"
+#include "mm/sparse.h"
 #endif
 
 /* The debug build: extra checks on every free, and freed memory poisoned so
@@ -73,14 +76,25 @@ struct page {
 
 _Static_assert(sizeof(struct page) == 32, "struct page must stay 32 bytes");
 
-extern struct page *mem_map;    /* descriptor of pfn 0; mm/buddy.c */
-extern u64 max_pfn;             /* pfns 0..max_pfn-1 have descriptors */
+extern u64 max_pfn;             /* no RAM at or above pfn max_pfn; mm/buddy.c */
 
-static inline u64 page_to_pfn(const struct page *p) { return (u64)(p - mem_map); }
-static inline struct page *pfn_to_page(u64 pfn) { return mem_map + pfn; }
+#ifdef HOST_TEST
+/* Host unit tests: one flat array the test allocates (every pfn below
+ * max_pfn has a descriptor). */
+extern struct page *vmemmap;
+static inline bool pfn_valid(u64 pfn) { return pfn < max_pfn; }
+#else
+/* The descriptor of pfn 0, at a fixed virtual address (mm/sparse.h): the
+ * conversions below compile to one shift and one add, no memory load. */
+#define vmemmap ((struct page *)VMEMMAP_START)
+/* A descriptor exists: the pfn's section holds RAM. */
+static inline bool pfn_valid(u64 pfn) { return pfn < max_pfn && present_section_nr(pfn_to_section_nr(pfn)); }
+#endif
+
+static inline u64 page_to_pfn(const struct page *p) { return (u64)(p - vmemmap); }
+static inline struct page *pfn_to_page(u64 pfn) { return vmemmap + pfn; }
 static inline phys_addr_t page_to_phys(const struct page *p) { return page_to_pfn(p) << PAGE_SHIFT; }
 static inline struct page *phys_to_page(phys_addr_t pa) { return pfn_to_page(pa >> PAGE_SHIFT); }
-static inline bool pfn_valid(u64 pfn) { return pfn < max_pfn; }
 
 #ifdef HOST_TEST
 /* Host unit tests: "physical memory" is an array in the test program. */

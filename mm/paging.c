@@ -4,6 +4,8 @@
 #include "kernel/sched.h"
 #include "mm/buddy.h"
 #include "mm/memmap.h"
+#include "mm/direct_map.h"
+#include "mm/ioremap.h"
 #include "kernel/bootinfo.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
@@ -96,27 +98,25 @@ static u64 *next_table(u64 *table, unsigned idx)
 }
 
 /* Map [va, va+size) to [pa, pa+size) with the largest pages alignment and
- * the CPU allow (huge = false forces 4 KiB pages). */
+ * the CPU allow (huge = false forces 4 KiB pages). The caller vouches that
+ * the range is one memory type (mm/direct_map.h). */
 static void map_range(u64 va, u64 pa, u64 size, u64 flags, bool huge)
 {
 	if (!paging_features.nx)
 		flags &= ~PTE_NX;       /* bit 63 is reserved without NX */
 	while (size > 0) {
+		u64 step = direct_map_page_size(va, pa, size, paging_features.gbpages, huge);
 		u64 *pdpt = next_table(kernel_root, pt_index(va, PML4_SHIFT));
-		if (huge && paging_features.gbpages && ((va | pa) & (GIB - 1)) == 0 && size >= GIB) {
+		if (step == GIB) {
 			pdpt[pt_index(va, PDPT_SHIFT)] = pa | flags | PTE_PS;
-			va += GIB, pa += GIB, size -= GIB;
-			continue;
+		} else {
+			u64 *pd = next_table(pdpt, pt_index(va, PDPT_SHIFT));
+			if (step == TWO_MIB)
+				pd[pt_index(va, PD_SHIFT)] = pa | flags | PTE_PS;
+			else
+				next_table(pd, pt_index(va, PD_SHIFT))[pt_index(va, PAGE_SHIFT)] = pa | flags;
 		}
-		u64 *pd = next_table(pdpt, pt_index(va, PDPT_SHIFT));
-		if (huge && ((va | pa) & (TWO_MIB - 1)) == 0 && size >= TWO_MIB) {
-			pd[pt_index(va, PD_SHIFT)] = pa | flags | PTE_PS;
-			va += TWO_MIB, pa += TWO_MIB, size -= TWO_MIB;
-			continue;
-		}
-		u64 *pt = next_table(pd, pt_index(va, PD_SHIFT));
-		pt[pt_index(va, PAGE_SHIFT)] = pa | flags;
-		va += PAGE_SIZE, pa += PAGE_SIZE, size -= PAGE_SIZE;
+		va += step, pa += step, size -= step;
 	}
 }
 
@@ -204,14 +204,14 @@ u64 paging_pool_estimate(void)
 	u64 gib = (top + GIB - 1) / GIB;
 	u64 image = (u64)(__bss_end - __text_start);
 	/* root + PDPTs (one per 512 GiB, plus the kernel's) + one PD per GiB
-	 * (2 MiB pages) + the kernel image's PD and PTs; twice the ranges above
-	 * 4 GiB may start and end unaligned. */
-	return 1 + (gib / 512 + 2) + gib + 2 * boot_info.nr_mmap + 1 + image / TWO_MIB + 2 +
+	 * (2 MiB pages) + the kernel image's PD and PTs; each RAM range may
+	 * start and end off a 2 MiB boundary: a PT and a PD at each end. */
+	return 1 + (gib / 512 + 2) + gib + 4 * boot_info.nr_mmap + 1 + image / TWO_MIB + 2 +
 	       /* splitting the direct map around the image (protect_image_alias) */
 	       1 + image / TWO_MIB + 2 +
-	       /* the framebuffer: above 4 GiB its own PDPT and PDs (map_direct),
-	        * then the PTs of its 4 KiB pages (map_framebuffer_wc) */
-	       3 + framebuffer_size() / TWO_MIB + 2;
+	       /* the framebuffer in 4 KiB pages (ioremap_wc): PTs, a PD per
+	        * GiB it touches, a PDPT above 512 GiB */
+	       3 + framebuffer_size() / TWO_MIB + 2 + framebuffer_size() / GIB;
 }
 
 static void unmap_guard(void *va, const char *what)
@@ -220,48 +220,18 @@ static void unmap_guard(void *va, const char *what)
 		panic("mm: cannot unmap the guard page of %s at %p", what, va);
 }
 
-/* Direct-map [start, end) (2 MiB-aligned) where nothing maps it yet: memory
- * map entries may overlap. Runs of unmapped 2 MiB chunks are mapped at once
- * so that 1 GiB pages are used where the run allows. */
-static void map_direct_gaps(u64 start, u64 end, u64 flags)
-{
-	u64 a = start;
-	while (a < end) {
-		enum pt_level level;
-		if (paging_lookup(DIRECT_MAP_BASE + a, &level)) {
-			a += TWO_MIB;
-			continue;
-		}
-		u64 run = a;
-		while (run < end && !paging_lookup(DIRECT_MAP_BASE + run, &level))
-			run += TWO_MIB;
-		map_range(DIRECT_MAP_BASE + a, a, run - a, flags, true);
-		a = run;
-	}
-}
-
+/* The direct map: RAM only, write-back, never a large page across a
+ * boundary between RAM and anything else (mm/direct_map.h). Device
+ * memory is mapped later, by whoever needs it, with its type (ioremap). */
 static void map_direct(void)
 {
-	const u64 rw = PTE_P | PTE_W | PTE_G | PTE_NX;
-	/* All of 0..4 GiB, as the boot tables did: MMIO (APIC, IOAPIC, the
-	 * framebuffer) and ACPI tables are reached through phys_to_virt(). */
-	map_range(DIRECT_MAP_BASE, 0, FOUR_GIB, rw, true);
-	/* Above 4 GiB only what is memory: RAM and ACPI ranges, rounded out
-	 * to 2 MiB. */
-	for (u32 i = 0; i < boot_info.nr_mmap; i++) {
-		const struct boot_mmap_entry *e = &boot_info.mmap[i];
-		if (e->type != MMAP_AVAILABLE && e->type != MMAP_ACPI_RECLAIMABLE &&
-		    e->type != MMAP_ACPI_NVS)
-			continue;
-		map_direct_gaps(MAX(ALIGN_DOWN(e->base, TWO_MIB), FOUR_GIB),
-				ALIGN_UP(e->base + e->length, TWO_MIB), rw);
-	}
-	/* A framebuffer above 4 GiB (64-bit BAR): uncached, it is MMIO (the
-	 * framebuffer itself then becomes write-combining: map_framebuffer_wc). */
-	if (boot_info.fb.present && boot_info.fb.addr >= FOUR_GIB)
-		map_direct_gaps(ALIGN_DOWN(boot_info.fb.addr, TWO_MIB),
-				ALIGN_UP(boot_info.fb.addr + (u64)boot_info.fb.pitch * boot_info.fb.height,
-					 TWO_MIB), rw | PTE_PCD);
+	static struct phys_range ranges[BOOT_MAX_MMAP];
+	u32 n = direct_map_ranges(boot_info.mmap, boot_info.nr_mmap, ranges, BOOT_MAX_MMAP);
+	if (n > BOOT_MAX_MMAP)
+		panic("mm: more than %d RAM ranges in the memory map", BOOT_MAX_MMAP);
+	for (u32 i = 0; i < n; i++)
+		map_range(DIRECT_MAP_BASE + ranges[i].start, ranges[i].start,
+			  ranges[i].end - ranges[i].start, PTE_P | PTE_W | PTE_G | PTE_NX, true);
 }
 
 /* The 4 KiB entry for va, splitting the 1 GiB or 2 MiB page that maps it
@@ -293,18 +263,33 @@ static u64 *split_to_4k(u64 va)
 	}
 }
 
-/* The HPET's registers (arch/x86_64/hpet.c) are device memory: a read
- * through a cached mapping could return an old count. The direct map is
- * write-back by its page attributes (MTRRs usually make the range UC
- * anyway, but the OS cannot rely on that), so give the page PCD|PWT, which
- * selects PAT entry 3: UC in the power-on PAT and in Linux's layout alike. */
-bool paging_set_kernel_page_uncached(u64 va)
+bool paging_map_kernel_page(u64 va, u64 pa, u64 flags)
 {
-	u64 *e = split_to_4k(va);
-	if (!e)
+	enum pt_level level;
+	if (paging_lookup(va, &level))
 		return false;
-	*e |= PTE_PCD | PTE_PWT;
-	invlpg(va);
+	if (!paging_features.nx)
+		flags &= ~PTE_NX;
+	/* Address spaces copy the kernel's root entries when they are made
+	 * (mm/mm_struct.c): after boot a new root entry would not reach them. */
+	if (!pool_next && !(kernel_root[pt_index(va, PML4_SHIFT)] & PTE_P)) {
+		printk(KERN_WARNING "mm: 0x%lx needs a new kernel root entry after boot\n", va);
+		return false;
+	}
+	u64 *t = kernel_root;
+	static const unsigned shifts[] = { PML4_SHIFT, PDPT_SHIFT, PD_SHIFT };
+	for (unsigned i = 0; i < 3; i++) {
+		u64 e = t[pt_index(va, shifts[i])];
+		if (!(e & PTE_P)) {
+			u64 *n = table_alloc();
+			if (!n)
+				return false;
+			t[pt_index(va, shifts[i])] = virt_to_phys(n) | PTE_P | PTE_W;
+			e = t[pt_index(va, shifts[i])];
+		}
+		t = phys_to_virt(e & PTE_ADDR_MASK);
+	}
+	t[pt_index(va, PAGE_SHIFT)] = pa | flags;
 	return true;
 }
 
@@ -322,22 +307,16 @@ static void protect_image_alias(void)
 }
 
 /* The framebuffer, and only it, write-combining (arch/x86_64/pat.h): the
- * firmware's MTRRs usually make it uncached, one bus write per store. In
- * 4 KiB pages, so that no page spans the framebuffer and its neighbours
- * (other devices' registers must stay uncached, and a large page must not
- * span ranges of different MTRR types). */
+ * firmware's MTRRs usually make it uncached, one bus write per store.
+ * Mapped now, at the address the boot tables gave it (the screen console
+ * has been drawing there since before paging_init). */
 static void map_framebuffer_wc(void)
 {
 	if (!boot_info.fb.present)
 		return;
-	u64 start = ALIGN_DOWN(boot_info.fb.addr, PAGE_SIZE);
-	u64 end = ALIGN_UP(boot_info.fb.addr + framebuffer_size(), PAGE_SIZE);
-	for (u64 pa = start; pa < end; pa += PAGE_SIZE) {
-		u64 *e = split_to_4k(DIRECT_MAP_BASE + pa);
-		if (!e)
-			panic("mm: the direct map does not cover the framebuffer at 0x%lx", pa);
-		*e = (*e & ~pat_cache_mask(false)) | pat_wc_bits(false);
-	}
+	if (!ioremap_wc(boot_info.fb.addr, framebuffer_size()))
+		printk(KERN_WARNING "mm: the framebuffer at 0x%lx is not write-combining "
+		       "(it overlaps RAM); the screen console stays slow\n", boot_info.fb.addr);
 }
 
 static void map_kernel_image(void)
@@ -365,7 +344,7 @@ static void unmap_stack_guards(void)
 		unmap_guard(g, "a kernel thread's stack");
 }
 
-u64 paging_init(u64 pool_phys, u64 pool_pages)
+void paging_init(u64 pool_phys, u64 pool_pages)
 {
 	detect_features();
 	/* Before the first entry that selects write-combining (pat.h). */
@@ -388,13 +367,23 @@ u64 paging_init(u64 pool_phys, u64 pool_pages)
 	kernel_cr3 = kernel_root_phys;
 	enable_cr4_features();
 	cpu_has_smap = paging_features.smap;
-
-	/* From now on, tables come from the page allocator. */
-	pool_next = 0;
 	pr_info("mm: kernel page tables at 0x%lx (%lu pages); NX %s, 1 GiB pages %s, "
 		"global %s, SMEP %s, SMAP %s, PAT %s\n", kernel_root_phys, pool_used,
 		paging_features.nx ? "on" : "absent", paging_features.gbpages ? "used" : "absent",
 		paging_features.pge ? "on" : "absent", paging_features.smep ? "on" : "absent",
 		paging_features.smap ? "on" : "absent", pat_enabled ? "on (framebuffer WC)" : "absent");
+}
+
+void paging_map_boot(u64 va, u64 pa, u64 size, bool huge)
+{
+	if (!pool_next)
+		panic("mm: paging_map_boot(0x%lx) after the boot page-table pool was closed", va);
+	map_range(va, pa, size, PTE_P | PTE_W | PTE_G | PTE_NX, huge);
+}
+
+u64 paging_pool_finish(void)
+{
+	/* From now on, tables come from the page allocator. */
+	pool_next = 0;
 	return pool_used;
 }

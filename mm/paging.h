@@ -4,11 +4,18 @@
  *
  * Layout of the kernel root (PML4) after paging_init():
  *   lower half (entries 0..255)  empty: user address spaces go there later
- *   DIRECT_MAP_BASE + phys       all of 0..4 GiB (RAM, MMIO, framebuffer,
- *                                APIC, ACPI) plus every RAM/ACPI range above
- *                                4 GiB: read/write, NX, global; 1 GiB pages
- *                                where the CPU has them, else 2 MiB; the
- *                                alias of kernel text/rodata read-only
+ *   DIRECT_MAP_BASE + phys       RAM only (available, ACPI reclaimable,
+ *                                ACPI NVS), write-back: read/write, NX,
+ *                                global; 1 GiB pages where the CPU has them
+ *                                and the range allows, else 2 MiB, 4 KiB at
+ *                                unaligned edges (mm/direct_map.h); the
+ *                                alias of kernel text/rodata read-only.
+ *                                Device memory (APIC, I/O APIC, HPET, the
+ *                                framebuffer, firmware tables outside RAM)
+ *                                at the same place once a driver ioremaps
+ *                                it, with its memory type (mm/ioremap.h);
+ *                                holes stay unmapped
+ *   VMEMMAP_START + offset       the page descriptors, in pieces (mm/sparse.h)
  *   KERNEL_VMA + phys            the kernel image in 4 KiB pages:
  *                                text R+X, rodata R+NX, data/bss R+W+NX;
  *                                the page under each kernel stack unmapped
@@ -63,9 +70,16 @@ extern struct paging_features paging_features;
 extern u64 kernel_root_phys;
 
 /* Build the kernel page tables and switch this CPU to them. Uses pages
- * [pool, pool + pool_pages*4K) for the tables (early_alloc'd, below 4 GiB);
- * returns how many it used. */
-u64 paging_init(u64 pool_phys, u64 pool_pages);
+ * [pool, pool + pool_pages*4K) for the tables (early_alloc'd, below 4 GiB),
+ * and keeps using the pool until paging_pool_finish(). */
+void paging_init(u64 pool_phys, u64 pool_pages);
+/* Map kernel data [va, va+size) -> [pa, ...): read/write, NX, global, with
+ * large pages where aligned if huge. Boot only, between paging_init() and
+ * paging_pool_finish() (the vmemmap, mm/sparse.h). */
+void paging_map_boot(u64 va, u64 pa, u64 size, bool huge);
+/* Close the boot pool: later tables come from the page allocator. Returns
+ * how many pool pages were used. */
+u64 paging_pool_finish(void);
 /* How many pool pages paging_init() may need. */
 u64 paging_pool_estimate(void);
 /* APs need no call here: arch/x86_64/smp.c gives each AP the boot CPU's CR4
@@ -78,11 +92,12 @@ u64 *paging_lookup(u64 va, enum pt_level *level);
  * mapped by a 4 KiB entry. Flushes this CPU's TLB entry. */
 bool paging_unmap_kernel_page(u64 va);
 
-/* Make the 4 KiB page at va (the direct map of device memory) uncached,
- * splitting a large page if needed. Flushes this CPU's TLB entry: boot
- * only, before the other CPUs start (the rule above). False if va is not
- * mapped or no page-table page could be had. */
-bool paging_set_kernel_page_uncached(u64 va);
+/* Map the 4 KiB page va -> pa with flags (cache bits included), allocating
+ * tables; false if va is mapped already, no table page could be had, or
+ * (after boot) it would need a new entry in the kernel root.
+ * No TLB flush: the entry was not present. For mm/ioremap.c, under its
+ * lock. */
+bool paging_map_kernel_page(u64 va, u64 pa, u64 flags);
 
 /* Page-table pages after boot: zeroed, PG_pagetable, counted (NR_PAGETABLE). */
 struct page *pagetable_alloc(void);

@@ -672,18 +672,20 @@ int acpi_parse_tables(const void *rsdp, size_t rsdp_len, acpi_map_fn map, void *
 #include "kernel/bootinfo.h"
 #include "kernel/string.h"
 #include "arch/x86_64/cpu.h"
+#include "mm/ioremap.h"
 
 struct acpi_info acpi_info;
 
-/* The boot direct map (boot/entry.asm) covers physical 0..4 GiB. */
-#define BOOT_DIRECT_MAP_LIMIT (4UL << 30)
-
+/* ACPI tables are memory, usually in "ACPI reclaimable" ranges (RAM, in
+ * the direct map already), but firmware may put them in "reserved" ones,
+ * which the direct map leaves out: ioremap_cache maps those write-back,
+ * and is a no-op on RAM (mm/ioremap.h). */
 static const void *boot_map(u64 phys, u64 len, void *ctx)
 {
 	(void)ctx;
-	if (phys >= BOOT_DIRECT_MAP_LIMIT || len > BOOT_DIRECT_MAP_LIMIT - phys)
+	if (len == 0 || phys + len < phys)
 		return NULL;
-	return phys_to_virt(phys);
+	return ioremap_cache(phys, len);
 }
 
 /* The boot CPU's APIC ID as CPUID reports it: the 32-bit x2APIC ID from

@@ -22,6 +22,7 @@
 #include "arch/x86_64/trap.h"
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
+#include "mm/ioremap.h"
 
 u64 tsc_khz;
 u64 lapic_timer_khz;
@@ -233,7 +234,9 @@ void lapic_init_bsp(void)
 		    acpi_info.lapic_phys != phys)
 			printk(KERN_WARNING "APIC: MADT says 0x%lx, APIC base MSR 0x%lx; using the MSR\n",
 			       acpi_info.lapic_phys, phys);
-		xapic_mmio = phys_to_virt(phys);
+		xapic_mmio = ioremap_uc(phys, 0x1000);
+		if (!xapic_mmio)
+			panic("APIC: cannot map the local APIC's registers at 0x%lx", phys);
 		apic = &xapic_ops;
 	}
 	apic_enable_msr();

@@ -15,7 +15,7 @@ u64 hpet_hz_from_cap(u64 cap)
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/cpu.h"
 #include "kernel/printk.h"
-#include "mm/paging.h"
+#include "mm/ioremap.h"
 
 static volatile u8 *hpet_regs;
 static u64 hpet_rate;
@@ -43,17 +43,17 @@ u64 hpet_calibration_start(void *ctx)
 		printk("Clocks: no HPET (no ACPI HPET table)\n");
 		return 0;
 	}
-	if (phys >= (4UL << 30) || (phys & 0x3ff)) {
-		printk(KERN_WARNING "Clocks: HPET address 0x%lx is not usable (above 4 GiB or "
-		       "not 1 KiB aligned); skipped\n", phys);
+	if (phys & 0x3ff) {
+		printk(KERN_WARNING "Clocks: HPET address 0x%lx is not 1 KiB aligned; skipped\n", phys);
 		return 0;
 	}
-	u64 page = DIRECT_MAP_BASE + (phys & ~0xfffUL);
-	if (!paging_set_kernel_page_uncached(page)) {
+	/* Device registers: uncached, or a read of the counter could come
+	 * from a cache and return an old count. */
+	hpet_regs = ioremap_uc(phys, 1024);
+	if (!hpet_regs) {
 		printk(KERN_WARNING "Clocks: cannot map the HPET at 0x%lx uncached; skipped\n", phys);
 		return 0;
 	}
-	hpet_regs = phys_to_virt(phys);
 	u64 cap = reg_read64(HPET_REG_CAP_ID);
 	hpet_rate = hpet_hz_from_cap(cap);
 	if (!hpet_rate) {

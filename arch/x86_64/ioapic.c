@@ -4,6 +4,7 @@
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/cpu.h"
 #include "kernel/printk.h"
+#include "mm/ioremap.h"
 
 static u32 ioapic_read(volatile u32 *base, u32 reg)
 {
@@ -21,7 +22,12 @@ static void ioapic_write(volatile u32 *base, u32 reg, u32 val)
 static u32 ioapic_mask_one(u32 index)
 {
 	u64 phys = acpi_info.ioapic[index].phys;
-	volatile u32 *base = phys_to_virt(phys);
+	volatile u32 *base = ioremap_uc(phys, IOAPIC_WIN + 4);
+	if (!base) {
+		printk(KERN_WARNING "I/O APIC %u at 0x%lx cannot be mapped; skipped\n",
+		       acpi_info.ioapic[index].id, phys);
+		return 0;
+	}
 	u32 entries = ((ioapic_read(base, IOAPIC_REG_VERSION) >> 16) & 0xFF) + 1;
 	if (entries > IOAPIC_MAX_ENTRIES) {
 		printk(KERN_WARNING "I/O APIC %u at 0x%lx answers like nothing is there; skipped\n",

@@ -94,6 +94,10 @@ void mce_init_cpu(void)
 
 void mce_handler(struct trap_frame *tf)
 {
+	/* Like an NMI, a machine check can arrive while this CPU holds the
+	 * console lock: its report goes the NMI way, lock-free
+	 * (kernel/console.h), and panic() below shows it on every console. */
+	this_cpu()->nmi_depth++;
 	u64 mcg = rdmsr(MSR_MCG_STATUS);
 	u32 cpu = smp_processor_id(), first = MAX_BANKS;
 	printk(KERN_EMERG "mce: MACHINE CHECK on CPU %u at %lx (%s mode); MCG_STATUS %lx:%s%s\n",

@@ -37,6 +37,8 @@ struct cpu {
 	void *ist_stack_top[IST_COUNT];
 	void *call_queue;       /* arch/x86_64/smp_call.c: incoming function calls */
 	u64 nmis;               /* NMIs this CPU has handled (kernel/panic.c) */
+	u64 nmis_done;          /* ...and whose handler returned */
+	u32 nmi_depth;          /* >0 in the NMI or machine-check handler (printk: kernel/console.h) */
 };
 
 _Static_assert(offsetof(struct cpu, syscall_rsp) == 8, "syscall.asm uses %gs:8");
@@ -54,6 +56,7 @@ static inline struct cpu *this_cpu(void)
 
 static inline u32 smp_processor_id(void) { return this_cpu()->id; }
 static inline bool in_interrupt(void) { return this_cpu()->irq_depth != 0; }
+static inline bool in_nmi(void) { return this_cpu()->nmi_depth != 0; }
 
 /* Point GS base at c; used once per CPU at bring-up. */
 void percpu_init_this_cpu(struct cpu *c);

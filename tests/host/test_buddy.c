@@ -98,7 +98,8 @@ static void setup(void)
 	pcp_bypass = false;
 	page_poisoning = true;
 	fail_page_alloc_set(0, 0);
-	buddy_init(map, NPAGES);
+	vmemmap = map;
+	buddy_init(NPAGES);
 	total_ram = 0;
 	for (unsigned i = 0; i < ARRAY_SIZE(ranges); i++) {
 		buddy_add_range(ranges[i][0], ranges[i][1]);

@@ -63,7 +63,8 @@ static void setup(void)
 	if (!initialised) {
 		host_ram = aligned_alloc(PAGE_SIZE, (size_t)NPAGES * PAGE_SIZE);
 		map = calloc(NPAGES, sizeof(struct page));
-		buddy_init(map, NPAGES);
+		vmemmap = map;
+		buddy_init(NPAGES);
 		buddy_add_range(1, NPAGES);
 		slab_init();
 		initialised = true;

@@ -9,6 +9,8 @@
 #include "kernel/sched.h"
 #include "kernel/bootinfo.h"
 #include "mm/paging.h"
+#include "mm/direct_map.h"
+#include "mm/ioremap.h"
 #include "mm/buddy.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
@@ -161,12 +163,6 @@ static void test_stack_guards_unmapped(struct ktest *t)
 	ktest_log(t, "boot, %u IST and %u AP/thread stack guards unmapped", MAX_CPUS * IST_COUNT, n);
 }
 
-static bool same_gib_as_framebuffer(u64 pa)
-{
-	return boot_info.fb.present && paging_features.gbpages &&
-	       (pa >> 30) == (boot_info.fb.addr >> 30);
-}
-
 /* The framebuffer, and only it, is write-combining (arch/x86_64/pat.h),
  * in 4 KiB pages; the pages next to it keep their type. */
 static void test_framebuffer_write_combining(struct ktest *t)
@@ -192,45 +188,87 @@ static void test_framebuffer_write_combining(struct ktest *t)
 		  pat_enabled ? "on" : "absent");
 }
 
+static u64 leaf_size(enum pt_level level)
+{
+	return level == PT_PUD ? 1UL << 30 : level == PT_PMD ? 1UL << 21 : PAGE_SIZE;
+}
+
+/* One RAM range: every page mapped write-back, global, NX, and wholly
+ * inside the range; returns the rule breakers. */
+static u64 check_ram_range(const struct phys_range *r, u64 *pages)
+{
+	u64 bad = 0;
+	for (u64 pa = r->start; pa < r->end;) {
+		enum pt_level level;
+		u64 *e = paging_lookup(DIRECT_MAP_BASE + pa, &level);
+		if (!e)
+			return bad + 1;
+		u64 size = leaf_size(level), base = ALIGN_DOWN(pa, size);
+		bad += base < r->start || base + size > r->end;
+		bad += pat_type_of(*e, level != PT_PTE) != PAT_WB;
+		bad += !(*e & PTE_G) || (paging_features.nx && !(*e & PTE_NX));
+		(*pages)++;
+		pa = base + size;
+	}
+	return bad;
+}
+
+/* The direct map (mm/direct_map.h): RAM only, write-back, no large page
+ * across a boundary between RAM and anything else; the page past each
+ * RAM range is unmapped or a 4 KiB page of its own (a device ioremapped
+ * with its type, or firmware tables). */
 static void test_direct_map(struct ktest *t)
 {
-	enum pt_level level;
-	unsigned huge = paging_features.gbpages ? 3 : 2;
-	/* All of 0..4 GiB, MMIO included; huge pages except around the
-	 * kernel image, whose alias was split to make text read-only, and
-	 * around the HPET, whose page was made uncached for the TSC
-	 * calibration (arch/x86_64/hpet.c), and around the framebuffer
-	 * (write-combining in 4 KiB pages): a GiB holding it is mapped
-	 * with 2 MiB pages. */
-	u64 probes[] = { 0, 0x100000, 0xFEC00000, 0xFEE00000, 0xFFFFF000 };
-	u64 split = acpi_info.hpet_phys ? ALIGN_DOWN(acpi_info.hpet_phys, 1UL << 30) : 1;
-	for (unsigned i = 0; i < ARRAY_SIZE(probes); i++) {
-		u64 *e = paging_lookup(DIRECT_MAP_BASE + probes[i], &level);
-		KTEST_ASSERT_TRUE(t, e != NULL);
-		if (probes[i] >= 0xC0000000UL && ALIGN_DOWN(probes[i], 1UL << 30) != split)
-			KTEST_EXPECT_EQ(t, (unsigned)level,
-					same_gib_as_framebuffer(probes[i]) ? (unsigned)PT_PMD : huge);
-		KTEST_EXPECT_EQ(t, *e & (PTE_W | PTE_G), PTE_W | PTE_G);
-		if (paging_features.nx)
-			KTEST_EXPECT_EQ(t, *e & PTE_NX, PTE_NX);
+	static struct phys_range r[BOOT_MAX_MMAP];
+	u32 n = direct_map_ranges(boot_info.mmap, boot_info.nr_mmap, r, BOOT_MAX_MMAP);
+	KTEST_ASSERT_TRUE(t, n > 0 && n <= BOOT_MAX_MMAP);
+	u64 bad = 0, pages = 0, above = 0;
+	for (u32 i = 0; i < n; i++) {
+		bad += check_ram_range(&r[i], &pages);
+		enum pt_level level;
+		u64 *next = paging_lookup(DIRECT_MAP_BASE + r[i].end, &level);
+		KTEST_EXPECT_TRUE(t, !next || level == PT_PTE || r[i].end >= max_pfn << PAGE_SHIFT);
+		if (r[i].end > 0x100000000UL)
+			above += r[i].end - MAX(r[i].start, 0x100000000UL);
 	}
-	/* Every available range, first and last byte, above 4 GiB too. */
-	u64 above = 0;
-	for (u32 i = 0; i < boot_info.nr_mmap; i++) {
-		const struct boot_mmap_entry *m = &boot_info.mmap[i];
-		if (m->type != MMAP_AVAILABLE || m->length < PAGE_SIZE)
-			continue;
-		KTEST_EXPECT_TRUE(t, paging_lookup(DIRECT_MAP_BASE + m->base, &level) != NULL);
-		KTEST_EXPECT_TRUE(t, paging_lookup(DIRECT_MAP_BASE + m->base + m->length - 1, &level) != NULL);
-		if (m->base + m->length > 0x100000000UL)
-			above += m->base + m->length - MAX(m->base, 0x100000000UL);
+	KTEST_EXPECT_EQ(t, bad, 0);
+	/* The MMIO hole below 4 GiB is not RAM: 0xFEC00000 (the I/O APIC)
+	 * is mapped only as the device, uncached, in a 4 KiB page. */
+	enum pt_level level;
+	u64 *io = paging_lookup(DIRECT_MAP_BASE + 0xFEC00000UL, &level);
+	if (io) {
+		KTEST_EXPECT_EQ(t, (unsigned)level, (unsigned)PT_PTE);
+		KTEST_EXPECT_EQ(t, (u64)pat_type_of(*io, false), (u64)PAT_UC);
 	}
 	if (above) {
 		/* Touch the last page of RAM through the direct map. */
-		struct page *last = pfn_to_page(max_pfn - 1);
-		volatile u64 *w = page_address(last);
+		volatile u64 *w = page_address(pfn_to_page(max_pfn - 1));
 		KTEST_EXPECT_FALSE(t, read_faults((volatile u8 *)w));
-		ktest_log(t, "%lu MiB of RAM above 4 GiB mapped", above >> 20);
+	}
+	ktest_log(t, "%u RAM ranges in %lu pages, all write-back; %lu MiB above 4 GiB", n, pages,
+		  above >> 20);
+}
+
+/* One memory type per physical page (mm/ioremap.h): RAM is write-back and
+ * cannot be had uncached or write-combining; a device page keeps the type
+ * it was first mapped with. */
+static void test_ioremap_one_type_per_page(struct ktest *t)
+{
+	struct page *p = alloc_page(0);
+	KTEST_ASSERT_TRUE(t, p != NULL);
+	u64 pa = page_to_phys(p);
+	KTEST_EXPECT_TRUE(t, ioremap_cache(pa, PAGE_SIZE) == page_address(p));
+	KTEST_EXPECT_TRUE(t, ioremap_wc(pa, PAGE_SIZE) == NULL);
+	KTEST_EXPECT_TRUE(t, ioremap_uc(pa, 16) == NULL);
+	free_page(p);
+	u64 ioapic = acpi_info.nr_ioapics ? acpi_info.ioapic[0].phys : 0;
+	if (ioapic) {
+		KTEST_EXPECT_TRUE(t, ioremap_uc(ioapic, 0x20) == phys_to_virt(ioapic));
+		KTEST_EXPECT_TRUE(t, ioremap_cache(ioapic, 0x20) == NULL);
+	}
+	if (boot_info.fb.present && pat_enabled) {
+		KTEST_EXPECT_TRUE(t, ioremap_wc(boot_info.fb.addr, PAGE_SIZE) != NULL);
+		KTEST_EXPECT_TRUE(t, ioremap_uc(boot_info.fb.addr, PAGE_SIZE) == NULL);
 	}
 }
 
@@ -277,6 +315,7 @@ static const struct ktest_case paging_cases[] = {
 	{ "stack_guards_unmapped", test_stack_guards_unmapped },
 	{ "direct_map", test_direct_map },
 	{ "framebuffer_write_combining", test_framebuffer_write_combining },
+	{ "ioremap_one_type_per_page", test_ioremap_one_type_per_page },
 	{ "kernel_root_layout", test_kernel_root_layout },
 	{ "pagetable_pages_counted", test_pagetable_pages_counted },
 };
