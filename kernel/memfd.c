@@ -59,7 +59,8 @@ static long memfd_read(struct file *f, u64 ubuf, u64 count, u64 *pos)
 	return done || !count || *pos >= size ? (long)done : -EFAULT;
 }
 
-/* Linux's MAX_LFS_FILESIZE, and the largest size this object can take. */
+/* Linux's MAX_LFS_FILESIZE (the object's largest size too: shmem's
+ * s_maxbytes). */
 #define MAX_LFS_FILESIZE 0x7fffffffffffffffUL
 
 static long write_pieces(struct shared_anon *obj, u64 ubuf, u64 count, u64 pos)
@@ -294,8 +295,8 @@ static long sys_memfd_create(u64 uname, u64 uflags)
 
 /* do_sys_ftruncate's order: a negative length (EINVAL), the fd (EBADF),
  * a regular file open for writing (EINVAL; only memfds here), then the
- * size (EFBIG past what the object can hold: shmem's s_maxbytes is
- * larger). */
+ * size (EFBIG past what the object can hold: shmem's s_maxbytes, the
+ * same). */
 static long sys_ftruncate(u64 fd, u64 length)
 {
 	if ((s64)length < 0)

@@ -20,7 +20,8 @@
  * Refused, as a Linux without the feature: MFD_HUGETLB (no hugetlbfs:
  * ENOSYS, Linux's hugetlb_file_setup stub), MFD_ALLOW_SEALING (EINVAL: no
  * fcntl seals), MAP_PRIVATE of a memfd (ENODEV, mm/mmap.c). Sizes up to
- * shared_anon_max_size() (2 GiB; EFBIG beyond).
+ * shared_anon_max_size() (Linux's MAX_LFS_FILESIZE, as shmem; EFBIG
+ * beyond); pages are allocated only where written or faulted.
  *
  * Locking: memfd.lock (an rwsem) serialises size changes (ftruncate, a
  * write that grows the file: write) against reads and writes (read); it

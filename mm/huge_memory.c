@@ -425,8 +425,12 @@ void thp_install_pmd(struct mm_struct *mm, const struct vm_area *vma, u64 *pmd,
 	page_add_pmd_rmap(page);
 	mm_add_rss(mm, HPAGE_NR);
 	/* Dirty: the page holds data no file has (a write fault's, or a
-	 * collapse's copy); writable where the VMA is: the page is ours alone. */
-	pte_set(pmd, pte_mkdirty(mk_pmd(page_to_phys(page), vma->flags, true)));
+	 * collapse's copy); writable where the VMA is: the page is ours alone.
+	 * Young (accessed), as Linux's entries made from x86's vm_page_prot:
+	 * a collapse's PMD is touched by no MMU until someone reads it, and a
+	 * split hands the bit to the 512 PTEs, where khugepaged looks for it
+	 * (without it a PTE-mapped THP never counts as referenced). */
+	pte_set(pmd, pte_mkdirty(mk_pmd(page_to_phys(page), vma->flags, true)) | PTE_A);
 }
 
 /* Map the new THP page at *pmd (empty, or the huge zero page being

@@ -124,7 +124,10 @@ static enum scan_result scan_pte(const struct vm_area *vma, u64 e, bool khugepag
 	struct page *page = pte_page(e);
 	if (!(compound_head(page)->flags & PG_anon))
 		return SCAN_PAGE_ANON;
-	if (khugepaged && page_mapcount(page) > 1 && ++s->shared > READ_ONCE(khugepaged_max_ptes_shared))
+	/* Shared as Linux counts it: a parent's huge PMD over the whole THP
+	 * maps this piece too (thp_piece_mapcount). */
+	if (khugepaged && thp_piece_mapcount(page) > 1 &&
+	    ++s->shared > READ_ONCE(khugepaged_max_ptes_shared))
 		return SCAN_EXCEED_SHARED_PTE;
 	if (!refcount_suitable(page, s))
 		return SCAN_PAGE_COUNT;

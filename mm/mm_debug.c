@@ -206,7 +206,8 @@ static void check_shared_ptes(struct check *c, struct mm_struct *mm, struct vm_a
 		spin_lock(&s->lock);
 		/* Past the object's end (a memfd shrunk, a mapping longer
 		 * than its object) nothing may be mapped. */
-		struct page *obj = idx < (s->size + PAGE_SIZE - 1) / PAGE_SIZE ? s->pages[idx] : NULL;
+		struct page *obj = idx < (s->size + PAGE_SIZE - 1) / PAGE_SIZE ?
+				   page_tree_load(&s->pages, idx) : NULL;
 		spin_unlock(&s->lock);
 		if (obj != pte_page(e))
 			problem(c, "shared PTE at %lx maps pfn %lx, but its object's page %lu is %s",

@@ -2,6 +2,7 @@
 /* mm/shared_anon.c - pages of shared anonymous memory and the VMAs that map
  * them; see shared_anon.h for the rules. */
 #include "mm/shared_anon.h"
+#include "mm/page_tree.h"
 #include "mm/vma.h"
 #include "mm/buddy.h"
 #include "mm/slab.h"
@@ -38,35 +39,25 @@ void shared_anon_init(void)
 		       "fetched even if a punch took it out meanwhile (negative control)\n");
 }
 
-/* kmalloc's largest block is 2^MAX_ORDER pages: room for 2 GiB. */
-static u64 max_pages(void)
-{
-	return (PAGE_SIZE << MAX_ORDER) / sizeof(struct page *);
-}
+/* Linux's MAX_LFS_FILESIZE (shmem's s_maxbytes). */
+#define MAX_SIZE 0x7fffffffffffffffUL
 
 u64 shared_anon_max_size(void)
 {
-	return max_pages() * PAGE_SIZE;
+	return MAX_SIZE;
 }
 
 struct shared_anon *shared_anon_create(u64 npages)
 {
-	if (npages > max_pages())
+	if (npages > MAX_SIZE / PAGE_SIZE)
 		return NULL;
 	struct shared_anon *s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return NULL;
-	if (npages) {
-		s->pages = kzalloc(npages * sizeof(struct page *), GFP_KERNEL);
-		if (!s->pages) {
-			kfree(s);
-			return NULL;
-		}
-	}
 	s->refs = 1;
 	rwsem_init(&s->mappers_lock, "shared_anon mappers");
 	spin_init(&s->lock, "shared_anon");
-	s->nr_pages = npages;
+	page_tree_init(&s->pages);
 	s->size = npages * PAGE_SIZE;
 	return s;
 }
@@ -82,10 +73,7 @@ void shared_anon_put(struct shared_anon *s)
 		return;
 	/* Pages still mapped somewhere keep their PTE's reference: they are
 	 * freed by the unmap that drops it, after its TLB flush. */
-	for (u64 i = 0; i < s->nr_pages; i++)
-		if (s->pages[i])
-			put_page(s->pages[i]);
-	kfree(s->pages);
+	page_tree_destroy(&s->pages, put_page);
 	kfree(s->name);
 	kfree(s);
 }
@@ -147,49 +135,62 @@ bool shared_anon_beyond_eof(struct shared_anon *s, u64 idx)
 struct page *shared_anon_find_page(struct shared_anon *s, u64 idx)
 {
 	spin_lock(&s->lock);
-	struct page *p = idx < size_pages(s->size) ? s->pages[idx] : NULL;
+	struct page *p = idx < size_pages(s->size) ? page_tree_load(&s->pages, idx) : NULL;
 	if (p)
 		get_page(p);
 	spin_unlock(&s->lock);
 	return p;
 }
 
+/* Install *fresh at idx unless a page is there already (lock held). 0 with
+ * *out the page at idx and a reference for the caller, or *out NULL past
+ * the end (the object shrank while we allocated); -EAGAIN when the tree
+ * needs a node and *spare is empty (page_tree_store). */
+static int install_locked(struct shared_anon *s, u64 idx, struct page **fresh,
+			  struct page **spare, struct page **out)
+{
+	lockdep_assert_held(&s->lock);
+	*out = NULL;
+	if (idx >= size_pages(s->size))
+		return 0;
+	struct page *p = page_tree_load(&s->pages, idx);
+	if (!p) {
+		int err = page_tree_store(&s->pages, idx, *fresh, spare);
+		if (err)
+			return err;
+		p = *fresh;             /* its reference is the object's now */
+		*fresh = NULL;
+	}
+	get_page(p);                    /* the caller's */
+	*out = p;
+	return 0;
+}
+
 struct page *shared_anon_page(struct shared_anon *s, u64 idx)
 {
-	spin_lock(&s->lock);
-	if (idx >= size_pages(s->size)) {
-		spin_unlock(&s->lock);
-		return NULL;
-	}
-	struct page *p = s->pages[idx];
-	if (p) {
-		get_page(p);
-		spin_unlock(&s->lock);
+	struct page *p = shared_anon_find_page(s, idx);
+	if (p || idx >= size_pages(shared_anon_size(s)))
 		return p;
-	}
-	spin_unlock(&s->lock);
-
-	struct page *fresh = alloc_page(__GFP_ZERO);
+	/* Allocate with no lock held; a tree node too when the store asks
+	 * for one (page_tree.h), and try again. */
+	struct page *fresh = alloc_page(__GFP_ZERO), *spare = NULL;
 	if (!fresh)
 		return NULL;
 	fresh->flags |= PG_anon;
-	spin_lock(&s->lock);
-	if (idx >= size_pages(s->size)) {
-		/* The object shrank meanwhile: past the end now. */
+	for (;;) {
+		spin_lock(&s->lock);
+		int err = install_locked(s, idx, &fresh, &spare, &p);
 		spin_unlock(&s->lock);
-		put_page(fresh);
-		return NULL;
+		if (err != -EAGAIN)
+			break;
+		spare = alloc_page(__GFP_ZERO);
+		if (!spare)
+			break;          /* p is NULL: -ENOMEM */
 	}
-	p = s->pages[idx];
-	if (!p) {
-		s->pages[idx] = fresh;  /* the object's reference */
-		p = fresh;
-		fresh = NULL;
-	}
-	get_page(p);                    /* the caller's */
-	spin_unlock(&s->lock);
+	if (spare)
+		free_page(spare);
 	if (fresh)
-		put_page(fresh);        /* another CPU won the race */
+		put_page(fresh);        /* another CPU won the race, or no node */
 	return p;
 }
 
@@ -198,7 +199,7 @@ bool shared_anon_page_current(struct shared_anon *s, u64 idx, struct page *p)
 	if (shared_anon_debug_trust_fault)
 		return true;
 	spin_lock(&s->lock);
-	bool current = idx < size_pages(s->size) && s->pages[idx] == p;
+	bool current = idx < size_pages(s->size) && page_tree_load(&s->pages, idx) == p;
 	spin_unlock(&s->lock);
 	return current;
 }
@@ -232,21 +233,22 @@ static void unmap_mapping_range(struct shared_anon *s, u64 first, u64 last,
 static void punch_locked(struct shared_anon *s, u64 first, u64 n, struct mm_struct *mm, bool unmap)
 {
 	lockdep_assert_held(&s->mappers_lock);
-	spin_lock(&s->lock);
-	u64 last = MIN(first + n, s->nr_pages);
-	spin_unlock(&s->lock);
+	u64 last = first + n < first ? ~0UL : first + n;
 	/* First the object lets go of the pages: from here a fault gets a
 	 * fresh zero page, and one that fetched an old page before finds it
 	 * gone when it re-checks under its PTE lock. A page still mapped
 	 * lives on through its PTEs' references until the unmap below has
-	 * flushed; a pinned one until its pin is dropped. */
-	for (u64 i = first; i < last; i++) {
+	 * flushed; a pinned one until its pin is dropped. Holes cost nothing:
+	 * the tree skips empty subtrees. */
+	for (u64 i = first;; i++) {
 		spin_lock(&s->lock);
-		struct page *p = s->pages[i];
-		s->pages[i] = NULL;
-		spin_unlock(&s->lock);
+		struct page *p = page_tree_next(&s->pages, &i, last);
 		if (p)
-			put_page(p);
+			page_tree_erase(&s->pages, i);
+		spin_unlock(&s->lock);
+		if (!p)
+			break;
+		put_page(p);
 	}
 	/* Then every mapper, in every address space, unmaps the range. */
 	if (unmap)
@@ -261,29 +263,6 @@ void shared_anon_punch(struct shared_anon *s, u64 first, u64 n, struct mm_struct
 }
 
 /* --- the size (memfd) --- */
-
-/* Room in pages[] for npages: a bigger array, swapped in under lock (a
- * fault or a punch reads the array under it). */
-static int grow_array(struct shared_anon *s, u64 npages)
-{
-	if (npages <= s->nr_pages)
-		return 0;
-	if (npages > max_pages())
-		return -ENOMEM;
-	u64 room = MIN(MAX(npages, 2 * s->nr_pages), max_pages());
-	struct page **fresh = kzalloc(room * sizeof(struct page *), GFP_KERNEL);
-	if (!fresh)
-		return -ENOMEM;
-	spin_lock(&s->lock);
-	struct page **old = s->pages;
-	for (u64 i = 0; i < s->nr_pages; i++)
-		fresh[i] = old[i];
-	s->pages = fresh;
-	s->nr_pages = room;
-	spin_unlock(&s->lock);
-	kfree(old);
-	return 0;
-}
 
 /* Bytes [size, end of its page) of the last page read as zeros after a
  * shrink, as Linux's truncate_inode_partial_folio zeroes them: a later
@@ -302,9 +281,8 @@ static void zero_partial_tail(struct shared_anon *s, u64 size)
 
 int shared_anon_set_size(struct shared_anon *s, u64 size)
 {
-	int err = grow_array(s, size_pages(size));
-	if (err)
-		return err;
+	if (size > MAX_SIZE)
+		return -ENOMEM;
 	/* mappers_lock across the whole shrink: mm_check (which holds it for
 	 * write) never sees the new size with the old pages still mapped. */
 	down_read(&s->mappers_lock);

@@ -9,8 +9,10 @@
  * holds another. So a write through any mapping is seen through all of
  * them, and a page is freed only when the object has let it go and no page
  * table maps it any more (after the TLB flush of the last unmap, see
- * pgtable.h). Linux uses a shmem file for this; a page array is enough
- * without swap.
+ * pgtable.h). Linux uses a shmem file for this, its pages in the file's
+ * page cache (an xarray); here a radix tree of page pointers
+ * (mm/page_tree.h) holds them: nodes only where pages are, each page
+ * allocated at its first fault, so a 2 GiB object costs what was touched.
  *
  * The reverse map: the object also knows every VMA that maps it, in every
  * address space (Linux: the file's i_mmap tree), so that MADV_REMOVE can
@@ -30,7 +32,8 @@
  *      and by fork while it copies a shared VMA's entries (its copy takes no
  *      page-table lock); held for read by the punch while it unmaps;
  *   3. the PMD lock, then PTE locks of a mapper (mm/pgtable.h);
- *   4. lock (a spinlock): pages[]. A fault allocating a page installs it
+ *   4. lock (a spinlock): the page tree (every call on it). A fault
+ *      allocating a page installs it
  *      under it and re-checks, so two CPUs faulting the same page at once
  *      agree on one page; and it re-checks under its PTE lock that the
  *      object still holds the page (shared_anon_page_current) before
@@ -46,6 +49,7 @@
 #include "kernel/rwsem.h"
 #include "mm/page.h"
 #include "mm/mm.h"
+#include "mm/page_tree.h"
 
 struct vm_area;
 
@@ -60,13 +64,13 @@ struct shared_anon {
 	 * object is as big as its first mapping for ever; a memfd's size
 	 * changes with ftruncate and write (kernel/memfd.h). */
 	u64 size;
-	u64 nr_pages;           /* room in pages[] (>= the pages in size) */
-	struct page **pages;    /* NULL until first touched; swapped under lock when it grows */
+	struct page_tree pages; /* page idx at index idx; a hole reads zeros */
 	char *name;             /* a memfd's "memfd:NAME" (maps), else NULL */
 };
 
-/* An object of npages pages (size npages * PAGE_SIZE), with one
- * reference. NULL on -ENOMEM. */
+/* An object of npages pages (size npages * PAGE_SIZE, at most
+ * shared_anon_max_size()), with one reference; no page allocated yet.
+ * NULL on -ENOMEM. */
 struct shared_anon *shared_anon_create(u64 npages);
 /* Page idx (allocated zeroed on first use) with a reference taken for the
  * caller; NULL on -ENOMEM or when idx is beyond the end (ask
@@ -78,7 +82,7 @@ bool shared_anon_beyond_eof(struct shared_anon *s, u64 idx);
 struct page *shared_anon_find_page(struct shared_anon *s, u64 idx);
 u64 shared_anon_size(struct shared_anon *s);
 /* Change the size (memfd's ftruncate and writes past the end; callers
- * serialise their size changes, kernel/memfd.c). Growing only makes room.
+ * serialise their size changes, kernel/memfd.c). Growing allocates nothing.
  * Shrinking first lowers size (from then on a fault past it is SIGBUS),
  * zeroes the tail of a last partial page, then punches the pages past the
  * end out of the object and unmaps them from every mapper, as
@@ -86,7 +90,8 @@ u64 shared_anon_size(struct shared_anon *s);
  * unmap_mapping_range), all under mappers_lock for read. 0 or -ENOMEM.
  * May sleep; no lock held but the caller's own. */
 int shared_anon_set_size(struct shared_anon *s, u64 size);
-/* The largest size an object can have (its page array is one kmalloc). */
+/* The largest size an object can have: Linux's MAX_LFS_FILESIZE, shmem's
+ * s_maxbytes (the page tree indexes every page below it). */
 u64 shared_anon_max_size(void);
 /* Is p still the object's page idx? A fault asks under the PTE lock of the
  * entry it is about to fill (lock order above). */

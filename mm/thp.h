@@ -168,6 +168,18 @@ static inline s32 thp_entire_mapcount(const struct page *head)
 	return __atomic_load_n(&head[1].refcount, __ATOMIC_RELAXED);
 }
 
+/* Linux's page_mapcount() of a 4 KiB page that may be a piece of a THP:
+ * the entries that map it, where a huge PMD mapping its 2 MiB counts for
+ * every piece (a tail's own mapcount holds only its PTE maps; the head's
+ * holds the PMD maps already). After fork, a piece the child maps by a PTE
+ * while the parent still maps the whole by its PMD is mapped twice: shared,
+ * as khugepaged's max_ptes_shared counts it. */
+static inline s32 thp_piece_mapcount(const struct page *p)
+{
+	const struct page *head = compound_head((struct page *)p);
+	return page_mapcount(p) + (head != p ? thp_entire_mapcount(head) : 0);
+}
+
 /* The PMD map counts (a map count on the head, the entire map count,
  * AnonHugePages) change in page_add_pmd_rmap and page_remove_pmd_rmap
  * (mm/rmap.h). */
@@ -186,7 +198,7 @@ static inline void thp_set_mapped_address(struct page *head, u64 haddr)
  * deposit a spare page table for a huge PMD about to be installed (false:
  * no memory), and install the huge PMD mapping page (a new PG_anon 2 MiB
  * page, referenced once) at the empty *pmd of vma: one map count and the entire map count,
- * rss, AnonHugePages, the address it is mapped at (for the deferred split); dirty, writable iff the VMA is. page_table_lock held. */
+ * rss, AnonHugePages, the address it is mapped at (for the deferred split); dirty, young, writable iff the VMA is. page_table_lock held. */
 bool thp_deposit_table(struct mm_struct *mm);
 void thp_install_pmd(struct mm_struct *mm, const struct vm_area *vma, u64 *pmd,
 		     u64 haddr, struct page *page);

@@ -19,7 +19,8 @@
  *     file offset; the mapping outlives close();
  *   - Linux's errno: unknown flags and a name over 249 bytes (EINVAL), an
  *     unreadable name (EFAULT), ftruncate's EINVAL and EBADF, pwrite on a
- *     pipe (ESPIPE), SEEK_DATA at the end (ENXIO).
+ *     pipe (ESPIPE), SEEK_DATA at the end (ENXIO);
+ *   - a 1 TiB file holds only the pages written, at either end.
  * The output is the same on Linux (tools/linux-ref). The kernel checks that
  * the program leaves no page behind (its free-page report at exit).
  */
@@ -262,13 +263,35 @@ static void test_errors(void)
 	close(fd);
 }
 
+/* A file far larger than memory holds only the pages written (the object
+ * keeps them in a tree, mm/page_tree.h), at any offset, and a shrink lets
+ * go of the far ones. */
+static void test_large(void)
+{
+	char buf[8];
+	long blocks = -1, tib = 1L << 40;
+	int fd = memfd_create("large", 0);
+	EXPECT(fd >= 0 && ftruncate(fd, tib) == 0 && file_size(fd, &blocks) == tib && blocks == 0,
+	       "ftruncate to 1 TiB: no block held");
+	EXPECT(pwrite(fd, "far", 3, tib - PG) == 3 && pwrite(fd, "near", 4, 0) == 4 &&
+	       file_size(fd, &blocks) == tib && blocks == 16, "a page written at each end: 2 pages held");
+	char *m = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, tib - PG);
+	EXPECT(m != MAP_FAILED && !memcmp(m, "far", 3), "mapped at 1 TiB less a page: what pwrite wrote");
+	munmap(m, PG);
+	EXPECT(ftruncate(fd, PG) == 0 && file_size(fd, &blocks) == PG && blocks == 8 &&
+	       pread(fd, buf, 4, 0) == 4 && !memcmp(buf, "near", 4),
+	       "shrunk to one page: the far page is gone, the near one stays");
+	close(fd);
+}
+
 int main(void)
 {
-	ktap_plan(31);
+	ktap_plan(35);
 	test_file();
 	test_mmap_shared();
 	test_sigbus();
 	test_maps();
 	test_errors();
+	test_large();
 	return ktap_finish();
 }

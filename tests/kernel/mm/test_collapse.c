@@ -862,6 +862,78 @@ static void limits_shared(struct ktest *t)
 	mm_put(mm);
 }
 
+/* A THP made by MADV_COLLAPSE and mapped by its PMD, then split by a VMA
+ * boundary in mm (MADV_NOHUGEPAGE on its first page, then MADV_HUGEPAGE on
+ * all of it, which merges the VMA back): 512 PTEs over the compound page,
+ * as the selftest's alloc_hpage and "Split huge page" steps leave it. */
+static bool collapsed_then_split(struct ktest *t, struct mm_struct *mm, u64 seed)
+{
+	if (!fill_small(mm, BASE, all_data, seed) || collapse(mm, BASE, HPAGE_SIZE) ||
+	    !is_huge(mm, BASE))
+		return false;
+	bool ok = do_madvise(mm, BASE, P(1), MADV_NOHUGEPAGE) == 0 &&
+		  do_madvise(mm, BASE, HPAGE_SIZE, MADV_HUGEPAGE) == 0 && !is_huge(mm, BASE);
+	KTEST_EXPECT_TRUE(t, ok);
+	return ok;
+}
+
+/* The parent maps the THP by its PMD, the child by 512 PTEs: every piece
+ * the child has not copied is mapped twice, shared as Linux counts it
+ * (page_mapcount adds the PMD map). 257 shared > max_ptes_shared (256):
+ * not collapsed; one more copied: 256, collapsed. */
+static void limits_shared_pmd(struct ktest *t)
+{
+	struct mm_struct *mm = region_mm(HPAGE_SIZE), *child = NULL;
+	KTEST_ASSERT_TRUE(t, mm);
+	KTEST_ASSERT_TRUE(t, fill_small(mm, BASE, all_data, 9));
+	KTEST_ASSERT_EQ(t, collapse(mm, BASE, HPAGE_SIZE), 0);
+	KTEST_ASSERT_EQ(t, mm_fork(mm, &child), 0);
+	register_mm(child);
+	KTEST_ASSERT_EQ(t, do_madvise(child, BASE, P(1), MADV_NOHUGEPAGE), 0);
+	KTEST_ASSERT_EQ(t, do_madvise(child, BASE, HPAGE_SIZE, MADV_HUGEPAGE), 0);
+	KTEST_EXPECT_FALSE(t, is_huge(child, BASE));
+	u32 limit = khugepaged_max_ptes_shared, cow = HPAGE_NR - limit - 1;
+	for (u32 i = 0; i < cow; i++)
+		test_poke(child, BASE + P(i), pattern(9, BASE + P(i), 0));
+	khugepaged_scan_pass();
+	if (!KTEST_EXPECT_FALSE(t, is_huge(child, BASE)))
+		ktest_log(t, "collapsed with %u pieces shared with the parent's PMD (limit %u)",
+			  HPAGE_NR - cow, limit);
+	test_poke(child, BASE + P(cow), pattern(9, BASE + P(cow), 0));
+	khugepaged_scan_pass();
+	KTEST_EXPECT_TRUE(t, is_huge(child, BASE));     /* limit shared: allowed */
+	KTEST_EXPECT_TRUE(t, is_huge(mm, BASE));
+	KTEST_EXPECT_EQ(t, bad_pages(mm, BASE, all_data, 9), 0);
+	KTEST_EXPECT_EQ(t, bad_pages(child, BASE, all_data, 9), 0);
+	counts_ok(t, mm);
+	counts_ok(t, child);
+	mm_put(child);
+	mm_put(mm);
+}
+
+/* A THP split after MADV_COLLAPSE made it, with nothing read or written
+ * since: its PTEs carry the accessed bit of the collapse's PMD (Linux
+ * makes it young), so khugepaged finds the piece referenced and collapses
+ * it again; also with a single PTE left (MADV_DONTNEED of the rest). */
+static void referenced_after_split(struct ktest *t)
+{
+	for (u32 single = 0; single < 2; single++) {
+		struct mm_struct *mm = region_mm(HPAGE_SIZE);
+		KTEST_ASSERT_TRUE(t, mm);
+		register_mm(mm);
+		KTEST_ASSERT_TRUE(t, collapsed_then_split(t, mm, 10));
+		if (single)
+			KTEST_EXPECT_EQ(t, do_madvise(mm, BASE + P(1), HPAGE_SIZE - P(1),
+						      MADV_DONTNEED), 0);
+		khugepaged_scan_pass();
+		if (!KTEST_EXPECT_TRUE(t, is_huge(mm, BASE)))
+			ktest_log(t, "%s: not collapsed", single ? "one PTE left" : "512 PTEs");
+		KTEST_EXPECT_EQ(t, test_peek(mm, BASE), pattern(10, BASE, 0));
+		counts_ok(t, mm);
+		mm_put(mm);
+	}
+}
+
 static void test_khugepaged_limits(struct ktest *t)
 {
 	if (thp_mode == THP_NEVER || khugepaged_enabled) {
@@ -870,6 +942,8 @@ static void test_khugepaged_limits(struct ktest *t)
 	}
 	limits_none(t);
 	limits_shared(t);
+	limits_shared_pmd(t);
+	referenced_after_split(t);
 }
 
 static const struct ktest_case collapse_cases[] = {

@@ -989,11 +989,24 @@ static void test_checker(struct ktest *t)
 	shared_anon_lock_mappers(sv->shared);
 	shared_anon_link(sv);
 	shared_anon_unlock_mappers(sv->shared);
-	struct page **slot = &sv->shared->pages[sv->pgoff];
-	struct page *kept = *slot;
-	*slot = NULL;           /* as if punched, but still mapped here */
+	struct shared_anon *obj = sv->shared;
+	spin_lock(&obj->lock);
+	struct page *kept = page_tree_erase(&obj->pages, sv->pgoff);
+	spin_unlock(&obj->lock);
+	KTEST_ASSERT_TRUE(t, kept);
+	/* As if punched, but still mapped here. */
 	expect_problem(t, mm, "a shared PTE whose page the object let go", __LINE__);
-	*slot = kept;
+	/* Back in; the erase may have freed its tree nodes (page_tree.h). */
+	struct page *spare = NULL;
+	int err;
+	do {
+		spin_lock(&obj->lock);
+		err = page_tree_store(&obj->pages, sv->pgoff, kept, &spare);
+		spin_unlock(&obj->lock);
+	} while (err == -EAGAIN && (spare = alloc_page(__GFP_ZERO)) != NULL);
+	KTEST_EXPECT_EQ(t, err, 0);
+	if (spare)
+		free_page(spare);
 
 	KTEST_EXPECT_EQ(t, mm_check_counts(mm, why, sizeof(why)), 0);
 	mm_put(mm);
