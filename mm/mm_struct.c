@@ -243,6 +243,27 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 	return 0;
 }
 
+/* The child's copy of v, not yet inserted. Not inherited, as on Linux:
+ * userfaultfd registration (unless EVENT_FORK: then with a context of the
+ * child's, mm/userfaultfd.h) and mlock (mm/mlock.h). 0 or -ENOMEM. */
+static int fork_vma(struct mm_struct *child, const struct vm_area *v, struct uffd_fork_list *fl,
+		    struct vm_area **cp)
+{
+	u32 cflags = v->flags & ~(VM_LOCKED | VM_LOCKONFAULT);
+	if (!uffd_fork_keeps(v))
+		cflags &= ~(VM_UFFD_WP | VM_UFFD_MISSING);
+	struct vm_area *c = vma_alloc(v->start, v->end, cflags);
+	if (!c)
+		return -ENOMEM;
+	c->mm = child;
+	if (uffd_fork_keeps(v) && dup_userfaultfd(c, v->uffd_ctx, fl)) {
+		vma_free(c);
+		return -ENOMEM;
+	}
+	*cp = c;
+	return 0;
+}
+
 int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 {
 	struct mm_struct *child = mm_create();
@@ -267,22 +288,9 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 		/* MADV_DONTFORK: the child has no mapping here at all. */
 		if ((v->flags & VM_DONTCOPY) && !fork_debug_ignore_advice)
 			continue;
-		/* Not inherited, as on Linux: userfaultfd registration
-		 * (unless EVENT_FORK: then with a context of the child's)
-		 * and mlock (mm/mlock.h). */
-		u32 cflags = v->flags & ~(VM_LOCKED | VM_LOCKONFAULT);
-		if (!uffd_fork_keeps(v))
-			cflags &= ~(VM_UFFD_WP | VM_UFFD_MISSING);
-		struct vm_area *c = vma_alloc(v->start, v->end, cflags);
-		if (!c) {
-			err = -ENOMEM;
+		struct vm_area *c;
+		if ((err = fork_vma(child, v, &uffd_fork, &c)))
 			break;
-		}
-		c->mm = child;
-		if (uffd_fork_keeps(v) && (err = dup_userfaultfd(c, v->uffd_ctx, &uffd_fork))) {
-			vma_free(c);
-			break;
-		}
 		/* A wiped child's VMA starts without anonymous memory, as on
 		 * Linux (no anon_vma until its first fault). */
 		if ((v->flags & VM_WIPEONFORK) && !fork_debug_ignore_advice)
