@@ -177,8 +177,8 @@ static void test_eexist(void)
 	int r4 = copy(fd, p + 2 * PAGE_SIZE, src, PAGE_SIZE, 0, NULL);
 	s64 res5 = 0;
 	int r5 = copy(fd, p + PAGE_SIZE, src, 3 * PAGE_SIZE, 0, &res5);
-	ktap_ok(r4 == 0 && r5 == -EAGAIN && res5 == PAGE_SIZE && p[PAGE_SIZE] == 's' &&
-		p[3 * PAGE_SIZE] == 0,
+	/* (The third page stays missing: reading it would wait for a handler.) */
+	ktap_ok(r4 == 0 && r5 == -EAGAIN && res5 == PAGE_SIZE && p[PAGE_SIZE] == 's',
 		"COPY of 3 pages whose second is there -> EAGAIN, copy %d (the first only)",
 		(int)PAGE_SIZE);
 	if (r5 != -EAGAIN || res5 != PAGE_SIZE)
