@@ -61,6 +61,8 @@ _Static_assert(UFFDIO_REGISTER == 0xC020AA00, "UFFDIO_REGISTER as Linux");
 _Static_assert(UFFDIO_UNREGISTER == 0x8010AA01, "UFFDIO_UNREGISTER as Linux");
 _Static_assert(UFFDIO_WAKE == 0x8010AA02, "UFFDIO_WAKE as Linux");
 _Static_assert(UFFDIO_WRITEPROTECT == 0xC018AA06, "UFFDIO_WRITEPROTECT as Linux");
+_Static_assert(UFFDIO_COPY == 0xC028AA03, "UFFDIO_COPY as Linux");
+_Static_assert(UFFDIO_ZEROPAGE == 0xC020AA04, "UFFDIO_ZEROPAGE as Linux");
 _Static_assert(UFFD_REASON_WRITE == UFFD_PAGEFAULT_FLAG_WRITE &&
 	       UFFD_REASON_WP == UFFD_PAGEFAULT_FLAG_WP, "reasons are the message flags");
 
@@ -76,15 +78,28 @@ struct uffd_fault {
 	struct uffd_fault *next;
 };
 
+/* A change of the address space told to the handler (EVENT_*): lives on
+ * the changing thread's stack; it waits until a read(2) has taken it. */
+struct uffd_event {
+	struct uffd_msg msg;
+	struct userfaultfd_ctx *fork_ctx;       /* EVENT_FORK: the child's */
+	bool done;              /* read, or given up: off the queue */
+	bool delivered;         /* read (a FORK event: with its fd) */
+	bool taken;             /* a reader has it: wait for it, whatever */
+	struct uffd_event *next;
+};
+
 struct userfaultfd_ctx {
-	u32 refs;               /* the file + sleeping faulters (atomic) */
+	u32 refs;               /* the file + sleeping faulters + events (atomic) */
 	struct mm_struct *mm;   /* the address space it was created in */
-	u32 flags;              /* UFFD_USER_MODE_ONLY */
+	u32 flags;              /* O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY */
+	u32 mmap_changing;      /* events under way (atomic): COPY says EAGAIN */
 	u64 features;           /* UFFD_FEATURE_* negotiated (written once) */
 	bool api_done;          /* UFFDIO_API succeeded (under wq.lock) */
 	struct waitq wq;        /* its lock protects the fields below */
 	bool released;          /* last close: faults no longer wait */
 	struct uffd_fault *faults;      /* oldest first */
+	struct uffd_event *events;      /* oldest first */
 	u64 last_id;            /* the id of the last record queued */
 	struct userfaultfd_ctx *next_ctx;       /* ctx_list */
 };
@@ -123,6 +138,8 @@ bool uffd_ctx_user_mode_only(const struct userfaultfd_ctx *ctx)
 {
 	return (ctx->flags & UFFD_USER_MODE_ONLY) != 0;
 }
+
+static const struct file_ops uffd_ops;
 
 /* ---- the queue ---- */
 
@@ -227,8 +244,9 @@ void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 r
 	 * clearing and our look hold the same page-table lock, and its
 	 * wake-up follows its clearing: either we see the entry cleared, or
 	 * the wake-up finds us queued (docs/userfaultfd.md, "Deciding to
-	 * sleep"). mmap_lock is still held: the VMA and its tables stay. */
-	bool must_wait = queued && uffd_must_wait(mm, vma, addr);
+	 * sleep"); a missing fault the same with "still empty", against a
+	 * UFFDIO_COPY. mmap_lock is still held: the VMA and its tables stay. */
+	bool must_wait = queued && uffd_must_wait(mm, vma, addr, reason);
 	up_read(&mm->mmap_lock);
 	if (must_wait) {
 		wake_up_all(&ctx->wq);          /* readers blocked in read(2) */
@@ -245,6 +263,91 @@ void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 r
 			unlink_fault(ctx, &w);
 		spin_unlock_irqrestore(&ctx->wq.lock, fl);
 	}
+	ctx_put(ctx);
+}
+
+/* ---- events: called by mm/ with no mm lock held ---- */
+
+bool uffd_ctx_mmap_changing(const struct userfaultfd_ctx *ctx)
+{
+	return __atomic_load_n(&ctx->mmap_changing, __ATOMIC_ACQUIRE) != 0;
+}
+
+void uffd_event_prepare(struct userfaultfd_ctx *ctx)
+{
+	ctx_get(ctx);
+	__atomic_fetch_add(&ctx->mmap_changing, 1, __ATOMIC_ACQ_REL);
+}
+
+/* Linux's userfaultfd_event_wait_completion: queue the event, tell the
+ * readers, sleep until a read(2) has taken it - or the context is
+ * released, or this thread killed: then it is taken off unread. Either
+ * way what uffd_event_prepare() took is given back. */
+bool uffd_event_deliver(struct userfaultfd_ctx *ctx, const struct uffd_msg *msg,
+			struct userfaultfd_ctx *fork_ctx)
+{
+	struct thread *me = current_thread();
+	struct uffd_event e;
+	memset(&e, 0, sizeof(e));
+	e.msg = *msg;
+	e.fork_ctx = fork_ctx;
+	u64 fl = spin_lock_irqsave(&ctx->wq.lock);
+	struct uffd_event **pp = &ctx->events;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = &e;
+	spin_unlock_irqrestore(&ctx->wq.lock, fl);
+	wake_up_all(&ctx->wq);
+	file_poll_notify();
+	fl = spin_lock_irqsave(&ctx->wq.lock);
+	/* A reader that took it is still using our record: wait for it. */
+	while (!e.done && (e.taken || (!ctx->released && !READ_ONCE(me->killed))))
+		sleep_on(&ctx->wq);
+	bool delivered = e.delivered;
+	if (!e.done) {
+		for (pp = &ctx->events; *pp; pp = &(*pp)->next) {
+			if (*pp == &e) {
+				*pp = e.next;
+				break;
+			}
+		}
+	}
+	spin_unlock_irqrestore(&ctx->wq.lock, fl);
+	__atomic_fetch_sub(&ctx->mmap_changing, 1, __ATOMIC_ACQ_REL);
+	ctx_put(ctx);
+	return delivered;
+}
+
+void uffd_event_deliver_cancel(struct userfaultfd_ctx *ctx)
+{
+	__atomic_fetch_sub(&ctx->mmap_changing, 1, __ATOMIC_ACQ_REL);
+	ctx_put(ctx);
+}
+
+/* The context a fork child's registered VMAs get (Linux's dup_userfaultfd):
+ * octx's flags and features, the handshake done, no file yet - the reader
+ * of the FORK event gets one. Its reference is the future file's. */
+struct userfaultfd_ctx *uffd_ctx_fork(struct userfaultfd_ctx *octx, struct mm_struct *child)
+{
+	struct userfaultfd_ctx *ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return NULL;
+	ctx->refs = 1;
+	ctx->flags = octx->flags;
+	ctx->features = uffd_ctx_features(octx);
+	ctx->api_done = true;
+	mm_grab(child);
+	ctx->mm = child;
+	waitq_init(&ctx->wq, "uffd");
+	u64 fl = spin_lock_irqsave(&ctx_list_lock);
+	ctx->next_ctx = ctx_list;
+	ctx_list = ctx;
+	spin_unlock_irqrestore(&ctx_list_lock, fl);
+	return ctx;
+}
+
+void uffd_ctx_fork_drop(struct userfaultfd_ctx *ctx)
+{
 	ctx_put(ctx);
 }
 
@@ -278,8 +381,11 @@ static long uffdio_api(struct userfaultfd_ctx *ctx, u64 uarg)
 		return -EFAULT;
 	u64 wanted = a.features;
 	long err = -EINVAL;
-	if (a.api != UFFD_API || (wanted & ~(u64)UFFD_API_FEATURES))
+	if (a.api != UFFD_API || (wanted & ~(u64)UFFD_API_FEATURES_KNOWN))
 		goto refuse;
+	/* Bits Linux 6.1 knows and Pagoda lacks: accepted, not reported
+	 * (kernel/userfaultfd.h); only what is implemented is kept. */
+	wanted &= UFFD_API_FEATURES;
 	/* Async write protection relies on markers: choose them too. */
 	if (wanted & UFFD_FEATURE_WP_ASYNC)
 		wanted |= UFFD_FEATURE_WP_UNPOPULATED;
@@ -313,10 +419,15 @@ static long uffdio_register(struct userfaultfd_ctx *ctx, u64 uarg)
 		return -EFAULT;
 	if (!r.mode)
 		return -EINVAL;
-	/* MISSING and MINOR are Linux modes we do not implement: refused
-	 * like an unknown bit rather than accepted and ignored. */
+	/* MINOR is a Linux mode we do not implement: refused like an
+	 * unknown bit rather than accepted and ignored. */
 	if (r.mode & ~(u64)UFFD_API_REGISTER_MODES)
 		return -EINVAL;
+	u32 vm_flags = 0;
+	if (r.mode & UFFDIO_REGISTER_MODE_MISSING)
+		vm_flags |= VM_UFFD_MISSING;
+	if (r.mode & UFFDIO_REGISTER_MODE_WP)
+		vm_flags |= VM_UFFD_WP;
 	int err = validate_range(r.range.start, r.range.len);
 	if (err)
 		return err;
@@ -324,11 +435,14 @@ static long uffdio_register(struct userfaultfd_ctx *ctx, u64 uarg)
 	if (!mm_get_not_zero(ctx->mm))
 		return -ENOMEM;
 	err = uffd_register_range(ctx->mm, ctx, r.range.start, r.range.start + r.range.len,
-				  VM_UFFD_WP);
+				  vm_flags);
 	mm_put(ctx->mm);
 	if (err)
 		return err;
+	/* As Linux: UFFDIO_WRITEPROTECT only where WP was asked for. */
 	u64 ioctls = UFFD_API_RANGE_IOCTLS;
+	if (!(r.mode & UFFDIO_REGISTER_MODE_WP))
+		ioctls &= ~(1UL << _UFFDIO_WRITEPROTECT);
 	if (copy_to_user(uarg + __builtin_offsetof(struct uffdio_register, ioctls), &ioctls,
 			 sizeof(ioctls)))
 		return -EFAULT;
@@ -370,6 +484,66 @@ static long uffdio_wake(struct userfaultfd_ctx *ctx, u64 uarg)
 		return err;
 	wake_range(ctx, r.start, r.start + r.len);
 	return 0;
+}
+
+/* The tail of UFFDIO_COPY and UFFDIO_ZEROPAGE (Linux's): the result (bytes
+ * done, or -errno) goes to the struct's last field at res_off; the range
+ * done wakes its faulters unless DONTWAKE; a short fill is -EAGAIN. */
+static long mfill_finish(struct userfaultfd_ctx *ctx, u64 uarg, u64 res_off, long done,
+			 u64 start, u64 len, bool dontwake)
+{
+	s64 res = done;
+	if (copy_to_user(uarg + res_off, &res, sizeof(res)))
+		return -EFAULT;
+	if (done < 0)
+		return done;
+	if (!dontwake)
+		wake_range(ctx, start, start + (u64)done);
+	return (u64)done == len ? 0 : -EAGAIN;
+}
+
+static long uffdio_copy(struct userfaultfd_ctx *ctx, u64 uarg)
+{
+	struct uffdio_copy c;
+	/* An event under way: retry later, the copy field untouched. */
+	if (uffd_ctx_mmap_changing(ctx))
+		return -EAGAIN;
+	if (copy_from_user(&c, uarg, sizeof(c) - sizeof(c.copy)))
+		return -EFAULT;
+	int err = validate_range(c.dst, c.len);
+	if (err)
+		return err;
+	if (c.src + c.len <= c.src)
+		return -EINVAL;         /* wraps around */
+	if (c.mode & ~(u64)(UFFDIO_COPY_MODE_DONTWAKE | UFFDIO_COPY_MODE_WP))
+		return -EINVAL;
+	if (!mm_get_not_zero(ctx->mm))
+		return -ESRCH;
+	long done = uffd_mfill(ctx, ctx->mm, c.dst, c.src, c.len,
+			       (c.mode & UFFDIO_COPY_MODE_WP) ? UFFD_MFILL_COPY_WP : UFFD_MFILL_COPY);
+	mm_put(ctx->mm);
+	return mfill_finish(ctx, uarg, __builtin_offsetof(struct uffdio_copy, copy), done, c.dst,
+			    c.len, c.mode & UFFDIO_COPY_MODE_DONTWAKE);
+}
+
+static long uffdio_zeropage(struct userfaultfd_ctx *ctx, u64 uarg)
+{
+	struct uffdio_zeropage z;
+	if (uffd_ctx_mmap_changing(ctx))
+		return -EAGAIN;
+	if (copy_from_user(&z, uarg, sizeof(z) - sizeof(z.zeropage)))
+		return -EFAULT;
+	int err = validate_range(z.range.start, z.range.len);
+	if (err)
+		return err;
+	if (z.mode & ~(u64)UFFDIO_ZEROPAGE_MODE_DONTWAKE)
+		return -EINVAL;
+	if (!mm_get_not_zero(ctx->mm))
+		return -ESRCH;
+	long done = uffd_mfill(ctx, ctx->mm, z.range.start, 0, z.range.len, UFFD_MFILL_ZEROPAGE);
+	mm_put(ctx->mm);
+	return mfill_finish(ctx, uarg, __builtin_offsetof(struct uffdio_zeropage, zeropage), done,
+			    z.range.start, z.range.len, z.mode & UFFDIO_ZEROPAGE_MODE_DONTWAKE);
 }
 
 static long uffdio_writeprotect(struct userfaultfd_ctx *ctx, u64 uarg)
@@ -416,6 +590,10 @@ static long uffd_ioctl(struct file *f, u32 cmd, u64 arg)
 		return uffdio_wake(ctx, arg);
 	case UFFDIO_WRITEPROTECT:
 		return uffdio_writeprotect(ctx, arg);
+	case UFFDIO_COPY:
+		return uffdio_copy(ctx, arg);
+	case UFFDIO_ZEROPAGE:
+		return uffdio_zeropage(ctx, arg);
 	default:
 		return -EINVAL;         /* Linux's answer here, not ENOTTY */
 	}
@@ -447,13 +625,82 @@ static void give_back(struct userfaultfd_ctx *ctx, u64 id)
 	spin_unlock_irqrestore(&ctx->wq.lock, fl);
 }
 
+/* The first event not yet taken, taken off the queue (wq.lock held). */
+static struct uffd_event *take_event(struct userfaultfd_ctx *ctx)
+{
+	struct uffd_event *e = ctx->events;
+	if (e) {
+		ctx->events = e->next;
+		e->taken = true;
+	}
+	return e;
+}
+
+/* A taken event is read: its thread may go on (wq.lock not held).
+ * delivered false: a FORK event whose fd could not be made. */
+static void event_done(struct userfaultfd_ctx *ctx, struct uffd_event *e, bool delivered)
+{
+	u64 fl = spin_lock_irqsave(&ctx->wq.lock);
+	e->delivered = delivered;
+	e->done = true;
+	spin_unlock_irqrestore(&ctx->wq.lock, fl);
+	wake_up_all(&ctx->wq);
+}
+
+/* A FORK event read: the child's context gets its file, and the reader's
+ * process an fd for it, with the flags of the parent's (Linux's
+ * resolve_userfault_fork). The file takes the context's reference; if no
+ * fd is free the file is put, which unregisters the child's ranges. */
+static long fork_event_fd(struct userfaultfd_ctx *nctx, struct uffd_msg *msg)
+{
+	struct file *f = file_alloc(&uffd_ops, FMODE_READ, nctx->flags & O_NONBLOCK, nctx);
+	if (!f)
+		return -ENOMEM;
+	long fd = fd_install(current_proc(), f, (nctx->flags & O_CLOEXEC) ? FD_CLOEXEC : 0);
+	msg->arg.fork.ufd = (u32)fd;
+	return fd;
+}
+
+/* One message: the oldest unread fault, else the oldest event (faults
+ * first, as Linux). Blocks unless nowait. 0 with *msg filled, or -errno. */
+static long read_one(struct userfaultfd_ctx *ctx, bool nowait, struct uffd_msg *msg, u64 *id)
+{
+	struct thread *me = current_thread();
+	u64 fl = spin_lock_irqsave(&ctx->wq.lock);
+	struct uffd_fault *w;
+	struct uffd_event *e = NULL;
+	while (!(w = first_unread(ctx)) && !(e = take_event(ctx)) && !nowait &&
+	       !READ_ONCE(me->killed))
+		sleep_on(&ctx->wq);
+	if (w) {
+		w->read = true;
+		*msg = w->msg;
+		*id = w->id;
+	} else if (e) {
+		*msg = e->msg;
+		*id = 0;
+	}
+	spin_unlock_irqrestore(&ctx->wq.lock, fl);
+	if (!w && !e)
+		return nowait ? -EAGAIN : -EINTR;
+	if (e) {
+		long err = 0;
+		if (e->msg.event == UFFD_EVENT_FORK) {
+			err = fork_event_fd(e->fork_ctx, msg);
+			err = err == -ENOMEM ? err : 0;
+		}
+		event_done(ctx, e, err == 0);
+		return err;
+	}
+	return 0;
+}
+
 /* Whole messages only; blocks (unless O_NONBLOCK) for the first one, then
  * returns as many more as are queued and fit. */
 static long uffd_read(struct file *f, u64 ubuf, u64 count, u64 *pos)
 {
 	(void)pos;
 	struct userfaultfd_ctx *ctx = f->private;
-	struct thread *me = current_thread();
 	if (!READ_ONCE(ctx->api_done))
 		return -EINVAL;
 	bool nowait = READ_ONCE(f->flags) & O_NONBLOCK;
@@ -463,20 +710,12 @@ static long uffd_read(struct file *f, u64 ubuf, u64 count, u64 *pos)
 			return done ? done : -EINVAL;
 		struct uffd_msg msg;
 		u64 id = 0;
-		u64 fl = spin_lock_irqsave(&ctx->wq.lock);
-		struct uffd_fault *w;
-		while (!(w = first_unread(ctx)) && !nowait && !READ_ONCE(me->killed))
-			sleep_on(&ctx->wq);
-		if (w) {
-			w->read = true;
-			msg = w->msg;
-			id = w->id;
-		}
-		spin_unlock_irqrestore(&ctx->wq.lock, fl);
-		if (!w)
-			return done ? done : (nowait ? -EAGAIN : -EINTR);
+		long err = read_one(ctx, nowait, &msg, &id);
+		if (err)
+			return done ? done : err;
 		if (copy_to_user(ubuf, &msg, sizeof(msg))) {
-			give_back(ctx, id);
+			if (id)
+				give_back(ctx, id);
 			return done ? done : -EFAULT;
 		}
 		done += sizeof(msg);
@@ -497,7 +736,7 @@ static u32 uffd_poll(struct file *f)
 	if (!(READ_ONCE(f->flags) & O_NONBLOCK))
 		return POLLERR;
 	u64 fl = spin_lock_irqsave(&ctx->wq.lock);
-	u32 mask = ctx->released ? POLLERR : first_unread(ctx) ? POLLIN : 0;
+	u32 mask = ctx->released ? POLLERR : (first_unread(ctx) || ctx->events) ? POLLIN : 0;
 	spin_unlock_irqrestore(&ctx->wq.lock, fl);
 	return mask;
 }
@@ -519,6 +758,7 @@ static void uffd_release(struct file *f)
 		mm_put(ctx->mm);
 	}
 	wake_range(ctx, 0, 0);
+	wake_up_all(&ctx->wq);          /* events wait for a reader no more */
 	file_poll_notify();
 	ctx_put(ctx);
 }
@@ -564,7 +804,7 @@ struct file *userfaultfd_create(struct mm_struct *mm, u32 flags, long *err)
 		return NULL;
 	}
 	ctx->refs = 1;          /* the file's */
-	ctx->flags = flags & UFFD_USER_MODE_ONLY;
+	ctx->flags = flags;     /* a fork child's fd takes the same */
 	mm_grab(mm);            /* the struct only: see the top of this file */
 	ctx->mm = mm;
 	waitq_init(&ctx->wq, "uffd");

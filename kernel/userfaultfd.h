@@ -65,10 +65,31 @@ struct uffdio_writeprotect {
 	u64 mode;               /* UFFDIO_WRITEPROTECT_MODE_* */
 };
 
+#define UFFDIO_COPY_MODE_DONTWAKE 0x1
+#define UFFDIO_COPY_MODE_WP 0x2
+
+struct uffdio_copy {
+	u64 dst;
+	u64 src;
+	u64 len;
+	u64 mode;               /* UFFDIO_COPY_MODE_* */
+	s64 copy;               /* out: bytes copied, or -errno */
+};
+
+#define UFFDIO_ZEROPAGE_MODE_DONTWAKE 0x1
+
+struct uffdio_zeropage {
+	struct uffdio_range range;
+	u64 mode;               /* UFFDIO_ZEROPAGE_MODE_* */
+	s64 zeropage;           /* out: bytes mapped, or -errno */
+};
+
 #define UFFDIO_API UFFD_IOC(UFFD_IOC_RW, _UFFDIO_API, sizeof(struct uffdio_api))
 #define UFFDIO_REGISTER UFFD_IOC(UFFD_IOC_RW, _UFFDIO_REGISTER, sizeof(struct uffdio_register))
 #define UFFDIO_UNREGISTER UFFD_IOC(UFFD_IOC_READ, _UFFDIO_UNREGISTER, sizeof(struct uffdio_range))
 #define UFFDIO_WAKE UFFD_IOC(UFFD_IOC_READ, _UFFDIO_WAKE, sizeof(struct uffdio_range))
+#define UFFDIO_COPY UFFD_IOC(UFFD_IOC_RW, _UFFDIO_COPY, sizeof(struct uffdio_copy))
+#define UFFDIO_ZEROPAGE UFFD_IOC(UFFD_IOC_RW, _UFFDIO_ZEROPAGE, sizeof(struct uffdio_zeropage))
 #define UFFDIO_WRITEPROTECT UFFD_IOC(UFFD_IOC_RW, _UFFDIO_WRITEPROTECT, \
 				     sizeof(struct uffdio_writeprotect))
 
@@ -86,6 +107,15 @@ struct uffd_msg {
 				u32 ptid;       /* UFFD_FEATURE_THREAD_ID */
 			} feat;
 		} __attribute__((packed)) pagefault;
+		struct {
+			u32 ufd;        /* EVENT_FORK: the child's new uffd */
+		} __attribute__((packed)) fork;
+		struct {
+			u64 from, to, len;      /* EVENT_REMAP */
+		} __attribute__((packed)) remap;
+		struct {
+			u64 start, end;         /* EVENT_REMOVE and EVENT_UNMAP */
+		} __attribute__((packed)) remove;
 		struct {
 			u64 reserved1, reserved2, reserved3;
 		} reserved;
@@ -120,22 +150,47 @@ struct uffd_msg {
 #define UFFD_FEATURE_WP_ASYNC (1 << 15)
 #define UFFD_FEATURE_MOVE (1 << 16)
 
-/* What Pagoda implements (every other bit is refused with EINVAL):
+/* What Pagoda implements, and reports in UFFDIO_API's answer:
  *   PAGEFAULT_FLAG_WP  wp faults say UFFD_PAGEFAULT_FLAG_WP (always so)
+ *   EVENT_FORK         a fork child keeps the registration, with a new
+ *                      context whose fd the reader of the event gets
+ *   EVENT_REMAP        mremap keeps the registration and says where
+ *   EVENT_REMOVE       MADV_DONTNEED/FREE say what they are about to zap
+ *   EVENT_UNMAP        munmap (and mremap's unmaps) say what went
+ *   SIGBUS             faults raise SIGBUS instead of waiting
  *   THREAD_ID          messages carry the faulting thread's tid
  *   EXACT_ADDRESS      messages carry the exact address, not the page
  *   WP_UNPOPULATED     protecting empty entries installs markers (mm side)
  *   WP_ASYNC           the kernel resolves wp faults itself (mm side);
- *                      implies WP_UNPOPULATED, as on Linux */
-#define UFFD_API_FEATURES (UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_THREAD_ID | \
+ *                      implies WP_UNPOPULATED, as on Linux
+ * Missing faults (UFFDIO_REGISTER_MODE_MISSING) on private anonymous
+ * memory need no feature bit. */
+#define UFFD_API_FEATURES (UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_EVENT_FORK | \
+			   UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE | \
+			   UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_SIGBUS | \
+			   UFFD_FEATURE_THREAD_ID | \
 			   UFFD_FEATURE_EXACT_ADDRESS | UFFD_FEATURE_WP_UNPOPULATED | \
 			   UFFD_FEATURE_WP_ASYNC)
-/* The ioctls of a fresh fd, and those a registered range accepts. */
+/* What a request may name: Linux 6.1's own UFFD_API_FEATURES (its
+ * userfaultfd_api refuses only bits outside it, and a kernel built without
+ * an arch's minor-fault or shmem-marker support accepts those bits and
+ * leaves them out of its answer), and Pagoda's later bits. The ones Pagoda
+ * lacks - missing and minor faults on shmem and hugetlbfs, wp on them - are
+ * accepted that way: absent from the answer, and a shared VMA cannot be
+ * registered (EINVAL), so nothing is promised that is not kept. POISON
+ * and MOVE (Linux 6.6/6.8) are refused with EINVAL. */
+#define UFFD_API_FEATURES_KNOWN (UFFD_API_FEATURES | UFFD_FEATURE_MISSING_HUGETLBFS | \
+				 UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MINOR_HUGETLBFS | \
+				 UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_WP_HUGETLBFS_SHMEM)
+/* The ioctls of a fresh fd, and those a registered range accepts
+ * (UFFDIO_WRITEPROTECT only where the range is registered for WP). */
 #define UFFD_API_IOCTLS ((1UL << _UFFDIO_REGISTER) | (1UL << _UFFDIO_UNREGISTER) | \
 			 (1UL << _UFFDIO_API))
-#define UFFD_API_RANGE_IOCTLS ((1UL << _UFFDIO_WAKE) | (1UL << _UFFDIO_WRITEPROTECT))
-/* Registration modes accepted (MISSING and MINOR are refused). */
-#define UFFD_API_REGISTER_MODES UFFDIO_REGISTER_MODE_WP
+#define UFFD_API_RANGE_IOCTLS ((1UL << _UFFDIO_WAKE) | (1UL << _UFFDIO_COPY) | \
+			       (1UL << _UFFDIO_ZEROPAGE) | (1UL << _UFFDIO_WRITEPROTECT))
+/* Registration modes accepted (MINOR is refused, as a Linux without
+ * CONFIG_HAVE_ARCH_USERFAULTFD_MINOR). */
+#define UFFD_API_REGISTER_MODES (UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP)
 
 /* ---- kernel calls ---- */
 

@@ -348,6 +348,14 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 	if (!vmf->pte)
 		return err ? VM_FAULT_OOM : VM_FAULT_DONE;  /* a huge PMD: retry */
 	vmf->orig_pte = pte_read(vmf->pte);
+	/* Missing, decided under the PTE lock that UFFDIO_COPY installs
+	 * under (Linux's do_anonymous_page asks userfaultfd_missing there).
+	 * A marker is empty too: a missing fault first, as Linux. */
+	if ((vmf->orig_pte == 0 || pte_uffd_marker(vmf->orig_pte)) &&
+	    uffd_vma_missing(vmf->vma) && !(vmf->flags & FAULT_NEED_PAGE)) {
+		pte_unmap_unlock(vmf->ptl);
+		return VM_FAULT_USERFAULT_MISSING;
+	}
 	if ((vmf->flags & FAULT_WRITE) && (vmf->orig_pte & PTE_UFFD_WP) &&
 	    uffd_wp_must_wait(vmf)) {
 		pte_unmap_unlock(vmf->ptl);
@@ -411,7 +419,7 @@ static bool fault_under_vma_lock(struct mm_struct *mm, u64 addr, u64 error_code,
 	}
 	vm_fault_t r = __handle_mm_fault(mm, vma, addr, fault_flags(error_code));
 	vma_end_read(vma);
-	if (r == VM_FAULT_USERFAULT) {
+	if (r == VM_FAULT_USERFAULT || r == VM_FAULT_USERFAULT_MISSING) {
 		/* The handler's wait sleeps and drops mmap_lock: that path. */
 		count_vma_lock_event(VMA_LOCK_RETRY);
 		return false;
@@ -421,21 +429,36 @@ static bool fault_under_vma_lock(struct mm_struct *mm, u64 addr, u64 error_code,
 	return true;
 }
 
-/* The uffd-wp hand-off, mmap_lock held for read (released here). A context
- * made with UFFD_USER_MODE_ONLY does not handle faults of the kernel's own
- * accesses (a read(2) into a protected buffer): those fail, as on Linux.
- * Otherwise queue a message for the handler and sleep until it resolves
- * the fault; mmap_lock is released there. Then retry - unless killed while
- * waiting: a kernel-mode fault (a copy in a system call) would otherwise
- * fault again and again and never reach the way out to user mode. */
-static vm_fault_t do_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr,
-			       u64 error_code)
+/* What the handler's message says of a fault __handle_mm_fault handed
+ * over: a write-protect fault, or a missing one (a write or a read). */
+static u32 userfault_reason(vm_fault_t r, bool write)
 {
+	if (r == VM_FAULT_USERFAULT)
+		return UFFD_REASON_WRITE | UFFD_REASON_WP;
+	return write ? UFFD_REASON_WRITE : 0;
+}
+
+/* The hand-off to the handler, mmap_lock held for read (released here).
+ * UFFD_FEATURE_SIGBUS: no handler waits, the access raises SIGBUS (Linux's
+ * handle_userfault checks it first). A context made with
+ * UFFD_USER_MODE_ONLY does not handle faults of the kernel's own accesses
+ * (a read(2) into a protected buffer): those fail, as on Linux. Otherwise
+ * queue a message for the handler and sleep until it resolves the fault;
+ * mmap_lock is released there. Then retry - unless killed while waiting: a
+ * kernel-mode fault (a copy in a system call) would otherwise fault again
+ * and again and never reach the way out to user mode. */
+static vm_fault_t do_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr,
+			       u64 error_code, vm_fault_t r)
+{
+	if (uffd_ctx_features(vma->uffd_ctx) & UFFD_FEATURE_SIGBUS) {
+		up_read(&mm->mmap_lock);
+		return VM_FAULT_SIGBUS;
+	}
 	if (!(error_code & PF_USER) && uffd_ctx_user_mode_only(vma->uffd_ctx)) {
 		up_read(&mm->mmap_lock);
 		return VM_FAULT_SIGSEGV;
 	}
-	handle_userfault(mm, vma, addr, UFFD_REASON_WRITE | UFFD_REASON_WP);
+	handle_userfault(mm, vma, addr, userfault_reason(r, error_code & PF_WRITE));
 	if (READ_ONCE(current_thread()->killed))
 		return VM_FAULT_SIGSEGV;
 	return VM_FAULT_RETRY;
@@ -459,8 +482,8 @@ static vm_fault_t fault_under_mmap_lock(struct mm_struct *mm, u64 addr, u64 erro
 	if (access_error(vma, error_code))
 		goto out;
 	ret = __handle_mm_fault(mm, vma, addr, fault_flags(error_code));
-	if (ret == VM_FAULT_USERFAULT)
-		return do_userfault(mm, vma, addr, error_code);
+	if (ret == VM_FAULT_USERFAULT || ret == VM_FAULT_USERFAULT_MISSING)
+		return do_userfault(mm, vma, addr, error_code, ret);
 out:
 	up_read(&mm->mmap_lock);
 	return ret;
@@ -532,13 +555,14 @@ int mm_populate_page(struct mm_struct *mm, struct vm_area *vma, u64 addr, bool w
 	vm_fault_t r = __handle_mm_fault(mm, vma, addr, write ? FAULT_WRITE : 0);
 	if (r == VM_FAULT_DONE)
 		return 0;
-	if (r != VM_FAULT_USERFAULT)
+	if (r != VM_FAULT_USERFAULT && r != VM_FAULT_USERFAULT_MISSING)
 		return vm_fault_to_errno(r) ? vm_fault_to_errno(r) : -EFAULT;
-	/* A kernel access: a user-mode-only context does not handle it
-	 * (Linux: VM_FAULT_SIGBUS, -EFAULT). */
-	if (uffd_ctx_user_mode_only(vma->uffd_ctx))
+	/* A kernel access: a user-mode-only context does not handle it, nor
+	 * does one with UFFD_FEATURE_SIGBUS (Linux: VM_FAULT_SIGBUS, -EFAULT). */
+	if (uffd_ctx_user_mode_only(vma->uffd_ctx) ||
+	    (uffd_ctx_features(vma->uffd_ctx) & UFFD_FEATURE_SIGBUS))
 		return -EFAULT;
-	handle_userfault(mm, vma, addr, UFFD_REASON_WRITE | UFFD_REASON_WP);
+	handle_userfault(mm, vma, addr, userfault_reason(r, write));
 	down_read(&mm->mmap_lock);
 	return READ_ONCE(current_thread()->killed) ? -EINTR : 1;
 }

@@ -63,6 +63,10 @@ typedef enum vm_fault_reason {
 	 * it over under mmap_lock (the fast path retries there first); other
 	 * callers (pins, populate) fail with -EFAULT. */
 	VM_FAULT_USERFAULT,
+	/* The same for a missing page: nothing mapped (or a marker) in a VMA
+	 * registered for missing faults; the handler fills it (UFFDIO_COPY,
+	 * UFFDIO_ZEROPAGE). Handed over and refused as VM_FAULT_USERFAULT. */
+	VM_FAULT_USERFAULT_MISSING,
 	/* No memory for a page or a table. handle_mm_fault first has the
 	 * deferred split give memory back and retries; the trap handler
 	 * kills the process (SIGKILL); others return -ENOMEM. */
@@ -147,8 +151,8 @@ vm_fault_t handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code);
  * callers that found the VMA and checked its rights themselves (the
  * trap's path above, pins, populate, exec, unshare). Caller holds mmap_lock
  * for read, or vma's read lock from lock_vma_under_rcu (then a
- * VM_FAULT_USERFAULT answer must be retried under mmap_lock: the wait
- * drops it). VM_FAULT_DONE, _USERFAULT or _OOM. */
+ * VM_FAULT_USERFAULT(_MISSING) answer must be retried under mmap_lock: the
+ * wait drops it). VM_FAULT_DONE, _USERFAULT(_MISSING) or _OOM. */
 vm_fault_t __handle_mm_fault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 flags);
 
 /* Give addr a page of its own in mm without making it writable (copy it if

@@ -397,9 +397,10 @@ int copy_huge_pmds(struct mm_struct *parent, struct mm_struct *child,
 			page_add_pmd_rmap(head);        /* AnonHugePages: counted once */
 			mm_add_rss(child, HPAGE_NR);
 		}
-		/* The child is not registered with userfaultfd (no
-		 * EVENT_FORK): no protection either. */
-		pte_set(cpmd, pte_fold_dirty(v) & ~(PTE_A | PTE_UFFD_WP));
+		/* A child not registered for WP (no EVENT_FORK) gets no
+		 * protection either; with it the bit stays, as Linux. */
+		u64 keep = uffd_fork_keeps_wp(vma) ? PTE_UFFD_WP : 0;
+		pte_set(cpmd, pte_fold_dirty(v) & ~(PTE_A | (PTE_UFFD_WP & ~keep)));
 	}
 	return 0;
 }
@@ -564,7 +565,10 @@ static vm_fault_t set_huge_pmd(struct vm_fault *vmf, struct page *page, struct p
  * for them, the PTE level (4 KiB pages will do). No lock held. */
 static vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf)
 {
-	if ((vmf->flags & (FAULT_NEED_PAGE | FAULT_UNSHARE)) ||
+	/* A VMA registered for missing faults gets no huge page: its
+	 * handler resolves each 4 KiB page (the PTE level hands the fault
+	 * over), as Linux's do_huge_pmd_anonymous_page does. */
+	if ((vmf->flags & (FAULT_NEED_PAGE | FAULT_UNSHARE)) || uffd_vma_missing(vmf->vma) ||
 	    !thp_vma_allowed(vmf->vma, vmf->address))
 		return VM_FAULT_FALLBACK;
 	khugepaged_enter(vmf->mm);      /* its small pages may be collapsed later */

@@ -7,6 +7,7 @@
  * the call returns -ENOMEM after advising every mapped part.
  */
 #include "mm/madvise.h"
+#include "mm/userfaultfd.h"
 #include "mm/vma_lock.h"
 #include "mm/vma.h"
 #include "mm/pgtable.h"
@@ -278,6 +279,9 @@ long do_madvise(struct mm_struct *mm, u64 start, u64 len_in, u64 advice)
 		/* Read: faults may run beside the zap, each under the lock of
 		 * its own PTE table (mm/pgtable.h). */
 		down_read(&mm->mmap_lock);
+		/* EVENT_REMOVE: the handler hears first (the lock is
+		 * dropped while it reads; zap_vmas looks up the VMAs after). */
+		userfaultfd_remove(mm, start, end);
 		r = zap_one(mm, start, end, advice);
 		up_read(&mm->mmap_lock);
 		return r;

@@ -214,6 +214,7 @@ void mm_put(struct mm_struct *mm)
 static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 			  const struct vm_area *v, bool *wrprotected)
 {
+	const bool keep_wp = uffd_fork_keeps_wp(v);
 	u64 a = v->start;
 	u64 *pe;
 	int err = copy_huge_pmds(parent, child, v, wrprotected);        /* THPs: mm/thp.h */
@@ -224,10 +225,11 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 		if (!ce)
 			return -ENOMEM;
 		u64 e = pte_read(pe);
-		/* The child is not registered with userfaultfd (Pagoda has
-		 * no EVENT_FORK): its entries carry no protection, and the
-		 * markers (not "mapped") are not copied at all. */
-		e &= ~PTE_UFFD_WP;
+		/* A child not registered for WP (no EVENT_FORK) carries no
+		 * protection; with it the bits stay, as Linux. Markers (not
+		 * "mapped") are not copied: docs/userfaultfd.md, "Limits". */
+		if (!keep_wp)
+			e &= ~PTE_UFFD_WP;
 		if (pte_special(e)) {
 			pte_set(ce, e);
 		} else {
@@ -247,10 +249,31 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 			get_page(p);
 			page_dup_rmap(p);
 			mm_add_rss(child, 1);
-			pte_set(ce, pte_fold_dirty(e) & ~(PTE_A | PTE_UFFD_WP));
+			pte_set(ce, pte_fold_dirty(e) & ~PTE_A);
 		}
 		a += PAGE_SIZE;
 	}
+	return 0;
+}
+
+/* The child's copy of v, not yet inserted. Not inherited, as on Linux:
+ * userfaultfd registration (unless EVENT_FORK: then with a context of the
+ * child's, mm/userfaultfd.h) and mlock (mm/mlock.h). 0 or -ENOMEM. */
+static int fork_vma(struct mm_struct *child, const struct vm_area *v, struct uffd_fork_list *fl,
+		    struct vm_area **cp)
+{
+	u32 cflags = v->flags & ~(VM_LOCKED | VM_LOCKONFAULT);
+	if (!uffd_fork_keeps(v))
+		cflags &= ~(VM_UFFD_WP | VM_UFFD_MISSING);
+	struct vm_area *c = vma_alloc(v->start, v->end, cflags);
+	if (!c)
+		return -ENOMEM;
+	c->mm = child;
+	if (uffd_fork_keeps(v) && dup_userfaultfd(c, v->uffd_ctx, fl)) {
+		vma_free(c);
+		return -ENOMEM;
+	}
+	*cp = c;
 	return 0;
 }
 
@@ -261,6 +284,7 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 		return -ENOMEM;
 	int err = 0;
 	bool wrprotected = false;
+	struct uffd_fork_list uffd_fork = { .n = 0 };
 	/* Write lock, and every VMA write-locked: no fault, not even on the
 	 * fast path, may change the parent's tables while we copy them
 	 * (Linux learned this the hard way with per-VMA locks, 6.4). */
@@ -277,16 +301,9 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 		/* MADV_DONTFORK: the child has no mapping here at all. */
 		if ((v->flags & VM_DONTCOPY) && !fork_debug_ignore_advice)
 			continue;
-		/* Not inherited, as on Linux: userfaultfd registration (no
-		 * EVENT_FORK) and mlock (mm/mlock.h). */
-		struct vm_area *c = vma_alloc(v->start, v->end,
-					      v->flags & ~(VM_UFFD_WP | VM_UFFD_MISSING | VM_LOCKED |
-							   VM_LOCKONFAULT));
-		if (!c) {
-			err = -ENOMEM;
+		struct vm_area *c;
+		if ((err = fork_vma(child, v, &uffd_fork, &c)))
 			break;
-		}
-		c->mm = child;
 		/* A wiped child's VMA starts without anonymous memory, as on
 		 * Linux (no anon_vma until its first fault). */
 		if ((v->flags & VM_WIPEONFORK) && !fork_debug_ignore_advice)
@@ -327,6 +344,9 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 	child->mmap_base = parent->mmap_base;
 	mmap_write_unlock(child);
 	mmap_write_unlock(parent);
+	/* EVENT_FORK: each parent context hears of the child's, with no lock
+	 * held (its handler may answer with a copy into either mm). */
+	dup_userfaultfd_complete(child, &uffd_fork, err != 0);
 	if (err) {
 		mm_put(child);          /* unmaps and frees whatever was copied */
 		return err;

@@ -570,9 +570,12 @@ long do_munmap_range(struct mm_struct *mm, u64 start, u64 len)
 	len = page_align(len);
 	if (len == 0)
 		return -EINVAL;
+	struct uffd_unmap_list ul = { .n = 0 };
 	mmap_write_lock(mm);
+	userfaultfd_unmap_prep(mm, start, start + len, &ul);     /* EVENT_UNMAP */
 	long ret = do_munmap(mm, start, start + len);
 	mmap_write_unlock(mm);
+	userfaultfd_unmap_complete(&ul);
 	return ret;
 }
 

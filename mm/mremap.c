@@ -165,11 +165,25 @@ static void dontunmap_old(struct mm_struct *mm, u64 old_addr, u64 old_len)
 	tlb_finish_mmu(&tlb);   /* nothing to flush: no entries there */
 }
 
+/* The userfaultfd events of one mremap (mm/userfaultfd.h): the REMAP of
+ * the moved VMA, the UNMAPs of what it unmaps; sent after the lock goes. */
+struct mremap_uffd {
+	struct uffd_remap remap;
+	struct uffd_unmap_list unmap;
+};
+
+/* An unmap of mremap's, noted for EVENT_UNMAP first. */
+static int mremap_munmap(struct mm_struct *mm, u64 start, u64 end, struct mremap_uffd *uf)
+{
+	userfaultfd_unmap_prep(mm, start, end, &uf->unmap);
+	return mm_munmap_locked(mm, start, end);
+}
+
 /* Linux's move_vma: a new VMA, the entries moved, the old range unmapped
  * (or kept, DONTUNMAP). Returns new_addr or -errno; *populate: a locked
  * mapping grew, and the caller faults the new part in. */
 static long move_vma(struct mm_struct *mm, struct vm_area *v, u64 old_addr, u64 old_len,
-		     u64 new_len, u64 new_addr, u64 flags, bool *populate)
+		     u64 new_len, u64 new_addr, u64 flags, bool *populate, struct mremap_uffd *uf)
 {
 	if (mm->nr_vmas >= MAX_VMAS - 3)
 		return -ENOMEM;
@@ -182,13 +196,13 @@ static long move_vma(struct mm_struct *mm, struct vm_area *v, u64 old_addr, u64 
 		mm_munmap_locked(mm, new_addr, new_addr + new_len);
 		return -ENOMEM;
 	}
-	mremap_userfaultfd_prep(mm, n);
+	mremap_userfaultfd_prep(mm, n, &uf->remap);
 	if (flags & MREMAP_DONTUNMAP) {
 		dontunmap_old(mm, old_addr, old_len);
 	} else {
 		/* An -ENOMEM here (no memory to split the old VMA) leaves it
 		 * mapped and empty; the move stands, as on Linux. */
-		mm_munmap_locked(mm, old_addr, old_addr + old_len);
+		mremap_munmap(mm, old_addr, old_addr + old_len, uf);
 	}
 	vma_merge(mm->vma_root, vma_index(mm->vma_root, new_addr));
 	mm->nr_vmas = mm->vma_root->nr;
@@ -234,7 +248,7 @@ static bool vma_expandable(struct mm_struct *mm, struct vm_area *v, u64 delta)
 
 /* MREMAP_FIXED or MREMAP_DONTUNMAP: Linux's mremap_to. */
 static long mremap_to(struct mm_struct *mm, u64 addr, u64 old_len, u64 new_addr, u64 new_len,
-		      u64 flags, bool *populate)
+		      u64 flags, bool *populate, struct mremap_uffd *uf)
 {
 	if (new_addr & ~PAGE_MASK)
 		return -EINVAL;
@@ -245,10 +259,10 @@ static long mremap_to(struct mm_struct *mm, u64 addr, u64 old_len, u64 new_addr,
 	if (mm->nr_vmas + 2 >= MAX_VMAS - 3)
 		return -ENOMEM;
 	long err;
-	if ((flags & MREMAP_FIXED) && (err = mm_munmap_locked(mm, new_addr, new_addr + new_len)))
+	if ((flags & MREMAP_FIXED) && (err = mremap_munmap(mm, new_addr, new_addr + new_len, uf)))
 		return err;
 	if (old_len > new_len) {
-		if ((err = mm_munmap_locked(mm, addr + new_len, addr + old_len)))
+		if ((err = mremap_munmap(mm, addr + new_len, addr + old_len, uf)))
 			return err;
 		old_len = new_len;
 	}
@@ -263,20 +277,20 @@ static long mremap_to(struct mm_struct *mm, u64 addr, u64 old_len, u64 new_addr,
 		if (!new_addr)
 			return -ENOMEM;
 	}
-	return move_vma(mm, v, addr, old_len, new_len, new_addr, flags, populate);
+	return move_vma(mm, v, addr, old_len, new_len, new_addr, flags, populate, uf);
 }
 
 /* Everything after the argument checks, under mmap_lock for write. */
 static long mremap_locked(struct mm_struct *mm, u64 addr, u64 old_len, u64 new_len, u64 flags,
-			  u64 new_addr, bool *populate)
+			  u64 new_addr, bool *populate, struct mremap_uffd *uf)
 {
 	if (!vma_find(mm->vma_root, addr))
 		return -EFAULT;
 	if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP))
-		return mremap_to(mm, addr, old_len, new_addr, new_len, flags, populate);
+		return mremap_to(mm, addr, old_len, new_addr, new_len, flags, populate, uf);
 	/* Shrinking always works: the tail goes, like munmap. */
 	if (old_len >= new_len) {
-		long err = mm_munmap_locked(mm, addr + new_len, addr + old_len);
+		long err = mremap_munmap(mm, addr + new_len, addr + old_len, uf);
 		if (err && old_len != new_len)
 			return err;
 		return (long)addr;
@@ -303,7 +317,7 @@ static long mremap_locked(struct mm_struct *mm, u64 addr, u64 old_len, u64 new_l
 	new_addr = mm_get_unmapped_area(mm, 0, new_len);
 	if (!new_addr)
 		return -ENOMEM;
-	return move_vma(mm, v, addr, old_len, new_len, new_addr, flags, populate);
+	return move_vma(mm, v, addr, old_len, new_len, new_addr, flags, populate, uf);
 }
 
 long do_mremap(struct mm_struct *mm, u64 addr, u64 old_len, u64 new_len, u64 flags,
@@ -323,8 +337,9 @@ long do_mremap(struct mm_struct *mm, u64 addr, u64 old_len, u64 new_len, u64 fla
 	if (!new_len)
 		return -EINVAL;
 	bool populate = false;
+	struct mremap_uffd uf = { .remap = { NULL }, .unmap = { .n = 0 } };
 	mmap_write_lock(mm);
-	long ret = mremap_locked(mm, addr, old_len, new_len, flags, new_addr, &populate);
+	long ret = mremap_locked(mm, addr, old_len, new_len, flags, new_addr, &populate, &uf);
 	/* A locked mapping that grew: its new part now, as mlock promises
 	 * (Linux does it after unlocking; errors ignored there too). Not for
 	 * mlock2(MLOCK_ONFAULT): its pages are locked as they are touched
@@ -335,6 +350,9 @@ long do_mremap(struct mm_struct *mm, u64 addr, u64 old_len, u64 new_len, u64 fla
 			mm_populate(mm, (u64)ret + old_len, (u64)ret + new_len, v->flags & VM_WRITE);
 	}
 	mmap_write_unlock(mm);
+	/* The handler hears of the move, then of what went (Linux's order). */
+	mremap_userfaultfd_complete(&uf.remap, addr, (u64)ret, old_len);
+	userfaultfd_unmap_complete(&uf.unmap);
 	return ret;
 }
 

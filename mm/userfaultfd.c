@@ -49,6 +49,11 @@ void uffd_mm_init(void)
 		printk(KERN_WARNING "userfaultfd: uffd_debug_wp_huge_first: write-protecting does the "
 		       "huge PMDs first, then the PTE tables, skipping a PMD that went huge between "
 		       "(negative control)\n");
+	uffd_debug_copy_no_recheck = cmdline_has("uffd_debug_copy_no_recheck");
+	if (uffd_debug_copy_no_recheck)
+		printk(KERN_WARNING "userfaultfd: uffd_debug_copy_no_recheck: UFFDIO_COPY/ZEROPAGE "
+		       "replace whatever the entry maps instead of saying EEXIST (negative "
+		       "control)\n");
 	uffd_debug_skip_must_wait = cmdline_has("uffd_debug_skip_must_wait");
 	if (uffd_debug_skip_must_wait)
 		printk(KERN_WARNING "userfaultfd: uffd_debug_skip_must_wait: a queued fault sleeps "
@@ -94,10 +99,31 @@ static bool uffd_entry_protected(struct mm_struct *mm, u64 addr)
 }
 /* LAB(uffd-wp) END */
 
-bool uffd_must_wait(struct mm_struct *mm, struct vm_area *vma, u64 addr)
+bool uffd_vma_missing(const struct vm_area *vma)
+{
+	return (vma->flags & VM_UFFD_MISSING) && vma->uffd_ctx;
+}
+
+/* Is the PTE mapping addr still empty (or a marker), read under its lock?
+ * No PTE table (a huge PMD, or nothing: reclaimed) is not waited on, as
+ * Linux's userfaultfd_must_wait: the retry decides again. */
+static bool uffd_entry_missing(struct mm_struct *mm, u64 addr)
+{
+	u32 *ptl;
+	u64 *e = pte_offset_map_lock(mm, addr, &ptl);
+	if (!e)
+		return false;
+	u64 v = pte_read(e);
+	pte_unmap_unlock(ptl);
+	return v == 0 || pte_uffd_marker(v);
+}
+
+bool uffd_must_wait(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 reason)
 {
 	if (uffd_debug_skip_must_wait)
 		return true;
+	if (!(reason & UFFD_REASON_WP))
+		return uffd_vma_missing(vma) && uffd_entry_missing(mm, addr);
 	/* LAB(uffd-wp) BEGIN: sleep only if the VMA is in sync mode and the entry is still protected now */
 	return uffd_vma_wp_sync(vma) && uffd_entry_protected(mm, addr);
 	/* LAB(uffd-wp) STUB: (void)mm; (void)vma; (void)addr; return true; */
@@ -160,8 +186,9 @@ int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 {
 	mmap_write_lock(mm);
 	int err = check_range(mm, ctx, start, end);
+	/* The modes asked for replace those registered before (Linux). */
 	if (!err)
-		err = set_range(mm, start, end, vm_flags, 0, ctx);
+		err = set_range(mm, start, end, vm_flags, VM_UFFD_WP | VM_UFFD_MISSING, ctx);
 	mmap_write_unlock(mm);
 	return err;
 }
@@ -411,16 +438,23 @@ static void clear_wp(struct mm_struct *mm, u64 start, u64 end, u32 vm_flags)
 	tlb_finish_mmu(&tlb);
 }
 
-/* mremap: Linux's mremap_userfaultfd_prep without UFFD_FEATURE_EVENT_REMAP,
- * which Pagoda does not offer (UFFDIO_API refuses it): the moved VMA loses
- * its registration. Its protection goes with it - the bits and markers the
- * move carried over - as Linux does since 6.13 (6.1 left the bits in the
- * entries of a VMA no longer registered: docs/mremap.md). */
-void mremap_userfaultfd_prep(struct mm_struct *mm, struct vm_area *vma)
+/* mremap (Linux's mremap_userfaultfd_prep): with EVENT_REMAP the moved VMA
+ * keeps registration and protection, and the handler hears where it went.
+ * Without it the moved VMA loses its registration, and its protection -
+ * the bits and markers the move carried over - goes with it, as Linux does
+ * since 6.13 (6.1 left the bits in the entries of a VMA no longer
+ * registered: docs/mremap.md). */
+void mremap_userfaultfd_prep(struct mm_struct *mm, struct vm_area *vma, struct uffd_remap *uf)
 {
 	mmap_assert_write_locked(mm);
+	uf->ctx = NULL;
 	if (!vma->uffd_ctx)
 		return;
+	if (uffd_ctx_features(vma->uffd_ctx) & UFFD_FEATURE_EVENT_REMAP) {
+		uf->ctx = vma->uffd_ctx;
+		uffd_event_prepare(uf->ctx);
+		return;
+	}
 	clear_wp(mm, vma->start, vma->end, vma->flags);
 	vma_start_write(vma);
 	vma->flags &= ~(VM_UFFD_WP | VM_UFFD_MISSING);

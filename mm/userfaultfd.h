@@ -48,14 +48,37 @@ struct userfaultfd_ctx;         /* kernel/userfaultfd.c */
 /* The features the context's UFFDIO_API negotiated (UFFD_FEATURE_* bits). */
 u64 uffd_ctx_features(const struct userfaultfd_ctx *ctx);
 
+/* Events (UFFD_FEATURE_EVENT_*, Linux's userfaultfd_event_wait_completion):
+ * a change of the address space that the handler must hear of before it
+ * goes on. uffd_event_prepare() under mmap_lock, where the change starts:
+ * a reference, and mmap_changing raised - UFFDIO_COPY/ZEROPAGE answer
+ * -EAGAIN meanwhile, since the addresses they name may be moving. Then,
+ * with no mm lock held, uffd_event_deliver() queues the message, wakes the
+ * readers and sleeps until a read(2) has taken it (or the context is
+ * released, or the thread killed), lowers mmap_changing and drops the
+ * reference. true if it was read. fork_ctx: a FORK event's new context. */
+struct uffd_msg;
+bool uffd_ctx_mmap_changing(const struct userfaultfd_ctx *ctx);
+void uffd_event_prepare(struct userfaultfd_ctx *ctx);
+bool uffd_event_deliver(struct userfaultfd_ctx *ctx, const struct uffd_msg *msg,
+			struct userfaultfd_ctx *fork_ctx);
+/* Give back what uffd_event_prepare() took, sending nothing (a failed fork). */
+void uffd_event_deliver_cancel(struct userfaultfd_ctx *ctx);
+/* EVENT_FORK: a context for the child mm like octx (its flags, features,
+ * handshake done), without a file until the event is read; NULL on
+ * -ENOMEM. Dropped with uffd_ctx_fork_drop() if it is never read. */
+struct userfaultfd_ctx *uffd_ctx_fork(struct userfaultfd_ctx *octx, struct mm_struct *child);
+void uffd_ctx_fork_drop(struct userfaultfd_ctx *ctx);
+
 /* A fault at addr in vma (registered with vma->uffd_ctx) must go to the
- * handler. Called from handle_mm_fault with mmap_lock held for read; queues
+ * handler. reason: UFFD_REASON_WP for a write-protect fault, else a missing
+ * fault (UFFD_REASON_WRITE if it was a write). Called from handle_mm_fault with mmap_lock held for read; queues
  * a message, asks uffd_must_wait() (below) whether the entry is still
  * protected - if not, it unqueues and returns at once - then wakes readers,
  * RELEASES mmap_lock and sleeps until a UFFDIO_WRITEPROTECT/WAKE covering
  * addr wakes it, the context is released, or the process is being killed.
  * Returns with mmap_lock released; the caller then returns 0 so the access
- * is retried. */
+ * is retried. (UFFD_FEATURE_SIGBUS: the caller raises SIGBUS instead.) */
 void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 reason);
 
 /* --- mm side (mm/userfaultfd.c) ---------------------------------------- */
@@ -106,15 +129,18 @@ extern bool uffd_debug_wp_huge_first;
 extern void (*uffd_wp_debug_window_hook)(struct mm_struct *mm, u64 addr);
 void uffd_mm_init(void);
 
-/* A write fault at addr in vma, queued for the handler by
- * handle_userfault(), is about to sleep: must it? Yes while the entry that
+/* A fault at addr in vma, queued for the handler by handle_userfault(),
+ * is about to sleep: must it? A missing fault (reason without
+ * UFFD_REASON_WP): yes while the PTE is still empty (or a marker) in a VMA
+ * still registered for MISSING, under the PTE lock UFFDIO_COPY installs
+ * under. A write-protect fault: yes while the entry that
  * sent it there - the PTE or marker, or the huge PMD, mapping addr - still
  * carries the uffd-wp bit in a VMA registered for sync WP; no once the
  * protection was cleared, or the entry zapped. Reads the entry under its
  * page-table lock, which every clearing of the bit holds: a clearing that
  * comes after this look is followed by its wake-up, which finds the fault
  * queued. Caller holds mmap_lock for read; does not sleep or allocate. */
-bool uffd_must_wait(struct mm_struct *mm, struct vm_area *vma, u64 addr);
+bool uffd_must_wait(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 reason);
 
 /* "uffd_debug_skip_must_wait": uffd_must_wait() always says yes, so a fault
  * sleeps even when its entry was unprotected (and the wake-up sent) between
@@ -133,10 +159,85 @@ bool uffd_vma_async(const struct vm_area *vma);
  * uffd_must_wait() checks again. */
 bool uffd_vma_wp_sync(const struct vm_area *vma);
 
-/* mremap moved entries into vma, a copy of a registered VMA: it loses its
- * registration and any protection (mm/mremap.h). mmap_lock held for
- * write; the VMA not yet merged with its neighbours. */
-void mremap_userfaultfd_prep(struct mm_struct *mm, struct vm_area *vma);
+/* Does a missing fault in vma go to the handler (VM_UFFD_MISSING)? */
+bool uffd_vma_missing(const struct vm_area *vma);
+
+/* UFFDIO_COPY / UFFDIO_ZEROPAGE (Linux's mfill_atomic): fill the empty
+ * pages of [dst, dst + len) in mm, a range inside one VMA registered with
+ * some context (else -ENOENT), with copies of the caller's memory at src
+ * (COPY; COPY_WP maps them write-protected, which needs VM_UFFD_WP, else
+ * -EINVAL) or with the zero page. Each page is read from the caller first
+ * (no lock held: that read may fault), then installed under mmap_lock for
+ * read and its PTE lock, only if the entry is still empty (or a marker):
+ * else -EEXIST. A new entry replaces a non-present one, so no TLB holds
+ * anything to flush. Stops at the first error, or when ctx's
+ * mmap_changing is raised (-EAGAIN). The bytes filled if any, else
+ * -errno. Takes mmap_lock itself. */
+#define UFFD_MFILL_COPY 0
+#define UFFD_MFILL_COPY_WP 1
+#define UFFD_MFILL_ZEROPAGE 2
+long uffd_mfill(struct userfaultfd_ctx *ctx, struct mm_struct *mm, u64 dst, u64 src, u64 len,
+		u32 how);
+/* "uffd_debug_copy_no_recheck": the fill installs without looking at the
+ * entry under the PTE lock - an existing page is overwritten, and EEXIST
+ * never said (the negative control of uffd_missing_test's EEXIST cases). */
+extern bool uffd_debug_copy_no_recheck;
+
+/* fork (mm/mm_struct.c), Linux's dup_userfaultfd. A child VMA copied from a
+ * registered parent VMA keeps the registration only if the parent's context
+ * negotiated EVENT_FORK: uffd_fork_keeps(parent VMA). Then
+ * dup_userfaultfd() (both mmap_locks held for write) gives it the child's
+ * context for that parent context - one per context and fork, made on
+ * first use - and after the locks are dropped dup_userfaultfd_complete()
+ * sends each parent context its FORK event and waits for it to be read;
+ * a context whose event was not read (released, killed), or every one if
+ * the fork failed, is dropped and its child VMAs unregistered. The child's
+ * entries keep their uffd-wp bits where its VMA stays registered for WP. */
+#define UFFD_FORK_MAX 8
+struct uffd_fork_list {
+	u32 n;
+	struct {
+		struct userfaultfd_ctx *orig, *new;
+	} e[UFFD_FORK_MAX];
+};
+bool uffd_fork_keeps(const struct vm_area *parent_vma);
+bool uffd_fork_keeps_wp(const struct vm_area *parent_vma);
+int dup_userfaultfd(struct vm_area *child_vma, struct userfaultfd_ctx *octx,
+		    struct uffd_fork_list *fl);
+void dup_userfaultfd_complete(struct mm_struct *child, struct uffd_fork_list *fl, bool failed);
+
+/* mremap moved entries into vma, a copy of a registered VMA (mm/mremap.h;
+ * mmap_lock held for write, the VMA not yet merged). With EVENT_REMAP the
+ * VMA keeps its registration and protection, and *uf remembers the context
+ * for mremap_userfaultfd_complete() (no mm lock held: the REMAP event).
+ * Without it the VMA loses both, as a Linux without the event. */
+struct uffd_remap {
+	struct userfaultfd_ctx *ctx;
+};
+void mremap_userfaultfd_prep(struct mm_struct *mm, struct vm_area *vma, struct uffd_remap *uf);
+void mremap_userfaultfd_complete(struct uffd_remap *uf, u64 from, u64 to, u64 len);
+
+/* MADV_DONTNEED/FREE of [start, end), mmap_lock held for read (Linux's
+ * userfaultfd_remove): each VMA there whose context negotiated
+ * EVENT_REMOVE gets a REMOVE event for its part before anything is
+ * zapped; the lock is dropped while the event waits for its reader and
+ * taken again (for read) before returning. */
+void userfaultfd_remove(struct mm_struct *mm, u64 start, u64 end);
+
+/* munmap of [start, end) (Linux's userfaultfd_unmap_prep/complete): under
+ * mmap_lock for write, before the unmap, note each context with
+ * EVENT_UNMAP of the VMAs there (once per context); after the lock is
+ * dropped, send each an UNMAP event {start, end} and wait for its reader. */
+#define UFFD_UNMAP_MAX 4
+struct uffd_unmap_list {
+	u32 n;
+	struct {
+		struct userfaultfd_ctx *ctx;
+		u64 start, end;
+	} e[UFFD_UNMAP_MAX];
+};
+void userfaultfd_unmap_prep(struct mm_struct *mm, u64 start, u64 end, struct uffd_unmap_list *ul);
+void userfaultfd_unmap_complete(struct uffd_unmap_list *ul);
 
 /* mm/mmap.c: give [start, end), inside one VMA, the flags newflags (which
  * differ from the VMA's in VM_UFFD_* only) and the context ctx, splitting

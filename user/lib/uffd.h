@@ -94,6 +94,23 @@ struct uffdio_writeprotect {
 	u64 mode;
 };
 
+/* --- UFFDIO_COPY, UFFDIO_ZEROPAGE: fill missing pages --- */
+#define UFFDIO_COPY_MODE_DONTWAKE     (1UL << 0)
+#define UFFDIO_COPY_MODE_WP           (1UL << 1)	/* mapped write-protected */
+#define UFFDIO_ZEROPAGE_MODE_DONTWAKE (1UL << 0)
+
+struct uffdio_copy {
+	u64 dst, src, len;
+	u64 mode;
+	s64 copy;		/* out: bytes copied, or -errno */
+};
+
+struct uffdio_zeropage {
+	struct uffdio_range range;
+	u64 mode;
+	s64 zeropage;		/* out: bytes mapped, or -errno */
+};
+
 /* --- the ioctls: type 0xaa, numbers _UFFDIO_* (also the bit numbers of
  * struct uffdio_api.ioctls and struct uffdio_register.ioctls) --- */
 #define UFFDIO_TYPE 0xaa
@@ -118,6 +135,10 @@ struct uffdio_writeprotect {
 	IOC(IOC_READ, UFFDIO_TYPE, _UFFDIO_UNREGISTER, sizeof(struct uffdio_range))
 #define UFFDIO_WAKE \
 	IOC(IOC_READ, UFFDIO_TYPE, _UFFDIO_WAKE, sizeof(struct uffdio_range))
+#define UFFDIO_COPY \
+	IOC(IOC_READ | IOC_WRITE, UFFDIO_TYPE, _UFFDIO_COPY, sizeof(struct uffdio_copy))
+#define UFFDIO_ZEROPAGE \
+	IOC(IOC_READ | IOC_WRITE, UFFDIO_TYPE, _UFFDIO_ZEROPAGE, sizeof(struct uffdio_zeropage))
 #define UFFDIO_WRITEPROTECT \
 	IOC(IOC_READ | IOC_WRITE, UFFDIO_TYPE, _UFFDIO_WRITEPROTECT, \
 	    sizeof(struct uffdio_writeprotect))
@@ -149,6 +170,12 @@ struct uffd_msg {
 			u32 ufd;
 		} __attribute__((packed)) fork;
 		struct {
+			u64 from, to, len;
+		} __attribute__((packed)) remap;
+		struct {
+			u64 start, end;	/* REMOVE and UNMAP */
+		} __attribute__((packed)) remove;
+		struct {
 			u64 reserved1, reserved2, reserved3;
 		} __attribute__((packed)) reserved;
 	} arg;
@@ -158,6 +185,8 @@ _Static_assert(sizeof(struct uffdio_api) == 24, "uffdio_api is 24 bytes");
 _Static_assert(sizeof(struct uffdio_register) == 32, "uffdio_register is 32 bytes");
 _Static_assert(sizeof(struct uffdio_writeprotect) == 24, "uffdio_writeprotect is 24 bytes");
 _Static_assert(sizeof(struct uffd_msg) == 32, "uffd_msg is 32 bytes");
+_Static_assert(sizeof(struct uffdio_copy) == 40, "uffdio_copy is 40 bytes");
+_Static_assert(sizeof(struct uffdio_zeropage) == 32, "uffdio_zeropage is 32 bytes");
 
 /* --- /proc/PID/pagemap: one u64 per virtual page, at offset
  * (address / 4096) * 8 --- */
