@@ -55,8 +55,8 @@ static long map_small(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 fla
 	return r;
 }
 
-static u32 online_count(void) { return cpumask_weight(READ_ONCE(cpu_online_mask)); }
-static u32 first_cpu(void) { return (u32)__builtin_ctzl(READ_ONCE(cpu_online_mask)); }
+static u32 online_count(void) { return num_online_cpus(); }
+static u32 first_cpu(void) { return cpumask_first(&cpu_online_mask); }
 
 static void bump(u32 *var)
 {
@@ -177,7 +177,7 @@ static void test_stale_after_change(struct ktest *t)
 	}
 	struct stale_ctx c = { .mm = mm_create(), .leader = first_cpu(), .readers = online_count() - 1 };
 	KTEST_ASSERT_TRUE(t, c.mm);
-	ktest_on_cpus(cpu_online_mask, stale_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, stale_worker, &c);
 	ktest_log(t, "%u rounds of munmap/PROT_NONE/remap/read-only with %u readers: %u stale, %u poison",
 		  STALE_ROUNDS, c.readers, c.stale, c.poison);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
@@ -271,7 +271,7 @@ static void test_poison_never_read(struct ktest *t)
 	}
 	struct poison_ctx c = { .mm = mm_create(), .leader = first_cpu(), .readers = online_count() - 1 };
 	KTEST_ASSERT_TRUE(t, c.mm);
-	ktest_on_cpus(cpu_online_mask, poison_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, poison_worker, &c);
 	ktest_log(t, "%u unmaps of %u pages held back by %u readers with interrupts off: %lu reads, %u saw poison",
 		  POISON_ROUNDS, POISON_PAGES, c.readers, c.reads, c.poison);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
@@ -395,12 +395,13 @@ static void test_ipi_accounting(struct ktest *t)
 	KTEST_ASSERT_TRUE(t, c.mm);
 	/* The first three CPUs hold mm (the first one unmaps, the third goes
 	 * lazy); any others never run it. */
-	cpumask_t online = READ_ONCE(cpu_online_mask);
+	cpumask_t online;
+	cpumask_copy(&online, &cpu_online_mask);
 	u32 k = 0;
 	for (u32 cpu = 0; cpu < MAX_CPUS && k < 3; cpu++) {
-		if (!cpumask_test(online, cpu))
+		if (!cpumask_test_cpu(cpu, &online))
 			continue;
-		c.holders |= 1UL << cpu;
+		__cpumask_set_cpu(cpu, &c.holders);
 		if (k == 0)
 			c.leader = cpu;
 		else if (k == 1)
@@ -411,7 +412,7 @@ static void test_ipi_accounting(struct ktest *t)
 	}
 	KTEST_ASSERT_TRUE(t, map_small(c.mm, BASE, P(64), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)BASE);
 	KTEST_ASSERT_TRUE(t, map_small(c.mm, FAR, P(1), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)FAR);
-	ktest_on_cpus(c.holders, ipi_worker, &c);
+	ktest_on_cpus(&c.holders, ipi_worker, &c);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
 
 	u32 h1 = c.other_holder, lz = c.lazy_cpu;
@@ -435,12 +436,12 @@ static void test_ipi_accounting(struct ktest *t)
 	/* CPUs that never ran mm never heard of it. */
 	u32 outsiders = 0;
 	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
-		if (cpumask_test(online, cpu) && !cpumask_test(c.holders, cpu)) {
+		if (cpumask_test_cpu(cpu, &online) && !cpumask_test_cpu(cpu, &c.holders)) {
 			outsiders++;
 			KTEST_EXPECT_EQ(t, c.recv[4][cpu] - c.recv[0][cpu], 0);
 		}
-	ktest_log(t, "holders %lx (lazy CPU %u), %u CPUs never ran it; %lu flushes sent IPIs",
-		  c.holders, lz, outsiders, c.flushes[4] - c.flushes[0]);
+	ktest_log(t, "holders CPUs %u, %u, %u (the last lazy), %u CPUs never ran it; "
+		  "%lu flushes sent IPIs", c.leader, h1, lz, outsiders, c.flushes[4] - c.flushes[0]);
 	mm_put(c.mm);
 }
 
@@ -496,11 +497,10 @@ static void test_ceiling(struct ktest *t)
 	}
 	struct ceiling_ctx c = { .mm = mm_create(), .leader = first_cpu() };
 	KTEST_ASSERT_TRUE(t, c.mm);
-	c.holder = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << c.leader));
+	c.holder = ktest_other_cpu(c.leader);
 	/* One VMA bigger than both ranges: nothing but PTEs is freed. */
 	KTEST_ASSERT_TRUE(t, map_small(c.mm, BASE, P(512), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)BASE);
-	cpumask_t pair = (1UL << c.leader) | (1UL << c.holder);
-	ktest_on_cpus(pair, ceiling_worker, &c);
+	ktest_on_cpu_pair(c.leader, c.holder, ceiling_worker, &c);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
 	KTEST_EXPECT_EQ(t, c.one[1] - c.one[0], ceiling);       /* INVLPG per page */
 	KTEST_EXPECT_EQ(t, c.all[1] - c.all[0], 0);
@@ -627,7 +627,9 @@ static void crossfire_worker(void *arg)
 {
 	struct crossfire_ctx *c = arg;
 	u32 me = smp_processor_id();
-	cpumask_t others = READ_ONCE(cpu_online_mask) & ~(1UL << me);
+	cpumask_t others;
+	cpumask_copy(&others, &cpu_online_mask);
+	__cpumask_clear_cpu(me, &others);
 	kthread_use_mm(c->mm);
 	bump(&c->started);
 	test_wait_until(&c->started, online_count());
@@ -637,7 +639,7 @@ static void crossfire_worker(void *arg)
 		u64 f = (r & 1) ? local_irq_save() : 0;
 		flush_tlb_mm_range(c->mm, BASE + P(r % 64), BASE + P(r % 64 + 1), PAGE_SHIFT, false);
 		if ((r & 15) == 0)
-			smp_call_function_many(others, count_call, &c->calls, true);
+			smp_call_function_many(&others, count_call, &c->calls, true);
 		if (r & 1)
 			local_irq_restore(f);
 	}
@@ -653,7 +655,7 @@ static void test_crossfire(struct ktest *t)
 	struct crossfire_ctx c = { .mm = mm_create() };
 	KTEST_ASSERT_TRUE(t, c.mm);
 	u64 gen = c.mm->tlb_gen;
-	ktest_on_cpus(cpu_online_mask, crossfire_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, crossfire_worker, &c);
 	/* Finishing at all is the test (a deadlock is a hang, which the
 	 * harness reports); every flush and call was done. */
 	u32 n = online_count();
