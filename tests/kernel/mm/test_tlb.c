@@ -17,6 +17,7 @@
  *   rcu_debug_no_grace_period     walkers_vs_table_free fails
  */
 #include "kernel/ktest.h"
+#include "kernel/cmdline.h"
 #include "kernel/uaccess.h"
 #include "kernel/errno.h"
 #include "kernel/sched.h"
@@ -70,6 +71,7 @@ static void bump(u32 *var)
 struct stale_ctx {
 	struct mm_struct *mm;
 	u32 leader, readers;
+	u32 rounds;             /* STALE_ROUNDS, or fewer (tlb_stale_rounds=) */
 	u32 phase;              /* 2r+1: round r mapped; 2r+2: round r changed */
 	u32 ready;              /* readers done with a phase, cumulative */
 	u32 stale, poison, errors;
@@ -83,7 +85,7 @@ static u64 remap_value(u32 r) { return 0x2000 + r; }
 
 static void stale_leader(struct stale_ctx *c)
 {
-	for (u32 r = 0; r < STALE_ROUNDS; r++) {
+	for (u32 r = 0; r < c->rounds; r++) {
 		u32 kind = r % CHANGE_KINDS;
 		c->kind[r] = kind;
 		if (map_small(c->mm, BASE, P(1), RW, ANON | MAP_FIXED, -1, 0) != (long)BASE ||
@@ -122,7 +124,7 @@ static void stale_leader(struct stale_ctx *c)
 static void stale_reader(struct stale_ctx *c)
 {
 	u64 v;
-	for (u32 r = 0; r < STALE_ROUNDS; r++) {
+	for (u32 r = 0; r < c->rounds; r++) {
 		test_wait_until(&c->phase, 2 * r + 1);
 		/* Fill the TLB: read until the leader's value shows. */
 		u32 tries = 0;
@@ -175,11 +177,15 @@ static void test_stale_after_change(struct ktest *t)
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
-	struct stale_ctx c = { .mm = mm_create(), .leader = first_cpu(), .readers = online_count() - 1 };
+	/* A machine with many emulated CPUs may ask for fewer rounds (at
+	 * least one of each kind of change): every round waits for all. */
+	long rounds = cmdline_long("tlb_stale_rounds", STALE_ROUNDS);
+	struct stale_ctx c = { .mm = mm_create(), .leader = first_cpu(), .readers = online_count() - 1,
+			       .rounds = (u32)MIN(MAX(rounds, (long)CHANGE_KINDS), (long)STALE_ROUNDS) };
 	KTEST_ASSERT_TRUE(t, c.mm);
 	ktest_on_cpus(&cpu_online_mask, stale_worker, &c);
 	ktest_log(t, "%u rounds of munmap/PROT_NONE/remap/read-only with %u readers: %u stale, %u poison",
-		  STALE_ROUNDS, c.readers, c.stale, c.poison);
+		  c.rounds, c.readers, c.stale, c.poison);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
 	KTEST_EXPECT_EQ(t, c.stale, 0);
 	KTEST_EXPECT_EQ(t, c.poison, 0);
