@@ -115,6 +115,10 @@ void ktest_run_hooks(enum ktest_hook_point point);
 void ktest_on_cpu(u32 cpu, void (*fn)(void *arg), void *arg);
 /* Start fn(arg) on every CPU in mask at once (a start barrier releases them
  * together; this CPU takes part if it is in mask) and wait for all. */
-void ktest_on_cpus(cpumask_t mask, void (*fn)(void *arg), void *arg);
+void ktest_on_cpus(const cpumask_t *mask, void (*fn)(void *arg), void *arg);
+/* The same on two CPUs, a and b (different). */
+void ktest_on_cpu_pair(u32 a, u32 b, void (*fn)(void *arg), void *arg);
+/* The lowest online CPU other than cpu (NR_CPUS if there is none). */
+u32 ktest_other_cpu(u32 cpu);
 
 #endif

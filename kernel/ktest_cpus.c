@@ -30,33 +30,46 @@ static void job_thread(void *p)
 	job->fn(job->arg);
 }
 
-void ktest_on_cpus(cpumask_t mask, void (*fn)(void *arg), void *arg)
+void ktest_on_cpus(const cpumask_t *mask, void (*fn)(void *arg), void *arg)
 {
-	cpumask_t online = READ_ONCE(cpu_online_mask);
-	if (mask & ~online)
-		printk(KERN_WARNING "ktest_on_cpus: CPUs 0x%lx are not online; skipping them\n",
-		       mask & ~online);
-	mask &= online;
-	struct ktest_job job = { .fn = fn, .arg = arg, .expected = cpumask_weight(mask) };
-	struct thread *th[MAX_CPUS];
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
-		th[cpu] = NULL;
-		if (!cpumask_test(mask, cpu))
-			continue;
-		th[cpu] = kthread_create("ktest", job_thread, &job, 1UL << cpu);
+	cpumask_t run, offline;
+	if (cpumask_andnot(&offline, mask, &cpu_online_mask))
+		printk(KERN_WARNING "ktest_on_cpus: %u CPU(s) (the first CPU %u) are not online; "
+		       "skipping them\n", cpumask_weight(&offline), cpumask_first(&offline));
+	cpumask_and(&run, mask, &cpu_online_mask);
+	struct ktest_job job = { .fn = fn, .arg = arg, .expected = cpumask_weight(&run) };
+	static struct thread *th[MAX_CPUS];     /* too big for a kernel stack; one caller at a time */
+	u32 cpu;
+	for_each_cpu(cpu, &run) {
+		th[cpu] = kthread_create("ktest", job_thread, &job, cpumask_of(cpu));
 		if (!th[cpu])
 			panic("ktest_on_cpus: no free thread slot for CPU %u", cpu);
 	}
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
-		if (th[cpu])
-			thread_join(th[cpu]);
+	for_each_cpu(cpu, &run)
+		thread_join(th[cpu]);
 }
 
 void ktest_on_cpu(u32 cpu, void (*fn)(void *arg), void *arg)
 {
-	if (cpu >= MAX_CPUS || !cpumask_test(READ_ONCE(cpu_online_mask), cpu)) {
+	if (cpu >= MAX_CPUS || !cpumask_test_cpu(cpu, &cpu_online_mask)) {
 		printk(KERN_WARNING "ktest_on_cpu: CPU %u is not online\n", cpu);
 		return;
 	}
-	ktest_on_cpus(1UL << cpu, fn, arg);
+	ktest_on_cpus(cpumask_of(cpu), fn, arg);
+}
+
+void ktest_on_cpu_pair(u32 a, u32 b, void (*fn)(void *arg), void *arg)
+{
+	cpumask_t pair = cpumask_of_cpu(a);
+	__cpumask_set_cpu(b, &pair);
+	ktest_on_cpus(&pair, fn, arg);
+}
+
+u32 ktest_other_cpu(u32 cpu)
+{
+	u32 c;
+	for_each_cpu(c, &cpu_online_mask)
+		if (c != cpu)
+			return c;
+	return NR_CPUS;
 }

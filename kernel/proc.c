@@ -203,7 +203,7 @@ static void kick_siblings(void)
 	wake_up_all(&proc_wq);
 	u32 me = smp_processor_id();
 	for (u32 c = 0; c < MAX_CPUS; c++)
-		if (c != me && cpumask_test(READ_ONCE(cpu_online_mask), c))
+		if (c != me && cpumask_test_cpu(c, &cpu_online_mask))
 			lapic_send_ipi(cpus[c].apic_id, VEC_RESCHEDULE);
 }
 

@@ -145,7 +145,7 @@ static void gen_cpu_tlbstat(struct text *t)
 		put(t, " %s", tlb_stat_names[i]);
 	put(t, "\n");
 	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
-		if (!cpumask_test(READ_ONCE(cpu_online_mask), cpu))
+		if (!cpumask_test_cpu(cpu, &cpu_online_mask))
 			continue;
 		put(t, "cpu%u", cpu);
 		for (int i = 0; i < NR_TLB_STAT_ITEMS; i++)

@@ -27,7 +27,11 @@ static struct rcu_cpu rcu_cpus[MAX_CPUS];
 static spinlock_t rcu_gp_lock = SPINLOCK_INIT("rcu_gp");
 static u64 gp_seq;              /* grace periods started */
 static u64 gp_completed;        /* grace periods ended */
-static cpumask_t qs_pending;    /* CPUs yet to pass a quiescent state in gp_seq */
+/* CPUs yet to pass a quiescent state in gp_seq: filled and cleared under
+ * rcu_gp_lock, read locklessly (a word at a time). During a grace period
+ * bits are only cleared, so once every word has been seen empty, in any
+ * order, the mask is empty. */
+static cpumask_t qs_pending;
 static struct waitq gp_wq;      /* the grace-period thread sleeps here */
 static struct waitq done_wq;    /* synchronize_rcu() and rcu_barrier() sleep here */
 static bool gp_thread_running;
@@ -38,12 +42,12 @@ static struct rcu_stats stats;
 /* This CPU is not inside any read-side section right now. */
 static void rcu_report_qs(void)
 {
-	cpumask_t bit = 1UL << smp_processor_id();
-	if (!(READ_ONCE(qs_pending) & bit))
+	u32 me = smp_processor_id();
+	if (!cpumask_test_cpu(me, &qs_pending))
 		return;         /* fast path: nothing asked of this CPU */
 	u64 f = spin_lock_irqsave(&rcu_gp_lock);
-	qs_pending &= ~bit;
-	bool last = qs_pending == 0;
+	cpumask_clear_cpu(me, &qs_pending);
+	bool last = cpumask_empty(&qs_pending);
 	spin_unlock_irqrestore(&rcu_gp_lock, f);
 	if (last)
 		wake_up_all(&gp_wq);
@@ -147,7 +151,7 @@ static void start_grace_period(void)
 	u64 f = spin_lock_irqsave(&rcu_gp_lock);
 	gp_seq++;
 	u64 seq = gp_seq;
-	qs_pending = READ_ONCE(cpu_online_mask);
+	cpumask_copy(&qs_pending, &cpu_online_mask);
 	spin_unlock_irqrestore(&rcu_gp_lock, f);
 	trace_event(TR_GP_START, seq, 0);
 	stats.gp_started++;
@@ -194,12 +198,14 @@ static void gp_thread(void *arg)
 		rcu_report_qs();        /* this CPU: a thread, outside any reader */
 		/* Ask the other CPUs now rather than waiting for their next
 		 * tick; a CPU inside a reader answers at a later tick. */
-		cpumask_t others = READ_ONCE(qs_pending) & ~(1UL << smp_processor_id());
-		if (others)
-			smp_call_function_many(others, rcu_qs_ipi, NULL, false);
+		cpumask_t others;
+		cpumask_copy(&others, &qs_pending);
+		__cpumask_clear_cpu(smp_processor_id(), &others);
+		if (!cpumask_empty(&others))
+			smp_call_function_many(&others, rcu_qs_ipi, NULL, false);
 
 		f = spin_lock_irqsave(&gp_wq.lock);
-		while (READ_ONCE(qs_pending))
+		while (!cpumask_empty(&qs_pending))
 			sleep_on(&gp_wq);
 		spin_unlock_irqrestore(&gp_wq.lock, f);
 		/* LAB(rcu) END */
@@ -271,7 +277,7 @@ void rcu_init(void)
 	}
 	waitq_init(&gp_wq, "rcu_gp_wq");
 	waitq_init(&done_wq, "rcu_done_wq");
-	if (!kthread_create("rcu_gp", gp_thread, NULL, 0))
+	if (!kthread_create("rcu_gp", gp_thread, NULL, NULL))
 		panic("rcu: cannot start the grace-period thread");
 	gp_thread_running = true;
 	if (rcu_debug_no_grace_period)

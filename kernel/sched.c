@@ -76,36 +76,35 @@ static u32 cpu_load(u32 c)
  * preferring `prefer` on a tie: a woken thread goes back where its cache
  * is warm unless another CPU is less busy. In a kernel without preemption
  * this matters: a thread queued behind a long-running one waits for it. */
-static u32 pick_cpu_prefer(cpumask_t allowed, u32 prefer)
+static u32 pick_cpu_prefer(const cpumask_t *allowed, u32 prefer)
 {
-	cpumask_t m = allowed & READ_ONCE(cpu_online_mask);
-	if (cpumask_test(m, prefer) && cpu_load(prefer) == 0)
+	cpumask_t m;
+	cpumask_and(&m, allowed, &cpu_online_mask);
+	if (cpumask_test_cpu(prefer, &m) && cpu_load(prefer) == 0)
 		return prefer;
-	u32 best = cpumask_test(m, prefer) ? prefer : MAX_CPUS;
+	u32 best = cpumask_test_cpu(prefer, &m) ? prefer : MAX_CPUS;
 	u32 best_load = best < MAX_CPUS ? cpu_load(best) : ~0u;
-	for (u32 c = 0; c < MAX_CPUS; c++) {
-		if (!cpumask_test(m, c))
-			continue;
+	u32 c;
+	for_each_cpu(c, &m) {
 		u32 load = cpu_load(c);
 		if (load < best_load) {
 			best = c;
 			best_load = load;
 		}
 	}
-	return best < MAX_CPUS ? best : (u32)__builtin_ctzl(READ_ONCE(cpu_online_mask));
+	return best < MAX_CPUS ? best : cpumask_first(&cpu_online_mask);
 }
 
 /* The allowed online CPU with the fewest queued threads. */
-static u32 pick_cpu(cpumask_t allowed)
+static u32 pick_cpu(const cpumask_t *allowed)
 {
-	cpumask_t m = allowed & READ_ONCE(cpu_online_mask);
-	if (!m)
-		m = READ_ONCE(cpu_online_mask);
-	u32 best = (u32)__builtin_ctzl(m);
+	cpumask_t m;
+	if (!cpumask_and(&m, allowed, &cpu_online_mask))
+		cpumask_copy(&m, &cpu_online_mask);
+	u32 best = cpumask_first(&m);
 	u32 best_load = ~0u;
-	for (u32 c = 0; c < MAX_CPUS; c++) {
-		if (!cpumask_test(m, c))
-			continue;
+	u32 c;
+	for_each_cpu(c, &m) {
 		struct runqueue *rq = &runqueues[c];
 		u32 load = READ_ONCE(rq->nr_queued) + (READ_ONCE(rq->current) && !READ_ONCE(rq->current)->is_idle);
 		if (load < best_load) {
@@ -127,7 +126,7 @@ static void kick_cpu(u32 cpu)
 /* Make a blocked (or new, or migrating) thread runnable on an allowed CPU. */
 static void wake_thread(struct thread *t)
 {
-	u32 target = pick_cpu_prefer(t->allowed, t->cpu);
+	u32 target = pick_cpu_prefer(&t->allowed, t->cpu);
 	/* Its old CPU may still be saving its registers: never run a thread
 	 * on a second CPU before the first has switched away from it. */
 	while (READ_ONCE(t->on_cpu))
@@ -175,7 +174,7 @@ static void finish_switch(void)
 	} else if (prev->state == THREAD_DEAD) {
 		wake_up_all(&exit_wq);  /* thread_join() waits for on_cpu == false */
 	} else if (prev->state == THREAD_RUNNABLE && prev->rq_next == NULL &&
-		   !cpumask_test(prev->allowed, cpu)) {
+		   !cpumask_test_cpu(cpu, &prev->allowed)) {
 		/* It asked to leave this CPU (thread_set_affinity). */
 		wake_thread(prev);
 	}
@@ -200,7 +199,7 @@ static void __schedule(struct runqueue *rq)
 		      this_cpu()->locks_held - 1, prev->name);
 	if (prev->state == THREAD_RUNNING && !prev->is_idle) {
 		prev->state = THREAD_RUNNABLE;
-		if (cpumask_test(prev->allowed, cpu))
+		if (cpumask_test_cpu(cpu, &prev->allowed))
 			rq_enqueue(rq, prev);
 		/* else finish_switch() on the next thread moves it. */
 	}
@@ -347,16 +346,19 @@ static void build_first_frame(struct thread *t)
 }
 
 struct thread *kthread_create_suspended(const char *name, void (*fn)(void *), void *arg,
-					cpumask_t allowed)
+					const cpumask_t *allowed)
 {
 	struct thread *t = alloc_thread(name);
 	if (!t)
 		return NULL;
 	t->entry = fn;
 	t->arg = arg;
-	t->allowed = allowed ? allowed : ~0UL;
+	if (allowed)
+		cpumask_copy(&t->allowed, allowed);
+	else
+		cpumask_set_first_n(&t->allowed, NR_CPUS);
 	build_first_frame(t);
-	t->cpu = pick_cpu(t->allowed);
+	t->cpu = pick_cpu(&t->allowed);
 	return t;
 }
 
@@ -365,7 +367,8 @@ void thread_start_new(struct thread *t)
 	wake_thread(t);
 }
 
-struct thread *kthread_create(const char *name, void (*fn)(void *), void *arg, cpumask_t allowed)
+struct thread *kthread_create(const char *name, void (*fn)(void *), void *arg,
+			      const cpumask_t *allowed)
 {
 	struct thread *t = kthread_create_suspended(name, fn, arg, allowed);
 	if (t)
@@ -394,11 +397,11 @@ void thread_join(struct thread *t)
 	spin_unlock_irqrestore(&thread_table_lock, f);
 }
 
-void thread_set_affinity(cpumask_t allowed)
+void thread_set_affinity(const cpumask_t *allowed)
 {
 	struct thread *t = current_thread();
-	t->allowed = allowed;
-	if (!cpumask_test(allowed, smp_processor_id()))
+	cpumask_copy(&t->allowed, allowed);
+	if (!cpumask_test_cpu(smp_processor_id(), allowed))
 		schedule();     /* __schedule leaves it off this queue; finish_switch moves it */
 }
 
@@ -525,7 +528,10 @@ static struct thread *make_running_thread(const char *name, bool idle)
 	t->on_cpu = true;
 	t->is_idle = idle;
 	t->cpu = smp_processor_id();
-	t->allowed = idle ? (1UL << t->cpu) : ~0UL;
+	if (idle)
+		t->allowed = cpumask_of_cpu(t->cpu);
+	else
+		cpumask_set_first_n(&t->allowed, NR_CPUS);
 	return t;
 }
 
@@ -551,7 +557,7 @@ void sched_init(void)
 	build_first_frame(idle);
 	idle->is_idle = true;
 	idle->state = THREAD_RUNNABLE;
-	idle->allowed = 1;
+	idle->allowed = cpumask_of_cpu(0);
 	rq->idle = idle;
 }
 

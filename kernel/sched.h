@@ -33,7 +33,8 @@
 #include "arch/x86_64/percpu.h"
 #include "kernel/signal.h"
 
-#define MAX_THREADS 256
+/* Every CPU's idle thread, and 256 for everything else. */
+#define MAX_THREADS (NR_CPUS + 256)
 #define KSTACK_SIZE 16384
 #define SCHED_SLICE_TICKS 2      /* at 100 Hz: 20 ms */
 
@@ -100,18 +101,20 @@ __noreturn void sched_idle_loop(void);  /* the idle thread's body */
 struct thread *current_thread(void);
 
 /* Create a kernel thread that runs fn(arg) on one of the CPUs in allowed
- * (0 means any online CPU). Returns NULL when the table is full. */
-struct thread *kthread_create(const char *name, void (*fn)(void *), void *arg, cpumask_t allowed);
+ * (NULL means any online CPU; the mask is copied). Returns NULL when the
+ * table is full. */
+struct thread *kthread_create(const char *name, void (*fn)(void *), void *arg,
+			      const cpumask_t *allowed);
 /* The same, but the thread does not run until thread_start_new(t): the
  * caller fills in its user state first (kernel/proc.c). */
 struct thread *kthread_create_suspended(const char *name, void (*fn)(void *), void *arg,
-					cpumask_t allowed);
+					const cpumask_t *allowed);
 void thread_start_new(struct thread *t);
 /* Wait for t to exit and free its slot. */
 void thread_join(struct thread *t);
 __noreturn void thread_exit(void);
 /* Move the calling thread to the allowed CPUs (migrates now if needed). */
-void thread_set_affinity(cpumask_t allowed);
+void thread_set_affinity(const cpumask_t *allowed);
 
 void schedule(void);                    /* give up the CPU; stays runnable */
 void yield(void);

@@ -162,9 +162,21 @@ static long sys_arch_prctl(u64 code, u64 addr)
 
 /* ---- scheduling ---- */
 
-/* The kernel's CPU mask is one u64 (MAX_CPUS 64): Linux with as many
- * possible CPUs reports the same 8-byte size. */
-#define KERNEL_MASK_SIZE 8
+/* The bytes of a CPU mask the affinity calls copy: whole longs covering the
+ * CPU numbers in use, as Linux's cpumask_size() with nr_cpu_ids (its
+ * CONFIG_CPUMASK_OFFSTACK, as in Debian's kernel): 8 up to 64 CPUs. */
+static u32 nr_cpu_ids(void)
+{
+	u32 ids = 0, c;
+	for_each_cpu(c, &cpu_online_mask)
+		ids = c + 1;
+	return ids;
+}
+
+static u32 kernel_mask_size(void)
+{
+	return (nr_cpu_ids() + 63) / 64 * 8;
+}
 
 struct find_arg {
 	u32 tid;
@@ -197,8 +209,8 @@ static struct thread *sched_target(long pid)
 static long sys_sched_setaffinity(u64 upid, u64 len, u64 umask)
 {
 	long pid = (s32)upid;
-	u64 mask = 0;
-	u64 n = len < KERNEL_MASK_SIZE ? len : KERNEL_MASK_SIZE;
+	cpumask_t mask = CPUMASK_NONE;
+	u64 n = len < kernel_mask_size() ? len : kernel_mask_size();
 	if (n && copy_from_user(&mask, umask, n))
 		return -EFAULT;
 	if (pid < 0)
@@ -206,34 +218,31 @@ static long sys_sched_setaffinity(u64 upid, u64 len, u64 umask)
 	struct thread *t = sched_target(pid);
 	if (!t)
 		return -ESRCH;
-	mask &= READ_ONCE(cpu_online_mask);
-	if (!mask)
+	if (!cpumask_and(&mask, &mask, &cpu_online_mask))
 		return -EINVAL;
 	if (t == current_thread())
-		thread_set_affinity(mask);
+		thread_set_affinity(&mask);
 	else
-		WRITE_ONCE(t->allowed, mask);   /* applies at its next switch */
+		cpumask_copy(&t->allowed, &mask);       /* applies at its next switch */
 	return 0;
 }
 
 static long sys_sched_getaffinity(u64 upid, u64 len, u64 umask)
 {
 	long pid = (s32)upid;
-	u32 ncpus = 0;
-	for (u32 c = 0; c < MAX_CPUS; c++)
-		if (cpumask_test(READ_ONCE(cpu_online_mask), c))
-			ncpus = c + 1;
-	if (len * 8 < ncpus || (len & 7))
+	if (len * 8 < nr_cpu_ids() || (len & 7))
 		return -EINVAL;
 	if (pid < 0)
 		return -ESRCH;
 	struct thread *t = sched_target(pid);
 	if (!t)
 		return -ESRCH;
-	u64 mask = READ_ONCE(t->allowed) & READ_ONCE(cpu_online_mask);
-	if (copy_to_user(umask, &mask, KERNEL_MASK_SIZE))
+	cpumask_t mask;
+	cpumask_and(&mask, &t->allowed, &cpu_online_mask);
+	u32 size = kernel_mask_size();
+	if (copy_to_user(umask, &mask, size))
 		return -EFAULT;
-	return KERNEL_MASK_SIZE;
+	return size;
 }
 
 static long sys_sched_yield(void)

@@ -142,16 +142,17 @@ static void leave_mm_if_loaded(void *arg)
 	if (mm_loaded_on_this_cpu() == mm)
 		leave_mm();
 	else            /* left earlier: only the lazily kept cpumask bit */
-		__atomic_and_fetch(&mm->cpumask, ~(1UL << smp_processor_id()), __ATOMIC_SEQ_CST);
+		cpumask_clear_cpu(smp_processor_id(), &mm->cpumask);
 }
 
 static void leave_mm_everywhere(struct mm_struct *mm)
 {
 	u64 flags = local_irq_save();
-	cpumask_t others = __atomic_load_n(&mm->cpumask, __ATOMIC_SEQ_CST) &
-			   ~(1UL << smp_processor_id());
-	if (others)
-		smp_call_function_many(others, leave_mm_if_loaded, mm, true);
+	cpumask_t others;
+	cpumask_copy(&others, &mm->cpumask);
+	__cpumask_clear_cpu(smp_processor_id(), &others);
+	if (!cpumask_empty(&others))
+		smp_call_function_many(&others, leave_mm_if_loaded, mm, true);
 	leave_mm_if_loaded(mm);
 	local_irq_restore(flags);
 }

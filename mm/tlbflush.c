@@ -36,10 +36,10 @@
  * new generation and flushes itself (Linux missed this barrier until 2025).
  *
  * Mailboxes: each CPU owns one request (its flush_tlb_info) and a count of
- * acks it waits for; each CPU has an inbox, a bitmask of CPUs whose request
+ * acks it waits for; each CPU has an inbox, a cpumask of CPUs whose request
  * it must serve. An initiator sets its bit in each target's inbox with an
- * atomic OR and sends one IPI; the target takes the whole mask with an
- * atomic exchange. A request stays valid until its acks reach zero, because
+ * atomic OR on the bit's word and sends one IPI; the target takes the whole
+ * mask with one atomic exchange per word (kernel/cpumask.h). A request stays valid until its acks reach zero, because
  * its owner is waiting for exactly that before it may post another.
  */
 #include "mm/tlbflush.h"
@@ -112,16 +112,6 @@ static u64 mm_id(const struct mm_struct *mm)
 	return mm ? mm->pgd_phys : 0;
 }
 
-static void cpumask_clear_atomic(cpumask_t *m, u32 cpu)
-{
-	__atomic_and_fetch(m, ~(1UL << cpu), __ATOMIC_SEQ_CST);
-}
-
-static void cpumask_set_atomic(cpumask_t *m, u32 cpu)
-{
-	__atomic_or_fetch(m, 1UL << cpu, __ATOMIC_SEQ_CST);
-}
-
 /* --- switching address spaces --- */
 
 struct mm_struct *mm_loaded_on_this_cpu(void)
@@ -149,7 +139,7 @@ void leave_mm(void)
 		WRITE_ONCE(st->loaded_mm, NULL);
 		WRITE_ONCE(st->is_lazy, false);
 		/* Nothing of mm is cached here any more (no PCID). */
-		cpumask_clear_atomic(&mm->cpumask, smp_processor_id());
+		cpumask_clear_cpu(smp_processor_id(), &mm->cpumask);
 	}
 	local_irq_restore(flags);
 }
@@ -192,7 +182,7 @@ void switch_mm(struct mm_struct *prev, struct mm_struct *next)
 	 * us; one that read it before changed the tables before its tlb_gen
 	 * bump, which we read below, and our CR3 load starts clean anyway.
 	 * The previous mm keeps our bit until a flush finds us gone. */
-	cpumask_set_atomic(&next->cpumask, cpu);
+	cpumask_set_cpu(cpu, &next->cpumask);
 	WRITE_ONCE(st->loaded_mm, next);
 	WRITE_ONCE(st->is_lazy, false);
 	smp_mb();               /* loaded_mm store before the tlb_gen load */
@@ -215,7 +205,7 @@ static void flush_tlb_func(const struct flush_tlb_info *info)
 	if (st->loaded_mm != mm) {
 		/* We left mm since we joined its cpumask: our CR3 load dropped
 		 * everything of it. Leave the mask now (lazy trimming). */
-		cpumask_clear_atomic(&mm->cpumask, cpu);
+		cpumask_clear_cpu(cpu, &mm->cpumask);
 		return;
 	}
 	if (st->is_lazy) {
@@ -251,10 +241,10 @@ void tlb_flush_poll(void)
 {
 	/* LAB(tlb-shootdown) BEGIN: take the whole inbox at once; for each sender run flush_tlb_func() on its request, then ack it */
 	struct tlb_state *st = this_tlb();
-	cpumask_t from = __atomic_exchange_n(&st->inbox, 0, __ATOMIC_SEQ_CST);
-	while (from) {
-		u32 src = (u32)__builtin_ctzl(from);
-		from &= from - 1;
+	cpumask_t from;
+	cpumask_take_all(&from, &st->inbox);
+	u32 src;
+	for_each_cpu(src, &from) {
 		struct tlb_state *owner = &tlb_state[src];
 		const struct flush_tlb_info *info = &owner->info;
 		trace_event(TR_IPI_RECV, src, mm_id(info->mm));
@@ -274,32 +264,40 @@ static void flush_ipi(struct trap_frame *tf)
 
 /* --- the initiator --- */
 
-/* Which other CPUs must hear about this flush. */
-static cpumask_t flush_targets(const struct flush_tlb_info *info, u32 me)
+/* Which other CPUs must hear about this flush, into *targets; false if none.
+ * The mask is read one word at a time after the tlb_gen bump (a full
+ * barrier): a CPU whose bit is not seen set joined after our read of its
+ * word, so after the bump, and reads the new generation when it loads mm
+ * (switch_mm); a bit is cleared only by a CPU that no longer holds mm's
+ * entries. So a per-word snapshot loses no CPU that must flush. */
+static bool flush_targets(const struct flush_tlb_info *info, u32 me, cpumask_t *targets)
 {
 	/* LAB(tlb-shootdown) BEGIN: the online CPUs of mm->cpumask but this one (extra: leave out lazy CPUs unless tables were freed) */
 	struct mm_struct *mm = info->mm;
-	cpumask_t mask = __atomic_load_n(&mm->cpumask, __ATOMIC_SEQ_CST) & ~(1UL << me);
-	mask &= READ_ONCE(cpu_online_mask);
-	if (info->freed_tables)
-		return mask;    /* everyone who may walk the tables, lazy or not */
-	cpumask_t targets = 0;
-	for (cpumask_t m = mask; m; m &= m - 1) {
-		u32 cpu = (u32)__builtin_ctzl(m);
+	cpumask_t mask;
+	cpumask_and(&mask, &mm->cpumask, &cpu_online_mask);
+	__cpumask_clear_cpu(me, &mask);
+	if (info->freed_tables) {
+		cpumask_copy(targets, &mask);   /* everyone who may walk the tables, lazy or not */
+		return !cpumask_empty(targets);
+	}
+	cpumask_clear(targets);
+	u32 cpu;
+	for_each_cpu(cpu, &mask) {
 		/* Lazy CPUs catch up on the generation when they switch back;
 		 * CPUs that left mm dropped its entries with their CR3 load. */
 		if (READ_ONCE(tlb_state[cpu].loaded_mm) == mm && !READ_ONCE(tlb_state[cpu].is_lazy))
-			targets |= 1UL << cpu;
+			__cpumask_set_cpu(cpu, targets);
 	}
-	return targets;
-	/* LAB(tlb-shootdown) STUB: (void)info; (void)me; return 0; */
+	return !cpumask_empty(targets);
+	/* LAB(tlb-shootdown) STUB: (void)info; (void)me; cpumask_clear(targets); return false; */
 	/* LAB(tlb-shootdown) END */
 }
 
 #define FLUSH_WARN_MS 10000
 #define FLUSH_TIMEOUT_MS 60000
 
-static void wait_for_acks(struct tlb_state *st, cpumask_t targets)
+static void wait_for_acks(struct tlb_state *st, const cpumask_t *targets)
 {
 	/* LAB(tlb-shootdown) BEGIN: spin until st->acks is 0, serving smp_call_poll() meanwhile; warn after FLUSH_WARN_MS, panic after FLUSH_TIMEOUT_MS */
 	u64 start = rdtsc();
@@ -310,12 +308,14 @@ static void wait_for_acks(struct tlb_state *st, cpumask_t targets)
 		cpu_relax();
 		u64 waited = rdtsc() - start;
 		if (!warned && waited > tsc_khz * FLUSH_WARN_MS) {
-			printk(KERN_WARNING "tlb: CPU %u still waiting for %u flush ack(s) (targets %lx)\n",
-			       smp_processor_id(), st->acks, targets);
+			printk(KERN_WARNING "tlb: CPU %u still waiting for %u flush ack(s) "
+			       "(%u targets, the first CPU %u)\n", smp_processor_id(), st->acks,
+			       cpumask_weight(targets), cpumask_first(targets));
 			warned = true;
 		}
 		if (waited > tsc_khz * FLUSH_TIMEOUT_MS)
-			panic("tlb: %u CPU(s) never acknowledged a flush (targets %lx)", st->acks, targets);
+			panic("tlb: %u CPU(s) never acknowledged a flush (%u targets, the first CPU %u)",
+			      st->acks, cpumask_weight(targets), cpumask_first(targets));
 	}
 	/* LAB(tlb-shootdown) STUB: (void)st; (void)targets; */
 	/* LAB(tlb-shootdown) END */
@@ -346,16 +346,18 @@ void flush_tlb_mm_range(struct mm_struct *mm, u64 start, u64 end, u32 stride_shi
 	info->initiator = me;
 	trace_event(TR_FLUSH_REQ, mm_id(mm), end == TLB_FLUSH_ALL ? 0 : (end - start) >> stride_shift);
 
-	cpumask_t targets = flush_targets(info, me);
+	cpumask_t targets;
+	bool remote = flush_targets(info, me, &targets);
 	if (tlb_debug_skip_remote_flush)
-		targets = 0;    /* the negative control: a broken kernel */
+		remote = false; /* the negative control: a broken kernel */
 	/* LAB(tlb-shootdown) BEGIN: set st->acks to the number of targets, post your bit in each target's inbox, send each one VEC_TLB_FLUSH */
-	if (targets) {
+	if (remote) {
 		count(mm, NR_TLB_REMOTE_FLUSH, 1);
-		__atomic_store_n(&st->acks, cpumask_weight(targets), __ATOMIC_SEQ_CST);
-		for (cpumask_t m = targets; m; m &= m - 1) {
-			u32 cpu = (u32)__builtin_ctzl(m);
-			__atomic_or_fetch(&tlb_state[cpu].inbox, 1UL << me, __ATOMIC_SEQ_CST);
+		/* Every target's ack is counted before any target is asked. */
+		__atomic_store_n(&st->acks, cpumask_weight(&targets), __ATOMIC_SEQ_CST);
+		u32 cpu;
+		for_each_cpu(cpu, &targets) {
+			cpumask_set_cpu(me, &tlb_state[cpu].inbox);
 			trace_event(TR_IPI_SEND, cpu, mm_id(mm));
 			lapic_send_ipi(cpus[cpu].apic_id, VEC_TLB_FLUSH);
 		}
@@ -364,9 +366,9 @@ void flush_tlb_mm_range(struct mm_struct *mm, u64 start, u64 end, u32 stride_shi
 	/* Our own TLB meanwhile (the targets work in parallel). */
 	if (st->loaded_mm == mm)
 		flush_tlb_func(info);
-	if (targets)
-		wait_for_acks(st, targets);
-	trace_event(TR_FLUSH_DONE, mm_id(mm), cpumask_weight(targets));
+	if (remote)
+		wait_for_acks(st, &targets);
+	trace_event(TR_FLUSH_DONE, mm_id(mm), remote ? cpumask_weight(&targets) : 0);
 	local_irq_restore(flags);
 }
 

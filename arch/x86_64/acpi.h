@@ -13,8 +13,9 @@
 #define PAGODA_ACPI_H
 
 #include "kernel/types.h"
+#include "kernel/cpumask.h"
 
-#define ACPI_MAX_CPUS 64
+#define ACPI_MAX_CPUS NR_CPUS          /* one logical CPU per kept entry */
 #define ACPI_MAX_IOAPICS 8
 #define ACPI_MAX_OVERRIDES 16
 #define ACPI_MAX_SKIPPED 16

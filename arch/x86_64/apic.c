@@ -381,9 +381,9 @@ void lapic_timer_start(u32 hz)
 		/* First call, on the boot CPU: remember the rate for CPUs that
 		 * come up later, and start it on those already running. */
 		WRITE_ONCE(timer_hz, hz);
-		smp_call_function_many(cpu_online_mask, timer_start_remote,
+		smp_call_function_many(&cpu_online_mask, timer_start_remote,
 				       (void *)(uintptr_t)hz, true);
-		printk("APIC timer: %u Hz on %u CPU(s)\n", hz, cpumask_weight(cpu_online_mask));
+		printk("APIC timer: %u Hz on %u CPU(s)\n", hz, num_online_cpus());
 	}
 }
 

@@ -13,12 +13,13 @@
 #define PAGODA_PERCPU_H
 
 #include "kernel/types.h"
+#include "kernel/cpumask.h"
 #include "arch/x86_64/desc.h"
 
-/* CPU sets are one 64-bit word: Pagoda supports up to 64 CPUs and says so at
- * boot if the machine has more (docs/boot.md). */
-#define MAX_CPUS 64
-typedef u64 cpumask_t;
+/* The bound of every per-CPU array: as many CPUs as a cpumask holds
+ * (NR_CPUS, kernel/cpumask.h). A machine with more starts only the first
+ * MAX_CPUS and says so at boot (docs/boot.md). */
+#define MAX_CPUS NR_CPUS
 
 struct cpu {
 	struct cpu *self;       /* must stay first: this_cpu() reads %gs:0 */
@@ -60,14 +61,5 @@ static inline bool in_nmi(void) { return this_cpu()->nmi_depth != 0; }
 
 /* Point GS base at c; used once per CPU at bring-up. */
 void percpu_init_this_cpu(struct cpu *c);
-
-static inline bool cpumask_test(cpumask_t m, u32 cpu) { return (m >> cpu) & 1; }
-static inline u32 cpumask_weight(cpumask_t m)
-{
-	u32 n = 0;
-	for (; m; m &= m - 1)   /* clear the lowest set bit (no POPCNT: qemu64 lacks it) */
-		n++;
-	return n;
-}
 
 #endif

@@ -42,7 +42,7 @@
 #include "kernel/printk.h"
 #include "kernel/string.h"
 
-cpumask_t cpu_online_mask = 1;  /* the boot CPU; APs add themselves */
+cpumask_t cpu_online_mask = { { 1 } };  /* the boot CPU; APs add themselves */
 u64 kernel_cr3;
 phys_addr_t smp_trampoline_phys;
 
@@ -138,7 +138,7 @@ __noreturn void ap_main(u32 cpu)
 	 * from then on other CPUs may queue threads here. */
 	syscall_init_cpu();     /* SYSCALL MSRs are per CPU */
 	sched_init_ap();
-	__atomic_or_fetch(&cpu_online_mask, 1UL << cpu, __ATOMIC_SEQ_CST);
+	cpumask_set_cpu(cpu, &cpu_online_mask);
 	__atomic_store_n(&c->online, true, __ATOMIC_SEQ_CST);
 	sched_idle_loop();
 }

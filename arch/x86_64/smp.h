@@ -23,7 +23,10 @@
 #include "kernel/types.h"
 #include "arch/x86_64/percpu.h"
 
+/* The CPUs that have come up (each AP sets its own bit, atomically, once;
+ * no CPU goes offline). Read it with the cpumask functions. */
 extern cpumask_t cpu_online_mask;
+static inline u32 num_online_cpus(void) { return cpumask_weight(&cpu_online_mask); }
 
 /* The page-table root every AP loads in ap_main() (CR3 value). smp_init()
  * sets it to the boot CPU's CR3 unless mm/ has already published its own. */
@@ -49,8 +52,8 @@ void smp_init(void);
 extern u32 smp_cpus_not_answering;
 
 void smp_call_function_single(u32 cpu, void (*fn)(void *), void *arg, bool wait);
-/* Every CPU in mask except the caller. */
-void smp_call_function_many(cpumask_t mask, void (*fn)(void *), void *arg, bool wait);
+/* Every CPU in mask except the caller (mask is read once, at the call). */
+void smp_call_function_many(const cpumask_t *mask, void (*fn)(void *), void *arg, bool wait);
 /* NMI every other online CPU (panic). */
 void smp_stop_other_cpus(void);
 

@@ -134,7 +134,7 @@ void smp_call_function_single(u32 cpu, void (*fn)(void *), void *arg, bool wait)
 		local_irq_restore(flags);
 		return;
 	}
-	if (cpu >= MAX_CPUS || !cpumask_test(READ_ONCE(cpu_online_mask), cpu)) {
+	if (cpu >= MAX_CPUS || !cpumask_test_cpu(cpu, &cpu_online_mask)) {
 		printk(KERN_WARNING "smp_call_function_single: CPU %u is not online\n", cpu);
 		return;
 	}
@@ -146,20 +146,21 @@ void smp_call_function_single(u32 cpu, void (*fn)(void *), void *arg, bool wait)
 		wait_for_calls(&pending);
 }
 
-void smp_call_function_many(cpumask_t mask, void (*fn)(void *), void *arg, bool wait)
+void smp_call_function_many(const cpumask_t *mask, void (*fn)(void *), void *arg, bool wait)
 {
-	u32 me = smp_processor_id();
-	mask &= READ_ONCE(cpu_online_mask) & ~(1UL << me);
-	if (!mask)
+	cpumask_t targets;      /* a snapshot: the caller's mask may change */
+	if (!cpumask_and(&targets, mask, &cpu_online_mask))
 		return;
-	u32 pending = cpumask_weight(mask);
+	__cpumask_clear_cpu(smp_processor_id(), &targets);
+	if (cpumask_empty(&targets))
+		return;
+	u32 pending = cpumask_weight(&targets);
 	struct call_request r = { .fn = fn, .arg = arg, .pending = wait ? &pending : NULL };
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
-		if (cpumask_test(mask, cpu))
-			call_queue_push(cpu, &r);
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
-		if (cpumask_test(mask, cpu))
-			lapic_send_ipi(cpus[cpu].apic_id, VEC_CALL_FUNCTION);
+	u32 cpu;
+	for_each_cpu(cpu, &targets)
+		call_queue_push(cpu, &r);
+	for_each_cpu(cpu, &targets)
+		lapic_send_ipi(cpus[cpu].apic_id, VEC_CALL_FUNCTION);
 	if (wait)
 		wait_for_calls(&pending);
 }
@@ -170,10 +171,9 @@ void smp_call_function_many(cpumask_t mask, void (*fn)(void *), void *arg, bool 
  * reset the machine before the panic message is out. */
 void smp_stop_other_cpus(void)
 {
-	u32 me = smp_processor_id();
-	cpumask_t others = READ_ONCE(cpu_online_mask) & ~(1UL << me);
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
-		if (cpumask_test(others, cpu))
+	u32 me = smp_processor_id(), cpu;
+	for_each_cpu(cpu, &cpu_online_mask)
+		if (cpu != me)
 			lapic_send_nmi(cpus[cpu].apic_id);
 }
 

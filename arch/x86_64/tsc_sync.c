@@ -100,7 +100,7 @@ void tsc_sync_check(void)
 	}
 	u32 checked = 0;
 	for (u32 cpu = 1; cpu < MAX_CPUS; cpu++) {
-		if (!cpumask_test(cpu_online_mask, cpu))
+		if (!cpumask_test_cpu(cpu, &cpu_online_mask))
 			continue;
 		struct tsc_warp w;
 		tsc_check_pair(cpu, &w);

@@ -102,7 +102,7 @@ static void run(enum bench_case c, bool poison, bool all_cpus, u64 *mean, u64 *m
 	pcp_bypass = c == B_MISS;
 	for (u32 i = 0; i < MAX_CPUS; i++)
 		result[i] = 0;
-	cpumask_t mask = all_cpus ? cpu_online_mask : 1;
+	const cpumask_t *mask = all_cpus ? &cpu_online_mask : cpumask_of(0);
 	if (all_cpus)
 		ktest_on_cpus(mask, run_case, NULL);
 	else
@@ -111,7 +111,7 @@ static void run(enum bench_case c, bool poison, bool all_cpus, u64 *mean, u64 *m
 	u64 sum = 0, n = 0;
 	*max = 0;
 	for (u32 i = 0; i < MAX_CPUS; i++) {
-		if (!cpumask_test(mask, i))
+		if (!cpumask_test_cpu(i, mask))
 			continue;
 		sum += result[i];
 		n++;
@@ -123,7 +123,7 @@ static void run(enum bench_case c, bool poison, bool all_cpus, u64 *mean, u64 *m
 static void bench_physmem(void)
 {
 	bool saved_poison = page_poisoning;
-	u32 ncpus = cpumask_weight(cpu_online_mask);
+	u32 ncpus = num_online_cpus();
 	printk("bench physmem: cycles (rdtsc) per alloc+free pair; %u CPUs online; "
 	       "debug checks %s\n", ncpus, CONFIG_DEBUG_MM ? "on" : "off");
 	for (int poison = 1; poison >= 0; poison--) {

@@ -48,10 +48,8 @@ static bool contains(const char *s, const char *word)
 
 static struct cpu *another_online_cpu(void)
 {
-	for (u32 i = 0; i < MAX_CPUS; i++)
-		if (i != smp_processor_id() && cpumask_test(cpu_online_mask, i))
-			return &cpus[i];
-	return NULL;
+	u32 other = ktest_other_cpu(smp_processor_id());
+	return other < NR_CPUS ? &cpus[other] : NULL;
 }
 
 static void test_nmi_prints_while_lock_held(struct ktest *t)

@@ -87,8 +87,9 @@ static void torture_cpu(void *arg)
 
 static void test_torture_readers_never_see_poison(struct ktest *t)
 {
-	cpumask_t online = READ_ONCE(cpu_online_mask);
-	if (cpumask_weight(online) < 2) {
+	cpumask_t online;
+	cpumask_copy(&online, &cpu_online_mask);
+	if (cpumask_weight(&online) < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
@@ -101,11 +102,11 @@ static void test_torture_readers_never_see_poison(struct ktest *t)
 	poison_seen = reads_done = freed = 0;
 	struct rcu_stats before, after;
 	rcu_get_stats(&before);
-	ktest_on_cpus(online, torture_cpu, NULL);
+	ktest_on_cpus(&online, torture_cpu, NULL);
 	rcu_barrier();
 	rcu_get_stats(&after);
 	ktest_log(t, "%lu reads on %u CPUs, %u replacements, %lu grace periods, poison seen %lu time(s)",
-		  reads_done, cpumask_weight(online) - 1, NR_WRITES,
+		  reads_done, cpumask_weight(&online) - 1, NR_WRITES,
 		  after.gp_completed - before.gp_completed, poison_seen);
 	KTEST_EXPECT_EQ(t, poison_seen, 0);
 	KTEST_EXPECT_EQ(t, freed, NR_WRITES);          /* every callback ran */
@@ -141,13 +142,13 @@ static void updater(void *arg)
 
 static void test_synchronize_waits_for_reader(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
 	sync_reader_inside = sync_reader_exited = sync_updater_started = 0;
-	struct thread *r = kthread_create("rcu_reader", long_reader, NULL, 2);
-	struct thread *u = kthread_create("rcu_updater", updater, NULL, 1);
+	struct thread *r = kthread_create("rcu_reader", long_reader, NULL, cpumask_of(1));
+	struct thread *u = kthread_create("rcu_updater", updater, NULL, cpumask_of(0));
 	KTEST_ASSERT_TRUE(t, r && u);
 	thread_join(u);
 	u32 exited_when_sync_returned = __atomic_load_n(&sync_reader_exited, __ATOMIC_SEQ_CST);

@@ -43,10 +43,10 @@ static void test_pinned_threads_run_on_their_cpu(struct ktest *t)
 	struct thread *th[MAX_CPUS];
 	for (u32 c = 0; c < MAX_CPUS; c++) {
 		th[c] = NULL;
-		if (!cpumask_test(cpu_online_mask, c))
+		if (!cpumask_test_cpu(c, &cpu_online_mask))
 			continue;
 		ran_on[c] = ~0u;
-		th[c] = kthread_create("pinned", record_cpu, (void *)(u64)c, 1UL << c);
+		th[c] = kthread_create("pinned", record_cpu, (void *)(u64)c, cpumask_of(c));
 		KTEST_ASSERT_TRUE(t, th[c] != NULL);
 	}
 	for (u32 c = 0; c < MAX_CPUS; c++) {
@@ -86,16 +86,16 @@ static void test_ping_pong_no_lost_wakeup(struct ktest *t)
 	pp_turn = 0;
 	pp_count[0] = pp_count[1] = 0;
 	/* On different CPUs when there are two, else both on CPU 0. */
-	cpumask_t other = cpumask_weight(cpu_online_mask) > 1 ? 2 : 1;
-	struct thread *a = kthread_create("ping", ping_pong, (void *)0, 1);
-	struct thread *b = kthread_create("pong", ping_pong, (void *)1, other);
+	u32 other = num_online_cpus() > 1 ? 1 : 0;
+	struct thread *a = kthread_create("ping", ping_pong, (void *)0, cpumask_of(0));
+	struct thread *b = kthread_create("pong", ping_pong, (void *)1, cpumask_of(other));
 	KTEST_ASSERT_TRUE(t, a && b);
 	thread_join(a);
 	thread_join(b);
 	KTEST_EXPECT_EQ(t, pp_count[0], PING_PONG_ROUNDS);
 	KTEST_EXPECT_EQ(t, pp_count[1], PING_PONG_ROUNDS);
 	KTEST_EXPECT_EQ(t, pp_cpu[0], 0);
-	KTEST_EXPECT_EQ(t, pp_cpu[1], (u32)__builtin_ctzl(other));
+	KTEST_EXPECT_EQ(t, pp_cpu[1], other);
 }
 
 static u32 migrate_before, migrate_after, migrate_target;
@@ -104,18 +104,20 @@ static void migrate_self(void *arg)
 {
 	(void)arg;
 	migrate_before = smp_processor_id();
-	thread_set_affinity(1UL << migrate_target);
+	thread_set_affinity(cpumask_of(migrate_target));
 	migrate_after = smp_processor_id();
 }
 
 static void test_migration_by_affinity(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
-	migrate_target = 31 - (u32)__builtin_clz((u32)cpu_online_mask); /* highest online CPU */
-	struct thread *th = kthread_create("migrate", migrate_self, NULL, 1);
+	u32 c;
+	for_each_cpu(c, &cpu_online_mask)
+		migrate_target = c;     /* the highest online CPU */
+	struct thread *th = kthread_create("migrate", migrate_self, NULL, cpumask_of(0));
 	KTEST_ASSERT_TRUE(t, th != NULL);
 	thread_join(th);
 	KTEST_EXPECT_EQ(t, migrate_before, 0);

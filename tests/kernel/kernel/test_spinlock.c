@@ -29,18 +29,19 @@ static void increment_many(void *arg)
 
 static void test_contention_counted_exactly(struct ktest *t)
 {
-	cpumask_t all = READ_ONCE(cpu_online_mask);
+	cpumask_t all;
+	cpumask_copy(&all, &cpu_online_mask);
 	counter = 0;
 	counter_lock.contended = 0;
-	ktest_on_cpus(all, increment_many, NULL);
-	KTEST_EXPECT_EQ(t, counter, (u64)cpumask_weight(all) * INCREMENTS);
+	ktest_on_cpus(&all, increment_many, NULL);
+	KTEST_EXPECT_EQ(t, counter, (u64)cpumask_weight(&all) * INCREMENTS);
 	KTEST_EXPECT_FALSE(t, counter_lock.locked);
 	KTEST_EXPECT_EQ(t, counter_lock.owner_cpu, -1);
 	/* Contention depends on timing, so it is reported, not required;
 	 * it can never exceed the number of acquisitions. */
 	KTEST_EXPECT_LE(t, counter_lock.contended, counter);
 	ktest_log(t, "%u CPU(s) x %u increments = %lu; lock found held %lu time(s)",
-		  cpumask_weight(all), INCREMENTS, counter, counter_lock.contended);
+		  cpumask_weight(&all), INCREMENTS, counter, counter_lock.contended);
 }
 
 static spinlock_t probe_lock = SPINLOCK_INIT("test_probe");

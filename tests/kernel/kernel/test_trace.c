@@ -180,11 +180,11 @@ static void end(void)
 
 static cpumask_t test_mask(u32 *count)
 {
-	cpumask_t m = 0;
+	cpumask_t m = CPUMASK_NONE;
 	u32 n = 0;
 	for (u32 c = 0; c < MAX_CPUS && n < TEST_CPUS; c++)
-		if (cpumask_test(READ_ONCE(cpu_online_mask), c)) {
-			m |= 1UL << c;
+		if (cpumask_test_cpu(c, &cpu_online_mask)) {
+			__cpumask_set_cpu(c, &m);
 			n++;
 		}
 	*count = n;
@@ -219,10 +219,10 @@ static void test_merged_order(struct ktest *t)
 	u32 n;
 	cpumask_t m = test_mask(&n);
 	begin();
-	ktest_on_cpus(m, record_100, NULL);
+	ktest_on_cpus(&m, record_100, NULL);
 	dump_and_check(t, (u64)n * PER_CPU, 0);
 	for (u32 c = 0; c < MAX_CPUS; c++) {
-		if (!cpumask_test(m, c))
+		if (!cpumask_test_cpu(c, &m))
 			continue;
 		KTEST_EXPECT_EQ(t, cap.n[c], PER_CPU);
 		KTEST_EXPECT_EQ(t, cap.first_b[c], 0);
@@ -244,7 +244,7 @@ static void record_overflow(void *arg)
 
 static void test_overwrite_counts_lost(struct ktest *t)
 {
-	u32 cpu = nr_cpus > 1 && cpumask_test(READ_ONCE(cpu_online_mask), 1) ? 1 : 0;
+	u32 cpu = nr_cpus > 1 && cpumask_test_cpu(1, &cpu_online_mask) ? 1 : 0;
 	begin();
 	ktest_on_cpu(cpu, record_overflow, NULL);
 	dump_and_check(t, TRACE_RING, EXTRA);
@@ -405,7 +405,7 @@ static void test_dump_while_recording(struct ktest *t)
 {
 	u32 n;
 	cpumask_t m = test_mask(&n);
-	if (n < 2 || !cpumask_test(m, 0)) {
+	if (n < 2 || !cpumask_test_cpu(0, &m)) {
 		ktest_skip(t, "needs CPU 0 and another CPU");
 		return;
 	}
@@ -415,12 +415,12 @@ static void test_dump_while_recording(struct ktest *t)
 	memset(total_lost, 0, sizeof(total_lost));
 	memset(seen_any, 0, sizeof(seen_any));
 	cross_dump_backwards = dumps_done = dump_errors = 0;
-	ktest_on_cpus(m, writer_or_dumper, NULL);
+	ktest_on_cpus(&m, writer_or_dumper, NULL);
 	KTEST_EXPECT_EQ(t, dump_errors, 0);
 	KTEST_EXPECT_EQ(t, cross_dump_backwards, 0);
 	u64 printed = 0, lost = 0;
 	for (u32 c = 1; c < MAX_CPUS; c++) {
-		if (!cpumask_test(m, c))
+		if (!cpumask_test_cpu(c, &m))
 			continue;
 		KTEST_EXPECT_EQ(t, total_printed[c] + total_lost[c], WRITES);
 		KTEST_EXPECT_EQ(t, last_seen_b[c], WRITES - 1);

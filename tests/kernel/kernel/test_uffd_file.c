@@ -339,6 +339,14 @@ static void faulter_fn(void *arg)
 	__atomic_store_n(&fa->done, 1, __ATOMIC_RELEASE);
 }
 
+/* The online CPUs other than this one, in *buf; NULL (any CPU) if none. */
+static const cpumask_t *other_cpus(cpumask_t *buf)
+{
+	cpumask_copy(buf, &cpu_online_mask);
+	__cpumask_clear_cpu(smp_processor_id(), buf);
+	return cpumask_empty(buf) ? NULL : buf;
+}
+
 static struct thread *start_faulter(struct faulter *fa, struct mm_struct *mm, u64 addr, u32 reason)
 {
 	memset(fa, 0, sizeof(*fa));
@@ -346,8 +354,9 @@ static struct thread *start_faulter(struct faulter *fa, struct mm_struct *mm, u6
 	fa->addr = addr;
 	fa->reason = reason;
 	/* Another CPU if there is one: the handler and the faulter apart. */
-	cpumask_t others = READ_ONCE(cpu_online_mask) & ~(1UL << smp_processor_id());
-	return kthread_create("uffd_faulter", faulter_fn, fa, others ? others : 0);
+	cpumask_t others_buf;
+	const cpumask_t *others = other_cpus(&others_buf);
+	return kthread_create("uffd_faulter", faulter_fn, fa, others);
 }
 
 static void test_fault_read_wake(struct ktest *t)
@@ -479,8 +488,9 @@ static void test_blocking_read(struct ktest *t)
 	KTEST_EXPECT_EQ(t, do_api(f, UFFD_API, 0, NULL), 0);
 	KTEST_EXPECT_TRUE(t, register_protected(t, &e, f));
 	struct reader r = { e.mm, f, 0, 0, 0 };
-	cpumask_t others = READ_ONCE(cpu_online_mask) & ~(1UL << smp_processor_id());
-	struct thread *tr = kthread_create("uffd_reader", reader_fn, &r, others ? others : 0);
+	cpumask_t others_buf;
+	const cpumask_t *others = other_cpus(&others_buf);
+	struct thread *tr = kthread_create("uffd_reader", reader_fn, &r, others);
 	KTEST_ASSERT_TRUE(t, tr);
 	for (int i = 0; i < 50; i++)
 		yield();
@@ -542,8 +552,9 @@ static u32 race_once(struct ktest *t, struct file *f, struct mm_struct *mm, u64 
 {
 	struct userfaultfd_ctx *ctx = userfaultfd_file_ctx(f);
 	struct racer r = { mm, addr, 0, 0, 0 };
-	cpumask_t others = READ_ONCE(cpu_online_mask) & ~(1UL << smp_processor_id());
-	struct thread *th = kthread_create("uffd_racer", racer_fn, &r, others ? others : 0);
+	cpumask_t others_buf;
+	const cpumask_t *others = other_cpus(&others_buf);
+	struct thread *th = kthread_create("uffd_racer", racer_fn, &r, others);
 	if (!KTEST_EXPECT_TRUE(t, th))
 		return 0;
 	KTEST_EXPECT_TRUE(t, wait_for(&r.decided, 1));
@@ -684,13 +695,14 @@ static void test_read_giveback(struct ktest *t)
 	KTEST_EXPECT_EQ(t, do_range_ioctl(f2, UFFDIO_WRITEPROTECT, BUF2, P(1),
 					  UFFDIO_WRITEPROTECT_MODE_WP), 0);
 	struct faulter2 fa = { e.mm, { BASE + P(1), BASE + P(2) }, 0 };
-	cpumask_t others = READ_ONCE(cpu_online_mask) & ~(1UL << smp_processor_id());
-	struct thread *ta = kthread_create("uffd_faulter2", faulter2_fn, &fa, others ? others : 0);
+	cpumask_t others_buf;
+	const cpumask_t *others = other_cpus(&others_buf);
+	struct thread *ta = kthread_create("uffd_faulter2", faulter2_fn, &fa, others);
 	KTEST_ASSERT_TRUE(t, ta);
 	KTEST_EXPECT_TRUE(t, wait_waiting(ctx, 1));
 	/* The reader takes A and sleeps in its copy out. */
 	struct reader r = { e.mm, f, 0, 0, BUF2 };
-	struct thread *tr = kthread_create("uffd_reader", reader_fn, &r, others ? others : 0);
+	struct thread *tr = kthread_create("uffd_reader", reader_fn, &r, others);
 	KTEST_ASSERT_TRUE(t, tr);
 	KTEST_EXPECT_TRUE(t, wait_waiting(ctx2, 1));
 	KTEST_EXPECT_EQ(t, file_poll(f), 0);            /* A is taken */

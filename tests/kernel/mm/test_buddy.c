@@ -192,8 +192,8 @@ static void test_concurrent_no_page_twice(struct ktest *t)
 	owner_map = page_address(mp);
 	conc_errors = 0;
 	u64 before = nr_free_pages();
-	ktest_on_cpus(cpu_online_mask, conc_worker, NULL);
-	ktest_log(t, "%u CPUs, %u operations each", cpumask_weight(cpu_online_mask), CONC_ITER);
+	ktest_on_cpus(&cpu_online_mask, conc_worker, NULL);
+	ktest_log(t, "%u CPUs, %u operations each", num_online_cpus(), CONC_ITER);
 	KTEST_EXPECT_EQ(t, conc_errors, 0);
 	KTEST_EXPECT_EQ(t, nr_free_pages(), before);
 	free_pages(mp, map_order);

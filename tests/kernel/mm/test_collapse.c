@@ -39,8 +39,8 @@
 #define POISON64 0xaaaaaaaaaaaaaaaaUL   /* freed pages, debug build */
 
 static s64 stat(enum vm_stat_item i) { return __atomic_load_n(&vm_stat[i], __ATOMIC_RELAXED); }
-static u32 online_count(void) { return cpumask_weight(READ_ONCE(cpu_online_mask)); }
-static u32 first_cpu(void) { return (u32)__builtin_ctzl(READ_ONCE(cpu_online_mask)); }
+static u32 online_count(void) { return num_online_cpus(); }
+static u32 first_cpu(void) { return cpumask_first(&cpu_online_mask); }
 static void bump(u32 *v) { __atomic_add_fetch(v, 1, __ATOMIC_SEQ_CST); }
 
 static u64 pmd_of(struct mm_struct *mm, u64 addr)
@@ -523,7 +523,7 @@ static void test_races(struct ktest *t)
 	struct race_ctx c = { .mm = region_mm(2 * HPAGE_SIZE), .leader = first_cpu() };
 	KTEST_ASSERT_TRUE(t, c.mm);
 	do_madvise(c.mm, BASE + HPAGE_SIZE, HPAGE_SIZE, MADV_NOHUGEPAGE);
-	ktest_on_cpus(cpu_online_mask, race_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, race_worker, &c);
 	ktest_log(t, "%u rounds: %u collapsed, %u EAGAIN; %u GUP-fast reads, %u zaps of the other piece",
 		  RACE_ROUNDS, c.collapsed, c.eagain, c.gups, c.zaps);
 	KTEST_EXPECT_GT(t, c.collapsed, 0);
@@ -662,7 +662,7 @@ static void test_faults_during_collapse(struct ktest *t)
 	for (u32 p = 0; p < WRITE_PAGES * c.writers; p++)
 		c.last[p] = test_peek(c.mm, BASE + P(p));
 	copied_ctx = &c;
-	ktest_on_cpus(cpu_online_mask, write_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, write_worker, &c);
 	ktest_log(t, "%u rounds, %u collapsed beside %u writing CPUs (%lu words written); %u words lost",
 		  WRITE_ROUNDS, c.collapsed, c.writers, c.writes_during, c.lost);
 	KTEST_EXPECT_GT(t, c.collapsed, 0);
@@ -744,9 +744,8 @@ static void test_uffd_protect_race(struct ktest *t)
 	KTEST_ASSERT_TRUE(t, uffd);
 	KTEST_ASSERT_EQ(t, uffd_register_range(c.mm, userfaultfd_file_ctx(uffd), BASE, BASE + HPAGE_SIZE,
 					       VM_UFFD_WP), 0);
-	cpumask_t others = READ_ONCE(cpu_online_mask) & ~(1UL << c.leader);
-	u32 other = (u32)__builtin_ctzl(others);
-	ktest_on_cpus((1UL << c.leader) | (1UL << other), wp_race_worker, &c);
+	u32 other = ktest_other_cpu(c.leader);
+	ktest_on_cpu_pair(c.leader, other, wp_race_worker, &c);
 	ktest_log(t, "%u rounds, %u collapsed before the protect", RACE_ROUNDS, c.huge);
 	for (u32 r = 0; r < RACE_ROUNDS; r++)
 		KTEST_EXPECT_EQ(t, c.protect_ret[r], 0);

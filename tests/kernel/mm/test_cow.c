@@ -161,7 +161,7 @@ static void test_forks_on_all_cpus(struct ktest *t)
 {
 	struct forks_ctx c = { .parent = filled_mm(8) };
 	KTEST_ASSERT_TRUE(t, c.parent);
-	ktest_on_cpus(cpu_online_mask, forks_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, forks_worker, &c);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
 	for (u32 i = 0; i < 8; i++)
 		KTEST_EXPECT_EQ(t, test_peek(c.parent, BASE + P(i)), 100 + i);
@@ -215,15 +215,15 @@ static void race_worker(void *arg)
 
 static void test_fork_while_writing(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
 	struct race_ctx c = { .parent = filled_mm(1) };
 	KTEST_ASSERT_TRUE(t, c.parent);
-	c.leader = (u32)__builtin_ctzl(cpu_online_mask);
-	u32 other = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << c.leader));
-	ktest_on_cpus((1UL << c.leader) | (1UL << other), race_worker, &c);
+	c.leader = cpumask_first(&cpu_online_mask);
+	u32 other = ktest_other_cpu(c.leader);
+	ktest_on_cpu_pair(c.leader, other, race_worker, &c);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
 	KTEST_ASSERT_TRUE(t, c.child);
 	ktest_log(t, "child's copy at fork return %lu, later %lu; the parent went on to %lu",

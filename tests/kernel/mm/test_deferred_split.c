@@ -371,7 +371,7 @@ static void test_gup_fast_recheck(struct ktest *t)
 {
 	if (no_thp(t))
 		return;
-	if (!(cpu_online_mask & (cpu_online_mask - 1))) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
@@ -380,11 +380,11 @@ static void test_gup_fast_recheck(struct ktest *t)
 	struct page *head;
 	rc.mm = half_unmapped_thp(t, &head);
 	KTEST_ASSERT_TRUE(t, rc.mm);
-	recheck_gup_cpu = (u32)__builtin_ctzl(cpu_online_mask);
-	u32 other = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << recheck_gup_cpu));
+	recheck_gup_cpu = cpumask_first(&cpu_online_mask);
+	u32 other = ktest_other_cpu(recheck_gup_cpu);
 	rc.armed = 1;
 	gup_fast_debug_hook = recheck_hook;
-	ktest_on_cpus((1UL << recheck_gup_cpu) | (1UL << other), recheck_worker, NULL);
+	ktest_on_cpu_pair(recheck_gup_cpu, other, recheck_worker, NULL);
 	gup_fast_debug_hook = NULL;
 	ktest_log(t, "split in the window: %lu; GUP-fast returned %s; refcounts: page 0 %d, page 5 %d",
 		  rc.split, rc.got ? "the page" : "nothing", page_refcount(head),
@@ -580,7 +580,7 @@ static void test_gup_fast_race(struct ktest *t)
 		ktest_skip(t, "a deferred_split negative control is on");
 		return;
 	}
-	if (!(cpu_online_mask & (cpu_online_mask - 1))) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
@@ -589,9 +589,9 @@ static void test_gup_fast_race(struct ktest *t)
 	memset(&race, 0, sizeof(race));
 	race.mm = ds_mm(1);
 	KTEST_ASSERT_TRUE(t, race.mm);
-	race_drain_cpu = (u32)__builtin_ctzl(cpu_online_mask);
-	u32 other = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << race_drain_cpu));
-	ktest_on_cpus((1UL << race_drain_cpu) | (1UL << other), race_worker, NULL);
+	race_drain_cpu = cpumask_first(&cpu_online_mask);
+	u32 other = ktest_other_cpu(race_drain_cpu);
+	ktest_on_cpu_pair(race_drain_cpu, other, race_worker, NULL);
 	s64 splits = stat(NR_THP_SPLIT_PAGE) - split0;
 	ktest_log(t, "%u of %d rounds: %ld splits, %u bad pages; GUP-fast: %lu references, "
 		  "%lu refused, %lu wrong", race.rounds, RACE_ROUNDS, (long)splits,

@@ -86,15 +86,14 @@ static void test_copy_frozen_at_fork(struct ktest *t)
 {
 	/* LAB(testing) BEGIN: fork while another CPU writes the parent's page; the child's copy must not change after fork returns */
 	/* LAB(testing) STUB: (void)t; */
-	if (cpumask_weight(cpu_online_mask) < 2) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
 	struct frozen f = { .parent = one_written_page() };
 	KTEST_ASSERT_TRUE(t, f.parent);
-	f.leader = (u32)__builtin_ctzl(cpu_online_mask);
-	u32 other = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << f.leader));
-	ktest_on_cpus((1UL << f.leader) | (1UL << other), frozen_worker, &f);
+	f.leader = cpumask_first(&cpu_online_mask);
+	ktest_on_cpu_pair(f.leader, ktest_other_cpu(f.leader), frozen_worker, &f);
 	KTEST_EXPECT_EQ(t, f.errors, 0);
 	KTEST_ASSERT_TRUE(t, f.child);
 	KTEST_EXPECT_EQ(t, f.later, f.at_fork);

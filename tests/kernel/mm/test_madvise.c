@@ -161,15 +161,15 @@ static void vec_worker(void *arg)
 static void vec_run(struct ktest *t, bool batch)
 {
 	struct vec_ctx c = { .mm = mm_create(), .batch = batch,
-			     .leader = (u32)__builtin_ctzl(cpu_online_mask),
-			     .readers = cpumask_weight(cpu_online_mask) - 1 };
+			     .leader = cpumask_first(&cpu_online_mask),
+			     .readers = num_online_cpus() - 1 };
 	KTEST_ASSERT_TRUE(t, c.mm);
 	KTEST_ASSERT_TRUE(t, do_mmap(c.mm, BASE, P(2 * VEC_RANGES), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)BASE);
 	kthread_use_mm(c.mm);
 	for (u32 i = 0; i < 2 * VEC_RANGES; i++)
 		test_put_u64(c.mm, BASE + P(i), 100 + i);
 	kthread_unuse_mm(c.mm);
-	ktest_on_cpus(cpu_online_mask, vec_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, vec_worker, &c);
 	KTEST_EXPECT_EQ(t, c.ret, 0);
 	KTEST_EXPECT_EQ(t, c.done, P(VEC_RANGES));
 	KTEST_EXPECT_EQ(t, c.stale, 0);
@@ -177,13 +177,13 @@ static void vec_run(struct ktest *t, bool batch)
 	KTEST_EXPECT_EQ(t, c.flushes, want);
 	u32 bad = 0;
 	for (u32 x = 0; x < MAX_CPUS; x++)
-		if (x != c.leader && cpumask_test(cpu_online_mask, x) && c.recv1[x] - c.recv0[x] != want)
+		if (x != c.leader && cpumask_test_cpu(x, &cpu_online_mask) && c.recv1[x] - c.recv0[x] != want)
 			bad++;
 	KTEST_EXPECT_EQ(t, bad, 0);
 	ktest_log(t, "%u ranges, batching %s: %lu flush(es), %lu IPI(s) on each of %u other CPUs",
 		  VEC_RANGES, batch ? "on" : "off", c.flushes,
-		  c.readers ? c.recv1[(u32)__builtin_ctzl(cpu_online_mask & ~(1UL << c.leader))] -
-			      c.recv0[(u32)__builtin_ctzl(cpu_online_mask & ~(1UL << c.leader))] : 0,
+		  c.readers ? c.recv1[ktest_other_cpu(c.leader)] -
+			      c.recv0[ktest_other_cpu(c.leader)] : 0,
 		  c.readers);
 	/* The odd pages were not advised: intact. */
 	kthread_use_mm(c.mm);
@@ -196,7 +196,7 @@ static void vec_run(struct ktest *t, bool batch)
 
 static void test_vector_one_flush(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
@@ -239,7 +239,7 @@ static void race_worker(void *arg)
 	u32 cpu = smp_processor_id();
 	kthread_use_mm(c->mm);
 	if (cpu == c->leader) {
-		test_wait_until(&c->started, cpumask_weight(cpu_online_mask) - 1);
+		test_wait_until(&c->started, num_online_cpus() - 1);
 		for (u32 r = 0; r < RACE_ROUNDS; r++) {
 			/* Odd rounds: both page tables whole (they are freed);
 			 * even rounds: three pages somewhere. */
@@ -270,21 +270,21 @@ static void race_worker(void *arg)
 
 static void test_faults_vs_zap(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
 	u64 before = test_settled_free_pages();
 	u64 reclaimed0 = pt_reclaimed;
-	struct race_ctx c = { .mm = mm_create(), .leader = (u32)__builtin_ctzl(cpu_online_mask) };
+	struct race_ctx c = { .mm = mm_create(), .leader = cpumask_first(&cpu_online_mask) };
 	KTEST_ASSERT_TRUE(t, c.mm);
 	KTEST_ASSERT_TRUE(t, do_mmap(c.mm, BASE, 2 * SPAN2M, RW, ANON | MAP_FIXED, -1, 0) == (long)BASE);
 	do_madvise(c.mm, BASE, 2 * SPAN2M, MADV_NOHUGEPAGE);
-	ktest_on_cpus(cpu_online_mask, race_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, race_worker, &c);
 	char why[160] = "";
 	int problems = mm_check_counts(c.mm, why, sizeof(why));
 	ktest_log(t, "%lu zaps against faults on %u CPUs; %lu page tables freed; %u failed accesses, %u wrong values, %u poison; %s",
-		  c.zaps, cpumask_weight(cpu_online_mask) - 1, pt_reclaimed - reclaimed0, c.failed, c.bad,
+		  c.zaps, num_online_cpus() - 1, pt_reclaimed - reclaimed0, c.failed, c.bad,
 		  c.poison, problems ? why : "counts consistent");
 	KTEST_EXPECT_EQ(t, c.failed, 0);
 	KTEST_EXPECT_EQ(t, c.bad, 0);
@@ -368,11 +368,11 @@ static void refill_round(struct ktest *t)
 	for (u32 i = 0; i < REFILL_PAGES; i++)
 		test_put_u64(refill.mm, BASE + P(i), i + 1);
 	kthread_unuse_mm(refill.mm);
-	refill_zap_cpu = (u32)__builtin_ctzl(cpu_online_mask);
-	u32 helper = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << refill_zap_cpu));
+	refill_zap_cpu = cpumask_first(&cpu_online_mask);
+	u32 helper = ktest_other_cpu(refill_zap_cpu);
 	long ret = -1;
 	zap_debug_unlocked_hook = refill_hook;
-	ktest_on_cpus((1UL << refill_zap_cpu) | (1UL << helper), refill_worker, &ret);
+	ktest_on_cpu_pair(refill_zap_cpu, helper, refill_worker, &ret);
 	zap_debug_unlocked_hook = NULL;
 	KTEST_EXPECT_EQ(t, ret, 0);
 	KTEST_EXPECT_EQ(t, refill.hooks >= 1, 1);
@@ -396,7 +396,7 @@ static void refill_round(struct ktest *t)
 
 static void test_refill_while_unlocked(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
@@ -552,16 +552,16 @@ static void remove_worker(void *arg)
 
 static void test_remove_vs_readers(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
 	u64 before = test_settled_free_pages();
-	struct remove_ctx c = { .leader = (u32)__builtin_ctzl(cpu_online_mask),
-				.readers = cpumask_weight(cpu_online_mask) - 1 };
+	struct remove_ctx c = { .leader = cpumask_first(&cpu_online_mask),
+				.readers = num_online_cpus() - 1 };
 	c.mm = remove_setup(t, &c.child);
 	KTEST_ASSERT_TRUE(t, c.mm);
-	ktest_on_cpus(cpu_online_mask, remove_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, remove_worker, &c);
 	char why[160] = "";
 	int problems = mm_check_counts(c.mm, why, sizeof(why)) +
 		       mm_check_counts(c.child, why, sizeof(why));
@@ -611,7 +611,7 @@ static void punch_worker(void *arg)
 	struct mm_struct *mm = cpu == c->leader || (cpu & 1) == 0 ? c->mm : c->child;
 	kthread_use_mm(mm);
 	if (cpu == c->leader) {
-		test_wait_until(&c->started, cpumask_weight(cpu_online_mask) - 1);
+		test_wait_until(&c->started, num_online_cpus() - 1);
 		for (u32 r = 0; r < PUNCH_ROUNDS; r++)
 			do_madvise(mm, BASE + P(r % 2), P(REMOVE_PAGES - r % 2), MADV_REMOVE);
 		__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
@@ -636,15 +636,15 @@ static u32 split_pages(struct mm_struct *a, struct mm_struct *b)
 
 static void test_remove_vs_faults(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
 	u64 before = test_settled_free_pages();
-	struct punch_ctx c = { .leader = (u32)__builtin_ctzl(cpu_online_mask) };
+	struct punch_ctx c = { .leader = cpumask_first(&cpu_online_mask) };
 	c.mm = remove_setup(t, &c.child);
 	KTEST_ASSERT_TRUE(t, c.mm);
-	ktest_on_cpus(cpu_online_mask, punch_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, punch_worker, &c);
 	u32 split = split_pages(c.mm, c.child) + split_pages(c.child, c.mm);
 	char why[160] = "";
 	int problems = mm_check_counts(c.mm, why, sizeof(why)) +
@@ -707,7 +707,7 @@ static void window_worker(void *arg)
 
 static void test_remove_fault_window(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
@@ -716,10 +716,10 @@ static void test_remove_fault_window(struct ktest *t)
 	window.mm = remove_setup(t, &window.child);
 	KTEST_ASSERT_TRUE(t, window.mm);
 	KTEST_EXPECT_EQ(t, do_madvise(window.child, BASE + P(1), P(1), MADV_DONTNEED), 0);
-	window_fault_cpu = (u32)__builtin_ctzl(cpu_online_mask);
-	u32 puncher = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << window_fault_cpu));
+	window_fault_cpu = cpumask_first(&cpu_online_mask);
+	u32 puncher = ktest_other_cpu(window_fault_cpu);
 	fault_debug_shared_hook = window_hook;
-	ktest_on_cpus((1UL << window_fault_cpu) | (1UL << puncher), window_worker, NULL);
+	ktest_on_cpu_pair(window_fault_cpu, puncher, window_worker, NULL);
 	fault_debug_shared_hook = NULL;
 	u32 split = split_pages(window.mm, window.child);
 	char why[160] = "";
@@ -774,7 +774,7 @@ static int fork_check(struct fork_ctx *c, struct mm_struct *child)
 
 static void fork_leader(struct fork_ctx *c)
 {
-	test_wait_until(&c->started, cpumask_weight(cpu_online_mask) - 1);
+	test_wait_until(&c->started, num_online_cpus() - 1);
 	for (u32 r = 0; r < FORK_ROUNDS; r++) {
 		struct mm_struct *child;
 		if (mm_fork(c->mm, &child)) {
@@ -824,16 +824,16 @@ static void fork_worker(void *arg)
 
 static void test_remove_vs_fork(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
 	u64 before = test_settled_free_pages();
-	struct fork_ctx c = { .leader = (u32)__builtin_ctzl(cpu_online_mask) };
-	c.puncher = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << c.leader));
+	struct fork_ctx c = { .leader = cpumask_first(&cpu_online_mask) };
+	c.puncher = ktest_other_cpu(c.leader);
 	c.mm = remove_setup(t, &c.puncher_mm);
 	KTEST_ASSERT_TRUE(t, c.mm);
-	ktest_on_cpus(cpu_online_mask, fork_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, fork_worker, &c);
 	ktest_log(t, "%u forks against punches: %u failed, %u children with a problem%s%s",
 		  c.forks, c.failed, c.problems, c.problems ? ": " : "", c.problems ? c.why : "");
 	KTEST_EXPECT_EQ(t, c.forks, FORK_ROUNDS);

@@ -87,8 +87,7 @@ static void ad_worker(void *arg)
 
 static void test_ad_update_probe(struct ktest *t)
 {
-	cpumask_t online = READ_ONCE(cpu_online_mask);
-	if (cpumask_weight(online) < 2) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
@@ -101,10 +100,9 @@ static void test_ad_update_probe(struct ktest *t)
 	KTEST_ASSERT_TRUE(t, c.pte && pte_present(*c.pte));
 	u64 orig = pte_read(c.pte);
 	c.fresh = (orig | PTE_W | PTE_D) & ~PTE_A;
-	c.leader = (u32)__builtin_ctzl(online);
-	online &= ~(1UL << c.leader);
-	c.walker = (u32)__builtin_ctzl(online);
-	ktest_on_cpus((1UL << c.leader) | (1UL << c.walker), ad_worker, &c);
+	c.leader = cpumask_first(&cpu_online_mask);
+	c.walker = ktest_other_cpu(c.leader);
+	ktest_on_cpu_pair(c.leader, c.walker, ad_worker, &c);
 	__atomic_exchange_n(c.pte, orig, __ATOMIC_SEQ_CST);
 	ktest_log(t, "%lu rounds against %lu walks: W came back %lu times", c.rounds, c.walks,
 		  c.came_back);

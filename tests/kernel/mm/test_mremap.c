@@ -35,8 +35,8 @@
 #define MADV_NOHUGEPAGE 15
 #define ROUNDS 8
 
-static u32 online_count(void) { return cpumask_weight(READ_ONCE(cpu_online_mask)); }
-static u32 first_cpu(void) { return (u32)__builtin_ctzl(READ_ONCE(cpu_online_mask)); }
+static u32 online_count(void) { return num_online_cpus(); }
+static u32 first_cpu(void) { return cpumask_first(&cpu_online_mask); }
 static void bump(u32 *v) { __atomic_add_fetch(v, 1, __ATOMIC_SEQ_CST); }
 
 /* --- stale_old_address --- */
@@ -125,7 +125,7 @@ static void test_stale_old_address(struct ktest *t)
 	struct stale_ctx c = { .mm = mm_create(), .leader = first_cpu(),
 			       .readers = online_count() - 1 };
 	KTEST_ASSERT_TRUE(t, c.mm);
-	ktest_on_cpus(cpu_online_mask, stale_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, stale_worker, &c);
 	ktest_log(t, "%u moves (4 KiB and 2 MiB) with %u readers: %u stale reads of the old address",
 		  ROUNDS, c.readers, c.stale);
 	KTEST_EXPECT_EQ(t, c.errors, 0);

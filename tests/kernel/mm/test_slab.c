@@ -161,7 +161,7 @@ static void conc_worker(void *arg)
 static void test_concurrent(struct ktest *t)
 {
 	conc_bad = 0;
-	ktest_on_cpus(cpu_online_mask, conc_worker, NULL);
+	ktest_on_cpus(&cpu_online_mask, conc_worker, NULL);
 	KTEST_EXPECT_EQ(t, conc_bad, 0);
 	u64 in_use = 0;
 	for (u32 i = 0; i < slab_nr_caches(); i++) {

@@ -107,15 +107,14 @@ static void race_worker(void *arg)
 /* Run r->rewrite on one CPU with writes from a second one. */
 static bool run_race(struct ktest *t, struct race *r)
 {
-	cpumask_t online = cpu_online_mask;
-	if (cpumask_weight(online) < 2) {
+	cpumask_t online;
+	cpumask_copy(&online, &cpu_online_mask);
+	if (cpumask_weight(&online) < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return false;
 	}
-	r->leader = (u32)__builtin_ctzl(online);
-	cpumask_t rest = online & ~(1UL << r->leader);
-	cpumask_t two = (1UL << r->leader) | (1UL << __builtin_ctzl(rest));
-	ktest_on_cpus(two, race_worker, r);
+	r->leader = cpumask_first(&online);
+	ktest_on_cpu_pair(r->leader, ktest_other_cpu(r->leader), race_worker, r);
 	return true;
 }
 
@@ -262,7 +261,7 @@ struct flush_ctx {
 static void flush_worker(void *arg)
 {
 	struct flush_ctx *c = arg;
-	u32 others = cpumask_weight(cpu_online_mask) - 1;
+	u32 others = num_online_cpus() - 1;
 	kthread_use_mm(c->mm);
 	if (smp_processor_id() == c->leader) {
 		test_wait_until(&c->ready, others);
@@ -282,7 +281,7 @@ static void flush_worker(void *arg)
 
 static void test_clear_refs_reaches_every_cpu(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
@@ -293,9 +292,9 @@ static void test_clear_refs_reaches_every_cpu(struct ktest *t)
 		goto out;
 	KTEST_EXPECT_EQ(t, do_mmap(c->mm, BASE, P(NPAGES), RW, ANON | MAP_FIXED, -1, 0), (long)BASE);
 	do_madvise(c->mm, BASE, P(NPAGES), MADV_NOHUGEPAGE);
-	c->leader = (u32)__builtin_ctzl(cpu_online_mask);
-	ktest_on_cpus(cpu_online_mask, flush_worker, c);
-	u32 others = cpumask_weight(cpu_online_mask) - 1;
+	c->leader = cpumask_first(&cpu_online_mask);
+	ktest_on_cpus(&cpu_online_mask, flush_worker, c);
+	u32 others = num_online_cpus() - 1;
 	u32 dirty = pagemap_dirty(c->mm, BASE, NPAGES);
 	ktest_log(t, "%u other CPUs wrote every page, then clear_refs: %u of %u writes went through "
 		  "without a fault afterwards; %u pages soft-dirty", others, c->stale, others * NPAGES,

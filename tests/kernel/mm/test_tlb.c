@@ -18,6 +18,7 @@
  *   rcu_debug_no_grace_period     walkers_vs_table_free fails
  */
 #include "kernel/ktest.h"
+#include "kernel/cmdline.h"
 #include "kernel/uaccess.h"
 #include "kernel/errno.h"
 #include "kernel/sched.h"
@@ -56,8 +57,8 @@ static long map_small(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 fla
 	return r;
 }
 
-static u32 online_count(void) { return cpumask_weight(READ_ONCE(cpu_online_mask)); }
-static u32 first_cpu(void) { return (u32)__builtin_ctzl(READ_ONCE(cpu_online_mask)); }
+static u32 online_count(void) { return num_online_cpus(); }
+static u32 first_cpu(void) { return cpumask_first(&cpu_online_mask); }
 
 static void bump(u32 *var)
 {
@@ -71,6 +72,7 @@ static void bump(u32 *var)
 struct stale_ctx {
 	struct mm_struct *mm;
 	u32 leader, readers;
+	u32 rounds;             /* STALE_ROUNDS, or fewer (tlb_stale_rounds=) */
 	u32 phase;              /* 2r+1: round r mapped; 2r+2: round r changed */
 	u32 ready;              /* readers done with a phase, cumulative */
 	u32 stale, poison, errors;
@@ -84,7 +86,7 @@ static u64 remap_value(u32 r) { return 0x2000 + r; }
 
 static void stale_leader(struct stale_ctx *c)
 {
-	for (u32 r = 0; r < STALE_ROUNDS; r++) {
+	for (u32 r = 0; r < c->rounds; r++) {
 		u32 kind = r % CHANGE_KINDS;
 		c->kind[r] = kind;
 		if (map_small(c->mm, BASE, P(1), RW, ANON | MAP_FIXED, -1, 0) != (long)BASE ||
@@ -123,7 +125,7 @@ static void stale_leader(struct stale_ctx *c)
 static void stale_reader(struct stale_ctx *c)
 {
 	u64 v;
-	for (u32 r = 0; r < STALE_ROUNDS; r++) {
+	for (u32 r = 0; r < c->rounds; r++) {
 		test_wait_until(&c->phase, 2 * r + 1);
 		/* Fill the TLB: read until the leader's value shows. */
 		u32 tries = 0;
@@ -176,11 +178,15 @@ static void test_stale_after_change(struct ktest *t)
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
-	struct stale_ctx c = { .mm = mm_create(), .leader = first_cpu(), .readers = online_count() - 1 };
+	/* A machine with many emulated CPUs may ask for fewer rounds (at
+	 * least one of each kind of change): every round waits for all. */
+	long rounds = cmdline_long("tlb_stale_rounds", STALE_ROUNDS);
+	struct stale_ctx c = { .mm = mm_create(), .leader = first_cpu(), .readers = online_count() - 1,
+			       .rounds = (u32)MIN(MAX(rounds, (long)CHANGE_KINDS), (long)STALE_ROUNDS) };
 	KTEST_ASSERT_TRUE(t, c.mm);
-	ktest_on_cpus(cpu_online_mask, stale_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, stale_worker, &c);
 	ktest_log(t, "%u rounds of munmap/PROT_NONE/remap/read-only with %u readers: %u stale, %u poison",
-		  STALE_ROUNDS, c.readers, c.stale, c.poison);
+		  c.rounds, c.readers, c.stale, c.poison);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
 	KTEST_EXPECT_EQ(t, c.stale, 0);
 	KTEST_EXPECT_EQ(t, c.poison, 0);
@@ -272,7 +278,7 @@ static void test_poison_never_read(struct ktest *t)
 	}
 	struct poison_ctx c = { .mm = mm_create(), .leader = first_cpu(), .readers = online_count() - 1 };
 	KTEST_ASSERT_TRUE(t, c.mm);
-	ktest_on_cpus(cpu_online_mask, poison_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, poison_worker, &c);
 	ktest_log(t, "%u unmaps of %u pages held back by %u readers with interrupts off: %lu reads, %u saw poison",
 		  POISON_ROUNDS, POISON_PAGES, c.readers, c.reads, c.poison);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
@@ -396,12 +402,13 @@ static void test_ipi_accounting(struct ktest *t)
 	KTEST_ASSERT_TRUE(t, c.mm);
 	/* The first three CPUs hold mm (the first one unmaps, the third goes
 	 * lazy); any others never run it. */
-	cpumask_t online = READ_ONCE(cpu_online_mask);
+	cpumask_t online;
+	cpumask_copy(&online, &cpu_online_mask);
 	u32 k = 0;
 	for (u32 cpu = 0; cpu < MAX_CPUS && k < 3; cpu++) {
-		if (!cpumask_test(online, cpu))
+		if (!cpumask_test_cpu(cpu, &online))
 			continue;
-		c.holders |= 1UL << cpu;
+		__cpumask_set_cpu(cpu, &c.holders);
 		if (k == 0)
 			c.leader = cpu;
 		else if (k == 1)
@@ -412,7 +419,7 @@ static void test_ipi_accounting(struct ktest *t)
 	}
 	KTEST_ASSERT_TRUE(t, map_small(c.mm, BASE, P(64), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)BASE);
 	KTEST_ASSERT_TRUE(t, map_small(c.mm, FAR, P(1), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)FAR);
-	ktest_on_cpus(c.holders, ipi_worker, &c);
+	ktest_on_cpus(&c.holders, ipi_worker, &c);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
 
 	u32 h1 = c.other_holder, lz = c.lazy_cpu;
@@ -436,12 +443,12 @@ static void test_ipi_accounting(struct ktest *t)
 	/* CPUs that never ran mm never heard of it. */
 	u32 outsiders = 0;
 	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
-		if (cpumask_test(online, cpu) && !cpumask_test(c.holders, cpu)) {
+		if (cpumask_test_cpu(cpu, &online) && !cpumask_test_cpu(cpu, &c.holders)) {
 			outsiders++;
 			KTEST_EXPECT_EQ(t, c.recv[4][cpu] - c.recv[0][cpu], 0);
 		}
-	ktest_log(t, "holders %lx (lazy CPU %u), %u CPUs never ran it; %lu flushes sent IPIs",
-		  c.holders, lz, outsiders, c.flushes[4] - c.flushes[0]);
+	ktest_log(t, "holders CPUs %u, %u, %u (the last lazy), %u CPUs never ran it; "
+		  "%lu flushes sent IPIs", c.leader, h1, lz, outsiders, c.flushes[4] - c.flushes[0]);
 	mm_put(c.mm);
 }
 
@@ -497,11 +504,10 @@ static void test_ceiling(struct ktest *t)
 	}
 	struct ceiling_ctx c = { .mm = mm_create(), .leader = first_cpu() };
 	KTEST_ASSERT_TRUE(t, c.mm);
-	c.holder = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << c.leader));
+	c.holder = ktest_other_cpu(c.leader);
 	/* One VMA bigger than both ranges: nothing but PTEs is freed. */
 	KTEST_ASSERT_TRUE(t, map_small(c.mm, BASE, P(512), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)BASE);
-	cpumask_t pair = (1UL << c.leader) | (1UL << c.holder);
-	ktest_on_cpus(pair, ceiling_worker, &c);
+	ktest_on_cpu_pair(c.leader, c.holder, ceiling_worker, &c);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
 	KTEST_EXPECT_EQ(t, c.one[1] - c.one[0], ceiling);       /* INVLPG per page */
 	KTEST_EXPECT_EQ(t, c.all[1] - c.all[0], 0);
@@ -628,7 +634,9 @@ static void crossfire_worker(void *arg)
 {
 	struct crossfire_ctx *c = arg;
 	u32 me = smp_processor_id();
-	cpumask_t others = READ_ONCE(cpu_online_mask) & ~(1UL << me);
+	cpumask_t others;
+	cpumask_copy(&others, &cpu_online_mask);
+	__cpumask_clear_cpu(me, &others);
 	kthread_use_mm(c->mm);
 	bump(&c->started);
 	test_wait_until(&c->started, online_count());
@@ -638,7 +646,7 @@ static void crossfire_worker(void *arg)
 		u64 f = (r & 1) ? local_irq_save() : 0;
 		flush_tlb_mm_range(c->mm, BASE + P(r % 64), BASE + P(r % 64 + 1), PAGE_SHIFT, false);
 		if ((r & 15) == 0)
-			smp_call_function_many(others, count_call, &c->calls, true);
+			smp_call_function_many(&others, count_call, &c->calls, true);
 		if (r & 1)
 			local_irq_restore(f);
 	}
@@ -654,7 +662,7 @@ static void test_crossfire(struct ktest *t)
 	struct crossfire_ctx c = { .mm = mm_create() };
 	KTEST_ASSERT_TRUE(t, c.mm);
 	u64 gen = c.mm->tlb_gen;
-	ktest_on_cpus(cpu_online_mask, crossfire_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, crossfire_worker, &c);
 	/* Finishing at all is the test (a deadlock is a hang, which the
 	 * harness reports); every flush and call was done. */
 	u32 n = online_count();

@@ -445,7 +445,7 @@ static void check_other_slot(struct worker *w, u32 slot, u32 p, u64 v)
 	if (v == POISON64)
 		report(s, E_POISON, "CPU %u read the poison from CPU %u's slot of page %u (%lx)",
 		       w->cpu, slot, p, page_addr(p));
-	else if (!cpumask_test(w->g->cpus, slot) || !plausible(v, slot, p))
+	else if (!cpumask_test_cpu(slot, &w->g->cpus) || !plausible(v, slot, p))
 		report(s, E_FOREIGN, "CPU %u read %lx from CPU %u's slot of page %u (%lx)",
 		       w->cpu, v, slot, p, page_addr(p));
 }
@@ -607,7 +607,7 @@ static void snapshot_check(struct group *g)
 			continue;       /* the contents are in the shared object */
 		for (u32 cpu = 0; cpu < s->row_slots; cpu++) {
 			u64 have = kva ? kva[cpu] : 0;
-			if (!cpumask_test(g->cpus, cpu)) {
+			if (!cpumask_test_cpu(cpu, &g->cpus)) {
 				if (have)
 					report(s, E_SNAPSHOT, "page %u: slot of CPU %u (not in group %c) holds %lx",
 					       p, cpu, g->name, have);
@@ -738,12 +738,15 @@ static void run_stress(struct ktest *t, const cpumask_t *masks, u32 ngroups, str
 	memset(tc, 0, sizeof(*tc));
 	s.t = t;
 	s.ngroups = ngroups;
-	u32 share = TOTAL_ITERS / cpumask_weight(READ_ONCE(cpu_online_mask));
+	u32 share = TOTAL_ITERS / num_online_cpus();
 	s.iters = (u32)cmdline_long("tlb_stress_iters", MIN(MAX(share, MIN_ITERS), MAX_ITERS));
 	s.seed = (u64)cmdline_long("tlb_stress_seed", 1);
 	s.npages = window_pages(ngroups);
-	cpumask_t online = READ_ONCE(cpu_online_mask);
-	s.row_slots = 64 - (u32)__builtin_clzl(online);
+	cpumask_t online;
+	cpumask_copy(&online, &cpu_online_mask);
+	u32 cpu;
+	for_each_cpu(cpu, &online)
+		s.row_slots = cpu + 1;  /* the highest online CPU, plus one */
 	if (s.npages < MIN_CHUNKS * CHUNK) {
 		ktest_skip(t, "not enough free memory for the window");
 		return;
@@ -753,11 +756,11 @@ static void run_stress(struct ktest *t, const cpumask_t *masks, u32 ngroups, str
 		g->s = &s;
 		g->name = (char)('A' + i);
 		g->cpus = masks[i];
-		g->ncpus = cpumask_weight(masks[i]);
-		g->leader = (u32)__builtin_ctzl(masks[i]);
+		g->ncpus = cpumask_weight(&masks[i]);
+		g->leader = cpumask_first(&masks[i]);
 		rwsem_init(&g->op_lock, "tlb_stress op_lock");
 		for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
-			if (cpumask_test(masks[i], cpu))
+			if (cpumask_test_cpu(cpu, &masks[i]))
 				s.group_of[cpu] = g;
 	}
 	if (!stress_alloc(&s)) {
@@ -795,7 +798,7 @@ static void run_stress(struct ktest *t, const cpumask_t *masks, u32 ngroups, str
 		for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
 			rcv[cpu] = tlb_stat_cpu(cpu, NR_TLB_REMOTE_FLUSH_RECEIVED);
 		u64 remote = tlb_stat_read(NR_TLB_REMOTE_FLUSH);
-		ktest_on_cpus(online, stress_worker, &s);
+		ktest_on_cpus(&online, stress_worker, &s);
 		for (u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
 			tc->cpu_received[cpu] = tlb_stat_cpu(cpu, NR_TLB_REMOTE_FLUSH_RECEIVED) - rcv[cpu];
 			tc->total_received += tc->cpu_received[cpu];
@@ -805,7 +808,7 @@ static void run_stress(struct ktest *t, const cpumask_t *masks, u32 ngroups, str
 			struct group *g = &s.groups[i];
 			counts_check(g, "end");
 			snapshot_check(g);
-			KTEST_EXPECT_EQ(t, g->mm->cpumask, 0);  /* every worker left it */
+			KTEST_EXPECT_TRUE(t, cpumask_empty(&g->mm->cpumask));  /* every worker left it */
 			for (int k = 0; k < NR_TLB_STAT_ITEMS; k++)
 				tc->mm_stat[i][k] = g->mm->tlb_stat[k];
 			ktest_log(t, "mm %c: %u CPUs x %u iterations, seed %lu, window %u pages: "
@@ -841,13 +844,14 @@ static void run_stress(struct ktest *t, const cpumask_t *masks, u32 ngroups, str
 /* Every online CPU in one address space. */
 static void test_one_mm(struct ktest *t)
 {
-	cpumask_t online = READ_ONCE(cpu_online_mask);
+	cpumask_t online;
+	cpumask_copy(&online, &cpu_online_mask);
 	struct tlb_counts tc;
 	u64 remote = tlb_stat_read(NR_TLB_REMOTE_FLUSH);
 	run_stress(t, &online, 1, &tc);
 	if (t->skipped)
 		return;
-	if (cpumask_weight(online) > 1) {
+	if (cpumask_weight(&online) > 1) {
 		/* Munmap with other CPUs using the mm must have interrupted them. */
 		KTEST_EXPECT_GT(t, tc.mm_stat[0][NR_TLB_REMOTE_FLUSH], 0);
 		KTEST_EXPECT_GT(t, tc.mm_stat[0][NR_TLB_REMOTE_FLUSH_RECEIVED], 0);
@@ -865,17 +869,18 @@ static void test_one_mm(struct ktest *t)
  * the initiator, itself one of them: received <= remote flushes x (CPUs - 1). */
 static void test_two_mms(struct ktest *t)
 {
-	cpumask_t online = READ_ONCE(cpu_online_mask);
-	u32 n = cpumask_weight(online);
+	cpumask_t online;
+	cpumask_copy(&online, &cpu_online_mask);
+	u32 n = cpumask_weight(&online);
 	if (n < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
-	cpumask_t masks[2] = { 0, 0 };
+	cpumask_t masks[2] = { CPUMASK_NONE, CPUMASK_NONE };
 	u32 k = 0;
 	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
-		if (cpumask_test(online, cpu))
-			masks[k++ < n / 2 ? 0 : 1] |= 1UL << cpu;
+		if (cpumask_test_cpu(cpu, &online))
+			__cpumask_set_cpu(cpu, &masks[k++ < n / 2 ? 0 : 1]);
 	struct tlb_counts tc;
 	run_stress(t, masks, 2, &tc);
 	if (t->skipped)
@@ -886,13 +891,13 @@ static void test_two_mms(struct ktest *t)
 		other -= MIN(other, recv_mm[i]);
 	}
 	for (u32 i = 0; i < 2; i++) {
-		u32 ncpus = cpumask_weight(masks[i]);
+		u32 ncpus = cpumask_weight(&masks[i]);
 		u64 on_group = 0;
 		for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
-			if (cpumask_test(masks[i], cpu))
+			if (cpumask_test_cpu(cpu, &masks[i]))
 				on_group += tc.cpu_received[cpu];
-		ktest_log(t, "mm %c on CPUs %lx: %lu remote flushes, %lu received; its CPUs received %lu "
-			  "(other mms: %lu)", 'A' + i, masks[i], tc.mm_stat[i][NR_TLB_REMOTE_FLUSH],
+		ktest_log(t, "mm %c on %u CPUs from CPU %u: %lu remote flushes, %lu received; its CPUs "
+			  "received %lu (other mms: %lu)", 'A' + i, ncpus, cpumask_first(&masks[i]), tc.mm_stat[i][NR_TLB_REMOTE_FLUSH],
 			  recv_mm[i], on_group, other);
 		KTEST_EXPECT_LE(t, on_group, recv_mm[i] + other);
 		KTEST_EXPECT_LE(t, recv_mm[i], tc.mm_stat[i][NR_TLB_REMOTE_FLUSH] * (ncpus - 1));

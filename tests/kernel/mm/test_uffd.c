@@ -111,7 +111,7 @@ struct wp_ctx {
 static void wp_worker(void *arg)
 {
 	struct wp_ctx *c = arg;
-	u32 others = cpumask_weight(cpu_online_mask) - 1;
+	u32 others = num_online_cpus() - 1;
 	kthread_use_mm(c->e.mm);
 	if (smp_processor_id() == c->leader) {
 		test_wait_until(&c->ready, others);
@@ -138,7 +138,7 @@ static void wp_worker(void *arg)
 
 static void test_protect_reaches_every_cpu(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
@@ -146,11 +146,11 @@ static void test_protect_reaches_every_cpu(struct ktest *t)
 	KTEST_ASSERT_TRUE(t, c);
 	if (!env_setup(t, &c->e))
 		goto out;
-	c->leader = (u32)__builtin_ctzl(cpu_online_mask);
-	ktest_on_cpus(cpu_online_mask, wp_worker, c);
-	u32 others = cpumask_weight(cpu_online_mask) - 1, bad = 0;
+	c->leader = cpumask_first(&cpu_online_mask);
+	ktest_on_cpus(&cpu_online_mask, wp_worker, c);
+	u32 others = num_online_cpus() - 1, bad = 0;
 	for (u32 x = 0; x < MAX_CPUS; x++)
-		if (x != c->leader && cpumask_test(cpu_online_mask, x) && c->recv1[x] - c->recv0[x] != 1)
+		if (x != c->leader && cpumask_test_cpu(x, &cpu_online_mask) && c->recv1[x] - c->recv0[x] != 1)
 			bad++;
 	ktest_log(t, "%u pages protected with %lu remote flush(es); %u other CPUs, %u of them not "
 		  "interrupted exactly once; %u of %u writes went through afterwards",
@@ -351,10 +351,10 @@ static bool race_round(struct ktest *t, struct race_ctx *c, struct wp_census *w)
 	do_madvise(c->e.mm, RACE, len, MADV_HUGEPAGE);
 	if (!KTEST_EXPECT_EQ(t, uffd_register_range(c->e.mm, c->e.ctx, RACE, RACE + len, VM_UFFD_WP), 0))
 		goto out;
-	c->leader = (u32)__builtin_ctzl(cpu_online_mask);
-	c->faulters = cpumask_weight(cpu_online_mask) - 1;
+	c->leader = cpumask_first(&cpu_online_mask);
+	c->faulters = num_online_cpus() - 1;
 	c->started = c->ids = 0;
-	ktest_on_cpus(cpu_online_mask, race_worker, c);
+	ktest_on_cpus(&cpu_online_mask, race_worker, c);
 	KTEST_EXPECT_EQ(t, c->ret, 0);
 	wp_census(c->e.mm, w);
 	char why[160] = "";
@@ -368,7 +368,7 @@ out:
 
 static void test_markers_race_thp_faults(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2 || thp_mode == THP_NEVER) {
+	if (num_online_cpus() < 2 || thp_mode == THP_NEVER) {
 		ktest_skip(t, "needs two CPUs and THP");
 		return;
 	}

@@ -90,7 +90,7 @@ static void flush_slab_here(void *arg)
 u64 test_settled_free_pages(void)
 {
 	rcu_barrier();
-	ktest_on_cpus(READ_ONCE(cpu_online_mask), flush_slab_here, NULL);
+	ktest_on_cpus(&cpu_online_mask, flush_slab_here, NULL);
 	slab_shrink();
 	return nr_free_pages();
 }
@@ -188,8 +188,9 @@ static void walk_worker(void *arg)
 
 void test_walk_race_run(struct test_walk_race *race)
 {
-	cpumask_t online = READ_ONCE(cpu_online_mask);
-	race->leader = (u32)__builtin_ctzl(online);
-	race->walkers = cpumask_weight(online) - 1;
-	ktest_on_cpus(online, walk_worker, race);
+	cpumask_t online;
+	cpumask_copy(&online, &cpu_online_mask);
+	race->leader = cpumask_first(&online);
+	race->walkers = cpumask_weight(&online) - 1;
+	ktest_on_cpus(&online, walk_worker, race);
 }

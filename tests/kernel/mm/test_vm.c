@@ -516,7 +516,7 @@ static void smp_worker(void *arg)
 	/* 4. Every CPU sees every CPU's values. */
 	for (u32 p = 0; p < SMP_PAGES; p++)
 		for (u32 other = 0; other < MAX_CPUS; other++) {
-			if (!cpumask_test(cpu_online_mask, other))
+			if (!cpumask_test_cpu(other, &cpu_online_mask))
 				continue;
 			if (copy_from_user(&v, BASE + P(p) + 8 * other, 8) || v != (((u64)p << 8) | other))
 				__atomic_add_fetch(&c->stale, 1, __ATOMIC_RELAXED);
@@ -526,29 +526,29 @@ static void smp_worker(void *arg)
 
 static void test_smp_faults(struct ktest *t)
 {
-	struct smp_ctx c = { .mm = mm_create(), .ncpus = cpumask_weight(cpu_online_mask),
-			     .leader = (u32)__builtin_ctzl(cpu_online_mask) };
+	struct smp_ctx c = { .mm = mm_create(), .ncpus = num_online_cpus(),
+			     .leader = cpumask_first(&cpu_online_mask) };
 	KTEST_ASSERT_TRUE(t, c.mm);
 	KTEST_EXPECT_EQ(t, do_mmap(c.mm, BASE, P(SMP_PAGES), RW, ANON | MAP_FIXED, -1, 0), BASE);
 	u64 flushes = tlb_stat_read(NR_TLB_REMOTE_FLUSH);
-	ktest_on_cpus(cpu_online_mask, smp_worker, &c);
+	ktest_on_cpus(&cpu_online_mask, smp_worker, &c);
 	for (u32 i = 0; i < 4; i++)
 		if (c.phase_errors[i])
 			ktest_fail(t, __FILE__, __LINE__, "%u errors in step %u", c.phase_errors[i], i + 1);
 	KTEST_EXPECT_EQ(t, c.stale, 0);
 	KTEST_EXPECT_EQ(t, c.mm->rss_pages, SMP_PAGES);
-	KTEST_EXPECT_EQ(t, c.mm->cpumask, 0);
+	KTEST_EXPECT_TRUE(t, cpumask_empty(&c.mm->cpumask));
 	/* Every CPU's value in every page: no write went to a page that was
 	 * then replaced. */
 	u32 bad = 0;
 	for (u32 p = 0; p < SMP_PAGES; p++) {
 		const u64 *kva = page_address(pte_page(pte_of(c.mm, BASE + P(p))));
 		for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
-			if (cpumask_test(cpu_online_mask, cpu) && kva[cpu] != (((u64)p << 8) | cpu))
+			if (cpumask_test_cpu(cpu, &cpu_online_mask) && kva[cpu] != (((u64)p << 8) | cpu))
 				bad++;
 	}
 	KTEST_EXPECT_EQ(t, bad, 0);
-	ktest_log(t, "%u CPUs, %u pages, %lu remote flushes", cpumask_weight(cpu_online_mask),
+	ktest_log(t, "%u CPUs, %u pages, %lu remote flushes", num_online_cpus(),
 		  SMP_PAGES, tlb_stat_read(NR_TLB_REMOTE_FLUSH) - flushes);
 	mm_put(c.mm);
 }
@@ -604,18 +604,19 @@ static void flush_worker(void *arg)
 
 static void test_remote_flush(struct ktest *t)
 {
-	cpumask_t online = cpu_online_mask;
-	if (cpumask_weight(online) < 2) {
+	cpumask_t online;
+	cpumask_copy(&online, &cpu_online_mask);
+	if (cpumask_weight(&online) < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
 	struct flush_ctx c = { .mm = mm_create() };
 	KTEST_ASSERT_TRUE(t, c.mm);
-	c.leader = (u32)__builtin_ctzl(online);
-	c.followers = cpumask_weight(online) - 1;
+	c.leader = cpumask_first(&online);
+	c.followers = cpumask_weight(&online) - 1;
 	KTEST_EXPECT_EQ(t, do_mmap(c.mm, BASE, P(2), RW, ANON | MAP_FIXED, -1, 0), BASE);
 	u64 received = tlb_stat_read(NR_TLB_REMOTE_FLUSH_RECEIVED);
-	ktest_on_cpus(online, flush_worker, &c);
+	ktest_on_cpus(&online, flush_worker, &c);
 	KTEST_EXPECT_EQ(t, c.errors, 0);
 	KTEST_EXPECT_EQ(t, c.stale, 0);
 	KTEST_EXPECT_GE(t, tlb_stat_read(NR_TLB_REMOTE_FLUSH_RECEIVED) - received, 2 * c.followers);

@@ -40,7 +40,7 @@
 /* The races below need the fast path and a second CPU: else skip. */
 static bool skipped_without_race(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) >= 2 && vma_lock_enabled)
+	if (num_online_cpus() >= 2 && vma_lock_enabled)
 		return false;
 	ktest_skip(t, vma_lock_enabled ? "needs two CPUs" : "vma_lock=0: no fast path");
 	return true;
@@ -111,19 +111,19 @@ static void wl_writer(void *arg)
 
 static void test_writer_waits_for_fault(struct ktest *t)
 {
-	if (cpumask_weight(cpu_online_mask) < 2) {
+	if (num_online_cpus() < 2) {
 		ktest_skip(t, "needs two CPUs");
 		return;
 	}
 	memset(&wl, 0, sizeof(wl));
 	wl.mm = setup_mm(t, RW);
 	KTEST_ASSERT_TRUE(t, wl.mm);
-	u32 reader = (u32)__builtin_ctzl(cpu_online_mask);
-	u32 writer = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << reader));
+	u32 reader = cpumask_first(&cpu_online_mask);
+	u32 writer = ktest_other_cpu(reader);
 	/* This thread is the reader, what a fast-path fault holds while it
 	 * works: pinned, while the writer runs on another CPU. */
-	thread_set_affinity(1UL << reader);
-	struct thread *th = kthread_create("wl", wl_writer, NULL, 1UL << writer);
+	thread_set_affinity(cpumask_of(reader));
+	struct thread *th = kthread_create("wl", wl_writer, NULL, cpumask_of(writer));
 	KTEST_ASSERT_TRUE(t, th != NULL);
 	struct vm_area *held = lock_vma_under_rcu(wl.mm, BASE);
 	__atomic_store_n(&wl.reader_locked, 1, __ATOMIC_SEQ_CST);
@@ -146,7 +146,7 @@ static void test_writer_waits_for_fault(struct ktest *t)
 	if (v)
 		vma_end_read(v);
 	thread_join(th);
-	thread_set_affinity(cpu_online_mask);
+	thread_set_affinity(&cpu_online_mask);
 	ktest_log(t, "reader held the VMA: %s; writer past vma_start_write while held: %s; "
 		  "locked during the section: %s; after it: %s", held ? "yes" : "no",
 		  early ? "yes" : "no", wl.locked_in_section ? "yes" : "no",
@@ -244,20 +244,21 @@ static void test_replaced_after_lookup(struct ktest *t)
 	rp.mm = setup_mm(t, RW);
 	KTEST_ASSERT_TRUE(t, rp.mm);
 	u64 miss0 = vma_lock_events(VMA_LOCK_MISS);
-	rp_fault_cpu = (u32)__builtin_ctzl(cpu_online_mask);
-	cpumask_t rest = cpu_online_mask & ~(1UL << rp_fault_cpu);
-	u32 other = (u32)__builtin_ctzl(rest);
-	rest &= ~(1UL << other);
-	cpumask_t cpus = (1UL << rp_fault_cpu) | (1UL << other);
-	rp_holder_cpu = MAX_CPUS;
-	if (rest) {
-		rp_holder_cpu = (u32)__builtin_ctzl(rest);
-		cpus |= 1UL << rp_holder_cpu;
-	} else {
+	/* The faulting CPU, the replacing CPU, and a third holding a grace
+	 * period open when there is one. */
+	rp_fault_cpu = cpumask_first(&cpu_online_mask);
+	u32 other = ktest_other_cpu(rp_fault_cpu);
+	cpumask_t cpus = cpumask_of_cpu(rp_fault_cpu);
+	__cpumask_set_cpu(other, &cpus);
+	cpumask_t rest;
+	cpumask_andnot(&rest, &cpu_online_mask, &cpus);
+	rp_holder_cpu = cpumask_first(&rest);
+	if (rp_holder_cpu < NR_CPUS)
+		__cpumask_set_cpu(rp_holder_cpu, &cpus);
+	else
 		rp.held = 1;    /* nobody to wait for */
-	}
 	vma_debug_lookup_hook = rp_hook;
-	ktest_on_cpus(cpus, rp_worker, NULL);
+	ktest_on_cpus(&cpus, rp_worker, NULL);
 	vma_debug_lookup_hook = NULL;
 	u64 misses = vma_lock_events(VMA_LOCK_MISS) - miss0;
 	u64 *pte = pgtable_walk(rp.mm, BASE + P(2), PT_PTE);
@@ -297,15 +298,15 @@ static void held_writer(void *arg)
  * probe (true: nothing happened to the VMA yet), let go, wait for it. */
 static bool writer_waited(struct ktest *t, bool (*probe)(void))
 {
-	u32 me = (u32)__builtin_ctzl(cpu_online_mask);
-	u32 other = (u32)__builtin_ctzl(cpu_online_mask & ~(1UL << me));
-	thread_set_affinity(1UL << me);
+	u32 me = cpumask_first(&cpu_online_mask);
+	u32 other = ktest_other_cpu(me);
+	thread_set_affinity(cpumask_of(me));
 	struct vm_area *held = lock_vma_under_rcu(hw.mm, BASE);
-	struct thread *th = kthread_create("held", held_writer, NULL, 1UL << other);
+	struct thread *th = kthread_create("held", held_writer, NULL, cpumask_of(other));
 	if (!th || !held) {
 		if (held)
 			vma_end_read(held);
-		thread_set_affinity(cpu_online_mask);
+		thread_set_affinity(&cpu_online_mask);
 		ktest_log(t, "could not hold the VMA or start the writer");
 		return false;
 	}
@@ -315,7 +316,7 @@ static bool writer_waited(struct ktest *t, bool (*probe)(void))
 	bool untouched = !__atomic_load_n(&hw.done, __ATOMIC_SEQ_CST) && probe();
 	vma_end_read(held);
 	thread_join(th);
-	thread_set_affinity(cpu_online_mask);
+	thread_set_affinity(&cpu_online_mask);
 	return untouched;
 }
 
