@@ -51,7 +51,8 @@ static void setup(void)
 	if (!host_ram) {
 		host_ram = aligned_alloc(PAGE_SIZE, (size_t)NPAGES * PAGE_SIZE);
 		map = calloc(NPAGES, sizeof(struct page));
-		buddy_init(map, NPAGES);
+		vmemmap = map;
+		buddy_init(NPAGES);
 		buddy_add_range(1, NPAGES);
 	}
 	host_cpu = 0;
