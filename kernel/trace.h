@@ -11,7 +11,8 @@
  *     TRACE <cpu> <tsc> <event-name> <a> <b>
  *
  * tools/trace-svg turns such lines from a serial log into a per-CPU timeline
- * picture (SVG); docs/tracing.md says how, docs/tlb-shootdown.md shows one.
+ * picture (SVG), tools/trace-perfetto into trace-event JSON for Perfetto's
+ * UI; docs/tracing.md says how, docs/tlb-shootdown.md shows one.
  * Opening /proc/trace dumps the log, /proc/trace_clear empties it
  * (kernel/procfs.c); "trace_dump_at_exit" dumps it at poweroff or panic.
  *
