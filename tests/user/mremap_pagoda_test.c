@@ -245,9 +245,13 @@ static void soft_dirty(void)
 	munmap(n, 4 * PAGE_SIZE);
 }
 
+/* stopped: the reader has left its loop and reads the old range no more;
+ * the move waits for it, or a read begun just before "stop" could land
+ * after the move and fault (a stalled virtual CPU makes that window wide).
+ * Its TLB still holds the old entries: the move must shoot them down. */
 struct reader {
 	volatile u8 *p;
-	volatile int stop, moved, seen;
+	volatile int stop, stopped, moved, seen;
 	volatile u8 *newp;
 };
 
@@ -257,6 +261,7 @@ static long reader_main(void *arg)
 	u64 sum = 0;
 	while (!r->stop)
 		sum += r->p[0] + r->p[PAGE_SIZE];       /* hot TLB entries */
+	r->stopped = 1;
 	while (!r->moved)
 		;
 	r->seen = r->newp[0] == 0xab && r->newp[PAGE_SIZE] == 0xcd;
@@ -281,6 +286,8 @@ static void remote_reader(void)
 		ktap_bail("thread_create: %s", errno_name(errno));
 	sleep_ns(20 * 1000 * 1000);
 	rd.stop = 1;
+	while (!rd.stopped)
+		;
 	long r = xmremap(a, 2 * PAGE_SIZE, 4 * PAGE_SIZE, MREMAP_MAYMOVE, NULL);
 	u8 *n = (u8 *)r;
 	if (r > 0) {
