@@ -3,7 +3,7 @@
 #
 #   make            build build/pagoda.elf and build/pagoda.iso
 #   make run        boot the ISO in QEMU on 4 CPUs, serial on this terminal
-#   make debug      the same, stopped at the start, waiting for GDB on :1234
+#   make debug      the same, stopped at the start, waiting for GDB on a per-user port (GDBPORT)
 #   make test       host unit tests, then the QEMU test matrix (tools/run-tests)
 #   make test-quick a small subset of the matrix for the edit loop
 #   make selftests  Linux 6.1's mm selftests on Pagoda and on Linux, a table (docs/selftests.md)
@@ -294,10 +294,18 @@ run: deps
 	$(QEMU) $(QEMU_RUN_FLAGS) $(if $(DISPLAY),,-display none) ; \
 	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 33 ] || { echo "QEMU exited with $$rc"; exit $$rc; }
 
+# make debug: QEMU stopped before the first instruction, its GDB stub on
+# GDBPORT (local connections only). The port is per user (20000 + uid mod
+# 40000), so that two students on one server do not take each other's;
+# GDBPORT=N chooses another. The printed command loads tools/gdb/pagoda.py,
+# the memory manager's commands (docs/debugging.md).
+GDBPORT ?= $(shell echo $$((20000 + $$(id -u) % 40000)))
+
 debug: deps
 	$(MAKE) all
-	@echo "QEMU is waiting for GDB: gdb $(BUILD)/pagoda.elf -ex 'target remote :1234'"
-	$(QEMU) $(QEMU_RUN_FLAGS) -s -S $(if $(DISPLAY),,-display none)
+	@echo "QEMU is waiting for GDB on port $(GDBPORT). In another terminal:"
+	@echo "  gdb -q -x tools/gdb/pagoda.py -ex 'target remote :$(GDBPORT)' $(BUILD)/pagoda.elf"
+	$(QEMU) $(QEMU_RUN_FLAGS) -gdb tcp:127.0.0.1:$(GDBPORT) -S $(if $(DISPLAY),,-display none)
 
 # --- host unit tests (AddressSanitizer + UBSan) ---
 # Each tests/host/test_NAME.c names the kernel sources it links against on a

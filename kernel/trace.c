@@ -62,7 +62,21 @@ static const char *const event_names[TR_NR_EVENTS] = {
 	[TR_TABLE_FREED] = "table_freed",
 	[TR_GP_START] = "gp_start",
 	[TR_GP_END] = "gp_end",
+	[TR_FAULT] = "fault",
+	[TR_COW_COPY] = "cow_copy",
+	[TR_COW_REUSE] = "cow_reuse",
+	[TR_THP_SPLIT_PMD] = "thp_split_pmd",
+	[TR_THP_SPLIT_PAGE] = "thp_split_page",
+	[TR_THP_COLLAPSE] = "thp_collapse",
+	[TR_UFFD_WP] = "uffd_wp",
 };
+
+/* Is a an address (printed in hex, as trace.h says)? */
+static bool event_a_is_address(u32 ev)
+{
+	return ev == TR_TABLE_QUEUED || ev == TR_TABLE_FREED ||
+	       (ev >= TR_FAULT && ev < TR_NR_EVENTS);
+}
 
 const char *trace_event_name(u32 ev)
 {
@@ -187,7 +201,7 @@ bool trace_dump_to(void (*emit)(const char *line, void *arg), void *arg, bool cl
 		if (!best)
 			break;
 		const struct trace_rec *x = &best->rec;
-		bool hex_a = x->ev == TR_TABLE_QUEUED || x->ev == TR_TABLE_FREED;
+		bool hex_a = event_a_is_address(x->ev);
 		snprintf(line, sizeof(line), hex_a ? "TRACE %u %lu %s 0x%lx %lu" : "TRACE %u %lu %s %lu %lu",
 			 best_cpu, x->tsc, trace_event_name(x->ev), x->a, x->b);
 		emit(line, arg);

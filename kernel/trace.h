@@ -11,7 +11,8 @@
  *     TRACE <cpu> <tsc> <event-name> <a> <b>
  *
  * tools/trace-svg turns such lines from a serial log into a per-CPU timeline
- * picture (SVG); docs/tracing.md says how, docs/tlb-shootdown.md shows one.
+ * picture (SVG), tools/trace-perfetto into trace-event JSON for Perfetto's
+ * UI; docs/tracing.md says how, docs/tlb-shootdown.md shows one.
  * Opening /proc/trace dumps the log, /proc/trace_clear empties it
  * (kernel/procfs.c); "trace_dump_at_exit" dumps it at poweroff or panic.
  *
@@ -26,6 +27,17 @@
  *   TR_TABLE_FREED    a page table freed after a GP       a=table phys
  *   TR_GP_START       an RCU grace period began           a=GP number
  *   TR_GP_END         an RCU grace period ended           a=GP number
+ * The memory manager's events (a is a user address, printed in hex):
+ *   TR_FAULT          a page fault reached handle_mm_fault a=address, b=error code
+ *                     (the CPU's kind: bit 0 present, 1 write, 2 user, 4 fetch)
+ *   TR_COW_COPY       a write fault copied the page       a=address, b=mm id
+ *   TR_COW_REUSE      a write fault reused the page       a=address, b=mm id
+ *   TR_THP_SPLIT_PMD  a huge PMD became 512 PTEs          a=address, b=mm id
+ *   TR_THP_SPLIT_PAGE a 2 MiB page became 512 pages       a=page phys
+ *   TR_THP_COLLAPSE   512 PTEs became one huge PMD        a=address, b=mm id
+ *   TR_UFFD_WP        a write hit a uffd-wp entry         a=address, b=1 sync
+ *                     (the handler decides), 0 async (protection cleared)
+ * An mm id is the mm's page-table root (mm->pgd_phys): stable and unique.
  */
 #ifndef PAGODA_KERNEL_TRACE_H
 #define PAGODA_KERNEL_TRACE_H
@@ -43,6 +55,13 @@ enum trace_event {
 	TR_TABLE_FREED,
 	TR_GP_START,
 	TR_GP_END,
+	TR_FAULT,
+	TR_COW_COPY,
+	TR_COW_REUSE,
+	TR_THP_SPLIT_PMD,
+	TR_THP_SPLIT_PAGE,
+	TR_THP_COLLAPSE,
+	TR_UFFD_WP,
 	TR_NR_EVENTS
 };
 
@@ -63,7 +82,8 @@ static inline void trace_event(enum trace_event ev, u64 a, u64 b)
  *     TRACE-LOST <cpu> <n>                           (only CPUs that lost some)
  *     TRACE-END records=<printed> lost=<overwritten before they were printed>
  *
- * a and b are decimal, except a table's physical address (hex, 0x...).
+ * a and b are decimal, except addresses in a (hex, 0x...): a table's or a
+ * page's physical address, a fault's or a COW's user address.
  * Safe while other CPUs keep recording: each CPU's ring is read from a
  * snapshot of its head, and a record overwritten while being read is
  * counted as lost, never printed torn. One dump at a time; a second caller

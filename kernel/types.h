@@ -16,7 +16,11 @@ typedef long ssize_t;
 typedef unsigned long uintptr_t;
 typedef u64 phys_addr_t;
 
+/* Host tests (tests/host) include the C library's headers first; clang's
+ * spell these macros differently, which -Werror would refuse as redefined. */
+#ifndef NULL
 #define NULL ((void *)0)
+#endif
 typedef _Bool bool;
 #define true 1
 #define false 0
@@ -46,9 +50,11 @@ typedef _Bool bool;
 #define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
 
 typedef __builtin_va_list va_list;
+#ifndef va_start
 #define va_start(ap, last) __builtin_va_start(ap, last)
 #define va_end(ap) __builtin_va_end(ap)
 #define va_arg(ap, t) __builtin_va_arg(ap, t)
 #define va_copy(dst, src) __builtin_va_copy(dst, src)
+#endif
 
 #endif

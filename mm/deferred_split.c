@@ -10,6 +10,7 @@
 #include "kernel/rwsem.h"
 #include "kernel/cmdline.h"
 #include "kernel/printk.h"
+#include "kernel/trace.h"
 
 bool deferred_split_debug_skip_freeze;
 bool deferred_split_debug_skip_refcheck;
@@ -234,6 +235,7 @@ static bool try_split(struct mm_struct *mm, struct page *head)
 		spin_unlock_irqrestore(&queue_lock, flags);
 		split_frozen(head, bitmap);
 		vm_stat_add(NR_THP_SPLIT_PAGE, 1);
+		trace_event(TR_THP_SPLIT_PAGE, page_to_phys(head), 0);
 	}
 	pte_unmap_unlock(ptl);
 	if (rec)

@@ -58,6 +58,7 @@
 #include "kernel/errno.h"
 #include "kernel/sched.h"
 #include "kernel/string.h"
+#include "kernel/trace.h"
 
 /* Page-fault error code bits (Intel SDM vol. 3, 4.7). */
 #define PF_PROT  (1UL << 0)     /* the page was present */
@@ -219,8 +220,10 @@ static vm_fault_t do_shared_fault(struct vm_fault *vmf)
 /* LAB(cow) BEGIN: wp_page_reuse(vmf): count a private reuse in cow_stats.reuse, give the entry its write right (and D) in place with pte_modify, unlock, done */
 static vm_fault_t wp_page_reuse(struct vm_fault *vmf)
 {
-	if (!(vmf->vma->flags & VM_SHARED))
+	if (!(vmf->vma->flags & VM_SHARED)) {
 		cow_count(&cow_stats.reuse);
+		trace_event(TR_COW_REUSE, vmf->address, vmf->mm->pgd_phys);
+	}
 	pte_modify(vmf->pte, vmf->orig_pte, pte_mkdirty(vmf->orig_pte | PTE_W));
 	pte_unmap_unlock(vmf->ptl);
 	return VM_FAULT_DONE;
@@ -238,6 +241,8 @@ static void wp_page_replace(struct vm_fault *vmf, struct page *page, struct page
 	page_add_new_anon_rmap(page);
 	/* An unshare gives a private copy without the right to write. */
 	bool w = !(vmf->flags & FAULT_UNSHARE) || pte_write(vmf->orig_pte);
+	if (!(vmf->flags & FAULT_UNSHARE))
+		trace_event(TR_COW_COPY, vmf->address, vmf->mm->pgd_phys);
 	u64 pte = mk_pte(page_to_phys(page), vmf->vma->flags, w);
 	if (!old_page)
 		mm_add_rss(vmf->mm, 1);   /* a COW copy replaces a counted page */
@@ -310,6 +315,7 @@ static vm_fault_t do_wp_page(struct vm_fault *vmf)
  * right now (pgtable.h). PTE lock held. */
 static bool uffd_wp_must_wait(struct vm_fault *vmf)
 {
+	trace_event(TR_UFFD_WP, vmf->address, uffd_vma_wp_sync(vmf->vma));
 	if (uffd_vma_wp_sync(vmf->vma))
 		return true;
 	vmf->orig_pte = pte_update(vmf->pte, PTE_UFFD_WP, 0) & ~PTE_UFFD_WP;
@@ -523,6 +529,7 @@ static vm_fault_t do_user_addr_fault(struct mm_struct *mm, u64 addr, u64 error_c
  * memory this way too. */
 vm_fault_t handle_mm_fault(struct mm_struct *mm, u64 addr, u64 error_code)
 {
+	trace_event(TR_FAULT, addr, error_code);
 	vm_fault_t r = do_user_addr_fault(mm, addr, error_code);
 	if (r == VM_FAULT_OOM && deferred_split_queue_len() &&
 	    deferred_split_reclaim(deferred_split_queue_len()))

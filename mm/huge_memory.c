@@ -18,6 +18,7 @@
 #include "kernel/printk.h"
 #include "kernel/errno.h"
 #include "kernel/string.h"
+#include "kernel/trace.h"
 
 enum thp_mode thp_mode = THP_MADVISE;
 bool thp_use_zero_page = true;
@@ -206,6 +207,7 @@ void split_huge_pmd(struct mm_struct *mm, u64 *pmd, u64 haddr)
 	}
 	pte_set(pmd, page_to_phys(pt) | TABLE_ENTRY_FLAGS);
 	stat_inc(NR_THP_SPLIT_PMD, 1);
+	trace_event(TR_THP_SPLIT_PMD, haddr, mm->pgd_phys);
 }
 
 /* --- mremap --- */
@@ -473,6 +475,7 @@ static vm_fault_t do_huge_pmd_unshare(struct vm_fault *vmf)
  * page_table_lock held. */
 static vm_fault_t huge_pmd_uffd_wp(struct vm_fault *vmf)
 {
+	trace_event(TR_UFFD_WP, vmf->address, uffd_vma_wp_sync(vmf->vma));
 	if (uffd_vma_wp_sync(vmf->vma))
 		return VM_FAULT_USERFAULT;
 	return huge_pmd_fallback(vmf);
@@ -513,6 +516,7 @@ static vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf)
 		return huge_pmd_fallback(vmf);
 	/* Adding a right: no flush. A write: dirty. */
 	pte_modify(vmf->pmd, v, pte_mkdirty(v | PTE_W));
+	trace_event(TR_COW_REUSE, vmf->address & HPAGE_MASK, vmf->mm->pgd_phys);
 	return VM_FAULT_DONE;
 }
 

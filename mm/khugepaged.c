@@ -19,6 +19,7 @@
 #include "kernel/printk.h"
 #include "kernel/errno.h"
 #include "kernel/string.h"
+#include "kernel/trace.h"
 
 bool khugepaged_enabled;
 u32 khugepaged_pages_to_scan = 4096;
@@ -304,6 +305,7 @@ static enum scan_result collapse_locked(struct mm_struct *mm, struct vm_area *vm
 		return SCAN_ALLOC_HUGE_PAGE_FAIL;
 	}
 	thp_install_pmd(mm, vma, pmd, haddr, page);
+	trace_event(TR_THP_COLLAPSE, haddr, mm->pgd_phys);
 	mm->pgtable_pages--;                    /* the old table */
 	spin_unlock(&mm->page_table_lock);
 	struct mmu_gather tlb;

@@ -271,19 +271,22 @@ static bool clone_copies_registers(bool avx)
 
 #define FORK_CALL "mov $57, %%eax\n\tsyscall\n\t"
 
+/* pid is early-clobbered ("=&a"): the syscall writes rax while out is still
+ * to be used, so no input may be given rax (clang did, and the stores after
+ * the fork went to the pid). */
 static long fork_with_regs(const struct regs *in, struct regs *out, bool avx)
 {
 	long pid;
 
 	if (avx)
 		__asm__ volatile(VEC_ALL(LD_Y) LD_REST FORK_CALL VEC_ALL(ST_Y) ST_REST "vzeroupper"
-				 : "=a"(pid) : [in] "r"(in), [out] "r"(out)
+				 : "=&a"(pid) : [in] "r"(in), [out] "r"(out)
 				 : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc",
 				   "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)",
 				   VEC_CLOBBERS);
 	else
 		__asm__ volatile(VEC_ALL(LD_X) LD_REST FORK_CALL VEC_ALL(ST_X) ST_REST
-				 : "=a"(pid) : [in] "r"(in), [out] "r"(out)
+				 : "=&a"(pid) : [in] "r"(in), [out] "r"(out)
 				 : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc",
 				   "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)",
 				   VEC_CLOBBERS);
