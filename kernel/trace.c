@@ -29,6 +29,8 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/percpu.h"
 #include "arch/x86_64/apic.h"
+#include "mm/buddy.h"
+#include "mm/page.h"
 
 _Static_assert((TRACE_RING & (TRACE_RING - 1)) == 0, "TRACE_RING: a power of two");
 
@@ -38,16 +40,28 @@ struct trace_rec {
 	u32 ev;
 };
 
+/* One CPU's records are 2^TRACE_RING_ORDER pages. */
+#define TRACE_RING_ORDER 3
+_Static_assert(sizeof(struct trace_rec) * TRACE_RING == PAGE_SIZE << TRACE_RING_ORDER,
+	       "TRACE_RING records fill 2^TRACE_RING_ORDER pages");
+
 struct trace_ring {
 	u64 head;               /* records complete; only its own CPU writes it */
 	u64 claimed;            /* records begun: head, or head + 1 while writing */
 	u64 start;              /* first record not yet dumped; under dump_busy */
-	struct trace_rec rec[TRACE_RING];
+	struct trace_rec *rec;  /* TRACE_RING records; NULL: this CPU records nothing */
 };
 
 bool trace_enabled;
 static bool dump_at_exit;
-static struct trace_ring rings[MAX_CPUS];
+/* The records of CPUs that exist only: the boot CPU's are static (it
+ * records before the page allocator exists), the others' come from the
+ * page allocator when the CPU is started (trace_cpu_prepare). Static
+ * records for every possible CPU would be NR_CPUS x 32 KiB, 8 MiB of a
+ * 128 MiB machine. A CPU without records (none could be allocated) stays
+ * at head 0, so readers find it empty. */
+static struct trace_rec boot_cpu_recs[TRACE_RING];
+static struct trace_ring rings[MAX_CPUS] = { [0] = { .rec = boot_cpu_recs } };
 static u32 dump_busy;           /* 1 while a dump or a clear runs */
 void (*trace_test_after_copy)(u32 cpu);
 
@@ -87,6 +101,10 @@ void trace_record(enum trace_event ev, u64 a, u64 b)
 {
 	u64 flags = local_irq_save();   /* an interrupt's record must not land in our slot */
 	struct trace_ring *r = &rings[smp_processor_id()];
+	if (!r->rec) {
+		local_irq_restore(flags);
+		return;
+	}
 	u64 h = r->head;
 	struct trace_rec *x = &r->rec[h % TRACE_RING];
 	/* The claim before the record's stores, they before the new head
@@ -100,6 +118,19 @@ void trace_record(enum trace_event ev, u64 a, u64 b)
 	x->b = b;
 	__atomic_store_n(&r->head, h + 1, __ATOMIC_RELEASE);
 	local_irq_restore(flags);
+}
+
+bool trace_cpu_prepare(u32 cpu)
+{
+	if (rings[cpu].rec)
+		return true;
+	struct page *pg = alloc_pages(GFP_KERNEL, TRACE_RING_ORDER);
+	if (!pg) {
+		printk(KERN_WARNING "trace: no memory for CPU %u's records; it records nothing\n", cpu);
+		return false;
+	}
+	rings[cpu].rec = page_address(pg);
+	return true;
 }
 
 void trace_set_enabled(bool on)

@@ -90,6 +90,10 @@ static inline void trace_event(enum trace_event ev, u64 a, u64 b)
  * gets a message instead of waiting. */
 void trace_dump(void);
 void trace_init(void);          /* reads the command line */
+/* Give CPU cpu (not the boot CPU, whose records are static) its records,
+ * before it is started: false, with a message, when there is no memory
+ * for them (it then records nothing). */
+bool trace_cpu_prepare(u32 cpu);
 
 /* --- the rest of the interface: tests, /proc/trace, the exit paths --- */
 

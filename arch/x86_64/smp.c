@@ -39,6 +39,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/sched.h"
 #include "kernel/syscall.h"
+#include "kernel/trace.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
 
@@ -152,6 +153,7 @@ static bool start_ap(u32 cpu, u32 apic_id, u64 timeout_ms)
 	c->apic_id = apic_id;
 	c->online = false;
 	c->kstack_top = ap_stacks[cpu - 1].stack + AP_STACK_SIZE;
+	trace_cpu_prepare(cpu);
 
 	struct trampoline_data *td = trampoline_data_in_page();
 	td->stack_top = (u64)c->kstack_top;
