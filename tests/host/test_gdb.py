@@ -44,7 +44,7 @@ def free_port():
 STEPS = [("WALK-USER", "pagoda-walk vmf->address"),
          ("PAGE", "pagoda-page phys=$pagoda_phys"),
          ("PAGE", 'pagoda-page "pfn=$pagoda_phys >> 12"'),
-         ("PAGE", 'pagoda-page "mem_map + ($pagoda_phys >> 12)"'),
+         ("PAGE", 'pagoda-page "$vmemmap + ($pagoda_phys >> 12)"'),
          ("WALK-KERNEL", "pagoda-walk &kmain vmf->mm"),
          ("TLB", "pagoda-tlb"),
          ("EXPECT", "py:expect_tlb()"),

@@ -56,6 +56,20 @@ def header_bits(path, prefix):
     return bits
 
 
+def header_value(path, name, default):
+    """The number of '#define NAME 0x...' in a header, or default."""
+    try:
+        with open(os.path.join(TOP, path)) as f:
+            m = re.search(r"#define\s+%s\s+(0[xX][0-9a-fA-F]+|\d+)" % name, f.read())
+    except OSError:
+        m = None
+    return int(m.group(1), 0) if m else default
+
+
+# The page descriptors: one virtual array, vmemmap (mm/sparse.h); a macro in
+# C, so GDB has no symbol for it.
+VMEMMAP_START = header_value("mm/sparse.h", "VMEMMAP_START", 0xFFFFEA0000000000)
+
 PTE_BITS = header_bits("mm/paging.h", "PTE_")
 PTE_BITS.update(header_bits("mm/pgtable.h", "PTE_"))
 PG_BITS = header_bits("mm/page.h", "PG_")
@@ -155,20 +169,22 @@ class Walk(PagodaCommand):
 
 
 class Page(PagodaCommand):
-    """pagoda-page PAGE|pfn=N|phys=ADDR: a struct page and its counts."""
+    """pagoda-page PAGE|pfn=N|phys=ADDR: a struct page and its counts (PAGE an
+    expression: a struct page pointer, or $vmemmap + N)."""
 
     def run(self, argv):
         if not argv:
             raise gdb.GdbError("usage: pagoda-page PAGE | pfn=N | phys=ADDR")
-        mem_map = sym("mem_map", "mm/buddy.c")
+        vmemmap = gdb.parse_and_eval("(struct page *)0x%x" % VMEMMAP_START)
+        gdb.set_convenience_variable("vmemmap", vmemmap)    # for PAGE expressions
         a = " ".join(argv)
         if a.startswith("pfn=") or a.startswith("phys="):
             v = int(gdb.parse_and_eval(a.split("=", 1)[1]))
             pfn = v if a.startswith("pfn=") else v >> 12
-            page = mem_map + pfn
+            page = vmemmap + pfn
         else:
-            page = gdb.parse_and_eval(a).cast(mem_map.type)
-            pfn = int((page - mem_map))
+            page = gdb.parse_and_eval(a).cast(vmemmap.type)
+            pfn = int((page - vmemmap))
         if pfn < 0 or pfn >= int(sym("max_pfn", "mm/buddy.c")):
             raise gdb.GdbError("pfn %d has no struct page (max_pfn %d)"
                                % (pfn, int(sym("max_pfn", "mm/buddy.c"))))
