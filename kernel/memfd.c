@@ -165,16 +165,8 @@ static s64 memfd_llseek(struct file *f, s64 offset, int whence)
 static void memfd_stat_size(struct file *f, s64 *size, s64 *blocks)
 {
 	struct shared_anon *obj = memfd_of(f)->obj;
-	u64 bytes = shared_anon_size(obj), held = 0;
-	for (u64 i = 0; i < (bytes + PAGE_SIZE - 1) / PAGE_SIZE; i++) {
-		struct page *p = shared_anon_find_page(obj, i);
-		if (p) {
-			held++;
-			put_page(p);
-		}
-	}
-	*size = (s64)bytes;
-	*blocks = (s64)(held * (PAGE_SIZE / 512));
+	*size = (s64)shared_anon_size(obj);
+	*blocks = (s64)(shared_anon_nr_pages(obj) * (PAGE_SIZE / 512));
 }
 
 static void memfd_release(struct file *f)

@@ -142,6 +142,19 @@ struct page *shared_anon_find_page(struct shared_anon *s, u64 idx)
 	return p;
 }
 
+u64 shared_anon_nr_pages(struct shared_anon *s)
+{
+	u64 n = 0, idx = 0;
+	spin_lock(&s->lock);
+	u64 end = size_pages(s->size);
+	while (idx < end && page_tree_next(&s->pages, &idx, end)) {
+		n++;
+		idx++;
+	}
+	spin_unlock(&s->lock);
+	return n;
+}
+
 /* Install *fresh at idx unless a page is there already (lock held). 0 with
  * *out the page at idx and a reference for the caller, or *out NULL past
  * the end (the object shrank while we allocated); -EAGAIN when the tree

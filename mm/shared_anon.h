@@ -80,6 +80,10 @@ bool shared_anon_beyond_eof(struct shared_anon *s, u64 idx);
 /* Page idx if the object has one (a reference taken), else NULL: reads
  * of a hole see zeros without filling it. */
 struct page *shared_anon_find_page(struct shared_anon *s, u64 idx);
+/* How many pages the object holds below its end (fstat's st_blocks): a
+ * walk of the pages there are, not of every index - a 1 TiB memfd with
+ * nothing in it costs nothing. */
+u64 shared_anon_nr_pages(struct shared_anon *s);
 u64 shared_anon_size(struct shared_anon *s);
 /* Change the size (memfd's ftruncate and writes past the end; callers
  * serialise their size changes, kernel/memfd.c). Growing allocates nothing.
