@@ -495,10 +495,13 @@ static long do_mmap_obj(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 f
 	if (mm->nr_vmas >= MAX_VMAS)
 		return -ENOMEM;
 
+	struct uffd_unmap_list ul = { .n = 0 };
 	mmap_write_lock(mm);
 	long ret = mmap_get_area(mm, &addr, len, flags);
 	if (ret)
 		goto out;
+	if ((flags & MAP_FIXED) && (ret = userfaultfd_unmap_prep(mm, addr, addr + len, &ul)))
+		goto out;       /* what MAP_FIXED replaces is unmapped: EVENT_UNMAP */
 	/* def_flags: mlockall(MCL_FUTURE) locks every new mapping. */
 	u32 vm_flags = prot_to_vm(prot) | VM_MAYALL | mm->def_flags;
 	/* MAP_LOCKED: as mlock (mm/mlock.h): populated now, and no advice
@@ -538,6 +541,7 @@ static long do_mmap_obj(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 f
 		mm_populate(mm, addr, addr + len, (vm_flags & VM_WRITE) != 0);  /* errors ignored, as Linux */
 out:
 	mmap_write_unlock(mm);
+	userfaultfd_unmap_complete(&ul);
 	return ret;
 }
 
@@ -572,8 +576,9 @@ long do_munmap_range(struct mm_struct *mm, u64 start, u64 len)
 		return -EINVAL;
 	struct uffd_unmap_list ul = { .n = 0 };
 	mmap_write_lock(mm);
-	userfaultfd_unmap_prep(mm, start, start + len, &ul);     /* EVENT_UNMAP */
-	long ret = do_munmap(mm, start, start + len);
+	long ret = userfaultfd_unmap_prep(mm, start, start + len, &ul);     /* EVENT_UNMAP */
+	if (!ret)
+		ret = do_munmap(mm, start, start + len);
 	mmap_write_unlock(mm);
 	userfaultfd_unmap_complete(&ul);
 	return ret;

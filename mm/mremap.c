@@ -175,8 +175,8 @@ struct mremap_uffd {
 /* An unmap of mremap's, noted for EVENT_UNMAP first. */
 static int mremap_munmap(struct mm_struct *mm, u64 start, u64 end, struct mremap_uffd *uf)
 {
-	userfaultfd_unmap_prep(mm, start, end, &uf->unmap);
-	return mm_munmap_locked(mm, start, end);
+	int err = userfaultfd_unmap_prep(mm, start, end, &uf->unmap);
+	return err ? err : mm_munmap_locked(mm, start, end);
 }
 
 /* Linux's move_vma: a new VMA, the entries moved, the old range unmapped

@@ -227,7 +227,9 @@ void userfaultfd_remove(struct mm_struct *mm, u64 start, u64 end);
 /* munmap of [start, end) (Linux's userfaultfd_unmap_prep/complete): under
  * mmap_lock for write, before the unmap, note each context with
  * EVENT_UNMAP of the VMAs there (once per context); after the lock is
- * dropped, send each an UNMAP event {start, end} and wait for its reader. */
+ * dropped, send each an UNMAP event {start, end} and wait for its reader.
+ * Prep returns -ENOMEM, having noted nothing more, when more than
+ * UFFD_UNMAP_MAX contexts would be noted: the caller must then not unmap. */
 #define UFFD_UNMAP_MAX 4
 struct uffd_unmap_list {
 	u32 n;
@@ -236,7 +238,7 @@ struct uffd_unmap_list {
 		u64 start, end;
 	} e[UFFD_UNMAP_MAX];
 };
-void userfaultfd_unmap_prep(struct mm_struct *mm, u64 start, u64 end, struct uffd_unmap_list *ul);
+int userfaultfd_unmap_prep(struct mm_struct *mm, u64 start, u64 end, struct uffd_unmap_list *ul);
 void userfaultfd_unmap_complete(struct uffd_unmap_list *ul);
 
 /* mm/mmap.c: give [start, end), inside one VMA, the flags newflags (which

@@ -134,11 +134,19 @@ void userfaultfd_remove(struct mm_struct *mm, u64 start, u64 end)
 
 /* --- munmap --- */
 
-void userfaultfd_unmap_prep(struct mm_struct *mm, u64 start, u64 end, struct uffd_unmap_list *ul)
+/* Give back what this call noted (entries from n0 on), sending nothing. */
+static void unmap_list_cancel(struct uffd_unmap_list *ul, u32 n0)
+{
+	while (ul->n > n0)
+		uffd_event_deliver_cancel(ul->e[--ul->n].ctx);
+}
+
+int userfaultfd_unmap_prep(struct mm_struct *mm, u64 start, u64 end, struct uffd_unmap_list *ul)
 {
 	mmap_assert_write_locked(mm);
 	struct vm_area *v;
 	u64 a = start;
+	u32 n0 = ul->n;
 	for_each_vma_range(mm, v, a, end) {
 		struct userfaultfd_ctx *ctx = v->uffd_ctx;
 		if (!ctx_wants(ctx, UFFD_FEATURE_EVENT_UNMAP))
@@ -146,14 +154,22 @@ void userfaultfd_unmap_prep(struct mm_struct *mm, u64 start, u64 end, struct uff
 		bool noted = false;
 		for (u32 i = 0; i < ul->n; i++)
 			noted |= ul->e[i].ctx == ctx && ul->e[i].start == start && ul->e[i].end == end;
-		if (noted || ul->n == UFFD_UNMAP_MAX)
+		if (noted)
 			continue;
+		if (ul->n == UFFD_UNMAP_MAX) {
+			/* More contexts than the list holds: the unmap is refused
+			 * rather than done with a handler left untold (Linux
+			 * refuses it too when it cannot allocate the list). */
+			unmap_list_cancel(ul, n0);
+			return -ENOMEM;
+		}
 		uffd_event_prepare(ctx);
 		ul->e[ul->n].ctx = ctx;
 		ul->e[ul->n].start = start;
 		ul->e[ul->n].end = end;
 		ul->n++;
 	}
+	return 0;
 }
 
 void userfaultfd_unmap_complete(struct uffd_unmap_list *ul)

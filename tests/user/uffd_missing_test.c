@@ -376,6 +376,30 @@ static long do_munmap(void *arg)
 	return munmap(r->p, r->len);
 }
 
+static long do_map_fixed(void *arg)
+{
+	struct region *r = arg;
+	r->to = mmap(r->p, r->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+		     -1, 0);
+	return 0;
+}
+
+/* mmap(MAP_FIXED) unmaps what it replaces: the same UNMAP as munmap. */
+static void test_map_fixed_event(void)
+{
+	int fd = uffd_open(UFFD_FEATURE_EVENT_UNMAP, NULL);
+	char *f = map_anon(2 * PAGE_SIZE);
+	reg(fd, f, PAGE_SIZE, MISSING, NULL);
+	struct region fx = { f, 2 * PAGE_SIZE, NULL };
+	struct uffd_msg m;
+	bool got = event_of(fd, &m, do_map_fixed, &fx);
+	ktap_ok(got && fx.to == f && m.event == UFFD_EVENT_UNMAP && m.arg.remove.start == (u64)f &&
+		m.arg.remove.end == (u64)f + 2 * PAGE_SIZE,
+		"mmap(MAP_FIXED) over a registered range: an UNMAP message {start, end} of the new mapping");
+	close(fd);
+	munmap(f, 2 * PAGE_SIZE);
+}
+
 static void test_events(void)
 {
 	/* Without EVENT_UNMAP here: the move's unmap of the old range would
@@ -421,7 +445,7 @@ static void test_events(void)
 
 int main(void)
 {
-	ktap_plan(24);
+	ktap_plan(25);
 	test_api();
 	test_fault_copy(false);
 	test_fault_copy(true);
@@ -432,5 +456,6 @@ int main(void)
 	test_no_thp();
 	test_fork_event();
 	test_events();
+	test_map_fixed_event();
 	return ktap_finish();
 }
