@@ -13,6 +13,8 @@
 #include "mm/fault_inject.h"
 #include "kernel/printk.h"
 #include "tests/host/htest.h"
+#include "tests/host/host_spinlock.h"
+#include "tests/host/host_panic.h"
 #include <stdlib.h>
 #include <string.h>
 #include <setjmp.h>
@@ -25,18 +27,6 @@ u32 host_cpu;
 static struct page *map;
 
 /* --- what the kernel sources expect from their environment --- */
-void __spin_init(spinlock_t *l, const char *name, const char *class_name,
-		 const struct lock_class_key *key)
-{
-	(void)class_name;       /* no lock validator on the host */
-	(void)key;
-	l->locked = 0;
-	l->name = name;
-}
-u64 spin_lock_irqsave(spinlock_t *l) { HT_EXPECT(!l->locked); l->locked = 1; return 0; }
-void spin_unlock_irqrestore(spinlock_t *l, u64 f) { (void)f; HT_EXPECT(l->locked); l->locked = 0; }
-void spin_lock(spinlock_t *l) { HT_EXPECT(!l->locked); l->locked = 1; }
-void spin_unlock(spinlock_t *l) { HT_EXPECT(l->locked); l->locked = 0; }
 
 static int quiet = 1;
 int printk(const char *fmt, ...)
@@ -50,20 +40,6 @@ int printk(const char *fmt, ...)
 	return n;
 }
 
-static jmp_buf panic_jmp;
-static int panic_expected;
-static char panic_msg[256];
-void panic(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(panic_msg, sizeof(panic_msg), fmt, ap);
-	va_end(ap);
-	if (panic_expected)
-		longjmp(panic_jmp, 1);
-	printf("    # unexpected panic: %s\n", panic_msg);
-	exit(2);
-}
 
 /* Run stmt and report whether it panicked; message in panic_msg. */
 #define PANICS(stmt) ({                                              \

@@ -9,6 +9,8 @@
 #include "mm/host_env.h"
 #include "kernel/printk.h"
 #include "tests/host/htest.h"
+#include "tests/host/host_spinlock.h"
+#include "tests/host/host_panic.h"
 #include <stdlib.h>
 #include <string.h>
 #include <setjmp.h>
@@ -20,34 +22,8 @@ u8 *host_ram;
 u32 host_cpu;
 static struct page *map;
 
-void __spin_init(spinlock_t *l, const char *name, const char *class_name,
-		 const struct lock_class_key *key)
-{
-	(void)class_name;       /* no lock validator on the host */
-	(void)key;
-	l->locked = 0;
-	l->name = name;
-}
-u64 spin_lock_irqsave(spinlock_t *l) { HT_EXPECT(!l->locked); l->locked = 1; return 0; }
-void spin_unlock_irqrestore(spinlock_t *l, u64 f) { (void)f; l->locked = 0; }
-void spin_lock(spinlock_t *l) { HT_EXPECT(!l->locked); l->locked = 1; }
-void spin_unlock(spinlock_t *l) { HT_EXPECT(l->locked); l->locked = 0; }
 int printk(const char *fmt, ...) { (void)fmt; return 0; }
 
-static jmp_buf panic_jmp;
-static int panic_expected;
-static char panic_msg[256];
-void panic(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(panic_msg, sizeof(panic_msg), fmt, ap);
-	va_end(ap);
-	if (panic_expected)
-		longjmp(panic_jmp, 1);
-	printf("    # unexpected panic: %s\n", panic_msg);
-	exit(2);
-}
 
 #define PANICS(stmt) ({                                              \
 		int ht_p = 0;                                        \

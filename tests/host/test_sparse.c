@@ -15,6 +15,7 @@
 #include "kernel/bootinfo.h"
 #include "kernel/printk.h"
 #include "tests/host/htest.h"
+#include "tests/host/host_panic.h"
 #include <stdlib.h>
 #include <string.h>
 #include <setjmp.h>
@@ -30,20 +31,6 @@ struct page *vmemmap;
 
 int printk(const char *fmt, ...) { (void)fmt; return 0; }
 
-static jmp_buf panic_jmp;
-static int panic_expected;
-static char panic_msg[256];
-void panic(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(panic_msg, sizeof(panic_msg), fmt, ap);
-	va_end(ap);
-	if (panic_expected)
-		longjmp(panic_jmp, 1);
-	printf("    # unexpected panic: %s\n", panic_msg);
-	exit(2);
-}
 
 static void map_add(u64 base, u64 len, u32 type)
 {
