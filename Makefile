@@ -331,8 +331,8 @@ test: deps
 	$(MAKE) all
 	tools/run-tests --self-test
 	tools/trace-svg --self-test
-	tools/run-tests --host --matrix full $(TEST_FLAGS)
-	tools/selftests --quick
+	tools/run-tests --host --matrix full --summary-file $(BUILD)/test-summary $(TEST_FLAGS)
+	tools/selftests --quick --add-to $(BUILD)/test-summary
 
 # Linux 6.1's own mm selftests, built from Debian's linux-source-6.1 at test
 # time, on Pagoda (one boot each) and on Linux (tools/linux-ref): the table of
