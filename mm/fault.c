@@ -217,7 +217,6 @@ static vm_fault_t do_shared_fault(struct vm_fault *vmf)
 /* Our own page mapped read-only in a writable VMA (after a fork whose child
  * has gone, or a shared page): adding a right needs no flush. PTE lock
  * held; released. */
-/* LAB(cow) BEGIN: wp_page_reuse(vmf): count a private reuse in cow_stats.reuse, give the entry its write right (and D) in place with pte_modify, unlock, done */
 static vm_fault_t wp_page_reuse(struct vm_fault *vmf)
 {
 	if (!(vmf->vma->flags & VM_SHARED)) {
@@ -228,7 +227,6 @@ static vm_fault_t wp_page_reuse(struct vm_fault *vmf)
 	pte_unmap_unlock(vmf->ptl);
 	return VM_FAULT_DONE;
 }
-/* LAB(cow) END */
 
 /* Put the copy page in place of the old entry (PTE lock held): unhook and
  * flush first, so that no CPU keeps using the old page through a stale TLB
@@ -299,6 +297,10 @@ static vm_fault_t do_wp_page(struct vm_fault *vmf)
 {
 	if (vmf->flags & FAULT_UNSHARE)
 		return wp_page_unshare(vmf);
+	/* A shared VMA's page belongs to its object: the write right comes
+	 * back in place, never as a private copy. */
+	if (vmf->vma->flags & VM_SHARED)
+		return wp_page_reuse(vmf);
 	/* LAB(cow) BEGIN: a page this mm alone may use (vmf->exclusive) is reused in place, not copied */
 	if (vmf->exclusive && !cow_debug_always_copy)
 		return wp_page_reuse(vmf);
