@@ -110,15 +110,18 @@ static bool pte_relock_same(struct vm_fault *vmf, vm_fault_t *ret)
 
 /* The bits a new entry takes over from the one it replaces (orig_pte).
  * userfaultfd: a read of a marker, or an unshare of a protected page, stays
- * protected (a write was handled before: sync never gets here). Soft-dirty
+ * protected (a write was handled before: sync never gets here), and so
+ * without the write right, or the next write would not fault: a fresh page
+ * mapped for a read (fault_debug_no_zero_page) would otherwise be writable.
+ * Soft-dirty
  * (docs/soft-dirty.md): a write, or the loader's filling, dirties the new
  * page; an unshare's copy is as dirty as the entry it replaces, and a read
  * of nothing is clean. */
 static u64 fault_pte_bits(const struct vm_fault *vmf, u64 pte)
 {
 	bool write = vmf->flags & FAULT_WRITE;
-	if (!write)
-		pte |= vmf->orig_pte & PTE_UFFD_WP;
+	if (!write && (vmf->orig_pte & PTE_UFFD_WP))
+		pte = (pte | PTE_UFFD_WP) & ~PTE_W;
 	if (write || (vmf->flags & FAULT_NEED_PAGE))
 		pte = pte_mkdirty(pte);
 	else if (pte_soft_dirty(vmf->orig_pte))
