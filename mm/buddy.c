@@ -37,9 +37,10 @@ struct zone zone;
 s64 vm_stat[NR_VM_STAT_ITEMS];
 bool page_poisoning = CONFIG_DEBUG_MM;
 /* Negative control (labs/buddy): "buddy_debug_no_merge" frees every block
- * at its own order, never merging with its buddy; the buddy suite's
- * every_order must fail (the pieces of a split block no longer come back
- * as the block). */
+ * at its own order, never merging with its buddy (free_block_unmerged:
+ * the lists are rebuilt only before a request would fail); the buddy
+ * suite's every_order must fail (the pieces of a split block no longer
+ * come back as the block right after the free). */
 bool buddy_debug_no_merge;
 
 void page_fill(void *addr, u8 byte, u64 size)
@@ -102,11 +103,82 @@ static void del_free_block(struct page *p, unsigned order)
 	zone.nr_free -= 1UL << order;
 }
 
+/* --- the simple correct version of freeing: no merge, a rebuild later ---
+ *
+ * A block may also go back on its own order's list as it is, without
+ * looking at its buddy (the no-merge control, and the buddy lab's starter).
+ * Memory stays usable, slowly: before a request fails, rebuild_free_lists
+ * walks every frame and puts each run of free frames back as the largest
+ * aligned blocks it holds, the lists merging on free would have kept. */
+static bool free_lists_unmerged;
+
+static void free_block_unmerged(struct page *p, unsigned order)
+{
+	add_free_block(p, order);
+	free_lists_unmerged = true;
+}
+
+/* The free frames [start, end) as the largest aligned blocks, no larger
+ * than MAX_ORDER, from the left (the same cut as buddy_add_range). */
+static void add_free_run(u64 start, u64 end)
+{
+	while (start < end) {
+		unsigned order = 0;
+		while (order < MAX_ORDER && (start & ((2UL << order) - 1)) == 0 &&
+		       start + (2UL << order) <= end)
+			order++;
+		add_free_block(pfn_to_page(start), order);
+		start += 1UL << order;
+	}
+}
+
+/* Zone lock held. Every block comes off its list (its first page keeps
+ * PG_buddy and its order until the walk reaches it); the walk then joins
+ * neighbouring free blocks into runs. A frame without a descriptor, or
+ * not free, ends a run. True if the lists may have changed. */
+static bool rebuild_free_lists_locked(void)
+{
+	if (!free_lists_unmerged)
+		return false;
+	for (unsigned o = 0; o < NR_ORDERS; o++) {
+		list_init(&zone.free_area[o].list);
+		zone.free_area[o].nr_free = 0;
+	}
+	zone.nr_free = 0;
+	u64 run = zone.start_pfn;
+	u64 pfn = zone.start_pfn;
+	while (pfn < zone.end_pfn) {
+		struct page *p = pfn_valid(pfn) ? pfn_to_page(pfn) : NULL;
+		if (p && (p->flags & PG_buddy)) {
+			p->flags &= ~PG_buddy;
+			pfn += 1UL << p->order;
+			continue;
+		}
+		add_free_run(run, pfn);
+		run = ++pfn;
+	}
+	add_free_run(run, pfn);
+	free_lists_unmerged = false;
+	return true;
+}
+
+void buddy_rebuild_free_lists(void)
+{
+	u64 flags = spin_lock_irqsave(&zone.lock);
+	rebuild_free_lists_locked();
+	spin_unlock_irqrestore(&zone.lock, flags);
+}
+
+/* --- the buddy allocator proper (zone lock held) --- */
+
 static struct page *buddy_alloc_locked(unsigned order)
 {
-	unsigned k = order;
-	while (k <= MAX_ORDER && list_empty(&zone.free_area[k].list))
-		k++;
+	unsigned k;
+	do {
+		k = order;
+		while (k <= MAX_ORDER && list_empty(&zone.free_area[k].list))
+			k++;
+	} while (k > MAX_ORDER && rebuild_free_lists_locked());
 	if (k > MAX_ORDER)
 		return NULL;
 	struct page *p = list_first_entry(&zone.free_area[k].list, struct page, lru);
@@ -123,9 +195,13 @@ static struct page *buddy_alloc_locked(unsigned order)
 static void buddy_free_locked(struct page *p, unsigned order)
 {
 	/* LAB(buddy) BEGIN: merge the freed block with its buddy while the buddy is a free block of the same order, then put the result on its list */
-	/* LAB(buddy) STUB: add_free_block(p, order); */
+	/* LAB(buddy) STUB: free_block_unmerged(p, order); */
+	if (buddy_debug_no_merge) {
+		free_block_unmerged(p, order);
+		return;
+	}
 	u64 pfn = page_to_pfn(p);
-	while (order < MAX_ORDER && !buddy_debug_no_merge) {
+	while (order < MAX_ORDER) {
 		u64 buddy_pfn = pfn ^ (1UL << order);
 		if (buddy_pfn < zone.start_pfn || buddy_pfn + (1UL << order) > zone.end_pfn)
 			break;

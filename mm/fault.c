@@ -110,15 +110,18 @@ static bool pte_relock_same(struct vm_fault *vmf, vm_fault_t *ret)
 
 /* The bits a new entry takes over from the one it replaces (orig_pte).
  * userfaultfd: a read of a marker, or an unshare of a protected page, stays
- * protected (a write was handled before: sync never gets here). Soft-dirty
+ * protected (a write was handled before: sync never gets here), and so
+ * without the write right, or the next write would not fault: a fresh page
+ * mapped for a read (fault_debug_no_zero_page) would otherwise be writable.
+ * Soft-dirty
  * (docs/soft-dirty.md): a write, or the loader's filling, dirties the new
  * page; an unshare's copy is as dirty as the entry it replaces, and a read
  * of nothing is clean. */
 static u64 fault_pte_bits(const struct vm_fault *vmf, u64 pte)
 {
 	bool write = vmf->flags & FAULT_WRITE;
-	if (!write)
-		pte |= vmf->orig_pte & PTE_UFFD_WP;
+	if (!write && (vmf->orig_pte & PTE_UFFD_WP))
+		pte = (pte | PTE_UFFD_WP) & ~PTE_W;
 	if (write || (vmf->flags & FAULT_NEED_PAGE))
 		pte = pte_mkdirty(pte);
 	else if (pte_soft_dirty(vmf->orig_pte))
@@ -217,7 +220,6 @@ static vm_fault_t do_shared_fault(struct vm_fault *vmf)
 /* Our own page mapped read-only in a writable VMA (after a fork whose child
  * has gone, or a shared page): adding a right needs no flush. PTE lock
  * held; released. */
-/* LAB(cow) BEGIN: wp_page_reuse(vmf): count a private reuse in cow_stats.reuse, give the entry its write right (and D) in place with pte_modify, unlock, done */
 static vm_fault_t wp_page_reuse(struct vm_fault *vmf)
 {
 	if (!(vmf->vma->flags & VM_SHARED)) {
@@ -228,7 +230,6 @@ static vm_fault_t wp_page_reuse(struct vm_fault *vmf)
 	pte_unmap_unlock(vmf->ptl);
 	return VM_FAULT_DONE;
 }
-/* LAB(cow) END */
 
 /* Put the copy page in place of the old entry (PTE lock held): unhook and
  * flush first, so that no CPU keeps using the old page through a stale TLB
@@ -299,6 +300,10 @@ static vm_fault_t do_wp_page(struct vm_fault *vmf)
 {
 	if (vmf->flags & FAULT_UNSHARE)
 		return wp_page_unshare(vmf);
+	/* A shared VMA's page belongs to its object: the write right comes
+	 * back in place, never as a private copy. */
+	if (vmf->vma->flags & VM_SHARED)
+		return wp_page_reuse(vmf);
 	/* LAB(cow) BEGIN: a page this mm alone may use (vmf->exclusive) is reused in place, not copied */
 	if (vmf->exclusive && !cow_debug_always_copy)
 		return wp_page_reuse(vmf);

@@ -177,6 +177,10 @@ bool mm_get_not_zero(struct mm_struct *mm);
 /* fork(): a copy of parent's VMAs and contents. 0 or -ENOMEM (nothing leaks
  * and the parent is untouched on failure). Caller holds no mm lock. */
 int mm_fork(struct mm_struct *parent, struct mm_struct **child);
+/* fork's simple correct version for one private page, which the cow lab's
+ * starter uses instead of sharing it copy-on-write: the child's entry ce
+ * gets a copy of the page of the parent's entry e. 0 or -ENOMEM. */
+int fork_copy_private_pte(struct mm_struct *child, u64 *ce, u64 e);
 
 /* Load next's page tables on this CPU (CR3) and keep cpumask right. prev may
  * equal next (no-op) or be NULL. Called by the scheduler with interrupts

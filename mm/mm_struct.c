@@ -201,6 +201,37 @@ void mm_put(struct mm_struct *mm)
 
 /* --- fork --- */
 
+/* The child's entry ce maps the page of the parent's entry e: one more
+ * reference and mapping, the child's rss. */
+static void fork_dup_pte(struct mm_struct *child, u64 *ce, u64 e)
+{
+	struct page *p = pte_page(e);
+	get_page(p);
+	page_dup_rmap(p);
+	mm_add_rss(child, 1);
+	pte_set(ce, pte_fold_dirty(e) & ~PTE_A);
+}
+
+/* The simple correct version of fork for a private page (the cow lab's
+ * starter): the child gets its own copy now and the parent keeps its
+ * entry as it is, write right included: no page is shared, so no entry
+ * changes and nothing needs a flush. Correct, but fork copies every page,
+ * whether either side writes it later or not. A write the parent's other
+ * threads make during the copy may or may not be in it, as it may or may
+ * not be before a fork that shares. 0 or -ENOMEM. */
+int fork_copy_private_pte(struct mm_struct *child, u64 *ce, u64 e)
+{
+	struct page *page = alloc_page(__GFP_DIRECT_RECLAIM);
+	if (!page)
+		return -ENOMEM;
+	memcpy(page_address(page), page_address(pte_page(e)), PAGE_SIZE);
+	page->flags |= PG_anon | PG_exclusive;
+	page_add_new_anon_rmap(page);
+	mm_add_rss(child, 1);
+	pte_set(ce, (pte_fold_dirty(e) & ~(PTE_A | PTE_ADDR_MASK)) | page_to_phys(page));
+	return 0;
+}
+
 /* Copy one VMA's page-table entries into the child (docs/cow.md):
  *   the zero page        the same special entry;
  *   a shared VMA's page  one more mapping of it, with the same rights;
@@ -233,10 +264,12 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 			e &= ~PTE_UFFD_WP;
 		if (pte_special(e)) {
 			pte_set(ce, e);
+		} else if (v->flags & VM_SHARED) {
+			fork_dup_pte(child, ce, e);
 		} else {
-			struct page *p = pte_page(e);
-			/* LAB(cow) BEGIN: a private page is shared copy-on-write: take the write right from the parent's entry (atomically: the MMU may set A or D meanwhile), say so in *wrprotected, and the page is no longer exclusive */
-			if (!(v->flags & VM_SHARED) && !fork_debug_share_writable) {
+			/* LAB(cow) BEGIN: a private page is shared copy-on-write: take the write right from the parent's entry (atomically: the MMU may set A or D meanwhile), say so in *wrprotected, and the page is no longer exclusive; then the child maps it too (fork_dup_pte) */
+			/* LAB(cow) STUB: if ((err = fork_copy_private_pte(child, ce, e))) return err; */
+			if (!fork_debug_share_writable) {
 				/* Atomic: the MMU may set A or D meanwhile. */
 				if (e & PTE_W) {
 					e = __atomic_and_fetch(pe, ~PTE_W, __ATOMIC_SEQ_CST);
@@ -244,13 +277,10 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 				}
 				/* On the piece itself: the other pieces of a
 				 * split THP stay this mm's if not shared. */
-				clear_page_anon_exclusive(p);
+				clear_page_anon_exclusive(pte_page(e));
 			}
+			fork_dup_pte(child, ce, e);
 			/* LAB(cow) END */
-			get_page(p);
-			page_dup_rmap(p);
-			mm_add_rss(child, 1);
-			pte_set(ce, pte_fold_dirty(e) & ~PTE_A);
 		}
 		a += PAGE_SIZE;
 	}
@@ -336,6 +366,7 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 	 * failure too - the entries stay read-only, and their next write fault
 	 * reuses the page once the child's copy is gone. */
 	/* LAB(cow) BEGIN: if any parent entry lost its write right, flush the parent's TLBs (every CPU) before fork returns */
+	/* LAB(cow) STUB: flush_tlb_mm(parent); */
 	if (wrprotected && !fork_debug_skip_flush)
 		flush_tlb_mm(parent);
 	/* LAB(cow) END */

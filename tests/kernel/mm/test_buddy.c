@@ -19,14 +19,24 @@ struct snapshot {
 	u64 blocks[NR_ORDERS];
 };
 
-static void take_snapshot(struct snapshot *s)
+/* as_freed: the lists as the frees left them. Otherwise any block left
+ * unmerged (the no-merge control) is merged first, so that a case that is
+ * not about merging compares what is free, not how it was freed. */
+static void snapshot_lists(struct snapshot *s, bool as_freed)
 {
 	struct mm_counters c;
 	pcp_drain_all();
+	if (!as_freed)
+		buddy_rebuild_free_lists();
 	mm_counters_read(&c);
 	s->free = c.free_pages;
 	for (unsigned o = 0; o < NR_ORDERS; o++)
 		s->blocks[o] = c.free_blocks[o];
+}
+
+static void take_snapshot(struct snapshot *s)
+{
+	snapshot_lists(s, false);
 }
 
 static bool same_snapshot(struct ktest *t, const struct snapshot *a, const struct snapshot *b)
@@ -58,8 +68,23 @@ static void test_every_order(struct ktest *t)
 			KTEST_EXPECT_EQ(t, w[words - 1], 0xaaaaaaaaaaaaaaaaUL);
 	}
 	KTEST_EXPECT_TRUE(t, alloc_pages(GFP_KERNEL, MAX_ORDER + 1) == NULL);
-	take_snapshot(&after);
+	snapshot_lists(&after, true);
 	same_snapshot(t, &before, &after);
+
+	/* A block given back as its two halves (each made a block of its
+	 * own, as a split would) comes back whole right after the frees. */
+	take_snapshot(&before);
+	struct page *p = alloc_pages(GFP_KERNEL, MAX_ORDER);
+	KTEST_ASSERT_TRUE(t, p != NULL);
+	struct page *upper = p + (1UL << (MAX_ORDER - 1));
+	p->order = MAX_ORDER - 1;
+	upper->order = MAX_ORDER - 1;
+	upper->refcount = 1;
+	free_pages(upper, MAX_ORDER - 1);
+	free_pages(p, MAX_ORDER - 1);
+	snapshot_lists(&after, true);
+	if (!same_snapshot(t, &before, &after))
+		ktest_log(t, "the two halves of an order-%u block did not merge on free", MAX_ORDER);
 }
 
 static void test_zeroing(struct ktest *t)
