@@ -55,6 +55,7 @@
 
 u32 tlb_single_page_flush_ceiling = 33;
 bool tlb_debug_skip_remote_flush;
+bool tlb_debug_flush_by_call;
 
 struct flush_tlb_info {
 	struct mm_struct *mm;
@@ -290,8 +291,34 @@ static bool flush_targets(const struct flush_tlb_info *info, u32 me, cpumask_t *
 			__cpumask_set_cpu(cpu, targets);
 	}
 	return !cpumask_empty(targets);
-	/* LAB(tlb-shootdown) STUB: (void)info; (void)me; cpumask_clear(targets); return false; */
+	/* LAB(tlb-shootdown) STUB: (void)info; cpumask_copy(targets, &cpu_online_mask); __cpumask_clear_cpu(me, targets); return !cpumask_empty(targets); */
 	/* LAB(tlb-shootdown) END */
+}
+
+/* The simple correct version of the remote part: every other online CPU
+ * runs flush_tlb_func() through the generic cross-call, and we wait for
+ * them all. Safe (a superset of the CPUs that need it, and the same wait
+ * with requests served), but every CPU is interrupted for every flush,
+ * those that never ran mm included, and nothing goes through the per-CPU
+ * mailboxes. The "tlb_debug_flush_by_call" switch uses it, and so does the
+ * tlb-shootdown lab's starter in place of the mailboxes. */
+static void flush_tlb_func_call(void *arg)
+{
+	const struct flush_tlb_info *info = arg;
+	trace_event(TR_IPI_RECV, info->initiator, mm_id(info->mm));
+	count(info->mm, NR_TLB_REMOTE_FLUSH_RECEIVED, 1);
+	flush_tlb_func(info);
+}
+
+static void flush_tlb_others_by_call(struct flush_tlb_info *info, u32 me)
+{
+	cpumask_t others;
+	cpumask_copy(&others, &cpu_online_mask);
+	__cpumask_clear_cpu(me, &others);
+	if (cpumask_empty(&others))
+		return;
+	count(info->mm, NR_TLB_REMOTE_FLUSH, 1);
+	smp_call_function_many(&others, flush_tlb_func_call, info, true);
 }
 
 #define FLUSH_WARN_MS 10000
@@ -350,6 +377,11 @@ void flush_tlb_mm_range(struct mm_struct *mm, u64 start, u64 end, u32 stride_shi
 	bool remote = flush_targets(info, me, &targets);
 	if (tlb_debug_skip_remote_flush)
 		remote = false; /* the negative control: a broken kernel */
+	if (remote && tlb_debug_flush_by_call) {
+		/* The other negative control: correct, but everyone is told. */
+		flush_tlb_others_by_call(info, me);
+		remote = false;
+	}
 	/* LAB(tlb-shootdown) BEGIN: set st->acks to the number of targets, post your bit in each target's inbox, send each one VEC_TLB_FLUSH */
 	if (remote) {
 		count(mm, NR_TLB_REMOTE_FLUSH, 1);
@@ -362,6 +394,7 @@ void flush_tlb_mm_range(struct mm_struct *mm, u64 start, u64 end, u32 stride_shi
 			lapic_send_ipi(cpus[cpu].apic_id, VEC_TLB_FLUSH);
 		}
 	}
+	/* LAB(tlb-shootdown) STUB: if (remote) flush_tlb_others_by_call(info, me); */
 	/* LAB(tlb-shootdown) END */
 	/* Our own TLB meanwhile (the targets work in parallel). */
 	if (st->loaded_mm == mm)
@@ -391,6 +424,10 @@ void tlb_flush_init(void)
 	tlb_debug_skip_remote_flush = cmdline_has("tlb_debug_skip_remote_flush");
 	if (tlb_debug_skip_remote_flush)
 		printk(KERN_WARNING "tlb: tlb_debug_skip_remote_flush: other CPUs are NOT flushed (negative control)\n");
+	tlb_debug_flush_by_call = cmdline_has("tlb_debug_flush_by_call");
+	if (tlb_debug_flush_by_call)
+		printk(KERN_WARNING "tlb: tlb_debug_flush_by_call: every other CPU is flushed through the generic "
+		       "cross-call, mm loaded there or not (negative control)\n");
 	irq_register(VEC_TLB_FLUSH, flush_ipi);
 }
 

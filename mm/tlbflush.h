@@ -65,6 +65,11 @@ u64 tlb_stat_cpu(u32 cpu, enum tlb_stat_item item);
  * flushes only the calling CPU - the bug of kernels that forget other CPUs.
  * The stale-TLB tests must then fail. */
 extern bool tlb_debug_skip_remote_flush;
+/* "tlb_debug_flush_by_call": every flush that must reach another CPU goes to
+ * every other online CPU through smp_call_function_many() instead of the
+ * mailboxes: still correct, but CPUs that never ran mm are interrupted too,
+ * which the counting test (tlb.ipis_reach_mm_cpus_only) must catch. */
+extern bool tlb_debug_flush_by_call;
 
 /* For tests: what this CPU has loaded, and whether lazily. */
 bool tlb_this_cpu_is_lazy(void);
