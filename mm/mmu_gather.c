@@ -207,7 +207,7 @@ void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 		flush_tlb_mm_range(tlb->mm, start, end, PAGE_SHIFT, tlb->freed_tables);
 		reset_range(tlb);
 	}
-	/* LAB(mmu-gather) STUB: flush_tlb_mm_range(tlb->mm, 0, TLB_FLUSH_ALL, PAGE_SHIFT, true); reset_range(tlb); */
+	/* LAB(mmu-gather) STUB: if (tlb->end > tlb->start || tlb->freed_tables) flush_tlb_mm_range(tlb->mm, 0, TLB_FLUSH_ALL, PAGE_SHIFT, true); reset_range(tlb); */
 	/* LAB(mmu-gather) END */
 }
 
@@ -223,7 +223,6 @@ void tlb_flush_mmu(struct mmu_gather *tlb)
 void tlb_finish_mmu(struct mmu_gather *tlb)
 {
 	struct mm_struct *mm = tlb->mm;
-	/* LAB(mmu-gather) BEGIN: another gather open on mm (tlb_flush_pending): count it in mmu_gather_nested_flushes and flush everything */
 	if (__atomic_load_n(&mm->tlb_flush_pending, __ATOMIC_SEQ_CST) > 1 &&
 	    !tlb_debug_ignore_nested) {
 		/* Another gather is open on mm: flush everything, everywhere. */
@@ -231,8 +230,6 @@ void tlb_finish_mmu(struct mmu_gather *tlb)
 		tlb->fullmm = true;
 		tlb->freed_tables = true;
 	}
-	/* LAB(mmu-gather) STUB: tlb->fullmm = true; tlb->freed_tables = true; */
-	/* LAB(mmu-gather) END */
 	tlb_flush_mmu(tlb);
 	/* The extra batch pages. */
 	struct gather_batch *b = tlb->local.next;
