@@ -207,7 +207,7 @@ void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 		flush_tlb_mm_range(tlb->mm, start, end, PAGE_SHIFT, tlb->freed_tables);
 		reset_range(tlb);
 	}
-	/* LAB(mmu-gather) STUB: if (tlb->end > tlb->start || tlb->freed_tables) flush_tlb_mm_range(tlb->mm, 0, TLB_FLUSH_ALL, PAGE_SHIFT, true); reset_range(tlb); */
+	/* LAB(mmu-gather) STUB: if (tlb->end > tlb->start || tlb->freed_tables) { flush_tlb_mm_range(tlb->mm, 0, TLB_FLUSH_ALL, PAGE_SHIFT, true); reset_range(tlb); } */
 	/* LAB(mmu-gather) END */
 }
 
