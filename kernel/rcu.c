@@ -10,6 +10,7 @@
 #include "arch/x86_64/smp.h"
 
 bool rcu_debug_no_grace_period;
+bool rcu_debug_switch_only;
 
 /* Per-CPU callback lists. "next": queued, not yet assigned to a grace
  * period. "wait": waiting for the grace period in progress. The grace-period
@@ -74,10 +75,11 @@ void rcu_tick(void)
 	/* The tick interrupted code with no read-side section open. (Code
 	 * with interrupts disabled is never interrupted, which is why
 	 * disabling interrupts also holds off grace periods.) */
+	if (rcu_debug_switch_only)
+		return;         /* the negative control: only context switches count */
 	/* LAB(rcu) BEGIN: a tick is a quiescent state only if it interrupted no read-side section (this_cpu()->rcu_nesting) */
 	if (this_cpu()->rcu_nesting == 0)
 		rcu_report_qs();
-	/* LAB(rcu) STUB: rcu_report_qs(); */
 	/* LAB(rcu) END */
 }
 
@@ -130,6 +132,36 @@ static void run_callbacks(struct rcu_head *h)
 }
 
 /* ---- the grace-period thread ---- */
+
+/* The simple correct wait for a grace period: visit every pending CPU in
+ * turn. Arriving there is a context switch on that CPU, and the thread then
+ * runs outside any reader: a quiescent state either way. When the tour ends
+ * every CPU has passed one. It needs no tick and no IPI, but each grace
+ * period migrates this thread once per CPU, and a CPU busy in a long kernel
+ * loop holds it off until the loop yields. "rcu_debug_switch_only" uses it,
+ * and so does the rcu lab's starter. */
+static void wait_for_qs_by_visiting(void)
+{
+	cpumask_t allowed, visit;
+	cpumask_copy(&allowed, &current_thread()->allowed);
+	cpumask_copy(&visit, &qs_pending);
+	u32 cpu;
+	for_each_cpu(cpu, &visit) {
+		if (!cpumask_test_cpu(cpu, &qs_pending))
+			continue;       /* it switched meanwhile */
+		thread_set_affinity(cpumask_of(cpu));
+		rcu_note_quiescent();   /* on cpu now, outside any reader */
+	}
+	thread_set_affinity(&allowed);
+}
+
+static void wait_for_qs_pending(void)
+{
+	u64 f = spin_lock_irqsave(&gp_wq.lock);
+	while (!cpumask_empty(&qs_pending))
+		sleep_on(&gp_wq);
+	spin_unlock_irqrestore(&gp_wq.lock, f);
+}
 
 static void start_grace_period(void)
 {
@@ -194,22 +226,25 @@ static void gp_thread(void *arg)
 		spin_unlock_irqrestore(&gp_wq.lock, f);
 
 		start_grace_period();
-		/* LAB(rcu) BEGIN: report this CPU's quiescent state, ask the others by IPI, sleep on gp_wq until qs_pending is empty */
-		rcu_report_qs();        /* this CPU: a thread, outside any reader */
-		/* Ask the other CPUs now rather than waiting for their next
-		 * tick; a CPU inside a reader answers at a later tick. */
-		cpumask_t others;
-		cpumask_copy(&others, &qs_pending);
-		__cpumask_clear_cpu(smp_processor_id(), &others);
-		if (!cpumask_empty(&others))
-			smp_call_function_many(&others, rcu_qs_ipi, NULL, false);
-
-		f = spin_lock_irqsave(&gp_wq.lock);
-		while (!cpumask_empty(&qs_pending))
-			sleep_on(&gp_wq);
-		spin_unlock_irqrestore(&gp_wq.lock, f);
-		/* LAB(rcu) END */
-
+		if (rcu_debug_switch_only) {
+			wait_for_qs_by_visiting();      /* the negative control */
+		} else {
+			/* LAB(rcu) BEGIN: report this CPU's quiescent state, ask the others by IPI (rcu_qs_ipi) */
+			f = local_irq_save();   /* stay on this CPU while reporting */
+			rcu_report_qs();        /* this CPU: a thread, outside any reader */
+			/* Ask the other CPUs now rather than waiting for their
+			 * next tick; a CPU inside a reader answers at a later
+			 * tick. */
+			cpumask_t others;
+			cpumask_copy(&others, &qs_pending);
+			__cpumask_clear_cpu(smp_processor_id(), &others);
+			local_irq_restore(f);
+			if (!cpumask_empty(&others))
+				smp_call_function_many(&others, rcu_qs_ipi, NULL, false);
+			/* LAB(rcu) STUB: wait_for_qs_by_visiting(); */
+			/* LAB(rcu) END */
+		}
+		wait_for_qs_pending();
 		finish_grace_period();
 	}
 }
@@ -283,4 +318,8 @@ void rcu_init(void)
 	if (rcu_debug_no_grace_period)
 		printk(KERN_WARNING "rcu: rcu_debug_no_grace_period: callbacks run AT ONCE "
 		       "(negative control: RCU is broken on purpose)\n");
+	rcu_debug_switch_only = cmdline_has("rcu_debug_switch_only");
+	if (rcu_debug_switch_only)
+		printk(KERN_WARNING "rcu: rcu_debug_switch_only: only context switches are quiescent "
+		       "states (negative control: slow but correct)\n");
 }

@@ -82,4 +82,11 @@ void rcu_get_stats(struct rcu_stats *s);
  * at once - the bug RCU exists to prevent. The torture test must then fail. */
 extern bool rcu_debug_no_grace_period;
 
+/* "rcu_debug_switch_only": ticks and IPIs report no quiescent state; a grace
+ * period ends only when every CPU has switched context, the grace-period
+ * thread visiting each CPU in turn to make it switch. Still correct, but a
+ * CPU busy in kernel code outside any reader holds every grace period off
+ * until it yields: rcu.busy_cpu_does_not_hold_off must then fail. */
+extern bool rcu_debug_switch_only;
+
 #endif

@@ -132,7 +132,6 @@ static void table_batch_free_rcu(struct rcu_head *head)
 	free_page(virt_to_page(batch));
 }
 
-/* LAB(rcu) BEGIN: one table alone through call_rcu: its rcu_head in page->lru, and the callback that frees it */
 /* One table, when no batch page could be had: its own rcu_head lives in its
  * struct page, over the list link a page table does not use. */
 static struct rcu_head *table_rcu_head(struct page *table)
@@ -146,7 +145,6 @@ static void one_table_free_rcu(struct rcu_head *head)
 {
 	free_table(container_of((struct list_head *)head, struct page, lru));
 }
-/* LAB(rcu) END */
 
 /* Hand the batch of tables to RCU. The TLB flush must already be done. */
 static void table_batch_submit(struct mmu_gather *tlb)
@@ -159,10 +157,7 @@ static void table_batch_submit(struct mmu_gather *tlb)
 		table_batch_free_rcu(&batch->rcu);      /* the negative control */
 		return;
 	}
-	/* LAB(rcu) BEGIN: free the batch after a grace period, not now */
 	call_rcu(&batch->rcu, table_batch_free_rcu);
-	/* LAB(rcu) STUB: table_batch_free_rcu(&batch->rcu); */
-	/* LAB(rcu) END */
 }
 
 void tlb_remove_table(struct mmu_gather *tlb, struct page *table)
@@ -180,10 +175,7 @@ void tlb_remove_table(struct mmu_gather *tlb, struct page *table)
 				free_table(table);
 				return;
 			}
-			/* LAB(rcu) BEGIN: this table alone, after a grace period */
 			call_rcu(table_rcu_head(table), one_table_free_rcu);
-			/* LAB(rcu) STUB: free_table(table); */
-			/* LAB(rcu) END */
 			return;
 		}
 		tlb->tables = page_address(p);
@@ -215,24 +207,22 @@ void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 		flush_tlb_mm_range(tlb->mm, start, end, PAGE_SHIFT, tlb->freed_tables);
 		reset_range(tlb);
 	}
-	/* LAB(mmu-gather) STUB: flush_tlb_mm_range(tlb->mm, 0, TLB_FLUSH_ALL, PAGE_SHIFT, true); reset_range(tlb); */
+	/* LAB(mmu-gather) STUB: if (tlb->end > tlb->start || tlb->freed_tables) { flush_tlb_mm_range(tlb->mm, 0, TLB_FLUSH_ALL, PAGE_SHIFT, true); reset_range(tlb); } */
 	/* LAB(mmu-gather) END */
 }
 
 void tlb_flush_mmu(struct mmu_gather *tlb)
 {
-	/* LAB(mmu-gather) BEGIN: the order of the three steps is the whole point (mmu_gather.h, rules 1 to 3) */
+	/* The order is the whole point (mmu_gather.h, rules 1 to 3): no CPU
+	 * may still reach a page or table when it is freed. */
 	tlb_flush_mmu_tlbonly(tlb);
 	table_batch_submit(tlb);
 	free_queued_pages(tlb);
-	/* LAB(mmu-gather) STUB: free_queued_pages(tlb); tlb_flush_mmu_tlbonly(tlb); table_batch_submit(tlb); */
-	/* LAB(mmu-gather) END */
 }
 
 void tlb_finish_mmu(struct mmu_gather *tlb)
 {
 	struct mm_struct *mm = tlb->mm;
-	/* LAB(mmu-gather) BEGIN: another gather open on mm (tlb_flush_pending): count it in mmu_gather_nested_flushes and flush everything */
 	if (__atomic_load_n(&mm->tlb_flush_pending, __ATOMIC_SEQ_CST) > 1 &&
 	    !tlb_debug_ignore_nested) {
 		/* Another gather is open on mm: flush everything, everywhere. */
@@ -240,7 +230,6 @@ void tlb_finish_mmu(struct mmu_gather *tlb)
 		tlb->fullmm = true;
 		tlb->freed_tables = true;
 	}
-	/* LAB(mmu-gather) END */
 	tlb_flush_mmu(tlb);
 	/* The extra batch pages. */
 	struct gather_batch *b = tlb->local.next;

@@ -55,6 +55,7 @@
 
 u32 tlb_single_page_flush_ceiling = 33;
 bool tlb_debug_skip_remote_flush;
+bool tlb_debug_flush_by_call;
 
 struct flush_tlb_info {
 	struct mm_struct *mm;
@@ -76,6 +77,7 @@ struct tlb_state {
 	struct flush_tlb_info info;
 	u32 acks;
 	u64 stat[NR_TLB_STAT_ITEMS];    /* this CPU's counters */
+	u64 flush_ipis;                 /* VEC_TLB_FLUSH interrupts taken (tests) */
 } __attribute__((aligned(64)));
 
 static struct tlb_state tlb_state[MAX_CPUS];
@@ -96,6 +98,11 @@ static void count(struct mm_struct *mm, enum tlb_stat_item item, u64 n)
 u64 tlb_stat_cpu(u32 cpu, enum tlb_stat_item item)
 {
 	return READ_ONCE(tlb_state[cpu].stat[item]);
+}
+
+u64 tlb_flush_ipis_cpu(u32 cpu)
+{
+	return READ_ONCE(tlb_state[cpu].flush_ipis);
 }
 
 u64 tlb_stat_read(enum tlb_stat_item item)
@@ -259,6 +266,7 @@ void tlb_flush_poll(void)
 static void flush_ipi(struct trap_frame *tf)
 {
 	(void)tf;
+	this_tlb()->flush_ipis++;       /* only this CPU writes it */
 	tlb_flush_poll();
 }
 
@@ -290,8 +298,30 @@ static bool flush_targets(const struct flush_tlb_info *info, u32 me, cpumask_t *
 			__cpumask_set_cpu(cpu, targets);
 	}
 	return !cpumask_empty(targets);
-	/* LAB(tlb-shootdown) STUB: (void)info; (void)me; cpumask_clear(targets); return false; */
+	/* LAB(tlb-shootdown) STUB: cpumask_and(targets, &info->mm->cpumask, &cpu_online_mask); __cpumask_clear_cpu(me, targets); return !cpumask_empty(targets); */
 	/* LAB(tlb-shootdown) END */
+}
+
+/* The simple correct version of the sending: each target runs
+ * flush_tlb_func() through the generic cross-call, and we wait for them
+ * all, serving requests meanwhile. Safe, but every flush takes a slot in
+ * each target's bounded call queue under its lock (a sender finding it full
+ * waits), where the mailboxes take one bit per sender, lock-free, and one
+ * interrupt serves every request posted by then. The "tlb_debug_flush_by_call"
+ * switch uses it, and so does the tlb-shootdown lab's starter in place of the
+ * mailboxes. */
+static void flush_tlb_func_call(void *arg)
+{
+	const struct flush_tlb_info *info = arg;
+	trace_event(TR_IPI_RECV, info->initiator, mm_id(info->mm));
+	count(info->mm, NR_TLB_REMOTE_FLUSH_RECEIVED, 1);
+	flush_tlb_func(info);
+}
+
+static void flush_tlb_others_by_call(struct flush_tlb_info *info, const cpumask_t *targets)
+{
+	count(info->mm, NR_TLB_REMOTE_FLUSH, 1);
+	smp_call_function_many(targets, flush_tlb_func_call, info, true);
 }
 
 #define FLUSH_WARN_MS 10000
@@ -350,6 +380,11 @@ void flush_tlb_mm_range(struct mm_struct *mm, u64 start, u64 end, u32 stride_shi
 	bool remote = flush_targets(info, me, &targets);
 	if (tlb_debug_skip_remote_flush)
 		remote = false; /* the negative control: a broken kernel */
+	if (remote && tlb_debug_flush_by_call) {
+		/* The other negative control: correct, without the mailboxes. */
+		flush_tlb_others_by_call(info, &targets);
+		remote = false;
+	}
 	/* LAB(tlb-shootdown) BEGIN: set st->acks to the number of targets, post your bit in each target's inbox, send each one VEC_TLB_FLUSH */
 	if (remote) {
 		count(mm, NR_TLB_REMOTE_FLUSH, 1);
@@ -362,6 +397,7 @@ void flush_tlb_mm_range(struct mm_struct *mm, u64 start, u64 end, u32 stride_shi
 			lapic_send_ipi(cpus[cpu].apic_id, VEC_TLB_FLUSH);
 		}
 	}
+	/* LAB(tlb-shootdown) STUB: if (remote) flush_tlb_others_by_call(info, &targets); */
 	/* LAB(tlb-shootdown) END */
 	/* Our own TLB meanwhile (the targets work in parallel). */
 	if (st->loaded_mm == mm)
@@ -391,6 +427,10 @@ void tlb_flush_init(void)
 	tlb_debug_skip_remote_flush = cmdline_has("tlb_debug_skip_remote_flush");
 	if (tlb_debug_skip_remote_flush)
 		printk(KERN_WARNING "tlb: tlb_debug_skip_remote_flush: other CPUs are NOT flushed (negative control)\n");
+	tlb_debug_flush_by_call = cmdline_has("tlb_debug_flush_by_call");
+	if (tlb_debug_flush_by_call)
+		printk(KERN_WARNING "tlb: tlb_debug_flush_by_call: remote flushes go through the generic "
+		       "cross-call, not the mailboxes (negative control)\n");
 	irq_register(VEC_TLB_FLUSH, flush_ipi);
 }
 

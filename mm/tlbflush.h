@@ -60,11 +60,18 @@ void tlb_flush_init(void);      /* the IPI vector and "tlb_ceiling=" */
 /* Per-CPU counters under Linux's /proc/vmstat names (enum in mm.h). */
 u64 tlb_stat_read(enum tlb_stat_item item);             /* summed over CPUs */
 u64 tlb_stat_cpu(u32 cpu, enum tlb_stat_item item);
+/* For tests: VEC_TLB_FLUSH interrupts this CPU has taken. */
+u64 tlb_flush_ipis_cpu(u32 cpu);
 
 /* Negative controls (docs/tlb-shootdown.md): "tlb_debug_skip_remote_flush"
  * flushes only the calling CPU - the bug of kernels that forget other CPUs.
  * The stale-TLB tests must then fail. */
 extern bool tlb_debug_skip_remote_flush;
+/* "tlb_debug_flush_by_call": a flush that must reach other CPUs asks them
+ * through smp_call_function_many() instead of the mailboxes and the
+ * VEC_TLB_FLUSH interrupt: still correct, but the flush vector is never
+ * taken, which tlb.ipis_reach_mm_cpus_only must catch. */
+extern bool tlb_debug_flush_by_call;
 
 /* For tests: what this CPU has loaded, and whether lazily. */
 bool tlb_this_cpu_is_lazy(void);

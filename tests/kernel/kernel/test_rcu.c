@@ -185,10 +185,72 @@ static void test_grace_periods_advance(struct ktest *t)
 	KTEST_EXPECT_GE(t, b.gp_completed - a.gp_completed, 5);
 }
 
+/* A CPU busy in kernel code, interrupts on, outside any reader, that never
+ * switches context must not hold a grace period off: its tick (or the
+ * grace period's IPI) finds no reader open, which is a quiescent state.
+ * synchronize_rcu() on another CPU must return while it is still busy. A
+ * kernel that counted only context switches ("rcu_debug_switch_only") waits
+ * for it to stop. The busy CPU gives up after BUSY_TICK_LIMIT of its own
+ * ticks (a deadlock bound, not a measure: the grace period normally ends
+ * within a tick or two), and its giving up is the failure. Three CPUs at
+ * least, so that the grace-period thread wakes on an idle one (the least
+ * loaded) rather than behind the busy thread, which would never let it run. */
+#define BUSY_TICK_LIMIT 2000            /* 20 s at 100 Hz */
+
+static u32 busy_started, busy_stop, busy_gave_up;
+
+static void busy_cpu(void *arg)
+{
+	(void)arg;
+	struct cpu *c = this_cpu();
+	u64 start = READ_ONCE(c->ticks);
+	__atomic_store_n(&busy_started, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&busy_stop, __ATOMIC_SEQ_CST)) {
+		if (READ_ONCE(c->ticks) - start > BUSY_TICK_LIMIT) {
+			__atomic_store_n(&busy_gave_up, 1, __ATOMIC_SEQ_CST);
+			return;
+		}
+		cpu_relax();    /* no cond_resched(), no schedule(): busy */
+	}
+}
+
+static void test_busy_cpu_does_not_hold_off(struct ktest *t)
+{
+	if (num_online_cpus() < 3) {
+		ktest_skip(t, "needs three CPUs");
+		return;
+	}
+	busy_started = busy_stop = busy_gave_up = 0;
+	/* Stay on one CPU; the busy thread gets another. */
+	cpumask_t allowed;
+	cpumask_copy(&allowed, &current_thread()->allowed);
+	u32 me = smp_processor_id();
+	thread_set_affinity(cpumask_of(me));
+	u32 busy = ktest_other_cpu(me);
+	struct thread *b = kthread_create("rcu_busy", busy_cpu, NULL, cpumask_of(busy));
+	KTEST_ASSERT_TRUE(t, b);
+	while (!__atomic_load_n(&busy_started, __ATOMIC_SEQ_CST))
+		cond_resched();
+	struct rcu_stats before, after;
+	rcu_get_stats(&before);
+	synchronize_rcu();
+	rcu_get_stats(&after);
+	u32 gave_up = __atomic_load_n(&busy_gave_up, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&busy_stop, 1, __ATOMIC_SEQ_CST);
+	thread_join(b);
+	thread_set_affinity(&allowed);
+	ktest_log(t, "CPU %u busy in kernel code; synchronize_rcu() on CPU %u returned %s "
+		  "(%lu grace periods)", busy, me,
+		  gave_up ? "only after it gave up" : "while it was still busy",
+		  after.gp_completed - before.gp_completed);
+	KTEST_EXPECT_EQ(t, gave_up, 0);
+}
+
 static const struct ktest_case rcu_cases[] = {
 	{ "torture_readers_never_see_poison", test_torture_readers_never_see_poison },
 	{ "synchronize_waits_for_reader", test_synchronize_waits_for_reader },
 	{ "barrier_runs_every_callback", test_barrier_runs_every_callback },
 	{ "grace_periods_advance", test_grace_periods_advance },
+	{ "busy_cpu_does_not_hold_off", test_busy_cpu_does_not_hold_off },
 };
 KTEST_SUITE(rcu, rcu_cases);

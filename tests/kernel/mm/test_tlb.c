@@ -12,6 +12,7 @@
  * Each safety mechanism has a switch that breaks it, and tools/run-tests
  * boots this suite with each switch and requires it to fail:
  *   tlb_debug_skip_remote_flush   stale_after_change, lazy_catch_up fail
+ *   tlb_debug_flush_by_call       ipis_reach_mm_cpus_only fails
  *   tlb_debug_free_before_flush   poison_never_read fails
  *   tlb_debug_free_tables_now     walkers_vs_table_free fails
  *   tlb_debug_ignore_nested       nested_gather fails
@@ -452,6 +453,91 @@ static void test_ipi_accounting(struct ktest *t)
 	mm_put(c.mm);
 }
 
+/* --- 3b. a flush interrupts the CPUs running the mm, and no other --- */
+
+/* Two CPUs run mm (the first unmaps, the second holds a translation); any
+ * others never do. Each one-page munmap is one remote flush that the
+ * holder serves once, told by the TLB-flush interrupt (VEC_TLB_FLUSH): the
+ * holder waits with interrupts on and polls nothing, so it takes at least
+ * one. A CPU that never ran mm is not interrupted at all. Flushing through
+ * the generic cross-call is correct but fails here
+ * ("tlb_debug_flush_by_call"), and so does forgetting the other CPUs. */
+struct targets_ctx {
+	struct mm_struct *mm;
+	u32 leader, holder;
+	u32 phase, ready, errors;
+	u64 recv[2][MAX_CPUS];
+	u64 flushes[2];
+	u64 ipis[2];            /* the holder's flush interrupts */
+};
+
+#define TARGETS_UNMAPS 10
+
+static void targets_snapshot(struct targets_ctx *c, int step)
+{
+	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
+		c->recv[step][cpu] = received(cpu);
+	c->flushes[step] = __atomic_load_n(&c->mm->tlb_stat[NR_TLB_REMOTE_FLUSH], __ATOMIC_SEQ_CST);
+	c->ipis[step] = tlb_flush_ipis_cpu(c->holder);
+}
+
+static void targets_worker(void *arg)
+{
+	struct targets_ctx *c = arg;
+	kthread_use_mm(c->mm);
+	if (smp_processor_id() == c->leader) {
+		test_wait_until(&c->ready, 1);          /* the holder cached page 0 */
+		targets_snapshot(c, 0);
+		for (u32 i = 1; i <= TARGETS_UNMAPS; i++)
+			if (do_munmap_range(c->mm, BASE + P(i), P(1)))
+				bump(&c->errors);
+		targets_snapshot(c, 1);
+		__atomic_store_n(&c->phase, 1, __ATOMIC_SEQ_CST);
+	} else {
+		u64 v;
+		if (test_get_u64(c->mm, BASE, &v))
+			bump(&c->errors);
+		bump(&c->ready);
+		test_wait_until(&c->phase, 1);          /* keep mm loaded meanwhile */
+	}
+	kthread_unuse_mm(c->mm);
+}
+
+static void test_ipis_reach_mm_cpus_only(struct ktest *t)
+{
+	if (online_count() < 3) {
+		ktest_skip(t, "needs three CPUs (one that never runs the mm)");
+		return;
+	}
+	struct targets_ctx c = { .mm = mm_create() };
+	KTEST_ASSERT_TRUE(t, c.mm);
+	c.leader = first_cpu();
+	c.holder = ktest_other_cpu(c.leader);
+	cpumask_t both;
+	cpumask_clear(&both);
+	__cpumask_set_cpu(c.leader, &both);
+	__cpumask_set_cpu(c.holder, &both);
+	KTEST_ASSERT_TRUE(t, map_small(c.mm, BASE, P(16), RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0) == (long)BASE);
+	ktest_on_cpus(&both, targets_worker, &c);
+	KTEST_EXPECT_EQ(t, c.errors, 0);
+	KTEST_EXPECT_EQ(t, c.flushes[1] - c.flushes[0], TARGETS_UNMAPS);
+	KTEST_EXPECT_EQ(t, c.recv[1][c.holder] - c.recv[0][c.holder], TARGETS_UNMAPS);
+	u32 outsiders = 0, interrupted = 0;
+	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+		if (!cpumask_test_cpu(cpu, &cpu_online_mask) || cpumask_test_cpu(cpu, &both))
+			continue;
+		outsiders++;
+		if (c.recv[1][cpu] != c.recv[0][cpu])
+			interrupted++;
+	}
+	ktest_log(t, "CPU %u unmapped, CPU %u held mm and served %lu flushes after %lu flush "
+		  "interrupts; %u of %u CPUs that never ran mm were interrupted", c.leader, c.holder,
+		  c.recv[1][c.holder] - c.recv[0][c.holder], c.ipis[1] - c.ipis[0], interrupted, outsiders);
+	KTEST_EXPECT_GE(t, c.ipis[1] - c.ipis[0], 1);
+	KTEST_EXPECT_EQ(t, interrupted, 0);
+	mm_put(c.mm);
+}
+
 /* --- 4. the ceiling: per-page flushes up to it, one full flush above --- */
 
 struct ceiling_ctx {
@@ -712,6 +798,7 @@ static const struct ktest_case tlb_cases[] = {
 	{ "walkers_vs_table_free", test_walkers_vs_table_free },
 	{ "crossfire", test_crossfire },
 	{ "gup_fast", test_gup_fast },
+	{ "ipis_reach_mm_cpus_only", test_ipis_reach_mm_cpus_only },
 };
 
 KTEST_SUITE(tlb, tlb_cases);
