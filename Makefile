@@ -78,7 +78,7 @@ RUN_CPUS  ?= 4
 RUN_MEM   ?= 512M
 RUN_CMDLINE ?= trace
 
-.PHONY: all run debug test test-quick selftests host-test lab-list lab-starter grade host-build deps clean iso user-programs linux-check bench-tlb bench-thp bench-cow \
+.PHONY: all run debug test test-quick selftests host-test lab-list lab-starter lab-verify grade host-build deps clean iso user-programs linux-check bench-tlb bench-thp bench-cow \
 	bench-madvise bench-uffd bench-vma bench-thp-cow bench-dsplit bench-collapse bench-mremap soak interplay-linux
 
 all: $(BUILD)/pagoda.iso
@@ -361,6 +361,13 @@ lab-starter:
 grade: deps
 	@test -n "$(LAB)" || { echo "usage: make grade LAB=NAME [PRISTINE=DIR]"; exit 2; }
 	tools/lab grade $(LAB) $(if $(PRISTINE),--pristine $(PRISTINE))
+
+# The starter of LAB written, built and booted in a temporary directory
+# (CONFIGS, default bios-4cpu user-4cpu): every failure outside the lab is
+# named (exit status 1), then the starter is graded (below full).
+lab-verify: deps
+	@test -n "$(LAB)" || { echo "usage: make lab-verify LAB=NAME [CONFIGS='CONFIG...']"; exit 2; }
+	tools/lab verify-starter $(LAB) $(CONFIGS)
 
 clean:
 	rm -rf $(BUILD)

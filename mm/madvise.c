@@ -84,7 +84,6 @@ static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
 		     struct mmu_gather *tlb)
 {
 	mmap_assert_locked(mm);
-	/* LAB(dontneed) BEGIN: each VMA piece of [start, end): refuse what Linux refuses (MADV_FREE on shared, locked VMAs), zap_range() the rest; -ENOMEM for a hole */
 	struct vm_area *v;
 	bool hole = false;
 	u64 a = start;
@@ -100,8 +99,6 @@ static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
 		zap_range(mm, MAX(a, v->start), MIN(end, v->end), tlb);
 	}
 	return hole || a < end ? -ENOMEM : 0;
-	/* LAB(dontneed) STUB: (void)start; (void)end; (void)advice; (void)tlb; return 0; */
-	/* LAB(dontneed) END */
 }
 
 /* A zap of [start, end) with its own gather: one flush. */

@@ -245,7 +245,6 @@ bool pt_debug_trust_walk;
 u64 pt_reclaimed, pt_reclaim_rescans;
 void (*zap_debug_unlocked_hook)(struct mm_struct *mm, u64 addr);
 
-/* LAB(dontneed) BEGIN: table_is_empty(), unhook_pte_table() and reclaim_pte_table_slow(): check under both locks, unhook, queue in the gather */
 static bool table_is_empty(const u64 *pt)
 {
 	for (unsigned i = 0; i < PT_ENTRIES; i++)
@@ -295,7 +294,6 @@ static void reclaim_pte_table_slow(struct mm_struct *mm, u64 haddr, struct mmu_g
 	if (freed)
 		tlb_remove_table(tlb, freed);
 }
-/* LAB(dontneed) END */
 
 /* A zap covered the whole PTE table at haddr and saw `none` of its entries
  * empty (or emptied them); dropped: it let go of the table's lock on the
@@ -305,7 +303,7 @@ static void reclaim_pte_table_slow(struct mm_struct *mm, u64 haddr, struct mmu_g
 static void reclaim_pte_table(struct mm_struct *mm, u64 haddr, u32 *ptl, unsigned none,
 			      bool dropped, struct mmu_gather *tlb)
 {
-	/* LAB(dontneed) BEGIN: the fast path only when the walk held the PTE lock throughout and saw all 512 entries empty; else the slow path */
+	/* LAB(dontneed) BEGIN: the fast path (no second look) only when the walk held the PTE lock throughout and saw all 512 entries empty; else the slow path */
 	if (!ptl) {
 		reclaim_pte_table_slow(mm, haddr, tlb);
 		return;
@@ -328,7 +326,7 @@ static void reclaim_pte_table(struct mm_struct *mm, u64 haddr, u32 *ptl, unsigne
 	pte_unmap_unlock(ptl);
 	if (none == PT_ENTRIES || dropped)
 		reclaim_pte_table_slow(mm, haddr, tlb);
-	/* LAB(dontneed) STUB: (void)mm; (void)haddr; (void)none; (void)dropped; (void)tlb; if (ptl) pte_unmap_unlock(ptl); */
+	/* LAB(dontneed) STUB: (void)none; (void)dropped; if (ptl) pte_unmap_unlock(ptl); reclaim_pte_table_slow(mm, haddr, tlb); */
 	/* LAB(dontneed) END */
 }
 

@@ -74,7 +74,6 @@ bool uffd_vma_wp_sync(const struct vm_area *vma)
  * under the lock it changes under (mm/pgtable.h) and say whether it still
  * carries the uffd-wp bit. Takes only spinlocks, allocates nothing; an entry
  * that has gone (zapped, or its table reclaimed) is not protected. */
-/* LAB(uffd-wp) BEGIN: uffd_entry_protected(): the PTE under its lock, or else the huge PMD under page_table_lock; loop if a table appeared */
 static bool uffd_entry_protected(struct mm_struct *mm, u64 addr)
 {
 	for (;;) {
@@ -97,7 +96,6 @@ static bool uffd_entry_protected(struct mm_struct *mm, u64 addr)
 		/* A PTE table was hooked in meanwhile: look at it. */
 	}
 }
-/* LAB(uffd-wp) END */
 
 bool uffd_vma_missing(const struct vm_area *vma)
 {
@@ -124,10 +122,7 @@ bool uffd_must_wait(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 rea
 		return true;
 	if (!(reason & UFFD_REASON_WP))
 		return uffd_vma_missing(vma) && uffd_entry_missing(mm, addr);
-	/* LAB(uffd-wp) BEGIN: sleep only if the VMA is in sync mode and the entry is still protected now */
 	return uffd_vma_wp_sync(vma) && uffd_entry_protected(mm, addr);
-	/* LAB(uffd-wp) STUB: (void)mm; (void)vma; (void)addr; return true; */
-	/* LAB(uffd-wp) END */
 }
 
 static bool uffd_vma_markers(const struct vm_area *vma)
@@ -212,7 +207,6 @@ bool uffd_may_restore_write(u64 entry, u32 vm_flags)
 static void change_wp_pte(u64 *e, u64 addr, u32 vm_flags, bool wp, bool markers,
 			  struct mmu_gather *tlb)
 {
-	/* LAB(uffd-wp) BEGIN: protect: take PTE_W, set PTE_UFFD_WP (a marker in an empty entry if markers); unprotect: the reverse; record every lost write right in tlb */
 	u64 old = pte_read(e);
 	u64 new = old;
 	if (wp) {
@@ -237,13 +231,14 @@ static void change_wp_pte(u64 *e, u64 addr, u32 vm_flags, bool wp, bool markers,
 		pte_update(e, PTE_W, PTE_UFFD_WP);
 		/* The write right went: every TLB must forget it before the
 		 * call returns. */
+		/* LAB(uffd-wp) BEGIN: every CPU must forget the write right before the call returns, with ONE flush for the whole range: record the page in tlb (not under uffd_debug_local_wp_flush) */
 		if (!uffd_debug_local_wp_flush)
 			tlb_track_range(tlb, addr, PAGE_SIZE, PT_PTE);
+		/* LAB(uffd-wp) STUB: flush_tlb_page(tlb->mm, addr); */
+		/* LAB(uffd-wp) END */
 	} else {
 		pte_modify(e, old, new);        /* may be live: pgtable.h */
 	}
-	/* LAB(uffd-wp) STUB: (void)e; (void)addr; (void)vm_flags; (void)wp; (void)markers; (void)tlb; */
-	/* LAB(uffd-wp) END */
 }
 
 /* The PTEs of [a, stop), all in one PTE table, under that table's lock.

@@ -128,6 +128,83 @@ def case_conf():
     return ok, ""
 
 
+def case_conf_safety_and_text():
+    """A selector may name a user case by its text (spaces and all: the
+    configuration is the first word, the points the last); "safety" marks a
+    case the starter passes too."""
+    text = ("title = T\nanswers = answers.md\ncase c s.one 10\n"
+            "safety user-4cpu user:p.a case: by its text  5\n")
+    c = lab.parse_conf("lab.conf", "x", text)
+    got = [(g.config, g.selector, g.points, g.safety) for g in c.cases]
+    ok = got == [("c", "s.one", 10, False), ("user-4cpu", "user:p.a case: by its text", 5, True)]
+    try:
+        lab.parse_conf("lab.conf", "x", "safety c s.one many\n")
+        ok = False
+    except lab.LabError as e:
+        ok = ok and "expected 'safety CONFIG SELECTOR POINTS'" in str(e)
+    return ok, repr(got)
+
+
+def case_control_names_user_case_by_text():
+    """A control whose must_fail names a user program's case by its text is
+    accepted when the lab grades that case by the same text, refused when
+    the lab grades only another case of the program."""
+    rt = lab.load_run_tests(TOP)
+    neg = rt.Config("neg-x", "pc", "bios", "max", 4, "512M", "cdrom", words="x_debug",
+                    run="p", suites="none", must_fail="user:p.the writes stay out")
+    configs = {"user-4cpu": rt.Config("user-4cpu", "pc", "bios", "max", 4, "512M", "cdrom"),
+               "neg-x": neg}
+    name = lab.lab_names(TOP)[0]        # a lab that exists: its README is checked
+    errors = []
+    for case, want in (("user:p.the writes stay out", 0), ("user:p.3", 1)):
+        conf = lab.parse_conf("lab.conf", name, "title = T\nanswers = a.md\n"
+                              "case user-4cpu %s 5\ncontrol neg-x\n" % case)
+        got = lab_conf_errors(name, conf, configs, set(), {"p"})
+        if len(got) != want:
+            errors.append("%s: %r" % (case, got))
+    return not errors, "\n".join(errors)
+
+
+def case_safety_scores_only_with_the_rest():
+    """A safety case's points are held back while a plain case of the lab
+    misses any: a correct-but-naive starter passes it without the lab."""
+    conf = lab.parse_conf("lab.conf", "x", "case c s.prop 10\nsafety c s.safe 5\n")
+
+    def run(prop):
+        results = [{"name": "c s.prop", "score": prop, "max_score": 10, "output": ""},
+                   {"name": "c s.safe", "score": 5, "max_score": 5, "output": "passed"}]
+        lab.apply_safety(conf, results, lambda line: None)
+        return [r["score"] for r in results]
+    got = (run(0), run(10))
+    return got == ([0, 0], [10, 5]), repr(got)
+
+
+def case_verify_starter_failures():
+    """verify-starter's judgement of one boot: failures the lab's graded
+    cases or its controls' must_fail name are expected (by name, number or
+    text; a program's exit-status case with its failing case), the rest and
+    a broken boot are named; an unknown configuration is refused."""
+    rt = lab.load_run_tests(TOP)
+    C = rt.Case
+    cases = [C("madvise", "graded", "fail", 0), C("madvise", "other", "fail", 1),
+             C("uffd", "a", "pass", 2), C("uffd", "b", "fail", 3),
+             C("user:p", "the writes stay out", "fail", 4), C("user:p", lab.USER_EXIT, "fail", 5),
+             C("user:q", "fine", "pass", 6), C("user:q", lab.USER_EXIT, "fail", 7)]
+    problems = [rt.Problem("suite", "suite madvise reported not ok", 1),
+                rt.Problem("exit-status", "QEMU exited with status 3", -1),
+                rt.Problem("hang", "no exit within 300 s", -1)]
+    o = rt.Outcome([], cases, problems)
+    got = lab.unexpected_failures(o, ["madvise.graded", "uffd.2", "user:p.the writes stay out"])
+    want = ["madvise.other", "user:q." + lab.USER_EXIT, "hang: no exit within 300 s"]
+    ok = got == want
+    try:
+        lab.verify_starter(lab.lab_names(TOP)[0], ["no-such-config"])
+        ok = False
+    except lab.LabError as e:
+        ok = ok and "no-such-config" in str(e)
+    return ok, "got %r" % got
+
+
 def case_write_starter():
     """A fake tree with two labs: the starter of one has its TODO, the other
     lab's code without markers, no answers, no hidden tests, no other lab,
