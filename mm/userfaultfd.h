@@ -192,7 +192,8 @@ extern bool uffd_debug_copy_no_recheck;
  * sends each parent context its FORK event and waits for it to be read;
  * a context whose event was not read (released, killed), or every one if
  * the fork failed, is dropped and its child VMAs unregistered. The child's
- * entries keep their uffd-wp bits where its VMA stays registered for WP. */
+ * entries keep their uffd-wp bits and markers where its VMA stays
+ * registered for WP. */
 #define UFFD_FORK_MAX 8
 struct uffd_fork_list {
 	u32 n;
@@ -205,6 +206,17 @@ bool uffd_fork_keeps_wp(const struct vm_area *parent_vma);
 int dup_userfaultfd(struct vm_area *child_vma, struct userfaultfd_ctx *octx,
 		    struct uffd_fork_list *fl);
 void dup_userfaultfd_complete(struct mm_struct *child, struct uffd_fork_list *fl, bool failed);
+/* The markers of v (the parent's VMA) into the child, where the child's copy
+ * stays registered for WP (uffd_fork_keeps_wp): an unpopulated protected
+ * page is still protected in the child, as on Linux (which copies its PTE
+ * markers when the child VMA is uffd-wp). Called by fork after the pages
+ * are copied, both mmap_locks held for write (no fault can run). 0 or
+ * -ENOMEM (a page table for the child). */
+int uffd_fork_copy_markers(struct mm_struct *parent, struct mm_struct *child,
+			   const struct vm_area *v);
+/* "uffd_debug_fork_drop_markers": fork copies no marker (the negative
+ * control of uffd_missing_test's fork-with-markers case). */
+extern bool uffd_debug_fork_drop_markers;
 
 /* mremap moved entries into vma, a copy of a registered VMA (mm/mremap.h;
  * mmap_lock held for write, the VMA not yet merged). With EVENT_REMAP the
