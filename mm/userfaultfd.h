@@ -232,9 +232,12 @@ void mremap_userfaultfd_complete(struct uffd_remap *uf, u64 from, u64 to, u64 le
 /* MADV_DONTNEED/FREE of [start, end), mmap_lock held for read (Linux's
  * userfaultfd_remove): each VMA there whose context negotiated
  * EVENT_REMOVE gets a REMOVE event for its part before anything is
- * zapped; the lock is dropped while the event waits for its reader and
- * taken again (for read) before returning. */
-void userfaultfd_remove(struct mm_struct *mm, u64 start, u64 end);
+ * zapped, up to the first VMA the advice refuses (locked, unless
+ * MADV_DONTNEED_LOCKED; MADV_FREE of shared memory), where madvise stops
+ * with EINVAL: no event for what is not removed, as Linux checks each
+ * VMA before its event. The lock is dropped while the event waits for its
+ * reader and taken again (for read) before returning. */
+void userfaultfd_remove(struct mm_struct *mm, u64 start, u64 end, u64 advice);
 
 /* munmap of [start, end) (Linux's userfaultfd_unmap_prep/complete): under
  * mmap_lock for write, before the unmap, note each context with

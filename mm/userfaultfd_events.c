@@ -17,6 +17,7 @@
 #include "mm/vma.h"
 #include "mm/vma_lock.h"
 #include "mm/pgtable.h"
+#include "mm/madvise.h"
 #include "kernel/userfaultfd.h"
 #include "kernel/errno.h"
 #include "kernel/string.h"
@@ -132,13 +133,21 @@ void mremap_userfaultfd_complete(struct uffd_remap *uf, u64 from, u64 to, u64 le
 
 /* --- MADV_DONTNEED / MADV_FREE --- */
 
-void userfaultfd_remove(struct mm_struct *mm, u64 start, u64 end)
+/* Does madvise refuse advice on v (mm/madvise.c's zap_vmas)? */
+static bool zap_refused(const struct vm_area *v, u64 advice)
+{
+	if (advice == MADV_FREE && (v->flags & VM_SHARED))
+		return true;
+	return advice != MADV_DONTNEED_LOCKED && (v->flags & VM_LOCKED);
+}
+
+void userfaultfd_remove(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 {
 	mmap_assert_locked(mm);
 	u64 a = start;
 	while (a < end) {
 		struct vm_area *v = vma_find_intersection(mm->vma_root, a, end);
-		if (!v)
+		if (!v || zap_refused(v, advice))
 			return;
 		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
 		a = hi;
