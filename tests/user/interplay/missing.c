@@ -6,7 +6,8 @@
  * each missing page with UFFDIO_COPY of bytes chosen from the seed and the
  * page's address (or UFFDIO_ZEROPAGE), so the model knows every byte a
  * fault will bring without knowing when it happens; and the events each
- * call must raise, checked as they arrive. */
+ * call must raise (REMOVE, UNMAP), checked as they arrive. REMAP is asked
+ * for but never raised: mremap.c leaves slots with such pages alone. */
 #include "interplay.h"
 
 int mfd = -1;
