@@ -278,7 +278,7 @@ long do_madvise(struct mm_struct *mm, u64 start, u64 len_in, u64 advice)
 		down_read(&mm->mmap_lock);
 		/* EVENT_REMOVE: the handler hears first (the lock is
 		 * dropped while it reads; zap_vmas looks up the VMAs after). */
-		userfaultfd_remove(mm, start, end);
+		userfaultfd_remove(mm, start, end, advice);
 		r = zap_one(mm, start, end, advice);
 		up_read(&mm->mmap_lock);
 		return r;

@@ -259,7 +259,7 @@ static int copy_vma_pages(struct mm_struct *parent, struct mm_struct *child,
 		u64 e = pte_read(pe);
 		/* A child not registered for WP (no EVENT_FORK) carries no
 		 * protection; with it the bits stay, as Linux. Markers (not
-		 * "mapped") are not copied: docs/userfaultfd.md, "Limits". */
+		 * "mapped") are copied after: uffd_fork_copy_markers. */
 		if (!keep_wp)
 			e &= ~PTE_UFFD_WP;
 		if (pte_special(e)) {
@@ -357,6 +357,8 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **childp)
 		 * page shared copy-on-write with the parent - and reads zeros. */
 		if (!(v->flags & VM_WIPEONFORK) || fork_debug_ignore_advice)
 			err = copy_vma_pages(parent, child, v, &wrprotected);
+		if (!err && !(v->flags & VM_WIPEONFORK))
+			err = uffd_fork_copy_markers(parent, child, v);
 		if (v->shared)
 			shared_anon_unlock_mappers(c->shared);
 	}

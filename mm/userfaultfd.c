@@ -54,6 +54,14 @@ void uffd_mm_init(void)
 		printk(KERN_WARNING "userfaultfd: uffd_debug_copy_no_recheck: UFFDIO_COPY/ZEROPAGE "
 		       "replace whatever the entry maps instead of saying EEXIST (negative "
 		       "control)\n");
+	uffd_debug_fork_drop_markers = cmdline_has("uffd_debug_fork_drop_markers");
+	if (uffd_debug_fork_drop_markers)
+		printk(KERN_WARNING "userfaultfd: uffd_debug_fork_drop_markers: fork with EVENT_FORK "
+		       "copies no uffd-wp marker into the child (negative control)\n");
+	uffd_debug_remove_unchecked = cmdline_has("uffd_debug_remove_unchecked");
+	if (uffd_debug_remove_unchecked)
+		printk(KERN_WARNING "userfaultfd: uffd_debug_remove_unchecked: MADV_DONTNEED/FREE send "
+		       "REMOVE events for VMAs the advice refuses (negative control)\n");
 	uffd_debug_skip_must_wait = cmdline_has("uffd_debug_skip_must_wait");
 	if (uffd_debug_skip_must_wait)
 		printk(KERN_WARNING "userfaultfd: uffd_debug_skip_must_wait: a queued fault sleeps "

@@ -192,7 +192,8 @@ extern bool uffd_debug_copy_no_recheck;
  * sends each parent context its FORK event and waits for it to be read;
  * a context whose event was not read (released, killed), or every one if
  * the fork failed, is dropped and its child VMAs unregistered. The child's
- * entries keep their uffd-wp bits where its VMA stays registered for WP. */
+ * entries keep their uffd-wp bits and markers where its VMA stays
+ * registered for WP. */
 #define UFFD_FORK_MAX 8
 struct uffd_fork_list {
 	u32 n;
@@ -205,6 +206,17 @@ bool uffd_fork_keeps_wp(const struct vm_area *parent_vma);
 int dup_userfaultfd(struct vm_area *child_vma, struct userfaultfd_ctx *octx,
 		    struct uffd_fork_list *fl);
 void dup_userfaultfd_complete(struct mm_struct *child, struct uffd_fork_list *fl, bool failed);
+/* The markers of v (the parent's VMA) into the child, where the child's copy
+ * stays registered for WP (uffd_fork_keeps_wp): an unpopulated protected
+ * page is still protected in the child, as on Linux (which copies its PTE
+ * markers when the child VMA is uffd-wp). Called by fork after the pages
+ * are copied, both mmap_locks held for write (no fault can run). 0 or
+ * -ENOMEM (a page table for the child). */
+int uffd_fork_copy_markers(struct mm_struct *parent, struct mm_struct *child,
+			   const struct vm_area *v);
+/* "uffd_debug_fork_drop_markers": fork copies no marker (the negative
+ * control of uffd_missing_test's fork-with-markers case). */
+extern bool uffd_debug_fork_drop_markers;
 
 /* mremap moved entries into vma, a copy of a registered VMA (mm/mremap.h;
  * mmap_lock held for write, the VMA not yet merged). With EVENT_REMAP the
@@ -220,9 +232,16 @@ void mremap_userfaultfd_complete(struct uffd_remap *uf, u64 from, u64 to, u64 le
 /* MADV_DONTNEED/FREE of [start, end), mmap_lock held for read (Linux's
  * userfaultfd_remove): each VMA there whose context negotiated
  * EVENT_REMOVE gets a REMOVE event for its part before anything is
- * zapped; the lock is dropped while the event waits for its reader and
- * taken again (for read) before returning. */
-void userfaultfd_remove(struct mm_struct *mm, u64 start, u64 end);
+ * zapped, up to the first VMA the advice refuses (locked, unless
+ * MADV_DONTNEED_LOCKED; MADV_FREE of shared memory), where madvise stops
+ * with EINVAL: no event for what is not removed, as Linux checks each
+ * VMA before its event. The lock is dropped while the event waits for its
+ * reader and taken again (for read) before returning. */
+void userfaultfd_remove(struct mm_struct *mm, u64 start, u64 end, u64 advice);
+/* "uffd_debug_remove_unchecked": a REMOVE event for every registered VMA of
+ * the range, refused or not (the negative control of uffd_missing_test's
+ * refused-DONTNEED case). */
+extern bool uffd_debug_remove_unchecked;
 
 /* munmap of [start, end) (Linux's userfaultfd_unmap_prep/complete): under
  * mmap_lock for write, before the unmap, note each context with

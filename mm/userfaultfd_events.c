@@ -16,6 +16,8 @@
 #include "mm/mm.h"
 #include "mm/vma.h"
 #include "mm/vma_lock.h"
+#include "mm/pgtable.h"
+#include "mm/madvise.h"
 #include "kernel/userfaultfd.h"
 #include "kernel/errno.h"
 #include "kernel/string.h"
@@ -26,6 +28,8 @@ static bool ctx_wants(const struct userfaultfd_ctx *ctx, u64 feature)
 }
 
 /* --- fork --- */
+
+bool uffd_debug_fork_drop_markers;
 
 bool uffd_fork_keeps(const struct vm_area *parent_vma)
 {
@@ -59,6 +63,30 @@ int dup_userfaultfd(struct vm_area *child_vma, struct userfaultfd_ctx *octx,
 	fl->e[fl->n].new = nctx;
 	fl->n++;
 	child_vma->uffd_ctx = nctx;
+	return 0;
+}
+
+int uffd_fork_copy_markers(struct mm_struct *parent, struct mm_struct *child,
+			   const struct vm_area *v)
+{
+	if (!uffd_fork_keeps_wp(v) || uffd_debug_fork_drop_markers)
+		return 0;
+	mmap_assert_write_locked(parent);
+	/* Only PTE tables hold markers (a huge PMD is a page, never one);
+	 * pte_table_next skips the empty upper levels and the huge PMDs. */
+	for (u64 a = pte_table_next(parent, v->start, v->end); a < v->end;
+	     a = pte_table_next(parent, a, v->end)) {
+		u64 table_end = (a | (pgtable_span(PT_PMD) - 1)) + 1;
+		for (; a < v->end && a < table_end; a += PAGE_SIZE) {
+			u64 *pe = pgtable_walk(parent, a, PT_PTE);
+			if (!pe || !pte_uffd_marker(pte_read(pe)))
+				continue;
+			u64 *ce = pgtable_walk_alloc(child, a, PT_PTE);
+			if (!ce)
+				return -ENOMEM;
+			pte_set(ce, PTE_UFFD_WP);
+		}
+	}
 	return 0;
 }
 
@@ -105,13 +133,23 @@ void mremap_userfaultfd_complete(struct uffd_remap *uf, u64 from, u64 to, u64 le
 
 /* --- MADV_DONTNEED / MADV_FREE --- */
 
-void userfaultfd_remove(struct mm_struct *mm, u64 start, u64 end)
+bool uffd_debug_remove_unchecked;
+
+/* Does madvise refuse advice on v (mm/madvise.c's zap_vmas)? */
+static bool zap_refused(const struct vm_area *v, u64 advice)
+{
+	if (advice == MADV_FREE && (v->flags & VM_SHARED))
+		return true;
+	return advice != MADV_DONTNEED_LOCKED && (v->flags & VM_LOCKED);
+}
+
+void userfaultfd_remove(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 {
 	mmap_assert_locked(mm);
 	u64 a = start;
 	while (a < end) {
 		struct vm_area *v = vma_find_intersection(mm->vma_root, a, end);
-		if (!v)
+		if (!v || (!uffd_debug_remove_unchecked && zap_refused(v, advice)))
 			return;
 		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
 		a = hi;

@@ -8,8 +8,9 @@
  * EAGAIN with the bytes done; UFFD_FEATURE_SIGBUS raises SIGBUS instead of
  * waiting; no huge page fills a registered MADV_HUGEPAGE range; and the
  * events FORK (the child's fd comes with the message and its faults arrive
- * there), REMAP, REMOVE and UNMAP, each of which holds its thread until
- * the handler has read it.
+ * there, and the child keeps the parent's uffd-wp bits and markers),
+ * REMAP, REMOVE and UNMAP, each of which holds its thread until the
+ * handler has read it.
  *
  * Every expected value is what Debian's Linux 6.1 does (tools/linux-ref);
  * nothing printed depends on addresses or timings. Waits for a message
@@ -339,6 +340,62 @@ static void test_fork_event(void)
 	munmap(p, PAGE_SIZE);
 }
 
+/* The child's pagemap bit 57 (uffd-wp) at p: 1, 0, or -1 if unreadable. */
+static int child_wp_bit(const void *p)
+{
+	u64 e = 0;
+	int pm = open("/proc/self/pagemap", O_RDONLY, 0);
+	if (pm < 0 || pread(pm, &e, sizeof(e), (off_t)((u64)p / PAGE_SIZE * 8)) != sizeof(e))
+		return -1;
+	close(pm);
+	return (e & PM_UFFD_WP) != 0;
+}
+
+/* EVENT_FORK and a range protected with markers (WP_UNPOPULATED): the
+ * child's VMA stays registered for WP, so both its protected pages stay
+ * protected - the written one (its entry's bit) and the never-touched one
+ * (its marker), as Linux copies PTE markers into a uffd-wp child VMA. A
+ * fork that copied only the present entries left the second unprotected:
+ * the child's first write there went through with no fault. Exit status
+ * of the child: 0, or 1 (the marker lost), 2 (the bit lost), 3. */
+static void test_fork_markers(void)
+{
+	u64 got = 0;
+	int fd = uffd_open(0, &got);	/* what the kernel has (6.1 refuses bits it lacks) */
+	close(fd);
+	if (!(got & UFFD_FEATURE_WP_UNPOPULATED)) {
+		ktap_skip("no UFFD_FEATURE_WP_UNPOPULATED (Linux before 6.4)",
+			  "fork with EVENT_FORK copies the markers of unpopulated protected pages");
+		return;
+	}
+	fd = uffd_open(UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_PAGEFAULT_FLAG_WP |
+		       UFFD_FEATURE_WP_UNPOPULATED, NULL);
+	char *p = map_anon(2 * PAGE_SIZE);
+	p[PAGE_SIZE] = 'x';	/* the second page present, the first never touched */
+	reg(fd, p, 2 * PAGE_SIZE, WP, NULL);
+	struct uffdio_writeprotect w = { .range = { (u64)p, 2 * PAGE_SIZE },
+					 .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+	int r = ioctl(fd, UFFDIO_WRITEPROTECT, &w) < 0 ? -errno : 0;
+	struct reader rd = { .fd = fd };
+	struct uthread *th = thread_create(reader_fn, &rd, -1);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int marker = child_wp_bit(p), bit = child_wp_bit(p + PAGE_SIZE);
+		exit((marker != 1) | (bit != 1) << 1);
+	}
+	thread_join(th);
+	bool ev = rd.got && rd.m.event == UFFD_EVENT_FORK;
+	int st = reap_child(pid);
+	if (r || !ev || st)
+		ktap_diag("protect %s, FORK message %d, child status %d", err_str(r), ev, st);
+	ktap_ok(r == 0 && ev && st == 0,
+		"fork with EVENT_FORK copies the markers of unpopulated protected pages");
+	if (ev)
+		close((int)rd.m.arg.fork.ufd);
+	close(fd);
+	munmap(p, 2 * PAGE_SIZE);
+}
+
 /* An event-raising call in this thread, a reader thread for its message. */
 static bool event_of(int fd, struct uffd_msg *m, long (*op)(void *), void *arg)
 {
@@ -443,9 +500,56 @@ static void test_events(void)
 	munmap(u + 3 * PAGE_SIZE, PAGE_SIZE);
 }
 
+/* MADV_DONTNEED refused (EINVAL) by a locked VMA sends no REMOVE event:
+ * Linux checks each VMA before its event and stops at the first refusal,
+ * so neither the locked VMA nor the registered one after it hears of a
+ * removal that does not happen. (Pagoda sent one for every registered VMA
+ * of the range before looking at any.) The madvise runs in a thread: an
+ * event would hold it until read, and this thread reads what comes. */
+struct advice_call {
+	struct region r;
+	long ret;
+	int done;
+};
+
+static long advise_fn(void *arg)
+{
+	struct advice_call *c = arg;
+	c->ret = madvise(c->r.p, c->r.len, MADV_DONTNEED) ? -errno : 0;
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static void test_remove_refused(void)
+{
+	int fd = uffd_open(UFFD_FEATURE_EVENT_REMOVE, NULL);
+	char *p = map_anon(2 * PAGE_SIZE);
+	reg(fd, p, 2 * PAGE_SIZE, MISSING, NULL);
+	zeropage(fd, p, 2 * PAGE_SIZE, NULL);
+	int lr = mlock(p, PAGE_SIZE) ? -errno : 0;	/* two VMAs: locked, then not */
+	struct advice_call c = { .r = { p, 2 * PAGE_SIZE, NULL } };
+	struct uthread *th = thread_create(advise_fn, &c, -1);
+	int events = 0;
+	u64 deadline = now_ns() + (u64)MSG_MS * 1000 * 1000;
+	while (!__atomic_load_n(&c.done, __ATOMIC_ACQUIRE) && now_ns() < deadline) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct uffd_msg m;
+		if (poll(&pfd, 1, 10) > 0 && read(fd, &m, sizeof(m)) == sizeof(m))
+			events++;
+	}
+	thread_join(th);
+	if (lr || c.ret != -EINVAL || events)
+		ktap_diag("mlock %s, madvise %s, %d event(s)", err_str(lr), err_str(c.ret), events);
+	ktap_ok(lr == 0 && c.ret == -EINVAL && events == 0,
+		"MADV_DONTNEED refused by a locked VMA: EINVAL and no REMOVE event");
+	close(fd);
+	munlock(p, PAGE_SIZE);
+	munmap(p, 2 * PAGE_SIZE);
+}
+
 int main(void)
 {
-	ktap_plan(25);
+	ktap_plan(27);
 	test_api();
 	test_fault_copy(false);
 	test_fault_copy(true);
@@ -455,7 +559,9 @@ int main(void)
 	test_sigbus();
 	test_no_thp();
 	test_fork_event();
+	test_fork_markers();
 	test_events();
 	test_map_fixed_event();
+	test_remove_refused();
 	return ktap_finish();
 }

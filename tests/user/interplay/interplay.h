@@ -64,7 +64,7 @@ struct page_state {
 	u8 present;		/* enum tri */
 	u8 wp;			/* enum tri: userfaultfd write-protected */
 	u8 sd;			/* enum tri: soft-dirty (pagemap bit 55) */
-	u8 uffd;		/* registered for WP */
+	u8 uffd;		/* registered: UREG_* (0: not) */
 	u8 dontfork, wipeonfork;
 	u8 locked;		/* VM_LOCKED (mlock.c): not inherited by the child */
 	u8 unknown;		/* a failed call (fault injection) may have hit it */
@@ -94,6 +94,12 @@ struct expect {
 };
 
 #define MAX_RW 64		/* pages per read or write job */
+
+/* page_state.uffd: registered with which file, in which mode. */
+enum { UREG_NONE, UREG_WP, UREG_MISSING, UREG_MISSING_WP };
+
+/* A generation a missing fault's fill brings (missing.c), never a write's. */
+#define FILL_GEN 0x80000000u
 
 struct job {
 	int kind, n;
@@ -270,6 +276,19 @@ long model_populate(struct view *v, int s, int a, int n, bool write);
 void mlock_after_mprotect(struct view *v, int s, int a, int n, int prot);
 /* mremap.c */
 void op_mremap(const struct op *o);
+
+/* missing.c */
+extern int mfd;
+u32 fill_gen(u64 addr);
+void missing_setup(void);
+void missing_teardown(void);
+bool is_missing_reg(const struct page_state *ps);
+void missing_may_fill(struct page_state *ps, int s, int p);
+void missing_forget(struct page_state *ps);
+bool slot_has_missing(int s);
+void expect_events(u32 event, const u64 (*want)[2], int nwant, const char *what);
+void expect_unmap_event(int s, int a, int n, const char *what);
+void expect_remove_events(int s, int a, int n, int stop, const char *what);
 
 /* races.c */
 bool races(bool in_soak);

@@ -72,8 +72,11 @@ static bool pick_run(const struct view *v, int s, u32 r, int maxn, int *a, int *
 	return false;
 }
 
-static bool is_private(const struct page_state *ps) { return !ps->shared; }
-static bool is_registered(const struct page_state *ps) { return ps->uffd && !ps->shared; }
+/* Registered for WP, with either file (UREG_WP: uffd; UREG_MISSING_WP: mfd). */
+static bool is_registered(const struct page_state *ps)
+{
+	return (ps->uffd == UREG_WP || ps->uffd == UREG_MISSING_WP) && !ps->shared;
+}
 static bool is_readable(const struct page_state *ps) { return ps->prot & PROT_READ; }
 
 /* Run lengths: mostly a few pages, sometimes hundreds (inside or across a
@@ -242,6 +245,8 @@ static void op_mmap(const struct op *o)
 		munmap(m, (size_t)n * PAGE_SIZE);
 		return;
 	}
+	if (fixed)
+		expect_unmap_event(s, a, n, "mmap(MAP_FIXED)");
 	fresh_pages(&parent_view, s, a, n, shared, thp);
 	if (thp) {
 		long r = madvise(m, (size_t)n * PAGE_SIZE, MADV_HUGEPAGE) ? -errno : 0;
@@ -268,8 +273,10 @@ static void op_munmap(const struct op *o)
 	beside_start(o, s, a, n);
 	long r = munmap((void *)page_addr(s, a), (size_t)n * PAGE_SIZE) ? -errno : 0;
 	beside_finish();
-	if (expect_ret(r, 0, "munmap", s, a, n))
+	if (expect_ret(r, 0, "munmap", s, a, n)) {
+		expect_unmap_event(s, a, n, "munmap");
 		unmap_pages(&parent_view, s, a, n);
+	}
 	maybe_retouch(o);
 }
 
@@ -346,6 +353,7 @@ long model_madvise(struct view *v, int s, int a, int n, int advice)
 			ps->wp = NO;
 			ps->wpte = ps->ever_thp ? MAYBE : NO;
 			sd_dropped(ps);
+			missing_may_fill(ps, s, p);
 			break;
 		case MADV_FREE:
 			if (ps->shared)
@@ -353,6 +361,7 @@ long model_madvise(struct view *v, int s, int a, int n, int advice)
 			ps->maybe_zero = ps->gen != 0;
 			ps->present = ps->wp = ps->wpte = MAYBE;
 			sd_dropped(ps);	/* Linux keeps the page, Pagoda drops it */
+			missing_may_fill(ps, s, p);
 			break;
 		case MADV_REMOVE:
 			/* Linux 6.1 asks for a shared mapping that may be
@@ -420,6 +429,18 @@ void child_lost_range(int s, int a, int n)
 	}
 }
 
+/* The first page of [a, a + n) whose VMA refuses the zap advice (locked;
+ * FREE of shared memory), a + n if none: the REMOVE events stop there. */
+static int zap_refused_at(int s, int a, int n, int advice)
+{
+	for (int p = a; p < a + n; p++) {
+		const struct page_state *ps = &parent_view.pg[s][p];
+		if (ps->locked || (advice == MADV_FREE && ps->shared))
+			return p;
+	}
+	return a + n;
+}
+
 static void op_madvise(const struct op *o)
 {
 	static const int advices[] = {
@@ -479,6 +500,8 @@ static void op_madvise(const struct op *o)
 	}
 	long want = model_madvise(v, s, a, n, advice);
 	expect_ret(r, want, advice_name(advice), s, a, n);
+	if (!in_child && (advice == MADV_DONTNEED || advice == MADV_FREE) && !failed)
+		expect_remove_events(s, a, n, zap_refused_at(s, a, n, advice), advice_name(advice));
 	/* The child may have been killed (fault injection) by the read before:
 	 * then there is nobody left to read in. */
 	if (cross && !failed && (in_child || child_alive))
@@ -516,7 +539,9 @@ static void prepare_writes(struct view *v, int s, int a, int n, bool in_child, b
 			*obj_slot(ps) = gen;
 		else
 			ps->gen = gen;
-		must_fault += !in_child && !uffd_async && ps->uffd && ps->wp == YES;
+		/* The MISSING file's handler is always there (sync). */
+		must_fault += !in_child && ps->wp == YES &&
+			      (ps->uffd == UREG_MISSING_WP || (ps->uffd == UREG_WP && !uffd_async));
 		ps->maybe_zero = ps->unknown = 0;
 		ps->present = YES;
 		ps->wp = NO;
@@ -720,7 +745,8 @@ static void op_clear_refs(const struct op *o)
 		for (int p = 0; p < MAX_PAGES; p++) {
 			struct page_state *ps = &parent_view.pg[s][p];
 			if (ps->mapped)
-				ps->sd = ps->ever_thp || ps->unknown || !done ? MAYBE : NO;
+				ps->sd = ps->ever_thp || ps->unknown || !done ||
+					 (is_missing_reg(ps) && ps->present != YES) ? MAYBE : NO;
 			/* Linux write-protects the entries it cleans. */
 			ps->wpte = ps->wpte == YES ? MAYBE : ps->wpte;
 		}
@@ -764,6 +790,8 @@ static void model_fork(void)
 				ps->gen = 0;
 				ps->maybe_zero = ps->unknown = 0;
 			}
+			if (is_missing_reg(ps))
+				missing_forget(ps);	/* the child's empty entries read zeros */
 			ps->uffd = 0;
 			ps->wp = NO;
 			ps->present = MAYBE;
@@ -841,31 +869,93 @@ void op_fork(const struct op *o)
 /* shared memory only with a feature it does not have)                  */
 /* ------------------------------------------------------------------ */
 
+/* Most runs registered MISSING hold pages already; as a post-copy
+ * migration would, three times in four the run is then emptied
+ * (MADV_DONTNEED: REMOVE events) and, one time in two after that, touched
+ * at once from a chosen CPU - reads or writes, which fault to the handler. */
+static void missing_after_register(const struct op *o, int s, int a, int n)
+{
+	u32 how = (o->r[2] >> 8) % 4, cpu = (o->r[2] >> 12) % (u32)ncpus;
+	if (how == 0 || left_out("DONTNEED"))
+		return;
+	logop("madvise slot %d pages %d..%d DONTNEED (after registering)", s, a, a + n - 1);
+	long r = madvise((void *)page_addr(s, a), (size_t)n * PAGE_SIZE, MADV_DONTNEED) ? -errno : 0;
+	long want = model_madvise(&parent_view, s, a, n, MADV_DONTNEED);
+	expect_ret(r, want, "DONTNEED", s, a, n);
+	if (!failed)
+		expect_remove_events(s, a, n, zap_refused_at(s, a, n, MADV_DONTNEED), "DONTNEED");
+	int m = n > MAX_RW ? MAX_RW : n;
+	if (how == 2 && !failed)
+		read_range(&parent_view, s, a, m, (int)cpu, false);
+	else if (how == 3 && !failed)
+		write_range(&parent_view, s, a, m, (int)cpu, false, false);
+}
+
+/* Registering: the WP file (uffd, markers, async for odd seeds) one time
+ * in two, the MISSING file (mfd, missing.c) in MISSING or MISSING|WP mode
+ * otherwise. A run is taken only where no page is registered with the
+ * other file (EBUSY) or, for mfd, in the other mode (the entries' uffd-wp
+ * bits in a VMA that drops WP are left out of the model). */
+static int reg_kind;
+
+static bool can_register(const struct page_state *ps)
+{
+	return !ps->shared && (ps->uffd == UREG_NONE || ps->uffd == reg_kind);
+}
+
 static void op_uffd_register(const struct op *o)
 {
 	int s = (int)(o->r[0] % NSLOT), a, n;
-	if (!pick_run(&parent_view, s, o->r[1], pick_len(o->r[3]), &a, &n, is_private))
+	static const int kinds[4] = { UREG_WP, UREG_WP, UREG_MISSING, UREG_MISSING_WP };
+	reg_kind = kinds[(o->r[2] >> 4) % 4];
+	if (left_out("uffd-missing") && reg_kind != UREG_WP)
 		return;
-	logop("uffd register slot %d pages %d..%d", s, a, a + n - 1);
+	if (!pick_run(&parent_view, s, o->r[1], pick_len(o->r[3]), &a, &n, can_register))
+		return;
+	static const char *const mode_name[] = { "", "", " missing", " missing+wp" };
+	logop("uffd register slot %d pages %d..%d%s", s, a, a + n - 1, mode_name[reg_kind]);
+	u64 mode = reg_kind == UREG_WP ? UFFDIO_REGISTER_MODE_WP :
+		   reg_kind == UREG_MISSING ? UFFDIO_REGISTER_MODE_MISSING :
+		   UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP;
 	struct uffdio_register r = { .range = { page_addr(s, a), (u64)n * PAGE_SIZE },
-				     .mode = UFFDIO_REGISTER_MODE_WP };
-	if (expect_ret(uffd_call(UFFDIO_REGISTER, &r), 0, "UFFDIO_REGISTER", s, a, n))
-		for (int p = a; p < a + n; p++)
-			parent_view.pg[s][p].uffd = 1;
+				     .mode = mode };
+	int fd = reg_kind == UREG_WP ? uffd : mfd;
+	if (expect_ret(ioctl(fd, UFFDIO_REGISTER, &r) < 0 ? -errno : 0, 0, "UFFDIO_REGISTER",
+		       s, a, n))
+		for (int p = a; p < a + n; p++) {
+			parent_view.pg[s][p].uffd = (u8)reg_kind;
+			missing_may_fill(&parent_view.pg[s][p], s, p);
+		}
 	split_vmas(&parent_view, s, a, n);
+	if (reg_kind != UREG_WP && !failed)
+		missing_after_register(o, s, a, n);
+}
+
+/* Unregistering with one file: a run with no page of the other's. */
+static bool can_unregister(const struct page_state *ps)
+{
+	bool of_mfd = ps->uffd == UREG_MISSING || ps->uffd == UREG_MISSING_WP;
+	return !ps->shared && (ps->uffd == UREG_NONE || of_mfd == (reg_kind != UREG_WP));
 }
 
 static void op_uffd_unregister(const struct op *o)
 {
 	int s = (int)(o->r[0] % NSLOT), a, n;
-	if (!pick_run(&parent_view, s, o->r[1], pick_len(o->r[3]), &a, &n, is_private))
+	reg_kind = (o->r[2] & 1) && !left_out("uffd-missing") ? UREG_MISSING : UREG_WP;
+	if (!pick_run(&parent_view, s, o->r[1], pick_len(o->r[3]), &a, &n, can_unregister))
 		return;
-	logop("uffd unregister slot %d pages %d..%d", s, a, a + n - 1);
+	logop("uffd unregister slot %d pages %d..%d%s", s, a, a + n - 1,
+	      reg_kind == UREG_WP ? "" : " (missing file)");
 	struct uffdio_range r = { page_addr(s, a), (u64)n * PAGE_SIZE };
-	if (expect_ret(uffd_call(UFFDIO_UNREGISTER, &r), 0, "UFFDIO_UNREGISTER", s, a, n))
+	int fd = reg_kind == UREG_WP ? uffd : mfd;
+	if (expect_ret(ioctl(fd, UFFDIO_UNREGISTER, &r) < 0 ? -errno : 0, 0, "UFFDIO_UNREGISTER",
+		       s, a, n))
 		for (int p = a; p < a + n; p++) {
-			parent_view.pg[s][p].uffd = 0;
-			parent_view.pg[s][p].wp = NO;
+			struct page_state *ps = &parent_view.pg[s][p];
+			if (is_missing_reg(ps))
+				missing_forget(ps);
+			ps->uffd = 0;
+			ps->wp = NO;
 		}
 	split_vmas(&parent_view, s, a, n);
 }
@@ -881,18 +971,21 @@ static void op_uffd_wp(const struct op *o)
 	/* Linux 6.1 write-protects within one VMA only (ENOENT otherwise;
 	 * later kernels, and Pagoda, take several). */
 	for (int p = a + 1; p < a + n; p++)
-		if (parent_view.pg[s][p].vma != parent_view.pg[s][a].vma) {
+		if (parent_view.pg[s][p].vma != parent_view.pg[s][a].vma ||
+		    parent_view.pg[s][p].uffd != parent_view.pg[s][a].uffd) {
 			n = p - a;
 			break;
 		}
 	logop("uffd %sprotect slot %d pages %d..%d", on ? "" : "un", s, a, a + n - 1);
-	int r = wp_range(uffd, page_addr(s, a), (u64)n * PAGE_SIZE,
+	bool of_mfd = parent_view.pg[s][a].uffd == UREG_MISSING_WP;
+	int r = wp_range(of_mfd ? mfd : uffd, page_addr(s, a), (u64)n * PAGE_SIZE,
 			 on ? UFFDIO_WRITEPROTECT_MODE_WP : 0);
 	if (!expect_ret(r, 0, "UFFDIO_WRITEPROTECT", s, a, n))
 		return;
 	for (int p = a; p < a + n; p++) {
 		struct page_state *ps = &parent_view.pg[s][p];
-		ps->wp = !on ? NO : have_markers ? YES : ps->present;
+		/* No markers with the MISSING file (WP_UNPOPULATED not asked). */
+		ps->wp = !on ? NO : have_markers && !of_mfd ? YES : ps->present;
 		ps->wpte = on ? NO : MAYBE;
 	}
 	maybe_retouch(o);
@@ -912,8 +1005,8 @@ static void op_pvm(const struct op *o)
 	if (!pick_run(v, s, o->r[1], PVM_PAGES, &a, &n, is_readable))
 		return;
 	for (int p = a; p < a + n; p++)
-		if (v->pg[s][p].unknown)
-			return;
+		if (v->pg[s][p].unknown || is_missing_reg(&v->pg[s][p]))
+			return;		/* missing pages: not through another process's GUP */
 	logop("process_vm_readv of %s slot %d pages %d..%d", of_child ? "the child" : "self",
 	      s, a, a + n - 1);
 	struct iovec local = { pvm_buf, (size_t)n * PAGE_SIZE };
@@ -1059,6 +1152,7 @@ long runner_main(void *arg)
 		ktap_bail("mmap: %s", errno_name(errno));
 	start_workers();
 	uffd_setup(seed);
+	missing_setup();
 	thp_stats_begin();
 	for (int i = 0; i < (int)prm.ops && !failed; i++) {
 		if (!keep[i] || left_out(kind_name[ops[i].kind]))
@@ -1079,6 +1173,7 @@ long runner_main(void *arg)
 	if (!failed)
 		sweep_parent();
 	check_mm("at the end");
+	missing_teardown();
 	uffd_teardown();
 	munmap((void *)WINDOW, NSLOT * SLOT_SPAN);
 	check_mm("after munmap");

@@ -421,6 +421,7 @@ void op_thp(const struct op *o)
 		expect_ret(-errno, 0, "mmap", s, a, n);
 		return;
 	}
+	expect_unmap_event(s, a, n, "mmap(MAP_FIXED)");
 	fresh_pages(&parent_view, s, a, n, false, true);
 	long r = madvise(m, (size_t)n * PAGE_SIZE, MADV_HUGEPAGE) ? -errno : 0;
 	if (!expect_ret(r, 0, "madvise(HUGEPAGE)", s, a, n))
