@@ -56,6 +56,7 @@ struct shared_anon *shared_anon_create(u64 npages)
 		return NULL;
 	s->refs = 1;
 	rwsem_init(&s->mappers_lock, "shared_anon mappers");
+	rwsem_init(&s->size_lock, "shared_anon size");
 	spin_init(&s->lock, "shared_anon");
 	page_tree_init(&s->pages);
 	s->size = npages * PAGE_SIZE;

@@ -65,7 +65,17 @@ struct shared_anon {
 	 * changes with ftruncate and write (kernel/memfd.h). */
 	u64 size;
 	struct page_tree pages; /* page idx at index idx; a hole reads zeros */
-	char *name;             /* a memfd's "memfd:NAME" (maps), else NULL */
+	char *name;             /* a memfd's "memfd:NAME", a tmpfs file's path
+				 * without its leading '/' (maps), else NULL */
+	/* Size changes (ftruncate, a write that grows the file, fallocate)
+	 * against reads and writes through files (kernel/memfd.h; Linux's
+	 * i_rwsem). Before mmap_lock and the locks above. */
+	struct rwsem size_lock;
+	/* A tmpfs file (kernel/tmpfs.h): its permission bits, and whether a
+	 * directory still names it (maps adds " (deleted)" when not; a memfd
+	 * never has a name there). 0 and false for every other object. */
+	u32 mode;
+	bool linked;
 };
 
 /* An object of npages pages (size npages * PAGE_SIZE, at most
