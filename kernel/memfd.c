@@ -350,4 +350,5 @@ void memfd_syscalls_init(void)
 {
 	syscall_register(SYS_memfd_create, (void (*)(void))sys_memfd_create);
 	syscall_register(SYS_ftruncate, (void (*)(void))sys_ftruncate);
+	fallocate_syscalls_init();
 }

@@ -56,7 +56,8 @@ struct file *shmem_file_open(struct shared_anon *obj, u32 fmode, u32 flags);
  * (ftruncate, and open with O_TRUNC). */
 long shmem_file_truncate(struct shared_anon *obj, u64 length);
 
-/* Registers memfd_create and ftruncate. */
+/* Registers memfd_create and ftruncate, and fallocate (kernel/fallocate.c). */
 void memfd_syscalls_init(void);
+void fallocate_syscalls_init(void);
 
 #endif
