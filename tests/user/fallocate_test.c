@@ -13,6 +13,8 @@
  *     again (shmem allocates on any fault); a partial page keeps its other
  *     bytes, the punched ones zero; a write afterwards is seen by every
  *     mapper; a punch past the end changes nothing;
+ *   - a punch leaves a MAP_PRIVATE mapping's own copies (its pages that
+ *     are still the file's read zeros);
  *   - the same on a tmpfs file;
  *   - Linux's errno, in vfs_fallocate's order: EINVAL (offset < 0,
  *     len <= 0, COLLAPSE_RANGE with another flag), EOPNOTSUPP (an unknown
@@ -161,6 +163,20 @@ static void test_punch(int fd)
 	munmap(m, 6 * PG);
 }
 
+/* A punch leaves a private mapping's own copies (Linux's even_cows 0); its
+ * pages that are still the file's read the hole's zeros. */
+static void test_punch_private(int fd)
+{
+	char *p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	pwrite(fd, "shared", 6, 0);
+	pwrite(fd, "shared", 6, PG);
+	bool before = p != MAP_FAILED && !memcmp(p + PG, "shared", 6);  /* the file's page */
+	memcpy(p, "copy", 4);
+	EXPECT(before && fallocate(fd, PUNCH | KEEP, 0, 2 * PG) == 0 && !memcmp(p, "copy", 4) &&
+	       all_bytes(p + PG, 0, PG), "a punch keeps a private mapping's copy; its file page reads zeros");
+	munmap(p, 2 * PG);
+}
+
 static void test_tmpfs_file(void)
 {
 	long blocks;
@@ -203,12 +219,13 @@ static void test_errors(int fd)
 
 int main(void)
 {
-	ktap_plan(23);
+	ktap_plan(24);
 	int fd = (int)sys_ret(raw_syscall2(NR_memfd_create, (long)"fallocate_test", MFD_CLOEXEC));
 	if (fd < 0)
 		ktap_bail("memfd_create: errno %d", errno);
 	test_allocate(fd);
 	test_punch(fd);
+	test_punch_private(fd);
 	test_tmpfs_file();
 	test_errors(fd);
 	close(fd);

@@ -8,6 +8,11 @@
  *   - write, read, pread, pwrite, lseek, ftruncate, O_TRUNC and O_APPEND;
  *   - mmap MAP_SHARED of the file: stores through the mapping are read
  *     back by read() through another open file, a fork child's too;
+ *   - mmap MAP_PRIVATE: the file's pages until a write copies one; a
+ *     write to the file shows where the mapping has no copy; fork shares
+ *     the copies copy-on-write; MADV_DONTNEED drops them (the file again);
+ *     a read-only file maps privately writable, but its shared mapping
+ *     cannot be made writable (EACCES);
  *   - unlink: the name is gone (ENOENT), the open file and the mapping
  *     still work (st_nlink 0), /proc/self/maps says "(deleted)"; a new file
  *     of the same name is empty; the working directory's "./name" and
@@ -179,6 +184,52 @@ static void test_mmap(void)
 	munmap(m, 2 * PG);
 }
 
+/* MAP_PRIVATE: the file's pages until a write copies them. */
+static void test_private(void)
+{
+	char buf[8];
+	int fd = open(CWD_FILE, O_RDWR | O_CREAT, 0644);
+	pwrite(fd, "file0", 5, 0);
+	pwrite(fd, "file1", 5, PG);
+	pwrite(fd, "file2", 5, 2 * PG);
+	char *p = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	EXPECT(p != MAP_FAILED && !memcmp(p, "file0", 5) && !memcmp(p + PG, "file1", 5),
+	       "mmap MAP_PRIVATE reads the file's bytes");
+	memcpy(p, "priv0", 5);
+	EXPECT(pread(fd, buf, 5, 0) == 5 && !memcmp(buf, "file0", 5),
+	       "a store through the private mapping does not reach the file");
+	pwrite(fd, "new-1", 5, PG);
+	pwrite(fd, "new-0", 5, 0);
+	EXPECT(!memcmp(p + PG, "new-1", 5) && !memcmp(p, "priv0", 5),
+	       "a write to the file shows where the mapping has no copy of its own, not where it has");
+	pid_t pid = fork();
+	if (pid == 0) {
+		bool ok = !memcmp(p, "priv0", 5);
+		memcpy(p + 2 * PG, "child", 5);
+		exit(ok && !memcmp(p + 2 * PG, "child", 5) ? 0 : 1);
+	}
+	EXPECT(reap_child(pid) == 0 && !memcmp(p + 2 * PG, "file2", 5) &&
+	       pread(fd, buf, 5, 2 * PG) == 5 && !memcmp(buf, "file2", 5),
+	       "fork: the child sees the parent's copy; its own store reaches neither parent nor file");
+	EXPECT(madvise(p, PG, MADV_DONTNEED) == 0 && !memcmp(p, "new-0", 5),
+	       "MADV_DONTNEED drops the copy: the file's page again");
+	EXPECT(madvise(p, PG, MADV_REMOVE) == -1 && errno == EACCES,
+	       "MADV_REMOVE of a private file mapping: EACCES");
+	munmap(p, 3 * PG);
+	int ro = open(CWD_FILE, O_RDONLY, 0);
+	p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, ro, 0);
+	char *s = mmap(NULL, PG, PROT_READ, MAP_SHARED, ro, 0);
+	EXPECT(p != MAP_FAILED && (p[0] = 'X') == 'X' && pread(ro, buf, 1, 0) == 1 && buf[0] == 'n',
+	       "a read-only file: a writable private mapping is allowed, and writes its copy only");
+	EXPECT(s != MAP_FAILED && mprotect(s, PG, PROT_READ | PROT_WRITE) == -1 && errno == EACCES,
+	       "a read-only file's shared mapping cannot be made writable: EACCES");
+	munmap(p, PG);
+	munmap(s, PG);
+	close(ro);
+	close(fd);
+	unlink(CWD_FILE);
+}
+
 static void test_errors(void)
 {
 	char name[300];
@@ -211,9 +262,10 @@ static void test_errors(void)
 
 int main(void)
 {
-	ktap_plan(26);
+	ktap_plan(34);
 	test_create();
 	test_mmap();
+	test_private();
 	test_errors();
 	return ktap_finish();
 }
