@@ -184,6 +184,20 @@ static void test_mmap(void)
 	munmap(m, 2 * PG);
 }
 
+/* /proc/self/pagemap's entry for addr (0 if unreadable). */
+static unsigned long pagemap_entry(const void *addr)
+{
+	unsigned long e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY, 0);
+	if (fd >= 0 && pread(fd, &e, sizeof(e), (long)addr / PG * 8) != sizeof(e))
+		e = 0;
+	close(fd);
+	return e;
+}
+
+#define PM_FILE (1UL << 61)
+#define PM_PRESENT (1UL << 63)
+
 /* MAP_PRIVATE: the file's pages until a write copies them. */
 static void test_private(void)
 {
@@ -202,6 +216,10 @@ static void test_private(void)
 	pwrite(fd, "new-0", 5, 0);
 	EXPECT(!memcmp(p + PG, "new-1", 5) && !memcmp(p, "priv0", 5),
 	       "a write to the file shows where the mapping has no copy of its own, not where it has");
+	unsigned long file_e = pagemap_entry(p + PG), copy_e = pagemap_entry(p);
+	EXPECT((file_e & (PM_PRESENT | PM_FILE)) == (PM_PRESENT | PM_FILE) &&
+	       (copy_e & (PM_PRESENT | PM_FILE)) == PM_PRESENT,
+	       "pagemap: the file's page is a file page (bit 61), the copy is not");
 	pid_t pid = fork();
 	if (pid == 0) {
 		bool ok = !memcmp(p, "priv0", 5);
@@ -262,7 +280,7 @@ static void test_errors(void)
 
 int main(void)
 {
-	ktap_plan(34);
+	ktap_plan(35);
 	test_create();
 	test_mmap();
 	test_private();
