@@ -46,6 +46,7 @@
 
 /* Linux's open flags (uapi asm-generic/fcntl.h) that files keep. */
 #define O_NONBLOCK 04000
+#define O_APPEND 02000
 #define O_CLOEXEC 02000000
 #define FD_CLOEXEC 1
 
@@ -107,6 +108,10 @@ struct file_ops {
 	u32 stat_mode;
 	/* fstat's st_size and st_blocks (512-byte units); NULL: both 0. */
 	void (*stat_size)(struct file *f, s64 *size, s64 *blocks);
+	/* The inode behind the file (memfds and tmpfs files): may set fstat's
+	 * st_mode and st_nlink, and sets st_ino; NULL: the kind's mode, one
+	 * link, an inode number per open file. */
+	void (*stat_inode)(struct file *f, u32 *mode, u64 *nlink, u64 *ino);
 };
 
 struct file {

@@ -20,7 +20,6 @@
 
 struct memfd {
 	struct shared_anon *obj;        /* the file's reference */
-	struct rwsem lock;              /* memfd.h: size changes vs reads/writes */
 };
 
 static struct memfd *memfd_of(struct file *f)
@@ -44,7 +43,7 @@ static int read_piece(struct shared_anon *obj, u64 pos, u64 ubuf, u64 n)
 static long memfd_read(struct file *f, u64 ubuf, u64 count, u64 *pos)
 {
 	struct memfd *m = memfd_of(f);
-	down_read(&m->lock);
+	down_read(&m->obj->size_lock);
 	u64 size = shared_anon_size(m->obj), done = 0;
 	while (done < count && *pos < size) {
 		u64 n = MIN(count - done, PAGE_SIZE - *pos % PAGE_SIZE);
@@ -54,7 +53,7 @@ static long memfd_read(struct file *f, u64 ubuf, u64 count, u64 *pos)
 		done += n;
 		*pos += n;
 	}
-	up_read(&m->lock);
+	up_read(&m->obj->size_lock);
 	/* A fault after some bytes: those bytes (Linux's short read). */
 	return done || !count || *pos >= size ? (long)done : -EFAULT;
 }
@@ -89,12 +88,17 @@ static long memfd_write_at(struct file *f, u64 ubuf, u64 count, u64 *pos)
 	struct memfd *m = memfd_of(f);
 	if (!count)
 		return 0;
-	if (*pos > MAX_LFS_FILESIZE - count)
-		return -EFBIG;          /* generic_write_checks */
-	if (*pos + count > shared_anon_max_size())
-		return -EFBIG;
-	down_write(&m->lock);
+	down_write(&m->obj->size_lock);
 	u64 old = shared_anon_size(m->obj);
+	/* O_APPEND: every write (pwrite too, as on Linux) goes to the end,
+	 * read under the lock so that two appenders never overlap. */
+	if (READ_ONCE(f->flags) & O_APPEND)
+		*pos = old;
+	/* generic_write_checks */
+	if (*pos > MAX_LFS_FILESIZE - count || *pos + count > shared_anon_max_size()) {
+		up_write(&m->obj->size_lock);
+		return -EFBIG;
+	}
 	long ret = 0;
 	if (*pos + count > old)
 		ret = shared_anon_set_size(m->obj, *pos + count);
@@ -105,7 +109,7 @@ static long memfd_write_at(struct file *f, u64 ubuf, u64 count, u64 *pos)
 		shared_anon_set_size(m->obj, MAX(old, end));    /* shrinking cannot fail */
 	if (ret > 0)
 		*pos += (u64)ret;
-	up_write(&m->lock);
+	up_write(&m->obj->size_lock);
 	return ret;
 }
 
@@ -169,6 +173,19 @@ static void memfd_stat_size(struct file *f, s64 *size, s64 *blocks)
 	*blocks = (s64)(shared_anon_nr_pages(obj) * (PAGE_SIZE / 512));
 }
 
+/* The inode's part of fstat: a tmpfs file's own mode and link count; a
+ * memfd's 0777 and one link (Linux's memfd is never unlinked from its
+ * internal mount's view). The inode number is the object's, as maps says. */
+static void memfd_stat_inode(struct file *f, u32 *mode, u64 *nlink, u64 *ino)
+{
+	struct shared_anon *obj = memfd_of(f)->obj;
+	if (obj->mode) {
+		*mode = obj->mode;
+		*nlink = READ_ONCE(obj->linked) ? 1 : 0;
+	}
+	*ino = ((u64)obj >> 6) & 0xffffffffUL;
+}
+
 static void memfd_release(struct file *f)
 {
 	struct memfd *m = memfd_of(f);
@@ -187,7 +204,26 @@ static const struct file_ops memfd_ops = {
 	.positional = true,
 	.stat_mode = 0100777,
 	.stat_size = memfd_stat_size,
+	.stat_inode = memfd_stat_inode,
 };
+
+struct shared_anon *shmem_file_object(struct file *f)
+{
+	return f->ops == &memfd_ops ? memfd_of(f)->obj : NULL;
+}
+
+struct file *shmem_file_open(struct shared_anon *obj, u32 fmode, u32 flags)
+{
+	struct memfd *m = kzalloc(sizeof(*m), GFP_KERNEL);
+	struct file *f = m ? file_alloc(&memfd_ops, fmode, flags, m) : NULL;
+	if (!f) {
+		kfree(m);
+		return NULL;
+	}
+	shared_anon_get(obj);
+	m->obj = obj;
+	return f;
+}
 
 struct shared_anon *memfd_get_object(int fd)
 {
@@ -245,22 +281,17 @@ static long copy_name(u64 uname, char *name, size_t size)
 
 static struct file *memfd_file(const char *name)
 {
-	struct memfd *m = kzalloc(sizeof(*m), GFP_KERNEL);
 	struct shared_anon *obj = shared_anon_create(0);
 	char *copy = kmalloc(strlen(name) + 1, GFP_KERNEL);
-	struct file *f = m && obj && copy ?
-			 file_alloc(&memfd_ops, FMODE_READ | FMODE_WRITE, 0, m) : NULL;
+	struct file *f = obj && copy ? shmem_file_open(obj, FMODE_READ | FMODE_WRITE, 0) : NULL;
+	if (obj)
+		shared_anon_put(obj);   /* the file holds its own reference */
 	if (!f) {
-		if (obj)
-			shared_anon_put(obj);
-		kfree(m);
 		kfree(copy);
 		return NULL;
 	}
 	strlcpy(copy, name, strlen(name) + 1);
 	obj->name = copy;
-	m->obj = obj;
-	rwsem_init(&m->lock, "memfd");
 	return f;
 }
 
@@ -285,8 +316,19 @@ static long sys_memfd_create(u64 uname, u64 uflags)
 
 /* ---- ftruncate ---- */
 
+long shmem_file_truncate(struct shared_anon *obj, u64 length)
+{
+	if (length > shared_anon_max_size())
+		return -EFBIG;
+	down_write(&obj->size_lock);
+	long ret = shared_anon_set_size(obj, length);
+	up_write(&obj->size_lock);
+	return ret;
+}
+
 /* do_sys_ftruncate's order: a negative length (EINVAL), the fd (EBADF),
- * a regular file open for writing (EINVAL; only memfds here), then the
+ * a regular file open for writing (EINVAL; only memfds and tmpfs files
+ * here), then the
  * size (EFBIG past what the object can hold: shmem's s_maxbytes, the
  * same). */
 static long sys_ftruncate(u64 fd, u64 length)
@@ -298,13 +340,7 @@ static long sys_ftruncate(u64 fd, u64 length)
 		return -EBADF;
 	long ret = -EINVAL;
 	if (f->ops == &memfd_ops && (f->mode & FMODE_WRITE)) {
-		struct memfd *m = memfd_of(f);
-		ret = -EFBIG;
-		if (length <= shared_anon_max_size()) {
-			down_write(&m->lock);
-			ret = shared_anon_set_size(m->obj, length);
-			up_write(&m->lock);
-		}
+		ret = shmem_file_truncate(memfd_of(f)->obj, length);
 	}
 	file_put(f);
 	return ret;
@@ -314,4 +350,5 @@ void memfd_syscalls_init(void)
 {
 	syscall_register(SYS_memfd_create, (void (*)(void))sys_memfd_create);
 	syscall_register(SYS_ftruncate, (void (*)(void))sys_ftruncate);
+	fallocate_syscalls_init();
 }

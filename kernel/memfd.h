@@ -19,14 +19,20 @@
  *     until the file grows); /proc/PID/maps names it "/memfd:NAME (deleted)".
  * Refused, as a Linux without the feature: MFD_HUGETLB (no hugetlbfs:
  * ENOSYS, Linux's hugetlb_file_setup stub), MFD_ALLOW_SEALING (EINVAL: no
- * fcntl seals), MAP_PRIVATE of a memfd (ENODEV, mm/mmap.c). Sizes up to
+ * fcntl seals). MAP_PRIVATE maps the file's pages read-only and copies one
+ * on the first write to it (mm/fault.c, do_cow_fault; docs/tmpfs.md). Sizes up to
  * shared_anon_max_size() (Linux's MAX_LFS_FILESIZE, as shmem; EFBIG
  * beyond); pages are allocated only where written or faulted.
  *
- * Locking: memfd.lock (an rwsem) serialises size changes (ftruncate, a
- * write that grows the file: write) against reads and writes (read); it
- * comes before mmap_lock (a copy to or from user memory may fault with it
- * held) and before the object's locks.
+ * The same file kind opens a tmpfs file (kernel/tmpfs.h): a named object
+ * of the same sort, opened by name, with its own mode and link count, and
+ * O_APPEND honoured (every write goes to the end, as on Linux).
+ *
+ * Locking: the object's size_lock (an rwsem, mm/shared_anon.h) serialises
+ * size changes (ftruncate, a write that grows the file, fallocate: write)
+ * against reads and writes (read), across every file open on the object;
+ * it comes before mmap_lock (a copy to or from user memory may fault with
+ * it held) and before the object's other locks.
  */
 #ifndef PAGODA_MEMFD_H
 #define PAGODA_MEMFD_H
@@ -34,12 +40,25 @@
 #include "kernel/types.h"
 
 struct shared_anon;
+struct file;
 
 /* The object behind fd if it is the calling process's memfd, with a
  * reference taken for the caller (for mmap, mm/mmap.c); else NULL. */
 struct shared_anon *memfd_get_object(int fd);
 
-/* Registers memfd_create and ftruncate. */
+/* The object behind an open memfd or tmpfs file, else NULL. No reference
+ * taken: valid while the caller holds f. */
+struct shared_anon *shmem_file_object(struct file *f);
+/* A new open file (one reference, the caller's) over obj, which it takes a
+ * reference of its own on; fmode FMODE_*, flags O_NONBLOCK | O_APPEND.
+ * NULL on -ENOMEM. */
+struct file *shmem_file_open(struct shared_anon *obj, u32 fmode, u32 flags);
+/* Set the size under size_lock: 0, -EFBIG past the largest size, -ENOMEM
+ * (ftruncate, and open with O_TRUNC). */
+long shmem_file_truncate(struct shared_anon *obj, u64 length);
+
+/* Registers memfd_create and ftruncate, and fallocate (kernel/fallocate.c). */
 void memfd_syscalls_init(void);
+void fallocate_syscalls_init(void);
 
 #endif

@@ -8,16 +8,21 @@
 #include "kernel/string.h"
 #include "kernel/printk.h"
 
-/* A name that does not fit: Linux says ENOENT up to PATH_MAX (no such
- * file), ENAMETOOLONG beyond. */
-static long too_long(u64 upath, u64 from)
+/* A name that does not fit: Linux says ENAMETOOLONG beyond PATH_MAX or
+ * for a component over NAME_MAX (255 bytes), else ENOENT (no such file:
+ * no name here is that long). */
+static long too_long(u64 upath)
 {
-	for (u64 i = from; i < PATH_MAX; i++) {
+	u64 comp = 0;
+	for (u64 i = 0; i < PATH_MAX; i++) {
 		char c;
 		if (copy_from_user(&c, upath + i, 1))
 			return -EFAULT;
 		if (!c)
 			return -ENOENT;
+		comp = c == '/' ? 0 : comp + 1;
+		if (comp > 255)
+			return -ENAMETOOLONG;
 	}
 	return -ENAMETOOLONG;
 }
@@ -27,7 +32,7 @@ long path_from_user(long dirfd, u64 upath, char *full, bool allow_empty)
 	char path[256];
 	long len = strncpy_from_user(path, upath, sizeof(path));
 	if (len == -ENAMETOOLONG)
-		return too_long(upath, sizeof(path));
+		return too_long(upath);
 	if (len < 0)
 		return len;
 	if (len == 0) {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* kernel/path.h - file names from user space.
  *
- * Pagoda has no file system: the names it knows are the /proc files
- * (kernel/procfs.c), the /sys files (kernel/sysfs.c) and the few symbolic
- * links of kernel/sys_readlink.c.
+ * The names Pagoda knows are the /proc files (kernel/procfs.c), the /sys
+ * files (kernel/sysfs.c), the few symbolic links of kernel/sys_readlink.c,
+ * and the regular files of the RAM file system in "/" and "/tmp"
+ * (kernel/tmpfs.h).
  * Every call that takes a name (open, stat, readlink ...) reads it here,
  * with Linux's errno for what cannot be a name at all, and resolves a
  * relative one from "/" (every process's working directory).
@@ -23,8 +24,9 @@
 
 /* Copy the name at upath into full (PATH_BUF bytes) as an absolute path.
  * 0, or: -EFAULT (unreadable), -ENOENT (empty, unless allow_empty: then
- * full is ""; or longer than any name here but within PATH_MAX),
- * -ENAMETOOLONG (beyond PATH_MAX), and for a relative name with a dirfd
+ * full is ""; or longer than the 255 bytes any name here has, but within
+ * PATH_MAX), -ENAMETOOLONG (beyond PATH_MAX, or a component over
+ * NAME_MAX: 255 bytes), and for a relative name with a dirfd
  * other than AT_FDCWD: -EBADF (no such fd) or -ENOTDIR (no file here is a
  * directory). May sleep. */
 long path_from_user(long dirfd, u64 upath, char *full, bool allow_empty);

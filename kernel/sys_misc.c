@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* kernel/sys_misc.c - the small system calls: open and openat (the /proc
- * and /sys files), pidfd_open (for process_madvise, mm/madvise.c), uname, arch_prctl
+/* kernel/sys_misc.c - the small system calls: open, openat and creat (the
+ * /proc and /sys files here, the rest in kernel/tmpfs.c), pidfd_open (for process_madvise, mm/madvise.c), uname, arch_prctl
  * and the sched_* calls; it also registers the calls on open files
  * (kernel/file.c) and userfaultfd (kernel/userfaultfd.c). Each checks its
  * arguments in the order Linux does, so that a bad call gets Linux's errno
@@ -9,6 +9,7 @@
 #include "kernel/file.h"
 #include "kernel/path.h"
 #include "kernel/sysfs.h"
+#include "kernel/tmpfs.h"
 #include "kernel/userfaultfd.h"
 #include "kernel/sched.h"
 #include "kernel/syscall.h"
@@ -32,7 +33,7 @@
 
 /* ---- open, openat ---- */
 
-static long do_open(long dirfd, u64 upath, u64 flags)
+static long do_open(long dirfd, u64 upath, u64 flags, u64 mode)
 {
 	struct process *p = current_proc();
 	char full[PATH_BUF];
@@ -40,6 +41,10 @@ static long do_open(long dirfd, u64 upath, u64 flags)
 	if (ret)
 		return ret;
 	long err;
+	if (tmpfs_claims(full)) {       /* the writable files (kernel/tmpfs.h) */
+		struct file *f = tmpfs_open(full, flags, (u32)mode, &err);
+		return f ? fd_install(p, f, (flags & O_CLOEXEC) ? FD_CLOEXEC : 0) : err;
+	}
 	struct file *f = !strncmp(full, "/sys/", 5) ? sysfs_open(full, &err) : procfs_open(full, &err);
 	if (!f)
 		return err;
@@ -60,14 +65,19 @@ static long do_open(long dirfd, u64 upath, u64 flags)
 
 static long sys_open(u64 upath, u64 flags, u64 mode)
 {
-	(void)mode;
-	return do_open(AT_FDCWD, upath, flags);
+	return do_open(AT_FDCWD, upath, flags, mode);
 }
 
 static long sys_openat(u64 dirfd, u64 upath, u64 flags, u64 mode)
 {
-	(void)mode;
-	return do_open((s32)dirfd, upath, flags);
+	return do_open((s32)dirfd, upath, flags, mode);
+}
+
+/* creat(2): open(O_CREAT | O_WRONLY | O_TRUNC). */
+#define SYS_creat 85
+static long sys_creat(u64 upath, u64 mode)
+{
+	return do_open(AT_FDCWD, upath, O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
 /* A pidfd: an anonymous file open read-write with no read or write
@@ -257,6 +267,8 @@ void misc_syscalls_init(void)
 	userfaultfd_init();
 	syscall_register(SYS_open, (void (*)(void))sys_open);
 	syscall_register(SYS_openat, (void (*)(void))sys_openat);
+	syscall_register(SYS_creat, (void (*)(void))sys_creat);
+	tmpfs_syscalls_init();
 	syscall_register(SYS_pidfd_open, (void (*)(void))sys_pidfd_open);
 	syscall_register(SYS_uname, (void (*)(void))sys_uname);
 	syscall_register(SYS_arch_prctl, (void (*)(void))sys_arch_prctl);

@@ -10,13 +10,14 @@
  * on Linux, a memfd a regular file); sizes are 0 (Linux's /proc files say
  * 0 too) but a memfd's (file_ops.stat_size), times 0, owner root. Each
  * kind has one device number and each open file its own inode number. A
- * name is resolved as open() resolves it: only /proc and /sys files exist
- * (opened for the look-up and closed again), plus the directories "/",
- * "/proc" and those of /sys.
+ * name is resolved as open() resolves it: /proc and /sys files and the
+ * RAM file system's (kernel/tmpfs.h; opened for the look-up and closed
+ * again), plus the directories "/", "/tmp", "/proc" and those of /sys.
  */
 #include "kernel/file.h"
 #include "kernel/path.h"
 #include "kernel/sysfs.h"
+#include "kernel/tmpfs.h"
 #include "kernel/proc.h"
 #include "kernel/syscall.h"
 #include "kernel/uaccess.h"
@@ -74,6 +75,11 @@ static void fill_stat(const struct file *f, struct stat_k *st)
 	st->st_blksize = PAGE_SIZE;
 	if (f->ops->stat_size)
 		f->ops->stat_size((struct file *)f, &st->st_size, &st->st_blocks);
+	if (f->ops->stat_inode) {
+		u32 mode = st->st_mode;
+		f->ops->stat_inode((struct file *)f, &mode, &st->st_nlink, &st->st_ino);
+		st->st_mode = mode;
+	}
 }
 
 static long stat_file(struct file *f, u64 ustat)
@@ -111,12 +117,16 @@ static long stat_path(const char *path, u64 ustat)
 		st.st_dev = strcmp(path, "/") ? DEV_PROC : DEV_DEVTMPFS;
 		st.st_ino = 1;
 		st.st_nlink = 2;
-		st.st_mode = S_IFDIR | 0555;
+		st.st_mode = S_IFDIR | (strcmp(path, "/") ? 0555 : 0755);   /* "/" holds files */
 		st.st_blksize = PAGE_SIZE;
 		return copy_to_user(ustat, &st, sizeof(st)) ? -EFAULT : 0;
 	}
 	long err;
-	struct file *f = !strncmp(path, "/sys/", 5) ? sysfs_open(path, &err) : procfs_open(path, &err);
+	struct file *f;
+	if (tmpfs_claims(path))
+		f = tmpfs_open(path, 0, 0, &err);       /* O_RDONLY: never creates */
+	else
+		f = !strncmp(path, "/sys/", 5) ? sysfs_open(path, &err) : procfs_open(path, &err);
 	if (!f)
 		return err;
 	long ret = stat_file(f, ustat);

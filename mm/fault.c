@@ -16,6 +16,9 @@
  *                                     the object still holds it under our
  *                                     PTE lock: MADV_REMOVE); SIGBUS
  *                                     past the object's end (memfd);
+ *   nothing mapped, private VMA    -> do_cow_fault: a read maps the
+ *   of a file (a memfd, tmpfs)        object's page read-only; a write
+ *                                     maps a private copy of it at once;
  *   write to a read-only page      -> do_wp_page, copy-on-write:
  *                                     wp_page_reuse makes it writable in
  *                                     place when this mm is known to be its
@@ -209,7 +212,44 @@ static vm_fault_t do_shared_fault(struct vm_fault *vmf)
 	}
 	page_add_file_rmap(page);
 	mm_add_rss(vmf->mm, 1);
-	u64 pte = mk_pte(page_to_phys(page), vma->flags, !(vmf->flags & FAULT_UNSHARE));
+	/* A private mapping of the file (do_cow_fault's read) never writes
+	 * the object's page: read-only, a write copies it (do_wp_page). */
+	bool w = (vma->flags & VM_SHARED) && !(vmf->flags & FAULT_UNSHARE);
+	u64 pte = mk_pte(page_to_phys(page), vma->flags, w);
+	pte_set(vmf->pte, fault_pte_bits(vmf, pte));
+	pte_unmap_unlock(vmf->ptl);
+	return VM_FAULT_DONE;
+}
+
+/* A private mapping of a file (MAP_PRIVATE of a memfd or tmpfs file),
+ * nothing mapped (Linux's do_read_fault / do_cow_fault). A read maps the
+ * object's page read-only (do_shared_fault); a write copies it at once into
+ * a private page of this VMA. The object's page is never written through a
+ * private mapping: mapped read-only, the object's own reference keeps it
+ * from ever looking exclusive, so a later write copies it (do_wp_page).
+ * PTE lock held on entry; released. */
+static vm_fault_t do_cow_fault(struct vm_fault *vmf)
+{
+	struct vm_area *vma = vmf->vma;
+	if (!(vmf->flags & FAULT_WRITE))
+		return do_shared_fault(vmf);
+	pte_unmap_unlock(vmf->ptl);
+	u64 idx = vma->pgoff + (vmf->address - vma->start) / PAGE_SIZE;
+	struct page *src = shared_anon_page(vma->shared, idx);
+	if (!src)
+		return shared_anon_beyond_eof(vma->shared, idx) ? VM_FAULT_SIGBUS : VM_FAULT_OOM;
+	struct page *page = alloc_anon_page(vma, src);
+	put_page(src);
+	if (!page)
+		return VM_FAULT_OOM;
+	vm_fault_t ret;
+	if (!pte_relock_same(vmf, &ret)) {
+		put_page(page);
+		return ret;
+	}
+	page_add_new_anon_rmap(page);
+	mm_add_rss(vmf->mm, 1);
+	u64 pte = mk_pte(page_to_phys(page), vma->flags, true);
 	pte_set(vmf->pte, fault_pte_bits(vmf, pte));
 	pte_unmap_unlock(vmf->ptl);
 	return VM_FAULT_DONE;
@@ -372,8 +412,11 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 		pte_unmap_unlock(vmf->ptl);
 		return VM_FAULT_USERFAULT;
 	}
-	if (!pte_mapped(vmf->orig_pte))
-		return vmf->vma->flags & VM_SHARED ? do_shared_fault(vmf) : do_anonymous_page(vmf);
+	if (!pte_mapped(vmf->orig_pte)) {
+		if (vmf->vma->flags & VM_SHARED)
+			return do_shared_fault(vmf);
+		return vmf->vma->shared ? do_cow_fault(vmf) : do_anonymous_page(vmf);
+	}
 	vmf->exclusive = pte_page_exclusive(vmf);
 	if (pte_fault_done(vmf)) {
 		pte_unmap_unlock(vmf->ptl);

@@ -128,8 +128,8 @@ static int fork_dump_flags(const struct vm_area *v, u64 advice, u32 *nf)
 		/* The child gets the VMA empty. Only private anonymous memory
 		 * can be empty in one process and full in another: a shared
 		 * VMA's pages belong to the object both map. */
-		if (v->flags & VM_SHARED)
-			return -EINVAL;
+		if ((v->flags & VM_SHARED) || v->shared)
+			return -EINVAL;         /* a file mapping too, as Linux */
 		f |= VM_WIPEONFORK;
 		break;
 	case MADV_KEEPONFORK:
@@ -208,7 +208,7 @@ static long advise_vma(struct mm_struct *mm, struct vm_area *v, u64 lo, u64 hi, 
 		 * writable (Linux 6.1's stable updates check
 		 * VM_MAYWRITE), which a read-only mprotect keeps. */
 		if (!(v->flags & VM_SHARED))
-			return -EINVAL;
+			return v->shared ? -EACCES : -EINVAL;   /* a private file mapping */
 		if (!(v->flags & VM_MAYWRITE))
 			return -EACCES;
 		vma_start_write(v);     /* our own faults wait, as before */

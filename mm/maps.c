@@ -32,8 +32,9 @@
  * newline included, into line; its length. */
 static int maps_line(struct mm_struct *mm, const struct vm_area *v, char *line, size_t size)
 {
-	/* A memfd's object: its file offset, the shmem mount's device 00:01,
-	 * an inode number, and its name as Linux prints an unlinked file. */
+	/* A memfd's or tmpfs file's object: its file offset, the shmem
+	 * mount's device 00:01, an inode number, and its name; an unlinked
+	 * file's (a memfd always is) as Linux prints it. */
 	const char *file = v->shared ? v->shared->name : NULL;
 	u64 off = file ? v->pgoff * PAGE_SIZE : 0;
 	u64 ino = file ? ((u64)v->shared >> 6) & 0xffffffffUL : 0;
@@ -46,7 +47,8 @@ static int maps_line(struct mm_struct *mm, const struct vm_area *v, char *line, 
 	const char *name = NULL;
 	char path[280];
 	if (file) {
-		snprintf(path, sizeof(path), "/%s (deleted)", file);
+		snprintf(path, sizeof(path), "/%s%s", file,
+			 READ_ONCE(v->shared->linked) ? "" : " (deleted)");
 		name = path;
 	} else if (v->start <= mm->brk && v->end >= mm->start_brk && mm->brk > mm->start_brk)
 		name = "[heap]";

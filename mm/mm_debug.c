@@ -202,6 +202,9 @@ static void check_shared_ptes(struct check *c, struct mm_struct *mm, struct vm_a
 		u64 e = pgtable_leaf(mm, a);
 		if (!pte_mapped(e) || pte_special(e))
 			continue;
+		/* A private mapping of the object may map its own copies. */
+		if (!(v->flags & VM_SHARED) && !(pte_page(e)->flags & PG_shmem))
+			continue;
 		u64 idx = v->pgoff + (a - v->start) / PAGE_SIZE;
 		spin_lock(&s->lock);
 		/* Past the object's end (a memfd shrunk, a mapping longer

@@ -395,7 +395,8 @@ static long mmap_region(struct mm_struct *mm, u64 addr, u64 len, u32 vm_flags,
 			 MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB)
 
 /* The checks Linux makes on a file mapping before it calls the file's mmap
- * operation: -ENODEV here means they all passed (only a memfd has one). */
+ * operation: -ENODEV here means they all passed (only memfds and tmpfs
+ * files have one). */
 static long file_mmap_error(u64 len, u64 pgoff, u64 prot, u64 flags, int mode)
 {
 	/* file_mmap_ok: the mapped range must fit in a file offset. */
@@ -447,17 +448,27 @@ static long mmap_get_area(struct mm_struct *mm, u64 *addr, u64 len, u64 flags)
 	return 0;
 }
 
-/* A memfd's mapping (its object, a reference taken in obj): shared only.
- * MAP_PRIVATE of a memfd would need copy-on-write from a page the VMA does
- * not own, which Pagoda's private VMAs do not have: refused with the
- * -ENODEV of a file without an mmap operation (docs/syscalls.md). */
+/* A memfd's or tmpfs file's mapping (its object, a reference taken in
+ * obj), shared or private (docs/tmpfs.md, "Private mappings"). Any other
+ * fd has no mmap operation: the -ENODEV the checks left. A file mapping
+ * cannot grow down (EINVAL, as Linux's do_mmap). */
 static long memfd_mmap_check(long err, u64 flags, struct shared_anon *obj)
 {
 	if (err != -ENODEV || !obj)
 		return err;
-	if ((flags & MAP_TYPE) == MAP_PRIVATE)
-		return -ENODEV;
-	return (flags & MAP_GROWSDOWN) ? -EINVAL : 0;  /* as a shared anonymous one */
+	return (flags & MAP_GROWSDOWN) ? -EINVAL : 0;
+}
+
+/* A file mapping's VMA flags. A private one is an ordinary private VMA
+ * that also points at the object (mm/fault.c, do_cow_fault). A shared one
+ * of a file not open for writing may never become writable (mprotect:
+ * EACCES), as Linux clears VM_MAYWRITE. */
+static u32 file_vm_flags(u32 vm_flags, u64 type, int mode)
+{
+	if (type == MAP_PRIVATE)
+		return vm_flags;
+	vm_flags |= VM_SHARED;
+	return (mode & FD_MMAP_WRITE) ? vm_flags : vm_flags & ~VM_MAYWRITE;
 }
 
 /* do_mmap; *obj: a memfd's object (a reference), for the caller to put
@@ -514,7 +525,7 @@ static long do_mmap_obj(struct mm_struct *mm, u64 addr, u64 len, u64 prot, u64 f
 		ret = memfd_mmap_check(file_mmap_error(len, pgoff, prot, flags, mode), flags, *obj);
 		if (ret)
 			goto out;
-		vm_flags |= VM_SHARED;
+		vm_flags = file_vm_flags(vm_flags, type, mode);
 	} else if (type == MAP_SHARED) {
 		if (flags & MAP_GROWSDOWN) {
 			ret = -EINVAL;

@@ -56,6 +56,9 @@
 #define PG_poisoned   (1u << 10) /* filled with PAGE_POISON when freed (debug build) */
 #define PG_deferred_split (1u << 11) /* on a THP's first tail: queued for a deferred split
 				      * (mm/deferred_split.h) */
+#define PG_shmem      (1u << 12) /* a page of a shared anonymous object (mm/shared_anon.h):
+				  * a private mapping of a file maps it read-only and
+				  * copies it on write; a punch leaves other pages alone */
 
 #define PAGE_POISON 0xaa         /* byte written over freed pages in the debug build */
 

@@ -89,7 +89,9 @@ static u64 pm_entry(u64 e, bool huge, const struct vm_area *vma)
 		if (e & PTE_UFFD_WP)
 			pm |= PM_UFFD_WP;
 		struct page *p = normal_page(e);
-		if (p && (vma->flags & VM_SHARED))
+		/* A page of a file (an object's: shmem on Linux), also
+		 * read-only in a private mapping of it; not its copies. */
+		if (p && (p->flags & PG_shmem))
 			pm |= PM_FILE;
 		if (p && page_mapcount(huge ? compound_head(p) : p) == 1)
 			pm |= PM_MMAP_EXCLUSIVE;

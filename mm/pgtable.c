@@ -335,7 +335,7 @@ static void reclaim_pte_table(struct mm_struct *mm, u64 haddr, u32 *ptl, unsigne
  * and reclaim allows, free the table (docs/madvise.md, "Freeing empty page
  * tables"). */
 static void zap_pte_table(struct mm_struct *mm, u64 a, u64 end, struct mmu_gather *tlb,
-			  bool reclaim)
+			  bool reclaim, bool even_cows)
 {
 	const u64 span = pgtable_span(PT_PMD);
 	u64 haddr = a & ~(span - 1);
@@ -362,6 +362,9 @@ static void zap_pte_table(struct mm_struct *mm, u64 a, u64 end, struct mmu_gathe
 		}
 		if (!pte_mapped(v))
 			continue;       /* nothing else is kept today */
+		/* A punch keeps a private mapping's own copies (pgtable.h). */
+		if (!even_cows && (pte_special(v) || !(pte_page(v)->flags & PG_shmem)))
+			continue;
 		u64 old = pte_clear(e);
 		none++;
 		tlb_track_range(tlb, a, PAGE_SIZE, PT_PTE);
@@ -401,13 +404,13 @@ static void zap_pte_table(struct mm_struct *mm, u64 a, u64 end, struct mmu_gathe
 
 /* The PTEs of [start, end), table by table. */
 static void zap_pte_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb,
-			  bool reclaim)
+			  bool reclaim, bool even_cows)
 {
 	const u64 span = pgtable_span(PT_PMD);
 	for (u64 a = pte_table_next(mm, start, end); a < end; a = pte_table_next(mm, a, end)) {
 		u64 table_end = align_up(a, span);
 		u64 stop = table_end < end && table_end > a ? table_end : end;
-		zap_pte_table(mm, a, stop, tlb, reclaim);
+		zap_pte_table(mm, a, stop, tlb, reclaim, even_cows);
 		a = stop;
 	}
 }
@@ -415,13 +418,15 @@ static void zap_pte_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_g
 void zap_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
 {
 	zap_huge_pmds(mm, start, end, tlb);     /* whole ones go, partial ones split */
-	zap_pte_range(mm, start, end, tlb, pt_reclaim);
+	zap_pte_range(mm, start, end, tlb, pt_reclaim, true);
 }
 
-void zap_mapping_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb)
+void zap_mapping_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb,
+		       bool even_cows)
 {
-	/* No huge PMDs to split: shared VMAs never get one (mm/thp.h). */
-	zap_pte_range(mm, start, end, tlb, false);
+	/* No huge PMDs to split: VMAs that map an object never get one
+	 * (mm/thp.h). */
+	zap_pte_range(mm, start, end, tlb, false, even_cows);
 }
 
 /* Queue a whole subtree (a table at `level` and every table below it) in

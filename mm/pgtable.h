@@ -218,13 +218,16 @@ struct mmu_gather;
  * when no other thread can reach the address space (as Linux's exit_mmap
  * zaps before it takes the write lock). */
 void zap_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
-/* The zap of MADV_REMOVE (mm/shared_anon.c: Linux's unmap_mapping_range):
- * the PTEs of [start, end), inside a shared VMA of mm, from a caller that
- * holds not mm's mmap_lock but the VMA's object's mappers lock (which keeps
- * the VMA and the upper-level tables under it). It frees no page table:
- * only mm's own mmap_lock holders may (Linux's unmap_mapping_range frees
- * none either). */
-void zap_mapping_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb);
+/* The zap of MADV_REMOVE, fallocate's punch and a shrink (mm/shared_anon.c:
+ * Linux's unmap_mapping_range): the PTEs of [start, end), inside a VMA of
+ * mm that maps an object, from a caller that holds not mm's mmap_lock but
+ * the VMA's object's mappers lock (which keeps the VMA and the upper-level
+ * tables under it). It frees no page table: only mm's own mmap_lock
+ * holders may (Linux's unmap_mapping_range frees none either). even_cows
+ * false (a punch): in a private mapping of the object only the object's
+ * own pages (PG_shmem) go, its private copies stay, as Linux's. */
+void zap_mapping_range(struct mm_struct *mm, u64 start, u64 end, struct mmu_gather *tlb,
+		       bool even_cows);
 /* zap_range also frees the PTE tables it leaves empty ("pt_reclaim=0" on
  * the command line: it does not); pt_reclaimed counts them, and
  * pt_reclaim_rescans the ones that needed the slow path (the PMD lock was

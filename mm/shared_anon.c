@@ -16,6 +16,7 @@
 bool shared_anon_debug_local_punch;
 bool shared_anon_debug_trust_fault;
 bool shared_anon_debug_keep_beyond_eof;
+bool shared_anon_debug_punch_cows;
 
 /* Pages [0, size_pages) are inside the object. */
 static u64 size_pages(u64 size)
@@ -28,6 +29,10 @@ void shared_anon_init(void)
 	shared_anon_debug_local_punch = cmdline_has("shared_anon_debug_local_punch");
 	shared_anon_debug_trust_fault = cmdline_has("shared_anon_debug_trust_fault");
 	shared_anon_debug_keep_beyond_eof = cmdline_has("shared_anon_debug_keep_beyond_eof");
+	shared_anon_debug_punch_cows = cmdline_has("shared_anon_debug_punch_cows");
+	if (shared_anon_debug_punch_cows)
+		printk(KERN_WARNING "mm: shared_anon_debug_punch_cows: a punch zaps private "
+		       "mappings' own copies too (negative control)\n");
 	if (shared_anon_debug_keep_beyond_eof)
 		printk(KERN_WARNING "mm: shared_anon_debug_keep_beyond_eof: shrinking an object "
 		       "leaves its old pages mapped (negative control)\n");
@@ -56,6 +61,7 @@ struct shared_anon *shared_anon_create(u64 npages)
 		return NULL;
 	s->refs = 1;
 	rwsem_init(&s->mappers_lock, "shared_anon mappers");
+	rwsem_init(&s->size_lock, "shared_anon size");
 	spin_init(&s->lock, "shared_anon");
 	page_tree_init(&s->pages);
 	s->size = npages * PAGE_SIZE;
@@ -189,7 +195,7 @@ struct page *shared_anon_page(struct shared_anon *s, u64 idx)
 	struct page *fresh = alloc_page(__GFP_ZERO), *spare = NULL;
 	if (!fresh)
 		return NULL;
-	fresh->flags |= PG_anon;
+	fresh->flags |= PG_anon | PG_shmem;
 	for (;;) {
 		spin_lock(&s->lock);
 		int err = install_locked(s, idx, &fresh, &spare, &p);
@@ -223,7 +229,7 @@ bool shared_anon_page_current(struct shared_anon *s, u64 idx, struct page *p)
  * unmap_mapping_range). Caller holds mappers_lock (read): each VMA's mm and
  * page tables stay while we walk them (shared_anon.h). */
 static void unmap_mapping_range(struct shared_anon *s, u64 first, u64 last,
-				struct mm_struct *caller)
+				struct mm_struct *caller, bool even_cows)
 {
 	lockdep_assert_held(&s->mappers_lock);
 	for (struct vm_area *v = s->mappers; v; v = v->next_mapper) {
@@ -236,14 +242,17 @@ static void unmap_mapping_range(struct shared_anon *s, u64 first, u64 last,
 		struct mmu_gather tlb;
 		tlb_gather_mmu(&tlb, v->mm);
 		zap_mapping_range(v->mm, v->start + (lo - vfirst) * PAGE_SIZE,
-				  v->start + (hi - vfirst) * PAGE_SIZE, &tlb);
+				  v->start + (hi - vfirst) * PAGE_SIZE, &tlb, even_cows);
 		tlb_finish_mmu(&tlb);
 	}
 }
 
 /* The punch, mappers_lock held for read; unmap false only for the
- * keep_beyond_eof negative control. */
-static void punch_locked(struct shared_anon *s, u64 first, u64 n, struct mm_struct *mm, bool unmap)
+ * keep_beyond_eof negative control. even_cows: private mappings lose their
+ * own copies too (a shrink: past the end nothing may stay mapped, as
+ * Linux's truncate); a hole keeps them (Linux's punch). */
+static void punch_locked(struct shared_anon *s, u64 first, u64 n, struct mm_struct *mm, bool unmap,
+			 bool even_cows)
 {
 	lockdep_assert_held(&s->mappers_lock);
 	u64 last = first + n < first ? ~0UL : first + n;
@@ -265,13 +274,13 @@ static void punch_locked(struct shared_anon *s, u64 first, u64 n, struct mm_stru
 	}
 	/* Then every mapper, in every address space, unmaps the range. */
 	if (unmap)
-		unmap_mapping_range(s, first, last, mm);
+		unmap_mapping_range(s, first, last, mm, even_cows);
 }
 
 void shared_anon_punch(struct shared_anon *s, u64 first, u64 n, struct mm_struct *mm)
 {
 	down_read(&s->mappers_lock);
-	punch_locked(s, first, n, mm, true);
+	punch_locked(s, first, n, mm, true, shared_anon_debug_punch_cows);
 	up_read(&s->mappers_lock);
 }
 
@@ -307,7 +316,7 @@ int shared_anon_set_size(struct shared_anon *s, u64 size)
 		zero_partial_tail(s, size);
 		u64 first = size_pages(size);
 		punch_locked(s, first, size_pages(old) - first, NULL,
-			     !shared_anon_debug_keep_beyond_eof);
+			     !shared_anon_debug_keep_beyond_eof, true);
 	}
 	up_read(&s->mappers_lock);
 	return 0;

@@ -65,7 +65,17 @@ struct shared_anon {
 	 * changes with ftruncate and write (kernel/memfd.h). */
 	u64 size;
 	struct page_tree pages; /* page idx at index idx; a hole reads zeros */
-	char *name;             /* a memfd's "memfd:NAME" (maps), else NULL */
+	char *name;             /* a memfd's "memfd:NAME", a tmpfs file's path
+				 * without its leading '/' (maps), else NULL */
+	/* Size changes (ftruncate, a write that grows the file, fallocate)
+	 * against reads and writes through files (kernel/memfd.h; Linux's
+	 * i_rwsem). Before mmap_lock and the locks above. */
+	struct rwsem size_lock;
+	/* A tmpfs file (kernel/tmpfs.h): its permission bits, and whether a
+	 * directory still names it (maps adds " (deleted)" when not; a memfd
+	 * never has a name there). 0 and false for every other object. */
+	u32 mode;
+	bool linked;
 };
 
 /* An object of npages pages (size npages * PAGE_SIZE, at most
@@ -105,8 +115,9 @@ bool shared_anon_page_current(struct shared_anon *s, u64 idx, struct page *p);
  * goes on the list of mappers. Takes mappers_lock. */
 void shared_anon_attach(struct vm_area *v);
 
-/* MADV_REMOVE: punch pages [first, first+n) out of the object and unmap
- * them from every VMA of every address space that maps them, each through
+/* MADV_REMOVE, fallocate(PUNCH_HOLE): punch pages [first, first+n) out of
+ * the object and unmap them from every VMA of every address space that maps
+ * them (a MAP_PRIVATE mapping keeps its own copies), each through
  * its own mmu_gather (unmap, flush, then free). Afterwards every mapper
  * reads zeros there (a fault gets a fresh page of the object); a pinned
  * page lives on for its pin holder only, freed by its last put_page. The
@@ -126,6 +137,11 @@ extern bool shared_anon_debug_trust_fault;
  * mapper still reads the old page past the end instead of SIGBUS;
  * memfd_test's shrink case must fail). */
 extern bool shared_anon_debug_keep_beyond_eof;
+/* "shared_anon_debug_punch_cows": a punch (MADV_REMOVE, fallocate) also
+ * zaps the private copies of a MAP_PRIVATE mapping of the object
+ * (negative control: fallocate_test's "a punch keeps a private mapping's
+ * copy" must fail). */
+extern bool shared_anon_debug_punch_cows;
 void shared_anon_init(void);    /* reads the command line */
 
 /* shared_anon_get / _put, _lock_mappers / _unlock_mappers and _link /

@@ -60,8 +60,9 @@ static void clear_refs_vma(struct mm_struct *mm, struct vm_area *v, long type,
 		return;
 	}
 	/* Linux: "anonymous" are the VMAs without a file, "mapped" those with
-	 * one; a shared anonymous VMA is shmem there, a file. */
-	bool shared = (v->flags & VM_SHARED) != 0;
+	 * one; a shared anonymous VMA is shmem there, a file, and so is a
+	 * private mapping of a memfd or tmpfs file (v->shared set). */
+	bool shared = (v->flags & VM_SHARED) || v->shared;
 	if ((type == CLEAR_REFS_ANON && shared) || (type == CLEAR_REFS_MAPPED && !shared))
 		return;
 	clear_refs_huge_pmds(mm, v->start, v->end, PTE_A, NULL);

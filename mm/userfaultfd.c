@@ -142,10 +142,11 @@ static bool uffd_vma_markers(const struct vm_area *vma)
 }
 
 /* May vma be registered? Private anonymous memory only: Linux also takes
- * shmem and hugetlbfs, which Pagoda's shared anonymous objects are not. */
+ * shmem (a private mapping of a memfd or tmpfs file too) and hugetlbfs,
+ * which Pagoda's shared anonymous objects are not. */
 static bool vma_can_userfault(const struct vm_area *vma)
 {
-	return !(vma->flags & VM_SHARED) && (vma->flags & VM_MAYWRITE);
+	return !(vma->flags & VM_SHARED) && !vma->shared && (vma->flags & VM_MAYWRITE);
 }
 
 /* --- registering --- */
