@@ -74,6 +74,7 @@ void kmain(u32 magic, u32 info_phys)
 
 	/* Our own GDT/TSS (IST stacks for double fault, NMI, machine check)
 	 * and the IDT, before anything can fault in an interesting way. */
+	ist_stacks_prepare(&cpus[0]);   /* static: cannot fail */
 	gdt_init_cpu(&cpus[0]);
 	idt_init();
 	idt_load();

@@ -134,6 +134,23 @@ static void test_data_not_executable(struct ktest *t)
 	KTEST_EXPECT_EQ(t, tf.rip, (u64)paging_exec_probe);
 }
 
+struct stack_probe {
+	u8 *kstack;
+	bool bottom_faulted, below_faulted;
+	u64 below_error;
+};
+
+static void probe_own_stack(void *arg)
+{
+	struct stack_probe *p = arg;
+	p->kstack = current_thread()->kstack;
+	p->bottom_faulted = read_faults((volatile u8 *)p->kstack);
+	p->below_faulted = read_faults((volatile u8 *)p->kstack - 8);
+	struct trap_frame tf;
+	trap_last_fixup(&tf);
+	p->below_error = tf.error_code;
+}
+
 static void test_stack_guards_unmapped(struct ktest *t)
 {
 	enum pt_level level;
@@ -144,23 +161,46 @@ static void test_stack_guards_unmapped(struct ktest *t)
 	KTEST_EXPECT_EQ(t, tf.error_code & PF_P, 0);            /* not present */
 	/* The stack itself, just above, is mapped. */
 	KTEST_EXPECT_FALSE(t, read_faults((volatile u8 *)boot_stack_guard + PAGE_SIZE));
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
-		for (u32 i = 0; i < IST_COUNT; i++)
+	/* The boot CPU's IST stacks are in the image, their guards unmapped. */
+	for (u32 i = 0; i < IST_COUNT; i++)
+		KTEST_EXPECT_TRUE(t, paging_lookup((u64)ist_stack_guard(0, i), &level) == NULL);
+	/* Every other CPU's stacks were mapped when it started (mm/kstack.h):
+	 * each stack's lowest page is mapped, the page below it is not. */
+	u32 n = 0, cpu;
+	for_each_cpu(cpu, &cpu_online_mask) {
+		if (cpu == 0)
+			continue;
+		u64 bottom = (u64)cpus[cpu].kstack_top - AP_STACK_SIZE;
+		KTEST_EXPECT_TRUE(t, paging_lookup(bottom, &level) != NULL);
+		KTEST_EXPECT_TRUE(t, paging_lookup(bottom - PAGE_SIZE, &level) == NULL);
+		KTEST_EXPECT_TRUE(t, paging_lookup((u64)ap_stack_guard(cpu), &level) == NULL);
+		for (u32 i = 0; i < IST_COUNT; i++) {
+			u64 ist = (u64)cpus[cpu].ist_stack_top[i] + 16 - IST_STACK_SIZE;
+			KTEST_EXPECT_TRUE(t, paging_lookup(ist, &level) != NULL);
+			KTEST_EXPECT_TRUE(t, paging_lookup(ist - PAGE_SIZE, &level) == NULL);
 			KTEST_EXPECT_TRUE(t, paging_lookup((u64)ist_stack_guard(cpu, i), &level) == NULL);
-	u32 n = 0;
-	for (u32 cpu = 1; cpu < MAX_CPUS; cpu++) {
-		void *g = ap_stack_guard(cpu);
-		if (g) {
-			KTEST_EXPECT_TRUE(t, paging_lookup((u64)g, &level) == NULL);
-			n++;
 		}
+		n++;
 	}
 	void *g;
-	for (u32 slot = 0; (g = thread_stack_guard(slot)) != NULL; slot++, n++) {
+	u32 slots = 0;
+	for (u32 slot = 0; (g = thread_stack_guard(slot)) != NULL; slot++, slots++)
 		KTEST_EXPECT_TRUE(t, paging_lookup((u64)g, &level) == NULL);
-		KTEST_EXPECT_TRUE(t, paging_lookup((u64)g + PAGE_SIZE, &level) != NULL);
-	}
-	ktest_log(t, "boot, %u IST and %u AP/thread stack guards unmapped", MAX_CPUS * IST_COUNT, n);
+	/* A kernel thread's stack: readable down to its lowest byte, and the
+	 * page below faults, not present. (The tests run in kmain, on the
+	 * boot stack: a thread of its own looks at a stack from the area.) */
+	struct stack_probe probe = { 0 };
+	/* Pinned: trap_last_fixup() reports this CPU's last fixup. */
+	cpumask_t one = cpumask_of_cpu(num_online_cpus() > 1 ? 1 : 0);
+	struct thread *th = kthread_create("guard_probe", probe_own_stack, &probe, &one);
+	KTEST_ASSERT_TRUE(t, th != NULL);
+	thread_join(th);
+	KTEST_EXPECT_TRUE(t, probe.kstack != NULL);
+	KTEST_EXPECT_FALSE(t, probe.bottom_faulted);
+	KTEST_EXPECT_TRUE(t, probe.below_faulted);
+	KTEST_EXPECT_EQ(t, probe.below_error & PF_P, 0);
+	ktest_log(t, "boot stack, boot CPU's %u IST stacks, %u APs' stacks and %u thread slots "
+		  "guarded", IST_COUNT, n, slots);
 }
 
 /* The framebuffer, and only it, is write-combining (arch/x86_64/pat.h),
