@@ -45,6 +45,7 @@
 #include "kernel/string.h"
 
 cpumask_t cpu_online_mask = { { 1 } };  /* the boot CPU; APs add themselves */
+cpumask_t cpu_possible_mask = { { 1 } };        /* the boot CPU; start_ap adds each AP */
 u64 kernel_cr3;
 phys_addr_t smp_trampoline_phys;
 
@@ -158,6 +159,8 @@ static bool start_ap(u32 cpu, u32 apic_id, u64 timeout_ms)
 	}
 	c->kstack_top = stack + AP_STACK_SIZE;
 	trace_cpu_prepare(cpu);
+	/* From the first IPI on, it may touch its per-CPU data. */
+	cpumask_set_cpu(cpu, &cpu_possible_mask);
 
 	struct trampoline_data *td = trampoline_data_in_page();
 	td->stack_top = (u64)c->kstack_top;

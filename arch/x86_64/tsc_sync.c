@@ -99,8 +99,9 @@ void tsc_sync_check(void)
 		invariant = (d & CPUID_8000_0007_EDX_INVARIANT_TSC) != 0;
 	}
 	u32 checked = 0;
-	for (u32 cpu = 1; cpu < MAX_CPUS; cpu++) {
-		if (!cpumask_test_cpu(cpu, &cpu_online_mask))
+	u32 cpu;
+	for_each_online_cpu(cpu) {
+		if (cpu == 0)
 			continue;
 		struct tsc_warp w;
 		tsc_check_pair(cpu, &w);
