@@ -4,6 +4,7 @@
 #include "mm/paging.h"
 #include "mm/sparse.h"
 #include "kernel/printk.h"
+#include "arch/x86_64/mtrr.h"
 #include "kernel/spinlock.h"
 
 static spinlock_t ioremap_lock = SPINLOCK_INIT("ioremap_lock");
@@ -74,5 +75,10 @@ void *ioremap_prot(phys_addr_t phys, u64 size, enum pat_type type)
 		printk(KERN_WARNING "ioremap: 0x%lx is mapped %s already; %s refused for "
 		       "[0x%lx, +0x%lx) (one memory type per page)\n", bad, pat_type_name(found),
 		       pat_type_name(type), phys, size);
-	return ok ? phys_to_virt(phys) : NULL;
+	if (!ok)
+		return NULL;
+	/* The type the accesses really get also depends on firmware's MTRRs
+	 * (arch/x86_64/mtrr.h): said on the console when it differs. */
+	mtrr_check_mapping("ioremap", phys, size, type);
+	return phys_to_virt(phys);
 }
