@@ -312,6 +312,75 @@ static void test_ioremap_one_type_per_page(struct ktest *t)
 	}
 }
 
+/* iounmap: a page shared by two ioremaps stays until both are undone;
+ * then it is gone on every CPU (the entry is global: without the flush
+ * IPI another CPU keeps reading through its stale translation, which
+ * neg-iounmap-local-flush shows), and may be mapped with another type. The
+ * legacy VGA window at 0xA0000 is device memory on every PC, never RAM,
+ * and reading it is harmless. */
+struct iounmap_probe {
+	volatile u8 *va;
+	u32 stage;              /* 1: primed; 2: unmapped; 3: done */
+	bool faulted_before, faulted_after;
+};
+
+static void iounmap_remote_reader(void *arg)
+{
+	struct iounmap_probe *p = arg;
+	p->faulted_before = read_faults(p->va);         /* now in this CPU's TLB */
+	__atomic_store_n(&p->stage, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&p->stage, __ATOMIC_ACQUIRE) != 2)
+		cpu_relax();    /* interrupts on: the flush IPI gets in */
+	p->faulted_after = read_faults(p->va);
+}
+
+static void test_iounmap(struct ktest *t)
+{
+	const u64 pa = 0xA0000;
+	enum pt_level level;
+	volatile u8 *va = phys_to_virt(pa);
+	KTEST_ASSERT_TRUE(t, paging_lookup((u64)va, &level) == NULL);
+	KTEST_ASSERT_TRUE(t, ioremap_uc(pa, 2 * PAGE_SIZE) == va);
+	KTEST_EXPECT_TRUE(t, ioremap_uc(pa, PAGE_SIZE) == va);         /* a second user */
+	iounmap(va, PAGE_SIZE);
+	KTEST_EXPECT_TRUE(t, paging_lookup((u64)va, &level) != NULL);  /* one left */
+	KTEST_EXPECT_TRUE(t, ioremap_wc(pa, PAGE_SIZE) == NULL);       /* still UC */
+
+	u32 other = ktest_other_cpu(smp_processor_id());
+	struct iounmap_probe probe = { .va = va };
+	struct thread *th = NULL;
+	if (other < NR_CPUS) {
+		th = kthread_create("iounmap_probe", iounmap_remote_reader, &probe,
+				    cpumask_of(other));
+		KTEST_ASSERT_TRUE(t, th != NULL);
+		while (__atomic_load_n(&probe.stage, __ATOMIC_ACQUIRE) != 1)
+			cpu_relax();
+	}
+	iounmap(va, 2 * PAGE_SIZE);
+	KTEST_EXPECT_TRUE(t, paging_lookup((u64)va, &level) == NULL);
+	KTEST_EXPECT_TRUE(t, paging_lookup((u64)va + PAGE_SIZE, &level) == NULL);
+	KTEST_EXPECT_TRUE(t, read_faults(va));
+	if (th) {
+		__atomic_store_n(&probe.stage, 2, __ATOMIC_RELEASE);
+		thread_join(th);
+		KTEST_EXPECT_FALSE(t, probe.faulted_before);
+		KTEST_EXPECT_TRUE(t, probe.faulted_after);
+	} else {
+		ktest_log(t, "one CPU: no remote translation to check");
+	}
+	/* Unmapped, the page may take another type; undone again. */
+	KTEST_EXPECT_TRUE(t, ioremap_wc(pa, PAGE_SIZE) == va);
+	iounmap(va, PAGE_SIZE);
+	KTEST_EXPECT_TRUE(t, paging_lookup((u64)va, &level) == NULL);
+	/* RAM is never unmapped by iounmap. */
+	struct page *p = alloc_page(GFP_KERNEL);
+	KTEST_ASSERT_TRUE(t, p != NULL);
+	KTEST_EXPECT_TRUE(t, ioremap_cache(page_to_phys(p), PAGE_SIZE) == page_address(p));
+	iounmap(page_address(p), PAGE_SIZE);
+	KTEST_EXPECT_TRUE(t, paging_lookup((u64)page_address(p), &level) != NULL);
+	free_page(p);
+}
+
 static void test_kernel_root_layout(struct ktest *t)
 {
 	u64 *root = phys_to_virt(kernel_root_phys);
@@ -356,6 +425,7 @@ static const struct ktest_case paging_cases[] = {
 	{ "direct_map", test_direct_map },
 	{ "framebuffer_write_combining", test_framebuffer_write_combining },
 	{ "ioremap_one_type_per_page", test_ioremap_one_type_per_page },
+	{ "iounmap", test_iounmap },
 	{ "kernel_root_layout", test_kernel_root_layout },
 	{ "pagetable_pages_counted", test_pagetable_pages_counted },
 };
