@@ -23,9 +23,11 @@
  *                                text R+X, rodata R+NX, data/bss R+W+NX;
  *                                the page under the boot CPU's stacks unmapped
  *
- * Locking: the kernel mappings are built at boot on one CPU. Later changes
- * (paging_unmap_kernel_page) flush only this CPU's TLB: until the TLB
- * shootdown issue lands they are for boot, before the APs start.
+ * Locking: the kernel mappings are built at boot on one CPU.
+ * paging_unmap_kernel_page flushes only this CPU's TLB: it is for boot,
+ * before the APs start. After boot entries are added (ioremap and the
+ * kernel stack area, under their own locks: no flush needed) and removed
+ * only by iounmap, which flushes every CPU itself (mm/ioremap.h).
  */
 #ifndef PAGODA_MM_PAGING_H
 #define PAGODA_MM_PAGING_H
