@@ -149,8 +149,8 @@ static bool start_ap(u32 cpu, u32 apic_id, u64 timeout_ms)
 	c->id = cpu;
 	c->apic_id = apic_id;
 	c->online = false;
-	/* Its stacks come from the page allocator now, not from static
-	 * arrays sized for NR_CPUS. */
+	/* Its stacks come from the page allocator (mm/kstack.h): memory is
+	 * spent only on CPUs that exist. */
 	u8 *stack = kstack_map(KSTACK_SLOT_AP(cpu), AP_STACK_SIZE);
 	if (!stack || !ist_stacks_prepare(c)) {
 		printk(KERN_ERR "SMP: no memory for the stacks of CPU %u (APIC ID %u); "
