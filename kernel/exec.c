@@ -29,7 +29,6 @@
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/desc.h"
 #include "arch/x86_64/cpu.h"
-#include "mm/kstack.h"
 #include "mm/mm.h"
 #include "mm/buddy.h"
 #include "mm/slab.h"
@@ -273,7 +272,7 @@ long exec_spawn(const char *name)
 /* ---- run=NAME[,NAME...] ---- */
 
 struct mem_snapshot {
-	u64 pages;              /* free pages, pages held by the slab, kernel stacks */
+	u64 pages;              /* free pages plus pages held by the slab */
 	s64 slab_objects;
 };
 
@@ -282,10 +281,7 @@ static void snapshot(struct mem_snapshot *s)
 	struct mm_counters c;
 	rcu_barrier();          /* page tables are freed after a grace period */
 	mm_counters_read(&c);
-	/* A thread slot keeps its kernel stack for its next thread
-	 * (mm/kstack.h): a program's first use of a slot maps 4 pages that
-	 * stay mapped but are not lost, like the slab's cached pages. */
-	s->pages = c.free_pages + (u64)c.stat[NR_SLAB_PAGES] + kstack_pages_mapped();
+	s->pages = c.free_pages + (u64)c.stat[NR_SLAB_PAGES];
 	s->slab_objects = c.stat[NR_SLAB_OBJECTS];
 }
 

@@ -12,17 +12,14 @@
 #include "arch/x86_64/fpu.h"
 #include "mm/mm.h"
 #include "mm/page.h"             /* PAGE_SIZE */
-#include "mm/kstack.h"
 #include "kernel/time.h"
 
 void switch_to(u64 *prev_ksp, u64 next_ksp);
 
 static struct thread thread_table[MAX_THREADS];
-/* Slot i's stack is mapped the first time the slot is used, in the kernel
- * stack area (mm/kstack.h), above a guard page that is never mapped; it
- * stays for the slot's next thread. Idle threads of the APs and kmain run
- * on the stacks they started on and take none. */
-_Static_assert(MAX_THREADS <= KSTACK_NR_THREADS, "mm/kstack.h has a slot for each thread");
+/* Each slot: one guard page (never touched; unmapped by mm/ where it maps
+ * the kernel image with 4 KiB pages) and then the stack. */
+static u8 thread_stacks[MAX_THREADS][PAGE_SIZE + KSTACK_SIZE] __aligned(PAGE_SIZE);
 static spinlock_t thread_table_lock = SPINLOCK_INIT("thread_table");
 static u32 next_tid = 1;
 static struct runqueue runqueues[MAX_CPUS];
@@ -39,7 +36,7 @@ struct thread *current_thread(void)
 
 void *thread_stack_guard(u32 slot)
 {
-	return slot < MAX_THREADS ? kstack_guard(KSTACK_SLOT_THREAD(slot)) : NULL;
+	return slot < MAX_THREADS ? thread_stacks[slot] : NULL;
 }
 
 /* ---- run queue primitives (rq->lock held) ---- */
@@ -306,39 +303,23 @@ void sched_idle_loop(void)
 
 /* ---- thread lifetime ---- */
 
-/* A free slot of thread_table, BLOCKED, with a stack when with_stack;
- * NULL when no slot or no memory for the stack is left. */
-static struct thread *alloc_thread(const char *name, bool with_stack)
+static struct thread *alloc_thread(const char *name)
 {
 	u64 f = spin_lock_irqsave(&thread_table_lock);
 	struct thread *t = NULL;
-	u32 slot = 0;
 	for (u32 i = 0; i < MAX_THREADS; i++) {
 		if (thread_table[i].state == THREAD_UNUSED) {
 			t = &thread_table[i];
-			slot = i;
 			memset(t, 0, sizeof(*t));
 			t->state = THREAD_BLOCKED;
 			t->tid = next_tid++;
+			t->kstack = thread_stacks[i] + PAGE_SIZE;
 			break;
 		}
 	}
 	spin_unlock_irqrestore(&thread_table_lock, f);
-	if (!t)
-		return NULL;
-	/* Outside thread_table: mapping may allocate (kstack_lock ranks
-	 * before the page allocator's locks, thread_table after them). The
-	 * slot is ours already: BLOCKED, on no run queue. */
-	if (with_stack) {
-		t->kstack = kstack_map(KSTACK_SLOT_THREAD(slot), KSTACK_SIZE);
-		if (!t->kstack) {
-			f = spin_lock_irqsave(&thread_table_lock);
-			t->state = THREAD_UNUSED;
-			spin_unlock_irqrestore(&thread_table_lock, f);
-			return NULL;
-		}
-	}
-	strlcpy(t->name, name, sizeof(t->name));
+	if (t)
+		strlcpy(t->name, name, sizeof(t->name));
 	return t;
 }
 
@@ -367,7 +348,7 @@ static void build_first_frame(struct thread *t)
 struct thread *kthread_create_suspended(const char *name, void (*fn)(void *), void *arg,
 					const cpumask_t *allowed)
 {
-	struct thread *t = alloc_thread(name, true);
+	struct thread *t = alloc_thread(name);
 	if (!t)
 		return NULL;
 	t->entry = fn;
@@ -540,7 +521,7 @@ static void idle_entry(void *arg)
 
 static struct thread *make_running_thread(const char *name, bool idle)
 {
-	struct thread *t = alloc_thread(name, false);     /* runs on the stack it is on */
+	struct thread *t = alloc_thread(name);
 	if (!t)
 		panic("sched: no thread slot for %s", name);
 	t->state = THREAD_RUNNING;
@@ -561,15 +542,15 @@ void sched_init(void)
 		spin_init(&runqueues[c].lock, "runqueue");
 	irq_register(VEC_RESCHEDULE, reschedule_ipi);
 
-	/* The code running now (kmain on the boot stack) becomes a thread
-	 * with no stack of its own in the table: it never returns to user
-	 * mode. */
+	/* The code running now (kmain on the boot stack) becomes a thread;
+	 * its kstack field points at a table slot it does not use, which is
+	 * harmless: it never returns to user mode. */
 	struct runqueue *rq = this_rq();
 	struct thread *boot = make_running_thread("kmain", false);
 	rq->current = boot;
 	boot->kstack = NULL;    /* runs on the boot stack, never in user mode */
 	/* CPU 0's idle thread gets a fresh stack and starts in the idle loop. */
-	struct thread *idle = alloc_thread("idle/0", true);
+	struct thread *idle = alloc_thread("idle/0");
 	if (!idle)
 		panic("sched: no thread slot for idle/0");
 	idle->entry = idle_entry;

@@ -20,8 +20,9 @@
 struct paging_features paging_features;
 u64 kernel_root_phys;
 /* Stacks in the kernel image whose lowest page is left unmapped: the boot
- * stack (boot/entry.asm) and the boot CPU's IST stacks (desc.h:
- * ist_stack_guard). The other stacks are in the kernel stack area
+ * stack (boot/entry.asm), the boot CPU's IST stacks (desc.h:
+ * ist_stack_guard) and the kernel threads' stacks (sched.h:
+ * thread_stack_guard). The other CPUs' stacks are in the kernel stack area
  * (mm/kstack.h). */
 extern char boot_stack_guard[];
 extern u64 boot_pml4[];         /* boot/entry.asm: the tables APs start on */
@@ -330,14 +331,17 @@ static void map_kernel_image(void)
 	map_range(data, data - KERNEL_VMA, end - data, PTE_P | PTE_W | PTE_G | PTE_NX, false);
 }
 
-/* The stacks in the kernel image: the boot stack and the boot CPU's IST
- * stacks. Every other stack lives in the kernel stack area, whose guard
- * pages are never mapped (mm/kstack.h). */
+/* The stacks in the kernel image: the boot stack, the boot CPU's IST
+ * stacks and the kernel threads' stacks. The other CPUs' stacks live in
+ * the kernel stack area, whose guard pages are never mapped (mm/kstack.h). */
 static void unmap_stack_guards(void)
 {
 	unmap_guard(boot_stack_guard, "the boot stack");
 	for (u32 ist = 0; ist < IST_COUNT; ist++)
 		unmap_guard(ist_stack_guard(0, ist), "an IST stack of the boot CPU");
+	void *g;
+	for (u32 slot = 0; (g = thread_stack_guard(slot)) != NULL; slot++)
+		unmap_guard(g, "a kernel thread's stack");
 }
 
 /* The kernel stack area's root entry (mm/kstack.h), made now so that every

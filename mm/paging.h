@@ -15,13 +15,14 @@
  *                                at the same place once a driver ioremaps
  *                                it, with its memory type (mm/ioremap.h);
  *                                holes stay unmapped
- *   KSTACK_AREA_START + slot     kernel stacks of the APs, their IST stacks
- *                                and kernel threads, mapped when first
- *                                needed, guard pages never (mm/kstack.h)
+ *   KSTACK_AREA_START + slot     the APs' kernel and IST stacks, mapped
+ *                                when each AP is started, guard pages
+ *                                never (mm/kstack.h)
  *   VMEMMAP_START + offset       the page descriptors, in pieces (mm/sparse.h)
  *   KERNEL_VMA + phys            the kernel image in 4 KiB pages:
  *                                text R+X, rodata R+NX, data/bss R+W+NX;
- *                                the page under the boot CPU's stacks unmapped
+ *                                the page under the boot CPU's stacks and
+ *                                under each kernel thread's stack unmapped
  *
  * Locking: the kernel mappings are built at boot on one CPU.
  * paging_unmap_kernel_page flushes only this CPU's TLB: it is for boot,

@@ -184,11 +184,13 @@ static void test_stack_guards_unmapped(struct ktest *t)
 	}
 	void *g;
 	u32 slots = 0;
-	for (u32 slot = 0; (g = thread_stack_guard(slot)) != NULL; slot++, slots++)
+	for (u32 slot = 0; (g = thread_stack_guard(slot)) != NULL; slot++, slots++) {
 		KTEST_EXPECT_TRUE(t, paging_lookup((u64)g, &level) == NULL);
+		KTEST_EXPECT_TRUE(t, paging_lookup((u64)g + PAGE_SIZE, &level) != NULL);
+	}
 	/* A kernel thread's stack: readable down to its lowest byte, and the
 	 * page below faults, not present. (The tests run in kmain, on the
-	 * boot stack: a thread of its own looks at a stack from the area.) */
+	 * boot stack: a thread of its own looks at a thread stack.) */
 	struct stack_probe probe = { 0 };
 	/* Pinned: trap_last_fixup() reports this CPU's last fixup. */
 	cpumask_t one = cpumask_of_cpu(num_online_cpus() > 1 ? 1 : 0);
