@@ -12,7 +12,9 @@
 ; Steps: real mode -> 32-bit protected mode (flat segments, paging off) ->
 ; long mode, with CR3 = the boot page tables (boot_pml4, which identity-maps
 ; 0..4 GiB, so this page stays reachable when paging comes on) -> a 64-bit
-; jump to ap_main(cpu) in the higher half, on the stack the BSP chose.
+; jump to ap_main(cpu) in the higher half, on the stack the BSP chose (in the
+; kernel stack area, mm/kstack.h, whose root entry paging_init also put in
+; boot_pml4).
 ; ap_main switches to the kernel's real page tables (kernel_cr3).
 ;
 ; The bytes live in .rodata: they are only ever copied, never run in place.

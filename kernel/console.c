@@ -110,7 +110,8 @@ static void report_nmi_dropped(u32 cpu, u64 lost)
  * consoles that did not get them (the NMI-safe ones did). */
 static void nmi_bufs_drain(void)
 {
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+	u32 cpu;
+	for_each_possible_cpu(cpu) {
 		struct nmi_buf *b = &nmi_bufs[cpu];
 		u64 head = __atomic_load_n(&b->head, __ATOMIC_ACQUIRE);
 		u64 tail = b->tail;

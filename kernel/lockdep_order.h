@@ -27,6 +27,7 @@ static const struct {
 	{ "slots_lock",             74 },
 	{ "uffd_ctx_list",          76 },
 	{ "ioremap_lock",           78 },
+	{ "kstack_lock",            79 },
 	{ "c->lock",                80 },
 	{ "pcp_caches[cpu].lock",   82 },
 	{ "zone.lock",              84 },

@@ -12,6 +12,7 @@
 #include "kernel/ktest.h"
 #include "kernel/power.h"
 #include "arch/x86_64/mce.h"
+#include "arch/x86_64/mtrr.h"
 #include "arch/x86_64/tsc_sync.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/percpu.h"
@@ -74,10 +75,12 @@ void kmain(u32 magic, u32 info_phys)
 
 	/* Our own GDT/TSS (IST stacks for double fault, NMI, machine check)
 	 * and the IDT, before anything can fault in an interesting way. */
+	ist_stacks_prepare(&cpus[0]);   /* static: cannot fail */
 	gdt_init_cpu(&cpus[0]);
 	idt_init();
 	idt_load();
 	mce_init_cpu();         /* without CR4.MCE a hardware error resets silently */
+	mtrr_init();            /* firmware's memory types, before anything is ioremapped */
 
 	/* The memory manager: page allocator, kernel page tables (W^X, guard
 	 * pages), kmalloc. After the IDT, so a mistake gets a report. */

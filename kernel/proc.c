@@ -202,8 +202,9 @@ static void kick_siblings(void)
 	files_wake_sleepers();          /* poll, userfaultfd reads and faults */
 	wake_up_all(&proc_wq);
 	u32 me = smp_processor_id();
-	for (u32 c = 0; c < MAX_CPUS; c++)
-		if (c != me && cpumask_test_cpu(c, &cpu_online_mask))
+	u32 c;
+	for_each_online_cpu(c)
+		if (c != me)
 			lapic_send_ipi(cpus[c].apic_id, VEC_RESCHEDULE);
 }
 

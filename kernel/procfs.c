@@ -144,9 +144,8 @@ static void gen_cpu_tlbstat(struct text *t)
 	for (int i = 0; i < NR_TLB_STAT_ITEMS; i++)
 		put(t, " %s", tlb_stat_names[i]);
 	put(t, "\n");
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
-		if (!cpumask_test_cpu(cpu, &cpu_online_mask))
-			continue;
+	u32 cpu;
+	for_each_online_cpu(cpu) {
 		put(t, "cpu%u", cpu);
 		for (int i = 0; i < NR_TLB_STAT_ITEMS; i++)
 			put(t, " %lu", tlb_stat_cpu(cpu, (enum tlb_stat_item)i));

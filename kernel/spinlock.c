@@ -168,7 +168,8 @@ void word_unlock(u32 *w)
 u64 word_lock_contended(void)
 {
 	u64 sum = 0;
-	for (u32 c = 0; c < MAX_CPUS; c++)
+	u32 c;
+	for_each_possible_cpu(c)
 		sum += READ_ONCE(word_contended[c]);
 	return sum;
 }

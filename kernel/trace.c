@@ -284,7 +284,8 @@ void trace_clear(void)
 		printk(KERN_WARNING "trace: a dump is running; not cleared\n");
 		return;
 	}
-	for (u32 c = 0; c < MAX_CPUS; c++)
+	u32 c;
+	for_each_possible_cpu(c)
 		rings[c].start = __atomic_load_n(&rings[c].head, __ATOMIC_ACQUIRE);
 	dump_unlock();
 }

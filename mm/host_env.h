@@ -8,6 +8,8 @@
 #include "kernel/types.h"
 
 #define MAX_CPUS 4
+/* Every host "CPU" may be used. */
+#define for_each_possible_cpu(cpu) for ((cpu) = 0; (cpu) < MAX_CPUS; (cpu)++)
 extern u32 host_cpu;            /* the test program's "current CPU" */
 static inline u32 smp_processor_id(void) { return host_cpu; }
 static inline u64 local_irq_save(void) { return 0; }

@@ -6,6 +6,7 @@
 #include "mm/memmap.h"
 #include "mm/direct_map.h"
 #include "mm/ioremap.h"
+#include "mm/kstack.h"
 #include "kernel/bootinfo.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
@@ -18,11 +19,13 @@
 
 struct paging_features paging_features;
 u64 kernel_root_phys;
-/* Stacks whose lowest page is left unmapped: the boot stack (boot/entry.asm),
- * the IST stacks (desc.h: ist_stack_guard), the AP stacks (smp.h:
- * ap_stack_guard) and the kernel threads' stacks (sched.h:
- * thread_stack_guard). */
+/* Stacks in the kernel image whose lowest page is left unmapped: the boot
+ * stack (boot/entry.asm), the boot CPU's IST stacks (desc.h:
+ * ist_stack_guard) and the kernel threads' stacks (sched.h:
+ * thread_stack_guard). The other CPUs' stacks are in the kernel stack area
+ * (mm/kstack.h). */
 extern char boot_stack_guard[];
+extern u64 boot_pml4[];         /* boot/entry.asm: the tables APs start on */
 
 extern char __text_start[], __rodata_start[], __rodata_end[], __data_start[], __bss_end[];
 
@@ -328,20 +331,28 @@ static void map_kernel_image(void)
 	map_range(data, data - KERNEL_VMA, end - data, PTE_P | PTE_W | PTE_G | PTE_NX, false);
 }
 
+/* The stacks in the kernel image: the boot stack, the boot CPU's IST
+ * stacks and the kernel threads' stacks. The other CPUs' stacks live in
+ * the kernel stack area, whose guard pages are never mapped (mm/kstack.h). */
 static void unmap_stack_guards(void)
 {
 	unmap_guard(boot_stack_guard, "the boot stack");
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
-		for (u32 ist = 0; ist < IST_COUNT; ist++)
-			unmap_guard(ist_stack_guard(cpu, ist), "an IST stack");
-	for (u32 cpu = 1; cpu < MAX_CPUS; cpu++) {
-		void *g = ap_stack_guard(cpu);
-		if (g)
-			unmap_guard(g, "an AP stack");
-	}
+	for (u32 ist = 0; ist < IST_COUNT; ist++)
+		unmap_guard(ist_stack_guard(0, ist), "an IST stack of the boot CPU");
 	void *g;
 	for (u32 slot = 0; (g = thread_stack_guard(slot)) != NULL; slot++)
 		unmap_guard(g, "a kernel thread's stack");
+}
+
+/* The kernel stack area's root entry (mm/kstack.h), made now so that every
+ * address space copies it, and copied into the boot tables: an AP starts on
+ * those and pushes onto its stack before it loads kernel_cr3. */
+static void make_kstack_area_root(void)
+{
+	unsigned i = pt_index(KSTACK_AREA_START, PML4_SHIFT);
+	u64 *pdpt = table_alloc();
+	kernel_root[i] = virt_to_phys(pdpt) | PTE_P | PTE_W;
+	boot_pml4[i] = kernel_root[i];
 }
 
 void paging_init(u64 pool_phys, u64 pool_pages)
@@ -359,6 +370,7 @@ void paging_init(u64 pool_phys, u64 pool_pages)
 	protect_image_alias();
 	map_kernel_image();
 	unmap_stack_guards();
+	make_kstack_area_root();
 
 	kernel_root_phys = virt_to_phys(kernel_root);
 	/* The boot tables (boot_pml4) stay as they are: APs start on them,

@@ -15,14 +15,20 @@
  *                                at the same place once a driver ioremaps
  *                                it, with its memory type (mm/ioremap.h);
  *                                holes stay unmapped
+ *   KSTACK_AREA_START + slot     the APs' kernel and IST stacks, mapped
+ *                                when each AP is started, guard pages
+ *                                never (mm/kstack.h)
  *   VMEMMAP_START + offset       the page descriptors, in pieces (mm/sparse.h)
  *   KERNEL_VMA + phys            the kernel image in 4 KiB pages:
  *                                text R+X, rodata R+NX, data/bss R+W+NX;
- *                                the page under each kernel stack unmapped
+ *                                the page under the boot CPU's stacks and
+ *                                under each kernel thread's stack unmapped
  *
- * Locking: the kernel mappings are built at boot on one CPU. Later changes
- * (paging_unmap_kernel_page) flush only this CPU's TLB: until the TLB
- * shootdown issue lands they are for boot, before the APs start.
+ * Locking: the kernel mappings are built at boot on one CPU.
+ * paging_unmap_kernel_page flushes only this CPU's TLB: it is for boot,
+ * before the APs start. After boot entries are added (ioremap and the
+ * kernel stack area, under their own locks: no flush needed) and removed
+ * only by iounmap, which flushes every CPU itself (mm/ioremap.h).
  */
 #ifndef PAGODA_MM_PAGING_H
 #define PAGODA_MM_PAGING_H

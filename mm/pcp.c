@@ -124,7 +124,8 @@ void pcp_drain_local(void)
 
 void pcp_drain_all(void)
 {
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+	u32 cpu;
+	for_each_possible_cpu(cpu) {
 		struct pcp *c = &pcp_caches[cpu];
 		if (READ_ONCE(c->count) == 0)
 			continue;
@@ -137,7 +138,8 @@ void pcp_drain_all(void)
 void pcp_stats(u64 *refills, u64 *drains)
 {
 	*refills = *drains = 0;
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+	u32 cpu;
+	for_each_possible_cpu(cpu) {
 		*refills += READ_ONCE(pcp_caches[cpu].refills);
 		*drains += READ_ONCE(pcp_caches[cpu].drains);
 	}
@@ -146,7 +148,8 @@ void pcp_stats(u64 *refills, u64 *drains)
 u64 pcp_count_all(void)
 {
 	u64 n = 0;
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
+	u32 cpu;
+	for_each_possible_cpu(cpu)
 		n += READ_ONCE(pcp_caches[cpu].count);
 	return n;
 }

@@ -389,7 +389,8 @@ void slab_cache_info(u32 i, struct slab_cache_info *out)
 	out->slab_pages = 1u << c->order;
 	out->slabs = READ_ONCE(c->nr_slabs);
 	u64 a = 0, f = 0, ba = 0, bf = 0;
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+	u32 cpu;
+	for_each_possible_cpu(cpu) {
 		a += READ_ONCE(c->cpu[cpu].allocs);
 		f += READ_ONCE(c->cpu[cpu].frees);
 		ba += READ_ONCE(c->cpu[cpu].bytes_alloc);

@@ -35,7 +35,8 @@ void count_vma_lock_event(enum vma_lock_event e)
 u64 vma_lock_events(enum vma_lock_event e)
 {
 	u64 sum = 0;
-	for (u32 c = 0; c < MAX_CPUS; c++)
+	u32 c;
+	for_each_possible_cpu(c)
 		sum += __atomic_load_n(&vma_lock_event_count[c].n[e], __ATOMIC_RELAXED);
 	return sum;
 }

@@ -5,6 +5,7 @@
 #include "arch/x86_64/trap.h"
 #include "kernel/string.h"
 #include "kernel/cmdline.h"
+#include "mm/kstack.h"
 
 /* Negative control for the paranoid entry (isr.asm): with
  * trap_debug_gs_from_cs on the command line, NMI, double fault and machine
@@ -14,18 +15,48 @@ bool trap_debug_gs_from_cs;
 static struct idt_entry idt[256] __aligned(16);
 extern const u64 isr_stub_table[256];
 
-/* IST stacks for every CPU, statically allocated so that they exist before
- * the page allocator does. Each has a guard page below it, which mm/paging.c
- * unmaps: an overflow faults instead of running into the next stack. */
+/* The boot CPU's IST stacks are static: it needs them before the page
+ * allocator exists. Each has a guard page below it, which mm/paging.c
+ * unmaps: an overflow faults instead of running into the next stack. The
+ * other CPUs' IST stacks are mapped when each is started
+ * (ist_stacks_prepare), in the kernel stack area (mm/kstack.h), whose
+ * guard pages are never mapped. */
 struct ist_stack {
 	u8 guard[4096];
 	u8 stack[IST_STACK_SIZE];
 };
-static struct ist_stack ist_stacks[MAX_CPUS][IST_COUNT] __aligned(4096);
+static struct ist_stack boot_ist_stacks[IST_COUNT] __aligned(4096);
+
+_Static_assert(IST_COUNT <= KSTACK_NR_IST, "mm/kstack.h has a slot for each IST stack");
 
 void *ist_stack_guard(u32 cpu, u32 ist)
 {
-	return ist_stacks[cpu][ist].guard;
+	if (cpu == 0)
+		return boot_ist_stacks[ist].guard;
+	return kstack_guard(KSTACK_SLOT_IST(cpu, ist));
+}
+
+/* The top 16 bytes of each IST stack hold this CPU's struct cpu pointer
+ * (and padding, keeping the stack 16-byte aligned) for the paranoid entry
+ * (isr.asm), which cannot trust GS. */
+static void set_ist_top(struct cpu *c, u32 ist, u8 *stack)
+{
+	u64 *top = (u64 *)&stack[IST_STACK_SIZE];
+	top[-2] = (u64)c;
+	top[-1] = 0;
+	c->ist_stack_top[ist] = &top[-2];
+}
+
+bool ist_stacks_prepare(struct cpu *c)
+{
+	for (u32 i = 0; i < IST_COUNT; i++) {
+		u8 *stack = c->id == 0 ? boot_ist_stacks[i].stack
+				       : kstack_map(KSTACK_SLOT_IST(c->id, i), IST_STACK_SIZE);
+		if (!stack)
+			return false;
+		set_ist_top(c, i, stack);
+	}
+	return true;
 }
 
 static u64 segment_desc(bool code, unsigned dpl)
@@ -42,16 +73,8 @@ static u64 segment_desc(bool code, unsigned dpl)
 void gdt_init_cpu(struct cpu *c)
 {
 	memset(&c->tss, 0, sizeof(c->tss));
-	for (int i = 0; i < IST_COUNT; i++) {
-		/* The top 16 bytes of each IST stack hold this CPU's struct
-		 * cpu pointer (and padding, keeping the stack 16-byte aligned)
-		 * for the paranoid entry (isr.asm), which cannot trust GS. */
-		u64 *top = (u64 *)&ist_stacks[c->id][i].stack[IST_STACK_SIZE];
-		top[-2] = (u64)c;
-		top[-1] = 0;
-		c->ist_stack_top[i] = &top[-2];
-		c->tss.ist[i] = (u64)&top[-2];
-	}
+	for (int i = 0; i < IST_COUNT; i++)
+		c->tss.ist[i] = (u64)c->ist_stack_top[i];   /* ist_stacks_prepare */
 	c->tss.iomap_base = sizeof(struct tss);   /* no I/O bitmap */
 
 	c->gdt[0] = 0;

@@ -52,11 +52,17 @@ struct cpu;
  * the paranoid entry (isr.asm) then trusts CS like the other vectors. */
 extern bool trap_debug_gs_from_cs;
 
-/* Build and load this CPU's GDT and TSS (with IST stacks) and the shared IDT. */
+/* Give c its IST stacks (c->ist_stack_top): the boot CPU's static ones,
+ * or pages mapped in the kernel stack area (mm/kstack.h) for an AP, done
+ * by the boot CPU before it starts the AP. False when there is no memory. */
+bool ist_stacks_prepare(struct cpu *c);
+/* Build and load this CPU's GDT and TSS (with the IST stacks
+ * ist_stacks_prepare gave it) and the shared IDT. */
 void gdt_init_cpu(struct cpu *c);
 void idt_init(void);            /* once, on the boot CPU: fill the table */
 void idt_load(void);            /* every CPU */
-/* The page below IST stack ist (0-based) of cpu, for mm/paging.c to unmap. */
+/* The page below IST stack ist (0-based) of cpu: the boot CPU's, which
+ * mm/paging.c unmaps, or a guard in the kernel stack area, never mapped. */
 void *ist_stack_guard(u32 cpu, u32 ist);
 
 #endif

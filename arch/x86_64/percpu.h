@@ -46,6 +46,17 @@ _Static_assert(offsetof(struct cpu, syscall_rsp) == 8, "syscall.asm uses %gs:8")
 _Static_assert(offsetof(struct cpu, user_rsp_scratch) == 16, "syscall.asm uses %gs:16");
 
 extern struct cpu cpus[MAX_CPUS];
+
+/* The CPUs whose per-CPU data may be in use: the boot CPU and every CPU
+ * that bring-up prepared and sent a startup IPI, whether or not it came
+ * online (arch/x86_64/smp.c sets the bit before the IPI; none is ever
+ * cleared). Sums and drains of per-CPU counters and caches walk it. */
+extern cpumask_t cpu_possible_mask;
+/* The CPUs that came up (arch/x86_64/smp.h): everything that talks to a
+ * CPU (an IPI, a wait for its answer) walks this one. */
+extern cpumask_t cpu_online_mask;
+#define for_each_possible_cpu(cpu) for_each_cpu((cpu), &cpu_possible_mask)
+#define for_each_online_cpu(cpu) for_each_cpu((cpu), &cpu_online_mask)
 extern u32 nr_cpus;          /* CPUs found in the MADT (and allowed by maxcpus=) */
 
 static inline struct cpu *this_cpu(void)

@@ -36,6 +36,7 @@
 #include "arch/x86_64/trampoline_place.h"
 #include "kernel/bootinfo.h"
 #include "mm/memmap.h"
+#include "mm/kstack.h"
 #include "kernel/cmdline.h"
 #include "kernel/sched.h"
 #include "kernel/syscall.h"
@@ -44,26 +45,22 @@
 #include "kernel/string.h"
 
 cpumask_t cpu_online_mask = { { 1 } };  /* the boot CPU; APs add themselves */
+cpumask_t cpu_possible_mask = { { 1 } };        /* the boot CPU; start_ap adds each AP */
 u64 kernel_cr3;
 phys_addr_t smp_trampoline_phys;
 
 /* --- AP stacks --- */
 
-/* One 4 KiB guard page below each AP's 16 KiB stack, all page-aligned, so
- * that mm/ can unmap the guard pages and turn a stack overflow into a page
- * fault (reported on the double-fault IST stack) instead of silent
- * corruption. The boot CPU keeps its boot stack (boot/entry.asm). */
-struct ap_stack {
-	u8 guard[AP_GUARD_SIZE];
-	u8 stack[AP_STACK_SIZE];
-} __aligned(4096);
-static struct ap_stack ap_stacks[MAX_CPUS - 1];
-
+/* Each AP's kernel stack is mapped when the AP is started, in the kernel
+ * stack area (mm/kstack.h): AP_STACK_SIZE bytes above a guard page that is
+ * never mapped, so an overflow is a page fault (reported on the
+ * double-fault IST stack) instead of silent corruption. The boot CPU keeps
+ * its boot stack (boot/entry.asm). */
 void *ap_stack_guard(u32 cpu)
 {
 	if (cpu == 0 || cpu >= MAX_CPUS)
 		return NULL;
-	return ap_stacks[cpu - 1].guard;
+	return kstack_guard(KSTACK_SLOT_AP(cpu));
 }
 
 /* --- the trampoline --- */
@@ -152,8 +149,18 @@ static bool start_ap(u32 cpu, u32 apic_id, u64 timeout_ms)
 	c->id = cpu;
 	c->apic_id = apic_id;
 	c->online = false;
-	c->kstack_top = ap_stacks[cpu - 1].stack + AP_STACK_SIZE;
+	/* Its stacks come from the page allocator (mm/kstack.h): memory is
+	 * spent only on CPUs that exist. */
+	u8 *stack = kstack_map(KSTACK_SLOT_AP(cpu), AP_STACK_SIZE);
+	if (!stack || !ist_stacks_prepare(c)) {
+		printk(KERN_ERR "SMP: no memory for the stacks of CPU %u (APIC ID %u); "
+		       "not starting it\n", cpu, apic_id);
+		return false;
+	}
+	c->kstack_top = stack + AP_STACK_SIZE;
 	trace_cpu_prepare(cpu);
+	/* From the first IPI on, it may touch its per-CPU data. */
+	cpumask_set_cpu(cpu, &cpu_possible_mask);
 
 	struct trampoline_data *td = trampoline_data_in_page();
 	td->stack_top = (u64)c->kstack_top;

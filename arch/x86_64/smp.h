@@ -36,10 +36,9 @@ extern u64 kernel_cr3;
  * during smp_init(), free for reuse afterwards. */
 extern phys_addr_t smp_trampoline_phys;
 
-/* Each AP's kernel stack: AP_STACK_SIZE bytes above one page-aligned guard
- * page of AP_GUARD_SIZE bytes that nothing uses (mm/ unmaps it). */
+/* Each AP's kernel stack: AP_STACK_SIZE bytes mapped when the AP is
+ * started, above a guard page that is never mapped (mm/kstack.h). */
 #define AP_STACK_SIZE 16384
-#define AP_GUARD_SIZE 4096
 /* The guard page below CPU cpu's stack (NULL for CPU 0, which runs on the
  * boot stack from boot/entry.asm). */
 void *ap_stack_guard(u32 cpu);

@@ -14,8 +14,9 @@
 static void test_cpus_in_step(struct ktest *t)
 {
 	KTEST_EXPECT_TRUE(t, tsc_reliable);
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
-		if (!cpumask_test_cpu(cpu, &cpu_online_mask) || cpu == smp_processor_id())
+	u32 cpu;
+	for_each_online_cpu(cpu) {
+		if (cpu == smp_processor_id())
 			continue;
 		struct tsc_warp w;
 		tsc_check_pair(cpu, &w);

@@ -41,17 +41,14 @@ static void record_cpu(void *arg)
 static void test_pinned_threads_run_on_their_cpu(struct ktest *t)
 {
 	struct thread *th[MAX_CPUS];
-	for (u32 c = 0; c < MAX_CPUS; c++) {
+	u32 c;
+	for_each_online_cpu(c) {
 		th[c] = NULL;
-		if (!cpumask_test_cpu(c, &cpu_online_mask))
-			continue;
 		ran_on[c] = ~0u;
 		th[c] = kthread_create("pinned", record_cpu, (void *)(u64)c, cpumask_of(c));
 		KTEST_ASSERT_TRUE(t, th[c] != NULL);
 	}
-	for (u32 c = 0; c < MAX_CPUS; c++) {
-		if (!th[c])
-			continue;
+	for_each_online_cpu(c) {
 		thread_join(th[c]);
 		KTEST_EXPECT_EQ(t, ran_on[c], c);
 	}

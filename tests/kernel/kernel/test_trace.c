@@ -181,12 +181,13 @@ static void end(void)
 static cpumask_t test_mask(u32 *count)
 {
 	cpumask_t m = CPUMASK_NONE;
-	u32 n = 0;
-	for (u32 c = 0; c < MAX_CPUS && n < TEST_CPUS; c++)
-		if (cpumask_test_cpu(c, &cpu_online_mask)) {
-			__cpumask_set_cpu(c, &m);
-			n++;
-		}
+	u32 n = 0, c;
+	for_each_online_cpu(c) {
+		if (n == TEST_CPUS)
+			break;
+		__cpumask_set_cpu(c, &m);
+		n++;
+	}
 	*count = n;
 	return m;
 }
@@ -221,9 +222,8 @@ static void test_merged_order(struct ktest *t)
 	begin();
 	ktest_on_cpus(&m, record_100, NULL);
 	dump_and_check(t, (u64)n * PER_CPU, 0);
-	for (u32 c = 0; c < MAX_CPUS; c++) {
-		if (!cpumask_test_cpu(c, &m))
-			continue;
+	u32 c;
+	for_each_cpu(c, &m) {
 		KTEST_EXPECT_EQ(t, cap.n[c], PER_CPU);
 		KTEST_EXPECT_EQ(t, cap.first_b[c], 0);
 		KTEST_EXPECT_EQ(t, cap.last_b[c], PER_CPU - 1);
@@ -419,8 +419,9 @@ static void test_dump_while_recording(struct ktest *t)
 	KTEST_EXPECT_EQ(t, dump_errors, 0);
 	KTEST_EXPECT_EQ(t, cross_dump_backwards, 0);
 	u64 printed = 0, lost = 0;
-	for (u32 c = 1; c < MAX_CPUS; c++) {
-		if (!cpumask_test_cpu(c, &m))
+	u32 c;
+	for_each_cpu(c, &m) {
+		if (c == 0)
 			continue;
 		KTEST_EXPECT_EQ(t, total_printed[c] + total_lost[c], WRITES);
 		KTEST_EXPECT_EQ(t, last_seen_b[c], WRITES - 1);

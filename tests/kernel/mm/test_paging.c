@@ -134,6 +134,23 @@ static void test_data_not_executable(struct ktest *t)
 	KTEST_EXPECT_EQ(t, tf.rip, (u64)paging_exec_probe);
 }
 
+struct stack_probe {
+	u8 *kstack;
+	bool bottom_faulted, below_faulted;
+	u64 below_error;
+};
+
+static void probe_own_stack(void *arg)
+{
+	struct stack_probe *p = arg;
+	p->kstack = current_thread()->kstack;
+	p->bottom_faulted = read_faults((volatile u8 *)p->kstack);
+	p->below_faulted = read_faults((volatile u8 *)p->kstack - 8);
+	struct trap_frame tf;
+	trap_last_fixup(&tf);
+	p->below_error = tf.error_code;
+}
+
 static void test_stack_guards_unmapped(struct ktest *t)
 {
 	enum pt_level level;
@@ -144,23 +161,48 @@ static void test_stack_guards_unmapped(struct ktest *t)
 	KTEST_EXPECT_EQ(t, tf.error_code & PF_P, 0);            /* not present */
 	/* The stack itself, just above, is mapped. */
 	KTEST_EXPECT_FALSE(t, read_faults((volatile u8 *)boot_stack_guard + PAGE_SIZE));
-	for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
-		for (u32 i = 0; i < IST_COUNT; i++)
+	/* The boot CPU's IST stacks are in the image, their guards unmapped. */
+	for (u32 i = 0; i < IST_COUNT; i++)
+		KTEST_EXPECT_TRUE(t, paging_lookup((u64)ist_stack_guard(0, i), &level) == NULL);
+	/* Every other CPU's stacks were mapped when it started (mm/kstack.h):
+	 * each stack's lowest page is mapped, the page below it is not. */
+	u32 n = 0, cpu;
+	for_each_cpu(cpu, &cpu_online_mask) {
+		if (cpu == 0)
+			continue;
+		u64 bottom = (u64)cpus[cpu].kstack_top - AP_STACK_SIZE;
+		KTEST_EXPECT_TRUE(t, paging_lookup(bottom, &level) != NULL);
+		KTEST_EXPECT_TRUE(t, paging_lookup(bottom - PAGE_SIZE, &level) == NULL);
+		KTEST_EXPECT_TRUE(t, paging_lookup((u64)ap_stack_guard(cpu), &level) == NULL);
+		for (u32 i = 0; i < IST_COUNT; i++) {
+			u64 ist = (u64)cpus[cpu].ist_stack_top[i] + 16 - IST_STACK_SIZE;
+			KTEST_EXPECT_TRUE(t, paging_lookup(ist, &level) != NULL);
+			KTEST_EXPECT_TRUE(t, paging_lookup(ist - PAGE_SIZE, &level) == NULL);
 			KTEST_EXPECT_TRUE(t, paging_lookup((u64)ist_stack_guard(cpu, i), &level) == NULL);
-	u32 n = 0;
-	for (u32 cpu = 1; cpu < MAX_CPUS; cpu++) {
-		void *g = ap_stack_guard(cpu);
-		if (g) {
-			KTEST_EXPECT_TRUE(t, paging_lookup((u64)g, &level) == NULL);
-			n++;
 		}
+		n++;
 	}
 	void *g;
-	for (u32 slot = 0; (g = thread_stack_guard(slot)) != NULL; slot++, n++) {
+	u32 slots = 0;
+	for (u32 slot = 0; (g = thread_stack_guard(slot)) != NULL; slot++, slots++) {
 		KTEST_EXPECT_TRUE(t, paging_lookup((u64)g, &level) == NULL);
 		KTEST_EXPECT_TRUE(t, paging_lookup((u64)g + PAGE_SIZE, &level) != NULL);
 	}
-	ktest_log(t, "boot, %u IST and %u AP/thread stack guards unmapped", MAX_CPUS * IST_COUNT, n);
+	/* A kernel thread's stack: readable down to its lowest byte, and the
+	 * page below faults, not present. (The tests run in kmain, on the
+	 * boot stack: a thread of its own looks at a thread stack.) */
+	struct stack_probe probe = { 0 };
+	/* Pinned: trap_last_fixup() reports this CPU's last fixup. */
+	cpumask_t one = cpumask_of_cpu(num_online_cpus() > 1 ? 1 : 0);
+	struct thread *th = kthread_create("guard_probe", probe_own_stack, &probe, &one);
+	KTEST_ASSERT_TRUE(t, th != NULL);
+	thread_join(th);
+	KTEST_EXPECT_TRUE(t, probe.kstack != NULL);
+	KTEST_EXPECT_FALSE(t, probe.bottom_faulted);
+	KTEST_EXPECT_TRUE(t, probe.below_faulted);
+	KTEST_EXPECT_EQ(t, probe.below_error & PF_P, 0);
+	ktest_log(t, "boot stack, boot CPU's %u IST stacks, %u APs' stacks and %u thread slots "
+		  "guarded", IST_COUNT, n, slots);
 }
 
 /* The framebuffer, and only it, is write-combining (arch/x86_64/pat.h),
@@ -272,6 +314,75 @@ static void test_ioremap_one_type_per_page(struct ktest *t)
 	}
 }
 
+/* iounmap: a page shared by two ioremaps stays until both are undone;
+ * then it is gone on every CPU (the entry is global: without the flush
+ * IPI another CPU keeps reading through its stale translation, which
+ * neg-iounmap-local-flush shows), and may be mapped with another type. The
+ * legacy VGA window at 0xA0000 is device memory on every PC, never RAM,
+ * and reading it is harmless. */
+struct iounmap_probe {
+	volatile u8 *va;
+	u32 stage;              /* 1: primed; 2: unmapped; 3: done */
+	bool faulted_before, faulted_after;
+};
+
+static void iounmap_remote_reader(void *arg)
+{
+	struct iounmap_probe *p = arg;
+	p->faulted_before = read_faults(p->va);         /* now in this CPU's TLB */
+	__atomic_store_n(&p->stage, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&p->stage, __ATOMIC_ACQUIRE) != 2)
+		cpu_relax();    /* interrupts on: the flush IPI gets in */
+	p->faulted_after = read_faults(p->va);
+}
+
+static void test_iounmap(struct ktest *t)
+{
+	const u64 pa = 0xA0000;
+	enum pt_level level;
+	volatile u8 *va = phys_to_virt(pa);
+	KTEST_ASSERT_TRUE(t, paging_lookup((u64)va, &level) == NULL);
+	KTEST_ASSERT_TRUE(t, ioremap_uc(pa, 2 * PAGE_SIZE) == va);
+	KTEST_EXPECT_TRUE(t, ioremap_uc(pa, PAGE_SIZE) == va);         /* a second user */
+	iounmap(va, PAGE_SIZE);
+	KTEST_EXPECT_TRUE(t, paging_lookup((u64)va, &level) != NULL);  /* one left */
+	KTEST_EXPECT_TRUE(t, ioremap_wc(pa, PAGE_SIZE) == NULL);       /* still UC */
+
+	u32 other = ktest_other_cpu(smp_processor_id());
+	struct iounmap_probe probe = { .va = va };
+	struct thread *th = NULL;
+	if (other < NR_CPUS) {
+		th = kthread_create("iounmap_probe", iounmap_remote_reader, &probe,
+				    cpumask_of(other));
+		KTEST_ASSERT_TRUE(t, th != NULL);
+		while (__atomic_load_n(&probe.stage, __ATOMIC_ACQUIRE) != 1)
+			cpu_relax();
+	}
+	iounmap(va, 2 * PAGE_SIZE);
+	KTEST_EXPECT_TRUE(t, paging_lookup((u64)va, &level) == NULL);
+	KTEST_EXPECT_TRUE(t, paging_lookup((u64)va + PAGE_SIZE, &level) == NULL);
+	KTEST_EXPECT_TRUE(t, read_faults(va));
+	if (th) {
+		__atomic_store_n(&probe.stage, 2, __ATOMIC_RELEASE);
+		thread_join(th);
+		KTEST_EXPECT_FALSE(t, probe.faulted_before);
+		KTEST_EXPECT_TRUE(t, probe.faulted_after);
+	} else {
+		ktest_log(t, "one CPU: no remote translation to check");
+	}
+	/* Unmapped, the page may take another type; undone again. */
+	KTEST_EXPECT_TRUE(t, ioremap_wc(pa, PAGE_SIZE) == va);
+	iounmap(va, PAGE_SIZE);
+	KTEST_EXPECT_TRUE(t, paging_lookup((u64)va, &level) == NULL);
+	/* RAM is never unmapped by iounmap. */
+	struct page *p = alloc_page(GFP_KERNEL);
+	KTEST_ASSERT_TRUE(t, p != NULL);
+	KTEST_EXPECT_TRUE(t, ioremap_cache(page_to_phys(p), PAGE_SIZE) == page_address(p));
+	iounmap(page_address(p), PAGE_SIZE);
+	KTEST_EXPECT_TRUE(t, paging_lookup((u64)page_address(p), &level) != NULL);
+	free_page(p);
+}
+
 static void test_kernel_root_layout(struct ktest *t)
 {
 	u64 *root = phys_to_virt(kernel_root_phys);
@@ -316,6 +427,7 @@ static const struct ktest_case paging_cases[] = {
 	{ "direct_map", test_direct_map },
 	{ "framebuffer_write_combining", test_framebuffer_write_combining },
 	{ "ioremap_one_type_per_page", test_ioremap_one_type_per_page },
+	{ "iounmap", test_iounmap },
 	{ "kernel_root_layout", test_kernel_root_layout },
 	{ "pagetable_pages_counted", test_pagetable_pages_counted },
 };
