@@ -116,7 +116,8 @@ void call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
 
 static bool callbacks_waiting(void)
 {
-	for (u32 c = 0; c < MAX_CPUS; c++)
+	u32 c;
+	for_each_possible_cpu(c)
 		if (READ_ONCE(rcu_cpus[c].next_head))
 			return true;
 	return false;
@@ -165,7 +166,8 @@ static void wait_for_qs_pending(void)
 
 static void start_grace_period(void)
 {
-	for (u32 c = 0; c < MAX_CPUS; c++) {
+	u32 c;
+	for_each_possible_cpu(c) {
 		struct rcu_cpu *rc = &rcu_cpus[c];
 		u64 f = spin_lock_irqsave(&rc->lock);
 		if (rc->next_head) {
@@ -197,7 +199,8 @@ static void finish_grace_period(void)
 	spin_unlock_irqrestore(&rcu_gp_lock, f);
 	trace_event(TR_GP_END, seq, 0);
 	stats.gp_completed++;
-	for (u32 c = 0; c < MAX_CPUS; c++) {
+	u32 c;
+	for_each_possible_cpu(c) {
 		struct rcu_cpu *rc = &rcu_cpus[c];
 		f = spin_lock_irqsave(&rc->lock);
 		struct rcu_head *list = rc->wait_head;
@@ -279,7 +282,8 @@ void synchronize_rcu(void)
 
 static bool barrier_reached(const u64 *snapshot)
 {
-	for (u32 c = 0; c < MAX_CPUS; c++)
+	u32 c;
+	for_each_possible_cpu(c)
 		if (READ_ONCE(rcu_cpus[c].invoked) < snapshot[c])
 			return false;
 	return true;
@@ -287,8 +291,9 @@ static bool barrier_reached(const u64 *snapshot)
 
 void rcu_barrier(void)
 {
-	u64 snapshot[MAX_CPUS];
-	for (u32 c = 0; c < MAX_CPUS; c++)
+	u64 snapshot[MAX_CPUS] = { 0 };
+	u32 c;
+	for_each_possible_cpu(c)
 		snapshot[c] = READ_ONCE(rcu_cpus[c].queued);
 	u64 f = spin_lock_irqsave(&done_wq.lock);
 	while (!barrier_reached(snapshot))
@@ -304,6 +309,8 @@ void rcu_get_stats(struct rcu_stats *s)
 void rcu_init(void)
 {
 	rcu_debug_no_grace_period = cmdline_has("rcu_debug_no_grace_period");
+	/* Every slot, not only the possible CPUs: this runs before any other
+	 * CPU is prepared, and a CPU prepared later queues on its slot at once. */
 	for (u32 c = 0; c < MAX_CPUS; c++) {
 		struct rcu_cpu *rc = &rcu_cpus[c];
 		spin_init(&rc->lock, "rcu_cpu");

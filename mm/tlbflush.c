@@ -108,7 +108,8 @@ u64 tlb_flush_ipis_cpu(u32 cpu)
 u64 tlb_stat_read(enum tlb_stat_item item)
 {
 	u64 sum = 0;
-	for (u32 c = 0; c < MAX_CPUS; c++)
+	u32 c;
+	for_each_possible_cpu(c)
 		sum += tlb_stat_cpu(c, item);
 	return sum;
 }
