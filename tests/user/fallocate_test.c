@@ -47,50 +47,31 @@
 #define ZERO_RANGE 0x10
 #define PG 4096L
 
-/* Linux's x86_64 struct stat. */
-struct kstat {
-	unsigned long dev, ino, nlink;
-	unsigned int mode, uid, gid, pad0;
-	unsigned long rdev;
-	long size, blksize, blocks;
-	unsigned long times[6];
-	long unused[3];
-};
-
-static long sys_ret(long r)
-{
-	if (r < 0 && r > -4096) {
-		errno = (int)-r;
-		return -1;
-	}
-	return r;
-}
-
 static int fallocate(int fd, int mode, long off, long len)
 {
-	return (int)sys_ret(raw_syscall4(NR_fallocate, fd, mode, off, len));
+	return (int)ret_errno(raw_syscall4(NR_fallocate, fd, mode, off, len));
 }
 
 static int unlink(const char *path)
 {
-	return (int)sys_ret(raw_syscall1(NR_unlink, (long)path));
+	return (int)ret_errno(raw_syscall1(NR_unlink, (long)path));
 }
 
 static int ftruncate(int fd, long len)
 {
-	return (int)sys_ret(raw_syscall2(NR_ftruncate, fd, len));
+	return (int)ret_errno(raw_syscall2(NR_ftruncate, fd, len));
 }
 
 static long pwrite(int fd, const void *buf, size_t n, long off)
 {
-	return sys_ret(raw_syscall4(NR_pwrite64, fd, (long)buf, (long)n, off));
+	return ret_errno(raw_syscall4(NR_pwrite64, fd, (long)buf, (long)n, off));
 }
 
 /* st_size, and st_blocks in *blocks. */
 static long size_blocks(int fd, long *blocks)
 {
 	struct kstat st;
-	if (sys_ret(raw_syscall2(NR_fstat, fd, (long)&st)))
+	if (ret_errno(raw_syscall2(NR_fstat, fd, (long)&st)))
 		return -1;
 	*blocks = st.blocks;
 	return st.size;
@@ -220,7 +201,7 @@ static void test_errors(int fd)
 int main(void)
 {
 	ktap_plan(24);
-	int fd = (int)sys_ret(raw_syscall2(NR_memfd_create, (long)"fallocate_test", MFD_CLOEXEC));
+	int fd = (int)ret_errno(raw_syscall2(NR_memfd_create, (long)"fallocate_test", MFD_CLOEXEC));
 	if (fd < 0)
 		ktap_bail("memfd_create: errno %d", errno);
 	test_allocate(fd);

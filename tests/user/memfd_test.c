@@ -41,44 +41,25 @@
 #define BUS_ADRERR 2
 #define PG 4096L
 
-/* Linux's x86_64 struct stat. */
-struct kstat {
-	unsigned long dev, ino, nlink;
-	unsigned int mode, uid, gid, pad0;
-	unsigned long rdev;
-	long size, blksize, blocks;
-	unsigned long times[6];
-	long unused[3];
-};
-
-static long sys_ret(long r)
-{
-	if (r < 0 && r > -4096) {
-		errno = (int)-r;
-		return -1;
-	}
-	return r;
-}
-
 static int memfd_create(const char *name, unsigned flags)
 {
-	return (int)sys_ret(raw_syscall2(NR_memfd_create, (long)name, flags));
+	return (int)ret_errno(raw_syscall2(NR_memfd_create, (long)name, flags));
 }
 
 static int ftruncate(int fd, long len)
 {
-	return (int)sys_ret(raw_syscall2(NR_ftruncate, fd, len));
+	return (int)ret_errno(raw_syscall2(NR_ftruncate, fd, len));
 }
 
 static long pwrite(int fd, const void *buf, size_t n, long off)
 {
-	return sys_ret(raw_syscall4(NR_pwrite64, fd, (long)buf, (long)n, off));
+	return ret_errno(raw_syscall4(NR_pwrite64, fd, (long)buf, (long)n, off));
 }
 
 static long file_size(int fd, long *blocks)
 {
 	struct kstat st;
-	if (sys_ret(raw_syscall2(NR_fstat, fd, (long)&st)) < 0 || (st.mode & S_IFMT) != S_IFREG)
+	if (ret_errno(raw_syscall2(NR_fstat, fd, (long)&st)) < 0 || (st.mode & S_IFMT) != S_IFREG)
 		return -1;
 	if (blocks)
 		*blocks = st.blocks;

@@ -44,48 +44,29 @@
 #define S_IFDIR 0040000
 #define PG 4096L
 
-/* Linux's x86_64 struct stat. */
-struct kstat {
-	unsigned long dev, ino, nlink;
-	unsigned int mode, uid, gid, pad0;
-	unsigned long rdev;
-	long size, blksize, blocks;
-	unsigned long times[6];
-	long unused[3];
-};
-
-static long sys_ret(long r)
-{
-	if (r < 0 && r > -4096) {
-		errno = (int)-r;
-		return -1;
-	}
-	return r;
-}
-
 static int fstat_k(int fd, struct kstat *st)
 {
-	return (int)sys_ret(raw_syscall2(NR_fstat, fd, (long)st));
+	return (int)ret_errno(raw_syscall2(NR_fstat, fd, (long)st));
 }
 
 static int stat_k(const char *path, struct kstat *st)
 {
-	return (int)sys_ret(raw_syscall4(NR_newfstatat, AT_FDCWD, (long)path, (long)st, 0));
+	return (int)ret_errno(raw_syscall4(NR_newfstatat, AT_FDCWD, (long)path, (long)st, 0));
 }
 
 static int unlink(const char *path)
 {
-	return (int)sys_ret(raw_syscall1(NR_unlink, (long)path));
+	return (int)ret_errno(raw_syscall1(NR_unlink, (long)path));
 }
 
 static int ftruncate(int fd, long len)
 {
-	return (int)sys_ret(raw_syscall2(NR_ftruncate, fd, len));
+	return (int)ret_errno(raw_syscall2(NR_ftruncate, fd, len));
 }
 
 static long pwrite(int fd, const void *buf, size_t n, long off)
 {
-	return sys_ret(raw_syscall4(NR_pwrite64, fd, (long)buf, (long)n, off));
+	return ret_errno(raw_syscall4(NR_pwrite64, fd, (long)buf, (long)n, off));
 }
 
 static long size_of(int fd)

@@ -4,15 +4,6 @@
 #include "syscall.h"
 #include "sys.h"
 
-static long ret_errno(long r)
-{
-	if (raw_is_error(r)) {
-		errno = (int)-r;
-		return -1;
-	}
-	return r;
-}
-
 /* A handler "returns" here: its frame's first word points at it. */
 __asm__(".text\n"
 	".globl __restore_rt\n"

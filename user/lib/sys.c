@@ -4,7 +4,7 @@
 #include "sys.h"
 #include "thread.h"
 
-static long ret_errno(long r)
+long ret_errno(long r)
 {
 	if (raw_is_error(r)) {
 		errno = (int)-r;

@@ -209,7 +209,21 @@ void cpu_set(int cpu, cpu_set_t *s);
 int cpu_isset(int cpu, const cpu_set_t *s);
 int cpu_count(const cpu_set_t *s);
 
+/* Linux's x86_64 struct stat, as fstat and newfstatat fill it. */
+struct kstat {
+	unsigned long dev, ino, nlink;
+	unsigned int mode, uid, gid, pad0;
+	unsigned long rdev;
+	long size, blksize, blocks;
+	unsigned long times[6];
+	long unused[3];
+};
+
 /* --- the wrappers (sys.c): -1 and errno on failure --- */
+/* A raw system call's result in the wrappers' convention: -errno becomes
+ * -1 with errno set; for a program's own raw_syscallN() of a call libc
+ * does not wrap. */
+long ret_errno(long r);
 ssize_t read(int fd, void *buf, size_t n);
 ssize_t write(int fd, const void *buf, size_t n);
 int open(const char *path, int flags, int mode);
