@@ -77,9 +77,24 @@ static long check_range(u64 start, u64 len_in, u64 advice, u64 *end)
 	return *end == start ? 0 : 1;
 }
 
+bool madvise_zap_refused(const struct vm_area *v, u64 advice)
+{
+	/* MADV_FREE promises the pages may be dropped lazily and read back as
+	 * zeros: that means something only for anonymous memory. A VMA with
+	 * an object behind it (shared memory, or a private mapping of a memfd
+	 * or tmpfs file, whose unwritten pages are the file's) is refused, as
+	 * Linux refuses every VMA that is not vma_is_anonymous(). */
+	if (advice == MADV_FREE && v->shared)
+		return true;
+	/* Locked memory stays: only DONTNEED_LOCKED may drop it. */
+	return advice != MADV_DONTNEED_LOCKED && (v->flags & VM_LOCKED) &&
+	       !mlock_debug_allow_dontneed;
+}
+
 /* Zap the pages of every VMA part of [start, end) into tlb. Caller holds
  * mmap_lock (read is enough) and no page-table lock. -ENOMEM for a hole (after
- * the rest is done), -EINVAL for MADV_FREE on shared memory. */
+ * the rest is done), -EINVAL for a VMA the advice may not zap (after those
+ * before it are done, as Linux). */
 static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
 		     struct mmu_gather *tlb)
 {
@@ -90,11 +105,7 @@ static long zap_vmas(struct mm_struct *mm, u64 start, u64 end, u64 advice,
 	for_each_vma_range(mm, v, a, end) {
 		if (v->start > a)
 			hole = true;    /* keep going: Linux advises every VMA */
-		if (advice == MADV_FREE && (v->flags & VM_SHARED))
-			return -EINVAL;
-		/* Locked memory stays: only DONTNEED_LOCKED may drop it. */
-		if (advice != MADV_DONTNEED_LOCKED && (v->flags & VM_LOCKED) &&
-		    !mlock_debug_allow_dontneed)
+		if (madvise_zap_refused(v, advice))
 			return -EINVAL;
 		zap_range(mm, MAX(a, v->start), MIN(end, v->end), tlb);
 	}

@@ -60,6 +60,13 @@
 
 bool madvise_valid(u64 advice);
 
+/* Does a zapping advice (DONTNEED, DONTNEED_LOCKED, FREE) refuse v with
+ * -EINVAL? MADV_FREE on a VMA that is not anonymous memory; anything but
+ * DONTNEED_LOCKED on locked memory. The userfaultfd REMOVE event asks the
+ * same question before it tells a handler pages are going. */
+struct vm_area;
+bool madvise_zap_refused(const struct vm_area *v, u64 advice);
+
 /* One range of a vector (struct iovec's layout). */
 struct madvise_range {
 	u64 base;

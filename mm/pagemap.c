@@ -76,6 +76,15 @@ static struct page *normal_page(u64 e)
 	return p == zero_page ? NULL : p;
 }
 
+/* A page of a file (an object's: shmem on Linux, whose pages are not
+ * PageAnon), also mapped read-only in a private mapping of it; not the
+ * private copies made of it. pagemap's bit 61 and PAGEMAP_SCAN's
+ * PAGE_IS_FILE both say this. */
+static bool file_page(const struct page *p)
+{
+	return p && (p->flags & PG_shmem);
+}
+
 static u64 pm_entry(u64 e, bool huge, const struct vm_area *vma)
 {
 	/* Soft-dirty (docs/soft-dirty.md): the whole VMA while it is new,
@@ -89,9 +98,7 @@ static u64 pm_entry(u64 e, bool huge, const struct vm_area *vma)
 		if (e & PTE_UFFD_WP)
 			pm |= PM_UFFD_WP;
 		struct page *p = normal_page(e);
-		/* A page of a file (an object's: shmem on Linux), also
-		 * read-only in a private mapping of it; not its copies. */
-		if (p && (p->flags & PG_shmem))
+		if (file_page(p))
 			pm |= PM_FILE;
 		if (p && page_mapcount(huge ? compound_head(p) : p) == 1)
 			pm |= PM_MMAP_EXCLUSIVE;
@@ -164,6 +171,8 @@ static u64 page_categories(u64 e, bool huge)
 	u64 cat = 0;
 	if (pte_mapped(e)) {
 		cat |= PAGE_IS_PRESENT;
+		if (file_page(normal_page(e)))
+			cat |= PAGE_IS_FILE;
 		if (pte_soft_dirty(e))
 			cat |= PAGE_IS_SOFT_DIRTY;
 		if (!(e & PTE_UFFD_WP))

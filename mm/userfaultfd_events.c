@@ -135,21 +135,13 @@ void mremap_userfaultfd_complete(struct uffd_remap *uf, u64 from, u64 to, u64 le
 
 bool uffd_debug_remove_unchecked;
 
-/* Does madvise refuse advice on v (mm/madvise.c's zap_vmas)? */
-static bool zap_refused(const struct vm_area *v, u64 advice)
-{
-	if (advice == MADV_FREE && (v->flags & VM_SHARED))
-		return true;
-	return advice != MADV_DONTNEED_LOCKED && (v->flags & VM_LOCKED);
-}
-
 void userfaultfd_remove(struct mm_struct *mm, u64 start, u64 end, u64 advice)
 {
 	mmap_assert_locked(mm);
 	u64 a = start;
 	while (a < end) {
 		struct vm_area *v = vma_find_intersection(mm->vma_root, a, end);
-		if (!v || (!uffd_debug_remove_unchecked && zap_refused(v, advice)))
+		if (!v || (!uffd_debug_remove_unchecked && madvise_zap_refused(v, advice)))
 			return;
 		u64 lo = MAX(a, v->start), hi = MIN(end, v->end);
 		a = hi;

@@ -3,11 +3,14 @@
  * address space's VMAs.
  *
  * A VMA is a page-aligned range [start, end) of user addresses with one set
- * of rights (VM_* in mm/mm.h). Anonymous memory only, for now: private VMAs
- * own their pages directly through the page tables; shared VMAs
- * (MAP_SHARED|MAP_ANONYMOUS) point at a struct shared_anon, the object that
- * owns the pages every sharer maps (page `pgoff + (addr - start) / PAGE_SIZE`
- * of the object backs addr).
+ * of rights (VM_* in mm/mm.h). Private anonymous VMAs own their pages
+ * directly through the page tables. The others point at a struct
+ * shared_anon, the object that owns the pages (page
+ * `pgoff + (addr - start) / PAGE_SIZE` of the object backs addr): shared
+ * memory (MAP_SHARED|MAP_ANONYMOUS, or MAP_SHARED of a memfd or tmpfs
+ * file), whose pages every sharer maps, and private mappings of such a
+ * file (MAP_PRIVATE), which map the object's pages read-only until a write
+ * copies one into the VMA's own (mm/fault.c, do_cow_fault).
  *
  * The set: a sorted array of pointers, kept in address order, with binary
  * search. Why an array and not a balanced tree:
@@ -54,9 +57,10 @@ struct vm_area {
 	u64 start, end;                 /* [start, end), page-aligned */
 	u32 flags;                      /* VM_* */
 	struct mm_struct *mm;           /* the address space it belongs to */
-	struct shared_anon *shared;     /* VM_SHARED: the page owner, else NULL */
-	u64 pgoff;                      /* VM_SHARED: object page backing start */
-	struct vm_area *next_mapper;    /* VM_SHARED: the next on shared->mappers */
+	struct shared_anon *shared;     /* the object behind the VMA (above), or
+					   NULL for private anonymous memory */
+	u64 pgoff;                      /* with shared: object page backing start */
+	struct vm_area *next_mapper;    /* with shared: the next on shared->mappers */
 	struct userfaultfd_ctx *uffd_ctx; /* VM_UFFD_*: the registered context
 					   * (mm/userfaultfd.h), else NULL */
 	/* The per-VMA lock (mm/vma_lock.h). */

@@ -11,6 +11,7 @@
  *   - mmap MAP_PRIVATE: the file's pages until a write copies one; a
  *     write to the file shows where the mapping has no copy; fork shares
  *     the copies copy-on-write; MADV_DONTNEED drops them (the file again);
+ *     MADV_FREE is refused (EINVAL: it is for anonymous memory only);
  *     a read-only file maps privately writable, but its shared mapping
  *     cannot be made writable (EACCES);
  *   - unlink: the name is gone (ENOENT), the open file and the mapping
@@ -214,6 +215,8 @@ static void test_private(void)
 	       "MADV_DONTNEED drops the copy: the file's page again");
 	EXPECT(madvise(p, PG, MADV_REMOVE) == -1 && errno == EACCES,
 	       "MADV_REMOVE of a private file mapping: EACCES");
+	EXPECT(ERRNO(madvise(p, PG, MADV_FREE), EINVAL) && !memcmp(p + PG, "new-1", 5),
+	       "MADV_FREE of a private file mapping: EINVAL (anonymous memory only)");
 	munmap(p, 3 * PG);
 	int ro = open(CWD_FILE, O_RDONLY, 0);
 	p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, ro, 0);
@@ -261,7 +264,7 @@ static void test_errors(void)
 
 int main(void)
 {
-	ktap_plan(35);
+	ktap_plan(36);
 	test_create();
 	test_mmap();
 	test_private();

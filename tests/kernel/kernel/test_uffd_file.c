@@ -1214,6 +1214,37 @@ static void test_pagemap_scan(struct ktest *t)
 	env_teardown(&e);
 }
 
+/* What a page is: PAGE_IS_FILE for a page of an object (shared memory here;
+ * shmem on Linux, whose pages are not PageAnon), PAGE_IS_PFNZERO for the
+ * shared zero page a read fault maps, neither for a private page. */
+static void test_pagemap_categories(struct ktest *t)
+{
+	const u64 SHARED = 0x50000000UL;
+	const u64 ALL = PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO;
+	struct env e;
+	if (!env_setup(t, &e))
+		return;
+	KTEST_EXPECT_EQ(t, do_mmap(e.mm, SHARED, P(1), RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED,
+				   -1, 0), SHARED);
+	u64 v = 1;
+	test_put_u64(e.mm, BASE + P(0), 1);                   /* a private page */
+	KTEST_EXPECT_EQ(t, test_get_u64(e.mm, BASE + P(1), &v), 0); /* the zero page */
+	KTEST_EXPECT_EQ(t, v, 0);
+	test_put_u64(e.mm, SHARED, 2);                         /* the object's page */
+	KTEST_ASSERT_TRUE(t, proc_begin(&e));
+	long err = 0;
+	struct file *pm = procfs_open("/proc/self/pagemap", &err);
+	proc_end(&e);
+	KTEST_ASSERT_TRUE(t, pm);
+	KTEST_EXPECT_EQ(t, scan(pm, 0, BASE, BASE + P(2), 10, 0, 0, 0, 0, ALL, NULL), 2);
+	KTEST_EXPECT_EQ(t, region(0).categories, PAGE_IS_PRESENT);
+	KTEST_EXPECT_EQ(t, region(1).categories, PAGE_IS_PRESENT | PAGE_IS_PFNZERO);
+	KTEST_EXPECT_EQ(t, scan(pm, 0, SHARED, SHARED + P(1), 10, 0, 0, 0, 0, ALL, NULL), 1);
+	KTEST_EXPECT_EQ(t, region(0).categories, PAGE_IS_PRESENT | PAGE_IS_FILE);
+	file_put(pm);
+	env_teardown(&e);
+}
+
 /* A huge PMD: 512 consecutive frames, exclusive, and PAGE_IS_HUGE. */
 static void test_pagemap_huge(struct ktest *t)
 {
@@ -1280,6 +1311,7 @@ static const struct ktest_case uffd_file_cases[] = {
 	{ "fd_layer", test_fd_layer },
 	{ "pagemap_read", test_pagemap_read },
 	{ "pagemap_scan", test_pagemap_scan },
+	{ "pagemap_categories", test_pagemap_categories },
 	{ "pagemap_huge", test_pagemap_huge },
 	{ "pagemap_exit_frees_while_open", test_pagemap_exit_frees_while_open },
 };
