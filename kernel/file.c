@@ -105,6 +105,7 @@ struct file console_file = {
 	.ops = &console_ops,
 	.refs = 1,
 	.mode = FMODE_READ | FMODE_WRITE,
+	.flags = O_LARGEFILE,   /* opened by open(), as Linux's /dev/console */
 };
 
 /* ---- operations on an open file ---- */
@@ -284,9 +285,14 @@ struct file *fget(struct process *p, long fd)
 
 long fd_install(struct process *p, struct file *f, u32 fd_flags)
 {
+	return fd_install_from(p, f, 0, fd_flags);
+}
+
+long fd_install_from(struct process *p, struct file *f, u32 lowest, u32 fd_flags)
+{
 	long fd = -EMFILE;
 	down_write(&p->files_sem);
-	for (u32 i = 0; i < MAX_FILES; i++) {
+	for (u32 i = lowest; i < MAX_FILES; i++) {
 		if (!p->files[i]) {
 			p->files[i] = f;
 			p->fd_flags[i] = fd_flags;
@@ -577,4 +583,5 @@ void file_syscalls_init(void)
 	syscall_register(SYS_ppoll, (void (*)(void))sys_ppoll);
 	pipe_syscalls_init();
 	memfd_syscalls_init();
+	fcntl_syscalls_init();
 }

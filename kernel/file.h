@@ -27,7 +27,7 @@
  *     long time: a read of a userfaultfd, or a copy to user memory that
  *     faults into a write-protected range and waits for the handler, which
  *     may be another thread of the same process using the same table.)
- *   f->refs is atomic. f->flags (O_NONBLOCK) is read and written with
+ *   f->refs is atomic. f->flags (the status flags) is read and written with
  *     READ_ONCE/WRITE_ONCE: a whole-word store.
  *   f->pos_lock (sleeping) serialises read and lseek on the position of a
  *     positional file, as Linux's f_pos_lock; pread does not touch pos.
@@ -44,9 +44,14 @@
 #include "kernel/types.h"
 #include "kernel/rwsem.h"
 
-/* Linux's open flags (uapi asm-generic/fcntl.h) that files keep. */
+/* Linux's open flags (uapi asm-generic/fcntl.h) that files keep: the
+ * status flags fcntl's F_GETFL reports after the access mode (O_LARGEFILE:
+ * a file opened by open() or memfd_create, as a 64-bit Linux forces it;
+ * anonymous files - pipes, userfaultfds, pidfds - have none). */
 #define O_NONBLOCK 04000
 #define O_APPEND 02000
+#define O_LARGEFILE 0100000
+#define O_NOATIME 01000000
 #define O_CLOEXEC 02000000
 #define FD_CLOEXEC 1
 
@@ -118,7 +123,9 @@ struct file {
 	const struct file_ops *ops;
 	u32 refs;               /* fd-table slots + calls in progress (atomic) */
 	u32 mode;               /* FMODE_READ | FMODE_WRITE, fixed at open */
-	u32 flags;              /* O_NONBLOCK (READ_ONCE/WRITE_ONCE) */
+	u32 flags;              /* status flags: O_NONBLOCK, O_APPEND, O_NOATIME,
+				   O_LARGEFILE, O_DIRECT (a pipe's write end)
+				   (READ_ONCE/WRITE_ONCE; fcntl F_SETFL) */
 	struct rwsem pos_lock;  /* serialises read/lseek on pos */
 	u64 pos;
 	void *private;          /* the kind's object */
@@ -149,6 +156,8 @@ s64 file_lseek(struct file *f, s64 offset, int whence);
  * -EBADF. */
 struct file *fget(struct process *p, long fd);
 long fd_install(struct process *p, struct file *f, u32 fd_flags);
+/* The same at the lowest free fd >= lowest (fcntl's F_DUPFD). */
+long fd_install_from(struct process *p, struct file *f, u32 lowest, u32 fd_flags);
 int fd_close(struct process *p, long fd);
 /* Is fd open in p with these ops? (pidfd lookups.) Its file's pid, or 0. */
 u32 fd_pidfd(struct process *p, long fd);
@@ -185,7 +194,9 @@ void file_poll_wait(u64 seq);
 void files_wake_sleepers(void);
 
 /* Registers read, write, close, lseek, pread64, pwrite64, ioctl, poll,
- * ppoll. */
+ * ppoll (and, through the kinds' files, pipes, memfds and fcntl). */
 void file_syscalls_init(void);
+/* kernel/fcntl.c */
+void fcntl_syscalls_init(void);
 
 #endif

@@ -33,6 +33,7 @@ static const struct {
 	{ "zone.lock",              84 },
 	{ "rcu_gp",                 90 },
 	{ "rc->lock",               92 },
+	{ "alarms",                 93 },
 	{ "timers",                 94 },
 	{ "wq->lock",              110 },
 	{ "rwsem->wait_lock",      112 },

@@ -28,6 +28,7 @@
 #include "mm/madvise.h"
 #include "mm/khugepaged.h"
 #include "kernel/sched.h"
+#include "kernel/alarm.h"
 #include "kernel/rcu.h"
 #include "kernel/syscall.h"
 #include "kernel/proc.h"
@@ -108,6 +109,7 @@ void kmain(u32 magic, u32 info_phys)
 	tsc_sync_check();       /* the event log and benchmarks compare TSCs across CPUs */
 	rcu_init();
 	khugepaged_init();      /* a kernel thread: after the scheduler */
+	alarm_init();           /* the same */
 	lapic_timer_start(100);
 	local_irq_enable();
 

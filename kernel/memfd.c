@@ -253,8 +253,8 @@ struct shared_anon *memfd_get_object(int fd)
 #define MFD_NAME_MAX_LEN (255 - (sizeof(MFD_NAME_PREFIX) - 1))
 
 /* The flags, in Linux's order: unknown bits (a huge page size only with
- * MFD_HUGETLB) are EINVAL. MFD_ALLOW_SEALING is refused too: Pagoda has no
- * fcntl seals, and accepting it would promise them (kernel/memfd.h). */
+ * MFD_HUGETLB) are EINVAL. MFD_ALLOW_SEALING is refused too: Pagoda cannot
+ * add seals, and accepting it would promise them (kernel/memfd.h). */
 static long check_flags(u32 flags)
 {
 	u32 allowed = MFD_ALL_FLAGS;
@@ -283,7 +283,7 @@ static struct file *memfd_file(const char *name)
 {
 	struct shared_anon *obj = shared_anon_create(0);
 	char *copy = kmalloc(strlen(name) + 1, GFP_KERNEL);
-	struct file *f = obj && copy ? shmem_file_open(obj, FMODE_READ | FMODE_WRITE, 0) : NULL;
+	struct file *f = obj && copy ? shmem_file_open(obj, FMODE_READ | FMODE_WRITE, O_LARGEFILE) : NULL;
 	if (obj)
 		shared_anon_put(obj);   /* the file holds its own reference */
 	if (!f) {

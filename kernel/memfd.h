@@ -19,7 +19,7 @@
  *     until the file grows); /proc/PID/maps names it "/memfd:NAME (deleted)".
  * Refused, as a Linux without the feature: MFD_HUGETLB (no hugetlbfs:
  * ENOSYS, Linux's hugetlb_file_setup stub), MFD_ALLOW_SEALING (EINVAL: no
- * fcntl seals). MAP_PRIVATE maps the file's pages read-only and copies one
+ * seals can be added; fcntl F_GET_SEALS says F_SEAL_SEAL, kernel/fcntl.c). MAP_PRIVATE maps the file's pages read-only and copies one
  * on the first write to it (mm/fault.c, do_cow_fault; docs/tmpfs.md). Sizes up to
  * shared_anon_max_size() (Linux's MAX_LFS_FILESIZE, as shmem; EFBIG
  * beyond); pages are allocated only where written or faulted.

@@ -251,7 +251,9 @@ static long sys_pipe2(u64 ufds, u64 flags)
 		return -ENFILE;
 	u32 fl = (u32)flags & O_NONBLOCK;
 	struct file *r = file_alloc(&pipe_ops, FMODE_READ, fl, pp);
-	struct file *w = r ? file_alloc(&pipe_ops, FMODE_WRITE, fl, pp) : NULL;
+	/* O_DIRECT is the write end's, as Linux's (F_GETFL shows it there). */
+	struct file *w = r ? file_alloc(&pipe_ops, FMODE_WRITE, fl | ((u32)flags & O_DIRECT), pp)
+			   : NULL;
 	if (!w) {
 		if (r) {
 			pp->writers = 0;        /* one end to release: the read one */
@@ -286,6 +288,11 @@ static long sys_pipe2(u64 ufds, u64 flags)
 static long sys_pipe(u64 ufds)
 {
 	return sys_pipe2(ufds, 0);
+}
+
+bool file_is_pipe(const struct file *f)
+{
+	return f->ops == &pipe_ops;
 }
 
 void pipe_syscalls_init(void)

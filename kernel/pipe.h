@@ -36,6 +36,13 @@
 #define PIPE_BUF 4096           /* writes up to this size are atomic */
 #define O_DIRECT 040000         /* pipe2: packet mode */
 
+#include "kernel/types.h"
+
+struct file;
+
+/* Is f an end of a pipe (fcntl's F_GETPIPE_SZ, F_SETFL's O_DIRECT)? */
+bool file_is_pipe(const struct file *f);
+
 /* Registers pipe and pipe2. */
 void pipe_syscalls_init(void);
 

@@ -4,6 +4,7 @@
  * in kernel/proc.h. */
 #include "kernel/rcu.h"
 #include "kernel/proc.h"
+#include "kernel/alarm.h"
 #include "kernel/sched.h"
 #include "kernel/syscall.h"
 #include "kernel/uaccess.h"
@@ -260,8 +261,10 @@ __noreturn void proc_exit(int wait_status, bool group)
 			futex_wake(mm, t->clear_child_tid, 1);
 	}
 
-	if (last)
+	if (last) {
 		files_close_all(p);
+		alarm_exit(p);
+	}
 	/* Off this address space, then drop this thread's reference: the last
 	 * one frees the page tables, and no CPU may keep a freed top-level
 	 * table loaded (mm/ switches every CPU still holding it away). */

@@ -132,13 +132,16 @@ static bool sig_fatal(struct process *p, kernel_sigset_t blocked, int sig)
 	       sig_default_action(sig) <= SIG_CORE;
 }
 
-int send_sig_process(struct process *p, const struct kernel_siginfo *info)
+/* send_sig_process, and send_sig_pid with pid != 0. */
+static int send_to_process(struct process *p, u32 pid, const struct kernel_siginfo *info)
 {
 	int sig = info->signo;
 	struct thread *target = NULL;
-	bool fatal = false;
+	bool fatal = false, gone = false;
 	u64 f = spin_lock_irqsave(&p->siglock);
-	if (p->state == PROC_ALIVE && !p->exiting) {
+	if (pid && p->pid != pid)
+		gone = true;            /* the slot holds another process now */
+	else if (p->state == PROC_ALIVE && !p->exiting) {
 		struct thread *main = pick_thread(p, sig);
 		kernel_sigset_t blocked = main ? main->sig.blocked : (kernel_sigset_t)~0UL;
 		if (!sig_ignored(p, blocked, sig)) {
@@ -152,7 +155,17 @@ int send_sig_process(struct process *p, const struct kernel_siginfo *info)
 		proc_kill_group(p, sig);
 	else
 		signal_wake_up(target);
-	return 0;
+	return gone ? -ESRCH : 0;
+}
+
+int send_sig_process(struct process *p, const struct kernel_siginfo *info)
+{
+	return send_to_process(p, 0, info);
+}
+
+int send_sig_pid(struct process *p, u32 pid, const struct kernel_siginfo *info)
+{
+	return send_to_process(p, pid, info);
 }
 
 int send_sig_thread(struct thread *t, const struct kernel_siginfo *info)

@@ -188,6 +188,11 @@ bool signal_pending(struct thread *t);
  * 0, or -ESRCH when the thread is gone. */
 int send_sig_process(struct process *p, const struct kernel_siginfo *info);
 int send_sig_thread(struct thread *t, const struct kernel_siginfo *info);
+/* send_sig_process for a sender that found p earlier and kept its pid (a
+ * timer: kernel/alarm.c): nothing is sent, -ESRCH, when p's slot holds
+ * another process by now (checked under p->siglock, as kernel/proc.h asks
+ * of a caller that keeps a process pointer). */
+int send_sig_pid(struct process *p, u32 pid, const struct kernel_siginfo *info);
 /* A synchronous fault of the calling thread in user mode (trap.c): queue
  * sig with its code and address, forced as described above. Returns true
  * when it will kill the process (no handler runs), so the caller can

@@ -33,6 +33,13 @@
 
 /* ---- open, openat ---- */
 
+/* The status flags an opened file keeps (kernel/file.h), for F_GETFL and
+ * F_SETFL: O_LARGEFILE always, as a 64-bit Linux forces it. */
+static u32 open_status_flags(u64 flags)
+{
+	return ((u32)flags & (O_NONBLOCK | O_APPEND | O_NOATIME)) | O_LARGEFILE;
+}
+
 static long do_open(long dirfd, u64 upath, u64 flags, u64 mode)
 {
 	struct process *p = current_proc();
@@ -43,7 +50,10 @@ static long do_open(long dirfd, u64 upath, u64 flags, u64 mode)
 	long err;
 	if (tmpfs_claims(full)) {       /* the writable files (kernel/tmpfs.h) */
 		struct file *f = tmpfs_open(full, flags, (u32)mode, &err);
-		return f ? fd_install(p, f, (flags & O_CLOEXEC) ? FD_CLOEXEC : 0) : err;
+		if (!f)
+			return err;
+		WRITE_ONCE(f->flags, open_status_flags(flags));
+		return fd_install(p, f, (flags & O_CLOEXEC) ? FD_CLOEXEC : 0);
 	}
 	struct file *f = !strncmp(full, "/sys/", 5) ? sysfs_open(full, &err) : procfs_open(full, &err);
 	if (!f)
@@ -58,8 +68,8 @@ static long do_open(long dirfd, u64 upath, u64 flags, u64 mode)
 	if (f->ops->write)
 		f->mode = acc == O_RDONLY ? FMODE_READ : acc == O_WRONLY ? FMODE_WRITE :
 			  FMODE_READ | FMODE_WRITE;
-	/* O_NONBLOCK is kept (it changes nothing for these files). */
-	WRITE_ONCE(f->flags, (u32)flags & O_NONBLOCK);
+	/* The status flags are kept (they change nothing for these files). */
+	WRITE_ONCE(f->flags, open_status_flags(flags));
 	return fd_install(p, f, (flags & O_CLOEXEC) ? FD_CLOEXEC : 0);
 }
 

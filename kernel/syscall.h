@@ -36,6 +36,7 @@
 #define SYS_mremap 25
 #define SYS_madvise 28
 #define SYS_nanosleep 35
+#define SYS_alarm 37
 #define SYS_getpid 39
 #define SYS_clone 56
 #define SYS_fork 57

@@ -31,13 +31,8 @@
 #define ERRNO(call, e) ((call) == -1 && errno == (e))
 
 #define NR_fstat 5
-#define NR_pwrite64 18
-#define NR_ftruncate 77
-#define NR_unlink 87
 #define EFBIG 27
 #define NR_fallocate 285
-#define NR_memfd_create 319
-#define MFD_CLOEXEC 1
 #define SEEK_DATA 3
 #define SEEK_HOLE 4
 #define KEEP 0x01
@@ -50,21 +45,6 @@
 static int fallocate(int fd, int mode, long off, long len)
 {
 	return (int)ret_errno(raw_syscall4(NR_fallocate, fd, mode, off, len));
-}
-
-static int unlink(const char *path)
-{
-	return (int)ret_errno(raw_syscall1(NR_unlink, (long)path));
-}
-
-static int ftruncate(int fd, long len)
-{
-	return (int)ret_errno(raw_syscall2(NR_ftruncate, fd, len));
-}
-
-static long pwrite(int fd, const void *buf, size_t n, long off)
-{
-	return ret_errno(raw_syscall4(NR_pwrite64, fd, (long)buf, (long)n, off));
 }
 
 /* st_size, and st_blocks in *blocks. */
@@ -201,7 +181,7 @@ static void test_errors(int fd)
 int main(void)
 {
 	ktap_plan(24);
-	int fd = (int)ret_errno(raw_syscall2(NR_memfd_create, (long)"fallocate_test", MFD_CLOEXEC));
+	int fd = memfd_create("fallocate_test", MFD_CLOEXEC);
 	if (fd < 0)
 		ktap_bail("memfd_create: errno %d", errno);
 	test_allocate(fd);

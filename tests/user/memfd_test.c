@@ -30,31 +30,12 @@
 #define ERRNO(call, e) ((call) == -1 && errno == (e))
 
 #define NR_fstat 5
-#define NR_pwrite64 18
-#define NR_ftruncate 77
-#define NR_memfd_create 319
-#define MFD_CLOEXEC 1
 #define SEEK_DATA 3
 #define SEEK_HOLE 4
 #define S_IFMT 0170000
 #define S_IFREG 0100000
 #define BUS_ADRERR 2
 #define PG 4096L
-
-static int memfd_create(const char *name, unsigned flags)
-{
-	return (int)ret_errno(raw_syscall2(NR_memfd_create, (long)name, flags));
-}
-
-static int ftruncate(int fd, long len)
-{
-	return (int)ret_errno(raw_syscall2(NR_ftruncate, fd, len));
-}
-
-static long pwrite(int fd, const void *buf, size_t n, long off)
-{
-	return ret_errno(raw_syscall4(NR_pwrite64, fd, (long)buf, (long)n, off));
-}
 
 static long file_size(int fd, long *blocks)
 {

@@ -21,6 +21,9 @@
  *   - Deaths seen through wait4: SIGSEGV, SIGKILL, SIGTERM, a blocked or
  *     ignored fault signal, a fault inside its own handler, a frame that
  *     cannot be written. Fork inherits actions and mask, not pending.
+ *   - alarm: what it returns (the seconds left, rounded), SIGALRM with
+ *     SI_KERNEL never before its second, its default action kills; a fork
+ *     child has none; it ends with its process.
  *   - Threads on different CPUs take faults and handle them at once.
  *
  * Every case prints a line that does not depend on timing or CPU count, so
@@ -657,6 +660,89 @@ static void case_deaths(void)
 	}
 }
 
+/* ---- alarm ---- */
+
+static volatile int alrm_hits, alrm_code;
+
+static void on_alrm(int sig, siginfo_t *si, void *ctx)
+{
+	(void)ctx;
+	alrm_hits++;
+	alrm_code = sig == SIGALRM ? si->si_code : -1;
+}
+
+/* A child sets an alarm and exits at once; the next child (which takes
+ * the freed process slot) sleeps past that deadline: the alarm ended with
+ * its process and reaches nobody else. */
+static bool alarm_ends_with_process(void)
+{
+	pid_t a = fork();
+	if (a == 0) {
+		alarm(1);
+		exit(0);
+	}
+	int sa = wait_status(a);
+	pid_t b = fork();
+	if (b == 0) {
+		pause_ms(1500);
+		exit(0);
+	}
+	int sb = wait_status(b);
+	if (sa || sb)
+		ktap_diag("status 0x%x, then 0x%x", sa, sb);
+	return sa == 0 && sb == 0;
+}
+
+static void case_alarm(void)
+{
+	sigset_t only_alrm = sigbit(SIGALRM), none = 0;
+	struct timespec limit = { 3, 0 };
+
+	fresh_mask();
+	unsigned int unset = alarm(0), first = alarm(100), left = alarm(0), after = alarm(0);
+	ktap_ok(unset == 0 && first == 0 && left == 100 && after == 0,
+		"alarm: 0 when none is set; replaced, the seconds left (100); alarm(0) cancels");
+
+	/* Blocked until the wait, so it cannot come before it; the wait ends
+	 * after 3 s if it never comes. */
+	install(SIGALRM, on_alrm, 0);
+	alrm_hits = 0;
+	sigprocmask(SIG_BLOCK, &only_alrm, NULL);
+	u64 t0 = now_ns();
+	alarm(1);
+	int r = ppoll(NULL, 0, &limit, &none);
+	int e = errno;
+	u64 waited = now_ns() - t0;
+	fresh_mask();
+	if (!ktap_ok(r == -1 && e == EINTR && alrm_hits == 1 && alrm_code == SI_KERNEL &&
+		     waited >= 1000000000UL,
+		     "alarm(1): SIGALRM (SI_KERNEL) ends a wait, never before the second"))
+		ktap_diag("ppoll %d %s, %d hits, code %d, %lu ns", r, errno_name(e), alrm_hits,
+			  alrm_code, (unsigned long)waited);
+	set_default(SIGALRM);
+
+	pid_t pid = fork();
+	if (pid == 0) {
+		alarm(1);
+		pause_ms(3000);
+		exit(0);
+	}
+	int st = wait_status(pid);
+	if (!ktap_ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM,
+		     "SIGALRM's default action: the process dies of it"))
+		ktap_diag("status 0x%x", st);
+
+	alarm(100);
+	pid = fork();
+	if (pid == 0)
+		exit(alarm(0) == 0 ? 0 : 1);
+	st = wait_status(pid);
+	ktap_ok(st == 0 && alarm(0) == 100, "fork: the child has no alarm; the parent keeps its own");
+
+	ktap_ok(alarm_ends_with_process(),
+		"an alarm ends with its process: the next process sleeps past its deadline");
+}
+
 /* ---- fork ---- */
 
 static volatile int chld_hits, chld_pid, chld_code, chld_status;
@@ -777,7 +863,7 @@ static void case_concurrent(void)
 
 int main(void)
 {
-	ktap_plan(36);
+	ktap_plan(41);
 	u8 *three = map(3 * PAGE_SIZE, PROT_NONE);
 	if (munmap(three + PAGE_SIZE, PAGE_SIZE))
 		ktap_bail("munmap: %s", errno_name(errno));
@@ -793,6 +879,7 @@ int main(void)
 	case_threads();
 	case_deaths();
 	case_fork();
+	case_alarm();
 	case_concurrent();
 	return ktap_finish();
 }

@@ -33,13 +33,9 @@
 #define ERRNO(call, e) ((call) == -1 && errno == (e))
 
 #define NR_fstat 5
-#define NR_pwrite64 18
-#define NR_ftruncate 77
-#define NR_unlink 87
 #define NR_newfstatat 262
 #define O_EXCL 0200
 #define O_TRUNC 01000
-#define O_APPEND 02000
 #define S_IFMT 0170000
 #define S_IFREG 0100000
 #define S_IFDIR 0040000
@@ -53,21 +49,6 @@ static int fstat_k(int fd, struct kstat *st)
 static int stat_k(const char *path, struct kstat *st)
 {
 	return (int)ret_errno(raw_syscall4(NR_newfstatat, AT_FDCWD, (long)path, (long)st, 0));
-}
-
-static int unlink(const char *path)
-{
-	return (int)ret_errno(raw_syscall1(NR_unlink, (long)path));
-}
-
-static int ftruncate(int fd, long len)
-{
-	return (int)ret_errno(raw_syscall2(NR_ftruncate, fd, len));
-}
-
-static long pwrite(int fd, const void *buf, size_t n, long off)
-{
-	return ret_errno(raw_syscall4(NR_pwrite64, fd, (long)buf, (long)n, off));
 }
 
 static long size_of(int fd)

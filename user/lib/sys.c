@@ -31,6 +31,11 @@ int openat(int dirfd, const char *path, int flags, int mode)
 int close(int fd) { return (int)S1(__NR_close, fd); }
 ssize_t pread(int fd, void *buf, size_t n, off_t off) { return S4(__NR_pread64, fd, buf, n, off); }
 off_t lseek(int fd, off_t off, int whence) { return S3(__NR_lseek, fd, off, whence); }
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) { return S4(__NR_pwrite64, fd, buf, n, off); }
+int ftruncate(int fd, off_t len) { return (int)S2(__NR_ftruncate, fd, len); }
+int unlink(const char *path) { return (int)S1(__NR_unlink, path); }
+int memfd_create(const char *name, unsigned int flags) { return (int)S2(__NR_memfd_create, name, flags); }
+int fcntl(int fd, int cmd, long arg) { return (int)S3(__NR_fcntl, fd, cmd, arg); }
 int ioctl(int fd, unsigned long cmd, void *arg) { return (int)S3(__NR_ioctl, fd, cmd, arg); }
 int poll(struct pollfd *fds, unsigned long nfds, int timeout_ms)
 {
@@ -147,6 +152,7 @@ int nanosleep(const struct timespec *req, struct timespec *rem)
 	return (int)S2(__NR_nanosleep, req, rem);
 }
 
+unsigned int alarm(unsigned int seconds) { return (unsigned int)raw_syscall1(__NR_alarm, seconds); }
 int clock_gettime(int clock, struct timespec *ts) { return (int)S2(__NR_clock_gettime, clock, ts); }
 int uname(struct utsname *u) { return (int)S1(__NR_uname, u); }
 int kill(pid_t pid, int sig) { return (int)S2(__NR_kill, pid, sig); }

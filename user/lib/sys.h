@@ -116,6 +116,8 @@ const char *errno_name(int err);
 #define O_RDWR      2
 #define O_CREAT     0100
 #define O_NONBLOCK  04000
+#define O_APPEND    02000
+#define O_LARGEFILE 0100000
 #define O_DIRECTORY 0200000
 #define O_CLOEXEC   02000000
 #define AT_FDCWD    (-100)
@@ -231,7 +233,30 @@ int openat(int dirfd, const char *path, int flags, int mode);
 int close(int fd);
 /* Read at an offset without moving the file position (pread64). */
 ssize_t pread(int fd, void *buf, size_t n, off_t off);
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off);
 off_t lseek(int fd, off_t off, int whence);
+int ftruncate(int fd, off_t len);
+int unlink(const char *path);
+/* memfd_create(2): an anonymous RAM file; flags MFD_CLOEXEC. */
+#define MFD_CLOEXEC 1
+int memfd_create(const char *name, unsigned int flags);
+/* fcntl(2): cmd F_* with its one argument (an int or a pointer). */
+#define F_DUPFD 0
+#define F_GETFD 1
+#define F_SETFD 2
+#define F_GETFL 3
+#define F_SETFL 4
+#define F_SETLK 6
+#define F_SETOWN 8
+#define F_DUPFD_CLOEXEC 1030
+#define F_SETPIPE_SZ 1031
+#define F_GETPIPE_SZ 1032
+#define F_ADD_SEALS 1033
+#define F_GET_SEALS 1034
+#define F_SEAL_SEAL 0x0001
+#define F_SEAL_WRITE 0x0008
+#define FD_CLOEXEC 1
+int fcntl(int fd, int cmd, long arg);
 /* ioctl(2): the argument is a pointer or a number, as the command says. */
 int ioctl(int fd, unsigned long cmd, void *arg);
 /* poll(2); timeout in milliseconds, -1 waits for ever. Returns the number
@@ -293,6 +318,9 @@ int sched_yield(void);
 long futex(int *uaddr, int op, int val, const struct timespec *timeout,
 	   int *uaddr2, int val3);
 int nanosleep(const struct timespec *req, struct timespec *rem);
+/* SIGALRM after seconds (0: cancel); the seconds the previous alarm had
+ * left. Never fails. */
+unsigned int alarm(unsigned int seconds);
 int clock_gettime(int clock, struct timespec *ts);
 int uname(struct utsname *u);
 int kill(pid_t pid, int sig);

@@ -26,9 +26,11 @@
 #define __NR_pipe               22
 #define __NR_ioctl              16
 #define __NR_pread64            17
+#define __NR_pwrite64           18
 #define __NR_sched_yield        24
 #define __NR_madvise            28
 #define __NR_nanosleep          35
+#define __NR_alarm              37
 #define __NR_getpid             39
 #define __NR_clone              56
 #define __NR_fork               57
@@ -36,6 +38,9 @@
 #define __NR_wait4              61
 #define __NR_kill               62
 #define __NR_uname              63
+#define __NR_fcntl              72
+#define __NR_ftruncate          77
+#define __NR_unlink             87
 #define __NR_getppid            110
 #define __NR_mlock              149
 #define __NR_munlock            150
@@ -51,6 +56,7 @@
 #define __NR_exit_group         231
 #define __NR_openat             257
 #define __NR_pipe2              293
+#define __NR_memfd_create       319
 #define __NR_process_vm_readv   310
 #define __NR_userfaultfd        323
 #define __NR_mlock2             325
