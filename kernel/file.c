@@ -345,7 +345,7 @@ void file_poll_wait(u64 seq)
 {
 	struct thread *me = current_thread();
 	u64 fl = spin_lock_irqsave(&poll_wq.lock);
-	while (poll_seq == seq && !READ_ONCE(me->killed))
+	while (poll_seq == seq && !READ_ONCE(me->killed) && !signal_pending(me))
 		sleep_on(&poll_wq);
 	spin_unlock_irqrestore(&poll_wq.lock, fl);
 }

@@ -186,7 +186,9 @@ void file_poll_notify(void);
 /* Sleeping until something changes (pipes, kernel/pipe.h): note
  * file_poll_seq(), check the condition, then file_poll_wait(seq) returns
  * once a file_poll_notify() came after the note (at once if one already
- * did), or the thread is being killed. */
+ * did), the thread is being killed, or a signal is pending for it (the
+ * caller then returns -ERESTARTSYS: an interruptible sleep,
+ * kernel/signal.h). */
 u64 file_poll_seq(void);
 void file_poll_wait(u64 seq);
 /* A process is being killed: wake every thread sleeping in a file

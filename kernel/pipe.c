@@ -97,6 +97,8 @@ static long pipe_read(struct file *f, u64 ubuf, u64 count, u64 *pos)
 			return -EAGAIN;
 		if (READ_ONCE(current_thread()->killed))
 			return -EINTR;
+		if (signal_pending(current_thread()))
+			return -ERESTARTSYS;    /* restarted after a SA_RESTART handler */
 		file_poll_wait(seq);
 	}
 }
@@ -174,6 +176,8 @@ static long pipe_write(struct file *f, u64 ubuf, u64 count)
 			return done ? (long)done : -EAGAIN;
 		if (READ_ONCE(current_thread()->killed))
 			return done ? (long)done : -EINTR;
+		if (signal_pending(current_thread()))
+			return done ? (long)done : -ERESTARTSYS;
 		file_poll_wait(seq);
 	}
 	return (long)done;

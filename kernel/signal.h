@@ -23,8 +23,9 @@
  *     to SIG_DFL first, so the process dies rather than run the faulting
  *     instruction again forever (Linux's force_sig_info_to_task).
  *
- * Interruptible sleeps: a thread sleeping in futex, nanosleep, poll, ppoll
- * or wait4 checks signal_pending() under its wait queue's lock in the loop
+ * Interruptible sleeps: a thread sleeping in futex, nanosleep, poll, ppoll,
+ * wait4, a pipe's read or write or a userfaultfd's read (-ERESTARTSYS, as
+ * Linux's) checks signal_pending() under its wait queue's lock in the loop
  * around sleep_on(), and gives up with -ERESTARTSYS (restarted after a
  * handler with SA_RESTART, else -EINTR), -ERESTARTNOHAND (-EINTR after any
  * handler) or -EINTR. Only user threads are ever woken this way.

@@ -39,6 +39,7 @@
 #include "kernel/userfaultfd.h"
 #include "kernel/file.h"
 #include "kernel/proc.h"
+#include "kernel/signal.h"
 #include "kernel/sched.h"
 #include "kernel/syscall.h"
 #include "kernel/uaccess.h"
@@ -670,7 +671,7 @@ static long read_one(struct userfaultfd_ctx *ctx, bool nowait, struct uffd_msg *
 	struct uffd_fault *w;
 	struct uffd_event *e = NULL;
 	while (!(w = first_unread(ctx)) && !(e = take_event(ctx)) && !nowait &&
-	       !READ_ONCE(me->killed))
+	       !READ_ONCE(me->killed) && !signal_pending(me))
 		sleep_on(&ctx->wq);
 	if (w) {
 		w->read = true;
@@ -681,8 +682,8 @@ static long read_one(struct userfaultfd_ctx *ctx, bool nowait, struct uffd_msg *
 		*id = 0;
 	}
 	spin_unlock_irqrestore(&ctx->wq.lock, fl);
-	if (!w && !e)
-		return nowait ? -EAGAIN : -EINTR;
+	if (!w && !e)   /* a signal: restarted after a SA_RESTART handler, as Linux */
+		return nowait ? -EAGAIN : READ_ONCE(me->killed) ? -EINTR : -ERESTARTSYS;
 	if (e) {
 		long err = 0;
 		if (e->msg.event == UFFD_EVENT_FORK) {

@@ -17,7 +17,9 @@
  *     outside is taken inside, one blocked inside waits for the return.
  *   - kill (process-directed: a thread that does not block it takes it),
  *     tgkill (one thread); a signal ends a futex wait with EINTR, or
- *     restarts it with SA_RESTART; nanosleep returns EINTR.
+ *     restarts it with SA_RESTART; nanosleep returns EINTR; so does a
+ *     blocking read of a pipe (restarted with SA_RESTART) or of a
+ *     userfaultfd.
  *   - Deaths seen through wait4: SIGSEGV, SIGKILL, SIGTERM, a blocked or
  *     ignored fault signal, a fault inside its own handler, a frame that
  *     cannot be written. Fork inherits actions and mask, not pending.
@@ -30,6 +32,7 @@
  * the output is the same on Linux (tools/linux-ref).
  */
 #include "libc.h"
+#include "uffd.h"
 
 static volatile int hits;
 static volatile int last_signo, last_code;
@@ -571,6 +574,91 @@ static void case_threads(void)
 	set_default(SIGUSR2);
 }
 
+/* ---- blocking reads ---- */
+
+static int read_fd;             /* the blocking_reader's fd */
+static u8 read_buf[64];
+
+/* Read read_fd once: 0 with what it read in read_buf[0], or the errno. */
+static long blocking_reader(void *arg)
+{
+	(void)arg;
+	thread_tid = gettid();
+	long r = read(read_fd, read_buf, sizeof(read_buf));
+	return r < 0 ? errno : 0;
+}
+
+/* Has the handler run within 2 s? */
+static bool handler_ran(void)
+{
+	for (int i = 0; i < 200 && !handler_tid; i++)
+		pause_ms(10);
+	return handler_tid != 0;
+}
+
+/* A read of an empty pipe sleeps until a writer writes: a signal ends it
+ * with EINTR, or restarts it after a SA_RESTART handler. When the kernel
+ * does not interrupt the read, the byte written at the end ends it, and
+ * the case fails. */
+static void case_pipe_read(void)
+{
+	int p[2];
+
+	fresh_mask();
+	pipe(p);
+	read_fd = p[0];
+	install(SIGUSR1, who, 0);
+	struct uthread *t = start(blocking_reader);
+	kick_until_done(t, SIGUSR1);
+	write(p[1], "x", 1);
+	ktap_ok(thread_join(t) == EINTR, "a signal ends a blocking pipe read: EINTR without SA_RESTART");
+	read(p[0], read_buf, sizeof(read_buf));         /* the byte, if left */
+
+	install(SIGUSR1, who, SA_RESTART);
+	handler_tid = 0;
+	read_buf[0] = 0;
+	t = start(blocking_reader);
+	pause_ms(100);
+	tgkill(getpid(), thread_tid, SIGUSR1);
+	bool ran = handler_ran();
+	write(p[1], "y", 1);
+	ktap_ok(ran && thread_join(t) == 0 && read_buf[0] == 'y',
+		"with SA_RESTART the handler runs during the read, which goes on and gets the data");
+	set_default(SIGUSR1);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A blocking read of a userfaultfd with nothing to report: a signal ends
+ * it with EINTR (pthread_cancel of a handler thread relies on it). When
+ * the kernel does not interrupt it, an unmap event ends it. */
+static void case_uffd_read(void)
+{
+	u64 got = 0;
+
+	fresh_mask();
+	int fd = uffd_open(UFFD_FEATURE_EVENT_UNMAP, &got);
+	u8 *area = map(PAGE_SIZE, PROT_READ | PROT_WRITE);
+	struct uffdio_register reg = { { (u64)area, PAGE_SIZE }, UFFDIO_REGISTER_MODE_MISSING, 0 };
+	if (ioctl(fd, UFFDIO_REGISTER, &reg) || fcntl(fd, F_SETFL, 0))
+		ktap_bail("userfaultfd: %s", errno_name(errno));
+	read_fd = fd;
+	install(SIGUSR1, who, 0);
+	struct uthread *t = start(blocking_reader);
+	kick_until_done(t, SIGUSR1);
+	/* The unmap event waits until it is read: only for a reader still
+	 * there; else the file goes first. */
+	if (READ_ONCE(t->tid)) {
+		munmap(area, PAGE_SIZE);
+		close(fd);
+	} else {
+		close(fd);
+		munmap(area, PAGE_SIZE);
+	}
+	ktap_ok(thread_join(t) == EINTR, "a signal ends a blocking userfaultfd read: EINTR");
+	set_default(SIGUSR1);
+}
+
 /* ---- deaths seen by the parent ---- */
 
 static void fault_in_handler(int sig, siginfo_t *si, void *ctx)
@@ -863,7 +951,7 @@ static void case_concurrent(void)
 
 int main(void)
 {
-	ktap_plan(41);
+	ktap_plan(44);
 	u8 *three = map(3 * PAGE_SIZE, PROT_NONE);
 	if (munmap(three + PAGE_SIZE, PAGE_SIZE))
 		ktap_bail("munmap: %s", errno_name(errno));
@@ -877,6 +965,8 @@ int main(void)
 	case_nodefer_resethand();
 	case_wait_masks();
 	case_threads();
+	case_pipe_read();
+	case_uffd_read();
 	case_deaths();
 	case_fork();
 	case_alarm();
