@@ -775,13 +775,41 @@ static void p3_report_child(u32 p, u32 w)
 	     (unsigned long)p3sh->bad_pfn, (unsigned long)page_frame(r3 + (u64)p * PAGE_SIZE));
 }
 
+/* Copy the workers' counters while they keep counting: one 4-byte load per
+ * counter. Not memcpy: this libc's copies byte by byte, and a counter
+ * that moves between the reads of its low and high bytes comes out as a
+ * number it never held - above its later values, when the copy stalls
+ * (the copy's first store faults: fork left that page read-only) while
+ * the low byte wraps. A bound made of such a number is not a bound. */
+static void p3_snapshot(u32 dst[P3_PAGES][MAX_WORKERS], u32 src[P3_PAGES][MAX_WORKERS])
+{
+	for (u32 p = 0; p < P3_PAGES; p++)
+		for (int w = 0; w < MAX_WORKERS; w++)
+			dst[p][w] = __atomic_load_n(&src[p][w], __ATOMIC_ACQUIRE);
+}
+
+/* The model's own consistency: a worker's completed count never passes
+ * its started count, and lo was read before hi, so lo <= hi in every
+ * slot. A failure here is the test's, not the kernel's. */
+static void p3_check_bounds(void)
+{
+	for (u32 p = 0; p < P3_PAGES; p++) {
+		for (int w = 0; w < nworkers; w++) {
+			if (p3_lo[p][w] > p3sh->hi[p][w]) {
+				fail("part 3: the test's own bounds for page %u, slot %d are %u..%u: "
+				     "a counter was misread", p, w, p3_lo[p][w], p3sh->hi[p][w]);
+				return;
+			}
+		}
+	}
+}
+
 static void p3_fork_once(void)
 {
 	int status = 0;
 	pid_t pid;
 
-	__atomic_load_n(&p3_completed[0][0], __ATOMIC_ACQUIRE);
-	memcpy(p3_lo, p3_completed, sizeof(p3_lo));
+	p3_snapshot(p3_lo, p3_completed);
 	p3sh->go = 0;
 	p3sh->bad = 0;
 	pid = fork_call(p3_child, NULL, child_stack, CHILD_STACK);
@@ -789,7 +817,8 @@ static void p3_fork_once(void)
 		fail("part 3: fork: %s", errno_name(errno));
 		return;
 	}
-	memcpy(p3sh->hi, p3_started, sizeof(p3sh->hi));
+	p3_snapshot(p3sh->hi, p3_started);
+	p3_check_bounds();      /* a failure here wins over the child's verdict */
 	/* Let the workers write on for a while first: a write that reaches
 	 * the child's copy is then there to be seen. */
 	wait_ops(P3_OPS);
