@@ -24,8 +24,10 @@
  *     instruction again forever (Linux's force_sig_info_to_task).
  *
  * Interruptible sleeps: a thread sleeping in futex, nanosleep, poll, ppoll,
- * wait4, a pipe's read or write or a userfaultfd's read (-ERESTARTSYS, as
- * Linux's) checks signal_pending() under its wait queue's lock in the loop
+ * wait4, a pipe's read or write, a userfaultfd's read (-ERESTARTSYS, as
+ * Linux's) or a user-mode fault waiting for a userfaultfd handler (back to
+ * user mode, faulting again after the handler) checks signal_pending()
+ * under its wait queue's lock in the loop
  * around sleep_on(), and gives up with -ERESTARTSYS (restarted after a
  * handler with SA_RESTART, else -EINTR), -ERESTARTNOHAND (-EINTR after any
  * handler) or -EINTR. Only user threads are ever woken this way.

@@ -212,7 +212,8 @@ static bool queue_fault(struct userfaultfd_ctx *ctx, struct uffd_fault *w)
 	return queued;
 }
 
-void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 reason)
+void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 reason,
+		      bool interruptible)
 {
 	struct userfaultfd_ctx *ctx = vma->uffd_ctx;
 	struct thread *me = current_thread();
@@ -258,7 +259,8 @@ void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 r
 		 * queue, is what we sleep on: no wake-up after the look above
 		 * is missed, whenever it comes. */
 		u64 fl = spin_lock_irqsave(&ctx->wq.lock);
-		while (must_wait && !w.woken && !ctx->released && !READ_ONCE(me->killed))
+		while (must_wait && !w.woken && !ctx->released && !READ_ONCE(me->killed) &&
+		       !(interruptible && signal_pending(me)))
 			sleep_on(&ctx->wq);
 		if (!w.woken)
 			unlink_fault(ctx, &w);

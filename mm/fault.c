@@ -497,8 +497,9 @@ static u32 userfault_reason(vm_fault_t r, bool write)
  * handle_userfault checks it first). A context made with
  * UFFD_USER_MODE_ONLY does not handle faults of the kernel's own accesses
  * (a read(2) into a protected buffer): those fail, as on Linux. Otherwise
- * queue a message for the handler and sleep until it resolves the fault;
- * mmap_lock is released there. Then retry - unless killed while waiting: a
+ * queue a message for the handler and sleep until it resolves the fault
+ * (or, for user code, until a signal comes: its handler runs first); mmap_lock
+ * is released there. Then retry - unless killed while waiting: a
  * kernel-mode fault (a copy in a system call) would otherwise fault again
  * and again and never reach the way out to user mode. */
 static vm_fault_t do_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr,
@@ -512,7 +513,10 @@ static vm_fault_t do_userfault(struct mm_struct *mm, struct vm_area *vma, u64 ad
 		up_read(&mm->mmap_lock);
 		return VM_FAULT_SIGSEGV;
 	}
-	handle_userfault(mm, vma, addr, userfault_reason(r, error_code & PF_WRITE));
+	/* User code's fault gives way to a signal: the handler runs, then the
+	 * access faults again. */
+	handle_userfault(mm, vma, addr, userfault_reason(r, error_code & PF_WRITE),
+			 error_code & PF_USER);
 	if (READ_ONCE(current_thread()->killed))
 		return VM_FAULT_SIGSEGV;
 	return VM_FAULT_RETRY;
@@ -617,7 +621,7 @@ int mm_populate_page(struct mm_struct *mm, struct vm_area *vma, u64 addr, bool w
 	if (uffd_ctx_user_mode_only(vma->uffd_ctx) ||
 	    (uffd_ctx_features(vma->uffd_ctx) & UFFD_FEATURE_SIGBUS))
 		return -EFAULT;
-	handle_userfault(mm, vma, addr, userfault_reason(r, write));
+	handle_userfault(mm, vma, addr, userfault_reason(r, write), false);
 	down_read(&mm->mmap_lock);
 	return READ_ONCE(current_thread()->killed) ? -EINTR : 1;
 }

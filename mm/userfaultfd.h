@@ -76,10 +76,16 @@ void uffd_ctx_fork_drop(struct userfaultfd_ctx *ctx);
  * a message, asks uffd_must_wait() (below) whether the entry is still
  * protected - if not, it unqueues and returns at once - then wakes readers,
  * RELEASES mmap_lock and sleeps until a UFFDIO_WRITEPROTECT/WAKE covering
- * addr wakes it, the context is released, or the process is being killed.
- * Returns with mmap_lock released; the caller then returns 0 so the access
- * is retried. (UFFD_FEATURE_SIGBUS: the caller raises SIGBUS instead.) */
-void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 reason);
+ * addr wakes it, the context is released, or the process is being killed -
+ * or, when interruptible (a fault of user code), until a signal is pending:
+ * the thread then goes back to user mode, runs the handler, and faults
+ * again (Linux's TASK_INTERRUPTIBLE wait for FAULT_FLAG_INTERRUPTIBLE; its
+ * faults of the kernel's own accesses give -EFAULT then, Pagoda's keep
+ * waiting). Returns with mmap_lock released; the caller then returns 0 so
+ * the access is retried. (UFFD_FEATURE_SIGBUS: the caller raises SIGBUS
+ * instead.) */
+void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 reason,
+		      bool interruptible);
 
 /* --- mm side (mm/userfaultfd.c) ---------------------------------------- */
 

@@ -19,7 +19,8 @@
  *     tgkill (one thread); a signal ends a futex wait with EINTR, or
  *     restarts it with SA_RESTART; nanosleep returns EINTR; so does a
  *     blocking read of a pipe (restarted with SA_RESTART) or of a
- *     userfaultfd.
+ *     userfaultfd; a handler runs while its thread waits in a userfaultfd
+ *     fault.
  *   - Deaths seen through wait4: SIGSEGV, SIGKILL, SIGTERM, a blocked or
  *     ignored fault signal, a fault inside its own handler, a frame that
  *     cannot be written. Fork inherits actions and mask, not pending.
@@ -659,6 +660,51 @@ static void case_uffd_read(void)
 	set_default(SIGUSR1);
 }
 
+/* A thread reads a page of a range registered for missing faults, and
+ * waits in the fault for the handler: a signal's handler runs meanwhile
+ * (the access faults again after it), and the read completes once the
+ * page is filled. When the kernel does not let the signal in, the
+ * handler only runs after the fill, and the case fails. */
+static u8 *uffd_page;
+
+static long faulting_reader(void *arg)
+{
+	(void)arg;
+	thread_tid = gettid();
+	return *(volatile u8 *)uffd_page;
+}
+
+static void case_uffd_fault_signal(void)
+{
+	static u8 src[PAGE_SIZE];
+	u64 got = 0;
+
+	fresh_mask();
+	int fd = uffd_open(0, &got);
+	uffd_page = map(PAGE_SIZE, PROT_READ | PROT_WRITE);
+	struct uffdio_register reg = { { (u64)uffd_page, PAGE_SIZE }, UFFDIO_REGISTER_MODE_MISSING, 0 };
+	if (ioctl(fd, UFFDIO_REGISTER, &reg))
+		ktap_bail("UFFDIO_REGISTER: %s", errno_name(errno));
+	install(SIGUSR1, who, SA_RESTART);
+	handler_tid = 0;
+	struct uthread *t = start(faulting_reader);
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	bool queued = poll(&pfd, 1, 3000) == 1;         /* the fault is waiting */
+	tgkill(getpid(), thread_tid, SIGUSR1);
+	bool ran = handler_ran();
+	memset(src, 7, sizeof(src));
+	struct uffdio_copy copy = { (u64)uffd_page, (u64)src, PAGE_SIZE, 0, 0 };
+	ioctl(fd, UFFDIO_COPY, &copy);
+	long r = thread_join(t);
+	if (!ktap_ok(queued && ran && r == 7,
+		     "a signal's handler runs while a thread waits in a userfaultfd fault; the "
+		     "access completes after the fill"))
+		ktap_diag("fault queued %d, handler ran %d, read %ld", queued, ran, r);
+	set_default(SIGUSR1);
+	close(fd);
+	munmap(uffd_page, PAGE_SIZE);
+}
+
 /* ---- deaths seen by the parent ---- */
 
 static void fault_in_handler(int sig, siginfo_t *si, void *ctx)
@@ -951,7 +997,7 @@ static void case_concurrent(void)
 
 int main(void)
 {
-	ktap_plan(44);
+	ktap_plan(45);
 	u8 *three = map(3 * PAGE_SIZE, PROT_NONE);
 	if (munmap(three + PAGE_SIZE, PAGE_SIZE))
 		ktap_bail("munmap: %s", errno_name(errno));
@@ -967,6 +1013,7 @@ int main(void)
 	case_threads();
 	case_pipe_read();
 	case_uffd_read();
+	case_uffd_fault_signal();
 	case_deaths();
 	case_fork();
 	case_alarm();

@@ -333,7 +333,7 @@ static void faulter_fn(void *arg)
 	down_read(&fa->mm->mmap_lock);
 	struct vm_area *vma = vma_find(fa->mm->vma_root, fa->addr);
 	if (vma && vma->uffd_ctx)
-		handle_userfault(fa->mm, vma, fa->addr, fa->reason);
+		handle_userfault(fa->mm, vma, fa->addr, fa->reason, false);
 	else
 		up_read(&fa->mm->mmap_lock);
 	__atomic_store_n(&fa->done, 1, __ATOMIC_RELEASE);
@@ -534,7 +534,7 @@ static void racer_fn(void *arg)
 	__atomic_store_n(&r->decided, 1, __ATOMIC_RELEASE);
 	wait_for(&r->go, 1);
 	if (vma && vma->uffd_ctx)
-		handle_userfault(r->mm, vma, r->addr, UFFD_REASON_WRITE | UFFD_REASON_WP);
+		handle_userfault(r->mm, vma, r->addr, UFFD_REASON_WRITE | UFFD_REASON_WP, false);
 	else
 		up_read(&r->mm->mmap_lock);
 	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
@@ -655,7 +655,8 @@ static void faulter2_fn(void *arg)
 		down_read(&fa->mm->mmap_lock);
 		struct vm_area *vma = vma_find(fa->mm->vma_root, fa->addr[i]);
 		if (vma && vma->uffd_ctx)
-			handle_userfault(fa->mm, vma, fa->addr[i], UFFD_REASON_WRITE | UFFD_REASON_WP);
+			handle_userfault(fa->mm, vma, fa->addr[i], UFFD_REASON_WRITE | UFFD_REASON_WP,
+					 false);
 		else
 			up_read(&fa->mm->mmap_lock);
 		__atomic_store_n(&fa->stage, i + 1, __ATOMIC_RELEASE);
