@@ -79,11 +79,10 @@ void uffd_ctx_fork_drop(struct userfaultfd_ctx *ctx);
  * addr wakes it, the context is released, or the process is being killed -
  * or, when interruptible (a fault of user code), until a signal is pending:
  * the thread then goes back to user mode, runs the handler, and faults
- * again (Linux's TASK_INTERRUPTIBLE wait for FAULT_FLAG_INTERRUPTIBLE; its
- * faults of the kernel's own accesses give -EFAULT then, Pagoda's keep
- * waiting). Returns with mmap_lock released; the caller then returns 0 so
- * the access is retried. (UFFD_FEATURE_SIGBUS: the caller raises SIGBUS
- * instead.) */
+ * again (Linux's interruptible wait; a fault of the kernel's own access
+ * gives way to a kill only there too). Returns with mmap_lock released; the
+ * caller then returns 0 so the access is retried. (UFFD_FEATURE_SIGBUS: the
+ * caller raises SIGBUS instead.) */
 void handle_userfault(struct mm_struct *mm, struct vm_area *vma, u64 addr, u32 reason,
 		      bool interruptible);
 
