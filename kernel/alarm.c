@@ -156,12 +156,9 @@ static void alarm_thread(void *arg)
 
 void alarm_init(void)
 {
-	if (cmdline_has("alarm_debug_outlives_process")) {
-		alarm_debug_outlives_process = true;
-		printk(KERN_WARNING "alarm: alarm_debug_outlives_process: an alarm is not dropped "
-		       "when its process exits and goes to the next process in its slot "
-		       "(negative control)\n");
-	}
+	cmdline_debug_switch("alarm", "alarm_debug_outlives_process", &alarm_debug_outlives_process,
+			     "an alarm is not dropped when its process exits and goes to the next "
+			     "process in its slot");
 	waitq_init(&alarm_wq, "alarm");
 	syscall_register(SYS_alarm, (void (*)(void))sys_alarm);
 	if (!kthread_create("alarm", alarm_thread, NULL, NULL))

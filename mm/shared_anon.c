@@ -26,22 +26,15 @@ static u64 size_pages(u64 size)
 
 void shared_anon_init(void)
 {
-	shared_anon_debug_local_punch = cmdline_has("shared_anon_debug_local_punch");
-	shared_anon_debug_trust_fault = cmdline_has("shared_anon_debug_trust_fault");
-	shared_anon_debug_keep_beyond_eof = cmdline_has("shared_anon_debug_keep_beyond_eof");
-	shared_anon_debug_punch_cows = cmdline_has("shared_anon_debug_punch_cows");
-	if (shared_anon_debug_punch_cows)
-		printk(KERN_WARNING "mm: shared_anon_debug_punch_cows: a punch zaps private "
-		       "mappings' own copies too (negative control)\n");
-	if (shared_anon_debug_keep_beyond_eof)
-		printk(KERN_WARNING "mm: shared_anon_debug_keep_beyond_eof: shrinking an object "
-		       "leaves its old pages mapped (negative control)\n");
-	if (shared_anon_debug_local_punch)
-		printk(KERN_WARNING "mm: shared_anon_debug_local_punch: MADV_REMOVE unmaps only "
-		       "the caller's address space (negative control)\n");
-	if (shared_anon_debug_trust_fault)
-		printk(KERN_WARNING "mm: shared_anon_debug_trust_fault: a fault maps the page it "
-		       "fetched even if a punch took it out meanwhile (negative control)\n");
+	cmdline_debug_switch("mm", "shared_anon_debug_punch_cows", &shared_anon_debug_punch_cows,
+			     "a punch zaps private mappings' own copies too");
+	cmdline_debug_switch("mm", "shared_anon_debug_keep_beyond_eof",
+			     &shared_anon_debug_keep_beyond_eof,
+			     "shrinking an object leaves its old pages mapped");
+	cmdline_debug_switch("mm", "shared_anon_debug_local_punch", &shared_anon_debug_local_punch,
+			     "MADV_REMOVE unmaps only the caller's address space");
+	cmdline_debug_switch("mm", "shared_anon_debug_trust_fault", &shared_anon_debug_trust_fault,
+			     "a fault maps the page it fetched even if a punch took it out meanwhile");
 }
 
 /* Linux's MAX_LFS_FILESIZE (shmem's s_maxbytes). */

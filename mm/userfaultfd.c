@@ -40,32 +40,22 @@ bool uffd_debug_skip_must_wait;
 
 void uffd_mm_init(void)
 {
-	uffd_debug_local_wp_flush = cmdline_has("uffd_debug_local_wp_flush");
-	if (uffd_debug_local_wp_flush)
-		printk(KERN_WARNING "userfaultfd: uffd_debug_local_wp_flush: write-protecting flushes "
-		       "this CPU's TLB only, not the other CPUs' (negative control)\n");
-	uffd_debug_wp_huge_first = cmdline_has("uffd_debug_wp_huge_first");
-	if (uffd_debug_wp_huge_first)
-		printk(KERN_WARNING "userfaultfd: uffd_debug_wp_huge_first: write-protecting does the "
-		       "huge PMDs first, then the PTE tables, skipping a PMD that went huge between "
-		       "(negative control)\n");
-	uffd_debug_copy_no_recheck = cmdline_has("uffd_debug_copy_no_recheck");
-	if (uffd_debug_copy_no_recheck)
-		printk(KERN_WARNING "userfaultfd: uffd_debug_copy_no_recheck: UFFDIO_COPY/ZEROPAGE "
-		       "replace whatever the entry maps instead of saying EEXIST (negative "
-		       "control)\n");
-	uffd_debug_fork_drop_markers = cmdline_has("uffd_debug_fork_drop_markers");
-	if (uffd_debug_fork_drop_markers)
-		printk(KERN_WARNING "userfaultfd: uffd_debug_fork_drop_markers: fork with EVENT_FORK "
-		       "copies no uffd-wp marker into the child (negative control)\n");
-	uffd_debug_remove_unchecked = cmdline_has("uffd_debug_remove_unchecked");
-	if (uffd_debug_remove_unchecked)
-		printk(KERN_WARNING "userfaultfd: uffd_debug_remove_unchecked: MADV_DONTNEED/FREE send "
-		       "REMOVE events for VMAs the advice refuses (negative control)\n");
-	uffd_debug_skip_must_wait = cmdline_has("uffd_debug_skip_must_wait");
-	if (uffd_debug_skip_must_wait)
-		printk(KERN_WARNING "userfaultfd: uffd_debug_skip_must_wait: a queued fault sleeps "
-		       "without looking at its entry again (negative control)\n");
+	cmdline_debug_switch("userfaultfd", "uffd_debug_local_wp_flush", &uffd_debug_local_wp_flush,
+			     "write-protecting flushes this CPU's TLB only, not the other CPUs'");
+	cmdline_debug_switch("userfaultfd", "uffd_debug_wp_huge_first", &uffd_debug_wp_huge_first,
+			     "write-protecting does the huge PMDs first, then the PTE tables, "
+			     "skipping a PMD that went huge between");
+	cmdline_debug_switch("userfaultfd", "uffd_debug_copy_no_recheck", &uffd_debug_copy_no_recheck,
+			     "UFFDIO_COPY/ZEROPAGE replace whatever the entry maps instead of "
+			     "saying EEXIST");
+	cmdline_debug_switch("userfaultfd", "uffd_debug_fork_drop_markers",
+			     &uffd_debug_fork_drop_markers,
+			     "fork with EVENT_FORK copies no uffd-wp marker into the child");
+	cmdline_debug_switch("userfaultfd", "uffd_debug_remove_unchecked",
+			     &uffd_debug_remove_unchecked,
+			     "MADV_DONTNEED/FREE send REMOVE events for VMAs the advice refuses");
+	cmdline_debug_switch("userfaultfd", "uffd_debug_skip_must_wait", &uffd_debug_skip_must_wait,
+			     "a queued fault sleeps without looking at its entry again");
 }
 
 bool uffd_vma_async(const struct vm_area *vma)

@@ -10,6 +10,16 @@
 
 struct mtrr_state mtrr_state;
 
+const char *mtrr_type_name(u8 type)
+{
+	if (type == MTRR_MIXED)
+		return "mixed";
+	if (type == MTRR_CONFLICT)
+		return "conflict";
+	/* The MTRR types are PAT's encodings, less UC- (7 is no MTRR type). */
+	return type == PAT_UC_MINUS ? "?" : pat_type_name((enum pat_type)type);
+}
+
 static void read_mtrrs(struct mtrr_state *s)
 {
 	u64 cap = rdmsr(MSR_MTRRCAP), def = rdmsr(MSR_MTRR_DEF_TYPE);

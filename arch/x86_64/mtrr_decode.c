@@ -118,17 +118,3 @@ enum pat_type mtrr_effective_type(u8 mtrr, enum pat_type page)
 		return PAT_UC;  /* a conflict or a mixed range: assume the worst */
 	}
 }
-
-const char *mtrr_type_name(u8 type)
-{
-	switch (type) {
-	case PAT_UC: return "UC";
-	case PAT_WC: return "WC";
-	case PAT_WT: return "WT";
-	case PAT_WP: return "WP";
-	case PAT_WB: return "WB";
-	case MTRR_MIXED: return "mixed";
-	case MTRR_CONFLICT: return "conflict";
-	default: return "?";
-	}
-}
